@@ -1,0 +1,85 @@
+"""Signale: the back end of Dijon Métropole's citizen road-issue reporting service."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from app import config as config_module
+from app import errors
+from app.extensions import Api, db, init_redis, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+STATIC_DIR = str(Path(__file__).resolve().parent.parent / "static")
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration is unsafe or incomplete: the application refuses to start."""
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints, error handlers."""
+    app = Flask(__name__, static_folder=STATIC_DIR, static_url_path="/static")
+    app.config.update(config_module.load())
+    app.config.from_prefixed_env("SIGNALE")
+    app.config.update(config or {})
+    app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalise_database_url(
+        app.config["DATABASE_URL"]
+    )
+    _check_safety(app)
+
+    from app.ops import observability
+
+    observability.init_app(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    init_redis(app)
+    _init_auth(app)
+    # One Api per application (not a module singleton): its OpenAPI spec is per app, and
+    # tests build several apps in one process.
+    api = Api(app)
+    _register_blueprints(api)
+    errors.register(app)
+    _register_cli(app)
+    return app
+
+
+def _check_safety(app: Flask) -> None:
+    emulator = app.config.get("FIREBASE_AUTH_EMULATOR_HOST") or os.environ.get(
+        "FIREBASE_AUTH_EMULATOR_HOST"
+    )
+    if app.config["SIGNALE_ENV"] == "production" and emulator:
+        raise ConfigurationError(
+            "FIREBASE_AUTH_EMULATOR_HOST is set in production: the Auth emulator's unsigned "
+            "tokens would be accepted. Unset it, or run with SIGNALE_ENV=development."
+        )
+    if app.config["SIGNALE_ENV"] not in ("development", "test", "production"):
+        raise ConfigurationError("SIGNALE_ENV must be development, test or production")
+
+
+def _init_auth(app: Flask) -> None:
+    from app.users.tokens import FirebaseTokenVerifier
+
+    if app.config.get("FIREBASE_AUTH_EMULATOR_HOST"):
+        # firebase-admin reads emulator mode from the environment only.
+        os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = app.config["FIREBASE_AUTH_EMULATOR_HOST"]
+    app.extensions["signale.token_verifier"] = FirebaseTokenVerifier(
+        app.config["FIREBASE_PROJECT_ID"], app.config["AUTH_CLOCK_SKEW_SECONDS"]
+    )
+
+
+def _register_blueprints(api: Api) -> None:
+    from app.geo.views import blp as geo
+    from app.ops.views import blp as ops
+    from app.organisation.views import blp as organisation
+    from app.users.views import blp as users
+
+    for blueprint in (ops, users, organisation, geo):
+        api.register_blueprint(blueprint)
+
+
+def _register_cli(app: Flask) -> None:
+    from app.cli import reference, users
+
+    app.cli.add_command(reference)
+    app.cli.add_command(users)

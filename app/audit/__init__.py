@@ -1,0 +1,1 @@
+"""Audit trail: who among staff read or changed personal data, and when."""

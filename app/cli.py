@@ -1,0 +1,143 @@
+"""Flask CLI commands: reference data and staff accounts (``flask --app wsgi ...``)."""
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.errors import Problem
+from app.extensions import db
+from app.geo import service as geo
+from app.organisation import service as organisation
+from app.users import service as users_service
+from app.users.models import STAFF_ROLES, Role
+from app.users.tokens import emulator_mode, mint_emulator_token
+
+reference = AppGroup("reference", help="Reference data: communes and the control centre's desks.")
+users = AppGroup("users", help="Staff accounts and development tokens.")
+
+
+@reference.command("load")
+@click.option(
+    "--communes",
+    "communes_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=geo.DEFAULT_COMMUNES_FILE,
+    show_default=True,
+)
+def load_reference(communes_path: Path):
+    """Load the communes and desks (idempotent: safe to run again)."""
+    try:
+        counts = geo.load_communes(db.session, communes_path)
+    except geo.ReferenceDataError as exc:
+        raise click.ClickException(str(exc)) from exc
+    created = organisation.seed_desks(db.session)
+    click.echo(
+        f"communes: {counts['created']} created, {counts['updated']} updated, "
+        f"{counts['deleted']} deleted; desks: {created} created"
+    )
+
+
+@reference.command("crew")
+@click.argument("code")
+@click.option("--name", required=True)
+@click.option("--desk", required=True, help="Desk code, e.g. voirie")
+def put_crew(code: str, name: str, desk: str):
+    """Create or update a field crew."""
+    with _problems_as_errors():
+        crew, created = organisation.put_crew(db.session, code=code, name=name, desk=desk)
+    click.echo(f"crew {crew.code} {'created' if created else 'updated'} (desk {desk})")
+
+
+@users.command("set")
+@click.argument("uid")
+@click.option("--role", type=click.Choice([r.value for r in STAFF_ROLES]), required=True)
+@click.option("--desk", "desks", multiple=True, help="Desk code; repeat for several")
+@click.option("--crew", default=None, help="Crew code (crew role)")
+@click.option("--name", "display_name", default=None)
+@click.option("--email", default=None)
+def set_user(uid, role, desks, crew, display_name, email):
+    """Create or replace a staff account keyed by Firebase uid."""
+    with _problems_as_errors():
+        user, created = users_service.put_user(
+            db.session,
+            actor=None,
+            uid=uid,
+            role=Role(role),
+            desks=list(desks),
+            crew=crew,
+            display_name=display_name,
+            email=email,
+        )
+    click.echo(f"{user.firebase_uid}: {user.role.value} {'created' if created else 'updated'}")
+
+
+@users.command("remove")
+@click.argument("uid")
+def remove_user(uid):
+    """Remove a staff account (the person becomes a resident)."""
+    with _problems_as_errors():
+        users_service.remove_user(db.session, actor=None, uid=uid)
+    click.echo(f"{uid}: removed")
+
+
+@users.command("dev-token")
+@click.argument("uid")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default="resident",
+    show_default=True,
+    help="Also create/replace the staff account with this role",
+)
+@click.option("--desk", "desks", multiple=True, help="Desk code (agent, supervisor)")
+@click.option("--crew", default=None, help="Crew code (crew role)")
+@click.option("--anonymous", is_flag=True, help="As Firebase anonymous sign-in")
+@click.option("--email", default=None)
+@click.option("--expires-in", default=3600, show_default=True, help="Lifetime in seconds")
+def dev_token(uid, role, desks, crew, anonymous, email, expires_in):
+    """Print an Auth-emulator ID token for UID (development and tests only)."""
+    if not emulator_mode():
+        raise click.ClickException(
+            "dev tokens are emulator tokens: set FIREBASE_AUTH_EMULATOR_HOST (development only)"
+        )
+    if role != Role.RESIDENT.value:
+        with _problems_as_errors():
+            users_service.put_user(
+                db.session,
+                actor=None,
+                uid=uid,
+                role=Role(role),
+                desks=list(desks),
+                crew=crew,
+                email=email,
+            )
+    click.echo(
+        mint_emulator_token(
+            current_app.config["FIREBASE_PROJECT_ID"],
+            uid,
+            anonymous=anonymous,
+            email=email,
+            lifetime_seconds=expires_in,
+        )
+    )
+
+
+class _problems_as_errors:
+    """Turn a domain Problem into a CLI error with the English message."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if isinstance(exc, Problem):
+            from app import i18n
+
+            detail = i18n.message(exc.code, "en", **exc.params)
+            if exc.errors:
+                detail += f" {exc.errors}"
+            click.echo(f"Error: {detail}", err=True)
+            sys.exit(1)
+        return False

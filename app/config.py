@@ -1,0 +1,88 @@
+"""Configuration: defaults here, overlaid from the environment.
+
+Every setting can be given as an environment variable of the same name (``DATABASE_URL``,
+``REDIS_URL``...) or with the ``SIGNALE_`` prefix (``SIGNALE_FIREBASE_PROJECT_ID``), which
+Flask's ``from_prefixed_env`` parses as JSON where it can.
+"""
+
+import os
+
+DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/signale"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+# Variables read without prefix, because every tool in the ecosystem uses these names.
+PLAIN_ENV = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "FIREBASE_AUTH_EMULATOR_HOST",
+    "FIREBASE_PROJECT_ID",
+    "SIGNALE_ENV",
+    "LOG_LEVEL",
+)
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver whatever form the URL was given in."""
+    for prefix in ("postgresql+psycopg2://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    SIGNALE_ENV = "development"
+    DATABASE_URL = DEFAULT_DATABASE_URL
+    REDIS_URL = DEFAULT_REDIS_URL
+    LOG_LEVEL = "INFO"
+
+    # Firebase: the project whose ID tokens we accept. With FIREBASE_AUTH_EMULATOR_HOST set,
+    # firebase-admin accepts the emulator's unsigned tokens: never in production.
+    FIREBASE_PROJECT_ID = "demo-signale"
+    FIREBASE_AUTH_EMULATOR_HOST = ""
+    # Tolerated clock difference between Google's token issuer and this server.
+    AUTH_CLOCK_SKEW_SECONDS = 10
+
+    # Pagination
+    PAGE_SIZE_DEFAULT = 50
+    PAGE_SIZE_MAX = 200
+
+    # Request bodies larger than this are refused with 413 (photos have their own limit).
+    MAX_CONTENT_LENGTH = 1 * 1024 * 1024
+
+    # flask-smorest / OpenAPI
+    API_TITLE = "Signale API"
+    API_VERSION = "1.0.0"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "/static/swagger-ui/"
+    API_SPEC_OPTIONS = {
+        "info": {
+            "description": (
+                "Back end of Dijon Métropole's citizen road-issue reporting service. "
+                "Every /v1 operation needs a Firebase ID token (`Authorization: Bearer`). "
+                "Errors are RFC 9457 problem details with a stable `code`."
+            ),
+        },
+        "components": {
+            "securitySchemes": {
+                "firebase": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            }
+        },
+    }
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    JSON_SORT_KEYS = False
+
+
+def load(overrides: dict | None = None) -> dict:
+    """Return the effective configuration: defaults, then environment, then overrides."""
+    cfg = {k: getattr(Config, k) for k in dir(Config) if k.isupper()}
+    for name in PLAIN_ENV:
+        if os.environ.get(name):
+            cfg[name] = os.environ[name]
+    cfg.update(overrides or {})
+    cfg["DATABASE_URL"] = normalise_database_url(cfg["DATABASE_URL"])
+    cfg["SQLALCHEMY_DATABASE_URI"] = cfg["DATABASE_URL"]
+    return cfg

@@ -1,0 +1,1 @@
+"""Geography of the metropolis: communes and the service area they make up."""

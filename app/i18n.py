@@ -1,0 +1,139 @@
+"""Resident-facing messages: French first, English when the request asks for it."""
+
+from flask import has_request_context, request
+
+SUPPORTED = ("fr", "en")
+DEFAULT = "fr"
+
+# code -> {language: message}. Messages say what happened and what to do about it.
+MESSAGES: dict[str, dict[str, str]] = {
+    "validation_failed": {
+        "fr": "La requête contient des champs invalides : corrigez les champs indiqués dans "
+        "« errors » puis réessayez.",
+        "en": "The request has invalid fields: correct the fields listed in “errors” and "
+        "try again.",
+    },
+    "malformed_json": {
+        "fr": "Le corps de la requête n'est pas du JSON valide : envoyez un objet JSON avec "
+        "l'en-tête Content-Type: application/json.",
+        "en": "The request body is not valid JSON: send a JSON object with the header "
+        "Content-Type: application/json.",
+    },
+    "authentication_required": {
+        "fr": "Authentification requise : envoyez un jeton d'identification Firebase dans "
+        "l'en-tête « Authorization: Bearer <jeton> ».",
+        "en": "Authentication required: send a Firebase ID token in the header "
+        "“Authorization: Bearer <token>”.",
+    },
+    "token_expired": {
+        "fr": "Votre jeton d'identification a expiré : obtenez-en un nouveau auprès de "
+        "Firebase puis réessayez.",
+        "en": "Your ID token has expired: get a fresh one from Firebase and try again.",
+    },
+    "token_invalid": {
+        "fr": "Le jeton d'identification est invalide ({reason}) : reconnectez-vous pour "
+        "en obtenir un nouveau.",
+        "en": "The ID token is invalid ({reason}): sign in again to get a new one.",
+    },
+    "auth_unavailable": {
+        "fr": "Le service d'authentification est momentanément indisponible : réessayez "
+        "dans quelques instants.",
+        "en": "The authentication service is temporarily unavailable: try again in a moment.",
+    },
+    "forbidden_role": {
+        "fr": "Votre rôle ({role}) ne permet pas cette action ; rôles autorisés : {allowed}.",
+        "en": "Your role ({role}) does not allow this action; allowed roles: {allowed}.",
+    },
+    "not_found": {
+        "fr": "Aucune ressource à cette adresse : vérifiez l'URL.",
+        "en": "Nothing exists at this address: check the URL.",
+    },
+    "commune_not_found": {
+        "fr": "Aucune commune de Dijon Métropole n'a le code INSEE {insee_code}.",
+        "en": "No commune of Dijon Métropole has INSEE code {insee_code}.",
+    },
+    "user_not_found": {
+        "fr": "Aucun utilisateur enregistré avec l'identifiant {uid}.",
+        "en": "No registered user has the id {uid}.",
+    },
+    "crew_not_found": {
+        "fr": "Aucune équipe n'a le code {code}.",
+        "en": "No crew has the code {code}.",
+    },
+    "method_not_allowed": {
+        "fr": "La méthode {method} n'est pas acceptée ici ; méthodes acceptées : {allowed}.",
+        "en": "Method {method} is not accepted here; accepted methods: {allowed}.",
+    },
+    "unsupported_media_type": {
+        "fr": "Type de contenu non pris en charge : envoyez Content-Type: application/json.",
+        "en": "Unsupported content type: send Content-Type: application/json.",
+    },
+    "payload_too_large": {
+        "fr": "Le corps de la requête dépasse la taille maximale de {limit} octets.",
+        "en": "The request body exceeds the maximum size of {limit} bytes.",
+    },
+    "not_acceptable": {
+        "fr": "Aucune représentation disponible pour l'en-tête Accept envoyé : acceptez "
+        "application/json.",
+        "en": "No representation matches the Accept header sent: accept application/json.",
+    },
+    "bad_request": {
+        "fr": "Requête mal formée : {detail}",
+        "en": "Malformed request: {detail}",
+    },
+    "invalid_cursor": {
+        "fr": "Le curseur de pagination est invalide ou expiré : recommencez depuis la "
+        "première page (sans paramètre « cursor »).",
+        "en": "The pagination cursor is invalid or expired: start again from the first page "
+        "(without the “cursor” parameter).",
+    },
+    "unknown_desk": {
+        "fr": "Guichet(s) inconnu(s) : {codes}. Les codes valides sont listés par GET /v1/desks.",
+        "en": "Unknown desk(s): {codes}. Valid codes are listed by GET /v1/desks.",
+    },
+    "unknown_crew": {
+        "fr": "Équipe inconnue : {code}. Les codes valides sont listés par GET /v1/crews.",
+        "en": "Unknown crew: {code}. Valid codes are listed by GET /v1/crews.",
+    },
+    "role_assignment_invalid": {
+        "fr": "Affectation incohérente avec le rôle : {detail}",
+        "en": "Assignment inconsistent with the role: {detail}",
+    },
+    "cannot_demote_self": {
+        "fr": "Vous ne pouvez pas retirer votre propre rôle d'administrateur : demandez-le à "
+        "un autre administrateur.",
+        "en": "You cannot remove your own admin role: ask another administrator.",
+    },
+    "rate_limited": {
+        "fr": "Trop de requêtes : réessayez dans {retry_after} secondes.",
+        "en": "Too many requests: try again in {retry_after} seconds.",
+    },
+    "internal_error": {
+        "fr": "Erreur interne du service. Elle a été enregistrée sous la référence "
+        "{request_id} ; réessayez plus tard.",
+        "en": "Internal service error. It was logged under reference {request_id}; try "
+        "again later.",
+    },
+    "service_unavailable": {
+        "fr": "Service momentanément indisponible ({detail}) : réessayez dans quelques instants.",
+        "en": "Service temporarily unavailable ({detail}): try again in a moment.",
+    },
+}
+
+
+def request_language() -> str:
+    """The language of the current request: the best of Accept-Language, French by default."""
+    if not has_request_context():
+        return DEFAULT
+    return request.accept_languages.best_match(SUPPORTED, default=DEFAULT)
+
+
+def message(code: str, lang: str | None = None, **params) -> str:
+    """The message for ``code`` in ``lang`` (the request's language by default)."""
+    lang = lang or request_language()
+    texts = MESSAGES.get(code) or MESSAGES["internal_error"]
+    text = texts.get(lang) or texts[DEFAULT]
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError):
+        return text

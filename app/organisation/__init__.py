@@ -1,0 +1,1 @@
+"""The control centre's organisation: desks and field crews."""

@@ -1,0 +1,22 @@
+import marshmallow as ma
+
+
+class DeskSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    name_fr = ma.fields.String(required=True)
+    name_en = ma.fields.String(required=True)
+    is_fallback = ma.fields.Boolean(required=True)
+
+
+class CrewSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    desk = ma.fields.Pluck(DeskSchema, "code", required=True)
+
+
+class CrewInSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
+    desk = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
+
+
+CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"

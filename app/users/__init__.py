@@ -1,0 +1,1 @@
+"""Identities and roles: Firebase ID tokens, our staff table, and who may do what."""

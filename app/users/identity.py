@@ -1,0 +1,104 @@
+"""Who is calling: the request's token, resolved against our staff table, and role checks."""
+
+import functools
+from dataclasses import dataclass, field
+
+from flask import current_app, g, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import Forbidden, Problem, Unauthorized
+from app.extensions import db
+from app.users.models import ALL_ROLES, Role, User
+from app.users.tokens import Claims, TokenRejected, TokenVerifier, VerifierUnavailable
+
+
+@dataclass(frozen=True)
+class Identity:
+    uid: str
+    role: Role
+    anonymous: bool
+    email: str | None
+    user_id: int | None = None
+    display_name: str | None = None
+    desks: tuple[str, ...] = field(default_factory=tuple)
+    crew: str | None = None
+
+
+def resolve(session: Session, claims: Claims) -> Identity:
+    """The caller's identity: a staff role from our table, otherwise a resident."""
+    user = session.scalar(select(User).where(User.firebase_uid == claims.uid))
+    if user is None or not user.active:
+        return Identity(
+            uid=claims.uid, role=Role.RESIDENT, anonymous=claims.anonymous, email=claims.email
+        )
+    return Identity(
+        uid=claims.uid,
+        role=user.role,
+        anonymous=claims.anonymous,
+        email=claims.email or user.email,
+        user_id=user.id,
+        display_name=user.display_name,
+        desks=tuple(d.code for d in user.desks),
+        crew=user.crew.code if user.crew else None,
+    )
+
+
+def verifier() -> TokenVerifier:
+    return current_app.extensions["signale.token_verifier"]
+
+
+def bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized()
+    return token.strip()
+
+
+def current_identity() -> Identity:
+    """The authenticated caller of this request (401 when there is none or it is invalid)."""
+    if "identity" not in g:
+        token = bearer_token()
+        try:
+            claims = verifier().verify(token)
+        except TokenRejected as exc:
+            if exc.expired:
+                raise Unauthorized("token_expired") from exc
+            raise Unauthorized("token_invalid", reason=exc.reason) from exc
+        except VerifierUnavailable as exc:
+            raise Problem("auth_unavailable", 503, headers={"Retry-After": "5"}) from exc
+        g.identity = resolve(db.session, claims)
+    return g.identity
+
+
+def roles_required(blp, *roles: Role):
+    """Decorate a view: authenticate, then allow only ``roles`` (all roles if none given).
+
+    Also documents the security requirement and the 401/403 responses in OpenAPI.
+    """
+    allowed = tuple(roles) or ALL_ROLES
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            identity = current_identity()
+            if identity.role not in allowed:
+                raise Forbidden(
+                    "forbidden_role",
+                    role=identity.role.value,
+                    allowed=", ".join(r.value for r in allowed),
+                )
+            return view(*args, **kwargs)
+
+        documented = blp.doc(security=[{"firebase": []}])(wrapper)
+        documented = blp.alt_response(401, description="Missing, invalid or expired token")(
+            documented
+        )
+        if set(allowed) != set(ALL_ROLES):
+            documented = blp.alt_response(
+                403, description="Role not allowed: " + ", ".join(r.value for r in allowed)
+            )(documented)
+        return documented
+
+    return decorator

@@ -1,0 +1,146 @@
+"""The Firebase adapter: verifying ID tokens, and minting emulator tokens for development.
+
+Production verification is firebase-admin's: RS256 signature against Google's published
+keys, audience, issuer, expiry. In emulator mode (``FIREBASE_AUTH_EMULATOR_HOST`` set) the
+Auth emulator issues unsigned tokens and firebase-admin skips the signature and expiry
+checks; we still enforce the time claims so that development and tests behave as
+production does for expired tokens.
+"""
+
+import base64
+import json
+import os
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import firebase_admin
+from firebase_admin import auth as fb_auth
+from firebase_admin import exceptions as fb_exceptions
+
+ISSUER_PREFIX = "https://securetoken.google.com/"
+
+
+class TokenRejected(Exception):
+    """The token cannot be accepted. ``expired`` tells a stale token from a bad one."""
+
+    def __init__(self, reason: str, *, expired: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.expired = expired
+
+
+class VerifierUnavailable(Exception):
+    """Google's key service could not be reached: the token is neither good nor bad yet."""
+
+
+@dataclass(frozen=True)
+class Claims:
+    uid: str
+    sign_in_provider: str | None
+    email: str | None
+    email_verified: bool
+
+    @property
+    def anonymous(self) -> bool:
+        return self.sign_in_provider == "anonymous"
+
+
+class TokenVerifier(Protocol):
+    def verify(self, token: str) -> Claims: ...
+
+
+def emulator_mode() -> bool:
+    return bool(os.environ.get("FIREBASE_AUTH_EMULATOR_HOST"))
+
+
+class FirebaseTokenVerifier:
+    """Verifies Firebase ID tokens with firebase-admin."""
+
+    def __init__(self, project_id: str, clock_skew_seconds: int = 10):
+        self.project_id = project_id
+        self.clock_skew = clock_skew_seconds
+        name = f"signale-{project_id}"
+        try:
+            self._app = firebase_admin.get_app(name)
+        except ValueError:
+            # No credential is needed to verify ID tokens, only the project id.
+            self._app = firebase_admin.initialize_app(options={"projectId": project_id}, name=name)
+
+    def verify(self, token: str) -> Claims:
+        try:
+            claims = fb_auth.verify_id_token(
+                token, app=self._app, clock_skew_seconds=self.clock_skew
+            )
+        except fb_auth.ExpiredIdTokenError as exc:
+            raise TokenRejected("expired", expired=True) from exc
+        except fb_auth.CertificateFetchError as exc:
+            raise VerifierUnavailable(str(exc)) from exc
+        except (fb_auth.InvalidIdTokenError, ValueError) as exc:
+            raise TokenRejected(_short_reason(exc)) from exc
+        except fb_exceptions.FirebaseError as exc:
+            raise VerifierUnavailable(str(exc)) from exc
+        if emulator_mode():
+            self._check_times(claims)
+        firebase = claims.get("firebase") or {}
+        return Claims(
+            uid=claims["uid"],
+            sign_in_provider=firebase.get("sign_in_provider"),
+            email=claims.get("email"),
+            email_verified=bool(claims.get("email_verified")),
+        )
+
+    def _check_times(self, claims: dict) -> None:
+        now = time.time()
+        exp, iat = claims.get("exp"), claims.get("iat")
+        if not isinstance(exp, int | float) or not isinstance(iat, int | float):
+            raise TokenRejected("missing exp or iat claim")
+        if exp < now - self.clock_skew:
+            raise TokenRejected("expired", expired=True)
+        if iat > now + self.clock_skew:
+            raise TokenRejected("issued in the future")
+
+
+def _short_reason(exc: Exception) -> str:
+    # firebase-admin's messages are long and point to its docs; the first sentence is enough.
+    text = str(exc).split(". ")[0].strip()
+    if "b'" in text:  # do not echo token bytes back
+        text = text.split(":")[0]
+    return text[:160] or exc.__class__.__name__
+
+
+def _b64(data: dict) -> str:
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def mint_emulator_token(
+    project_id: str,
+    uid: str,
+    *,
+    anonymous: bool = False,
+    email: str | None = None,
+    lifetime_seconds: int = 3600,
+    issued_at: float | None = None,
+) -> str:
+    """An ID token as the Firebase Auth emulator issues it (unsigned, ``alg: none``).
+
+    Only emulator-mode verification accepts it; production verification rejects it.
+    """
+    iat = int(issued_at if issued_at is not None else time.time())
+    provider = "anonymous" if anonymous else ("password" if email else "custom")
+    payload = {
+        "iss": ISSUER_PREFIX + project_id,
+        "aud": project_id,
+        "auth_time": iat,
+        "user_id": uid,
+        "sub": uid,
+        "iat": iat,
+        "exp": iat + lifetime_seconds,
+        "firebase": {"identities": {}, "sign_in_provider": provider},
+    }
+    if email:
+        payload["email"] = email
+        payload["email_verified"] = True
+        payload["firebase"]["identities"] = {"email": [email]}
+    return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(payload)}."
