@@ -1,0 +1,416 @@
+"""What `make run`, `make test` and `make bench` do after the virtualenv exists.
+
+Provisioning: use ``DATABASE_URL`` / ``REDIS_URL`` when they reach a server; otherwise start
+project-local PostgreSQL and Redis instances under ``var/`` from the system's binaries. When
+PostGIS or Redis is missing and we are root on Debian, install the Debian packages; otherwise
+stop with the exact packages to install. Everything this process starts, it stops on exit.
+
+    python -m app.ops.launcher run      # migrate, load reference data, serve API + worker
+    python -m app.ops.launcher test [pytest args]
+    python -m app.ops.launcher bench
+    python -m app.ops.launcher provision   # print the environment, start nothing else
+"""
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from glob import glob
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import redis
+
+ROOT = Path(__file__).resolve().parents[2]
+VAR = ROOT / "var"
+LOCAL_PG_PORT = 54329
+LOCAL_REDIS_PORT = 63799
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/signale"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+PYTHON = sys.executable
+
+
+class ProvisioningError(SystemExit):
+    def __init__(self, message: str):
+        super().__init__(f"\n*** make: {message}\n")
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+@dataclass
+class Services:
+    database_url: str
+    redis_url: str
+    stop_actions: list = field(default_factory=list)
+
+    def stop(self) -> None:
+        while self.stop_actions:
+            action = self.stop_actions.pop()
+            with contextlib.suppress(Exception):
+                action()
+
+
+# --- system packages -------------------------------------------------------------------
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def apt_install(*packages: str) -> None:
+    """Install Debian packages as root, refreshing the package lists if the first try fails."""
+    if not (is_root() and shutil.which("apt-get")):
+        raise ProvisioningError(
+            "missing system packages. Install them with:\n"
+            f"    sudo apt-get install {' '.join(packages)}\n"
+            "then run the command again."
+        )
+    say(f"installing Debian packages: {' '.join(packages)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    cmd = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
+    if subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL).returncode == 0:
+        return
+    subprocess.run(["apt-get", "update"], env=env, stdout=subprocess.DEVNULL, check=False)
+    if subprocess.run(cmd, env=env).returncode != 0:
+        raise ProvisioningError(f"apt-get could not install {' '.join(packages)}")
+
+
+# --- PostgreSQL + PostGIS --------------------------------------------------------------
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/") or "signale"
+
+
+def libpq_url(url: str) -> str:
+    """psycopg wants a plain postgresql:// URL, without SQLAlchemy's driver suffix."""
+    scheme, rest = url.split("://", 1)
+    return "postgresql://" + rest if scheme.startswith("postgres") else url
+
+
+def pg_reachable(url: str) -> bool:
+    try:
+        with psycopg.connect(with_database(libpq_url(url), "postgres"), connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def pg_bindir() -> Path | None:
+    candidates = sorted(
+        glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[4])
+    )
+    if candidates:
+        return Path(candidates[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def start_local_postgres(services: Services, name: str) -> str:
+    bindir = pg_bindir()
+    if bindir is None:
+        apt_install("postgresql")
+        bindir = pg_bindir()
+        if bindir is None:
+            raise ProvisioningError("PostgreSQL's initdb is still missing after installation")
+    data, run_dir = VAR / "postgres" / "data", VAR / "postgres" / "run"
+    log_file = VAR / "postgres" / "postgres.log"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    # PostgreSQL refuses to run as root: run it as the postgres system user.
+    as_user: list[str] = []
+    if is_root():
+        try:
+            owner = pwd.getpwnam("postgres")
+        except KeyError as exc:
+            raise ProvisioningError("no 'postgres' system user to run PostgreSQL as") from exc
+        as_user = ["runuser", "-u", "postgres", "--"]
+        for path in (VAR / "postgres", data, run_dir):
+            path.mkdir(parents=True, exist_ok=True)
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+        if log_file.exists():
+            os.chown(log_file, owner.pw_uid, owner.pw_gid)
+    if not (data / "PG_VERSION").exists():
+        say(f"initialising a project-local PostgreSQL cluster in {data}")
+        subprocess.run(
+            [*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
+             "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+    url = f"postgresql://postgres@127.0.0.1:{LOCAL_PG_PORT}/{name}"
+    if pg_reachable(url):
+        say(f"project-local PostgreSQL already running on port {LOCAL_PG_PORT}")
+        return url
+    say(f"starting project-local PostgreSQL on 127.0.0.1:{LOCAL_PG_PORT}")
+    options = f"-p {LOCAL_PG_PORT} -k {run_dir} -c listen_addresses=127.0.0.1"
+    subprocess.run(
+        [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log_file),
+         "-o", options, "-w", "start"],
+        check=True, stdout=subprocess.DEVNULL,
+    )
+    services.stop_actions.append(lambda: subprocess.run(
+        [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+        stdout=subprocess.DEVNULL, check=False,
+    ))
+    return url
+
+
+def ensure_postgis(url: str) -> None:
+    with psycopg.connect(with_database(libpq_url(url), "postgres"), autocommit=True) as conn:
+        available = conn.execute(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'"
+        ).fetchone()
+        major = int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000
+    if available:
+        return
+    package = f"postgresql-{major}-postgis-3"
+    host = urlsplit(url).hostname or "localhost"
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise ProvisioningError(
+            f"the PostgreSQL server at {host} has no PostGIS: install {package} on it"
+        )
+    apt_install(package)
+
+
+def ensure_database(url: str) -> None:
+    name = database_name(url)
+    with psycopg.connect(with_database(libpq_url(url), "postgres"), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            say(f"creating database {name}")
+            conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+
+
+# --- Redis -----------------------------------------------------------------------------
+
+
+def redis_reachable(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=2).ping())
+    except (redis.RedisError, OSError, ValueError):
+        return False
+
+
+def start_local_redis(services: Services) -> str:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        apt_install("redis-server")
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    url = f"redis://127.0.0.1:{LOCAL_REDIS_PORT}/0"
+    if redis_reachable(url):
+        say(f"project-local Redis already running on port {LOCAL_REDIS_PORT}")
+        return url
+    directory = VAR / "redis"
+    directory.mkdir(parents=True, exist_ok=True)
+    say(f"starting project-local Redis on 127.0.0.1:{LOCAL_REDIS_PORT}")
+    subprocess.run(
+        [binary, "--port", str(LOCAL_REDIS_PORT), "--bind", "127.0.0.1", "--dir",
+         str(directory), "--daemonize", "yes", "--pidfile", str(directory / "redis.pid"),
+         "--logfile", str(directory / "redis.log"), "--appendonly", "yes"],
+        check=True,
+    )
+    for _ in range(50):
+        if redis_reachable(url):
+            break
+        time.sleep(0.1)
+    else:
+        raise ProvisioningError(f"Redis did not start: see {directory / 'redis.log'}")
+    services.stop_actions.append(
+        lambda: redis.Redis.from_url(url).shutdown(nosave=False)
+    )
+    return url
+
+
+# --- the whole provisioning ---------------------------------------------------------------
+
+
+def provision() -> Services:
+    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    services = Services(database_url, redis_url)
+    try:
+        if not pg_reachable(database_url):
+            say(f"no PostgreSQL at {urlsplit(database_url).netloc}: using a local instance")
+            services.database_url = start_local_postgres(services, database_name(database_url))
+        ensure_postgis(services.database_url)
+        ensure_database(services.database_url)
+        if not redis_reachable(redis_url):
+            say(f"no Redis at {urlsplit(redis_url).netloc}: using a local instance")
+            services.redis_url = start_local_redis(services)
+    except BaseException:
+        services.stop()
+        raise
+    say(f"PostgreSQL/PostGIS: {services.database_url}")
+    say(f"Redis: {services.redis_url}")
+    return services
+
+
+def service_env(services: Services, **extra) -> dict:
+    env = {**os.environ, "DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url}
+    env.update(extra)
+    return env
+
+
+def prepare_database(env: dict) -> None:
+    """Apply migrations and load the reference data (both idempotent)."""
+    flask = [PYTHON, "-m", "flask", "--app", "wsgi"]
+    say("applying migrations")
+    subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True)
+    say("loading reference data")
+    subprocess.run([*flask, "reference", "load"], env=env, cwd=ROOT, check=True)
+
+
+def development_env(services: Services) -> dict:
+    extra = {"SIGNALE_ENV": os.environ.get("SIGNALE_ENV", "development")}
+    if extra["SIGNALE_ENV"] != "production" and "FIREBASE_AUTH_EMULATOR_HOST" not in os.environ:
+        # Development accepts Auth-emulator tokens (minted with `flask users dev-token`).
+        extra["FIREBASE_AUTH_EMULATOR_HOST"] = "127.0.0.1:9099"
+    return service_env(services, **extra)
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def run() -> int:
+    services = provision()
+    children: list[subprocess.Popen] = []
+    stopping = False
+
+    def stop(signum=None, frame=None):
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        say("stopping")
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in children:
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+        services.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        env = development_env(services)
+        prepare_database(env)
+        port = os.environ.get("PORT", "8000")
+        metrics_dir = VAR / "prometheus"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+        workers = os.environ.get("WEB_CONCURRENCY", "2")
+        children.append(subprocess.Popen(
+            [PYTHON, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", workers,
+             "--config", str(ROOT / "app" / "ops" / "gunicorn_conf.py"), "wsgi:app"],
+            env=env, cwd=ROOT,
+        ))
+        children.append(subprocess.Popen([PYTHON, "-m", "worker"], env=env, cwd=ROOT))
+        base = f"http://127.0.0.1:{port}"
+        if not wait_ready(base + "/readyz", children):
+            stop()
+            return 1
+        print(
+            f"\nSignale is running:\n"
+            f"  API            {base}/v1/\n"
+            f"  API docs       {base}/docs\n"
+            f"  OpenAPI        {base}/openapi.json\n"
+            f"  health         {base}/healthz   readiness {base}/readyz\n"
+            f"  metrics        {base}/metrics\n"
+            f"  worker         rq on {services.redis_url} (with scheduler)\n"
+            f"  dev token      .venv/bin/flask --app wsgi users dev-token some-uid\n"
+            f"Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        while not stopping:
+            for child in children:
+                if child.poll() is not None:
+                    say(f"{child.args[2]} exited with {child.returncode}: stopping everything")
+                    stop()
+                    return 1
+            time.sleep(0.5)
+        return 0
+    finally:
+        stop()
+
+
+def wait_ready(url: str, children: list[subprocess.Popen], timeout: float = 60) -> bool:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            return False
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        time.sleep(0.3)
+    say(f"{url} did not become ready in {timeout:.0f}s")
+    return False
+
+
+def test(pytest_args: list[str]) -> int:
+    services = provision()
+    try:
+        # The suite creates its own database per run on this server, and uses Redis db 15.
+        env = service_env(services, SIGNALE_ENV="test",
+                          FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:9099")
+        return subprocess.run([PYTHON, "-m", "pytest", *pytest_args], env=env,
+                              cwd=ROOT).returncode
+    finally:
+        services.stop()
+
+
+def bench(args: list[str]) -> int:
+    services = provision()
+    try:
+        env = development_env(services)
+        prepare_database(env)
+        status = 0
+        for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+            say(f"benchmark {script.name}")
+            status |= subprocess.run([PYTHON, str(script), *args], env=env, cwd=ROOT).returncode
+        return status
+    finally:
+        services.stop()
+
+
+def main(argv: list[str]) -> int:
+    command, rest = (argv[0], argv[1:]) if argv else ("run", [])
+    if rest[:1] == ["--"]:
+        rest = rest[1:]
+    if command == "run":
+        return run()
+    if command == "test":
+        return test(rest)
+    if command == "bench":
+        return bench(rest)
+    if command == "provision":
+        services = provision()
+        print(f"DATABASE_URL={services.database_url}\nREDIS_URL={services.redis_url}")
+        return 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,170 @@
+"""Test fixtures on the real engines: a PostgreSQL/PostGIS database created for this run,
+and Redis (database 15 of the server in REDIS_URL).
+
+`make test` provisions both and sets DATABASE_URL / REDIS_URL. Run bare, the suite uses the
+same defaults as the service.
+"""
+
+import os
+import uuid
+from collections.abc import Callable
+
+import psycopg
+import pytest
+import redis
+from sqlalchemy import text
+
+from app import create_app
+from app.extensions import db
+from app.ops.launcher import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, libpq_url, with_database
+from app.users.models import Role
+from app.users.tokens import mint_emulator_token
+
+os.environ.setdefault("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
+PROJECT_ID = "demo-signale"
+# Tables that hold reference data loaded once per run; every other table is emptied after
+# each test.
+REFERENCE_TABLES = {"communes", "desks", "alembic_version", "spatial_ref_sys"}
+
+
+def server_url() -> str:
+    return libpq_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+
+
+def redis_test_url() -> str:
+    base = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    return base.rsplit("/", 1)[0] + "/15" if base.count("/") >= 3 else base + "/15"
+
+
+def create_database(prefix: str) -> str:
+    """A new empty database with PostGIS on the test server; returns its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(with_database(server_url(), "postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = with_database(server_url(), name)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    return url
+
+
+def drop_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(with_database(server_url(), "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_app(database_url: str, **overrides):
+    return create_app({
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_test_url(),
+        "SIGNALE_ENV": "test",
+        "FIREBASE_PROJECT_ID": PROJECT_ID,
+        "LOG_LEVEL": "WARNING",
+        **overrides,
+    })
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    url = create_database("signale_test")
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    from flask_migrate import upgrade
+
+    from app.geo.service import load_communes
+    from app.organisation.service import seed_desks
+
+    application = make_app(database_url)
+    with application.app_context():
+        upgrade()
+        load_communes(db.session)
+        seed_desks(db.session)
+        db.session.remove()
+    return application
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request):
+    """Empty every non-reference table after each test that used the database."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application = request.getfixturevalue("app")
+    with application.app_context():
+        db.session.remove()
+        tables = [t for t in db.metadata.sorted_tables if t.name not in REFERENCE_TABLES]
+        if tables:
+            names = ", ".join(t.name for t in tables)
+            with db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def session(ctx):
+    return db.session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def redis_conn():
+    conn = redis.Redis.from_url(redis_test_url())
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def crew_code(app):
+    from app.organisation.service import put_crew
+
+    with app.app_context():
+        crew, _ = put_crew(db.session, code="voirie-nord", name="Voirie Nord", desk="voirie")
+        db.session.remove()
+    return "voirie-nord"
+
+
+@pytest.fixture
+def token_for(app, crew_code) -> Callable[..., str]:
+    """``token_for(role)``: a valid ID token for a user of that role (staff rows created)."""
+    from app.users.service import put_user
+
+    def make(role: Role | str = Role.RESIDENT, uid: str | None = None, **claims) -> str:
+        role = Role(role)
+        uid = uid or f"{role.value}-{uuid.uuid4().hex[:8]}"
+        if role != Role.RESIDENT:
+            assignment = {
+                Role.CREW: {"crew": crew_code},
+                Role.AGENT: {"desks": ["voirie"]},
+                Role.SUPERVISOR: {"desks": ["voirie", "eclairage"]},
+                Role.ADMIN: {},
+            }[role]
+            with app.app_context():
+                put_user(db.session, actor=None, uid=uid, role=role, **assignment)
+                db.session.remove()
+        return mint_emulator_token(PROJECT_ID, uid, **claims)
+
+    return make
+
+
+@pytest.fixture
+def auth(token_for):
+    """``auth(role)``: the Authorization header for a user of that role."""
+
+    def make(role: Role | str = Role.RESIDENT, **kwargs) -> dict:
+        return {"Authorization": f"Bearer {token_for(role, **kwargs)}"}
+
+    return make

@@ -1,0 +1,95 @@
+"""Who may call what: every operation of the API against every kind of caller.
+
+The expected roles are written out here, not read from the code, and every operation in
+the OpenAPI document must appear in the table: a new endpoint fails this test until its
+access rule is stated.
+"""
+
+import time
+
+import pytest
+
+from app.users.models import Role
+from app.users.tokens import mint_emulator_token
+from tests.conftest import PROJECT_ID
+
+R, C, AG, S, AD = Role.RESIDENT, Role.CREW, Role.AGENT, Role.SUPERVISOR, Role.ADMIN
+EVERYONE = {R, C, AG, S, AD}
+STAFF = {C, AG, S, AD}
+PUBLIC = None  # no token needed
+
+# (method, path) -> roles allowed, and an example request (path filled in, body).
+MATRIX = {
+    ("GET", "/healthz"): (PUBLIC, "/healthz", None),
+    ("GET", "/readyz"): (PUBLIC, "/readyz", None),
+    ("GET", "/metrics"): (PUBLIC, "/metrics", None),
+    ("GET", "/v1/me"): (EVERYONE, "/v1/me", None),
+    ("GET", "/v1/communes"): (EVERYONE, "/v1/communes", None),
+    ("GET", "/v1/communes/{insee_code}"): (EVERYONE, "/v1/communes/21231", None),
+    ("GET", "/v1/service-area"): (EVERYONE, "/v1/service-area", None),
+    ("GET", "/v1/service-area/locate"): (EVERYONE, "/v1/service-area/locate?lon=5&lat=47.3",
+                                         None),
+    ("GET", "/v1/desks"): (STAFF, "/v1/desks", None),
+    ("GET", "/v1/crews"): (STAFF, "/v1/crews", None),
+    ("PUT", "/v1/admin/crews/{code}"): ({AD}, "/v1/admin/crews/eclairage-sud",
+                                        {"name": "Éclairage Sud", "desk": "eclairage"}),
+    ("GET", "/v1/admin/users"): ({AD}, "/v1/admin/users", None),
+    ("GET", "/v1/admin/users/{uid}"): ({AD}, "/v1/admin/users/target-user", None),
+    ("PUT", "/v1/admin/users/{uid}"): ({AD}, "/v1/admin/users/target-user",
+                                       {"role": "agent", "desks": ["voirie"]}),
+    ("DELETE", "/v1/admin/users/{uid}"): ({AD}, "/v1/admin/users/target-user", None),
+}
+
+CALLERS = ["no token", "malformed header", "bad token", "expired token", "anonymous resident",
+           *[r.value for r in Role]]
+
+
+def test_every_operation_of_the_api_is_in_the_matrix(app):
+    spec = app.test_client().get("/openapi.json").get_json()
+    operations = {
+        (method.upper(), path)
+        for path, item in spec["paths"].items()
+        for method in item
+        if method in {"get", "put", "post", "patch", "delete"}
+    }
+    assert operations == set(MATRIX)
+
+
+def headers_for(caller: str, token_for) -> dict:
+    if caller == "no token":
+        return {}
+    if caller == "malformed header":
+        return {"Authorization": "Token abc"}
+    if caller == "bad token":
+        return {"Authorization": "Bearer not-a-jwt"}
+    if caller == "expired token":
+        expired = mint_emulator_token(PROJECT_ID, "late", issued_at=time.time() - 7200)
+        return {"Authorization": f"Bearer {expired}"}
+    if caller == "anonymous resident":
+        return {"Authorization": f"Bearer {token_for(Role.RESIDENT, anonymous=True)}"}
+    return {"Authorization": f"Bearer {token_for(Role(caller))}"}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("operation", sorted(MATRIX), ids=lambda op: f"{op[0]} {op[1]}")
+def test_access(client, token_for, operation, caller):
+    allowed, url, body = MATRIX[operation]
+    method = operation[0]
+    if method != "GET" or operation[1] == "/v1/admin/users/{uid}":
+        token_for(Role.AGENT, uid="target-user")  # something to read, replace or delete
+    response = client.open(url, method=method, json=body, headers=headers_for(caller, token_for))
+    role = Role.RESIDENT.value if caller == "anonymous resident" else caller
+    if allowed is PUBLIC:
+        assert response.status_code < 400, response.get_data(as_text=True)
+    elif role not in {r.value for r in Role}:
+        assert response.status_code == 401
+        assert response.get_json()["code"] in {"authentication_required", "token_invalid",
+                                               "token_expired"}
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        if caller == "expired token":
+            assert response.get_json()["code"] == "token_expired"
+    elif Role(role) in allowed:
+        assert response.status_code < 400, response.get_data(as_text=True)
+    else:
+        assert response.status_code == 403
+        assert response.get_json()["code"] == "forbidden_role"

@@ -1,0 +1,1 @@
+"""The rq worker: ``python -m worker`` runs it, with rq's scheduler for retries and delays."""
