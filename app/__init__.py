@@ -3,7 +3,8 @@
 import os
 from pathlib import Path
 
-from flask import Flask
+from flask import Blueprint, Flask
+from swagger_ui_bundle import swagger_ui_path
 
 from app import config as config_module
 from app import errors
@@ -38,7 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     # One Api per application (not a module singleton): its OpenAPI spec is per app, and
     # tests build several apps in one process.
     api = Api(app)
-    _register_blueprints(api)
+    _register_blueprints(app, api)
     errors.register(app)
     _register_cli(app)
     return app
@@ -68,7 +69,7 @@ def _init_auth(app: Flask) -> None:
     )
 
 
-def _register_blueprints(api: Api) -> None:
+def _register_blueprints(app: Flask, api: Api) -> None:
     from app.geo.views import blp as geo
     from app.ops.views import blp as ops
     from app.organisation.views import blp as organisation
@@ -76,6 +77,15 @@ def _register_blueprints(api: Api) -> None:
 
     for blueprint in (ops, users, organisation, geo):
         api.register_blueprint(blueprint)
+    # The interactive docs' assets come from the swagger-ui-bundle package: no CDN needed.
+    app.register_blueprint(
+        Blueprint(
+            "swagger_ui",
+            __name__,
+            static_folder=swagger_ui_path,
+            static_url_path="/static/swagger-ui",
+        )
+    )
 
 
 def _register_cli(app: Flask) -> None:

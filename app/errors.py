@@ -9,7 +9,9 @@ import logging
 from http import HTTPStatus
 
 import marshmallow as ma
+import redis
 from flask import Response, g, json, request
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from app import i18n
@@ -26,10 +28,17 @@ class Problem(Exception):
     status = 400
 
     def __init__(
-        self, code: str, status: int | None = None, *, errors=None, headers=None, **params
+        self,
+        error_code: str,
+        status: int | None = None,
+        /,
+        *,
+        errors=None,
+        headers=None,
+        **params,
     ):
-        super().__init__(code)
-        self.code = code
+        super().__init__(error_code)
+        self.code = error_code
         if status is not None:
             self.status = status
         self.errors = errors
@@ -44,8 +53,10 @@ class NotFound(Problem):
 class Unauthorized(Problem):
     status = 401
 
-    def __init__(self, code: str = "authentication_required", **params):
-        super().__init__(code, headers={"WWW-Authenticate": 'Bearer realm="signale"'}, **params)
+    def __init__(self, error_code: str = "authentication_required", /, **params):
+        super().__init__(
+            error_code, headers={"WWW-Authenticate": 'Bearer realm="signale"'}, **params
+        )
 
 
 class Forbidden(Problem):
@@ -77,7 +88,14 @@ class ProblemSchema(ma.Schema):
     )
 
 
-def problem_response(status: int, code: str, *, errors=None, headers=None, **params) -> Response:
+# For `Blueprint.alt_response(status, description=..., **PROBLEM_DOC)`.
+PROBLEM_DOC = {"schema": ProblemSchema, "content_type": PROBLEM_MEDIA_TYPE}
+
+
+def problem_response(
+    status: int, error_code: str, /, *, errors=None, headers=None, **params
+) -> Response:
+    code = error_code
     body = {
         "type": TYPE_BASE + code,
         "title": HTTPStatus(status).phrase,
@@ -173,8 +191,22 @@ def handle_unexpected(error: Exception) -> Response:
     return problem_response(500, "internal_error", request_id=g.get("request_id", "-"))
 
 
+def handle_dependency_down(error: Exception) -> Response:
+    """PostgreSQL or Redis unreachable: the client may retry; nothing was half-done."""
+    log.error("dependency unavailable: %s", error.__class__.__name__, exc_info=error)
+    what = "redis" if isinstance(error, redis.RedisError) else "database"
+    return problem_response(503, "service_unavailable", headers={"Retry-After": "10"}, detail=what)
+
+
 def register(app) -> None:
     """Map every error the application can raise to a problem+json response."""
     app.register_error_handler(Problem, handle_problem)
+    for dependency_error in (
+        sa_exc.OperationalError,
+        sa_exc.InterfaceError,
+        redis.ConnectionError,
+        redis.TimeoutError,
+    ):
+        app.register_error_handler(dependency_error, handle_dependency_down)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

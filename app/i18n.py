@@ -128,7 +128,7 @@ def request_language() -> str:
     return request.accept_languages.best_match(SUPPORTED, default=DEFAULT)
 
 
-def message(code: str, lang: str | None = None, **params) -> str:
+def message(code: str, lang: str | None = None, /, **params) -> str:
     """The message for ``code`` in ``lang`` (the request's language by default)."""
     lang = lang or request_language()
     texts = MESSAGES.get(code) or MESSAGES["internal_error"]

@@ -18,7 +18,10 @@ class PageArgsSchema(ma.Schema):
     cursor = ma.fields.String(
         load_default=None,
         validate=ma.validate.Length(max=512),
-        metadata={"description": "Opaque cursor from a previous page's `next_cursor`"},
+        metadata={
+            "description": "Opaque cursor from a previous page's `next_cursor`",
+            "format": "cursor",
+        },
     )
     limit = ma.fields.Integer(
         load_default=None,

@@ -54,14 +54,16 @@ def drop_database(url: str) -> None:
 
 
 def make_app(database_url: str, **overrides):
-    return create_app({
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_test_url(),
-        "SIGNALE_ENV": "test",
-        "FIREBASE_PROJECT_ID": PROJECT_ID,
-        "LOG_LEVEL": "WARNING",
-        **overrides,
-    })
+    return create_app(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_test_url(),
+            "SIGNALE_ENV": "test",
+            "FIREBASE_PROJECT_ID": PROJECT_ID,
+            "LOG_LEVEL": "WARNING",
+            **overrides,
+        }
+    )
 
 
 @pytest.fixture(scope="session")
@@ -132,7 +134,7 @@ def crew_code(app):
     from app.organisation.service import put_crew
 
     with app.app_context():
-        crew, _ = put_crew(db.session, code="voirie-nord", name="Voirie Nord", desk="voirie")
+        _crew, _ = put_crew(db.session, code="voirie-nord", name="Voirie Nord", desk="voirie")
         db.session.remove()
     return "voirie-nord"
 

@@ -17,7 +17,4 @@ class Commune(db.Model):
     insee_code: Mapped[str] = mapped_column(String(5), primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=WGS84, spatial_index=True), nullable=False)
-    geom_l93 = mapped_column(
-        Geometry("MULTIPOLYGON", srid=LAMBERT93, spatial_index=True), nullable=False
-    )
     area_m2: Mapped[int] = mapped_column(Integer)

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from app.geo.models import LAMBERT93, WGS84, Commune
+from app.geo.models import WGS84, Commune
 
 DEFAULT_COMMUNES_FILE = (
     Path(__file__).resolve().parents[2] / "data" / ("dijon-metropole-communes.geojson")
@@ -43,17 +43,16 @@ def load_communes(session: Session, path: Path = DEFAULT_COMMUNES_FILE) -> dict:
     before = set(session.scalars(select(Commune.insee_code)))
     upsert = text(
         """
-        INSERT INTO communes (insee_code, name, geom, geom_l93, area_m2)
-        SELECT :insee_code, :name, g, ST_Transform(g, :l93), round(ST_Area(ST_Transform(g, :l93)))
+        INSERT INTO communes (insee_code, name, geom, area_m2)
+        SELECT :insee_code, :name, g, round(ST_Area(g::geography))
         FROM (SELECT ST_Multi(ST_MakeValid(ST_SetSRID(ST_GeomFromGeoJSON(:geometry), :wgs84)))
               AS g) AS src
         ON CONFLICT (insee_code) DO UPDATE
-        SET name = EXCLUDED.name, geom = EXCLUDED.geom, geom_l93 = EXCLUDED.geom_l93,
-            area_m2 = EXCLUDED.area_m2
+        SET name = EXCLUDED.name, geom = EXCLUDED.geom, area_m2 = EXCLUDED.area_m2
         """
     )
     for row in rows:
-        session.execute(upsert, {**row, "l93": LAMBERT93, "wgs84": WGS84})
+        session.execute(upsert, {**row, "wgs84": WGS84})
     codes = {r["insee_code"] for r in rows}
     stale = before - codes
     if stale:
@@ -119,15 +118,12 @@ def locate(session: Session, lon: float, lat: float) -> Location:
     if containing:
         commune = {"insee_code": containing.insee_code, "name": containing.name}
         return Location(inside=True, commune=commune, nearest={**commune, "distance_m": 0})
-    point_l93 = func.ST_Transform(point, LAMBERT93)
-    # <-> orders by the GiST index; the exact distance is computed for the winner only.
+    # Geography distance works for any point on Earth (Lambert-93 is only defined around
+    # France); with 23 communes the scan without index costs nothing.
+    distance = func.ST_Distance(func.Geography(Commune.geom), func.Geography(point))
     nearest = session.execute(
-        select(
-            Commune.insee_code,
-            Commune.name,
-            func.ST_Distance(Commune.geom_l93, point_l93).label("distance"),
-        )
-        .order_by(Commune.geom_l93.op("<->")(point_l93))
+        select(Commune.insee_code, Commune.name, distance.label("distance"))
+        .order_by(distance)
         .limit(1)
     ).first()
     if nearest is None:

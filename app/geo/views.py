@@ -1,7 +1,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from app.errors import NotFound
+from app.errors import PROBLEM_DOC, NotFound
 from app.extensions import db
 from app.geo import service
 from app.geo.schemas import (
@@ -34,7 +34,7 @@ class Communes(MethodView):
 class CommuneById(MethodView):
     @roles_required(blp)
     @blp.response(200, CommuneFeatureSchema)
-    @blp.alt_response(404, description="No commune with this INSEE code")
+    @blp.alt_response(404, description="No commune with this INSEE code", **PROBLEM_DOC)
     def get(self, insee_code):
         """One commune, as a GeoJSON Feature"""
         feature = service.get_commune(db.session, insee_code)

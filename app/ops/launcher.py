@@ -145,9 +145,20 @@ def start_local_postgres(services: Services, name: str) -> str:
     if not (data / "PG_VERSION").exists():
         say(f"initialising a project-local PostgreSQL cluster in {data}")
         subprocess.run(
-            [*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
-             "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
-            check=True, stdout=subprocess.DEVNULL,
+            [
+                *as_user,
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
     url = f"postgresql://postgres@127.0.0.1:{LOCAL_PG_PORT}/{name}"
     if pg_reachable(url):
@@ -156,14 +167,28 @@ def start_local_postgres(services: Services, name: str) -> str:
     say(f"starting project-local PostgreSQL on 127.0.0.1:{LOCAL_PG_PORT}")
     options = f"-p {LOCAL_PG_PORT} -k {run_dir} -c listen_addresses=127.0.0.1"
     subprocess.run(
-        [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log_file),
-         "-o", options, "-w", "start"],
-        check=True, stdout=subprocess.DEVNULL,
+        [
+            *as_user,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(log_file),
+            "-o",
+            options,
+            "-w",
+            "start",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
-    services.stop_actions.append(lambda: subprocess.run(
-        [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-        stdout=subprocess.DEVNULL, check=False,
-    ))
+    services.stop_actions.append(
+        lambda: subprocess.run(
+            [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+            stdout=subprocess.DEVNULL,
+            check=False,
+        )
+    )
     return url
 
 
@@ -218,9 +243,23 @@ def start_local_redis(services: Services) -> str:
     directory.mkdir(parents=True, exist_ok=True)
     say(f"starting project-local Redis on 127.0.0.1:{LOCAL_REDIS_PORT}")
     subprocess.run(
-        [binary, "--port", str(LOCAL_REDIS_PORT), "--bind", "127.0.0.1", "--dir",
-         str(directory), "--daemonize", "yes", "--pidfile", str(directory / "redis.pid"),
-         "--logfile", str(directory / "redis.log"), "--appendonly", "yes"],
+        [
+            binary,
+            "--port",
+            str(LOCAL_REDIS_PORT),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(directory),
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(directory / "redis.pid"),
+            "--logfile",
+            str(directory / "redis.log"),
+            "--appendonly",
+            "yes",
+        ],
         check=True,
     )
     for _ in range(50):
@@ -229,9 +268,7 @@ def start_local_redis(services: Services) -> str:
         time.sleep(0.1)
     else:
         raise ProvisioningError(f"Redis did not start: see {directory / 'redis.log'}")
-    services.stop_actions.append(
-        lambda: redis.Redis.from_url(url).shutdown(nosave=False)
-    )
+    services.stop_actions.append(lambda: redis.Redis.from_url(url).shutdown(nosave=False))
     return url
 
 
@@ -318,11 +355,24 @@ def run() -> int:
         metrics_dir.mkdir(parents=True)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         workers = os.environ.get("WEB_CONCURRENCY", "2")
-        children.append(subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", workers,
-             "--config", str(ROOT / "app" / "ops" / "gunicorn_conf.py"), "wsgi:app"],
-            env=env, cwd=ROOT,
-        ))
+        children.append(
+            subprocess.Popen(
+                [
+                    PYTHON,
+                    "-m",
+                    "gunicorn",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    workers,
+                    "--config",
+                    str(ROOT / "app" / "ops" / "gunicorn_conf.py"),
+                    "wsgi:app",
+                ],
+                env=env,
+                cwd=ROOT,
+            )
+        )
         children.append(subprocess.Popen([PYTHON, "-m", "worker"], env=env, cwd=ROOT))
         base = f"http://127.0.0.1:{port}"
         if not wait_ready(base + "/readyz", children):
@@ -359,10 +409,9 @@ def wait_ready(url: str, children: list[subprocess.Popen], timeout: float = 60) 
     while time.monotonic() < deadline:
         if any(child.poll() is not None for child in children):
             return False
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return True
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
+            if response.status == 200:
+                return True
         time.sleep(0.3)
     say(f"{url} did not become ready in {timeout:.0f}s")
     return False
@@ -372,10 +421,10 @@ def test(pytest_args: list[str]) -> int:
     services = provision()
     try:
         # The suite creates its own database per run on this server, and uses Redis db 15.
-        env = service_env(services, SIGNALE_ENV="test",
-                          FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:9099")
-        return subprocess.run([PYTHON, "-m", "pytest", *pytest_args], env=env,
-                              cwd=ROOT).returncode
+        env = service_env(
+            services, SIGNALE_ENV="test", FIREBASE_AUTH_EMULATOR_HOST="127.0.0.1:9099"
+        )
+        return subprocess.run([PYTHON, "-m", "pytest", *pytest_args], env=env, cwd=ROOT).returncode
     finally:
         services.stop()
 

@@ -20,3 +20,12 @@ class CrewInSchema(ma.Schema):
 
 
 CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+
+
+class CrewCodePathSchema(ma.Schema):
+    code = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(
+            CODE_PATTERN, error="lower-case letters, digits and dashes, 1 to 40 characters"
+        ),
+    )

@@ -1,12 +1,15 @@
-import re
-
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from app.errors import Unprocessable
 from app.extensions import db
 from app.organisation import service
-from app.organisation.schemas import CODE_PATTERN, CrewInSchema, CrewSchema, DeskSchema
+from app.organisation.schemas import (
+    CODE_PATTERN,
+    CrewCodePathSchema,
+    CrewInSchema,
+    CrewSchema,
+    DeskSchema,
+)
 from app.users.identity import roles_required
 from app.users.models import STAFF_ROLES, Role
 
@@ -36,19 +39,23 @@ class Crews(MethodView):
         return service.list_crews(db.session)
 
 
-@blp.route("/admin/crews/<string:code>")
+@blp.route(
+    "/admin/crews/<string:code>",
+    parameters=[
+        {
+            "in": "path",
+            "name": "code",
+            "required": True,
+            "schema": {"type": "string", "pattern": CODE_PATTERN, "maxLength": 40},
+        }
+    ],
+)
 class AdminCrew(MethodView):
     @roles_required(blp, Role.ADMIN)
+    @blp.arguments(CrewCodePathSchema, location="path", as_kwargs=True)
     @blp.arguments(CrewInSchema)
     @blp.response(200, CrewSchema)
     def put(self, data, code):
         """Create or update a crew"""
-        if not re.fullmatch(CODE_PATTERN, code):
-            raise Unprocessable(
-                "validation_failed",
-                errors={
-                    "path": {"code": ["lower-case letters, digits and dashes, 1 to 40 characters"]}
-                },
-            )
         crew, _ = service.put_crew(db.session, code=code, **data)
         return crew

@@ -7,7 +7,7 @@ from flask import current_app, g, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.errors import Forbidden, Problem, Unauthorized
+from app.errors import PROBLEM_DOC, Forbidden, Problem, Unauthorized
 from app.extensions import db
 from app.users.models import ALL_ROLES, Role, User
 from app.users.tokens import Claims, TokenRejected, TokenVerifier, VerifierUnavailable
@@ -92,12 +92,17 @@ def roles_required(blp, *roles: Role):
             return view(*args, **kwargs)
 
         documented = blp.doc(security=[{"firebase": []}])(wrapper)
-        documented = blp.alt_response(401, description="Missing, invalid or expired token")(
-            documented
-        )
+        documented = blp.alt_response(
+            401, description="Missing, invalid or expired token", **PROBLEM_DOC
+        )(documented)
+        documented = blp.alt_response(
+            503, description="Token keys or a dependency unreachable: retry", **PROBLEM_DOC
+        )(documented)
         if set(allowed) != set(ALL_ROLES):
             documented = blp.alt_response(
-                403, description="Role not allowed: " + ", ".join(r.value for r in allowed)
+                403,
+                description="Role not allowed: " + ", ".join(r.value for r in allowed),
+                **PROBLEM_DOC,
             )(documented)
         return documented
 

@@ -33,11 +33,9 @@ class DeskRefSchema(ma.Schema):
 
 
 class StaffUserInSchema(ma.Schema):
-    role = ma.fields.Enum(
-        Role,
-        by_value=True,
+    role = ma.fields.String(
         required=True,
-        validate=ma.validate.OneOf(STAFF_ROLES),
+        validate=ma.validate.OneOf([r.value for r in STAFF_ROLES]),
         metadata={"description": "One of crew, agent, supervisor, admin"},
     )
     display_name = ma.fields.String(
@@ -60,9 +58,21 @@ class StaffUserInSchema(ma.Schema):
     )
     active = ma.fields.Boolean(load_default=True)
 
+    @ma.post_load
+    def to_role(self, data, **kwargs):
+        return {**data, "role": Role(data["role"])}
+
 
 class UserListArgsSchema(PageArgsSchema):
     role = ma.fields.Enum(Role, by_value=True, load_default=None)
 
 
 StaffUserPageSchema = page_schema(StaffUserSchema, "StaffUserPageSchema")
+
+
+class UidPathSchema(ma.Schema):
+    uid = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=128),
+        metadata={"description": "Firebase uid"},
+    )

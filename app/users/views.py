@@ -2,6 +2,7 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from app.errors import PROBLEM_DOC
 from app.extensions import db
 from app.pagination import decode_cursor, page_size
 from app.users import service
@@ -12,6 +13,7 @@ from app.users.schemas import (
     StaffUserInSchema,
     StaffUserPageSchema,
     StaffUserSchema,
+    UidPathSchema,
     UserListArgsSchema,
 )
 
@@ -32,6 +34,7 @@ class StaffUsers(MethodView):
     @roles_required(blp, Role.ADMIN)
     @blp.arguments(UserListArgsSchema, location="query")
     @blp.response(200, StaffUserPageSchema)
+    @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
     def get(self, args):
         """Staff accounts, by uid (cursor paginated; reads are audited)"""
         return service.list_users(
@@ -44,11 +47,22 @@ class StaffUsers(MethodView):
         )
 
 
-@blp.route("/admin/users/<string:uid>")
+@blp.route(
+    "/admin/users/<string:uid>",
+    parameters=[
+        {
+            "in": "path",
+            "name": "uid",
+            "required": True,
+            "description": "Firebase uid",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 128},
+        }
+    ],
+)
 class StaffUser(MethodView):
     @roles_required(blp, Role.ADMIN)
     @blp.response(200, StaffUserSchema)
-    @blp.alt_response(404, description="No staff account with this uid")
+    @blp.alt_response(404, description="No staff account with this uid", **PROBLEM_DOC)
     def get(self, uid):
         """One staff account (the read is audited)"""
         return service.get_user(
@@ -56,6 +70,7 @@ class StaffUser(MethodView):
         )
 
     @roles_required(blp, Role.ADMIN)
+    @blp.arguments(UidPathSchema, location="path", as_kwargs=True)
     @blp.arguments(StaffUserInSchema)
     @blp.response(200, StaffUserSchema)
     def put(self, data, uid):
@@ -67,7 +82,7 @@ class StaffUser(MethodView):
 
     @roles_required(blp, Role.ADMIN)
     @blp.response(204)
-    @blp.alt_response(404, description="No staff account with this uid")
+    @blp.alt_response(404, description="No staff account with this uid", **PROBLEM_DOC)
     def delete(self, uid):
         """Remove a staff account: the person becomes a resident again"""
         service.remove_user(db.session, actor=current_identity(), uid=uid, request_id=g.request_id)

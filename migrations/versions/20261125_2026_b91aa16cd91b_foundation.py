@@ -37,12 +37,10 @@ def upgrade():
     sa.Column('insee_code', sa.String(length=5), nullable=False),
     sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('geom', Geometry(geometry_type='MULTIPOLYGON', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
-    sa.Column('geom_l93', Geometry(geometry_type='MULTIPOLYGON', srid=2154, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
     sa.Column('area_m2', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('insee_code', name=op.f('pk_communes'))
     )
     op.create_geospatial_index('idx_communes_geom', 'communes', ['geom'], unique=False, postgresql_using='gist', postgresql_ops={})
-    op.create_geospatial_index('idx_communes_geom_l93', 'communes', ['geom_l93'], unique=False, postgresql_using='gist', postgresql_ops={})
     op.create_table('desks',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=40), nullable=False),
@@ -96,7 +94,6 @@ def downgrade():
     op.drop_index(op.f('ix_crews_desk_id'), table_name='crews')
     op.drop_table('crews')
     op.drop_table('desks')
-    op.drop_geospatial_index('idx_communes_geom_l93', table_name='communes', postgresql_using='gist', column_name='geom_l93')
     op.drop_geospatial_index('idx_communes_geom', table_name='communes', postgresql_using='gist', column_name='geom')
     op.drop_geospatial_table('communes')
     op.drop_index('ix_audit_events_subject', table_name='audit_events')

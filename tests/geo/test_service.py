@@ -38,10 +38,14 @@ def test_a_point_in_beaune_is_outside_and_the_nearest_commune_is_named(session):
 def test_the_nearest_commune_is_the_one_with_the_smallest_real_distance(session):
     lon, lat = 5.30, 47.30  # east of the metropolis
     location = service.locate(session, lon, lat)
-    distances = session.execute(text(
-        "SELECT name, ST_Distance(geom_l93, ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat),"
-        " 4326), 2154)) AS d FROM communes ORDER BY d"
-    ), {"lon": lon, "lat": lat}).all()
+    distances = session.execute(
+        text(
+            "SELECT name, ST_Distance(geom::geography,"
+            " ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS d"
+            " FROM communes ORDER BY d"
+        ),
+        {"lon": lon, "lat": lat},
+    ).all()
     assert location.nearest["name"] == distances[0].name
     assert location.nearest["distance_m"] == round(distances[0].d)
 
@@ -64,11 +68,13 @@ def test_the_service_area_is_the_union_of_the_communes(session):
 
 
 def test_loading_the_communes_again_changes_nothing(session):
-    before = session.execute(text("SELECT insee_code, md5(ST_AsEWKB(geom)::text) FROM communes"
-                                  " ORDER BY 1")).all()
+    before = session.execute(
+        text("SELECT insee_code, md5(ST_AsEWKB(geom)::text) FROM communes ORDER BY 1")
+    ).all()
     counts = service.load_communes(session)
-    after = session.execute(text("SELECT insee_code, md5(ST_AsEWKB(geom)::text) FROM communes"
-                                 " ORDER BY 1")).all()
+    after = session.execute(
+        text("SELECT insee_code, md5(ST_AsEWKB(geom)::text) FROM communes ORDER BY 1")
+    ).all()
     assert counts == {"created": 0, "updated": 23, "deleted": 0}
     assert before == after
 
@@ -85,13 +91,25 @@ def test_a_broken_communes_file_is_refused_and_changes_nothing(session, tmp_path
     assert session.scalar(select(func.count()).select_from(Commune)) == 23
 
 
-def test_locating_uses_the_spatial_indexes(session):
-    session.execute(text("SET enable_seqscan = off"))
-    plan = "\n".join(r[0] for r in session.execute(text(
-        "EXPLAIN SELECT insee_code FROM communes ORDER BY geom_l93 <-> "
-        "ST_Transform(ST_SetSRID(ST_MakePoint(4.84, 47.026), 4326), 2154) LIMIT 1"
-    )))
+def test_containment_uses_the_spatial_index(session):
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(
+        r[0]
+        for r in session.execute(
+            text(
+                "EXPLAIN SELECT insee_code FROM communes "
+                "WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint(5.04, 47.32), 4326))"
+            )
+        )
+    )
     session.rollback()
     # With 23 rows the planner may prefer a scan; when scans are discouraged the GiST index
-    # must be usable for the nearest-neighbour order.
-    assert "idx_communes_geom_l93" in plan
+    # must be usable for the containment test.
+    assert "idx_communes_geom" in plan
+
+
+def test_a_pole_or_antimeridian_point_is_located_without_error(session):
+    for lon, lat in [(179.0, -90.0), (-180.0, 90.0), (0.0, 0.0)]:
+        location = service.locate(session, lon, lat)
+        assert location.inside is False
+        assert location.nearest["distance_m"] > 1_000_000

@@ -27,21 +27,32 @@ MATRIX = {
     ("GET", "/v1/communes"): (EVERYONE, "/v1/communes", None),
     ("GET", "/v1/communes/{insee_code}"): (EVERYONE, "/v1/communes/21231", None),
     ("GET", "/v1/service-area"): (EVERYONE, "/v1/service-area", None),
-    ("GET", "/v1/service-area/locate"): (EVERYONE, "/v1/service-area/locate?lon=5&lat=47.3",
-                                         None),
+    ("GET", "/v1/service-area/locate"): (EVERYONE, "/v1/service-area/locate?lon=5&lat=47.3", None),
     ("GET", "/v1/desks"): (STAFF, "/v1/desks", None),
     ("GET", "/v1/crews"): (STAFF, "/v1/crews", None),
-    ("PUT", "/v1/admin/crews/{code}"): ({AD}, "/v1/admin/crews/eclairage-sud",
-                                        {"name": "Éclairage Sud", "desk": "eclairage"}),
+    ("PUT", "/v1/admin/crews/{code}"): (
+        {AD},
+        "/v1/admin/crews/eclairage-sud",
+        {"name": "Éclairage Sud", "desk": "eclairage"},
+    ),
     ("GET", "/v1/admin/users"): ({AD}, "/v1/admin/users", None),
     ("GET", "/v1/admin/users/{uid}"): ({AD}, "/v1/admin/users/target-user", None),
-    ("PUT", "/v1/admin/users/{uid}"): ({AD}, "/v1/admin/users/target-user",
-                                       {"role": "agent", "desks": ["voirie"]}),
+    ("PUT", "/v1/admin/users/{uid}"): (
+        {AD},
+        "/v1/admin/users/target-user",
+        {"role": "agent", "desks": ["voirie"]},
+    ),
     ("DELETE", "/v1/admin/users/{uid}"): ({AD}, "/v1/admin/users/target-user", None),
 }
 
-CALLERS = ["no token", "malformed header", "bad token", "expired token", "anonymous resident",
-           *[r.value for r in Role]]
+CALLERS = [
+    "no token",
+    "malformed header",
+    "bad token",
+    "expired token",
+    "anonymous resident",
+    *[r.value for r in Role],
+]
 
 
 def test_every_operation_of_the_api_is_in_the_matrix(app):
@@ -83,8 +94,11 @@ def test_access(client, token_for, operation, caller):
         assert response.status_code < 400, response.get_data(as_text=True)
     elif role not in {r.value for r in Role}:
         assert response.status_code == 401
-        assert response.get_json()["code"] in {"authentication_required", "token_invalid",
-                                               "token_expired"}
+        assert response.get_json()["code"] in {
+            "authentication_required",
+            "token_invalid",
+            "token_expired",
+        }
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
         if caller == "expired token":
             assert response.get_json()["code"] == "token_expired"

@@ -26,16 +26,18 @@ def test_an_anonymous_sign_in_is_recognised(verifier):
 
 
 def test_an_expired_token_is_rejected_as_expired(verifier):
-    token = mint_emulator_token(PROJECT_ID, "u1", issued_at=time.time() - 7200,
-                                lifetime_seconds=3600)
+    token = mint_emulator_token(
+        PROJECT_ID, "u1", issued_at=time.time() - 7200, lifetime_seconds=3600
+    )
     with pytest.raises(TokenRejected) as caught:
         verifier.verify(token)
     assert caught.value.expired
 
 
 def test_a_token_expired_within_the_clock_skew_is_still_accepted(verifier):
-    token = mint_emulator_token(PROJECT_ID, "u1", issued_at=time.time() - 3605,
-                                lifetime_seconds=3600)
+    token = mint_emulator_token(
+        PROJECT_ID, "u1", issued_at=time.time() - 3605, lifetime_seconds=3600
+    )
     assert verifier.verify(token).uid == "u1"
 
 

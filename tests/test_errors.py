@@ -1,0 +1,106 @@
+"""Every error is RFC 9457 problem+json with a stable code, in the request's language."""
+
+import pytest
+
+from app.users.models import Role
+
+PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "instance", "request_id"}
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status
+    assert response.content_type == "application/problem+json"
+    body = response.get_json()
+    assert set(body) >= PROBLEM_KEYS
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["type"].endswith("/" + code)
+    assert body["request_id"] == response.headers["X-Request-ID"]
+    return body
+
+
+def test_french_by_default_english_on_request(client):
+    french = assert_problem(client.get("/v1/me"), 401, "authentication_required")
+    english = assert_problem(
+        client.get("/v1/me", headers={"Accept-Language": "en-GB,en;q=0.9"}),
+        401,
+        "authentication_required",
+    )
+    assert "Authentification requise" in french["detail"]
+    assert "Authentication required" in english["detail"]
+    assert french != english
+
+
+def test_an_unsupported_language_falls_back_to_french(client):
+    body = assert_problem(
+        client.get("/v1/me", headers={"Accept-Language": "de"}), 401, "authentication_required"
+    )
+    assert "Authentification" in body["detail"]
+
+
+def test_unknown_path_and_wrong_method(client, auth):
+    assert_problem(client.get("/v1/nothing-here"), 404, "not_found")
+    response = client.post("/v1/me", headers=auth())
+    body = assert_problem(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["Allow"]
+    assert "POST" in body["detail"]
+
+
+def test_malformed_json_says_so(client, auth):
+    response = client.put(
+        "/v1/admin/users/x",
+        headers=auth(Role.ADMIN),
+        data="{not json",
+        content_type="application/json",
+    )
+    assert_problem(response, 400, "malformed_json")
+
+
+def test_a_body_that_is_not_an_object_is_a_validation_error(client, auth):
+    response = client.put("/v1/admin/users/x", headers=auth(Role.ADMIN), json=[1, 2])
+    assert_problem(response, 422, "validation_failed")
+
+
+def test_an_oversized_body_is_refused_before_reading(client, auth):
+    response = client.put(
+        "/v1/admin/users/x",
+        headers=auth(Role.ADMIN),
+        data="x" * (2 * 1024 * 1024),
+        content_type="application/json",
+    )
+    body = assert_problem(response, 413, "payload_too_large")
+    assert "1048576" in body["detail"]
+
+
+def test_a_client_request_id_is_echoed_and_an_unsafe_one_replaced(client):
+    response = client.get("/healthz", headers={"X-Request-ID": "app-42.abc"})
+    assert response.headers["X-Request-ID"] == "app-42.abc"
+    response = client.get("/healthz", headers={"X-Request-ID": "<script>" + "x" * 100})
+    assert "<" not in response.headers["X-Request-ID"]
+    assert len(response.headers["X-Request-ID"]) == 32
+
+
+@pytest.mark.parametrize("path", ["/v1/me", "/v1/communes", "/v1/admin/users"])
+def test_a_database_outage_is_a_503_the_client_can_retry(database_url, path, auth):
+    from tests.conftest import make_app
+
+    broken = make_app(database_url.rsplit("/", 1)[0] + "/no_such_database_here")
+    response = broken.test_client().get(path, headers=auth(Role.ADMIN))
+    body = assert_problem(response, 503, "service_unavailable")
+    assert response.headers["Retry-After"] == "10"
+    assert "psycopg" not in body["detail"].lower()
+
+
+def test_an_unexpected_failure_is_a_500_problem_that_leaks_nothing(database_url):
+    from tests.conftest import make_app
+
+    app = make_app(database_url)
+
+    def explode():
+        raise RuntimeError("secret internals /etc/passwd")
+
+    app.add_url_rule("/explode", view_func=explode)
+    response = app.test_client().get("/explode")
+    body = assert_problem(response, 500, "internal_error")
+    assert "secret" not in response.get_data(as_text=True)
+    assert body["request_id"] in body["detail"]

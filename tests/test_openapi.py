@@ -1,0 +1,63 @@
+"""schemathesis over every operation of the OpenAPI document, as each kind of caller.
+
+Fails on any server error, undocumented status code or content type, or response that does
+not match its schema.
+"""
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from app.pagination import encode_cursor
+from app.users.models import Role
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+# A schema-valid cursor is one we issued: `next_cursor` of a page. Anything else is a client
+# error (400 invalid_cursor), which tests/users/test_views.py covers.
+schemathesis.openapi.format(
+    "cursor", st.lists(st.text(max_size=20), min_size=1, max_size=1).map(encode_cursor)
+)
+
+
+@pytest.fixture
+def api_schema(app):
+    return schemathesis.openapi.from_wsgi("/openapi.json", app)
+
+
+@pytest.fixture
+def callers(token_for):
+    headers = {"no token": {}}
+    for role in Role:
+        headers[role.value] = {"Authorization": f"Bearer {token_for(role)}"}
+    return headers
+
+
+@schema.parametrize()
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
+)
+def test_every_operation_conforms_for_every_caller(case, callers):
+    for headers in callers.values():
+        response = case.call_and_validate(
+            headers=headers, excluded_checks=[positive_data_acceptance]
+        )
+        if (
+            case.meta
+            and not case.meta.generation.mode.is_negative
+            and response.status_code in (400, 422)
+        ):
+            # A schema-valid request may break a business rule (an unknown desk, a crew
+            # member without a crew), never the request schema itself: the OpenAPI document
+            # must describe exactly what the API accepts.
+            assert response.json()["code"] not in {"validation_failed", "malformed_json"}, (
+                response.text
+            )
