@@ -7,28 +7,19 @@ from alembic import context
 from flask import current_app
 from geoalchemy2 import alembic_helpers
 
+from app.ops.migrations import COMPARE_OPTIONS
+
 config = context.config
 logger = logging.getLogger("alembic.env")
 
 db = current_app.extensions["migrate"].db
 target_metadata = db.metadata
 
-# PostGIS's own tables are not ours to migrate.
-POSTGIS_TABLES = {"spatial_ref_sys", "topology", "layer"}
-
-
-def include_object(obj, name, type_, reflected, compare_to):
-    if type_ == "table" and name in POSTGIS_TABLES:
-        return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
-
-
 COMMON = dict(
     target_metadata=target_metadata,
-    include_object=include_object,
     process_revision_directives=alembic_helpers.writer,
     render_item=alembic_helpers.render_item,
-    compare_type=True,
+    **COMPARE_OPTIONS,
 )
 
 

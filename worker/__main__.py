@@ -7,7 +7,7 @@ from rq import Worker
 
 from app import create_app
 from app.extensions import db, redis_client
-from app.jobs import QUEUES
+from app.jobs import worker_queues
 
 log = logging.getLogger("signale.worker")
 
@@ -36,8 +36,9 @@ def main(argv=None) -> None:
         SignaleWorker.app = app
         # No connection is held while waiting for jobs.
         db.engine.dispose()
-        worker = SignaleWorker(list(QUEUES), connection=redis_client())
-        log.info("worker starting", extra={"queues": list(QUEUES)})
+        queues = worker_queues()
+        worker = SignaleWorker(queues, connection=redis_client())
+        log.info("worker starting", extra={"queues": queues})
         worker.work(with_scheduler=True, burst=args.burst)
 
 

@@ -13,5 +13,4 @@ def ping(nonce: str) -> dict:
     database = db.session.execute(text("SELECT current_database()")).scalar_one()
     db.session.rollback()
     redis_client().set(f"signale:ping:{nonce}", "pong", ex=300)
-    return {"nonce": nonce, "database": database, "host": socket.gethostname(),
-            "pid": os.getpid()}
+    return {"nonce": nonce, "database": database, "host": socket.gethostname(), "pid": os.getpid()}
