@@ -45,8 +45,9 @@ def test_reference_load_refuses_a_broken_file(cli, tmp_path):
 
 
 def test_users_set_and_remove(app, cli):
-    result = cli("users", "set", "agent-7", "--role", "agent", "--desk", "voirie", "--desk",
-                 "proprete")
+    result = cli(
+        "users", "set", "agent-7", "--role", "agent", "--desk", "voirie", "--desk", "proprete"
+    )
     assert result.exit_code == 0, result.output
     assert staff(app, "agent-7") == (Role.AGENT, ["proprete", "voirie"])
     assert cli("users", "remove", "agent-7").exit_code == 0

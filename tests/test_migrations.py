@@ -23,8 +23,10 @@ def test_upgrade_downgrade_upgrade_and_the_models_match_the_schema():
         with app.app_context():
             upgrade()
             downgrade(revision="base")
-            left = set(inspect(db.engine).get_table_names()) - {"spatial_ref_sys",
-                                                                "alembic_version"}
+            left = set(inspect(db.engine).get_table_names()) - {
+                "spatial_ref_sys",
+                "alembic_version",
+            }
             assert left == set()
             upgrade()
             with db.engine.connect() as connection:

@@ -12,6 +12,7 @@ stop with the exact packages to install. Everything this process starts, it stop
 """
 
 import contextlib
+import hashlib
 import os
 import pwd
 import shutil
@@ -119,6 +120,24 @@ def pg_bindir() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
+def postgres_home() -> Path:
+    """Where the local cluster lives: ``var/postgres``, unless we are root and the postgres
+    user cannot reach it (a checkout inside a private directory); then under /var/tmp."""
+    home = VAR / "postgres"
+    if not is_root():
+        return home
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError as exc:
+        raise ProvisioningError("no 'postgres' system user to run PostgreSQL as") from exc
+    VAR.mkdir(parents=True, exist_ok=True)
+    probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(VAR)], check=False)
+    if probe.returncode == 0:
+        return home
+    digest = hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]
+    return Path(f"/var/tmp/signale-{digest}") / "postgres"
+
+
 def start_local_postgres(services: Services, name: str) -> str:
     bindir = pg_bindir()
     if bindir is None:
@@ -126,18 +145,15 @@ def start_local_postgres(services: Services, name: str) -> str:
         bindir = pg_bindir()
         if bindir is None:
             raise ProvisioningError("PostgreSQL's initdb is still missing after installation")
-    data, run_dir = VAR / "postgres" / "data", VAR / "postgres" / "run"
-    log_file = VAR / "postgres" / "postgres.log"
+    home = postgres_home()
+    data, run_dir, log_file = home / "data", home / "run", home / "postgres.log"
     run_dir.mkdir(parents=True, exist_ok=True)
     # PostgreSQL refuses to run as root: run it as the postgres system user.
     as_user: list[str] = []
     if is_root():
-        try:
-            owner = pwd.getpwnam("postgres")
-        except KeyError as exc:
-            raise ProvisioningError("no 'postgres' system user to run PostgreSQL as") from exc
+        owner = pwd.getpwnam("postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
-        for path in (VAR / "postgres", data, run_dir):
+        for path in (home, data, run_dir):
             path.mkdir(parents=True, exist_ok=True)
             os.chown(path, owner.pw_uid, owner.pw_gid)
         if log_file.exists():

@@ -14,16 +14,26 @@ from tests.conftest import redis_test_url
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_a_job_runs_in_the_worker_process_with_database_and_redis(app, database_url,
-                                                                  redis_conn):
+def test_a_job_runs_in_the_worker_process_with_database_and_redis(app, database_url, redis_conn):
     queue_name = f"signale-test-{uuid.uuid4().hex[:8]}"
     queue = Queue(queue_name, connection=redis_conn)
     nonce = uuid.uuid4().hex
     job = queue.enqueue("worker.jobs.ping", nonce)
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_test_url(),
-           "SIGNALE_QUEUES": queue_name, "LOG_LEVEL": "WARNING"}
-    run = subprocess.run([sys.executable, "-m", "worker", "--burst"], env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_test_url(),
+        "SIGNALE_QUEUES": queue_name,
+        "LOG_LEVEL": "WARNING",
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "worker", "--burst"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     job = Job.fetch(job.id, connection=redis_conn)
     assert job.is_finished, run.stderr

@@ -1,0 +1,141 @@
+"""The provisioning behind `make run` / `make test`, and `make run` itself, end to end."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from rq import Queue, Worker
+
+from app.ops import launcher
+from app.users.tokens import mint_emulator_token
+from tests.conftest import PROJECT_ID, create_database, drop_database, redis_test_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_reachable_servers_are_used_as_they_are(monkeypatch):
+    monkeypatch.setenv(
+        "DATABASE_URL", os.environ.get("DATABASE_URL", launcher.DEFAULT_DATABASE_URL)
+    )
+    services = launcher.provision()
+    assert services.stop_actions == []
+    assert launcher.pg_reachable(services.database_url)
+    assert launcher.redis_reachable(services.redis_url)
+
+
+def test_unreachable_servers_are_replaced_by_local_instances_that_stop_on_exit(monkeypatch):
+    var = Path(tempfile.mkdtemp(prefix="signale-var-"))
+    var.chmod(0o755)  # the postgres system user must reach it when we run as root
+    monkeypatch.setattr(launcher, "VAR", var)
+    monkeypatch.setattr(launcher, "LOCAL_PG_PORT", free_port())
+    monkeypatch.setattr(launcher, "LOCAL_REDIS_PORT", free_port())
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/signale_local")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    services = launcher.provision()
+    try:
+        assert f":{launcher.LOCAL_PG_PORT}/signale_local" in services.database_url
+        assert f":{launcher.LOCAL_REDIS_PORT}/" in services.redis_url
+        with psycopg.connect(services.database_url) as conn:
+            version = conn.execute("SELECT postgis_lib_version()").fetchone()[0]
+        assert version.startswith("3.")
+        assert redis.Redis.from_url(services.redis_url).ping()
+    finally:
+        services.stop()
+    assert not launcher.pg_reachable(services.database_url)
+    assert not launcher.redis_reachable(services.redis_url)
+    # A second provisioning reuses the initialised cluster.
+    again = launcher.provision()
+    try:
+        assert again.database_url == services.database_url
+    finally:
+        again.stop()
+        subprocess.run(["rm", "-rf", str(var)], check=False)
+
+
+def get(url: str, token: str | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def start_service(port: int, database_url: str, queue: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_test_url(),
+        "SIGNALE_QUEUES": queue,
+        "WEB_CONCURRENCY": "1",
+        "LOG_LEVEL": "WARNING",
+        "SIGNALE_ENV": "development",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.ops.launcher", "run"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def wait_for(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stdout.read()
+        try:
+            if get(url)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} not ready in {timeout}s")
+
+
+def test_make_run_serves_the_api_and_the_worker_then_stops_cleanly_and_runs_again(redis_conn):
+    database_url = create_database("signale_run")
+    queue = f"signale-run-{uuid.uuid4().hex[:8]}"
+    try:
+        for attempt in range(2):
+            port = free_port()
+            process = start_service(port, database_url, queue)
+            try:
+                base = f"http://127.0.0.1:{port}"
+                wait_for(base + "/readyz", process)
+                token = mint_emulator_token(PROJECT_ID, f"visitor-{attempt}")
+                status, body = get(base + "/v1/communes", token)
+                assert status == 200
+                assert body.count(b'"Feature"') == 23
+                assert len(Worker.all(queue=Queue(queue, connection=redis_conn))) == 1
+            finally:
+                process.send_signal(signal.SIGINT)
+                output = process.communicate(timeout=60)[0]
+            assert process.returncode == 0, output
+            assert "Signale is running" in output
+            with pytest.raises(OSError):
+                get(base + "/healthz")
+            assert Worker.all(queue=Queue(queue, connection=redis_conn)) == []
+    finally:
+        drop_database(database_url)
