@@ -128,6 +128,11 @@ def test_make_run_serves_the_api_and_the_worker_then_stops_cleanly_and_runs_agai
                 status, body = get(base + "/v1/communes", token)
                 assert status == 200
                 assert body.count(b'"Feature"') == 23
+                # The worker registers itself in Redis once it has started.
+                deadline = time.monotonic() + 30
+                while not Worker.all(queue=Queue(queue, connection=redis_conn)):
+                    assert time.monotonic() < deadline, "the worker never registered"
+                    time.sleep(0.2)
                 assert len(Worker.all(queue=Queue(queue, connection=redis_conn))) == 1
             finally:
                 process.send_signal(signal.SIGINT)
