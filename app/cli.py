@@ -1,12 +1,13 @@
 """Flask CLI commands: reference data and staff accounts (``flask --app wsgi ...``)."""
 
-import sys
+import contextlib
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app import i18n
 from app.errors import Problem
 from app.extensions import db
 from app.geo import service as geo
@@ -125,19 +126,14 @@ def dev_token(uid, role, desks, crew, anonymous, email, expires_in):
     )
 
 
-class _problems_as_errors:
-    """Turn a domain Problem into a CLI error with the English message."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if isinstance(exc, Problem):
-            from app import i18n
-
-            detail = i18n.message(exc.code, "en", **exc.params)
-            if exc.errors:
-                detail += f" {exc.errors}"
-            click.echo(f"Error: {detail}", err=True)
-            sys.exit(1)
-        return False
+@contextlib.contextmanager
+def _problems_as_errors():
+    """Turn a domain Problem into a CLI error with the English message; nothing is kept."""
+    try:
+        yield
+    except Problem as exc:
+        db.session.rollback()
+        detail = i18n.message(exc.code, "en", **exc.params)
+        if exc.errors:
+            detail += f" {exc.errors}"
+        raise click.ClickException(detail) from exc
