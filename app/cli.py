@@ -61,17 +61,7 @@ def put_crew(code: str, name: str, desk: str):
 @click.option("--email", default=None)
 def set_user(uid, role, desks, crew, display_name, email):
     """Create or replace a staff account keyed by Firebase uid."""
-    with _problems_as_errors():
-        user, created = users_service.put_user(
-            db.session,
-            actor=None,
-            uid=uid,
-            role=Role(role),
-            desks=list(desks),
-            crew=crew,
-            display_name=display_name,
-            email=email,
-        )
+    user, created = _put_staff(uid, role, desks, crew, display_name=display_name, email=email)
     click.echo(f"{user.firebase_uid}: {user.role.value} {'created' if created else 'updated'}")
 
 
@@ -105,16 +95,7 @@ def dev_token(uid, role, desks, crew, anonymous, email, expires_in):
             "dev tokens are emulator tokens: set FIREBASE_AUTH_EMULATOR_HOST (development only)"
         )
     if role != Role.RESIDENT.value:
-        with _problems_as_errors():
-            users_service.put_user(
-                db.session,
-                actor=None,
-                uid=uid,
-                role=Role(role),
-                desks=list(desks),
-                crew=crew,
-                email=email,
-            )
+        _put_staff(uid, role, desks, crew, email=email)
     click.echo(
         mint_emulator_token(
             current_app.config["FIREBASE_PROJECT_ID"],
@@ -124,6 +105,19 @@ def dev_token(uid, role, desks, crew, anonymous, email, expires_in):
             lifetime_seconds=expires_in,
         )
     )
+
+
+def _put_staff(uid, role, desks, crew, **details):
+    with _problems_as_errors():
+        return users_service.put_user(
+            db.session,
+            actor=None,
+            uid=uid,
+            role=Role(role),
+            desks=list(desks),
+            crew=crew,
+            **details,
+        )
 
 
 @contextlib.contextmanager

@@ -2,6 +2,8 @@
 
 import http
 
+import flask_smorest
+import marshmallow as ma
 import redis
 from flask import current_app
 from flask_migrate import Migrate
@@ -9,6 +11,7 @@ from flask_smorest import Api as _Api
 from flask_smorest.utils import prepare_response
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
+from webargs.flaskparser import FlaskParser
 
 from app import errors
 
@@ -23,6 +26,53 @@ NAMING_CONVENTION = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
+
+
+class ArgumentsParser(FlaskParser):
+    """webargs' parser, refusing unknown query parameters by name: a mistyped filter must
+    not be silently ignored."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": ma.RAISE,
+        "querystring": ma.RAISE,
+    }
+
+    def pre_load(self, location_data, *, schema, req, location):
+        # PostgreSQL text cannot hold NUL: refuse it here, by field, rather than fail later.
+        if location == "json":
+            found = _nul_errors(location_data)
+            if found:
+                raise errors.Problem("invalid_character", 422, errors={"json": found})
+        return location_data
+
+
+def _nul_errors(value):
+    """``{field: messages}`` for every string under ``value`` that contains NUL."""
+    message = ["must not contain the NUL character (U+0000)"]
+    if isinstance(value, str):
+        return message if "\x00" in value else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    errors = {}
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            errors[key] = message
+        else:
+            nested = _nul_errors(item)
+            if nested:
+                errors[key] = nested
+    return errors or None
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """The Blueprint every domain's views use."""
+
+    ARGUMENTS_PARSER = ArgumentsParser()
 
 
 class Api(_Api):

@@ -81,6 +81,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Requête mal formée : {detail}",
         "en": "Malformed request: {detail}",
     },
+    "invalid_character": {
+        "fr": "La requête contient le caractère NUL (U+0000, %00), refusé partout : "
+        "retirez-le de l'URL ou des champs indiqués dans « errors ».",
+        "en": "The request contains the NUL character (U+0000, %00), refused everywhere: "
+        "remove it from the URL or from the fields listed in “errors”.",
+    },
     "invalid_cursor": {
         "fr": "Le curseur de pagination est invalide ou expiré : recommencez depuis la "
         "première page (sans paramètre « cursor »).",

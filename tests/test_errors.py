@@ -104,3 +104,23 @@ def test_an_unexpected_failure_is_a_500_problem_that_leaks_nothing(database_url)
     body = assert_problem(response, 500, "internal_error")
     assert "secret" not in response.get_data(as_text=True)
     assert body["request_id"] in body["detail"]
+
+
+def test_nul_characters_are_refused_by_field_not_crashed_on(client, auth):
+    admin = auth(Role.ADMIN)
+    response = client.put(
+        "/v1/admin/crews/c1", headers=admin, json={"name": "a\u0000b", "desk": "voirie"}
+    )
+    body = assert_problem(response, 422, "invalid_character")
+    assert list(body["errors"]["json"]) == ["name"]
+    response = client.put(
+        "/v1/admin/users/u1", headers=admin, json={"role": "agent", "desks": ["voi\u0000rie"]}
+    )
+    body = assert_problem(response, 422, "invalid_character")
+    assert body["errors"]["json"] == {
+        "desks": {"0": ["must not contain the NUL character (U+0000)"]}
+    }
+    assert_problem(client.get("/v1/admin/users/a%00b", headers=admin), 400, "invalid_character")
+    assert_problem(
+        client.get("/v1/admin/users?cursor=%00", headers=admin), 400, "invalid_character"
+    )

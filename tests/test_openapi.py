@@ -8,6 +8,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app.pagination import encode_cursor
@@ -46,6 +47,10 @@ def callers(token_for):
     ],
 )
 def test_every_operation_conforms_for_every_caller(case, callers):
+    if case.meta and case.meta.is_negative_at(ParameterLocation.HEADER):
+        # schemathesis broke the Authorization header on purpose: send it as generated.
+        case.call_and_validate(excluded_checks=[positive_data_acceptance])
+        return
     for headers in callers.values():
         response = case.call_and_validate(
             headers=headers, excluded_checks=[positive_data_acceptance]

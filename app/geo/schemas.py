@@ -1,9 +1,6 @@
 import marshmallow as ma
 
-
-class GeometrySchema(ma.Schema):
-    type = ma.fields.String(required=True)
-    coordinates = ma.fields.Raw(required=True)
+from app.geojson import feature_collection_schema, feature_schema
 
 
 class CommunePropertiesSchema(ma.Schema):
@@ -12,16 +9,8 @@ class CommunePropertiesSchema(ma.Schema):
     area_m2 = ma.fields.Integer(required=True)
 
 
-class CommuneFeatureSchema(ma.Schema):
-    type = ma.fields.Constant("Feature", required=True)
-    id = ma.fields.String(required=True)
-    geometry = ma.fields.Nested(GeometrySchema, required=True)
-    properties = ma.fields.Nested(CommunePropertiesSchema, required=True)
-
-
-class CommuneCollectionSchema(ma.Schema):
-    type = ma.fields.Constant("FeatureCollection", required=True)
-    features = ma.fields.List(ma.fields.Nested(CommuneFeatureSchema), required=True)
+CommuneFeatureSchema = feature_schema(CommunePropertiesSchema, "CommuneFeatureSchema")
+CommuneCollectionSchema = feature_collection_schema(CommuneFeatureSchema, "CommuneCollectionSchema")
 
 
 class ServiceAreaPropertiesSchema(ma.Schema):
@@ -30,11 +19,9 @@ class ServiceAreaPropertiesSchema(ma.Schema):
     area_m2 = ma.fields.Integer(required=True)
 
 
-class ServiceAreaSchema(ma.Schema):
-    type = ma.fields.Constant("Feature", required=True)
-    id = ma.fields.String(required=True)
-    geometry = ma.fields.Nested(GeometrySchema, allow_none=True, required=True)
-    properties = ma.fields.Nested(ServiceAreaPropertiesSchema, required=True)
+ServiceAreaSchema = feature_schema(
+    ServiceAreaPropertiesSchema, "ServiceAreaSchema", nullable_geometry=True
+)
 
 
 class PointArgsSchema(ma.Schema):

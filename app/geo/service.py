@@ -61,23 +61,22 @@ def load_communes(session: Session, path: Path = DEFAULT_COMMUNES_FILE) -> dict:
     return {"created": len(codes - before), "updated": len(codes & before), "deleted": len(stale)}
 
 
-def list_communes(session: Session) -> list[dict]:
-    query = select(
+def _commune_features():
+    return select(
         Commune.insee_code,
         Commune.name,
         Commune.area_m2,
         func.ST_AsGeoJSON(Commune.geom, 6).label("geometry"),
-    ).order_by(Commune.name)
+    )
+
+
+def list_communes(session: Session) -> list[dict]:
+    query = _commune_features().order_by(Commune.name)
     return [_feature(row) for row in session.execute(query)]
 
 
 def get_commune(session: Session, insee_code: str) -> dict | None:
-    query = select(
-        Commune.insee_code,
-        Commune.name,
-        Commune.area_m2,
-        func.ST_AsGeoJSON(Commune.geom, 6).label("geometry"),
-    ).where(Commune.insee_code == insee_code)
+    query = _commune_features().where(Commune.insee_code == insee_code)
     row = session.execute(query).first()
     return _feature(row) if row else None
 

@@ -1,8 +1,7 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.errors import PROBLEM_DOC, NotFound
-from app.extensions import db
+from app.extensions import Blueprint, db
 from app.geo import service
 from app.geo.schemas import (
     CommuneCollectionSchema,

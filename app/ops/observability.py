@@ -19,6 +19,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from app.errors import Problem
+
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -85,6 +87,9 @@ def init_app(app) -> None:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         g.request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         g.started = time.perf_counter()
+        # No identifier or filter of ours contains NUL, and PostgreSQL text cannot hold it.
+        if "\x00" in request.path or b"%00" in request.query_string:
+            raise Problem("invalid_character", 400)
 
     @app.after_request
     def finish_request(response):

@@ -1,8 +1,7 @@
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from app.extensions import db
+from app.extensions import Blueprint, db
 from app.ops.health import readiness
 from app.ops.observability import render_metrics
 from app.ops.schemas import HealthSchema, ReadinessSchema

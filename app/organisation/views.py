@@ -1,7 +1,6 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from app.extensions import db
+from app.extensions import Blueprint, db
 from app.organisation import service
 from app.organisation.schemas import (
     CODE_PATTERN,

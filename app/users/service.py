@@ -29,14 +29,8 @@ def list_users(
     if after is not None:
         query = query.where(User.firebase_uid > str(after[0]))
     page = paginate(list(session.scalars(query)), limit, lambda u: [u.firebase_uid])
-    audit.record(
-        session,
-        actor=actor,
-        action="user.list",
-        subject_type="user",
-        subject_id="*",
-        request_id=request_id,
-        uids=[u.firebase_uid for u in page["items"]],
+    _audit(
+        session, actor, "user.list", "*", request_id, uids=[u.firebase_uid for u in page["items"]]
     )
     session.commit()
     return page
@@ -45,14 +39,7 @@ def list_users(
 def get_user(session: Session, *, actor: Identity, uid: str, request_id: str | None = None) -> User:
     """One staff account. The read is audited."""
     user = _find(session, uid)
-    audit.record(
-        session,
-        actor=actor,
-        action="user.read",
-        subject_type="user",
-        subject_id=uid,
-        request_id=request_id,
-    )
+    _audit(session, actor, "user.read", uid, request_id)
     session.commit()
     return user
 
@@ -95,15 +82,7 @@ def put_user(
     user.desks = desks_by_code(session, desks) if desks else []
     user.crew = crew_by_code(session, crew) if crew else None
     if actor is not None:
-        audit.record(
-            session,
-            actor=actor,
-            action="user.write",
-            subject_type="user",
-            subject_id=uid,
-            request_id=request_id,
-            role=role.value,
-        )
+        _audit(session, actor, "user.write", uid, request_id, role=role.value)
     session.commit()
     return user, created
 
@@ -117,15 +96,20 @@ def remove_user(
         raise Forbidden("cannot_demote_self")
     session.delete(user)
     if actor is not None:
-        audit.record(
-            session,
-            actor=actor,
-            action="user.delete",
-            subject_type="user",
-            subject_id=uid,
-            request_id=request_id,
-        )
+        _audit(session, actor, "user.delete", uid, request_id)
     session.commit()
+
+
+def _audit(session: Session, actor: Identity, action: str, uid: str, request_id, **details):
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        subject_type="user",
+        subject_id=uid,
+        request_id=request_id,
+        **details,
+    )
 
 
 def _find(session: Session, uid: str) -> User:

@@ -1,9 +1,8 @@
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.errors import PROBLEM_DOC
-from app.extensions import db
+from app.extensions import Blueprint, db
 from app.pagination import decode_cursor, page_size
 from app.users import service
 from app.users.identity import current_identity, roles_required

@@ -1,0 +1,35 @@
+"""GeoJSON (RFC 7946) output schemas, shared by every spatial endpoint."""
+
+import marshmallow as ma
+
+
+class GeometrySchema(ma.Schema):
+    type = ma.fields.String(required=True)
+    coordinates = ma.fields.Raw(required=True)
+
+
+def feature_schema(properties: type[ma.Schema], name: str, *, nullable_geometry: bool = False):
+    """A Feature schema whose ``properties`` follow ``properties``."""
+    return type(
+        name,
+        (ma.Schema,),
+        {
+            "type": ma.fields.Constant("Feature", required=True),
+            "id": ma.fields.String(required=True),
+            "geometry": ma.fields.Nested(
+                GeometrySchema, required=True, allow_none=nullable_geometry
+            ),
+            "properties": ma.fields.Nested(properties, required=True),
+        },
+    )
+
+
+def feature_collection_schema(feature: type[ma.Schema], name: str):
+    return type(
+        name,
+        (ma.Schema,),
+        {
+            "type": ma.fields.Constant("FeatureCollection", required=True),
+            "features": ma.fields.List(ma.fields.Nested(feature), required=True),
+        },
+    )
