@@ -60,3 +60,9 @@ def test_the_service_area_feature(client, auth):
     body = response.get_json()
     assert body["type"] == "Feature"
     assert body["properties"]["communes"] == 23
+
+
+def test_an_unknown_query_parameter_is_named_not_ignored(client, auth):
+    response = client.get("/v1/service-area/locate?lon=5&lat=47.3&radius=9", headers=auth())
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"query": {"radius": ["Unknown field."]}}
