@@ -70,12 +70,14 @@ def _init_auth(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask, api: Api) -> None:
+    from app.categories.views import blp as categories
     from app.geo.views import blp as geo
     from app.ops.views import blp as ops
     from app.organisation.views import blp as organisation
+    from app.reports.views import blp as reports
     from app.users.views import blp as users
 
-    for blueprint in (ops, users, organisation, geo):
+    for blueprint in (ops, users, organisation, geo, categories, reports):
         api.register_blueprint(blueprint)
     # The interactive docs' assets come from the swagger-ui-bundle package: no CDN needed.
     app.register_blueprint(
@@ -89,7 +91,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from app.cli import reference, users
+    from app.cli import categories_cli, reference, users
 
-    app.cli.add_command(reference)
-    app.cli.add_command(users)
+    for group in (reference, users, categories_cli):
+        app.cli.add_command(group)

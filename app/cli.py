@@ -1,6 +1,7 @@
 """Flask CLI commands: reference data and staff accounts (``flask --app wsgi ...``)."""
 
 import contextlib
+import json
 from pathlib import Path
 
 import click
@@ -8,6 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app import i18n
+from app.categories import service as categories
 from app.errors import Problem
 from app.extensions import db
 from app.geo import service as geo
@@ -18,6 +20,29 @@ from app.users.tokens import emulator_mode, mint_emulator_token
 
 reference = AppGroup("reference", help="Reference data: communes and the control centre's desks.")
 users = AppGroup("users", help="Staff accounts and development tokens.")
+categories_cli = AppGroup("categories", help="The category catalogue, as a JSON file.")
+
+
+@categories_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_categories(path: Path):
+    """Create or update the categories listed in a JSON file (by code; idempotent)."""
+    try:
+        counts = categories.import_catalogue_file(db.session, path)
+    except categories.CatalogueFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"categories: {counts['created']} created, {counts['updated']} updated")
+
+
+@categories_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
+def export_categories(path: Path | None):
+    """Write every category as JSON (to PATH, or standard output)."""
+    text = json.dumps(categories.export_catalogue(db.session), ensure_ascii=False, indent=1)
+    if path:
+        path.write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)
 
 
 @reference.command("load")
@@ -29,12 +54,17 @@ users = AppGroup("users", help="Staff accounts and development tokens.")
     show_default=True,
 )
 def load_reference(communes_path: Path):
-    """Load the communes and desks (idempotent: safe to run again)."""
+    """Load the communes and desks; seed the categories on first install (idempotent)."""
     try:
         counts = geo.load_communes(db.session, communes_path)
     except geo.ReferenceDataError as exc:
         raise click.ClickException(str(exc)) from exc
     created = organisation.seed_desks(db.session)
+    try:
+        seeded = categories.seed_catalogue(db.session)
+    except categories.CatalogueFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"categories: {seeded} seeded" if seeded else "categories: kept as edited")
     click.echo(
         f"communes: {counts['created']} created, {counts['updated']} updated, "
         f"{counts['deleted']} deleted; desks: {created} created"

@@ -52,6 +52,73 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Aucune commune de Dijon Métropole n'a le code INSEE {insee_code}.",
         "en": "No commune of Dijon Métropole has INSEE code {insee_code}.",
     },
+    "category_not_found": {
+        "fr": "Aucune catégorie active n'a le code {code} : la liste est donnée par "
+        "GET /v1/categories.",
+        "en": "No active category has the code {code}: GET /v1/categories lists them.",
+    },
+    "invalid_answers": {
+        "fr": "Certaines réponses aux questions de la catégorie sont invalides : corrigez "
+        "celles indiquées dans « errors ».",
+        "en": "Some answers to the category's questions are invalid: correct those listed in "
+        "“errors”.",
+    },
+    "idempotency_key_required": {
+        "fr": "En-tête Idempotency-Key manquant : générez une clé unique (un UUID) pour ce "
+        "signalement et renvoyez la même à chaque nouvel essai.",
+        "en": "Missing Idempotency-Key header: generate a unique key (a UUID) for this report "
+        "and send the same one with every retry.",
+    },
+    "idempotency_key_invalid": {
+        "fr": "En-tête Idempotency-Key invalide : 1 à 255 caractères ASCII visibles (un UUID "
+        "convient).",
+        "en": "Invalid Idempotency-Key header: 1 to 255 visible ASCII characters (a UUID will do).",
+    },
+    "idempotency_in_progress": {
+        "fr": "Une requête avec la même clé Idempotency-Key est en cours de traitement : "
+        "attendez sa réponse, puis réessayez si besoin.",
+        "en": "A request with the same Idempotency-Key is being processed: wait for its "
+        "response, then retry if needed.",
+    },
+    "idempotency_key_reused": {
+        "fr": "Cette clé Idempotency-Key a déjà servi pour un contenu différent : utilisez "
+        "une nouvelle clé pour un nouveau signalement.",
+        "en": "This Idempotency-Key was already used with a different body: use a new key "
+        "for a new report.",
+    },
+    "unknown_category": {
+        "fr": "Catégorie inconnue ou désactivée : {code}. Choisissez-en une dans "
+        "GET /v1/categories.",
+        "en": "Unknown or inactive category: {code}. Choose one from GET /v1/categories.",
+    },
+    "outside_service_area": {
+        "fr": "Ce lieu est hors de Dijon Métropole (à {distance_km} km de {commune}, la "
+        "commune la plus proche) : Signale ne traite que les 23 communes de la métropole.",
+        "en": "This place is outside Dijon Métropole ({distance_km} km from {commune}, the "
+        "nearest commune): Signale covers the 23 communes of the metropolis only.",
+    },
+    "invalid_area": {
+        "fr": "Zone de recherche invalide : corrigez « near » (lon,lat) ou « bbox » "
+        "(min_lon,min_lat,max_lon,max_lat) comme indiqué dans « errors ».",
+        "en": "Invalid search area: correct “near” (lon,lat) or “bbox” "
+        "(min_lon,min_lat,max_lon,max_lat) as listed in “errors”.",
+    },
+    "contact_email_required": {
+        "fr": "Pour être informé par e-mail, indiquez votre adresse e-mail dans « contact.email ».",
+        "en": "To be told by e-mail, give your e-mail address in “contact.email”.",
+    },
+    "invalid_category": {
+        "fr": "Définition de catégorie incohérente : corrigez les champs indiqués dans « errors ».",
+        "en": "Inconsistent category definition: correct the fields listed in “errors”.",
+    },
+    "report_not_found": {
+        "fr": "Aucun signalement n'a l'identifiant {id}.",
+        "en": "No report has the id {id}.",
+    },
+    "cannot_support_own_report": {
+        "fr": "Vous êtes l'auteur de ce signalement : il est déjà compté, inutile de le soutenir.",
+        "en": "You filed this report: it already counts, there is no need to support it.",
+    },
     "user_not_found": {
         "fr": "Aucun utilisateur enregistré avec l'identifiant {uid}.",
         "en": "No registered user has the id {uid}.",

@@ -51,8 +51,11 @@ def encode_cursor(key: list) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def decode_cursor(cursor: str | None, arity: int) -> list | None:
-    """The key carried by ``cursor`` (None for the first page); 400 if it is not one of ours."""
+def decode_cursor(cursor: str | None, arity: int, parse=None) -> list | None:
+    """The key carried by ``cursor`` (None for the first page); 400 if it is not one of ours.
+
+    ``parse(key)`` may convert the key's parts; any error it raises means a bad cursor.
+    """
     if not cursor:
         return None
     try:
@@ -60,9 +63,12 @@ def decode_cursor(cursor: str | None, arity: int) -> list | None:
         key = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError):
         key = None
-    if not isinstance(key, list) or len(key) != arity:
-        raise Problem("invalid_cursor", 400, errors={"query": {"cursor": ["invalid cursor"]}})
-    return key
+    if isinstance(key, list) and len(key) == arity:
+        try:
+            return parse(key) if parse else key
+        except (ValueError, TypeError):
+            pass
+    raise Problem("invalid_cursor", 400, errors={"query": {"cursor": ["invalid cursor"]}})
 
 
 def page_size(limit: int | None) -> int:

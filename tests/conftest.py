@@ -77,6 +77,7 @@ def database_url():
 def app(database_url):
     from flask_migrate import upgrade
 
+    from app.categories.service import seed_catalogue
     from app.geo.service import load_communes
     from app.organisation.service import seed_desks
 
@@ -85,6 +86,7 @@ def app(database_url):
         upgrade()
         load_communes(db.session)
         seed_desks(db.session)
+        seed_catalogue(db.session)
         db.session.remove()
     return application
 
@@ -95,6 +97,8 @@ def _clean_tables(request):
     yield
     if "app" not in request.fixturenames:
         return
+    from app.categories.service import seed_catalogue
+
     application = request.getfixturevalue("app")
     with application.app_context():
         db.session.remove()
@@ -103,6 +107,9 @@ def _clean_tables(request):
             names = ", ".join(t.name for t in tables)
             with db.engine.begin() as conn:
                 conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # The catalogue is data tests may edit: start each test from the shipped one.
+        seed_catalogue(db.session)
+        db.session.remove()
 
 
 @pytest.fixture

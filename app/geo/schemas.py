@@ -1,5 +1,6 @@
 import marshmallow as ma
 
+from app.fields import StrictBoolean
 from app.geojson import feature_collection_schema, feature_schema
 
 
@@ -49,7 +50,7 @@ class NearestCommuneSchema(CommuneRefSchema):
 
 
 class LocationSchema(ma.Schema):
-    inside = ma.fields.Boolean(
+    inside = StrictBoolean(
         required=True, metadata={"description": "Whether the point is in the service area"}
     )
     commune = ma.fields.Nested(CommuneRefSchema, allow_none=True, required=True)

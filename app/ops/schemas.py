@@ -1,12 +1,14 @@
 import marshmallow as ma
 
+from app.fields import StrictBoolean
+
 
 class HealthSchema(ma.Schema):
     status = ma.fields.String(required=True)
 
 
 class CheckSchema(ma.Schema):
-    ok = ma.fields.Boolean(required=True)
+    ok = StrictBoolean(required=True)
     error = ma.fields.String()
     current = ma.fields.List(ma.fields.String())
     head = ma.fields.List(ma.fields.String())

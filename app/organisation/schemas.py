@@ -1,11 +1,13 @@
 import marshmallow as ma
 
+from app.fields import StrictBoolean
+
 
 class DeskSchema(ma.Schema):
     code = ma.fields.String(required=True)
     name_fr = ma.fields.String(required=True)
     name_en = ma.fields.String(required=True)
-    is_fallback = ma.fields.Boolean(required=True)
+    is_fallback = StrictBoolean(required=True)
 
 
 class CrewSchema(ma.Schema):

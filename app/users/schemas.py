@@ -1,5 +1,6 @@
 import marshmallow as ma
 
+from app.fields import StrictBoolean
 from app.pagination import PageArgsSchema, page_schema
 from app.users.models import STAFF_ROLES, Role
 
@@ -7,7 +8,7 @@ from app.users.models import STAFF_ROLES, Role
 class MeSchema(ma.Schema):
     uid = ma.fields.String(required=True)
     role = ma.fields.Enum(Role, by_value=True, required=True)
-    anonymous = ma.fields.Boolean(
+    anonymous = StrictBoolean(
         required=True, metadata={"description": "Signed in with Firebase anonymous sign-in"}
     )
     email = ma.fields.String(allow_none=True)
@@ -21,7 +22,7 @@ class StaffUserSchema(ma.Schema):
     role = ma.fields.Enum(Role, by_value=True, required=True)
     display_name = ma.fields.String(allow_none=True)
     email = ma.fields.String(allow_none=True)
-    active = ma.fields.Boolean()
+    active = StrictBoolean()
     desks = ma.fields.Pluck("DeskRefSchema", "code", many=True)
     crew = ma.fields.Pluck("DeskRefSchema", "code", allow_none=True)
     created_at = ma.fields.AwareDateTime()
@@ -56,7 +57,7 @@ class StaffUserInSchema(ma.Schema):
         validate=ma.validate.Length(min=1, max=40),
         metadata={"description": "Crew code (crew role only)"},
     )
-    active = ma.fields.Boolean(load_default=True)
+    active = StrictBoolean(load_default=True)
 
     @ma.post_load
     def to_role(self, data, **kwargs):

@@ -43,6 +43,25 @@ MATRIX = {
         {"role": "agent", "desks": ["voirie"]},
     ),
     ("DELETE", "/v1/admin/users/{uid}"): ({AD}, "/v1/admin/users/target-user", None),
+    ("GET", "/v1/categories"): (EVERYONE, "/v1/categories", None),
+    ("GET", "/v1/categories/{code}"): (EVERYONE, "/v1/categories/pothole", None),
+    ("GET", "/v1/admin/categories"): ({AD}, "/v1/admin/categories", None),
+    ("PUT", "/v1/admin/categories/{code}"): (
+        {AD},
+        "/v1/admin/categories/pothole",
+        {"group": "roads", "name_fr": "Nid-de-poule", "name_en": "Pothole", "icon": "pothole"},
+    ),
+    # Crews work tickets; they do not file reports as residents do.
+    ("POST", "/v1/reports"): (
+        {R, AG, S, AD},
+        "/v1/reports",
+        {"category": "other", "location": {"lon": 5.0415, "lat": 47.322}},
+    ),
+    ("GET", "/v1/reports"): (EVERYONE, "/v1/reports", None),
+    ("GET", "/v1/reports/geojson"): (EVERYONE, "/v1/reports/geojson", None),
+    ("GET", "/v1/me/reports"): (EVERYONE, "/v1/me/reports", None),
+    ("GET", "/v1/reports/{report_id}"): (EVERYONE, "/v1/reports/{report}", None),
+    ("POST", "/v1/reports/{report_id}/support"): ({R}, "/v1/reports/{report}/support", None),
 }
 
 CALLERS = [
@@ -64,6 +83,25 @@ def test_every_operation_of_the_api_is_in_the_matrix(app):
         if method in {"get", "put", "post", "patch", "delete"}
     }
     assert operations == set(MATRIX)
+
+
+def a_report(client, token_for) -> int:
+    """A report filed by someone else than the caller under test."""
+    headers = {
+        "Authorization": f"Bearer {token_for(Role.RESIDENT, uid='someone-else')}",
+        "Idempotency-Key": "a-report",
+    }
+    response = client.post(
+        "/v1/reports",
+        headers=headers,
+        json={
+            "category": "pothole",
+            "location": {"lon": 5.0415, "lat": 47.322},
+            "answers": {"size": "small"},
+        },
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()["id"]
 
 
 def headers_for(caller: str, token_for) -> dict:
@@ -88,7 +126,10 @@ def test_access(client, token_for, operation, caller):
     method = operation[0]
     if method != "GET" or operation[1] == "/v1/admin/users/{uid}":
         token_for(Role.AGENT, uid="target-user")  # something to read, replace or delete
-    response = client.open(url, method=method, json=body, headers=headers_for(caller, token_for))
+    if "{report}" in url:
+        url = url.format(report=a_report(client, token_for))
+    headers = {**headers_for(caller, token_for), "Idempotency-Key": "matrix-1"}
+    response = client.open(url, method=method, json=body, headers=headers)
     role = Role.RESIDENT.value if caller == "anonymous resident" else caller
     if allowed is PUBLIC:
         assert response.status_code < 400, response.get_data(as_text=True)

@@ -1,0 +1,1 @@
+"""What residents can report: the category catalogue, with per-category questions."""

@@ -1,0 +1,49 @@
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, Integer, String, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+
+# Groups shown to residents, in display order: code -> (French, English).
+GROUPS = {
+    "roads": ("Voirie", "Roads"),
+    "lighting": ("Éclairage public", "Street lighting"),
+    "traffic_signals": ("Feux tricolores et signalisation", "Traffic signals and signs"),
+    "cleanliness": ("Propreté", "Cleanliness"),
+    "green_spaces": ("Arbres et espaces verts", "Trees and green spaces"),
+    "snow_ice": ("Neige et verglas", "Snow and ice"),
+    "safety": ("Sécurité", "Safety"),
+    "other": ("Autre", "Other"),
+}
+
+QUESTION_TYPES = ("text", "number", "boolean", "single_choice", "multiple_choice")
+
+
+class Category(db.Model):
+    """One kind of problem residents can report. Data, not code: admins edit it."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    group: Mapped[str] = mapped_column(String(30))
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    name_fr: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    hint_fr: Mapped[str | None] = mapped_column(String(500))
+    hint_en: Mapped[str | None] = mapped_column(String(500))
+    icon: Mapped[str] = mapped_column(String(40))
+    photo_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # "Urgent: call this number instead" (gas smell, person in danger...).
+    urgent_notice_fr: Mapped[str | None] = mapped_column(String(500))
+    urgent_notice_en: Mapped[str | None] = mapped_column(String(500))
+    urgent_phone: Mapped[str | None] = mapped_column(String(30))
+    # Extra questions, in order; shape validated by categories.schemas.QuestionSchema.
+    questions: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

@@ -1,0 +1,1 @@
+"""Idempotency-Key (IETF httpapi draft): a retried request never creates a duplicate."""

@@ -1,0 +1,112 @@
+"""Running a state-changing use case at most once per Idempotency-Key.
+
+The key's record is written in the same transaction as the work it protects, so either both
+exist or neither does. A transaction-scoped advisory lock on (owner, scope, key) tells a
+concurrent duplicate (409) from a retry after completion (the stored response, replayed).
+"""
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, Problem, Unprocessable
+from app.idempotency.models import IdempotencyKey
+
+LIFETIME = timedelta(hours=24)
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int
+    body: dict
+    location: str | None
+    replayed: bool
+
+
+def fingerprint(payload) -> str:
+    """A digest of the request payload that ignores key order and whitespace."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_key(key: str | None) -> str:
+    if key is None:
+        raise Problem("idempotency_key_required", 400)
+    key = key.strip().strip('"')
+    if not _KEY.match(key):
+        raise Problem("idempotency_key_invalid", 400)
+    return key
+
+
+def lock_id(owner: str, scope: str, key: str) -> int:
+    digest = hashlib.sha256(f"{owner}\n{scope}\n{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def begin(
+    session: Session, *, owner: str, scope: str, key: str, request_fingerprint: str
+) -> Outcome | None:
+    """Claim the key for this transaction: the stored outcome of an earlier identical request,
+    or None when the work is to be done now. 409 while another request holds the key; 422 if
+    the key was used for a different payload."""
+    acquired = session.scalar(select(func.pg_try_advisory_xact_lock(lock_id(owner, scope, key))))
+    if not acquired:
+        raise Conflict("idempotency_in_progress", headers={"Retry-After": "1"})
+    record = session.scalar(
+        select(IdempotencyKey).where(
+            IdempotencyKey.owner == owner,
+            IdempotencyKey.scope == scope,
+            IdempotencyKey.key == key,
+        )
+    )
+    if record is not None and record.expires_at <= datetime.now(UTC):
+        session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == record.id))
+        record = None
+    if record is None:
+        return None
+    if record.fingerprint != request_fingerprint:
+        raise Unprocessable("idempotency_key_reused")
+    return Outcome(record.status_code, record.body, record.location, replayed=True)
+
+
+def complete(
+    session: Session,
+    *,
+    owner: str,
+    scope: str,
+    key: str,
+    request_fingerprint: str,
+    status_code: int,
+    body: dict,
+    location: str | None = None,
+) -> Outcome:
+    """Record the outcome in the caller's transaction (it commits with the work)."""
+    session.add(
+        IdempotencyKey(
+            owner=owner,
+            scope=scope,
+            key=key,
+            fingerprint=request_fingerprint,
+            status_code=status_code,
+            body=body,
+            location=location,
+            expires_at=datetime.now(UTC) + LIFETIME,
+        )
+    )
+    session.flush()
+    return Outcome(status_code, body, location, replayed=False)
+
+
+def purge_expired(session: Session) -> int:
+    """Delete expired keys; returns how many."""
+    result = session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.expires_at <= datetime.now(UTC))
+    )
+    session.commit()
+    return result.rowcount

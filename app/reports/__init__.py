@@ -1,0 +1,1 @@
+"""Residents' reports: intake, public reading, support."""

@@ -1,0 +1,114 @@
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Computed,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Sequence,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
+
+from app.categories.models import Category
+from app.extensions import db
+from app.geo.models import Commune
+
+# Numbers in references (DIJ-2026-004213): one sequence, so no lock is shared by intake.
+reference_sequence = Sequence("report_reference_seq", metadata=db.metadata)
+
+
+class Report(db.Model):
+    """A resident's report of a problem at a place."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        Index("ix_reports_created_at_id", "created_at", "id"),
+        Index("ix_reports_reporter_uid_id", "reporter_uid", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(24), unique=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="new", server_default="new")
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+    # Lambert-93, metres: what distance queries and their GiST index use.
+    geom_l93 = mapped_column(
+        Geometry("POINT", srid=2154, spatial_index=True),
+        Computed("ST_Transform(geom, 2154)", persisted=True),
+    )
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str | None] = mapped_column(String(300))
+    commune_insee: Mapped[str] = mapped_column(ForeignKey("communes.insee_code"), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    answers: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    reporter_uid: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(2), default="fr", server_default="fr")
+    source: Mapped[str] = mapped_column(String(20), default="app", server_default="app")
+    support_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    lon: Mapped[float] = column_property(func.ST_X(geom))
+    lat: Mapped[float] = column_property(func.ST_Y(geom))
+
+    category: Mapped[Category] = relationship(lazy="joined")
+    commune: Mapped[Commune] = relationship(lazy="joined")
+    contact: Mapped["ReportContact | None"] = relationship(
+        back_populates="report", uselist=False, lazy="select", cascade="all, delete-orphan"
+    )
+
+
+class ReportContact(db.Model):
+    """The reporter's contact details and preferences: personal data, kept apart."""
+
+    __tablename__ = "report_contacts"
+
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    by_push: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    by_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+
+    report: Mapped[Report] = relationship(back_populates="contact")
+
+
+class ReportSupporter(db.Model):
+    """A resident who reported the same problem by supporting this report ("me too")."""
+
+    __tablename__ = "report_supporters"
+
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    uid: Mapped[str] = mapped_column(String(128), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ReportFollower(db.Model):
+    """A resident who is told when the report moves along."""
+
+    __tablename__ = "report_followers"
+
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    uid: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
+    reason: Mapped[str] = mapped_column(String(20))  # reporter, supporter, follow
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+REFERENCE_PREFIX = "DIJ"

@@ -1,0 +1,83 @@
+"""Read side of reports: lists by place, category and status, newest first."""
+
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.categories.models import Category
+from app.errors import Unprocessable
+from app.pagination import decode_cursor, paginate
+from app.reports.models import Report
+
+LAMBERT93 = 2154
+
+
+def list_reports(
+    session: Session,
+    *,
+    near: str | None = None,
+    radius: int = 500,
+    bbox: str | None = None,
+    category: str | None = None,
+    status: str | None = None,
+    reporter_uid: str | None = None,
+    after: list | None = None,
+    limit: int = 50,
+) -> dict:
+    """A page of reports, newest first, keyset-paginated on (created_at, id)."""
+    query = select(Report).order_by(Report.created_at.desc(), Report.id.desc()).limit(limit + 1)
+    if near:
+        lon, lat = parse_point(near)
+        point = func.ST_Transform(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), LAMBERT93)
+        query = query.where(func.ST_DWithin(Report.geom_l93, point, radius))
+    if bbox:
+        x1, y1, x2, y2 = parse_bbox(bbox)
+        query = query.where(Report.geom.intersects(func.ST_MakeEnvelope(x1, y1, x2, y2, 4326)))
+    if category:
+        query = query.join(Category).where(Category.code == category)
+    if status:
+        query = query.where(Report.status == status)
+    if reporter_uid:
+        query = query.where(Report.reporter_uid == reporter_uid)
+    if after:
+        created_at, report_id = after
+        query = query.where(
+            or_(
+                Report.created_at < created_at,
+                and_(Report.created_at == created_at, Report.id < report_id),
+            )
+        )
+    rows = list(session.scalars(query).unique())
+    return paginate(rows, limit, lambda r: [r.created_at.isoformat(), r.id])
+
+
+def parse_cursor(cursor: str | None) -> list | None:
+    """(created_at, id) from a cursor issued by :func:`list_reports`."""
+    return decode_cursor(cursor, 2, lambda k: [datetime.fromisoformat(k[0]), int(k[1])])
+
+
+def parse_point(text: str) -> tuple[float, float]:
+    lon, lat = (float(v) for v in text.split(","))
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise Unprocessable(
+            "invalid_area",
+            errors={"query": {"near": ["lon must be within ±180 and lat within ±90"]}},
+        )
+    return lon, lat
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    x1, y1, x2, y2 = (float(v) for v in text.split(","))
+    if not (-180 <= x1 < x2 <= 180 and -90 <= y1 < y2 <= 90):
+        raise Unprocessable(
+            "invalid_area",
+            errors={
+                "query": {
+                    "bbox": [
+                        "expected min_lon < max_lon and min_lat < max_lat within WGS 84 bounds"
+                    ]
+                }
+            },
+        )
+    return x1, y1, x2, y2

@@ -1,0 +1,190 @@
+import marshmallow as ma
+
+from app.fields import StrictBoolean
+from app.geo.schemas import CommuneRefSchema
+from app.pagination import PageArgsSchema
+
+PHONE_PATTERN = r"^\+?[0-9 .()-]{6,20}$"
+
+
+class LocationInSchema(ma.Schema):
+    lon = ma.fields.Float(required=True, validate=ma.validate.Range(min=-180, max=180))
+    lat = ma.fields.Float(required=True, validate=ma.validate.Range(min=-90, max=90))
+    accuracy_m = ma.fields.Float(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Range(min=0, max=10_000),
+        metadata={"description": "Horizontal accuracy of the fix, metres"},
+    )
+
+
+class ContactInSchema(ma.Schema):
+    """How the reporter wants to hear back. Never shown to anyone else."""
+
+    name = ma.fields.String(
+        load_default=None, allow_none=True, validate=ma.validate.Length(max=200)
+    )
+    email = ma.fields.Email(
+        load_default=None, allow_none=True, validate=ma.validate.Length(max=320)
+    )
+    phone = ma.fields.String(
+        load_default=None, allow_none=True, validate=ma.validate.Regexp(PHONE_PATTERN)
+    )
+    by_push = StrictBoolean(
+        load_default=True, metadata={"description": "Push notifications on progress"}
+    )
+    by_email = StrictBoolean(
+        load_default=False, metadata={"description": "E-mails on progress (needs email)"}
+    )
+
+
+class ReportInSchema(ma.Schema):
+    category = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=40),
+        metadata={"description": "Category code (GET /v1/categories)"},
+    )
+    location = ma.fields.Nested(LocationInSchema, required=True)
+    address = ma.fields.String(
+        load_default=None, allow_none=True, validate=ma.validate.Length(max=300)
+    )
+    description = ma.fields.String(
+        load_default=None, allow_none=True, validate=ma.validate.Length(max=2000)
+    )
+    answers = ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.Length(max=40)),
+        values=ma.fields.Raw(allow_none=True),
+        load_default=dict,
+        metadata={"description": "Answers to the category's questions"},
+    )
+    # Optional, not nullable: OpenAPI 3.0 cannot say "this object or null" exactly.
+    contact = ma.fields.Nested(ContactInSchema)
+    language = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.OneOf(["fr", "en"]),
+        metadata={
+            "description": "Language for messages to the reporter (default: Accept-Language)"
+        },
+    )
+
+
+class PointSchema(ma.Schema):
+    type = ma.fields.Constant("Point", required=True)
+    coordinates = ma.fields.List(
+        ma.fields.Float(), required=True, metadata={"description": "[lon, lat], WGS 84"}
+    )
+
+
+class CategoryRefSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    group = ma.fields.String(required=True)
+    name_fr = ma.fields.String(required=True)
+    name_en = ma.fields.String(required=True)
+    icon = ma.fields.String(required=True)
+
+
+class ReportSchema(ma.Schema):
+    """A report as anyone may see it: no reporter identity, contact or free text."""
+
+    id = ma.fields.Integer(required=True)
+    reference = ma.fields.String(required=True, metadata={"description": "e.g. DIJ-2026-004213"})
+    status = ma.fields.String(required=True)
+    category = ma.fields.Nested(CategoryRefSchema, required=True)
+    location = ma.fields.Nested(PointSchema, required=True)
+    address = ma.fields.String(allow_none=True, required=True)
+    commune = ma.fields.Nested(CommuneRefSchema, required=True)
+    support_count = ma.fields.Integer(required=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+    updated_at = ma.fields.AwareDateTime(required=True)
+
+
+class ContactSchema(ma.Schema):
+    name = ma.fields.String(allow_none=True)
+    email = ma.fields.String(allow_none=True)
+    phone = ma.fields.String(allow_none=True)
+    by_push = StrictBoolean()
+    by_email = StrictBoolean()
+
+
+class OwnReportSchema(ReportSchema):
+    """A report as its reporter sees it: also what they wrote and how to reach them."""
+
+    is_mine = StrictBoolean(required=True)
+    description = ma.fields.String(allow_none=True, required=True)
+    answers = ma.fields.Dict(required=True)
+    accuracy_m = ma.fields.Float(allow_none=True, required=True)
+    language = ma.fields.String(required=True)
+    contact = ma.fields.Nested(ContactSchema, allow_none=True, required=True)
+
+
+class ReportViewSchema(ReportSchema):
+    """The public fields always; the reporter's own fields only when the reporter asks."""
+
+    is_mine = StrictBoolean(required=True)
+    description = ma.fields.String(allow_none=True)
+    answers = ma.fields.Dict()
+    accuracy_m = ma.fields.Float(allow_none=True)
+    language = ma.fields.String()
+    contact = ma.fields.Nested(ContactSchema, allow_none=True)
+
+
+class ReportListArgsSchema(PageArgsSchema):
+    near = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Regexp(
+            r"^-?\d+(\.\d+)?,-?\d+(\.\d+)?$", error="expected lon,lat in decimal degrees"
+        ),
+        metadata={"description": "lon,lat: only reports within `radius` of this point"},
+    )
+    radius = ma.fields.Integer(
+        load_default=500,
+        validate=ma.validate.Range(min=1, max=5000),
+        metadata={"description": "Metres around `near` (max 5000)"},
+    )
+    bbox = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Regexp(
+            r"^-?\d+(\.\d+)?(,-?\d+(\.\d+)?){3}$", error="expected min_lon,min_lat,max_lon,max_lat"
+        ),
+        metadata={"description": "min_lon,min_lat,max_lon,max_lat (WGS 84)"},
+    )
+    category = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
+    status = ma.fields.String(load_default=None, validate=ma.validate.Length(max=20))
+
+
+class ReportPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ReportSchema), required=True)
+    next_cursor = ma.fields.String(allow_none=True, required=True)
+
+
+class OwnReportPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(OwnReportSchema), required=True)
+    next_cursor = ma.fields.String(allow_none=True, required=True)
+
+
+class ReportPropertiesSchema(ReportSchema):
+    class Meta:
+        exclude = ("location",)
+
+
+class ReportFeatureSchema(ma.Schema):
+    type = ma.fields.Constant("Feature", required=True)
+    id = ma.fields.Integer(required=True)
+    geometry = ma.fields.Nested(PointSchema, required=True)
+    properties = ma.fields.Nested(ReportPropertiesSchema, required=True)
+
+
+class ReportCollectionSchema(ma.Schema):
+    type = ma.fields.Constant("FeatureCollection", required=True)
+    features = ma.fields.List(ma.fields.Nested(ReportFeatureSchema), required=True)
+    next_cursor = ma.fields.String(allow_none=True, required=True)
+
+
+class SupportSchema(ma.Schema):
+    report_id = ma.fields.Integer(required=True)
+    supported = StrictBoolean(required=True)
+    support_count = ma.fields.Integer(required=True)
+
+
+class ReportIdPathSchema(ma.Schema):
+    report_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=2**62))

@@ -1,0 +1,167 @@
+"""Use cases of reports: submitting, reading, supporting."""
+
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app.categories.models import Category
+from app.categories.service import validate_answers
+from app.errors import Conflict, NotFound, Unprocessable
+from app.geo import service as geo
+from app.idempotency import service as idempotency
+from app.reports.models import (
+    REFERENCE_PREFIX,
+    Report,
+    ReportContact,
+    ReportFollower,
+    ReportSupporter,
+    reference_sequence,
+)
+from app.users.identity import Identity
+
+PARIS = ZoneInfo("Europe/Paris")
+SUBMIT_SCOPE = "POST /v1/reports"
+
+
+def submit_report(
+    session: Session,
+    *,
+    reporter: Identity,
+    data: dict,
+    language: str,
+    idempotency_key: str,
+    request_fingerprint: str,
+    render: Callable[[Report], dict],
+) -> idempotency.Outcome:
+    """Create a report once per Idempotency-Key; ``render`` gives the response body."""
+    claim = {
+        "owner": reporter.uid,
+        "scope": SUBMIT_SCOPE,
+        "key": idempotency_key,
+        "request_fingerprint": request_fingerprint,
+    }
+    replay = idempotency.begin(session, **claim)
+    if replay is not None:
+        session.rollback()
+        return replay
+    report = _create(session, reporter=reporter, data=data, language=language)
+    outcome = idempotency.complete(
+        session, **claim, status_code=201, body=render(report), location=f"/v1/reports/{report.id}"
+    )
+    session.commit()
+    return outcome
+
+
+def _create(session: Session, *, reporter: Identity, data: dict, language: str) -> Report:
+    category = session.scalar(
+        select(Category).where(Category.code == data["category"], Category.active.is_(True))
+    )
+    if category is None:
+        raise Unprocessable(
+            "unknown_category",
+            code=data["category"],
+            errors={"json": {"category": [f"no active category {data['category']}"]}},
+        )
+    location = data["location"]
+    place = geo.locate(session, location["lon"], location["lat"])
+    if not place.inside:
+        nearest = place.nearest or {"name": "?", "distance_m": 0}
+        raise Unprocessable(
+            "outside_service_area",
+            commune=nearest["name"],
+            distance_km=f"{nearest['distance_m'] / 1000:.1f}",
+            errors={"json": {"location": ["outside the 23 communes of Dijon Métropole"]}},
+        )
+    answers = validate_answers(category, data.get("answers") or {})
+    contact = data.get("contact")
+    if contact and contact.get("by_email") and not contact.get("email"):
+        raise Unprocessable(
+            "contact_email_required",
+            errors={"json": {"contact": {"email": ["give an email address to be told by e-mail"]}}},
+        )
+    number = session.scalar(reference_sequence.next_value())
+    year = datetime.now(PARIS).year
+    report = Report(
+        reference=f"{REFERENCE_PREFIX}-{year}-{number:06d}",
+        category=category,
+        geom=f"SRID=4326;POINT({location['lon']} {location['lat']})",
+        accuracy_m=location.get("accuracy_m"),
+        address=data.get("address"),
+        commune_insee=place.commune["insee_code"],
+        description=data.get("description"),
+        answers=answers,
+        reporter_uid=reporter.uid,
+        language=language,
+    )
+    session.add(report)
+    if contact:
+        report.contact = ReportContact(**contact)
+    session.flush()
+    session.add(ReportFollower(report_id=report.id, uid=reporter.uid, reason="reporter"))
+    session.flush()
+    session.refresh(report)
+    return report
+
+
+def get_report(session: Session, report_id: int) -> Report:
+    report = session.get(Report, report_id)
+    if report is None:
+        raise NotFound("report_not_found", id=report_id)
+    return report
+
+
+def support(session: Session, *, resident: Identity, report_id: int) -> dict:
+    """Add the resident's support ("me too") once; they follow the report from then on."""
+    report = get_report(session, report_id)
+    if report.reporter_uid == resident.uid:
+        raise Conflict("cannot_support_own_report")
+    added = session.execute(
+        insert(ReportSupporter)
+        .values(report_id=report_id, uid=resident.uid)
+        .on_conflict_do_nothing()
+        .returning(ReportSupporter.uid)
+    ).first()
+    if added:
+        session.execute(
+            update(Report)
+            .where(Report.id == report_id)
+            .values(support_count=Report.support_count + 1)
+        )
+        session.execute(
+            insert(ReportFollower)
+            .values(report_id=report_id, uid=resident.uid, reason="supporter")
+            .on_conflict_do_nothing()
+        )
+    count = session.scalar(select(Report.support_count).where(Report.id == report_id))
+    session.commit()
+    return {"report_id": report_id, "supported": True, "support_count": count}
+
+
+def present(report: Report, viewer_uid: str | None) -> dict:
+    """The report as ``viewer_uid`` may see it: the reporter gets their own fields too."""
+    view = {
+        "id": report.id,
+        "reference": report.reference,
+        "status": report.status,
+        "category": report.category,
+        "location": {"type": "Point", "coordinates": [report.lon, report.lat]},
+        "address": report.address,
+        "commune": report.commune,
+        "support_count": report.support_count,
+        "created_at": report.created_at,
+        "updated_at": report.updated_at,
+        "is_mine": viewer_uid is not None and viewer_uid == report.reporter_uid,
+    }
+    if view["is_mine"]:
+        view.update(
+            description=report.description,
+            answers=report.answers,
+            accuracy_m=report.accuracy_m,
+            language=report.language,
+            contact=report.contact,
+        )
+    return view

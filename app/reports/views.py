@@ -1,0 +1,164 @@
+from flask import Response, json, request
+from flask.views import MethodView
+
+from app import i18n
+from app.errors import PROBLEM_DOC
+from app.extensions import Blueprint, db
+from app.idempotency import service as idempotency
+from app.pagination import page_size
+from app.reports import queries, service
+from app.reports.schemas import (
+    OwnReportPageSchema,
+    OwnReportSchema,
+    ReportCollectionSchema,
+    ReportIdPathSchema,
+    ReportInSchema,
+    ReportListArgsSchema,
+    ReportPageSchema,
+    ReportViewSchema,
+    SupportSchema,
+)
+from app.users.identity import current_identity, roles_required
+from app.users.models import Role
+
+blp = Blueprint(
+    "reports", __name__, url_prefix="/v1", description="Residents' reports: submit, read, support"
+)
+
+IDEMPOTENCY_KEY_PARAMETER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": True,
+    "description": "A unique key per report (a UUID). Retries with the same key and body get "
+    "the original response; keys are kept 24 hours.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
+REPORT_ID_PARAMETER = [
+    {
+        "in": "path",
+        "name": "report_id",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 2**62},
+    }
+]
+
+
+@blp.route("/reports")
+class Reports(MethodView):
+    @roles_required(blp, Role.RESIDENT, Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+    @blp.doc(parameters=[IDEMPOTENCY_KEY_PARAMETER])
+    @blp.arguments(ReportInSchema)
+    @blp.response(
+        201,
+        OwnReportSchema,
+        headers={"Location": {"description": "URL of the report", "schema": {"type": "string"}}},
+    )
+    @blp.alt_response(400, description="Idempotency-Key missing or malformed", **PROBLEM_DOC)
+    @blp.alt_response(409, description="Same Idempotency-Key still being processed", **PROBLEM_DOC)
+    def post(self, data):
+        """Submit a report (Idempotency-Key required)"""
+        identity = current_identity()
+        key = idempotency.check_key(request.headers.get("Idempotency-Key"))
+        outcome = service.submit_report(
+            db.session,
+            reporter=identity,
+            data=data,
+            language=data.get("language") or i18n.request_language(),
+            idempotency_key=key,
+            request_fingerprint=idempotency.fingerprint(request.get_json(silent=True)),
+            render=lambda report: OwnReportSchema().dump(service.present(report, identity.uid)),
+        )
+        response = Response(
+            json.dumps(outcome.body), status=outcome.status_code, mimetype="application/json"
+        )
+        if outcome.location:
+            response.headers["Location"] = outcome.location
+        if outcome.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+    @roles_required(blp)
+    @blp.arguments(ReportListArgsSchema, location="query")
+    @blp.response(200, ReportPageSchema)
+    @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
+    def get(self, args):
+        """Public reports near a point or in a box, newest first (cursor paginated)"""
+        return _page(args)
+
+
+@blp.route("/reports/geojson")
+class ReportsGeoJSON(MethodView):
+    @roles_required(blp)
+    @blp.arguments(ReportListArgsSchema, location="query")
+    @blp.response(200, ReportCollectionSchema)
+    @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
+    def get(self, args):
+        """The same list as a GeoJSON FeatureCollection for maps (`next_cursor` included)"""
+        page = _page(args)
+        return {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "id": item["id"],
+                    "geometry": item["location"],
+                    "properties": item,
+                }
+                for item in page["items"]
+            ],
+            "next_cursor": page["next_cursor"],
+        }
+
+
+def _page(args: dict, reporter_uid: str | None = None) -> dict:
+    page = queries.list_reports(
+        db.session,
+        near=args.get("near"),
+        radius=args.get("radius", 500),
+        bbox=args.get("bbox"),
+        category=args.get("category"),
+        status=args.get("status"),
+        reporter_uid=reporter_uid,
+        after=queries.parse_cursor(args.get("cursor")),
+        limit=page_size(args.get("limit")),
+    )
+    viewer = reporter_uid
+    page["items"] = [service.present(r, viewer) for r in page["items"]]
+    return page
+
+
+@blp.route("/me/reports")
+class MyReports(MethodView):
+    @roles_required(blp)
+    @blp.arguments(ReportListArgsSchema, location="query")
+    @blp.response(200, OwnReportPageSchema)
+    @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
+    def get(self, args):
+        """The caller's own reports, with what they wrote (cursor paginated)"""
+        return _page(args, reporter_uid=current_identity().uid)
+
+
+@blp.route("/reports/<int:report_id>", parameters=REPORT_ID_PARAMETER)
+class ReportById(MethodView):
+    @roles_required(blp)
+    @blp.arguments(ReportIdPathSchema, location="path", as_kwargs=True)
+    @blp.response(200, ReportViewSchema)
+    @blp.alt_response(404, description="No such report", **PROBLEM_DOC)
+    def get(self, report_id):
+        """One report: public fields, plus the reporter's own fields for the reporter"""
+        report = service.get_report(db.session, report_id)
+        return service.present(report, current_identity().uid)
+
+
+@blp.route("/reports/<int:report_id>/support", parameters=REPORT_ID_PARAMETER)
+class Support(MethodView):
+    @roles_required(blp, Role.RESIDENT)
+    @blp.arguments(ReportIdPathSchema, location="path", as_kwargs=True)
+    @blp.response(200, SupportSchema)
+    @blp.alt_response(404, description="No such report", **PROBLEM_DOC)
+    @blp.alt_response(
+        409, description="The reporter cannot support their own report", **PROBLEM_DOC
+    )
+    def post(self, report_id):
+        """Support a report ("me too"): counted once per resident, who then follows it"""
+        return service.support(db.session, resident=current_identity(), report_id=report_id)
