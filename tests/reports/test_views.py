@@ -1,0 +1,264 @@
+import re
+import threading
+
+import psycopg
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.reports.models import Report, ReportFollower
+from app.reports.service import SUBMIT_SCOPE
+from app.users.models import Role
+from tests.conftest import make_app
+
+DIJON = {"lon": 5.0415, "lat": 47.3220}
+POTHOLE = {
+    "category": "pothole",
+    "location": {**DIJON, "accuracy_m": 6},
+    "address": "12 rue de la Liberté",
+    "description": "Trou profond devant la boutique",
+    "answers": {"size": "large", "on_cycle_lane": False},
+    "contact": {
+        "name": "Camille",
+        "email": "camille@example.fr",
+        "phone": "06 12 34 56 78",
+        "by_email": True,
+    },
+}
+PERSONAL = ("Camille", "camille@example.fr", "06 12 34 56 78", "Trou profond")
+
+
+@pytest.fixture
+def resident(token_for):
+    token = token_for(Role.RESIDENT, uid="camille")
+    return {"Authorization": f"Bearer {token}"}
+
+
+def submit(client, headers, body=POTHOLE, key="key-1"):
+    return client.post("/v1/reports", headers={**headers, "Idempotency-Key": key}, json=body)
+
+
+def count_reports(app) -> int:
+    with app.app_context():
+        n = db.session.scalar(select(func.count()).select_from(Report))
+        db.session.remove()
+        return n
+
+
+def test_a_report_is_created_with_a_reference_its_commune_and_the_reporters_view(
+    app, client, resident
+):
+    response = submit(client, resident)
+    assert response.status_code == 201
+    body = response.get_json()
+    assert re.fullmatch(r"DIJ-\d{4}-\d{6}", body["reference"])
+    assert response.headers["Location"] == f"/v1/reports/{body['id']}"
+    assert body["commune"] == {"insee_code": "21231", "name": "Dijon"}
+    assert body["location"] == {"type": "Point", "coordinates": [5.0415, 47.322]}
+    assert body["is_mine"] is True
+    assert body["contact"]["email"] == "camille@example.fr"
+    assert body["answers"] == {"size": "large", "on_cycle_lane": False}
+    assert body["status"] == "new"
+    with app.app_context():
+        follower = db.session.scalar(select(ReportFollower))
+        assert (follower.uid, follower.reason) == ("camille", "reporter")
+        db.session.remove()
+
+
+def test_outside_the_service_area_is_422_naming_the_nearest_commune(app, client, resident):
+    body = {**POTHOLE, "location": {"lon": 4.84, "lat": 47.026}}  # Beaune
+    response = client.post(
+        "/v1/reports",
+        json=body,
+        headers={**resident, "Idempotency-Key": "k", "Accept-Language": "en"},
+    )
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert problem["code"] == "outside_service_area"
+    assert "Flavignerot" in problem["detail"]
+    assert "location" in problem["errors"]["json"]
+    assert count_reports(app) == 0
+
+
+def test_invalid_answers_are_field_errors_and_nothing_is_created(app, client, resident):
+    response = submit(client, resident, {**POTHOLE, "answers": {"size": 3, "depth": 9}})
+    assert response.status_code == 422
+    assert response.get_json()["errors"]["json"]["answers"] == {
+        "size": ["expected one of: small, medium, large"],
+        "depth": ["no such question for category pothole"],
+    }
+    assert count_reports(app) == 0
+
+
+def test_unknown_category_and_email_without_address(client, resident):
+    response = submit(client, resident, {**POTHOLE, "category": "unicorn"})
+    assert (response.status_code, response.get_json()["code"]) == (422, "unknown_category")
+    response = submit(client, resident, {**POTHOLE, "contact": {"by_email": True}}, key="k2")
+    assert (response.status_code, response.get_json()["code"]) == (422, "contact_email_required")
+
+
+def test_a_retry_with_the_same_key_and_body_replays_the_original(app, client, resident):
+    first = submit(client, resident)
+    again = submit(client, resident, {**POTHOLE})  # same content, new dict
+    assert again.status_code == 201
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Location"] == first.headers["Location"]
+    assert count_reports(app) == 1
+
+
+def test_the_same_key_with_a_different_body_is_422(app, client, resident):
+    submit(client, resident)
+    response = submit(client, resident, {**POTHOLE, "description": "Autre chose"})
+    assert (response.status_code, response.get_json()["code"]) == (422, "idempotency_key_reused")
+    assert count_reports(app) == 1
+
+
+def test_keys_belong_to_their_caller(app, client, resident, auth):
+    submit(client, resident)
+    other = submit(client, auth(), key="key-1")
+    assert other.status_code == 201
+    assert other.get_json()["id"] != submit(client, resident).get_json()["id"]
+    assert count_reports(app) == 2
+
+
+def test_a_concurrent_duplicate_is_409_and_creates_nothing(app, database_url, client, resident):
+    """While another request holds the key (its transaction is open), a duplicate gets 409."""
+    from app.idempotency.service import lock_id
+
+    with psycopg.connect(database_url) as other:
+        other.execute("BEGIN")
+        other.execute(
+            "SELECT pg_advisory_xact_lock(%s)", (lock_id("camille", SUBMIT_SCOPE, "key-1"),)
+        )
+        response = submit(client, resident)
+        assert response.status_code == 409
+        assert response.get_json()["code"] == "idempotency_in_progress"
+        assert response.headers["Retry-After"] == "1"
+        other.execute("ROLLBACK")
+    assert count_reports(app) == 0
+    assert submit(client, resident).status_code == 201
+
+
+def test_truly_concurrent_retries_create_one_report(app, resident):
+    results = []
+    barrier = threading.Barrier(4)
+
+    def post():
+        barrier.wait()
+        results.append(submit(app.test_client(), resident).status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert set(results) <= {201, 409}
+    assert 201 in results
+    assert count_reports(app) == 1
+
+
+def test_the_key_is_required_and_checked(client, resident):
+    response = client.post("/v1/reports", headers=resident, json=POTHOLE)
+    assert (response.status_code, response.get_json()["code"]) == (400, "idempotency_key_required")
+    response = submit(client, resident, key="has space")
+    assert (response.status_code, response.get_json()["code"]) == (400, "idempotency_key_invalid")
+
+
+def test_nobody_else_sees_the_reporters_data(client, resident, auth):
+    report_id = submit(client, resident).get_json()["id"]
+    for headers in (auth(), auth(Role.AGENT)):
+        for url in (
+            f"/v1/reports/{report_id}",
+            "/v1/reports",
+            "/v1/reports/geojson",
+            "/v1/reports?near=5.0415,47.322&radius=50",
+        ):
+            text = client.get(url, headers=headers).get_data(as_text=True)
+            assert "camille" not in text
+            for secret in PERSONAL:
+                assert secret not in text, (url, secret)
+    mine = client.get(f"/v1/reports/{report_id}", headers=resident).get_json()
+    assert mine["description"].startswith("Trou profond")
+
+
+def test_lists_filter_by_place_category_and_paginate(client, resident):
+    near_keys = []
+    for i in range(3):
+        body = {**POTHOLE, "location": {"lon": 5.0415 + i * 0.0001, "lat": 47.322}}
+        near_keys.append(submit(client, resident, body, key=f"n{i}").get_json()["id"])
+    far = submit(
+        client, resident, {**POTHOLE, "location": {"lon": 5.10, "lat": 47.30}}, key="far"
+    ).get_json()["id"]
+    other = submit(client, resident, {"category": "other", "location": DIJON}, key="o").get_json()[
+        "id"
+    ]
+
+    def ids(url):
+        return [r["id"] for r in client.get(url, headers=resident).get_json()["items"]]
+
+    assert set(ids("/v1/reports?near=5.0415,47.322&radius=100")) == {*near_keys, other}
+    assert ids("/v1/reports?near=5.0415,47.322&radius=100&category=other") == [other]
+    assert far in ids("/v1/reports?bbox=5.09,47.29,5.11,47.31")
+    assert ids("/v1/reports?bbox=5.09,47.29,5.11,47.31") == [far]
+    seen, cursor = [], None
+    while True:
+        page = client.get(
+            "/v1/reports?limit=2" + (f"&cursor={cursor}" if cursor else ""), headers=resident
+        ).get_json()
+        seen += [r["id"] for r in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == sorted(seen, reverse=True) and len(seen) == 5
+    collection = client.get("/v1/reports/geojson?category=other", headers=resident).get_json()
+    assert collection["type"] == "FeatureCollection"
+    assert collection["features"][0]["geometry"]["coordinates"] == [5.0415, 47.322]
+
+
+def test_a_bad_area_is_a_clear_422(client, resident):
+    response = client.get("/v1/reports?bbox=5.2,47.3,5.1,47.4", headers=resident)
+    assert (response.status_code, response.get_json()["code"]) == (422, "invalid_area")
+    response = client.get("/v1/reports?near=5.0,47.3&radius=999999", headers=resident)
+    assert response.status_code == 422
+
+
+def test_my_reports_lists_only_mine_with_my_fields(client, resident, auth):
+    mine = submit(client, resident).get_json()["id"]
+    submit(client, auth(), key="someone")
+    page = client.get("/v1/me/reports", headers=resident).get_json()
+    assert [r["id"] for r in page["items"]] == [mine]
+    assert page["items"][0]["contact"]["name"] == "Camille"
+
+
+def test_support_counts_once_and_follows_and_the_reporter_cannot_support(
+    app, client, resident, auth
+):
+    report_id = submit(client, resident).get_json()["id"]
+    supporter = auth(uid="dominique")
+    for _ in range(2):
+        response = client.post(f"/v1/reports/{report_id}/support", headers=supporter)
+        assert response.status_code == 200
+        assert response.get_json() == {
+            "report_id": report_id,
+            "supported": True,
+            "support_count": 1,
+        }
+    with app.app_context():
+        followers = {(f.uid, f.reason) for f in db.session.scalars(select(ReportFollower))}
+        db.session.remove()
+    assert followers == {("camille", "reporter"), ("dominique", "supporter")}
+    response = client.post(f"/v1/reports/{report_id}/support", headers=resident)
+    assert (response.status_code, response.get_json()["code"]) == (409, "cannot_support_own_report")
+    assert client.post("/v1/reports/999999/support", headers=supporter).status_code == 404
+
+
+def test_a_report_is_accepted_while_redis_is_down(database_url, token_for):
+    app = make_app(database_url, REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens there
+    token = token_for(Role.RESIDENT, uid="offline")
+    response = app.test_client().post(
+        "/v1/reports",
+        json=POTHOLE,
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "offline-1"},
+    )
+    assert response.status_code == 201
