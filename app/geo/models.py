@@ -16,5 +16,8 @@ class Commune(db.Model):
 
     insee_code: Mapped[str] = mapped_column(String(5), primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
-    geom = mapped_column(Geometry("MULTIPOLYGON", srid=WGS84, spatial_index=True), nullable=False)
+    # Deferred: reports join their commune for its name, never for its outline.
+    geom = mapped_column(
+        Geometry("MULTIPOLYGON", srid=WGS84, spatial_index=True), nullable=False, deferred=True
+    )
     area_m2: Mapped[int] = mapped_column(Integer)
