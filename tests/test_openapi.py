@@ -4,6 +4,8 @@ Fails on any server error, undocumented status code or content type, or response
 not match its schema.
 """
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -40,6 +42,8 @@ def callers(token_for):
 @settings(
     max_examples=25,
     deadline=None,
+    # Same examples on every run, so CI is reproducible; set HYPOTHESIS_EXPLORE=1 to explore.
+    derandomize=not os.environ.get("HYPOTHESIS_EXPLORE"),
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
