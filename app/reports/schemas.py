@@ -2,7 +2,7 @@ import marshmallow as ma
 
 from app.fields import StrictBoolean
 from app.geo.schemas import CommuneRefSchema
-from app.pagination import PageArgsSchema
+from app.pagination import PageArgsSchema, page_schema
 
 PHONE_PATTERN = r"^\+?[0-9 .()-]{6,20}$"
 
@@ -152,14 +152,8 @@ class ReportListArgsSchema(PageArgsSchema):
     status = ma.fields.String(load_default=None, validate=ma.validate.Length(max=20))
 
 
-class ReportPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(ReportSchema), required=True)
-    next_cursor = ma.fields.String(allow_none=True, required=True)
-
-
-class OwnReportPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(OwnReportSchema), required=True)
-    next_cursor = ma.fields.String(allow_none=True, required=True)
+ReportPageSchema = page_schema(ReportSchema, "ReportPageSchema")
+OwnReportPageSchema = page_schema(OwnReportSchema, "OwnReportPageSchema")
 
 
 class ReportPropertiesSchema(ReportSchema):

@@ -122,8 +122,8 @@ def _page(args: dict, reporter_uid: str | None = None) -> dict:
         after=queries.parse_cursor(args.get("cursor")),
         limit=page_size(args.get("limit")),
     )
-    viewer = reporter_uid
-    page["items"] = [service.present(r, viewer) for r in page["items"]]
+    # Only the caller's own list carries the reporter's fields.
+    page["items"] = [service.present(r, reporter_uid) for r in page["items"]]
     return page
 
 
