@@ -36,6 +36,9 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     init_redis(app)
     _init_auth(app)
+    from app.photos import service as photos
+
+    photos.init_app(app)
     # One Api per application (not a module singleton): its OpenAPI spec is per app, and
     # tests build several apps in one process.
     api = Api(app)
@@ -74,10 +77,11 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.geo.views import blp as geo
     from app.ops.views import blp as ops
     from app.organisation.views import blp as organisation
+    from app.photos.views import blp as photos
     from app.reports.views import blp as reports
     from app.users.views import blp as users
 
-    for blueprint in (ops, users, organisation, geo, categories, reports):
+    for blueprint in (ops, users, organisation, geo, categories, reports, photos):
         api.register_blueprint(blueprint)
     # The interactive docs' assets come from the swagger-ui-bundle package: no CDN needed.
     app.register_blueprint(

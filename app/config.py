@@ -18,6 +18,7 @@ PLAIN_ENV = (
     "FIREBASE_PROJECT_ID",
     "SIGNALE_ENV",
     "LOG_LEVEL",
+    "MEDIA_ROOT",
 )
 
 
@@ -41,6 +42,9 @@ class Config:
     FIREBASE_AUTH_EMULATOR_HOST = ""
     # Tolerated clock difference between Google's token issuer and this server.
     AUTH_CLOCK_SKEW_SECONDS = 10
+
+    # Photo files (filesystem storage backend).
+    MEDIA_ROOT = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "var" / "media")
 
     # Pagination
     PAGE_SIZE_DEFAULT = 50

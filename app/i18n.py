@@ -111,6 +111,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Définition de catégorie incohérente : corrigez les champs indiqués dans « errors ».",
         "en": "Inconsistent category definition: correct the fields listed in “errors”.",
     },
+    "not_your_report": {
+        "fr": "Seul l'auteur du signalement (ou le personnel) peut y ajouter des photos.",
+        "en": "Only the report's author (or staff) can add photos to it.",
+    },
+    "too_many_photos": {
+        "fr": "Ce signalement a déjà {limit} photos, le maximum.",
+        "en": "This report already has {limit} photos, the maximum.",
+    },
+    "empty_upload": {
+        "fr": "Le fichier envoyé est vide : joignez la photo dans le champ « file ».",
+        "en": "The uploaded file is empty: attach the photo in the “file” field.",
+    },
+    "photo_not_found": {
+        "fr": "Aucune photo visible n'a l'identifiant {id} pour ce signalement.",
+        "en": "No visible photo has the id {id} on this report.",
+    },
     "report_not_found": {
         "fr": "Aucun signalement n'a l'identifiant {id}.",
         "en": "No report has the id {id}.",

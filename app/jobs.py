@@ -15,5 +15,6 @@ def worker_queues() -> list[str]:
     return [n.strip() for n in names.split(",") if n.strip()]
 
 
-def queue(name: str = DEFAULT_QUEUE) -> Queue:
-    return Queue(name, connection=redis_client())
+def queue(name: str | None = None) -> Queue:
+    """The queue jobs go to: the first of ``SIGNALE_QUEUES`` unless named."""
+    return Queue(name or worker_queues()[0], connection=redis_client())

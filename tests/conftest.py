@@ -6,6 +6,7 @@ same defaults as the service.
 """
 
 import os
+import tempfile
 import uuid
 from collections.abc import Callable
 
@@ -21,7 +22,11 @@ from app.users.models import Role
 from app.users.tokens import mint_emulator_token
 
 os.environ.setdefault("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
+# Jobs of this run go to a queue of their own (Redis db 15 may be shared).
+os.environ["SIGNALE_QUEUES"] = f"signale-test-{uuid.uuid4().hex[:8]}"
 PROJECT_ID = "demo-signale"
+MEDIA_ROOT = tempfile.mkdtemp(prefix="signale-media-")
+os.environ["MEDIA_ROOT"] = MEDIA_ROOT  # worker processes started by tests share it
 # Tables that hold reference data loaded once per run; every other table is emptied after
 # each test.
 REFERENCE_TABLES = {"communes", "desks", "alembic_version", "spatial_ref_sys"}

@@ -390,6 +390,7 @@ def run() -> int:
             )
         )
         children.append(subprocess.Popen([PYTHON, "-m", "worker"], env=env, cwd=ROOT))
+        children.append(subprocess.Popen([PYTHON, "-m", "worker.cron"], env=env, cwd=ROOT))
         base = f"http://127.0.0.1:{port}"
         if not wait_ready(base + "/readyz", children):
             stop()
@@ -401,7 +402,8 @@ def run() -> int:
             f"  OpenAPI        {base}/openapi.json\n"
             f"  health         {base}/healthz   readiness {base}/readyz\n"
             f"  metrics        {base}/metrics\n"
-            f"  worker         rq on {services.redis_url} (with scheduler)\n"
+            f"  worker         rq on {services.redis_url} (with scheduler; cron: photo "
+            f"sweep, key purge)\n"
             f"  dev token      .venv/bin/flask --app wsgi users dev-token some-uid\n"
             f"Press Ctrl-C to stop.\n",
             flush=True,

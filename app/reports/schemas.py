@@ -3,6 +3,7 @@ import marshmallow as ma
 from app.fields import StrictBoolean
 from app.geo.schemas import CommuneRefSchema
 from app.pagination import PageArgsSchema, page_schema
+from app.photos.schemas import PhotoSchema
 
 PHONE_PATTERN = r"^\+?[0-9 .()-]{6,20}$"
 
@@ -94,6 +95,11 @@ class ReportSchema(ma.Schema):
     address = ma.fields.String(allow_none=True, required=True)
     commune = ma.fields.Nested(CommuneRefSchema, required=True)
     support_count = ma.fields.Integer(required=True)
+    photos = ma.fields.List(
+        ma.fields.Nested(PhotoSchema),
+        required=True,
+        metadata={"description": "Ready photos (the reporter sees all)"},
+    )
     created_at = ma.fields.AwareDateTime(required=True)
     updated_at = ma.fields.AwareDateTime(required=True)
 

@@ -141,8 +141,13 @@ def support(session: Session, *, resident: Identity, report_id: int) -> dict:
     return {"report_id": report_id, "supported": True, "support_count": count}
 
 
-def present(report: Report, viewer_uid: str | None) -> dict:
-    """The report as ``viewer_uid`` may see it: the reporter gets their own fields too."""
+def present(report: Report, viewer_uid: str | None, photos=()) -> dict:
+    """The report as ``viewer_uid`` may see it: the reporter gets their own fields too.
+
+    ``photos`` are the report's Photo rows; others see the ready ones only.
+    """
+    from app.photos.service import present as present_photo
+
     view = {
         "id": report.id,
         "reference": report.reference,
@@ -156,6 +161,8 @@ def present(report: Report, viewer_uid: str | None) -> dict:
         "updated_at": report.updated_at,
         "is_mine": viewer_uid is not None and viewer_uid == report.reporter_uid,
     }
+    shown = (present_photo(p, owner=view["is_mine"]) for p in photos)
+    view["photos"] = [p for p in shown if p is not None]
     if view["is_mine"]:
         view.update(
             description=report.description,

@@ -6,6 +6,7 @@ from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
 from app.idempotency import service as idempotency
 from app.pagination import page_size
+from app.photos.service import photos_of
 from app.reports import queries, service
 from app.reports.schemas import (
     OwnReportPageSchema,
@@ -123,7 +124,8 @@ def _page(args: dict, reporter_uid: str | None = None) -> dict:
         limit=page_size(args.get("limit")),
     )
     # Only the caller's own list carries the reporter's fields.
-    page["items"] = [service.present(r, reporter_uid) for r in page["items"]]
+    photos = photos_of(db.session, [r.id for r in page["items"]])
+    page["items"] = [service.present(r, reporter_uid, photos.get(r.id, ())) for r in page["items"]]
     return page
 
 
@@ -147,7 +149,8 @@ class ReportById(MethodView):
     def get(self, report_id):
         """One report: public fields, plus the reporter's own fields for the reporter"""
         report = service.get_report(db.session, report_id)
-        return service.present(report, current_identity().uid)
+        photos = photos_of(db.session, [report_id]).get(report_id, ())
+        return service.present(report, current_identity().uid, photos)
 
 
 @blp.route("/reports/<int:report_id>/support", parameters=REPORT_ID_PARAMETER)

@@ -1,0 +1,1 @@
+"""Report photos: upload, processing in the worker (metadata stripped), storage, display."""

@@ -1,0 +1,28 @@
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+
+PROCESSING, READY, REJECTED = "processing", "ready", "rejected"
+
+
+class Photo(db.Model):
+    """A photo of a report. The upload is kept only until the worker has processed it."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default=PROCESSING, index=True)
+    reject_reason: Mapped[str | None] = mapped_column(String(40))
+    upload_key: Mapped[str | None] = mapped_column(String(200))
+    display_key: Mapped[str | None] = mapped_column(String(200))
+    thumbnail_key: Mapped[str | None] = mapped_column(String(200))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    uploaded_by: Mapped[str] = mapped_column(String(128))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,177 @@
+"""Use cases of photos: accepting an upload, processing it, sweeping what Redis lost."""
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import redis
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.errors import Conflict, Forbidden, Problem
+from app.idempotency import service as idempotency
+from app.photos import processing
+from app.photos.models import PROCESSING, READY, REJECTED, Photo
+from app.photos.storage import FilesystemStorage, Storage
+from app.reports.service import get_report
+from app.users.identity import Identity
+from app.users.models import Role
+
+log = logging.getLogger(__name__)
+MAX_PHOTOS = 5
+STAFF_UPLOADERS = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.CREW)
+
+
+def storage() -> Storage:
+    return current_app.extensions["signale.storage"]
+
+
+def init_app(app) -> None:
+    app.extensions["signale.storage"] = FilesystemStorage(app.config["MEDIA_ROOT"])
+
+
+def accept_upload(
+    session: Session,
+    *,
+    uploader: Identity,
+    report_id: int,
+    data: bytes,
+    idempotency_key: str,
+    request_fingerprint: str,
+    render: Callable[[Photo], dict],
+) -> idempotency.Outcome:
+    """Store the upload and a ``processing`` photo row; the worker does the rest."""
+    claim = {
+        "owner": uploader.uid,
+        "scope": f"POST /v1/reports/{report_id}/photos",
+        "key": idempotency_key,
+        "request_fingerprint": request_fingerprint,
+    }
+    replay = idempotency.begin(session, **claim)
+    if replay is not None:
+        session.rollback()
+        return replay
+    report = get_report(session, report_id)
+    if report.reporter_uid != uploader.uid and uploader.role not in STAFF_UPLOADERS:
+        raise Forbidden("not_your_report")
+    kept = session.scalar(
+        select(func.count())
+        .select_from(Photo)
+        .where(Photo.report_id == report_id, Photo.status != REJECTED)
+    )
+    if kept >= MAX_PHOTOS:
+        raise Conflict("too_many_photos", limit=MAX_PHOTOS)
+    if not data:
+        raise Problem("empty_upload", 422, errors={"files": {"file": ["the file is empty"]}})
+    key = f"uploads/{uuid.uuid4().hex}"
+    storage().put(key, data)
+    photo = Photo(report_id=report_id, upload_key=key, uploaded_by=uploader.uid)
+    session.add(photo)
+    session.flush()
+    outcome = idempotency.complete(
+        session,
+        **claim,
+        status_code=202,
+        body=render(photo),
+        location=f"/v1/reports/{report_id}/photos/{photo.id}",
+    )
+    session.commit()
+    return outcome
+
+
+def process_photo(session: Session, photo_id: int) -> str:
+    """Process one upload; safe to run twice. Returns the photo's resulting status."""
+    photo = session.get(Photo, photo_id, with_for_update={"skip_locked": True})
+    if photo is None or photo.status != PROCESSING:
+        session.rollback()
+        return photo.status if photo else "missing"
+    photo.attempts += 1
+    store = storage()
+    try:
+        result = processing.process(store.get(photo.upload_key))
+    except processing.Rejected as rejected:
+        photo.status, photo.reject_reason = REJECTED, rejected.reason
+        log.info("photo rejected", extra={"photo_id": photo_id, "reason": rejected.reason})
+    else:
+        photo.display_key = _put_by_hash(store, "display", result.display)
+        photo.thumbnail_key = _put_by_hash(store, "thumbnails", result.thumbnail)
+        photo.width, photo.height = result.width, result.height
+        photo.status = READY
+    upload_key, photo.upload_key = photo.upload_key, None
+    photo.processed_at = datetime.now(UTC)
+    session.commit()
+    store.delete(upload_key)  # only once the outcome is safely recorded
+    return photo.status
+
+
+def _put_by_hash(store: Storage, prefix: str, data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    key = f"{prefix}/{digest[:2]}/{digest}.jpg"
+    if not store.exists(key):
+        store.put(key, data)
+    return key
+
+
+def due_for_processing(session: Session, older_than: timedelta) -> list[int]:
+    """Photos still processing after ``older_than``: their job may have been lost."""
+    cutoff = datetime.now(UTC) - older_than
+    ids = list(
+        session.scalars(
+            select(Photo.id)
+            .where(Photo.status == PROCESSING, Photo.created_at < cutoff)
+            .order_by(Photo.id)
+            .limit(1000)
+        )
+    )
+    session.rollback()
+    return ids
+
+
+def present(photo: Photo, *, owner: bool) -> dict | None:
+    """The photo as shown in a report: ready ones to everyone, all of them to the reporter."""
+    if photo.status != READY and not owner:
+        return None
+    return {
+        "id": photo.id,
+        "status": photo.status,
+        "reject_reason": photo.reject_reason,
+        "url": f"/v1/media/{photo.display_key}" if photo.display_key else None,
+        "thumbnail_url": f"/v1/media/{photo.thumbnail_key}" if photo.thumbnail_key else None,
+        "width": photo.width,
+        "height": photo.height,
+    }
+
+
+def photos_of(session: Session, report_ids: list[int]) -> dict[int, list[Photo]]:
+    """Every photo of these reports, by report, in upload order (one query)."""
+    by_report: dict[int, list[Photo]] = {}
+    if report_ids:
+        query = select(Photo).where(Photo.report_id.in_(report_ids)).order_by(Photo.id)
+        for photo in session.scalars(query):
+            by_report.setdefault(photo.report_id, []).append(photo)
+    return by_report
+
+
+def enqueue(photo_id: int) -> bool:
+    """Queue the processing job; with Redis down the sweep will queue it later."""
+    from rq import Retry
+
+    from app.jobs import queue
+
+    try:
+        queue().enqueue(
+            "worker.jobs.process_photo",
+            photo_id,
+            job_id=f"photo-{photo_id}",
+            retry=Retry(max=5, interval=[10, 30, 60, 300, 900]),
+        )
+        return True
+    except (redis.RedisError, OSError):
+        log.warning(
+            "photo not queued (Redis unavailable): the sweep will queue it",
+            extra={"photo_id": photo_id},
+        )
+        return False

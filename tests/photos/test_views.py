@@ -1,0 +1,177 @@
+"""Photo upload over HTTP, processing by the real worker, and the outage story."""
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from app.extensions import db
+from app.photos import processing
+from app.photos.service import process_photo
+from app.users.models import Role
+from tests.conftest import make_app, redis_test_url
+from tests.photos.images import jpeg
+from tests.photos.test_processing import gps_exif
+
+ROOT = Path(__file__).resolve().parents[2]
+REPORT = {
+    "category": "pothole",
+    "location": {"lon": 5.0415, "lat": 47.322},
+    "answers": {"size": "small"},
+}
+
+
+@pytest.fixture
+def reporter(token_for):
+    return {"Authorization": f"Bearer {token_for(Role.RESIDENT, uid='pat')}"}
+
+
+def new_report(client, headers) -> int:
+    response = client.post("/v1/reports", json=REPORT, headers={**headers, "Idempotency-Key": "r"})
+    assert response.status_code == 201
+    return response.get_json()["id"]
+
+
+def upload(client, headers, report_id, data=None, key="p1", name="photo.jpg"):
+    return client.post(
+        f"/v1/reports/{report_id}/photos",
+        headers={**headers, "Idempotency-Key": key},
+        data={"file": (io.BytesIO(jpeg() if data is None else data), name)},
+    )
+
+
+def process(app, photo_id) -> str:
+    with app.app_context():
+        status = process_photo(db.session, photo_id)
+        db.session.remove()
+        return status
+
+
+def run_worker(database_url):
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_test_url(),
+        "LOG_LEVEL": "WARNING",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "worker", "--burst"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_an_upload_is_processing_then_ready_and_served_without_metadata(
+    app, database_url, client, reporter, auth
+):
+    report_id = new_report(client, reporter)
+    uploads = Path(app.config["MEDIA_ROOT"]) / "uploads"
+    before = set(uploads.glob("*")) if uploads.exists() else set()
+    response = upload(client, reporter, report_id, jpeg(size=(1200, 900), exif=gps_exif()))
+    assert len(set(uploads.glob("*")) - before) == 1  # the upload is kept for the worker
+    assert response.status_code == 202
+    photo = response.get_json()
+    assert photo["status"] == "processing" and photo["url"] is None
+    assert response.headers["Location"].endswith(f"/photos/{photo['id']}")
+    public = client.get(f"/v1/reports/{report_id}", headers=auth()).get_json()
+    assert public["photos"] == []  # visible before processing ends, without the photo
+
+    run_worker(database_url)  # the job queued by the upload
+
+    public = client.get(f"/v1/reports/{report_id}", headers=auth()).get_json()
+    [shown] = public["photos"]
+    assert shown["status"] == "ready" and (shown["width"], shown["height"]) == (1200, 900)
+    image = client.get(shown["url"])
+    assert image.status_code == 200 and image.content_type == "image/jpeg"
+    assert "immutable" in image.headers["Cache-Control"]
+    stored = Image.open(io.BytesIO(image.data))
+    assert dict(stored.getexif()) == {}
+    assert client.get(shown["thumbnail_url"]).status_code == 200
+    # The upload itself is gone once processed.
+    assert set(uploads.glob("*")) - before == set()
+
+
+def test_the_reporter_sees_a_rejected_photo_and_why_others_do_not(app, client, reporter, auth):
+    report_id = new_report(client, reporter)
+    photo_id = upload(client, reporter, report_id, b"GIF89a not really").get_json()["id"]
+    assert process(app, photo_id) == "rejected"
+    mine = client.get(f"/v1/reports/{report_id}/photos/{photo_id}", headers=reporter).get_json()
+    assert (mine["status"], mine["reject_reason"]) == ("rejected", "unsupported_format")
+    assert (
+        client.get(f"/v1/reports/{report_id}/photos/{photo_id}", headers=auth()).status_code == 404
+    )
+    assert client.get(f"/v1/reports/{report_id}", headers=auth()).get_json()["photos"] == []
+
+
+def test_a_retried_upload_is_one_photo(app, client, reporter):
+    report_id = new_report(client, reporter)
+    first = upload(client, reporter, report_id)
+    again = upload(client, reporter, report_id)
+    assert again.status_code == 202 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == first.get_json()["id"]
+    other = upload(client, reporter, report_id, jpeg(colour=(0, 0, 0)))  # same key, new file
+    assert (other.status_code, other.get_json()["code"]) == (422, "idempotency_key_reused")
+
+
+def test_five_photos_at_most_and_only_on_ones_own_report(client, reporter, auth):
+    report_id = new_report(client, reporter)
+    for i in range(5):
+        assert upload(client, reporter, report_id, key=f"k{i}").status_code == 202
+    sixth = upload(client, reporter, report_id, key="k6")
+    assert (sixth.status_code, sixth.get_json()["code"]) == (409, "too_many_photos")
+    stranger = upload(client, auth(), report_id, key="s")
+    assert (stranger.status_code, stranger.get_json()["code"]) == (403, "not_your_report")
+    assert upload(client, auth(Role.AGENT), report_id, key="a").status_code == 409
+
+
+def test_bad_uploads_get_clear_errors(client, reporter):
+    report_id = new_report(client, reporter)
+    empty = upload(client, reporter, report_id, b"", key="e")
+    assert (empty.status_code, empty.get_json()["code"]) == (422, "empty_upload")
+    huge = upload(client, reporter, report_id, b"\0" * (processing.MAX_BYTES + 100 * 1024), key="h")
+    assert (huge.status_code, huge.get_json()["code"]) == (413, "payload_too_large")
+    missing = client.post(
+        f"/v1/reports/{report_id}/photos", headers={**reporter, "Idempotency-Key": "m"}, data={}
+    )
+    assert missing.status_code == 422
+    assert "file" in missing.get_json()["errors"]["files"]
+    assert upload(client, reporter, 987654, key="x").status_code == 404
+
+
+def test_with_redis_down_a_report_and_its_photo_are_kept_and_processed_later(
+    app, database_url, token_for
+):
+    """Redis is unreachable while the resident reports; nothing is lost once it is back."""
+    down = make_app(database_url, REDIS_URL="redis://127.0.0.1:1/0")
+    headers = {"Authorization": f"Bearer {token_for(Role.RESIDENT, uid='offline')}"}
+    client = down.test_client()
+    report_id = new_report(client, headers)
+    photo_id = upload(client, headers, report_id).get_json()["id"]
+
+    with app.app_context():  # Redis is back: the periodic sweep finds the photo
+        from worker.jobs import sweep_photos
+
+        assert sweep_photos(older_than_seconds=0) == 1
+        db.session.remove()
+    run_worker(database_url)
+    shown = (
+        app.test_client()
+        .get(f"/v1/reports/{report_id}/photos/{photo_id}", headers=headers)
+        .get_json()
+    )
+    assert shown["status"] == "ready"
+
+
+def test_processing_twice_changes_nothing(app, client, reporter):
+    report_id = new_report(client, reporter)
+    photo_id = upload(client, reporter, report_id).get_json()["id"]
+    assert process(app, photo_id) == "ready"
+    assert process(app, photo_id) == "ready"

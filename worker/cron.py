@@ -1,0 +1,26 @@
+"""Periodic jobs, enqueued by rq's cron scheduler: ``python -m worker.cron``."""
+
+from rq.cron import CronScheduler
+
+from app import create_app
+from app.extensions import redis_client
+from app.jobs import worker_queues
+from worker import jobs
+
+SCHEDULE = (
+    (jobs.sweep_photos, 60),
+    (jobs.purge_idempotency_keys, 3600),
+)
+
+
+def main() -> None:
+    app = create_app()
+    with app.app_context():
+        cron = CronScheduler(connection=redis_client())
+        for func, interval in SCHEDULE:
+            cron.register(func, queue_name=worker_queues()[0], interval=interval)
+        cron.start()
+
+
+if __name__ == "__main__":
+    main()
