@@ -43,6 +43,9 @@ def create_app(config: dict | None = None) -> Flask:
     # tests build several apps in one process.
     api = Api(app)
     _register_blueprints(app, api)
+    from app import ratelimit
+
+    ratelimit.init_app(app)
     errors.register(app)
     _register_cli(app)
     return app

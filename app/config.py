@@ -46,6 +46,14 @@ class Config:
     # Photo files (filesystem storage backend).
     MEDIA_ROOT = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "var" / "media")
 
+    # Abuse limits (flask-limiter syntax; several separated by ";").
+    RATELIMIT_ENABLED = True
+    RATELIMIT_KEY_PREFIX = "signale"
+    RATELIMIT_REPORTS_PER_USER = "10/minute;60/day"
+    RATELIMIT_REPORTS_PER_IP = "60/minute;1000/day"
+    RATELIMIT_PHOTOS_PER_USER = "30/minute;300/day"
+    RATELIMIT_PHOTOS_PER_IP = "120/minute"
+
     # Pagination
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 200

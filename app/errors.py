@@ -157,6 +157,12 @@ def handle_http_exception(error: HTTPException) -> Response:
         allowed = error.valid_methods or []
         params = {"method": request.method, "allowed": ", ".join(allowed)}
         headers["Allow"] = ", ".join(allowed)
+    elif status == 429:
+        from app.ratelimit import seconds_until_reset
+
+        retry_after = seconds_until_reset()
+        params = {"retry_after": retry_after}
+        headers["Retry-After"] = str(retry_after)
     elif status == 413:
         from flask import current_app
 

@@ -66,6 +66,13 @@ def make_app(database_url: str, **overrides):
             "SIGNALE_ENV": "test",
             "FIREBASE_PROJECT_ID": PROJECT_ID,
             "LOG_LEVEL": "WARNING",
+            "MEDIA_ROOT": MEDIA_ROOT,
+            # The suite posts many reports from one address: limits are tested on their own.
+            "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
+            "RATELIMIT_REPORTS_PER_IP": "100000/minute",
+            "RATELIMIT_PHOTOS_PER_IP": "100000/minute",
+            "RATELIMIT_REPORTS_PER_USER": "100000/minute",
+            "RATELIMIT_PHOTOS_PER_USER": "100000/minute",
             **overrides,
         }
     )

@@ -1,0 +1,60 @@
+"""Abuse limits on report and photo creation: per user and per IP, in Redis (flask-limiter).
+
+Limits are configuration (``RATELIMIT_*``). When Redis is unreachable the limiter lets
+requests through rather than refuse residents' reports (``swallow_errors``).
+"""
+
+import math
+import time
+import uuid
+
+from flask import current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from app.users.identity import current_identity
+
+# endpoint -> (config key of the limit, what the limit is counted per)
+RULES = {
+    "reports.Reports": (("RATELIMIT_REPORTS_PER_USER", "user"), ("RATELIMIT_REPORTS_PER_IP", "ip")),
+    "photos.Photos": (("RATELIMIT_PHOTOS_PER_USER", "user"), ("RATELIMIT_PHOTOS_PER_IP", "ip")),
+}
+
+
+def caller_uid() -> str:
+    return "uid:" + current_identity().uid
+
+
+def init_app(app) -> None:
+    limiter = Limiter(
+        key_func=get_remote_address,
+        app=app,
+        storage_uri=app.config["REDIS_URL"],
+        storage_options={"socket_connect_timeout": 1, "socket_timeout": 1},
+        strategy="fixed-window",
+        # Our 429 problem sets Retry-After itself, consistent with its message.
+        headers_enabled=False,
+        swallow_errors=True,
+        key_prefix=app.config.get("RATELIMIT_KEY_PREFIX") or f"signale-{uuid.uuid4().hex[:6]}",
+        enabled=app.config["RATELIMIT_ENABLED"],
+    )
+    for endpoint, rules in RULES.items():
+        view = app.view_functions[endpoint]
+        for config_key, per in rules:
+            view = limiter.limit(
+                app.config[config_key],
+                key_func=caller_uid if per == "user" else get_remote_address,
+                methods=["POST"],
+                scope=f"{endpoint}:{per}",
+            )(view)
+        app.view_functions[endpoint] = view
+    app.extensions["signale.limiter"] = limiter
+
+
+def seconds_until_reset() -> int:
+    """For a 429: how long until the limit that was hit lets requests through again."""
+    limiter = current_app.extensions.get("signale.limiter")
+    limit = limiter.current_limit if limiter else None
+    if limit is None:
+        return 60
+    return max(1, math.ceil(limit.reset_at - time.time()))
