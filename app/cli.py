@@ -20,6 +20,23 @@ from app.users.tokens import emulator_mode, mint_emulator_token
 
 reference = AppGroup("reference", help="Reference data: communes and the control centre's desks.")
 users = AppGroup("users", help="Staff accounts and development tokens.")
+reports_cli = AppGroup("reports", help="Report data.")
+
+
+@reports_cli.command("generate")
+@click.argument("count", type=click.IntRange(1, 10_000_000))
+@click.option("--seed", default=1, show_default=True)
+def generate_reports(count: int, seed: int):
+    """Insert COUNT realistic reports inside the service area (benchmarks, demos)."""
+    from app.reports.generate import generate
+
+    with click.progressbar(length=count, label="reports") as bar:
+        previous = 0
+        for done in generate(db.session, count, seed=seed):
+            bar.update(done - previous)
+            previous = done
+
+
 categories_cli = AppGroup("categories", help="The category catalogue, as a JSON file.")
 
 
