@@ -48,7 +48,7 @@ def ensure_wrk() -> str:
     return shutil.which("wrk") or "/usr/bin/wrk"
 
 
-def serve(app_path: str, port: int, env: dict) -> subprocess.Popen:
+def serve(app_path: str, port: int, env: dict, workers: int = 2) -> subprocess.Popen:
     process = subprocess.Popen(
         [
             sys.executable,

@@ -29,8 +29,7 @@ WITH pts AS (
 )
 INSERT INTO reports (reference, category_id, status, geom, commune_insee, answers,
                      reporter_uid, language, source, created_at, updated_at)
-SELECT 'DIJ-' || extract(year FROM ts AT TIME ZONE 'Europe/Paris')::int || '-'
-           || lpad(nextval('report_reference_seq')::text, 6, '0'),
+SELECT format_report_reference(ts, nextval('report_reference_seq')),
        cats.id,
        CASE WHEN ts < now() - interval '60 days' THEN 'closed' ELSE 'new' END,
        pts.g, :commune, cats.answers,
@@ -62,12 +61,13 @@ def valid_answers(category: Category) -> dict:
 def shares(session: Session) -> dict[str, float]:
     areas = dict(session.execute(select(Commune.insee_code, Commune.area_m2)).all())
     others = sum(a for code, a in areas.items() if code != DIJON)
-    return {code: DIJON_SHARE if code == DIJON else (1 - DIJON_SHARE) * area / others
-            for code, area in areas.items()}
+    return {
+        code: DIJON_SHARE if code == DIJON else (1 - DIJON_SHARE) * area / others
+        for code, area in areas.items()
+    }
 
 
-def generate(session: Session, count: int, *, batch: int = 20_000,
-             seed: int = 1) -> Iterator[int]:
+def generate(session: Session, count: int, *, batch: int = 20_000, seed: int = 1) -> Iterator[int]:
     """Insert ``count`` reports, committing per batch; yields the number inserted so far."""
     categories = list(session.scalars(select(Category).where(Category.active.is_(True))))
     ids = [c.id for c in categories]
@@ -80,8 +80,17 @@ def generate(session: Session, count: int, *, batch: int = 20_000,
         counts[DIJON] += size - sum(counts.values())  # rounding leftovers
         for commune, n in counts.items():
             if n:
-                session.execute(INSERT, {"n": n, "seed": seed, "k": len(ids), "ids": ids,
-                                         "answers": answers, "commune": commune})
+                session.execute(
+                    INSERT,
+                    {
+                        "n": n,
+                        "seed": seed,
+                        "k": len(ids),
+                        "ids": ids,
+                        "answers": answers,
+                        "commune": commune,
+                    },
+                )
                 seed += 1
         session.commit()
         done += size

@@ -14,9 +14,10 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.categories.models import Category
 from app.extensions import db
@@ -35,8 +36,16 @@ class Report(db.Model):
         Index("ix_reports_reporter_uid_id", "reporter_uid", "id"),
     )
 
+    # id, reference and timestamps are filled by the database and returned by the INSERT.
+    __mapper_args__ = {"eager_defaults": True}
+
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    reference: Mapped[str] = mapped_column(String(24), unique=True)
+    reference: Mapped[str] = mapped_column(
+        String(24),
+        unique=True,
+        # DIJ-<year>-<number>; the SQL function comes with migration 4c1d2e3f5a6b.
+        server_default=text("format_report_reference(now(), nextval('report_reference_seq'))"),
+    )
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="new", server_default="new")
     geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
@@ -58,9 +67,6 @@ class Report(db.Model):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
-
-    lon: Mapped[float] = column_property(func.ST_X(geom))
-    lat: Mapped[float] = column_property(func.ST_Y(geom))
 
     category: Mapped[Category] = relationship(lazy="joined")
     commune: Mapped[Commune] = relationship(lazy="joined")
@@ -109,6 +115,3 @@ class ReportFollower(db.Model):
     uid: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
     reason: Mapped[str] = mapped_column(String(20))  # reporter, supporter, follow
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-
-
-REFERENCE_PREFIX = "DIJ"

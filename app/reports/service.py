@@ -1,10 +1,10 @@
 """Use cases of reports: submitting, reading, supporting."""
 
 from collections.abc import Callable
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from geoalchemy2 import WKTElement
+from geoalchemy2.shape import to_shape
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -12,18 +12,16 @@ from app.categories.models import Category
 from app.categories.service import validate_answers
 from app.errors import Conflict, NotFound, Unprocessable
 from app.geo import service as geo
+from app.geo.models import WGS84, Commune
 from app.idempotency import service as idempotency
 from app.reports.models import (
-    REFERENCE_PREFIX,
     Report,
     ReportContact,
     ReportFollower,
     ReportSupporter,
-    reference_sequence,
 )
 from app.users.identity import Identity
 
-PARIS = ZoneInfo("Europe/Paris")
 SUBMIT_SCOPE = "POST /v1/reports"
 
 
@@ -57,23 +55,29 @@ def submit_report(
 
 
 def _create(session: Session, *, reporter: Identity, data: dict, language: str) -> Report:
-    category = session.scalar(
-        select(Category).where(Category.code == data["category"], Category.active.is_(True))
-    )
-    if category is None:
+    location = data["location"]
+    point = WKTElement(f"POINT({location['lon']} {location['lat']})", srid=WGS84)
+    # One round trip: the category and the commune containing the point.
+    row = session.execute(
+        select(Category, Commune)
+        .outerjoin(Commune, func.ST_Covers(Commune.geom, point))
+        .where(Category.code == data["category"], Category.active.is_(True))
+        .order_by(Commune.insee_code)
+        .limit(1)
+    ).first()
+    if row is None:
         raise Unprocessable(
             "unknown_category",
             code=data["category"],
             errors={"json": {"category": [f"no active category {data['category']}"]}},
         )
-    location = data["location"]
-    place = geo.locate(session, location["lon"], location["lat"])
-    if not place.inside:
-        nearest = place.nearest or {"name": "?", "distance_m": 0}
+    category, commune = row
+    if commune is None:
+        nearest = geo.locate(session, location["lon"], location["lat"]).nearest
         raise Unprocessable(
             "outside_service_area",
-            commune=nearest["name"],
-            distance_km=f"{nearest['distance_m'] / 1000:.1f}",
+            commune=nearest["name"] if nearest else "?",
+            distance_km=f"{(nearest['distance_m'] if nearest else 0) / 1000:.1f}",
             errors={"json": {"location": ["outside the 23 communes of Dijon Métropole"]}},
         )
     answers = validate_answers(category, data.get("answers") or {})
@@ -83,27 +87,21 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
             "contact_email_required",
             errors={"json": {"contact": {"email": ["give an email address to be told by e-mail"]}}},
         )
-    number = session.scalar(reference_sequence.next_value())
-    year = datetime.now(PARIS).year
     report = Report(
-        reference=f"{REFERENCE_PREFIX}-{year}-{number:06d}",
         category=category,
-        geom=f"SRID=4326;POINT({location['lon']} {location['lat']})",
+        commune=commune,
+        geom=point,
         accuracy_m=location.get("accuracy_m"),
         address=data.get("address"),
-        commune_insee=place.commune["insee_code"],
         description=data.get("description"),
         answers=answers,
         reporter_uid=reporter.uid,
         language=language,
+        # Set now, so the response needs nothing more from the database.
+        contact=ReportContact(**contact) if contact else None,
     )
     session.add(report)
-    if contact:
-        report.contact = ReportContact(**contact)
-    session.flush()
-    session.add(ReportFollower(report_id=report.id, uid=reporter.uid, reason="reporter"))
-    session.flush()
-    session.refresh(report)
+    session.flush()  # one INSERT; id, reference and timestamps come back with RETURNING
     return report
 
 
@@ -153,7 +151,7 @@ def present(report: Report, viewer_uid: str | None, photos=()) -> dict:
         "reference": report.reference,
         "status": report.status,
         "category": report.category,
-        "location": {"type": "Point", "coordinates": [report.lon, report.lat]},
+        "location": {"type": "Point", "coordinates": list(to_shape(report.geom).coords[0])},
         "address": report.address,
         "commune": report.commune,
         "support_count": report.support_count,

@@ -1,0 +1,166 @@
+"""Report intake: POST /v1/reports (JSON, no photo) through gunicorn, with 1,000,000
+reports already in the database, against the minimal Flask JSON endpoint (the ceiling)
+measured in the same run.
+
+Uses its own database (`signale_bench` on the server of DATABASE_URL), filled once by
+`flask reports generate` and kept between runs. Rate limits are off (one token sends
+everything). Two loads: as fast as the machine allows, and about 300 reports/s.
+
+    make bench            # or: python benchmarks/bench_intake.py [--rows N]
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.ops.launcher import ensure_database, libpq_url, with_database  # noqa: E402
+from app.users.tokens import mint_emulator_token  # noqa: E402
+from benchmarks.bench_http_ceiling import ensure_wrk, free_port, serve  # noqa: E402
+
+PROJECT = "demo-signale"
+
+
+def prepare(env: dict, rows: int) -> None:
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    subprocess.run(
+        [*flask, "db", "upgrade"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    subprocess.run(
+        [*flask, "reference", "load"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL
+    )
+    with psycopg.connect(libpq_url(env["DATABASE_URL"])) as conn:
+        have = conn.execute("SELECT count(*) FROM reports").fetchone()[0]
+    if have < rows:
+        print(f"generating {rows - have:,} reports (once; kept for later runs)", flush=True)
+        subprocess.run(
+            [*flask, "reports", "generate", str(rows - have)], env=env, cwd=ROOT, check=True
+        )
+        with psycopg.connect(libpq_url(env["DATABASE_URL"]), autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE reports")
+    with psycopg.connect(libpq_url(env["DATABASE_URL"])) as conn:
+        return conn.execute("SELECT count(*) FROM reports").fetchone()[0]
+
+
+def wrk_run(wrk, url, *, connections, seconds, env, script=None, delay_ms=0):
+    command = [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        command += ["-s", str(script)]
+    out = subprocess.run(
+        [*command, url],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**env, "DELAY_MS": str(delay_ms)},
+    ).stdout
+    if script:
+        line = next(row for row in out.splitlines() if row.startswith("RESULT"))
+        requests, bad_status, socket_errors, micros, p50, p95, p99 = map(float, line.split()[1:])
+        if bad_status or socket_errors:
+            raise SystemExit(
+                f"errors under load ({bad_status:.0f} non-2xx, {socket_errors:.0f} socket):\n{out}"
+            )
+        return requests / (micros / 1e6), p50 / 1000, p95 / 1000, p99 / 1000
+    rps = float(next(row for row in out.splitlines() if "Requests/sec" in row).split()[1])
+    return rps, None, None, None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="gunicorn sync workers for the intake (requests wait on SQL)",
+    )
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/signale")
+    bench_db = with_database(libpq_url(base), "signale_bench")
+    ensure_database(bench_db)
+    env = {
+        **os.environ,
+        "DATABASE_URL": bench_db,
+        "SIGNALE_RATELIMIT_ENABLED": "false",
+        "FIREBASE_AUTH_EMULATOR_HOST": os.environ.get(
+            "FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099"
+        ),
+        "PYTHONPATH": str(ROOT),
+        "SIGNALE_TOKEN": mint_emulator_token(PROJECT, "bench-resident", lifetime_seconds=3600),
+    }
+    rows = prepare(env, args.rows)
+
+    servers = {}
+    try:
+        for name, app_path, workers in (
+            ("ceiling", "benchmarks.http_apps:flask_app", 2),
+            ("intake", "wsgi:app", args.workers),
+        ):
+            port = free_port()
+            servers[name] = (serve(app_path, port, env, workers), port)
+        ceiling_url = f"http://127.0.0.1:{servers['ceiling'][1]}/healthz"
+        intake_url = f"http://127.0.0.1:{servers['intake'][1]}/v1/reports"
+        script = ROOT / "benchmarks" / "intake.lua"
+        ceiling, full, paced = [], [], []
+        for _ in range(args.rounds):
+            ceiling.append(wrk_run(wrk, ceiling_url, connections=16, seconds=args.seconds, env=env))
+            full.append(
+                wrk_run(
+                    wrk, intake_url, connections=16, seconds=args.seconds, env=env, script=script
+                )
+            )
+            # 8 connections pausing 24 ms between requests: about 300 requests/s.
+            paced.append(
+                wrk_run(
+                    wrk,
+                    intake_url,
+                    connections=8,
+                    seconds=args.seconds,
+                    env=env,
+                    script=script,
+                    delay_ms=24,
+                )
+            )
+    finally:
+        for process, _ in servers.values():
+            process.terminate()
+            process.wait(10)
+
+    def med(runs, i):
+        return statistics.median(r[i] for r in runs)
+
+    top = med(ceiling, 0)
+    print(
+        f"\nReport intake: POST /v1/reports with {rows:,} reports in the database; gunicorn "
+        f"{args.workers} sync workers (ceiling: 2), wrk -t2, {args.rounds} rounds x "
+        f"{args.seconds}s, medians"
+    )
+    print(f"{'load':<38}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'vs ceiling':>12}")
+    print(f"{'minimal Flask JSON (ceiling), c=16':<38}{top:>9,.0f}{'':>27}{1.0:>11.2f}x")
+    for label, runs in (
+        ("intake, as fast as possible, c=16", full),
+        ("intake, paced ~300/s, c=8", paced),
+    ):
+        print(
+            f"{label:<38}{med(runs, 0):>9,.0f}{med(runs, 1):>9.1f}{med(runs, 2):>9.1f}"
+            f"{med(runs, 3):>9.1f}{med(runs, 0) / top:>11.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
