@@ -19,6 +19,12 @@ PLAIN_ENV = (
     "SIGNALE_ENV",
     "LOG_LEVEL",
     "MEDIA_ROOT",
+    "STORAGE_BACKEND",
+    "S3_BUCKET",
+    "S3_ENDPOINT_URL",
+    "S3_REGION",
+    "S3_ACCESS_KEY_ID",
+    "S3_SECRET_ACCESS_KEY",
 )
 
 
@@ -43,7 +49,14 @@ class Config:
     # Tolerated clock difference between Google's token issuer and this server.
     AUTH_CLOCK_SKEW_SECONDS = 10
 
-    # Photo files (filesystem storage backend).
+    # Photo files: "filesystem" (MEDIA_ROOT) or "s3" (S3_BUCKET on S3_ENDPOINT_URL; the
+    # credentials may also come from boto3's usual environment variables).
+    STORAGE_BACKEND = "filesystem"
+    S3_BUCKET = ""
+    S3_ENDPOINT_URL = ""
+    S3_REGION = ""
+    S3_ACCESS_KEY_ID = ""
+    S3_SECRET_ACCESS_KEY = ""
     MEDIA_ROOT = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "var" / "media")
 
     # Abuse limits (flask-limiter syntax; several separated by ";").

@@ -15,7 +15,7 @@ from app.errors import Conflict, Forbidden, Problem
 from app.idempotency import service as idempotency
 from app.photos import processing
 from app.photos.models import PROCESSING, READY, REJECTED, Photo
-from app.photos.storage import FilesystemStorage, Storage
+from app.photos.storage import Storage, from_config
 from app.reports.service import get_report
 from app.users.identity import Identity
 from app.users.models import Role
@@ -30,7 +30,7 @@ def storage() -> Storage:
 
 
 def init_app(app) -> None:
-    app.extensions["signale.storage"] = FilesystemStorage(app.config["MEDIA_ROOT"])
+    app.extensions["signale.storage"] = from_config(app.config)
 
 
 def accept_upload(

@@ -41,3 +41,77 @@ class FilesystemStorage:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+
+class S3Storage:
+    """An S3-compatible bucket (AWS S3, MinIO, Scaleway, OVH...) through boto3."""
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+    ):
+        import boto3
+        from botocore.config import Config
+
+        self.bucket = bucket
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url or None,
+            region_name=region or None,
+            aws_access_key_id=access_key or None,
+            aws_secret_access_key=secret_key or None,
+            config=Config(
+                connect_timeout=5, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"}
+            ),
+        )
+
+    def put(self, key: str, data: bytes) -> None:
+        content_type = "image/jpeg" if key.endswith(".jpg") else "application/octet-stream"
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    def get(self, key: str) -> bytes:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotFoundError(key) from exc
+            raise
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise
+        return True
+
+
+def from_config(config) -> Storage:
+    """The storage backend the configuration selects (``STORAGE_BACKEND``)."""
+    backend = config["STORAGE_BACKEND"]
+    if backend == "filesystem":
+        return FilesystemStorage(config["MEDIA_ROOT"])
+    if backend == "s3":
+        if not config.get("S3_BUCKET"):
+            raise ValueError("STORAGE_BACKEND=s3 needs S3_BUCKET")
+        return S3Storage(
+            config["S3_BUCKET"],
+            endpoint_url=config.get("S3_ENDPOINT_URL"),
+            region=config.get("S3_REGION"),
+            access_key=config.get("S3_ACCESS_KEY_ID"),
+            secret_key=config.get("S3_SECRET_ACCESS_KEY"),
+        )
+    raise ValueError(f"STORAGE_BACKEND must be filesystem or s3, not {backend!r}")

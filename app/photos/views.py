@@ -117,7 +117,7 @@ class Media(MethodView):
             raise NotFound("not_found")
         try:
             data = service.storage().get(key)
-        except (OSError, ValueError) as exc:
+        except (FileNotFoundError, ValueError) as exc:
             raise NotFound("not_found") from exc
         response = Response(data, mimetype="image/jpeg")
         # Content-addressed: the bytes behind a name never change.
