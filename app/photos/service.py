@@ -16,7 +16,7 @@ from app.idempotency import service as idempotency
 from app.photos import processing
 from app.photos.models import PROCESSING, READY, REJECTED, Photo
 from app.photos.storage import Storage, from_config
-from app.reports.service import get_report
+from app.reports.service import get_report, place_from_photo
 from app.users.identity import Identity
 from app.users.models import Role
 
@@ -100,6 +100,10 @@ def process_photo(session: Session, photo_id: int) -> str:
         photo.thumbnail_key = _put_by_hash(store, "thumbnails", result.thumbnail)
         photo.width, photo.height = result.width, result.height
         photo.status = READY
+        if result.gps:
+            report = get_report(session, photo.report_id)
+            if place_from_photo(session, report, *result.gps):
+                log.info("report placed from photo GPS", extra={"report_id": report.id})
     upload_key, photo.upload_key = photo.upload_key, None
     photo.processed_at = datetime.now(UTC)
     session.commit()

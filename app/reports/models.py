@@ -48,7 +48,8 @@ class Report(db.Model):
     )
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="new", server_default="new")
-    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+    # Null only while waiting for the GPS position of the report's first photo.
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
     # Lambert-93, metres: what distance queries and their GiST index use.
     geom_l93 = mapped_column(
         Geometry("POINT", srid=2154, spatial_index=True),
@@ -56,7 +57,7 @@ class Report(db.Model):
     )
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     address: Mapped[str | None] = mapped_column(String(300))
-    commune_insee: Mapped[str] = mapped_column(ForeignKey("communes.insee_code"), index=True)
+    commune_insee: Mapped[str | None] = mapped_column(ForeignKey("communes.insee_code"), index=True)
     description: Mapped[str | None] = mapped_column(Text)
     answers: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
     reporter_uid: Mapped[str] = mapped_column(String(128))
@@ -69,7 +70,7 @@ class Report(db.Model):
     )
 
     category: Mapped[Category] = relationship(lazy="joined")
-    commune: Mapped[Commune] = relationship(lazy="joined")
+    commune: Mapped[Commune | None] = relationship(lazy="joined")
     contact: Mapped["ReportContact | None"] = relationship(
         back_populates="report", uselist=False, lazy="select", cascade="all, delete-orphan"
     )

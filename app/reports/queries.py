@@ -40,6 +40,8 @@ def list_reports(
         query = query.where(Report.status == status)
     if reporter_uid:
         query = query.where(Report.reporter_uid == reporter_uid)
+    else:  # a report still waiting for its photo's position is not on public lists
+        query = query.where(Report.geom.is_not(None))
     if after:
         created_at, report_id = after
         query = query.where(

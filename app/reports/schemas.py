@@ -45,7 +45,10 @@ class ReportInSchema(ma.Schema):
         validate=ma.validate.Length(min=1, max=40),
         metadata={"description": "Category code (GET /v1/categories)"},
     )
-    location = ma.fields.Nested(LocationInSchema, required=True)
+    location = ma.fields.Nested(
+        LocationInSchema,
+        metadata={"description": "Omit it to take the position from the first photo's GPS"},
+    )
     address = ma.fields.String(
         load_default=None, allow_none=True, validate=ma.validate.Length(max=300)
     )
@@ -91,9 +94,14 @@ class ReportSchema(ma.Schema):
     reference = ma.fields.String(required=True, metadata={"description": "e.g. DIJ-2026-004213"})
     status = ma.fields.String(required=True)
     category = ma.fields.Nested(CategoryRefSchema, required=True)
-    location = ma.fields.Nested(PointSchema, required=True)
+    location = ma.fields.Nested(
+        PointSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "null until the first photo's GPS gives it"},
+    )
     address = ma.fields.String(allow_none=True, required=True)
-    commune = ma.fields.Nested(CommuneRefSchema, required=True)
+    commune = ma.fields.Nested(CommuneRefSchema, required=True, allow_none=True)
     support_count = ma.fields.Integer(required=True)
     photos = ma.fields.List(
         ma.fields.Nested(PhotoSchema),

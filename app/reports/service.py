@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from geoalchemy2 import WKTElement
 from geoalchemy2.shape import to_shape
-from sqlalchemy import func, select, update
+from sqlalchemy import func, null, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -55,16 +55,21 @@ def submit_report(
 
 
 def _create(session: Session, *, reporter: Identity, data: dict, language: str) -> Report:
-    location = data["location"]
-    point = WKTElement(f"POINT({location['lon']} {location['lat']})", srid=WGS84)
+    location = data.get("location")
+    point = (
+        WKTElement(f"POINT({location['lon']} {location['lat']})", srid=WGS84)
+        if (location)
+        else None
+    )
     # One round trip: the category and the commune containing the point.
-    row = session.execute(
-        select(Category, Commune)
-        .outerjoin(Commune, func.ST_Covers(Commune.geom, point))
-        .where(Category.code == data["category"], Category.active.is_(True))
-        .order_by(Commune.insee_code)
-        .limit(1)
-    ).first()
+    query = select(Category, Commune if point is not None else null()).where(
+        Category.code == data["category"], Category.active.is_(True)
+    )
+    if point is not None:
+        query = query.outerjoin(Commune, func.ST_Covers(Commune.geom, point)).order_by(
+            Commune.insee_code
+        )
+    row = session.execute(query.limit(1)).first()
     if row is None:
         raise Unprocessable(
             "unknown_category",
@@ -72,14 +77,8 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
             errors={"json": {"category": [f"no active category {data['category']}"]}},
         )
     category, commune = row
-    if commune is None:
-        nearest = geo.locate(session, location["lon"], location["lat"]).nearest
-        raise Unprocessable(
-            "outside_service_area",
-            commune=nearest["name"] if nearest else "?",
-            distance_km=f"{(nearest['distance_m'] if nearest else 0) / 1000:.1f}",
-            errors={"json": {"location": ["outside the 23 communes of Dijon Métropole"]}},
-        )
+    if point is not None and commune is None:
+        raise outside_service_area(session, location["lon"], location["lat"], "location")
     answers = validate_answers(category, data.get("answers") or {})
     contact = data.get("contact")
     if contact and contact.get("by_email") and not contact.get("email"):
@@ -91,7 +90,7 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
         category=category,
         commune=commune,
         geom=point,
-        accuracy_m=location.get("accuracy_m"),
+        accuracy_m=location.get("accuracy_m") if location else None,
         address=data.get("address"),
         description=data.get("description"),
         answers=answers,
@@ -103,6 +102,32 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
     session.add(report)
     session.flush()  # one INSERT; id, reference and timestamps come back with RETURNING
     return report
+
+
+def outside_service_area(session: Session, lon: float, lat: float, field: str) -> Unprocessable:
+    nearest = geo.locate(session, lon, lat).nearest
+    return Unprocessable(
+        "outside_service_area",
+        commune=nearest["name"] if nearest else "?",
+        distance_km=f"{(nearest['distance_m'] if nearest else 0) / 1000:.1f}",
+        errors={"json": {field: ["outside the 23 communes of Dijon Métropole"]}},
+    )
+
+
+def place_from_photo(session: Session, report: Report, lon: float, lat: float) -> bool:
+    """Give a report without a location the position of its photo, if inside the area.
+
+    Flushes only: the photo job commits. Returns whether the report was placed.
+    """
+    if report.geom is not None:
+        return False
+    place = geo.locate(session, lon, lat)
+    if not place.inside:
+        return False
+    report.geom = WKTElement(f"POINT({lon} {lat})", srid=WGS84)
+    report.commune_insee = place.commune["insee_code"]
+    session.flush()
+    return True
 
 
 def get_report(session: Session, report_id: int) -> Report:
@@ -151,7 +176,9 @@ def present(report: Report, viewer_uid: str | None, photos=()) -> dict:
         "reference": report.reference,
         "status": report.status,
         "category": report.category,
-        "location": {"type": "Point", "coordinates": list(to_shape(report.geom).coords[0])},
+        "location": None
+        if report.geom is None
+        else {"type": "Point", "coordinates": list(to_shape(report.geom).coords[0])},
         "address": report.address,
         "commune": report.commune,
         "support_count": report.support_count,

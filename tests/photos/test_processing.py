@@ -21,9 +21,15 @@ def gps_exif(lat=47.322, lon=5.0415) -> Image.Exif:
     exif[0x010F] = "PhoneMaker"  # Make
     exif[0x0131] = "Camera app 1.0"  # Software
     gps = exif.get_ifd(0x8825)
-    gps[1], gps[2] = "N", (47.0, 19.0, (lat - 47 - 19 / 60) * 3600)
-    gps[3], gps[4] = "E", (5.0, 2.0, (lon - 5 - 2 / 60) * 3600)
+    gps[1], gps[2] = "N", _dms(lat)
+    gps[3], gps[4] = "E", _dms(lon)
     return exif
+
+
+def _dms(value: float) -> tuple[float, float, float]:
+    degrees = int(value)
+    minutes = int((value - degrees) * 60)
+    return float(degrees), float(minutes), (value - degrees - minutes / 60) * 3600
 
 
 def test_all_metadata_is_stripped_from_what_is_stored():
