@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, Problem, Unprocessable
@@ -19,6 +20,26 @@ from app.idempotency.models import IdempotencyKey
 
 LIFETIME = timedelta(hours=24)
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+_KEYS = IdempotencyKey.__table__
+
+
+@dataclass(frozen=True)
+class _Stored:
+    id: int
+    expires_at: datetime
+    fingerprint: str
+    status_code: int
+    body: dict
+    location: str | None
+
+    @classmethod
+    def from_row(cls, row: list | None) -> "_Stored | None":
+        if row is None:
+            return None
+        id_, expires_at, *rest = row
+        return cls(id_, datetime.fromisoformat(expires_at), *rest)
 
 
 @dataclass(frozen=True)
@@ -55,16 +76,29 @@ def begin(
     """Claim the key for this transaction: the stored outcome of an earlier identical request,
     or None when the work is to be done now. 409 while another request holds the key; 422 if
     the key was used for a different payload."""
-    acquired = session.scalar(select(func.pg_try_advisory_xact_lock(lock_id(owner, scope, key))))
-    if not acquired:
-        raise Conflict("idempotency_in_progress", headers={"Retry-After": "1"})
-    record = session.scalar(
-        select(IdempotencyKey).where(
-            IdempotencyKey.owner == owner,
-            IdempotencyKey.scope == scope,
-            IdempotencyKey.key == key,
+    # One round trip: the lock, then (in the same statement, so under it) the stored record.
+    found = _KEYS.c
+    record = session.execute(
+        select(
+            func.pg_try_advisory_xact_lock(lock_id(owner, scope, key)).label("acquired"),
+            select(
+                func.json_build_array(
+                    found.id,
+                    found.expires_at,
+                    found.fingerprint,
+                    found.status_code,
+                    found.body,
+                    found.location,
+                )
+            )
+            .where(found.owner == owner, found.scope == scope, found.key == key)
+            .scalar_subquery()
+            .label("record"),
         )
-    )
+    ).one()
+    if not record.acquired:
+        raise Conflict("idempotency_in_progress", headers={"Retry-After": "1"})
+    record = _Stored.from_row(record.record)
     if record is not None and record.expires_at <= datetime.now(UTC):
         session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == record.id))
         record = None
@@ -87,8 +121,9 @@ def complete(
     location: str | None = None,
 ) -> Outcome:
     """Record the outcome in the caller's transaction (it commits with the work)."""
-    session.add(
-        IdempotencyKey(
+    statement = (
+        insert(IdempotencyKey)
+        .values(
             owner=owner,
             scope=scope,
             key=key,
@@ -98,8 +133,13 @@ def complete(
             location=location,
             expires_at=datetime.now(UTC) + LIFETIME,
         )
+        # A twin that took the lock just after this one's snapshot has committed the key:
+        # the lock and the lookup share one statement, so the unique constraint decides.
+        .on_conflict_do_nothing()
+        .returning(IdempotencyKey.id)
     )
-    session.flush()
+    if session.execute(statement).first() is None:
+        raise Conflict("idempotency_in_progress", headers={"Retry-After": "1"})
     return Outcome(status_code, body, location, replayed=False)
 
 
