@@ -19,6 +19,8 @@ GROUPS = {
 }
 
 QUESTION_TYPES = ("text", "number", "boolean", "single_choice", "multiple_choice")
+# Kinds of public equipment a category's reports can be attached to.
+ASSET_KINDS = ("street_light", "traffic_signal", "camera", "drain", "sign", "bench", "poi")
 
 
 class Category(db.Model):
@@ -43,6 +45,14 @@ class Category(db.Model):
     # Extra questions, in order; shape validated by categories.schemas.QuestionSchema.
     questions: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # Routing: the equipment its reports are attached to (the nearest within snap distance),
+    # how near and how recent an open report must be to make a new one its duplicate (a
+    # radius of 0 turns that off), and the service level that sets the due date.
+    asset_kind: Mapped[str | None] = mapped_column(String(30))
+    snap_distance_m: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    duplicate_radius_m: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    duplicate_window_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    service_level_hours: Mapped[int] = mapped_column(Integer, default=168, server_default="168")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -1,6 +1,6 @@
 import marshmallow as ma
 
-from app.categories.models import GROUPS, QUESTION_TYPES
+from app.categories.models import ASSET_KINDS, GROUPS, QUESTION_TYPES
 from app.fields import StrictBoolean
 
 CODE_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
@@ -71,6 +71,36 @@ class CategoryBodySchema(ma.Schema):
         ma.fields.Nested(QuestionSchema), load_default=list, validate=ma.validate.Length(max=20)
     )
     active = StrictBoolean(load_default=True)
+    asset_kind = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.OneOf(ASSET_KINDS),
+        metadata={"description": "Equipment its reports are attached to (nearest one)"},
+    )
+    snap_distance_m = ma.fields.Integer(
+        load_default=30,
+        strict=True,
+        validate=ma.validate.Range(min=0, max=500),
+        metadata={"description": "How far the nearest equipment may be, metres"},
+    )
+    duplicate_radius_m = ma.fields.Integer(
+        load_default=30,
+        strict=True,
+        validate=ma.validate.Range(min=0, max=1000),
+        metadata={"description": "An open report this near is the same problem; 0: never"},
+    )
+    duplicate_window_days = ma.fields.Integer(
+        load_default=30,
+        strict=True,
+        validate=ma.validate.Range(min=1, max=365),
+        metadata={"description": "...and at most this old, days"},
+    )
+    service_level_hours = ma.fields.Integer(
+        load_default=168,
+        strict=True,
+        validate=ma.validate.Range(min=1, max=24 * 365),
+        metadata={"description": "Time to deal with a report, hours: sets its due date"},
+    )
 
 
 class CategoryFileItemSchema(CategoryBodySchema):

@@ -24,6 +24,9 @@ from app.extensions import db
 from app.geo.models import Commune
 
 # Numbers in references (DIJ-2026-004213): one sequence, so no lock is shared by intake.
+# States in which a report is still being dealt with (a duplicate can point at it).
+CLOSED_STATUSES = ("resolved", "closed", "rejected", "duplicate")
+
 reference_sequence = Sequence("report_reference_seq", metadata=db.metadata)
 
 
@@ -64,6 +67,10 @@ class Report(db.Model):
     language: Mapped[str] = mapped_column(String(2), default="fr", server_default="fr")
     source: Mapped[str] = mapped_column(String(20), default="app", server_default="app")
     support_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set when routing found an open report of the same problem: this one is its duplicate.
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reports.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -71,6 +78,9 @@ class Report(db.Model):
 
     category: Mapped[Category] = relationship(lazy="joined")
     commune: Mapped[Commune | None] = relationship(lazy="joined")
+    duplicate_of: Mapped["Report | None"] = relationship(
+        remote_side=[id], lazy="joined", join_depth=1
+    )
     contact: Mapped["ReportContact | None"] = relationship(
         back_populates="report", uselist=False, lazy="select", cascade="all, delete-orphan"
     )

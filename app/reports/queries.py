@@ -7,10 +7,37 @@ from sqlalchemy.orm import Session
 
 from app.categories.models import Category
 from app.errors import Unprocessable
+from app.geo.models import LAMBERT93, WGS84, in_lambert93_domain
 from app.pagination import decode_cursor, paginate
-from app.reports.models import Report
+from app.reports.models import CLOSED_STATUSES, Report
 
-LAMBERT93 = 2154
+SUGGESTION_RADIUS_M = 250
+SUGGESTIONS = 5
+
+
+def lambert93(lon: float, lat: float):
+    """The point, projected to Lambert-93 metres (check in_lambert93_domain first)."""
+    return func.ST_Transform(func.ST_SetSRID(func.ST_MakePoint(lon, lat), WGS84), LAMBERT93)
+
+
+def suggestions(session: Session, *, lon: float, lat: float, category: str) -> list:
+    """ "Is it one of these?": the open reports of ``category`` within 250 m, nearest first,
+    as (report, distance in metres)."""
+    if not in_lambert93_domain(lon, lat):
+        return []
+    here = lambert93(lon, lat)
+    query = (
+        select(Report, func.ST_Distance(Report.geom_l93, here))
+        .join(Category, Report.category_id == Category.id)
+        .where(
+            Category.code == category,
+            Report.status.not_in(CLOSED_STATUSES),
+            func.ST_DWithin(Report.geom_l93, here, SUGGESTION_RADIUS_M),
+        )
+        .order_by(Report.geom_l93.op("<->")(here), Report.id)
+        .limit(SUGGESTIONS)
+    )
+    return [tuple(row) for row in session.execute(query).unique()]
 
 
 def list_reports(
@@ -29,8 +56,9 @@ def list_reports(
     query = select(Report).order_by(Report.created_at.desc(), Report.id.desc()).limit(limit + 1)
     if near:
         lon, lat = parse_point(near)
-        point = func.ST_Transform(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), LAMBERT93)
-        query = query.where(func.ST_DWithin(Report.geom_l93, point, radius))
+        if not in_lambert93_domain(lon, lat):
+            return paginate([], limit, None)  # no report that far from Dijon
+        query = query.where(func.ST_DWithin(Report.geom_l93, lambert93(lon, lat), radius))
     if bbox:
         x1, y1, x2, y2 = parse_bbox(bbox)
         query = query.where(Report.geom.intersects(func.ST_MakeEnvelope(x1, y1, x2, y2, 4326)))

@@ -87,6 +87,11 @@ class CategoryRefSchema(ma.Schema):
     icon = ma.fields.String(required=True)
 
 
+class ReportRefSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    reference = ma.fields.String(required=True)
+
+
 class ReportSchema(ma.Schema):
     """A report as anyone may see it: no reporter identity, contact or free text."""
 
@@ -103,6 +108,12 @@ class ReportSchema(ma.Schema):
     address = ma.fields.String(allow_none=True, required=True)
     commune = ma.fields.Nested(CommuneRefSchema, required=True, allow_none=True)
     support_count = ma.fields.Integer(required=True)
+    duplicate_of = ma.fields.Nested(
+        ReportRefSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The open report of the same problem this one joined"},
+    )
     photos = ma.fields.List(
         ma.fields.Nested(PhotoSchema),
         required=True,
@@ -196,3 +207,21 @@ class SupportSchema(ma.Schema):
 
 class ReportIdPathSchema(ma.Schema):
     report_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=2**62))
+
+
+class SuggestionArgsSchema(ma.Schema):
+    lon = ma.fields.Float(required=True, validate=ma.validate.Range(min=-180, max=180))
+    lat = ma.fields.Float(required=True, validate=ma.validate.Range(min=-90, max=90))
+    category = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
+
+
+class SuggestionSchema(ReportSchema):
+    distance_m = ma.fields.Float(required=True, metadata={"description": "From the point given"})
+
+
+class SuggestionListSchema(ma.Schema):
+    items = ma.fields.List(
+        ma.fields.Nested(SuggestionSchema),
+        required=True,
+        metadata={"description": "At most 5 open reports within 250 m, nearest first"},
+    )

@@ -6,15 +6,16 @@ from geoalchemy2 import WKTElement
 from geoalchemy2.shape import to_shape
 from sqlalchemy import func, null, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.categories.models import Category
 from app.categories.service import validate_answers
 from app.errors import Conflict, NotFound, Unprocessable
 from app.geo import service as geo
-from app.geo.models import WGS84, Commune
+from app.geo.models import LAMBERT93, WGS84, Commune, in_lambert93_domain
 from app.idempotency import service as idempotency
 from app.reports.models import (
+    CLOSED_STATUSES,
     Report,
     ReportContact,
     ReportFollower,
@@ -63,10 +64,15 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
         if (location)
         else None
     )
-    # One round trip: the category and the commune containing the point.
-    query = select(Category, Commune if point is not None else null()).where(
-        Category.code == data["category"], Category.active.is_(True)
-    )
+    # One round trip: the category, the commune containing the point, and the open report
+    # of the same problem this one duplicates, if any.
+    query = select(
+        Category,
+        Commune if point is not None else null(),
+        duplicate_target(point)
+        if point is not None and in_lambert93_domain(location["lon"], location["lat"])
+        else null(),
+    ).where(Category.code == data["category"], Category.active.is_(True))
     if point is not None:
         query = query.outerjoin(Commune, func.ST_Covers(Commune.geom, point)).order_by(
             Commune.insee_code
@@ -78,7 +84,7 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
             code=data["category"],
             errors={"json": {"category": [f"no active category {data['category']}"]}},
         )
-    category, commune = row
+    category, commune, original = row
     if point is not None and commune is None:
         raise outside_service_area(session, location["lon"], location["lat"], "location")
     answers = validate_answers(category, data.get("answers") or {})
@@ -99,6 +105,12 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
         "reporter_uid": reporter.uid,
         "language": language,
     }
+    if original is not None:
+        original_id, original_reference, original_reporter = original
+        values.update(status="duplicate", duplicate_of_id=original_id)
+        # The reporter's voice goes to the original: they support and follow it.
+        if original_reporter != reporter.uid:
+            add_support(session, original_id, reporter.uid)
     # A Core INSERT: the ORM's unit of work costs more than the statement on this hot path.
     # id, reference, status and timestamps come back with RETURNING.
     created = session.execute(
@@ -108,12 +120,46 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
         session.execute(insert(ReportContact).values(report_id=created.id, **contact))
     # Detached from the session: it only carries the response, nothing is flushed from it.
     return Report(
-        **values,
-        **created._asdict(),
+        **{**values, **created._asdict()},
         category=category,
         commune=commune,
         contact=ReportContact(**contact) if contact else None,
+        duplicate_of=None
+        if original is None
+        else Report(id=original_id, reference=original_reference),
     )
+
+
+def duplicate_target(point: WKTElement):
+    """The nearest open report of the outer query's category within the category's duplicate
+    radius and window, as [id, reference, reporter uid]: a scalar subquery on the Lambert-93
+    GiST index. A radius of 0 finds nothing."""
+    original = aliased(Report)
+    here = func.ST_Transform(point, LAMBERT93)
+    return (
+        select(func.json_build_array(original.id, original.reference, original.reporter_uid))
+        .where(
+            original.category_id == Category.id,
+            original.status.not_in(CLOSED_STATUSES),
+            Category.duplicate_radius_m > 0,
+            original.created_at
+            > func.now() - func.make_interval(0, 0, 0, Category.duplicate_window_days),
+            func.ST_DWithin(original.geom_l93, here, Category.duplicate_radius_m),
+        )
+        .order_by(original.geom_l93.op("<->")(here), original.id)
+        .limit(1)
+        .correlate(Category)
+        .scalar_subquery()
+    )
+
+
+def active_category(session: Session, code: str, *, field: str) -> Category:
+    category = session.scalar(select(Category).where(Category.code == code, Category.active))
+    if category is None:
+        raise Unprocessable(
+            "unknown_category", code=code, errors={"query": {field: [f"no active category {code}"]}}
+        )
+    return category
 
 
 def outside_service_area(session: Session, lon: float, lat: float, field: str) -> Unprocessable:
@@ -154,9 +200,17 @@ def support(session: Session, *, resident: Identity, report_id: int) -> dict:
     report = get_report(session, report_id)
     if report.reporter_uid == resident.uid:
         raise Conflict("cannot_support_own_report")
+    add_support(session, report_id, resident.uid)
+    count = session.scalar(select(Report.support_count).where(Report.id == report_id))
+    session.commit()
+    return {"report_id": report_id, "supported": True, "support_count": count}
+
+
+def add_support(session: Session, report_id: int, uid: str) -> bool:
+    """Count ``uid``'s support once and make them a follower; False if they already were."""
     added = session.execute(
         insert(ReportSupporter)
-        .values(report_id=report_id, uid=resident.uid)
+        .values(report_id=report_id, uid=uid)
         .on_conflict_do_nothing()
         .returning(ReportSupporter.uid)
     ).first()
@@ -168,12 +222,10 @@ def support(session: Session, *, resident: Identity, report_id: int) -> dict:
         )
         session.execute(
             insert(ReportFollower)
-            .values(report_id=report_id, uid=resident.uid, reason="supporter")
+            .values(report_id=report_id, uid=uid, reason="supporter")
             .on_conflict_do_nothing()
         )
-    count = session.scalar(select(Report.support_count).where(Report.id == report_id))
-    session.commit()
-    return {"report_id": report_id, "supported": True, "support_count": count}
+    return bool(added)
 
 
 def present(report: Report, viewer_uid: str | None, photos=()) -> dict:
@@ -194,6 +246,9 @@ def present(report: Report, viewer_uid: str | None, photos=()) -> dict:
         "address": report.address,
         "commune": report.commune,
         "support_count": report.support_count,
+        "duplicate_of": None
+        if report.duplicate_of is None
+        else {"id": report.duplicate_of.id, "reference": report.duplicate_of.reference},
         "created_at": report.created_at,
         "updated_at": report.updated_at,
         "is_mine": viewer_uid is not None and viewer_uid == report.reporter_uid,

@@ -17,6 +17,8 @@ from app.reports.schemas import (
     ReportListArgsSchema,
     ReportPageSchema,
     ReportViewSchema,
+    SuggestionArgsSchema,
+    SuggestionListSchema,
     SupportSchema,
 )
 from app.users.identity import current_identity, roles_required
@@ -129,6 +131,28 @@ def _page(args: dict, reporter_uid: str | None = None) -> dict:
     photos = photos_of(db.session, [r.id for r in page["items"]])
     page["items"] = [service.present(r, reporter_uid, photos.get(r.id, ())) for r in page["items"]]
     return page
+
+
+@blp.route("/reports/suggestions")
+class Suggestions(MethodView):
+    @roles_required(blp)
+    @blp.arguments(SuggestionArgsSchema, location="query")
+    @blp.response(200, SuggestionListSchema)
+    @blp.alt_response(422, description="No such category", **PROBLEM_DOC)
+    def get(self, args):
+        """Before submitting: "is it one of these?" (open reports of the category within
+        250 m, best 5, nearest first)"""
+        category = service.active_category(db.session, args["category"], field="category")
+        found = queries.suggestions(
+            db.session, lon=args["lon"], lat=args["lat"], category=category.code
+        )
+        photos = photos_of(db.session, [report.id for report, _ in found])
+        return {
+            "items": [
+                {**service.present(report, None, photos.get(report.id, ())), "distance_m": d}
+                for report, d in found
+            ]
+        }
 
 
 @blp.route("/me/reports")

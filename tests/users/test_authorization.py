@@ -62,6 +62,11 @@ MATRIX = {
     ),
     ("GET", "/v1/reports"): (EVERYONE, "/v1/reports", None),
     ("GET", "/v1/reports/geojson"): (EVERYONE, "/v1/reports/geojson", None),
+    ("GET", "/v1/reports/suggestions"): (
+        EVERYONE,
+        "/v1/reports/suggestions?lon=5.0415&lat=47.322&category=pothole",
+        None,
+    ),
     ("GET", "/v1/me/reports"): (EVERYONE, "/v1/me/reports", None),
     ("GET", "/v1/reports/{report_id}"): (EVERYONE, "/v1/reports/{report}", None),
     ("POST", "/v1/reports/{report_id}/support"): ({R}, "/v1/reports/{report}/support", None),

@@ -1,0 +1,220 @@
+"""Duplicates at intake and "is it one of these?" suggestions, on real PostGIS.
+
+Points are placed a known number of metres apart in Lambert-93 (the metric projection the
+queries use), then brought back to WGS 84 for the API.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from geoalchemy2 import WKTElement
+from sqlalchemy import func, select, text, update
+
+from app.categories.models import Category
+from app.extensions import db
+from app.reports import queries
+from app.reports.models import Report, ReportFollower, ReportSupporter
+from app.reports.service import duplicate_target
+from app.users.models import Role
+
+ORIGIN_L93 = (854000.0, 6692000.0)  # central Dijon
+
+
+def wgs84(app, east_m: float = 0.0) -> dict:
+    """The point ``east_m`` metres east of the origin, in WGS 84."""
+    with app.app_context():
+        lon, lat = db.session.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID("
+                "ST_MakePoint(:x, :y), 2154), 4326) AS p) AS t"
+            ),
+            {"x": ORIGIN_L93[0] + east_m, "y": ORIGIN_L93[1]},
+        ).one()
+        db.session.remove()
+    return {"lon": lon, "lat": lat}
+
+
+@pytest.fixture
+def people(token_for):
+    return {
+        name: {"Authorization": f"Bearer {token_for(Role.RESIDENT, uid=name)}"}
+        for name in ("alice", "bob", "carol")
+    }
+
+
+def submit(client, headers, location, key, category="pothole"):
+    answers = {"pothole": {"size": "small"}, "graffiti": {"offensive": False}}[category]
+    body = {"category": category, "location": location, "answers": answers}
+    response = client.post("/v1/reports", headers={**headers, "Idempotency-Key": key}, json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def set_on(app, report_id, **values):
+    with app.app_context():
+        db.session.execute(update(Report).where(Report.id == report_id).values(**values))
+        db.session.commit()
+
+
+def set_category(app, code, **values):
+    with app.app_context():
+        db.session.execute(update(Category).where(Category.code == code).values(**values))
+        db.session.commit()
+
+
+def test_a_report_29_m_from_an_open_one_joins_it_and_its_reporter_supports_it(app, client, people):
+    original = submit(client, people["alice"], wgs84(app), "a")
+    assert original["status"] == "new" and original["duplicate_of"] is None
+    second = submit(client, people["bob"], wgs84(app, 29), "b")
+    assert second["status"] == "duplicate"
+    assert second["duplicate_of"] == {"id": original["id"], "reference": original["reference"]}
+    with app.app_context():
+        assert db.session.get(Report, original["id"]).support_count == 1
+        assert db.session.get(ReportSupporter, (original["id"], "bob")) is not None
+        assert db.session.get(ReportFollower, (original["id"], "bob")).reason == "supporter"
+        db.session.remove()
+    # The resident's own view of the new report says so too.
+    again = client.get(f"/v1/reports/{second['id']}", headers=people["bob"]).get_json()
+    assert again["duplicate_of"]["reference"] == original["reference"]
+
+
+def test_31_m_away_is_another_problem(app, client, people):
+    submit(client, people["alice"], wgs84(app), "a")
+    assert submit(client, people["bob"], wgs84(app, 31), "b")["status"] == "new"
+
+
+def test_the_nearest_open_report_is_the_original(app, client, people):
+    far = submit(client, people["alice"], wgs84(app, 25), "a")
+    near = submit(client, people["carol"], wgs84(app, -25), "c")  # 50 m apart: both new
+    assert near["status"] == "new" and far["status"] == "new"
+    # 20 m from one, 30 m from the other: both within the radius, the nearer wins.
+    assert submit(client, people["bob"], wgs84(app, -5), "b")["duplicate_of"]["id"] == near["id"]
+
+
+@pytest.mark.parametrize("status", ["resolved", "closed", "rejected", "duplicate"])
+def test_a_closed_report_is_never_a_duplicate_target(app, client, people, status):
+    original = submit(client, people["alice"], wgs84(app), "a")
+    set_on(app, original["id"], status=status)
+    assert submit(client, people["bob"], wgs84(app, 1), "b")["status"] == "new"
+
+
+def test_only_reports_within_the_window_count(app, client, people):
+    original = submit(client, people["alice"], wgs84(app), "a")
+    set_on(app, original["id"], created_at=datetime.now(UTC) - timedelta(days=30, minutes=1))
+    assert submit(client, people["bob"], wgs84(app, 1), "b")["status"] == "new"
+    set_category(app, "pothole", duplicate_window_days=31)
+    assert submit(client, people["carol"], wgs84(app, 1), "c")["status"] == "duplicate"
+
+
+def test_another_category_or_a_zero_radius_never_matches(app, client, people):
+    submit(client, people["alice"], wgs84(app), "a", category="graffiti")
+    assert submit(client, people["bob"], wgs84(app), "b")["status"] == "new"  # a pothole
+    set_category(app, "pothole", duplicate_radius_m=0)
+    assert submit(client, people["carol"], wgs84(app), "c")["status"] == "new"
+
+
+def test_reporting_ones_own_problem_again_links_it_without_self_support(app, client, people):
+    original = submit(client, people["alice"], wgs84(app), "a")
+    second = submit(client, people["alice"], wgs84(app, 2), "a2")
+    assert second["duplicate_of"]["id"] == original["id"]
+    with app.app_context():
+        assert db.session.get(Report, original["id"]).support_count == 0
+        db.session.remove()
+
+
+def test_a_retried_duplicate_counts_its_support_once(app, client, people):
+    original = submit(client, people["alice"], wgs84(app), "a")
+    first = submit(client, people["bob"], wgs84(app, 3), "b")
+    replay = submit(client, people["bob"], wgs84(app, 3), "b")
+    assert replay == first
+    # A second report by bob nearby is a duplicate again but his support counts once.
+    submit(client, people["bob"], wgs84(app, 4), "b2")
+    with app.app_context():
+        assert db.session.get(Report, original["id"]).support_count == 1
+        db.session.remove()
+
+
+def test_suggestions_are_open_reports_of_the_category_within_250_m_nearest_first(
+    app, client, people
+):
+    ids = {}
+    for east in (240, 100, 10, 260):
+        ids[east] = submit(client, people["alice"], wgs84(app, east), f"k{east}")["id"]
+    closed = submit(client, people["alice"], wgs84(app, -60), "closed")["id"]
+    set_on(app, closed, status="closed")
+    submit(client, people["alice"], wgs84(app, -5), "other", category="graffiti")
+    here = wgs84(app)
+    response = client.get(
+        f"/v1/reports/suggestions?lon={here['lon']}&lat={here['lat']}&category=pothole",
+        headers=people["bob"],
+    )
+    assert response.status_code == 200
+    items = response.get_json()["items"]
+    assert [i["id"] for i in items] == [ids[10], ids[100], ids[240]]
+    assert [round(i["distance_m"]) for i in items] == [10, 100, 240]
+    assert all("description" not in i and "contact" not in i for i in items)
+
+
+def test_suggestions_are_five_at_most(app, client, people):
+    for n in range(7):
+        submit(client, people["alice"], wgs84(app, 40 * n), f"k{n}")
+    here = wgs84(app)
+    items = client.get(
+        f"/v1/reports/suggestions?lon={here['lon']}&lat={here['lat']}&category=pothole",
+        headers=people["bob"],
+    ).get_json()["items"]
+    assert len(items) == 5
+
+
+def test_suggestions_refuse_an_unknown_category_and_accept_faraway_points(client, people):
+    response = client.get(
+        "/v1/reports/suggestions?lon=5.04&lat=47.32&category=nope", headers=people["bob"]
+    )
+    assert (response.status_code, response.get_json()["code"]) == (422, "unknown_category")
+    response = client.get(
+        "/v1/reports/suggestions?lon=-180&lat=-90&category=pothole", headers=people["bob"]
+    )
+    assert (response.status_code, response.get_json()["items"]) == (200, [])
+    response = client.get("/v1/reports?near=-180,-90", headers=people["bob"])
+    assert (response.status_code, response.get_json()["items"]) == (200, [])
+
+
+def test_a_point_far_outside_lambert_93_is_still_a_clear_422(client, people):
+    response = client.post(
+        "/v1/reports",
+        headers={**people["bob"], "Idempotency-Key": "pole"},
+        json={"category": "pothole", "location": {"lon": -180, "lat": -90}, "answers": {}},
+    )
+    assert (response.status_code, response.get_json()["code"]) == (422, "outside_service_area")
+
+
+def test_the_duplicate_and_suggestion_queries_use_the_lambert_93_gist_index(app, session):
+    """With 20,000 reports analysed, the planner picks the GiST index for both queries."""
+    session.execute(
+        text(
+            "INSERT INTO reports (category_id, geom, commune_insee, reporter_uid)"
+            " SELECT (SELECT id FROM categories WHERE code = 'pothole'),"
+            " ST_Transform(ST_SetSRID(ST_MakePoint(850000 + random() * 8000,"
+            " 6688000 + random() * 8000), 2154), 4326), '21231', 'gen'"
+            " FROM generate_series(1, 20000)"
+        )
+    )
+    session.commit()
+    session.execute(text("ANALYZE reports"))
+    here = queries.lambert93(5.0415, 47.322)
+    plans = []
+    suggestion = (
+        select(Report.id)
+        .where(func.ST_DWithin(Report.geom_l93, here, 250))
+        .order_by(Report.geom_l93.op("<->")(here))
+        .limit(5)
+    )
+    duplicate = select(Category.code, duplicate_target(WKTElement("POINT(5.0415 47.322)", 4326)))
+    for query in (suggestion, duplicate.where(Category.code == "pothole")):
+        compiled = query.compile(
+            dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        rows = session.connection().exec_driver_sql(f"EXPLAIN {compiled}", compiled.params)
+        plans.append("\n".join(r[0] for r in rows))
+    for plan in plans:
+        assert "idx_reports_geom_l93" in plan, plan
