@@ -37,6 +37,16 @@ class Report(db.Model):
     __table_args__ = (
         Index("ix_reports_created_at_id", "created_at", "id"),
         Index("ix_reports_reporter_uid_id", "reporter_uid", "id"),
+        # Duplicates and suggestions: open reports of a category near a point (btree_gist).
+        Index(
+            "ix_reports_open_category_geom_l93",
+            "category_id",
+            "geom_l93",
+            postgresql_using="gist",
+            postgresql_where=text(
+                "status NOT IN (" + ", ".join(f"'{s}'" for s in CLOSED_STATUSES) + ")"
+            ),
+        ),
     )
 
     # id, reference and timestamps are filled by the database and returned by the INSERT.

@@ -25,8 +25,12 @@ def suggestions(session: Session, *, lon: float, lat: float, category: str) -> l
     as (report, distance in metres)."""
     if not in_lambert93_domain(lon, lat):
         return []
+    return [tuple(row) for row in session.execute(suggestion_query(lon, lat, category)).unique()]
+
+
+def suggestion_query(lon: float, lat: float, category: str):
     here = lambert93(lon, lat)
-    query = (
+    return (
         select(Report, func.ST_Distance(Report.geom_l93, here))
         .join(Category, Report.category_id == Category.id)
         .where(
@@ -37,7 +41,6 @@ def suggestions(session: Session, *, lon: float, lat: float, category: str) -> l
         .order_by(Report.geom_l93.op("<->")(here), Report.id)
         .limit(SUGGESTIONS)
     )
-    return [tuple(row) for row in session.execute(query).unique()]
 
 
 def list_reports(

@@ -4,9 +4,9 @@ from collections.abc import Callable
 
 from geoalchemy2 import WKTElement
 from geoalchemy2.shape import to_shape
-from sqlalchemy import func, null, select, update
+from sqlalchemy import bindparam, func, null, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from app.categories.models import Category
 from app.categories.service import validate_answers
@@ -65,19 +65,18 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
         else None
     )
     # One round trip: the category, the commune containing the point, and the open report
-    # of the same problem this one duplicates, if any.
-    query = select(
-        Category,
-        Commune if point is not None else null(),
-        duplicate_target(point)
-        if point is not None and in_lambert93_domain(location["lon"], location["lat"])
-        else null(),
-    ).where(Category.code == data["category"], Category.active.is_(True))
-    if point is not None:
-        query = query.outerjoin(Commune, func.ST_Covers(Commune.geom, point)).order_by(
-            Commune.insee_code
+    # of the same problem this one duplicates, if any. Statements built once (see below).
+    if point is None:
+        row = session.execute(_LOOKUP_UNPLACED, {"code": data["category"]}).first()
+    else:
+        lookup = (
+            _LOOKUP
+            if in_lambert93_domain(location["lon"], location["lat"])
+            else _LOOKUP_FAR_AWAY  # no duplicate can be there, and PROJ may refuse the point
         )
-    row = session.execute(query.limit(1)).first()
+        row = session.execute(
+            lookup, {"code": data["category"], "lon": location["lon"], "lat": location["lat"]}
+        ).first()
     if row is None:
         raise Unprocessable(
             "unknown_category",
@@ -130,17 +129,21 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
     )
 
 
-def duplicate_target(point: WKTElement):
+# A Core alias, built once: aliasing the mapped class per request costs milliseconds.
+_ORIGINAL = Report.__table__.alias("original")
+
+
+def duplicate_target(point):
     """The nearest open report of the outer query's category within the category's duplicate
     radius and window, as [id, reference, reporter uid]: a scalar subquery on the Lambert-93
     GiST index. A radius of 0 finds nothing."""
-    original = aliased(Report)
+    original = _ORIGINAL.c
     here = func.ST_Transform(point, LAMBERT93)
     return (
         select(func.json_build_array(original.id, original.reference, original.reporter_uid))
         .where(
             original.category_id == Category.id,
-            original.status.not_in(CLOSED_STATUSES),
+            original.status.not_in(CLOSED_STATUSES),  # the open reports' partial index
             Category.duplicate_radius_m > 0,
             original.created_at
             > func.now() - func.make_interval(0, 0, 0, Category.duplicate_window_days),
@@ -151,6 +154,27 @@ def duplicate_target(point: WKTElement):
         .correlate(Category)
         .scalar_subquery()
     )
+
+
+def _lookup(*, placed: bool, duplicates: bool):
+    """The intake's lookup query; parameters ``code``, and ``lon``/``lat`` when placed."""
+    point = func.ST_SetSRID(func.ST_MakePoint(bindparam("lon"), bindparam("lat")), WGS84)
+    query = select(
+        Category,
+        Commune if placed else null(),
+        duplicate_target(point) if duplicates else null(),
+    ).where(Category.code == bindparam("code"), Category.active.is_(True))
+    if placed:
+        query = query.outerjoin(Commune, func.ST_Covers(Commune.geom, point)).order_by(
+            Commune.insee_code
+        )
+    return query.limit(1)
+
+
+# Built once: composing these per request cost more than running them.
+_LOOKUP = _lookup(placed=True, duplicates=True)
+_LOOKUP_FAR_AWAY = _lookup(placed=True, duplicates=False)
+_LOOKUP_UNPLACED = _lookup(placed=False, duplicates=False)
 
 
 def active_category(session: Session, code: str, *, field: str) -> Category:
