@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Sequence,
+    SmallInteger,
     String,
     Text,
     func,
@@ -77,6 +78,11 @@ class Report(db.Model):
     language: Mapped[str] = mapped_column(String(2), default="fr", server_default="fr")
     source: Mapped[str] = mapped_column(String(20), default="app", server_default="app")
     support_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # 1 urgent, 2 high, 3 normal, 4 low: from the category's service level at intake.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=3, server_default="3")
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Why routing decided what it did (duplicate, service level...): for staff only.
+    routing: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
     # Set when routing found an open report of the same problem: this one is its duplicate.
     duplicate_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("reports.id", ondelete="SET NULL"), index=True

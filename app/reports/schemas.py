@@ -143,7 +143,8 @@ class OwnReportSchema(ReportSchema):
 
 
 class ReportViewSchema(ReportSchema):
-    """The public fields always; the reporter's own fields only when the reporter asks."""
+    """The public fields always; the reporter's own fields only when the reporter asks; how
+    the control centre handles it (priority, due date, routing explanation) for staff only."""
 
     is_mine = StrictBoolean(required=True)
     description = ma.fields.String(allow_none=True)
@@ -151,6 +152,11 @@ class ReportViewSchema(ReportSchema):
     accuracy_m = ma.fields.Float(allow_none=True)
     language = ma.fields.String()
     contact = ma.fields.Nested(ContactSchema, allow_none=True)
+    priority = ma.fields.Integer(metadata={"description": "Staff only: 1 urgent .. 4 low"})
+    due_at = ma.fields.AwareDateTime(allow_none=True, metadata={"description": "Staff only"})
+    routing = ma.fields.Dict(
+        metadata={"description": "Staff only: why routing decided what it did"}
+    )
 
 
 class ReportListArgsSchema(PageArgsSchema):

@@ -1,6 +1,7 @@
 """Use cases of reports: submitting, reading, supporting."""
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from geoalchemy2 import WKTElement
 from geoalchemy2.shape import to_shape
@@ -25,7 +26,22 @@ from app.users.identity import Identity
 
 SUBMIT_SCOPE = "POST /v1/reports"
 # What the database fills in when a report is created.
-_RETURNED = ("id", "reference", "status", "source", "support_count", "created_at", "updated_at")
+_RETURNED = (
+    "id",
+    "reference",
+    "status",
+    "source",
+    "support_count",
+    "created_at",
+    "updated_at",
+    "due_at",
+)
+# Service level (hours) at most -> priority: 1 urgent, 2 high, 3 normal, else 4 low.
+PRIORITY_BY_SERVICE_LEVEL = ((4, 1), (24, 2), (168, 3))
+
+
+def priority_for(service_level_hours: int) -> int:
+    return next((p for hours, p in PRIORITY_BY_SERVICE_LEVEL if service_level_hours <= hours), 4)
 
 
 def submit_report(
@@ -103,17 +119,36 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
         "answers": answers,
         "reporter_uid": reporter.uid,
         "language": language,
+        "priority": priority_for(category.service_level_hours),
+    }
+    routing = {
+        "service_level": {
+            "hours": category.service_level_hours,
+            "priority": values["priority"],
+            "why": "the category's service level",
+        },
+        "duplicate": None,
     }
     if original is not None:
         original_id, original_reference, original_reporter = original
         values.update(status="duplicate", duplicate_of_id=original_id)
+        routing["duplicate"] = {
+            "report_id": original_id,
+            "reference": original_reference,
+            "why": f"open {category.code} report within {category.duplicate_radius_m} m, "
+            f"filed in the last {category.duplicate_window_days} days (the nearest)",
+        }
         # The reporter's voice goes to the original: they support and follow it.
         if original_reporter != reporter.uid:
             add_support(session, original_id, reporter.uid)
     # A Core INSERT: the ORM's unit of work costs more than the statement on this hot path.
-    # id, reference, status and timestamps come back with RETURNING.
+    # id, reference, status, timestamps and the due date come back with RETURNING.
+    values["routing"] = routing
+    due_at = func.now() + timedelta(hours=category.service_level_hours)
     created = session.execute(
-        insert(Report).values(**values).returning(*(getattr(Report, c) for c in _RETURNED))
+        insert(Report)
+        .values(**values, due_at=due_at)
+        .returning(*(getattr(Report, c) for c in _RETURNED))
     ).one()
     if contact:
         session.execute(insert(ReportContact).values(report_id=created.id, **contact))
@@ -252,7 +287,7 @@ def add_support(session: Session, report_id: int, uid: str) -> bool:
     return bool(added)
 
 
-def present(report: Report, viewer_uid: str | None, photos=()) -> dict:
+def present(report: Report, viewer_uid: str | None, photos=(), *, staff: bool = False) -> dict:
     """The report as ``viewer_uid`` may see it: the reporter gets their own fields too.
 
     ``photos`` are the report's Photo rows; others see the ready ones only.
@@ -279,6 +314,8 @@ def present(report: Report, viewer_uid: str | None, photos=()) -> dict:
     }
     shown = (present_photo(p, owner=view["is_mine"]) for p in photos)
     view["photos"] = [p for p in shown if p is not None]
+    if staff:  # how the control centre handles it; never shown to residents
+        view.update(priority=report.priority, due_at=report.due_at, routing=report.routing)
     if view["is_mine"]:
         view.update(
             description=report.description,

@@ -22,7 +22,7 @@ from app.reports.schemas import (
     SupportSchema,
 )
 from app.users.identity import current_identity, roles_required
-from app.users.models import Role
+from app.users.models import STAFF_ROLES, Role
 
 blp = Blueprint(
     "reports", __name__, url_prefix="/v1", description="Residents' reports: submit, read, support"
@@ -176,7 +176,8 @@ class ReportById(MethodView):
         """One report: public fields, plus the reporter's own fields for the reporter"""
         report = service.get_report(db.session, report_id)
         photos = photos_of(db.session, [report_id]).get(report_id, ())
-        return service.present(report, current_identity().uid, photos)
+        identity = current_identity()
+        return service.present(report, identity.uid, photos, staff=identity.role in STAFF_ROLES)
 
 
 @blp.route("/reports/<int:report_id>/support", parameters=REPORT_ID_PARAMETER)

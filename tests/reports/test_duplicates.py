@@ -217,3 +217,39 @@ def test_the_duplicate_and_suggestion_queries_use_the_lambert_93_gist_index(app,
     # One index answers "open, this category, near here": no bitmap AND with the category's.
     assert "ix_reports_open_category_geom_l93" in duplicate_plan, duplicate_plan
     assert "ix_reports_category_id" not in duplicate_plan, duplicate_plan
+
+
+def test_staff_see_priority_due_date_and_the_routing_explanation_residents_never(
+    app, client, people, auth
+):
+    original = submit(client, people["alice"], wgs84(app), "a")
+    second = submit(client, people["bob"], wgs84(app, 5), "b")
+    for key in ("routing", "priority", "due_at"):
+        assert key not in original and key not in second
+    for who in ("alice", "bob", "carol"):
+        view = client.get(f"/v1/reports/{second['id']}", headers=people[who]).get_json()
+        assert not {"routing", "priority", "due_at"} & set(view), who
+    staff = client.get(f"/v1/reports/{second['id']}", headers=auth(Role.AGENT)).get_json()
+    assert staff["routing"]["duplicate"]["report_id"] == original["id"]
+    assert "within 30 m" in staff["routing"]["duplicate"]["why"]
+    assert staff["priority"] == 3  # pothole: 168 h
+    created = datetime.fromisoformat(staff["created_at"])
+    assert datetime.fromisoformat(staff["due_at"]) - created == timedelta(hours=168)
+
+
+def test_a_four_hour_service_level_makes_an_urgent_report(app, client, people, auth):
+    body = {
+        "category": "traffic_light_fault",
+        "location": wgs84(app),
+        "answers": {"fault": "all_off"},
+    }
+    response = client.post(
+        "/v1/reports", headers={**people["alice"], "Idempotency-Key": "tl"}, json=body
+    )
+    assert response.status_code == 201, response.get_json()
+    staff = client.get(
+        f"/v1/reports/{response.get_json()['id']}", headers=auth(Role.SUPERVISOR)
+    ).get_json()
+    assert staff["priority"] == 1
+    created = datetime.fromisoformat(staff["created_at"])
+    assert datetime.fromisoformat(staff["due_at"]) - created == timedelta(hours=4)
