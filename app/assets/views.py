@@ -124,7 +124,7 @@ class AdminAsset(MethodView):
         service.delete_asset(db.session, reference)
 
 
-@blp.route("/admin/assets/import")
+@blp.route("/admin/asset-imports")
 class AssetImport(MethodView):
     @roles_required(blp, Role.ADMIN)
     @import_body_limit

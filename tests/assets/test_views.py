@@ -15,7 +15,7 @@ def put(client, auth, reference="SL-000001", body=BODY, role=Role.ADMIN):
 
 def upload(client, auth, data: bytes, name: str, query: str = "", role=Role.ADMIN):
     return client.post(
-        f"/v1/admin/assets/import{query}",
+        f"/v1/admin/asset-imports{query}",
         headers=auth(role),
         data={"file": (io.BytesIO(data), name)},
     )

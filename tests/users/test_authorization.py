@@ -84,7 +84,7 @@ MATRIX = {
         {"kind": "street_light", "location": {"lon": 5.0415, "lat": 47.322}},
     ),
     ("DELETE", "/v1/admin/assets/{reference}"): ({AD}, "/v1/admin/assets/SL-000001", None),
-    ("POST", "/v1/admin/assets/import"): ({AD}, "/v1/admin/assets/import", ASSET_FILE),
+    ("POST", "/v1/admin/asset-imports"): ({AD}, "/v1/admin/asset-imports", ASSET_FILE),
 }
 
 CALLERS = [
