@@ -88,7 +88,7 @@ def export_assets(path: Path | None):
 
 
 @assets_cli.command("generate")
-@click.option("--seed", default=1, show_default=True)
+@click.option("--seed", type=click.IntRange(1, 100_000), default=1, show_default=True)
 @click.option("--if-empty", is_flag=True, help="Do nothing when assets already exist")
 def generate_assets(seed: int, if_empty: bool):
     """Insert the demo equipment of Dijon Métropole (deterministic, idempotent)."""
