@@ -76,6 +76,7 @@ def _init_auth(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask, api: Api) -> None:
+    from app.assets.views import blp as assets
     from app.categories.views import blp as categories
     from app.geo.views import blp as geo
     from app.ops.views import blp as ops
@@ -84,7 +85,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.reports.views import blp as reports
     from app.users.views import blp as users
 
-    for blueprint in (ops, users, organisation, geo, categories, reports, photos):
+    for blueprint in (ops, users, organisation, geo, categories, reports, photos, assets):
         api.register_blueprint(blueprint)
     # The interactive docs' assets come from the swagger-ui-bundle package: no CDN needed.
     app.register_blueprint(
@@ -98,7 +99,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from app.cli import categories_cli, reference, reports_cli, users
+    from app.cli import assets_cli, categories_cli, reference, reports_cli, users
 
-    for group in (reference, users, categories_cli, reports_cli):
+    for group in (reference, users, categories_cli, reports_cli, assets_cli):
         app.cli.add_command(group)

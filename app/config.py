@@ -73,6 +73,8 @@ class Config:
 
     # Request bodies larger than this are refused with 413 (photos have their own limit).
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
+    # Asset import files (GeoJSON or CSV) may be larger.
+    ASSET_IMPORT_MAX_BYTES = 10 * 1024 * 1024
 
     # flask-smorest / OpenAPI
     API_TITLE = "Signale API"

@@ -176,6 +176,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The pagination cursor is invalid or expired: start again from the first page "
         "(without the “cursor” parameter).",
     },
+    "asset_not_found": {
+        "fr": "Aucun équipement n'a la référence {reference} : GET /v1/assets les liste.",
+        "en": "No asset has the reference {reference}: GET /v1/assets lists them.",
+    },
+    "invalid_asset_file": {
+        "fr": "Le fichier d'équipements est illisible ({reason}) : envoyez une "
+        "FeatureCollection GeoJSON de points, ou un CSV avec les colonnes reference, lon, lat.",
+        "en": "The asset file cannot be read ({reason}): send a GeoJSON FeatureCollection of "
+        "Points, or a CSV with the columns reference, lon, lat.",
+    },
     "unknown_desk": {
         "fr": "Guichet(s) inconnu(s) : {codes}. Les codes valides sont listés par GET /v1/desks.",
         "en": "Unknown desk(s): {codes}. Valid codes are listed by GET /v1/desks.",

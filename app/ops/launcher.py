@@ -365,6 +365,13 @@ def run() -> int:
     try:
         env = development_env(services)
         prepare_database(env)
+        say("loading the demo equipment (skipped when assets exist)")
+        subprocess.run(
+            [PYTHON, "-m", "flask", "--app", "wsgi", "assets", "generate", "--if-empty"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+        )
         port = os.environ.get("PORT", "8000")
         metrics_dir = VAR / "prometheus"
         shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -20,6 +20,8 @@ EVERYONE = {R, C, AG, S, AD}
 STAFF = {C, AG, S, AD}
 PUBLIC = None  # no token needed
 PHOTO = "multipart photo"
+ASSET_FILE = "multipart asset file"
+ASSETS_CSV = b"reference,kind,lon,lat\nSL-000003,street_light,5.0415,47.322\n"
 
 # (method, path) -> roles allowed, and an example request (path filled in, body).
 MATRIX = {
@@ -78,6 +80,16 @@ MATRIX = {
         None,
     ),
     ("GET", "/v1/media/{key}"): (PUBLIC, "{media}", None),
+    # Equipment: staff at the desks read it, admins manage it.
+    ("GET", "/v1/assets"): ({AG, S, AD}, "/v1/assets", None),
+    ("GET", "/v1/assets/{reference}"): ({AG, S, AD}, "/v1/assets/SL-000001", None),
+    ("PUT", "/v1/admin/assets/{reference}"): (
+        {AD},
+        "/v1/admin/assets/SL-000002",
+        {"kind": "street_light", "location": {"lon": 5.0415, "lat": 47.322}},
+    ),
+    ("DELETE", "/v1/admin/assets/{reference}"): ({AD}, "/v1/admin/assets/SL-000001", None),
+    ("POST", "/v1/admin/asset-imports"): ({AD}, "/v1/admin/asset-imports", ASSET_FILE),
 }
 
 CALLERS = [
@@ -142,6 +154,24 @@ def a_ready_photo(app, client, token_for, report_id: int) -> dict:
     return client.get(f"/v1/reports/{report_id}/photos/{photo_id}", headers=headers).get_json()
 
 
+def an_asset(app) -> None:
+    """The street light SL-000001, to read or delete."""
+    from app.assets.service import put_asset
+    from app.extensions import db
+
+    with app.app_context():
+        put_asset(
+            db.session,
+            "SL-000001",
+            {
+                "kind": "street_light",
+                "status": "in_service",
+                "location": {"lon": 5.0415, "lat": 47.322},
+            },
+        )
+        db.session.remove()
+
+
 def headers_for(caller: str, token_for) -> dict:
     if caller == "no token":
         return {}
@@ -164,6 +194,8 @@ def test_access(app, client, token_for, operation, caller):
     method = operation[0]
     if method != "GET" or operation[1] == "/v1/admin/users/{uid}":
         token_for(Role.AGENT, uid="target-user")  # something to read, replace or delete
+    if "/assets/" in url:
+        an_asset(app)
     if "{" in url:
         report_id = a_report(client, token_for)
         photo = a_ready_photo(app, client, token_for, report_id)
@@ -172,6 +204,10 @@ def test_access(app, client, token_for, operation, caller):
     if body == PHOTO:
         response = client.post(
             url, headers=headers, data={"file": (io.BytesIO(jpeg()), "photo.jpg")}
+        )
+    elif body == ASSET_FILE:
+        response = client.post(
+            url, headers=headers, data={"file": (io.BytesIO(ASSETS_CSV), "assets.csv")}
         )
     else:
         response = client.open(url, method=method, json=body, headers=headers)

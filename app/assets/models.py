@@ -1,0 +1,58 @@
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Identity,
+    String,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+
+KINDS = ("street_light", "traffic_signal", "camera", "drain", "sign", "bench", "poi")
+STATUSES = ("in_service", "faulty", "out_of_service", "removed")
+REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Asset(db.Model):
+    """A piece of equipment at a place, known by the reference its owner gives it."""
+
+    __tablename__ = "assets"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", KINDS), name="kind"),
+        CheckConstraint(_one_of("status", STATUSES), name="status"),
+    )
+    __mapper_args__ = {"eager_defaults": True}
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    # "Nearest asset of kind K" filters on kind inside the GiST scan of geom_l93; this index
+    # serves listings by kind.
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+    # Lambert-93, metres: what nearest-asset queries and their GiST index use.
+    geom_l93 = mapped_column(
+        Geometry("POINT", srid=2154, spatial_index=True),
+        Computed("ST_Transform(geom, 2154)", persisted=True),
+    )
+    status: Mapped[str] = mapped_column(
+        String(20), default="in_service", server_default="in_service"
+    )
+    attributes: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    commune_insee: Mapped[str | None] = mapped_column(ForeignKey("communes.insee_code"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
