@@ -19,8 +19,6 @@ GROUPS = {
 }
 
 QUESTION_TYPES = ("text", "number", "boolean", "single_choice", "multiple_choice")
-# Kinds of public equipment a category's reports can be attached to.
-ASSET_KINDS = ("street_light", "traffic_signal", "camera", "drain", "sign", "bench", "poi")
 
 
 class Category(db.Model):

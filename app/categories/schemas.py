@@ -1,6 +1,7 @@
 import marshmallow as ma
 
-from app.categories.models import ASSET_KINDS, GROUPS, QUESTION_TYPES
+from app.assets.models import KINDS as ASSET_KINDS
+from app.categories.models import GROUPS, QUESTION_TYPES
 from app.fields import StrictBoolean
 
 CODE_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"

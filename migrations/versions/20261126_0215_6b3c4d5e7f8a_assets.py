@@ -1,7 +1,7 @@
 """assets: equipment on the street, with a Lambert-93 copy of the position
 
 Revision ID: 6b3c4d5e7f8a
-Revises: 5d2e3f4a6b7c
+Revises: a1c2e3f4b5d6
 Create Date: 2026-11-26 01:30:00
 
 """
@@ -12,7 +12,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
 
 revision = "6b3c4d5e7f8a"
-down_revision = "5d2e3f4a6b7c"
+down_revision = "a1c2e3f4b5d6"
 branch_labels = None
 depends_on = None
 
