@@ -91,6 +91,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "GET /v1/categories.",
         "en": "Unknown or inactive category: {code}. Choose one from GET /v1/categories.",
     },
+    "unknown_asset": {
+        "fr": "Aucun équipement ne porte la référence {reference} : vérifiez le numéro inscrit "
+        "sur l'équipement, ou envoyez le signalement sans référence.",
+        "en": "No equipment has the reference {reference}: check the number written on it, or "
+        "send the report without a reference.",
+    },
+    "asset_kind_mismatch": {
+        "fr": "L'équipement {reference} est de type {kind}, ce qui ne correspond pas à cette "
+        "catégorie (attendu : {expected}) : choisissez la bonne catégorie ou retirez la "
+        "référence.",
+        "en": "Equipment {reference} is a {kind}, which does not match this category "
+        "(expected: {expected}): choose the right category or leave the reference out.",
+    },
     "outside_service_area": {
         "fr": "Ce lieu est hors de Dijon Métropole (à {distance_km} km de {commune}, la "
         "commune la plus proche) : Signale ne traite que les 23 communes de la métropole.",

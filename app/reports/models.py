@@ -83,6 +83,10 @@ class Report(db.Model):
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Why routing decided what it did (duplicate, service level...): for staff only.
     routing: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    # The equipment it is about: snapped by routing, or named by the app.
+    asset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assets.id", ondelete="SET NULL"), index=True
+    )
     # Set when routing found an open report of the same problem: this one is its duplicate.
     duplicate_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("reports.id", ondelete="SET NULL"), index=True

@@ -63,6 +63,12 @@ class ReportInSchema(ma.Schema):
     )
     # Optional, not nullable: OpenAPI 3.0 cannot say "this object or null" exactly.
     contact = ma.fields.Nested(ContactInSchema)
+    asset_reference = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Regexp(r"^[A-Za-z0-9._-]{1,64}$"),
+        metadata={"description": "The equipment (a street light's number...), if the app knows"},
+    )
     language = ma.fields.String(
         load_default=None,
         validate=ma.validate.OneOf(["fr", "en"]),

@@ -5,10 +5,11 @@ from datetime import timedelta
 
 from geoalchemy2 import WKTElement
 from geoalchemy2.shape import to_shape
-from sqlalchemy import bindparam, func, null, select, update
+from sqlalchemy import Numeric, bindparam, func, null, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from app.assets.models import Asset
 from app.categories.models import Category
 from app.categories.service import validate_answers
 from app.errors import Conflict, NotFound, Unprocessable
@@ -99,7 +100,16 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
             code=data["category"],
             errors={"json": {"category": [f"no active category {data['category']}"]}},
         )
-    category, commune, original = row
+    category, commune, near_original, asset, asset_original, place = row
+    if data.get("asset_reference"):
+        asset = named_asset(session, category, data["asset_reference"])
+        asset_original = session.execute(
+            select(duplicate_on_asset(asset[0]))
+            .select_from(Category)
+            .where(Category.id == category.id)
+        ).scalar()
+    # Attached to the same equipment beats being near.
+    original = asset_original or near_original
     if point is not None and commune is None:
         raise outside_service_area(session, location["lon"], location["lat"], "location")
     answers = validate_answers(category, data.get("answers") or {})
@@ -120,6 +130,7 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
         "reporter_uid": reporter.uid,
         "language": language,
         "priority": priority_for(category.service_level_hours),
+        "asset_id": asset[0] if asset else None,
     }
     routing = {
         "service_level": {
@@ -127,15 +138,36 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
             "priority": values["priority"],
             "why": "the category's service level",
         },
+        "asset": None,
         "duplicate": None,
     }
+    if place is not None:
+        values["priority"] = max(1, values["priority"] - 1)
+        reference, name, kind = place
+        routing["service_level"].update(
+            priority=values["priority"],
+            why=f"the category's service level, raised: within {SENSITIVE_RADIUS_M} m of "
+            f"{kind or 'a sensitive place'} {name or reference}",
+        )
+    if asset:
+        asset_id, reference, *distance = asset
+        routing["asset"] = {
+            "id": asset_id,
+            "reference": reference,
+            "why": f"named by the app ({category.asset_kind})"
+            if data.get("asset_reference")
+            else f"nearest {category.asset_kind} within {category.snap_distance_m} m: "
+            f"{distance[0]} m",
+        }
     if original is not None:
         original_id, original_reference, original_reporter = original
         values.update(status="duplicate", duplicate_of_id=original_id)
         routing["duplicate"] = {
             "report_id": original_id,
             "reference": original_reference,
-            "why": f"open {category.code} report within {category.duplicate_radius_m} m, "
+            "why": f"open {category.code} report on the same equipment"
+            if original is asset_original
+            else f"open {category.code} report within {category.duplicate_radius_m} m, "
             f"filed in the last {category.duplicate_window_days} days (the nearest)",
         }
         # The reporter's voice goes to the original: they support and follow it.
@@ -164,8 +196,75 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
     )
 
 
-# A Core alias, built once: aliasing the mapped class per request costs milliseconds.
+# Core aliases, built once: aliasing the mapped class per request costs milliseconds.
 _ORIGINAL = Report.__table__.alias("original")
+_SNAPPED = Asset.__table__.alias("snapped")
+_PLACE = Asset.__table__.alias("place")
+# A report this near a school, hospital or nursing home (a `poi` asset) is one step more
+# urgent.
+SENSITIVE_RADIUS_M = 100
+
+
+def snapped_asset(point, column: str | None = None):
+    """The nearest working equipment of the outer query's category's kind within its snap
+    distance, as [id, reference, distance m] (or just ``column``)."""
+    asset = _SNAPPED.c
+    here = func.ST_Transform(point, LAMBERT93)
+    value = (
+        asset[column]
+        if column
+        else func.json_build_array(
+            asset.id,
+            asset.reference,
+            func.round(func.ST_Distance(asset.geom_l93, here).cast(Numeric), 1),
+        )
+    )
+    return (
+        select(value)
+        .where(
+            asset.kind == Category.asset_kind,
+            asset.status != "removed",
+            func.ST_DWithin(asset.geom_l93, here, Category.snap_distance_m),
+        )
+        .order_by(asset.geom_l93.op("<->")(here), asset.id)
+        .limit(1)
+        .correlate(Category)
+        .scalar_subquery()
+    )
+
+
+def duplicate_on_asset(asset_id):
+    """The oldest open report of the outer query's category attached to ``asset_id``."""
+    original = _ORIGINAL.c
+    return (
+        select(func.json_build_array(original.id, original.reference, original.reporter_uid))
+        .where(
+            original.asset_id == asset_id,
+            original.category_id == Category.id,
+            original.status.not_in(CLOSED_STATUSES),
+        )
+        .order_by(original.created_at, original.id)
+        .limit(1)
+        .correlate(Category)
+        .scalar_subquery()
+    )
+
+
+def sensitive_place(point):
+    """The nearest `poi` asset within SENSITIVE_RADIUS_M, as [reference, name, kind of place]."""
+    place = _PLACE.c
+    here = func.ST_Transform(point, LAMBERT93)
+    return (
+        select(func.json_build_array(place.reference, place.name, place.attributes["poi"].astext))
+        .where(
+            place.kind == "poi",
+            place.status != "removed",
+            func.ST_DWithin(place.geom_l93, here, SENSITIVE_RADIUS_M),
+        )
+        .order_by(place.geom_l93.op("<->")(here), place.id)
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def duplicate_target(point):
@@ -198,6 +297,9 @@ def _lookup(*, placed: bool, duplicates: bool):
         Category,
         Commune if placed else null(),
         duplicate_target(point) if duplicates else null(),
+        snapped_asset(point) if duplicates else null(),
+        duplicate_on_asset(snapped_asset(point, column="id")) if duplicates else null(),
+        sensitive_place(point) if duplicates else null(),
     ).where(Category.code == bindparam("code"), Category.active.is_(True))
     if placed:
         query = query.outerjoin(Commune, func.ST_Covers(Commune.geom, point)).order_by(
@@ -210,6 +312,27 @@ def _lookup(*, placed: bool, duplicates: bool):
 _LOOKUP = _lookup(placed=True, duplicates=True)
 _LOOKUP_FAR_AWAY = _lookup(placed=True, duplicates=False)
 _LOOKUP_UNPLACED = _lookup(placed=False, duplicates=False)
+
+
+def named_asset(session: Session, category: Category, reference: str) -> list:
+    """The equipment the app named, as [id, reference]: it must exist, be of the category's
+    kind and not be removed."""
+    asset = session.scalar(select(Asset).where(Asset.reference == reference))
+    if asset is None or asset.status == "removed":
+        raise Unprocessable(
+            "unknown_asset",
+            reference=reference,
+            errors={"json": {"asset_reference": [f"no equipment {reference}"]}},
+        )
+    if asset.kind != category.asset_kind:
+        raise Unprocessable(
+            "asset_kind_mismatch",
+            reference=reference,
+            kind=asset.kind,
+            expected=category.asset_kind or "-",
+            errors={"json": {"asset_reference": [f"{reference} is a {asset.kind}"]}},
+        )
+    return [asset.id, asset.reference]
 
 
 def active_category(session: Session, code: str, *, field: str) -> Category:

@@ -4,6 +4,7 @@ Points are placed a known number of metres apart in Lambert-93 (the metric proje
 queries use), then brought back to WGS 84 for the API.
 """
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -253,3 +254,98 @@ def test_a_four_hour_service_level_makes_an_urgent_report(app, client, people, a
     assert staff["priority"] == 1
     created = datetime.fromisoformat(staff["created_at"])
     assert datetime.fromisoformat(staff["due_at"]) - created == timedelta(hours=4)
+
+
+def add_asset(app, reference, kind, east_m, status="in_service", **attributes):
+    with app.app_context():
+        db.session.execute(
+            text(
+                "INSERT INTO assets (kind, reference, name, status, attributes, geom,"
+                " commune_insee) VALUES (:kind, :ref, :ref, :status, CAST(:attrs AS jsonb),"
+                " ST_Transform(ST_SetSRID(ST_MakePoint(:x, :y), 2154), 4326), '21231')"
+            ),
+            {
+                "kind": kind,
+                "ref": reference,
+                "status": status,
+                "attrs": json.dumps(attributes),
+                "x": ORIGIN_L93[0] + east_m,
+                "y": ORIGIN_L93[1],
+            },
+        )
+        db.session.commit()
+
+
+def light(client, headers, location, key, **extra):
+    body = {"category": "streetlight_out", "location": location, "answers": {}, **extra}
+    return client.post("/v1/reports", headers={**headers, "Idempotency-Key": key}, json=body)
+
+
+def staff_view(client, auth, report_id):
+    return client.get(f"/v1/reports/{report_id}", headers=auth(Role.AGENT)).get_json()
+
+
+def test_the_nearest_pole_within_the_snap_distance_is_attached(app, client, people, auth):
+    add_asset(app, "SL-FAR", "street_light", 29.5)
+    add_asset(app, "SL-NEAR", "street_light", -12)
+    add_asset(app, "TS-1", "traffic_signal", 1)  # the wrong kind, nearer
+    response = light(client, people["alice"], wgs84(app), "a")
+    assert response.status_code == 201, response.get_json()
+    routing = staff_view(client, auth, response.get_json()["id"])["routing"]
+    assert routing["asset"]["reference"] == "SL-NEAR"
+    assert "12.0 m" in routing["asset"]["why"]
+
+
+def test_a_pole_just_outside_the_snap_distance_is_not(app, client, people, auth):
+    add_asset(app, "SL-1", "street_light", 30.5)
+    add_asset(app, "SL-GONE", "street_light", 3, status="removed")
+    response = light(client, people["alice"], wgs84(app), "a")
+    assert staff_view(client, auth, response.get_json()["id"])["routing"]["asset"] is None
+    add_asset(app, "SL-2", "street_light", 29.5)
+    response = light(client, people["bob"], wgs84(app), "b")
+    routing = staff_view(client, auth, response.get_json()["id"])["routing"]
+    assert routing["asset"]["reference"] == "SL-2"
+
+
+def test_a_second_report_on_the_same_pole_is_a_duplicate_even_beyond_the_radius(
+    app, client, people, auth
+):
+    add_asset(app, "SL-1", "street_light", 0)
+    first = light(client, people["alice"], wgs84(app, -25), "a").get_json()
+    # 50 m from the first report (radius 30 m) but both snap to SL-1 (25 m away).
+    second = light(client, people["bob"], wgs84(app, 25), "b").get_json()
+    assert second["duplicate_of"]["id"] == first["id"]
+    why = staff_view(client, auth, second["id"])["routing"]["duplicate"]["why"]
+    assert "same equipment" in why
+
+
+def test_the_app_may_name_the_equipment_and_it_is_checked(app, client, people, auth):
+    add_asset(app, "SL-9", "street_light", 400)  # far away: the resident read its number
+    add_asset(app, "TS-9", "traffic_signal", 0)
+    response = light(client, people["alice"], wgs84(app), "a", asset_reference="SL-9")
+    assert response.status_code == 201
+    routing = staff_view(client, auth, response.get_json()["id"])["routing"]
+    assert routing["asset"]["reference"] == "SL-9" and "named" in routing["asset"]["why"]
+    wrong = light(client, people["alice"], wgs84(app), "b", asset_reference="TS-9")
+    assert (wrong.status_code, wrong.get_json()["code"]) == (422, "asset_kind_mismatch")
+    assert "asset_reference" in wrong.get_json()["errors"]["json"]
+    unknown = light(client, people["alice"], wgs84(app), "c", asset_reference="NOPE-1")
+    assert (unknown.status_code, unknown.get_json()["code"]) == (422, "unknown_asset")
+    # A category without equipment refuses any reference.
+    body = {"category": "pothole", "location": wgs84(app), "answers": {"size": "small"}}
+    body["asset_reference"] = "SL-9"
+    response = client.post(
+        "/v1/reports", headers={**people["alice"], "Idempotency-Key": "d"}, json=body
+    )
+    assert (response.status_code, response.get_json()["code"]) == (422, "asset_kind_mismatch")
+
+
+def test_a_school_within_100_m_raises_the_priority(app, client, people, auth):
+    add_asset(app, "POI-1", "poi", 150, poi="school")
+    first = submit(client, people["alice"], wgs84(app), "a")
+    assert staff_view(client, auth, first["id"])["priority"] == 3
+    add_asset(app, "POI-2", "poi", 500 + 90, poi="school")
+    second = submit(client, people["bob"], wgs84(app, 500), "b")
+    view = staff_view(client, auth, second["id"])
+    assert view["priority"] == 2
+    assert "school" in view["routing"]["service_level"]["why"]
