@@ -98,7 +98,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from app.cli import categories_cli, reference, reports_cli, users
+    from app.cli import categories_cli, reference, reports_cli, routing_cli, users
 
-    for group in (reference, users, categories_cli, reports_cli):
+    for group in (reference, users, categories_cli, reports_cli, routing_cli):
         app.cli.add_command(group)

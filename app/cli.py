@@ -21,6 +21,41 @@ from app.users.tokens import emulator_mode, mint_emulator_token
 reference = AppGroup("reference", help="Reference data: communes and the control centre's desks.")
 users = AppGroup("users", help="Staff accounts and development tokens.")
 reports_cli = AppGroup("reports", help="Report data.")
+routing_cli = AppGroup("routing", help="Routing rules and the demo organisation.")
+rules_cli = AppGroup("rules", help="The routing rules, as a JSON file.")
+routing_cli.add_command(rules_cli)
+
+
+@rules_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_rules(path: Path):
+    """Replace every routing rule with those of a JSON file (one transaction)."""
+    try:
+        count = organisation.import_rules_file(db.session, path)
+    except organisation.RoutingFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"routing rules: {count} imported")
+
+
+@rules_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
+def export_rules(path: Path | None):
+    """Write every routing rule as JSON (to PATH, or standard output)."""
+    text = json.dumps(organisation.export_rules(db.session), ensure_ascii=False, indent=1)
+    if path:
+        path.write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)
+
+
+@routing_cli.command("seed")
+def seed_routing():
+    """Load the demo routing rules and crews, each only if none exist yet."""
+    from app.organisation import demo
+
+    rules = demo.seed_rules(db.session)
+    crews = demo.seed_crews(db.session)
+    click.echo(f"routing rules: {rules or 'kept as edited'}; crews: {crews or 'kept as edited'}")
 
 
 @reports_cli.command("generate")

@@ -63,6 +63,11 @@ class Report(db.Model):
     reporter_uid: Mapped[str] = mapped_column(String(128))
     language: Mapped[str] = mapped_column(String(2), default="fr", server_default="fr")
     source: Mapped[str] = mapped_column(String(20), default="app", server_default="app")
+    # Where routing sent it: the desk, and the crew when one fitted.
+    desk_id: Mapped[int | None] = mapped_column(ForeignKey("desks.id"), index=True)
+    crew_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crews.id", ondelete="SET NULL"), index=True
+    )
     support_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
