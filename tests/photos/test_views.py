@@ -178,15 +178,19 @@ def test_processing_twice_changes_nothing(app, client, reporter):
 
 
 def test_a_report_without_location_takes_its_photos_gps(app, client, reporter, auth):
-    response = client.post("/v1/reports", json={"category": "other"},
-                           headers={**reporter, "Idempotency-Key": "nowhere"})
+    response = client.post(
+        "/v1/reports",
+        json={"category": "other"},
+        headers={**reporter, "Idempotency-Key": "nowhere"},
+    )
     assert response.status_code == 201
     report = response.get_json()
     assert report["location"] is None and report["commune"] is None
     ids = [r["id"] for r in client.get("/v1/reports", headers=auth()).get_json()["items"]]
     assert report["id"] not in ids  # not on the public map until placed
-    photo_id = upload(client, reporter, report["id"],
-                      jpeg(exif=gps_exif(lat=47.3220, lon=5.0415))).get_json()["id"]
+    photo_id = upload(
+        client, reporter, report["id"], jpeg(exif=gps_exif(lat=47.3220, lon=5.0415))
+    ).get_json()["id"]
     assert process(app, photo_id) == "ready"
     placed = client.get(f"/v1/reports/{report['id']}", headers=auth()).get_json()
     lon, lat = placed["location"]["coordinates"]
@@ -196,17 +200,20 @@ def test_a_report_without_location_takes_its_photos_gps(app, client, reporter, a
     assert report["id"] in ids
 
 
-def test_a_photo_gps_outside_the_area_or_on_a_placed_report_changes_nothing(
-        app, client, reporter):
-    unplaced = client.post("/v1/reports", json={"category": "other"},
-                           headers={**reporter, "Idempotency-Key": "u"}).get_json()["id"]
+def test_a_photo_gps_outside_the_area_or_on_a_placed_report_changes_nothing(app, client, reporter):
+    unplaced = client.post(
+        "/v1/reports", json={"category": "other"}, headers={**reporter, "Idempotency-Key": "u"}
+    ).get_json()["id"]
     beaune = jpeg(exif=gps_exif(lat=47.026, lon=4.84))
     assert process(app, upload(client, reporter, unplaced, beaune).get_json()["id"]) == "ready"
     assert client.get(f"/v1/reports/{unplaced}", headers=reporter).get_json()["location"] is None
     placed = new_report(client, reporter)  # at 5.0415, 47.322
     elsewhere = jpeg(exif=gps_exif(lat=47.30, lon=5.10))
-    assert process(app, upload(client, reporter, placed, elsewhere, key="e").get_json()[
-        "id"]) == "ready"
-    coordinates = client.get(f"/v1/reports/{placed}", headers=reporter).get_json()[
-        "location"]["coordinates"]
+    assert (
+        process(app, upload(client, reporter, placed, elsewhere, key="e").get_json()["id"])
+        == "ready"
+    )
+    coordinates = client.get(f"/v1/reports/{placed}", headers=reporter).get_json()["location"][
+        "coordinates"
+    ]
     assert coordinates == [5.0415, 47.322]
