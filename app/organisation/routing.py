@@ -36,6 +36,14 @@ def match_desk(
 ) -> tuple[RoutingRule | None, Desk]:
     """The first active rule by priority matching the category, the point and the local
     month and time of ``at`` (an aware datetime), with its desk; else (None, fallback desk)."""
+    row = session.execute(match_desk_statement(category_code, lon, lat, at)).first()
+    if row is None:
+        raise LookupError("no routing rule matched and there is no fallback desk")
+    desk, matched = row
+    return matched, desk
+
+
+def match_desk_statement(category_code: str, lon: float, lat: float, at: datetime):
     if at.tzinfo is None:
         raise ValueError("at must be timezone-aware")
     local = at.astimezone(LOCAL_TIME)
@@ -56,18 +64,13 @@ def match_desk(
         rule, conditions, _point(lon, lat), rule.id, rule.priority
     ).subquery()
     first = select(candidates.c.id).order_by(candidates.c.priority).limit(1).scalar_subquery()
-    statement = (
+    return (
         select(Desk, RoutingRule)
         .outerjoin(RoutingRule, and_(RoutingRule.desk_id == Desk.id, RoutingRule.id == first))
         .where(or_(RoutingRule.id.is_not(None), Desk.is_fallback.is_(True)))
         .order_by(RoutingRule.id.is_(None), Desk.id)
         .limit(1)
     )
-    row = session.execute(statement).first()
-    if row is None:
-        raise LookupError("no routing rule matched and there is no fallback desk")
-    desk, matched = row
-    return matched, desk
 
 
 def rule_explanation(rule: RoutingRule | None, desk: Desk) -> dict:
@@ -94,6 +97,19 @@ def choose_crew(
 ) -> tuple[Crew, dict] | None:
     """The desk's active crew covering the point with the skill and the lowest open
     workload relative to its capacity, nearest depot first on ties; None when none fits."""
+    row = session.execute(choose_crew_statement(desk_id, category_code, lon, lat)).first()
+    if row is None:
+        return None
+    crew, load, metres = row
+    return crew, {
+        "crew": crew.code,
+        "workload": load,
+        "capacity": crew.capacity,
+        "depot_distance_m": None if metres is None else round(metres),
+    }
+
+
+def choose_crew_statement(desk_id: int, category_code: str, lon: float, lat: float):
     point = _point(lon, lat)
     conditions = (
         Crew.active.is_(True),
@@ -106,7 +122,7 @@ def choose_crew(
     distance = func.ST_Distance(
         func.ST_Transform(Crew.depot, LAMBERT93), func.ST_Transform(point, LAMBERT93)
     ).label("depot_distance_m")
-    ranked = (
+    return (
         select(Crew, workload, distance)
         .join(candidates, candidates.c.id == Crew.id)
         .order_by(
@@ -116,13 +132,3 @@ def choose_crew(
         )
         .limit(1)
     )
-    row = session.execute(ranked).first()
-    if row is None:
-        return None
-    crew, load, metres = row
-    return crew, {
-        "crew": crew.code,
-        "workload": load,
-        "capacity": crew.capacity,
-        "depot_distance_m": None if metres is None else round(metres),
-    }
