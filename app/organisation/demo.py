@@ -126,7 +126,7 @@ def seed_rules(session: Session) -> int:
                 priority=20,
                 category_code="snow_ice",
                 desk=desks["viabilite-hivernale"],
-                months=WINTER,
+                months=sorted(WINTER),
             )
         )
         rules.append(
