@@ -128,9 +128,9 @@ def load_reference(communes_path: Path):
 @click.option("--name", required=True)
 @click.option("--desk", required=True, help="Desk code, e.g. voirie")
 def put_crew(code: str, name: str, desk: str):
-    """Create or update a field crew."""
+    """Create a field crew, or change its name and desk (its other settings are kept)."""
     with _problems_as_errors():
-        crew, created = organisation.put_crew(db.session, code=code, name=name, desk=desk)
+        crew, created = organisation.name_crew(db.session, code=code, name=name, desk=desk)
     click.echo(f"crew {crew.code} {'created' if created else 'updated'} (desk {desk})")
 
 

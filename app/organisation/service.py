@@ -140,6 +140,17 @@ def put_crew(
     return crew, created
 
 
+def name_crew(session: Session, *, code: str, name: str, desk: str) -> tuple[Crew, bool]:
+    """Create a crew with default settings, or change only its name and desk."""
+    (desk_row,) = desks_by_code(session, [desk], field="desk")
+    crew = session.scalar(select(Crew).where(Crew.code == code))
+    if crew is None:
+        return put_crew(session, code=code, name=name, desk=desk)
+    crew.name, crew.desk = name, desk_row
+    session.commit()
+    return crew, False
+
+
 def get_crew(session: Session, code: str) -> Crew:
     crew = crew_by_code(session, code, field=None)
     session.refresh(crew)

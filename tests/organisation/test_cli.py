@@ -105,3 +105,12 @@ def test_a_broken_rules_file_changes_nothing(cli, session, tmp_path):
         assert result.exit_code != 0 and expected in result.output, result.output
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(RoutingRule)) == before
+
+
+def test_renaming_a_crew_from_the_cli_keeps_its_zone_and_skills(cli, session):
+    assert cli("routing", "seed").exit_code == 0
+    result = cli("reference", "crew", "voirie-nord-1", "--name", "Voirie N1", "--desk", "voirie")
+    assert result.exit_code == 0 and "updated" in result.output, result.output
+    crew = session.scalar(select(Crew).where(Crew.code == "voirie-nord-1"))
+    assert crew.name == "Voirie N1" and "pothole" in crew.skills
+    assert session.scalar(select(Crew.zone.is_not(None)).where(Crew.code == "voirie-nord-1"))
