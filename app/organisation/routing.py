@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.geo.models import LAMBERT93, WGS84
 from app.organisation.models import Crew, Desk, RoutingRule
+from app.reports.models import Report
 
 LOCAL_TIME = ZoneInfo("Europe/Paris")
 # A report in one of these states no longer weighs on its crew.
@@ -82,8 +83,6 @@ def rule_explanation(rule: RoutingRule | None, desk: Desk) -> dict:
 
 def open_workload(crew_id):
     """How many open reports a crew carries (a correlated count)."""
-    from app.reports.models import Report
-
     return (
         select(func.count())
         .select_from(Report)
