@@ -99,7 +99,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from app.cli import assets_cli, categories_cli, reference, reports_cli, users
+    from app.cli import assets_cli, categories_cli, reference, reports_cli, routing_cli, users
 
-    for group in (reference, users, categories_cli, reports_cli, assets_cli):
+    for group in (reference, users, categories_cli, reports_cli, assets_cli, routing_cli):
         app.cli.add_command(group)

@@ -24,6 +24,41 @@ from app.users.tokens import emulator_mode, mint_emulator_token
 reference = AppGroup("reference", help="Reference data: communes and the control centre's desks.")
 users = AppGroup("users", help="Staff accounts and development tokens.")
 reports_cli = AppGroup("reports", help="Report data.")
+routing_cli = AppGroup("routing", help="Routing rules and the demo organisation.")
+rules_cli = AppGroup("rules", help="The routing rules, as a JSON file.")
+routing_cli.add_command(rules_cli)
+
+
+@rules_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_rules(path: Path):
+    """Replace every routing rule with those of a JSON file (one transaction)."""
+    try:
+        count = organisation.import_rules_file(db.session, path)
+    except organisation.RoutingFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"routing rules: {count} imported")
+
+
+@rules_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
+def export_rules(path: Path | None):
+    """Write every routing rule as JSON (to PATH, or standard output)."""
+    text = json.dumps(organisation.export_rules(db.session), ensure_ascii=False, indent=1)
+    if path:
+        path.write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)
+
+
+@routing_cli.command("seed")
+def seed_routing():
+    """Load the demo routing rules and crews, each only if none exist yet."""
+    from app.organisation import demo
+
+    rules = demo.seed_rules(db.session)
+    crews = demo.seed_crews(db.session)
+    click.echo(f"routing rules: {rules or 'kept as edited'}; crews: {crews or 'kept as edited'}")
 
 
 @reports_cli.command("generate")
@@ -163,9 +198,9 @@ def load_reference(communes_path: Path):
 @click.option("--name", required=True)
 @click.option("--desk", required=True, help="Desk code, e.g. voirie")
 def put_crew(code: str, name: str, desk: str):
-    """Create or update a field crew."""
+    """Create a field crew, or change its name and desk (its other settings are kept)."""
     with _problems_as_errors():
-        crew, created = organisation.put_crew(db.session, code=code, name=name, desk=desk)
+        crew, created = organisation.name_crew(db.session, code=code, name=name, desk=desk)
     click.echo(f"crew {crew.code} {'created' if created else 'updated'} (desk {desk})")
 
 

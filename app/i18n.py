@@ -207,6 +207,41 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Équipe inconnue : {code}. Les codes valides sont listés par GET /v1/crews.",
         "en": "Unknown crew: {code}. Valid codes are listed by GET /v1/crews.",
     },
+    "crew_has_members": {
+        "fr": "Des membres du personnel appartiennent encore à l'équipe {code} : "
+        "affectez-les ailleurs, ou désactivez l'équipe (« active »: false).",
+        "en": "Staff still belong to crew {code}: assign them elsewhere, or deactivate the "
+        "crew (“active”: false).",
+    },
+    "invalid_geometry": {
+        "fr": "La géométrie « {field} » est invalide : {reason}. Envoyez un objet GeoJSON "
+        "valide en longitude/latitude WGS 84.",
+        "en": "The “{field}” geometry is invalid: {reason}. Send a valid GeoJSON object in "
+        "WGS 84 longitude/latitude.",
+    },
+    "invalid_working_hours": {
+        "fr": "Horaires de travail incohérents : chaque période [début, fin] doit finir après "
+        "son début (corrigez celles indiquées dans « errors »).",
+        "en": "Inconsistent working hours: each [start, end] period must end after it starts "
+        "(correct those listed in “errors”).",
+    },
+    "invalid_time_window": {
+        "fr": "Plage horaire invalide : donnez « starts_at » et « ends_at » ensemble, et "
+        "différents (une plage peut passer minuit, par exemple 22:00 à 06:00).",
+        "en": "Invalid time window: give “starts_at” and “ends_at” together, and different "
+        "(a window may wrap midnight, e.g. 22:00 to 06:00).",
+    },
+    "routing_priority_taken": {
+        "fr": "La règle {id} a déjà la priorité {priority} : choisissez une autre priorité "
+        "(les priorités sont uniques, la plus basse passe en premier).",
+        "en": "Rule {id} already has priority {priority}: choose another priority "
+        "(priorities are unique; the lowest goes first).",
+    },
+    "routing_rule_not_found": {
+        "fr": "Aucune règle d'aiguillage n'a l'identifiant {id} : la liste est donnée par "
+        "GET /v1/admin/routing-rules.",
+        "en": "No routing rule has the id {id}: GET /v1/admin/routing-rules lists them.",
+    },
     "role_assignment_invalid": {
         "fr": "Affectation incohérente avec le rôle : {detail}",
         "en": "Assignment inconsistent with the role: {detail}",

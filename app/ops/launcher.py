@@ -325,6 +325,8 @@ def prepare_database(env: dict) -> None:
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True)
     say("loading reference data")
     subprocess.run([*flask, "reference", "load"], env=env, cwd=ROOT, check=True)
+    say("loading the demo organisation (routing rules, crews) unless it exists")
+    subprocess.run([*flask, "routing", "seed"], env=env, cwd=ROOT, check=True)
 
 
 def development_env(services: Services) -> dict:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.categories.models import Category
 from app.extensions import db
 from app.geo.models import Commune
+from app.organisation.models import Desk
 
 # Numbers in references (DIJ-2026-004213): one sequence, so no lock is shared by intake.
 # States in which a report is still being dealt with (a duplicate can point at it).
@@ -77,6 +78,11 @@ class Report(db.Model):
     reporter_uid: Mapped[str] = mapped_column(String(128))
     language: Mapped[str] = mapped_column(String(2), default="fr", server_default="fr")
     source: Mapped[str] = mapped_column(String(20), default="app", server_default="app")
+    # Where routing sent it: the desk, and the crew when one fitted.
+    desk_id: Mapped[int | None] = mapped_column(ForeignKey("desks.id"), index=True)
+    crew_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crews.id", ondelete="SET NULL"), index=True
+    )
     support_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # 1 urgent, 2 high, 3 normal, 4 low: from the category's service level at intake.
     priority: Mapped[int] = mapped_column(SmallInteger, default=3, server_default="3")
@@ -98,6 +104,7 @@ class Report(db.Model):
 
     category: Mapped[Category] = relationship(lazy="joined")
     commune: Mapped[Commune | None] = relationship(lazy="joined")
+    desk: Mapped["Desk | None"] = relationship(lazy="joined")
     duplicate_of: Mapped["Report | None"] = relationship(
         remote_side=[id], lazy="joined", join_depth=1
     )

@@ -93,6 +93,12 @@ class CategoryRefSchema(ma.Schema):
     icon = ma.fields.String(required=True)
 
 
+class ReportDeskSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    name_fr = ma.fields.String(required=True)
+    name_en = ma.fields.String(required=True)
+
+
 class ReportRefSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     reference = ma.fields.String(required=True)
@@ -114,6 +120,12 @@ class ReportSchema(ma.Schema):
     address = ma.fields.String(allow_none=True, required=True)
     commune = ma.fields.Nested(CommuneRefSchema, required=True, allow_none=True)
     support_count = ma.fields.Integer(required=True)
+    desk = ma.fields.Nested(
+        ReportDeskSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The control-centre desk handling it (null until placed)"},
+    )
     duplicate_of = ma.fields.Nested(
         ReportRefSchema,
         required=True,

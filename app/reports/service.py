@@ -1,7 +1,7 @@
 """Use cases of reports: submitting, reading, supporting."""
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from geoalchemy2 import WKTElement
 from geoalchemy2.shape import to_shape
@@ -16,6 +16,8 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.geo import service as geo
 from app.geo.models import LAMBERT93, WGS84, Commune, in_lambert93_domain
 from app.idempotency import service as idempotency
+from app.organisation import routing as routing_rules
+from app.organisation.models import Desk
 from app.reports.models import (
     CLOSED_STATUSES,
     Report,
@@ -159,6 +161,11 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
             else f"nearest {category.asset_kind} within {category.snap_distance_m} m: "
             f"{distance[0]} m",
         }
+    desk = None
+    if point is not None:
+        desk = route_to_desk_and_crew(
+            session, category, location, values, routing, duplicate=original is not None
+        )
     if original is not None:
         original_id, original_reference, original_reporter = original
         values.update(status="duplicate", duplicate_of_id=original_id)
@@ -189,6 +196,7 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
         **{**values, **created._asdict()},
         category=category,
         commune=commune,
+        desk=desk,
         contact=ReportContact(**contact) if contact else None,
         duplicate_of=None
         if original is None
@@ -314,6 +322,42 @@ _LOOKUP_FAR_AWAY = _lookup(placed=True, duplicates=False)
 _LOOKUP_UNPLACED = _lookup(placed=False, duplicates=False)
 
 
+def route_to_desk_and_crew(
+    session: Session,
+    category: Category,
+    location: dict,
+    values: dict,
+    routing: dict,
+    *,
+    duplicate: bool,
+) -> Desk:
+    """Steps 2 and 5: the desk of the first matching rule (else the fallback desk), then the
+    desk's best-fitting crew; a duplicate goes to the desk but to no crew (its original has
+    one). Fills ``values`` and ``routing``; returns the desk."""
+    lon, lat = location["lon"], location["lat"]
+    rule, desk = routing_rules.match_desk(session, category.code, lon, lat, datetime.now(UTC))
+    values["desk_id"] = desk.id
+    routing["desk"] = routing_rules.rule_explanation(rule, desk)
+    routing["crew"] = None
+    if not duplicate:
+        chosen = routing_rules.choose_crew(session, desk.id, category.code, lon, lat)
+        if chosen is None:
+            routing["crew"] = {
+                "crew": None,
+                "why": "no active crew of this desk covers the point with the skill: "
+                "the desk assigns one by hand",
+            }
+        else:
+            crew, why = chosen
+            values["crew_id"] = crew.id
+            routing["crew"] = {
+                **why,
+                "why": "lowest open workload for its capacity among the desk's crews covering "
+                "the point with the skill, then nearest depot",
+            }
+    return desk
+
+
 def named_asset(session: Session, category: Category, reference: str) -> list:
     """The equipment the app named, as [id, reference]: it must exist, be of the category's
     kind and not be removed."""
@@ -366,6 +410,21 @@ def place_from_photo(session: Session, report: Report, lon: float, lat: float) -
         return False
     report.geom = WKTElement(f"POINT({lon} {lat})", srid=WGS84)
     report.commune_insee = place.commune["insee_code"]
+    # Now that it has a place, it gets a desk and a crew like any report.
+    values, routing = {}, dict(report.routing or {})
+    route_to_desk_and_crew(
+        session,
+        report.category,
+        {"lon": lon, "lat": lat},
+        values,
+        routing,
+        duplicate=report.status == "duplicate",
+    )
+    report.desk_id, report.crew_id, report.routing = (
+        values["desk_id"],
+        values.get("crew_id"),
+        routing,
+    )
     session.flush()
     return True
 
@@ -428,6 +487,13 @@ def present(report: Report, viewer_uid: str | None, photos=(), *, staff: bool = 
         "address": report.address,
         "commune": report.commune,
         "support_count": report.support_count,
+        "desk": None
+        if report.desk is None
+        else {
+            "code": report.desk.code,
+            "name_fr": report.desk.name_fr,
+            "name_en": report.desk.name_en,
+        },
         "duplicate_of": None
         if report.duplicate_of is None
         else {"id": report.duplicate_of.id, "reference": report.duplicate_of.reference},

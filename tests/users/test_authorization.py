@@ -40,6 +40,25 @@ MATRIX = {
         "/v1/admin/crews/eclairage-sud",
         {"name": "Éclairage Sud", "desk": "eclairage"},
     ),
+    ("DELETE", "/v1/admin/crews/{code}"): ({AD}, "/v1/admin/crews/{crew}", None),
+    ("GET", "/v1/admin/routing-rules"): ({AD}, "/v1/admin/routing-rules", None),
+    ("POST", "/v1/admin/routing-rules"): (
+        {AD},
+        "/v1/admin/routing-rules",
+        {
+            "name": "Nuit",
+            "priority": 7,
+            "desk": "securite",
+            "starts_at": "22:00",
+            "ends_at": "06:00",
+        },
+    ),
+    ("PUT", "/v1/admin/routing-rules/{rule_id}"): (
+        {AD},
+        "/v1/admin/routing-rules/{rule}",
+        {"name": "Nids-de-poule", "priority": 3, "category": "pothole", "desk": "voirie"},
+    ),
+    ("DELETE", "/v1/admin/routing-rules/{rule_id}"): ({AD}, "/v1/admin/routing-rules/{rule}", None),
     ("GET", "/v1/admin/users"): ({AD}, "/v1/admin/users", None),
     ("GET", "/v1/admin/users/{uid}"): ({AD}, "/v1/admin/users/target-user", None),
     ("PUT", "/v1/admin/users/{uid}"): (
@@ -172,6 +191,19 @@ def an_asset(app) -> None:
         db.session.remove()
 
 
+def a_routing_rule_and_a_spare_crew(app) -> tuple[int, str]:
+    """Something for the routing-rule and crew operations to replace or delete."""
+    from app.extensions import db
+    from app.organisation.service import create_rule, put_crew
+
+    with app.app_context():
+        rule = create_rule(db.session, {"name": "Voirie", "priority": 100, "desk": "voirie"})
+        put_crew(db.session, code="spare-crew", name="Spare", desk="voirie")
+        rule_id = rule.id
+        db.session.remove()
+    return rule_id, "spare-crew"
+
+
 def headers_for(caller: str, token_for) -> dict:
     if caller == "no token":
         return {}
@@ -199,7 +231,10 @@ def test_access(app, client, token_for, operation, caller):
     if "{" in url:
         report_id = a_report(client, token_for)
         photo = a_ready_photo(app, client, token_for, report_id)
-        url = url.format(report=report_id, photo=photo["id"], media=photo["url"])
+        rule_id, crew = a_routing_rule_and_a_spare_crew(app)
+        url = url.format(
+            report=report_id, photo=photo["id"], media=photo["url"], rule=rule_id, crew=crew
+        )
     headers = {**headers_for(caller, token_for), "Idempotency-Key": "matrix-1"}
     if body == PHOTO:
         response = client.post(

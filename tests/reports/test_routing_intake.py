@@ -1,0 +1,53 @@
+"""Routing inside the intake transaction: the resident's 201 already names the desk; the
+crew and the explanation are for staff."""
+
+from app.extensions import db
+from app.organisation.service import create_rule, put_crew
+from app.users.models import Role
+
+DIJON = {"lon": 5.0415, "lat": 47.3220}
+POTHOLE = {"category": "pothole", "location": DIJON, "answers": {"size": "small"}}
+
+
+def submit(client, headers, key, body=POTHOLE):
+    response = client.post("/v1/reports", headers={**headers, "Idempotency-Key": key}, json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_without_a_matching_rule_the_fallback_desk_gets_it_and_no_crew(client, auth):
+    report = submit(client, auth(Role.RESIDENT, uid="ana"), "a")
+    assert report["desk"]["code"] == "allo-mairie"
+    staff = client.get(f"/v1/reports/{report['id']}", headers=auth(Role.AGENT)).get_json()
+    assert staff["routing"]["desk"] == {"rule": "fallback", "desk": "allo-mairie"}
+    assert staff["routing"]["crew"]["crew"] is None
+
+
+def test_the_rule_picks_the_desk_and_the_fitting_crew_is_assigned(app, client, auth):
+    with app.app_context():
+        create_rule(
+            db.session,
+            {"name": "Nids-de-poule", "priority": 10, "desk": "voirie", "category": "pothole"},
+        )
+        put_crew(db.session, code="v-east", name="Est", desk="voirie", skills=["pothole"])
+        put_crew(db.session, code="v-lights", name="Feux", desk="voirie", skills=["graffiti"])
+        db.session.commit()
+        db.session.remove()
+    resident = auth(Role.RESIDENT, uid="ana")
+    report = submit(client, resident, "a")
+    assert report["desk"] == {
+        "code": "voirie",
+        "name_fr": report["desk"]["name_fr"],
+        "name_en": report["desk"]["name_en"],
+    }
+    assert "routing" not in report and "crew" not in str(report)
+    mine = client.get(f"/v1/reports/{report['id']}", headers=resident).get_json()
+    assert "routing" not in mine
+    staff = client.get(f"/v1/reports/{report['id']}", headers=auth(Role.AGENT)).get_json()
+    assert staff["routing"]["desk"]["rule"]["name"] == "Nids-de-poule"
+    assert staff["routing"]["crew"]["crew"] == "v-east"
+    assert staff["routing"]["crew"]["workload"] == 0
+    # The next one weighs on the same crew's workload count.
+    second = submit(client, resident, "b", {**POTHOLE, "location": {"lon": 5.06, "lat": 47.33}})
+    staff = client.get(f"/v1/reports/{second['id']}", headers=auth(Role.AGENT)).get_json()
+    assert staff["routing"]["crew"] == {**staff["routing"]["crew"], "crew": "v-east", "workload": 1}
