@@ -38,9 +38,14 @@ def prepare(env: dict, rows: int) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    subprocess.run(
-        [*flask, "reference", "load"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL
-    )
+    # The demo organisation make run loads: rules, crews and equipment, so that intake
+    # routes as it would in production.
+    for command in (
+        ["reference", "load"],
+        ["routing", "seed"],
+        ["assets", "generate", "--if-empty"],
+    ):
+        subprocess.run([*flask, *command], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     with psycopg.connect(libpq_url(env["DATABASE_URL"])) as conn:
         have = conn.execute("SELECT count(*) FROM reports").fetchone()[0]
     if have < rows:

@@ -7,7 +7,20 @@ and the zone tests are written so that PostgreSQL can answer them from the GiST 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, and_, any_, cast, func, literal, or_, select, union_all
+from sqlalchemy import (
+    Float,
+    Integer,
+    String,
+    Time,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from app.geo.models import LAMBERT93, WGS84
@@ -37,7 +50,7 @@ def match_desk(
 ) -> tuple[RoutingRule | None, Desk]:
     """The first active rule by priority matching the category, the point and the local
     month and time of ``at`` (an aware datetime), with its desk; else (None, fallback desk)."""
-    row = session.execute(match_desk_statement(category_code, lon, lat, at)).first()
+    row = session.execute(_MATCH_DESK, _desk_params(category_code, lon, lat, at)).first()
     if row is None:
         raise LookupError("no routing rule matched and there is no fallback desk")
     desk, matched = row
@@ -45,25 +58,38 @@ def match_desk(
 
 
 def match_desk_statement(category_code: str, lon: float, lat: float, at: datetime):
+    """The statement :func:`match_desk` runs, with its parameters bound (for EXPLAIN)."""
+    return _MATCH_DESK.params(**_desk_params(category_code, lon, lat, at))
+
+
+def _desk_params(category_code: str, lon: float, lat: float, at: datetime) -> dict:
     if at.tzinfo is None:
         raise ValueError("at must be timezone-aware")
     local = at.astimezone(LOCAL_TIME)
-    now = local.time().replace(tzinfo=None)
-    clock = literal(now)
+    return {
+        "category_code": category_code,
+        "lon": lon,
+        "lat": lat,
+        "month": local.month,
+        "clock": local.time().replace(tzinfo=None),
+    }
+
+
+def _match_desk_statement():
+    clock = bindparam("clock", type_=Time)
     rule = RoutingRule
     conditions = (
         rule.active.is_(True),
-        or_(rule.category_code.is_(None), rule.category_code == category_code),
-        or_(rule.months.is_(None), literal(local.month) == any_(rule.months)),
+        or_(rule.category_code.is_(None), rule.category_code == bindparam("category_code")),
+        or_(rule.months.is_(None), bindparam("month", type_=Integer) == any_(rule.months)),
         or_(
             rule.starts_at.is_(None),
             and_(rule.starts_at < rule.ends_at, rule.starts_at <= clock, clock < rule.ends_at),
             and_(rule.starts_at > rule.ends_at, or_(rule.starts_at <= clock, clock < rule.ends_at)),
         ),
     )
-    candidates = _zone_branches(
-        rule, conditions, _point(lon, lat), rule.id, rule.priority
-    ).subquery()
+    point = _point(bindparam("lon", type_=Float), bindparam("lat", type_=Float))
+    candidates = _zone_branches(rule, conditions, point, rule.id, rule.priority).subquery()
     first = select(candidates.c.id).order_by(candidates.c.priority).limit(1).scalar_subquery()
     return (
         select(Desk, RoutingRule)
@@ -72,6 +98,10 @@ def match_desk_statement(category_code: str, lon: float, lat: float, at: datetim
         .order_by(RoutingRule.id.is_(None), Desk.id)
         .limit(1)
     )
+
+
+# Built once: composing it per report cost several times what running it does.
+_MATCH_DESK = _match_desk_statement()
 
 
 def rule_explanation(rule: RoutingRule | None, desk: Desk) -> dict:
@@ -96,7 +126,8 @@ def choose_crew(
 ) -> tuple[Crew, dict] | None:
     """The desk's active crew covering the point with the skill and the lowest open
     workload relative to its capacity, nearest depot first on ties; None when none fits."""
-    row = session.execute(choose_crew_statement(desk_id, category_code, lon, lat)).first()
+    params = {"desk_id": desk_id, "category_code": category_code, "lon": lon, "lat": lat}
+    row = session.execute(_CHOOSE_CREW, params).first()
     if row is None:
         return None
     crew, load, metres = row
@@ -109,11 +140,16 @@ def choose_crew(
 
 
 def choose_crew_statement(desk_id: int, category_code: str, lon: float, lat: float):
-    point = _point(lon, lat)
+    """The statement :func:`choose_crew` runs, with its parameters bound (for EXPLAIN)."""
+    return _CHOOSE_CREW.params(desk_id=desk_id, category_code=category_code, lon=lon, lat=lat)
+
+
+def _choose_crew_statement():
+    point = _point(bindparam("lon", type_=Float), bindparam("lat", type_=Float))
     conditions = (
         Crew.active.is_(True),
-        Crew.desk_id == desk_id,
-        literal(category_code) == any_(Crew.skills),
+        Crew.desk_id == bindparam("desk_id", type_=Integer),
+        bindparam("category_code", type_=String) == any_(Crew.skills),
     )
     candidates = _zone_branches(Crew, conditions, point, Crew.id).subquery()
     workload = open_workload(Crew.id).label("workload")
@@ -131,3 +167,6 @@ def choose_crew_statement(desk_id: int, category_code: str, lon: float, lat: flo
         )
         .limit(1)
     )
+
+
+_CHOOSE_CREW = _choose_crew_statement()
