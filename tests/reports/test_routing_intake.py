@@ -51,3 +51,26 @@ def test_the_rule_picks_the_desk_and_the_fitting_crew_is_assigned(app, client, a
     second = submit(client, resident, "b", {**POTHOLE, "location": {"lon": 5.06, "lat": 47.33}})
     staff = client.get(f"/v1/reports/{second['id']}", headers=auth(Role.AGENT)).get_json()
     assert staff["routing"]["crew"] == {**staff["routing"]["crew"], "crew": "v-east", "workload": 1}
+
+
+def test_a_point_on_the_border_of_two_communes_goes_to_one_the_lower_insee_code(app, client, auth):
+    """A vertex shared by Dijon and Chenôve is covered by both: the report is created once,
+    in Chenôve (21166 < 21231), the documented tie-break."""
+    from sqlalchemy import text
+
+    with app.app_context():
+        lon, lat, covering = db.session.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p), (SELECT array_agg(insee_code ORDER BY insee_code)"
+                " FROM communes WHERE ST_Covers(geom, p)) FROM (SELECT ST_PointN(ST_GeometryN("
+                "ST_LineMerge(ST_Intersection(ST_Boundary(a.geom), ST_Boundary(b.geom))), 1), 2)"
+                " AS p FROM communes a, communes b WHERE a.insee_code = '21231'"
+                " AND b.insee_code = '21166') AS shared"
+            )
+        ).one()
+        db.session.remove()
+    assert covering == ["21166", "21231"]
+    body = {**POTHOLE, "location": {"lon": lon, "lat": lat}}
+    report = submit(client, auth(Role.RESIDENT, uid="ana"), "border", body)
+    assert report["commune"]["insee_code"] == "21166"
+    assert report["desk"] is not None
