@@ -83,8 +83,9 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
         if (location)
         else None
     )
-    # One round trip: the category, the commune containing the point, and the open report
-    # of the same problem this one duplicates, if any. Statements built once (see below).
+    # One round trip: the category, the commune containing the point, the open report of the
+    # same problem this one duplicates (near, or on the same equipment), the nearest
+    # equipment of the category's kind and any sensitive place nearby. Built once (below).
     if point is None:
         row = session.execute(_LOOKUP_UNPLACED, {"code": data["category"]}).first()
     else:
