@@ -354,7 +354,8 @@ def run() -> int:
         for child in children:
             with contextlib.suppress(ProcessLookupError):
                 child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
+        # gunicorn's own graceful timeout is 30 s; a worker finishing a job needs time too.
+        deadline = time.monotonic() + 30
         for child in children:
             try:
                 child.wait(max(0.1, deadline - time.monotonic()))

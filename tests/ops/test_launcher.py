@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -121,6 +122,11 @@ def test_make_run_serves_the_api_and_the_worker_then_stops_cleanly_and_runs_agai
         for attempt in range(2):
             port = free_port()
             process = start_service(port, database_url, queue)
+            # Read its output as it comes: a full pipe would block the service's log writes
+            # (gunicorn's included), and with them its answers to the launcher's own checks.
+            lines: list[str] = []
+            reader = threading.Thread(target=lines.extend, args=(process.stdout,), daemon=True)
+            reader.start()
             try:
                 base = f"http://127.0.0.1:{port}"
                 wait_for(base + "/readyz", process)
@@ -136,11 +142,14 @@ def test_make_run_serves_the_api_and_the_worker_then_stops_cleanly_and_runs_agai
                 assert len(Worker.all(queue=Queue(queue, connection=redis_conn))) == 1
             finally:
                 process.send_signal(signal.SIGINT)
-                output = process.communicate(timeout=60)[0]
+                process.wait(timeout=60)
+                reader.join(timeout=10)
+                output = "".join(lines)
             assert process.returncode == 0, output
             assert "Signale is running" in output
             with pytest.raises(OSError):
                 get(base + "/healthz")
-            assert Worker.all(queue=Queue(queue, connection=redis_conn)) == []
+            # The worker unregisters itself on a warm shutdown (a killed one would not).
+            assert Worker.all(queue=Queue(queue, connection=redis_conn)) == [], output
     finally:
         drop_database(database_url)
