@@ -25,11 +25,9 @@ from sqlalchemy.orm import Session
 
 from app.geo.models import LAMBERT93, WGS84
 from app.organisation.models import Crew, Desk, RoutingRule
-from app.reports.models import Report
+from app.reports.models import CLOSED_STATUSES, Report
 
 LOCAL_TIME = ZoneInfo("Europe/Paris")
-# A report in one of these states no longer weighs on its crew.
-CLOSED_STATUSES = ("resolved", "closed", "rejected", "duplicate")
 
 
 def _point(lon: float, lat: float):
