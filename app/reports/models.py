@@ -26,8 +26,21 @@ from app.geo.models import Commune
 from app.organisation.models import Desk
 
 # Numbers in references (DIJ-2026-004213): one sequence, so no lock is shared by intake.
-# States in which a report is still being dealt with (a duplicate can point at it).
+# The life of a report (issue 5 moves it along). Work on it is over in CLOSED_STATUSES;
+# in the others it is still being dealt with (a duplicate can point at it).
+STATUSES = (
+    "new",
+    "acknowledged",
+    "assigned",
+    "in_progress",
+    "reopened",
+    "resolved",
+    "closed",
+    "rejected",
+    "duplicate",
+)
 CLOSED_STATUSES = ("resolved", "closed", "rejected", "duplicate")
+OPEN_STATUSES = tuple(s for s in STATUSES if s not in CLOSED_STATUSES)
 
 reference_sequence = Sequence("report_reference_seq", metadata=db.metadata)
 
