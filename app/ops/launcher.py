@@ -403,6 +403,9 @@ def run() -> int:
         children.append(subprocess.Popen([PYTHON, "-m", "worker.cron"], env=env, cwd=ROOT))
         base = f"http://127.0.0.1:{port}"
         if not wait_ready(base + "/readyz", children):
+            # Ctrl-C while starting is a clean stop; a child dying by itself is not.
+            if stopping:
+                return 0
             stop()
             return 1
         print(
@@ -420,7 +423,7 @@ def run() -> int:
         )
         while not stopping:
             for child in children:
-                if child.poll() is not None:
+                if child.poll() is not None and not stopping:
                     say(f"{child.args[2]} exited with {child.returncode}: stopping everything")
                     stop()
                     return 1

@@ -140,6 +140,11 @@ def test_make_run_serves_the_api_and_the_worker_then_stops_cleanly_and_runs_agai
                     assert time.monotonic() < deadline, "the worker never registered"
                     time.sleep(0.2)
                 assert len(Worker.all(queue=Queue(queue, connection=redis_conn))) == 1
+                # Ctrl-C once it says it runs (a stop while starting is tested on its own).
+                deadline = time.monotonic() + 30
+                while "Signale is running" not in "".join(lines):
+                    assert time.monotonic() < deadline, "never announced it was running"
+                    time.sleep(0.2)
             finally:
                 process.send_signal(signal.SIGINT)
                 process.wait(timeout=60)
@@ -152,4 +157,30 @@ def test_make_run_serves_the_api_and_the_worker_then_stops_cleanly_and_runs_agai
             # The worker unregisters itself on a warm shutdown (a killed one would not).
             assert Worker.all(queue=Queue(queue, connection=redis_conn)) == [], output
     finally:
+        drop_database(database_url)
+
+
+def test_ctrl_c_while_the_service_is_starting_is_a_clean_stop():
+    database_url = create_database("signale_run")
+    port = free_port()
+    process = start_service(port, database_url, f"signale-run-{uuid.uuid4().hex[:8]}")
+    lines: list[str] = []
+    try:
+        # Interrupted as soon as gunicorn starts: the launcher is waiting for readiness.
+        for line in process.stdout:
+            lines.append(line)
+            if "Starting gunicorn" in line:
+                process.send_signal(signal.SIGINT)
+                break
+        lines.extend(process.stdout)
+        process.wait(timeout=60)
+        output = "".join(lines)
+        assert "Starting gunicorn" in output
+        assert process.returncode == 0, output
+        assert "Signale is running" not in output
+        with pytest.raises(OSError):
+            get(f"http://127.0.0.1:{port}/healthz")
+    finally:
+        if process.poll() is None:
+            process.kill()
         drop_database(database_url)
