@@ -67,6 +67,10 @@ class Config:
     RATELIMIT_PHOTOS_PER_USER = "30/minute;300/day"
     RATELIMIT_PHOTOS_PER_IP = "120/minute"
 
+    # Routing of new reports (desk, crew, equipment, duplicates). Off only to measure what it
+    # costs (benchmarks/bench_routing.py): reports then get their commune and nothing else.
+    ROUTING_ENABLED = True
+
     # Pagination
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 200

@@ -73,7 +73,10 @@ def _desk_params(category_code: str, lon: float, lat: float, at: datetime) -> di
     }
 
 
-def _match_desk_statement():
+def _match_desk_statement(*columns):
+    """Desk and rule of the first matching rule, else the fallback desk, as ``columns``.
+
+    Parameters ``category_code``, ``lon``, ``lat``, ``month`` and ``clock``."""
     clock = bindparam("clock", type_=Time)
     rule = RoutingRule
     conditions = (
@@ -90,7 +93,8 @@ def _match_desk_statement():
     candidates = _zone_branches(rule, conditions, point, rule.id, rule.priority).subquery()
     first = select(candidates.c.id).order_by(candidates.c.priority).limit(1).scalar_subquery()
     return (
-        select(Desk, RoutingRule)
+        select(*columns)
+        .select_from(Desk)
         .outerjoin(RoutingRule, and_(RoutingRule.desk_id == Desk.id, RoutingRule.id == first))
         .where(or_(RoutingRule.id.is_not(None), Desk.is_fallback.is_(True)))
         .order_by(RoutingRule.id.is_(None), Desk.id)
@@ -98,8 +102,30 @@ def _match_desk_statement():
     )
 
 
+def routed_desk():
+    """:func:`match_desk` as a LATERAL subquery for the report's lookup statement (same
+    parameters): columns desk_id, desk_code, desk_name_fr, desk_name_en, rule_id, rule_name."""
+    return _match_desk_statement(
+        Desk.id.label("desk_id"),
+        Desk.code.label("desk_code"),
+        Desk.name_fr.label("desk_name_fr"),
+        Desk.name_en.label("desk_name_en"),
+        RoutingRule.id.label("rule_id"),
+        RoutingRule.name.label("rule_name"),
+    ).lateral("routed_desk")
+
+
+def desk_params(category_code: str, at: datetime) -> dict:
+    """The parameters :func:`routed_desk` needs besides ``lon`` and ``lat``."""
+    return {
+        key: value
+        for key, value in _desk_params(category_code, 0.0, 0.0, at).items()
+        if key not in ("lon", "lat")
+    }
+
+
 # Built once: composing it per report cost several times what running it does.
-_MATCH_DESK = _match_desk_statement()
+_MATCH_DESK = _match_desk_statement(Desk, RoutingRule)
 
 
 def rule_explanation(rule: RoutingRule | None, desk: Desk) -> dict:
@@ -129,12 +155,7 @@ def choose_crew(
     if row is None:
         return None
     crew, load, metres = row
-    return crew, {
-        "crew": crew.code,
-        "workload": load,
-        "capacity": crew.capacity,
-        "depot_distance_m": None if metres is None else round(metres),
-    }
+    return crew, crew_explanation(crew.code, load, crew.capacity, metres)
 
 
 def choose_crew_statement(desk_id: int, category_code: str, lon: float, lat: float):
@@ -142,11 +163,12 @@ def choose_crew_statement(desk_id: int, category_code: str, lon: float, lat: flo
     return _CHOOSE_CREW.params(desk_id=desk_id, category_code=category_code, lon=lon, lat=lat)
 
 
-def _choose_crew_statement():
+def _choose_crew_statement(desk_id, *columns):
+    """The crew :func:`choose_crew` picks among ``desk_id``'s, as ``columns`` followed by
+    its workload and depot distance. Parameters ``category_code``, ``lon``, ``lat``."""
     point = _point(bindparam("lon", type_=Float), bindparam("lat", type_=Float))
     conditions = (
         Crew.active.is_(True),
-        Crew.desk_id == bindparam("desk_id", type_=Integer),
         bindparam("category_code", type_=String) == any_(Crew.skills),
     )
     candidates = _zone_branches(Crew, conditions, point, Crew.id).subquery()
@@ -156,8 +178,10 @@ def _choose_crew_statement():
         func.ST_Transform(Crew.depot, LAMBERT93), func.ST_Transform(point, LAMBERT93)
     ).label("depot_distance_m")
     return (
-        select(Crew, workload, distance)
+        select(*columns, workload, distance)
         .join(candidates, candidates.c.id == Crew.id)
+        # Outside the zone branches, so that ``desk_id`` may be an outer query's column.
+        .where(Crew.desk_id == desk_id)
         .order_by(
             cast(workload, Float) / Crew.capacity,
             distance.asc().nulls_last(),
@@ -167,4 +191,24 @@ def _choose_crew_statement():
     )
 
 
-_CHOOSE_CREW = _choose_crew_statement()
+def routed_crew(desk_id):
+    """:func:`choose_crew` as a LATERAL subquery on ``desk_id`` (a column of the enclosing
+    statement): columns crew_id, crew_code, crew_capacity, workload, depot_distance_m."""
+    return _choose_crew_statement(
+        desk_id,
+        Crew.id.label("crew_id"),
+        Crew.code.label("crew_code"),
+        Crew.capacity.label("crew_capacity"),
+    ).lateral("routed_crew")
+
+
+def crew_explanation(code: str, workload: int, capacity: int, metres: float | None) -> dict:
+    return {
+        "crew": code,
+        "workload": workload,
+        "capacity": capacity,
+        "depot_distance_m": None if metres is None else round(metres),
+    }
+
+
+_CHOOSE_CREW = _choose_crew_statement(bindparam("desk_id", type_=Integer), Crew)

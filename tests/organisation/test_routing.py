@@ -15,6 +15,7 @@ from app.organisation.routing import (
     rule_explanation,
 )
 from app.reports.models import Report
+from app.reports.routing import lookup_statement
 
 # Around central Dijon: a square, and a second one overlapping its eastern half.
 WEST = "MULTIPOLYGON(((5.00 47.30, 5.10 47.30, 5.10 47.35, 5.00 47.35, 5.00 47.30)))"
@@ -278,6 +279,10 @@ def test_zone_containment_uses_the_gist_indexes_on_large_tables(session, desks):
         session, choose_crew_statement(desks["voirie"].id, "pothole", 5.0215, 47.3015)
     )
     assert "idx_crews_zone" in crews_plan, crews_plan
+    # The same steps inside intake's one lookup statement keep their indexes.
+    lookup_plan = plan(session, lookup_statement("pothole", 5.0215, 47.3015, JUNE))
+    assert "idx_routing_rules_zone" in lookup_plan, lookup_plan
+    assert "idx_crews_zone" in lookup_plan, lookup_plan
 
     # And the answers are the squares around the point.
     rule, desk = match_desk(session, "pothole", 5.0215, 47.3015, JUNE)

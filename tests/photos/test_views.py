@@ -200,6 +200,29 @@ def test_a_report_without_location_takes_its_photos_gps(app, client, reporter, a
     assert report["id"] in ids
 
 
+def test_a_report_placed_by_its_photo_is_routed_like_intake_and_can_be_a_duplicate(
+    app, client, reporter, token_for, auth
+):
+    neighbour = {"Authorization": f"Bearer {token_for(Role.RESIDENT, uid='sam')}"}
+    original = new_report(client, neighbour)  # a pothole at 5.0415, 47.322
+    unplaced = client.post(
+        "/v1/reports",
+        json={"category": "pothole", "answers": {"size": "small"}},
+        headers={**reporter, "Idempotency-Key": "unplaced"},
+    ).get_json()
+    assert unplaced["desk"] is None and unplaced["status"] == "new"
+    photo = jpeg(exif=gps_exif(lat=47.3220, lon=5.0415))
+    assert process(app, upload(client, reporter, unplaced["id"], photo).get_json()["id"]) == "ready"
+    staff_view = client.get(f"/v1/reports/{unplaced['id']}", headers=auth(Role.AGENT)).get_json()
+    assert staff_view["status"] == "duplicate"
+    assert staff_view["duplicate_of"]["id"] == original
+    assert staff_view["desk"] is not None
+    assert staff_view["routing"]["duplicate"]["report_id"] == original
+    assert staff_view["routing"]["crew"]["crew"] is None  # the original's crew handles it
+    supported = client.get(f"/v1/reports/{original}", headers=neighbour).get_json()
+    assert supported["support_count"] == 1
+
+
 def test_a_photo_gps_outside_the_area_or_on_a_placed_report_changes_nothing(app, client, reporter):
     unplaced = client.post(
         "/v1/reports", json={"category": "other"}, headers={**reporter, "Idempotency-Key": "u"}

@@ -74,3 +74,24 @@ def test_a_point_on_the_border_of_two_communes_goes_to_one_the_lower_insee_code(
     report = submit(client, auth(Role.RESIDENT, uid="ana"), "border", body)
     assert report["commune"]["insee_code"] == "21166"
     assert report["desk"] is not None
+
+
+def test_with_routing_switched_off_a_report_gets_its_commune_and_nothing_else(
+    app, client, auth, database_url
+):
+    """The switch the routing benchmark measures against: no desk, crew or duplicate."""
+    from tests.conftest import make_app
+
+    routed = submit(client, auth(Role.RESIDENT, uid="ana"), "a")
+    assert routed["desk"] is not None
+    unrouted_app = make_app(database_url, ROUTING_ENABLED=False)
+    unrouted_client = unrouted_app.test_client()
+    bare = submit(unrouted_client, auth(Role.RESIDENT, uid="bob"), "b")
+    assert bare["commune"]["insee_code"] == "21231"
+    assert bare["desk"] is None
+    assert bare["status"] == "new" and bare["duplicate_of"] is None  # same place, not linked
+    staff = unrouted_client.get(f"/v1/reports/{bare['id']}", headers=auth(Role.AGENT)).get_json()
+    assert staff["routing"]["desk"] == {"why": "routing switched off"}
+    with unrouted_app.app_context():
+        db.session.remove()
+        db.engine.dispose()

@@ -1,0 +1,339 @@
+"""Routing a report: commune, desk, equipment, duplicate, crew, priority.
+
+One statement finds everything a point needs (built once per process, with bind
+parameters): the category, the commune containing the point, the open report this one
+duplicates (near, or on the same equipment), the nearest equipment of the category's kind,
+any sensitive place nearby, the desk of the first matching routing rule and that desk's
+best-fitting crew. Python then decides and writes the explanation agents read.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Float, Numeric, bindparam, func, null, select, true
+from sqlalchemy.orm import Session
+
+from app.assets.models import Asset
+from app.categories.models import Category
+from app.errors import Unprocessable
+from app.geo.models import LAMBERT93, WGS84, Commune, in_lambert93_domain
+from app.organisation import routing as rules
+from app.organisation.models import Desk, RoutingRule
+from app.reports.models import CLOSED_STATUSES, Report
+
+# Service level (hours) at most -> priority: 1 urgent, 2 high, 3 normal, else 4 low.
+PRIORITY_BY_SERVICE_LEVEL = ((4, 1), (24, 2), (168, 3))
+# A report this near a school, hospital or nursing home (a `poi` asset) is one step more
+# urgent.
+SENSITIVE_RADIUS_M = 100
+
+
+def priority_for(service_level_hours: int) -> int:
+    return next((p for hours, p in PRIORITY_BY_SERVICE_LEVEL if service_level_hours <= hours), 4)
+
+
+@dataclass
+class Routed:
+    """Where a report goes and why; ``explanation`` is for staff only."""
+
+    category: Category
+    commune: Commune | None
+    desk: Desk | None
+    crew_id: int | None
+    asset_id: int | None
+    # The open report this one duplicates: (id, reference, reporter uid).
+    original: tuple[int, str, str] | None
+    priority: int
+    explanation: dict
+
+    def values(self) -> dict:
+        """The report's columns this decides."""
+        return {
+            "category_id": self.category.id,
+            "commune_insee": self.commune.insee_code if self.commune is not None else None,
+            "desk_id": self.desk.id if self.desk is not None else None,
+            "crew_id": self.crew_id,
+            "asset_id": self.asset_id,
+            "priority": self.priority,
+            "routing": self.explanation,
+        }
+
+
+def route(
+    session: Session,
+    category_code: str,
+    lon: float | None = None,
+    lat: float | None = None,
+    *,
+    asset_reference: str | None = None,
+    at: datetime | None = None,
+    active_only: bool = True,
+    enabled: bool = True,
+) -> Routed:
+    """Route a report of ``category_code`` at (lon, lat) (or not placed yet: commune, desk
+    and crew wait for a position). ``asset_reference`` is equipment the app named; with
+    ``enabled`` False only the category and the commune are looked up (for measuring)."""
+    params = {"code": category_code}
+    if lon is None:
+        statement = _LOOKUP_UNPLACED
+    else:
+        params.update(lon=lon, lat=lat)
+        # Outside Lambert-93's area no report can be routed, and PROJ may refuse the point.
+        statement = _LOOKUP if enabled and in_lambert93_domain(lon, lat) else _LOOKUP_PLACE_ONLY
+        if statement is _LOOKUP:
+            params.update(rules.desk_params(category_code, at or datetime.now(UTC)))
+    row = session.execute(statement, params).first()
+    if row is None or (active_only and not row.Category.active):
+        raise Unprocessable(
+            "unknown_category",
+            code=category_code,
+            errors={"json": {"category": [f"no active category {category_code}"]}},
+        )
+    category = row.Category
+    asset, asset_original = row.snapped, row.original_on_asset
+    if asset_reference:
+        asset = named_asset(session, category, asset_reference)
+        asset_original = session.execute(
+            select(duplicate_on_asset(asset[0]))
+            .select_from(Category)
+            .where(Category.id == category.id)
+        ).scalar()
+    # Attached to the same equipment beats being near.
+    original = asset_original or row.original_near
+    priority = priority_for(category.service_level_hours)
+    explanation = {
+        "service_level": {
+            "hours": category.service_level_hours,
+            "priority": priority,
+            "why": "the category's service level",
+        },
+        "asset": None,
+        "duplicate": None,
+    }
+    if row.place is not None:
+        priority = max(1, priority - 1)
+        reference, name, kind = row.place
+        explanation["service_level"].update(
+            priority=priority,
+            why=f"the category's service level, raised: within {SENSITIVE_RADIUS_M} m of "
+            f"{kind or 'a sensitive place'} {name or reference}",
+        )
+    if asset:
+        explanation["asset"] = {
+            "id": asset[0],
+            "reference": asset[1],
+            "why": f"named by the app ({category.asset_kind})"
+            if asset_reference
+            else f"nearest {category.asset_kind} within {category.snap_distance_m} m: {asset[2]} m",
+        }
+    if original is not None:
+        explanation["duplicate"] = {
+            "report_id": original[0],
+            "reference": original[1],
+            "why": f"open {category.code} report on the same equipment"
+            if original is asset_original
+            else f"open {category.code} report within {category.duplicate_radius_m} m, "
+            f"filed in the last {category.duplicate_window_days} days (the nearest)",
+        }
+    desk, crew_id = None, None
+    if row.desk_id is not None:
+        desk = Desk(
+            id=row.desk_id,
+            code=row.desk_code,
+            name_fr=row.desk_name_fr,
+            name_en=row.desk_name_en,
+        )
+        rule = None if row.rule_id is None else RoutingRule(id=row.rule_id, name=row.rule_name)
+        explanation["desk"] = rules.rule_explanation(rule, desk)
+        explanation["crew"] = _crew_decision(row, duplicate=original is not None)
+        crew_id = row.crew_id if explanation["crew"].get("crew") else None
+    elif lon is not None and not enabled:
+        explanation["desk"] = explanation["crew"] = {"why": "routing switched off"}
+    return Routed(
+        category=category,
+        commune=row.Commune,
+        desk=desk,
+        crew_id=crew_id,
+        asset_id=asset[0] if asset else None,
+        original=tuple(original) if original is not None else None,
+        priority=priority,
+        explanation=explanation,
+    )
+
+
+def _crew_decision(row, *, duplicate: bool) -> dict:
+    """A duplicate goes to the desk but to no crew (its original has one)."""
+    if duplicate:
+        return {"crew": None, "why": "a duplicate: the original report's crew handles it"}
+    if row.crew_id is None:
+        return {
+            "crew": None,
+            "why": "no active crew of this desk covers the point with the skill: "
+            "the desk assigns one by hand",
+        }
+    return {
+        **rules.crew_explanation(
+            row.crew_code, row.workload, row.crew_capacity, row.depot_distance_m
+        ),
+        "why": "lowest open workload for its capacity among the desk's crews covering "
+        "the point with the skill, then nearest depot",
+    }
+
+
+def named_asset(session: Session, category: Category, reference: str) -> list:
+    """The equipment the app named, as [id, reference]: it must exist, be of the category's
+    kind and not be removed."""
+    asset = session.scalar(select(Asset).where(Asset.reference == reference))
+    if asset is None or asset.status == "removed":
+        raise Unprocessable(
+            "unknown_asset",
+            reference=reference,
+            errors={"json": {"asset_reference": [f"no equipment {reference}"]}},
+        )
+    if asset.kind != category.asset_kind:
+        raise Unprocessable(
+            "asset_kind_mismatch",
+            reference=reference,
+            kind=asset.kind,
+            expected=category.asset_kind or "-",
+            errors={"json": {"asset_reference": [f"{reference} is a {asset.kind}"]}},
+        )
+    return [asset.id, asset.reference]
+
+
+# Core aliases, built once: aliasing the mapped class per request costs milliseconds.
+_ORIGINAL = Report.__table__.alias("original")
+_SNAPPED = Asset.__table__.alias("snapped")
+_PLACE = Asset.__table__.alias("place")
+
+
+def snapped_asset(point, column: str | None = None):
+    """The nearest working equipment of the outer query's category's kind within its snap
+    distance, as [id, reference, distance m] (or just ``column``)."""
+    asset = _SNAPPED.c
+    here = func.ST_Transform(point, LAMBERT93)
+    value = (
+        asset[column]
+        if column
+        else func.json_build_array(
+            asset.id,
+            asset.reference,
+            func.round(func.ST_Distance(asset.geom_l93, here).cast(Numeric), 1),
+        )
+    )
+    return (
+        select(value)
+        .where(
+            asset.kind == Category.asset_kind,
+            asset.status != "removed",
+            func.ST_DWithin(asset.geom_l93, here, Category.snap_distance_m),
+        )
+        .order_by(asset.geom_l93.op("<->")(here), asset.id)
+        .limit(1)
+        .correlate(Category)
+        .scalar_subquery()
+    )
+
+
+def duplicate_on_asset(asset_id):
+    """The oldest open report of the outer query's category attached to ``asset_id``."""
+    original = _ORIGINAL.c
+    return (
+        select(func.json_build_array(original.id, original.reference, original.reporter_uid))
+        .where(
+            original.asset_id == asset_id,
+            original.category_id == Category.id,
+            original.status.not_in(CLOSED_STATUSES),
+        )
+        .order_by(original.created_at, original.id)
+        .limit(1)
+        .correlate(Category)
+        .scalar_subquery()
+    )
+
+
+def sensitive_place(point):
+    """The nearest `poi` asset within SENSITIVE_RADIUS_M, as [reference, name, kind of place]."""
+    place = _PLACE.c
+    here = func.ST_Transform(point, LAMBERT93)
+    return (
+        select(func.json_build_array(place.reference, place.name, place.attributes["poi"].astext))
+        .where(
+            place.kind == "poi",
+            place.status != "removed",
+            func.ST_DWithin(place.geom_l93, here, SENSITIVE_RADIUS_M),
+        )
+        .order_by(place.geom_l93.op("<->")(here), place.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def duplicate_target(point):
+    """The nearest open report of the outer query's category within the category's duplicate
+    radius and window, as [id, reference, reporter uid]: a scalar subquery on the Lambert-93
+    GiST index. A radius of 0 finds nothing."""
+    original = _ORIGINAL.c
+    here = func.ST_Transform(point, LAMBERT93)
+    return (
+        select(func.json_build_array(original.id, original.reference, original.reporter_uid))
+        .where(
+            original.category_id == Category.id,
+            original.status.not_in(CLOSED_STATUSES),  # the open reports' partial index
+            Category.duplicate_radius_m > 0,
+            original.created_at
+            > func.now() - func.make_interval(0, 0, 0, Category.duplicate_window_days),
+            func.ST_DWithin(original.geom_l93, here, Category.duplicate_radius_m),
+        )
+        .order_by(original.geom_l93.op("<->")(here), original.id)
+        .limit(1)
+        .correlate(Category)
+        .scalar_subquery()
+    )
+
+
+_DESK_COLUMNS = ("desk_id", "desk_code", "desk_name_fr", "desk_name_en", "rule_id", "rule_name")
+_CREW_COLUMNS = ("crew_id", "crew_code", "crew_capacity", "workload", "depot_distance_m")
+
+
+def _lookup(*, placed: bool, routed: bool):
+    """The lookup statement; parameters ``code``, ``lon``/``lat`` when placed, and those of
+    :func:`app.organisation.routing.desk_params` when routed."""
+    lon, lat = bindparam("lon", type_=Float), bindparam("lat", type_=Float)
+    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), WGS84)
+    columns = [Category, Commune if placed else null().label("Commune")]
+    if routed:
+        desk = rules.routed_desk()
+        crew = rules.routed_crew(desk.c.desk_id)
+        columns += [
+            duplicate_target(point).label("original_near"),
+            snapped_asset(point).label("snapped"),
+            duplicate_on_asset(snapped_asset(point, column="id")).label("original_on_asset"),
+            sensitive_place(point).label("place"),
+            *(desk.c[name] for name in _DESK_COLUMNS),
+            *(crew.c[name] for name in _CREW_COLUMNS),
+        ]
+    else:
+        names = ("original_near", "snapped", "original_on_asset", "place")
+        columns += [null().label(name) for name in (*names, *_DESK_COLUMNS, *_CREW_COLUMNS)]
+    joined = Category.__table__
+    if placed:
+        joined = joined.outerjoin(Commune, func.ST_Covers(Commune.geom, point))
+    if routed:
+        joined = joined.outerjoin(desk, true()).outerjoin(crew, true())
+    query = select(*columns).select_from(joined).where(Category.code == bindparam("code"))
+    if placed:
+        query = query.order_by(Commune.insee_code)
+    return query.limit(1)
+
+
+# Built once: composing these per request cost more than running them.
+_LOOKUP = _lookup(placed=True, routed=True)
+_LOOKUP_PLACE_ONLY = _lookup(placed=True, routed=False)
+_LOOKUP_UNPLACED = _lookup(placed=False, routed=False)
+
+
+def lookup_statement(category_code: str, lon: float, lat: float, at: datetime):
+    """The routing lookup with its parameters bound (for EXPLAIN and the benchmark's floor)."""
+    params = rules.desk_params(category_code, at)
+    return _LOOKUP.params(code=category_code, lon=lon, lat=lat, **params)
