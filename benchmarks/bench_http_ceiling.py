@@ -57,7 +57,7 @@ def serve(app_path: str, port: int, env: dict, workers: int = 2) -> subprocess.P
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "2",
+            str(workers),
             "--config",
             str(ROOT / "app" / "ops" / "gunicorn_conf.py"),
             app_path,

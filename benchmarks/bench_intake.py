@@ -2,61 +2,24 @@
 reports already in the database, against the minimal Flask JSON endpoint (the ceiling)
 measured in the same run.
 
-Uses its own database (`signale_bench` on the server of DATABASE_URL), filled once by
-`flask reports generate` and kept between runs. Rate limits are off (one token sends
-everything). Two loads: as fast as the machine allows, and about 300 reports/s.
+Uses the benchmarks' database (`signale_bench`, see benchmarks/dataset.py: 1M reports, 100k
+assets, 60 crews, 200 routing rules), filled once and kept between runs. Rate limits are off
+(one token sends everything). Two loads: as fast as the machine allows, and about 300 reports/s.
 
     make bench            # or: python benchmarks/bench_intake.py [--rows N]
 """
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-import psycopg
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.ops.launcher import ensure_database, libpq_url, with_database  # noqa: E402
-from app.users.tokens import mint_emulator_token  # noqa: E402
+from benchmarks import dataset  # noqa: E402
 from benchmarks.bench_http_ceiling import ensure_wrk, free_port, serve  # noqa: E402
-
-PROJECT = "demo-signale"
-
-
-def prepare(env: dict, rows: int) -> None:
-    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-    subprocess.run(
-        [*flask, "db", "upgrade"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    # The demo organisation make run loads: rules, crews and equipment, so that intake
-    # routes as it would in production.
-    for command in (
-        ["reference", "load"],
-        ["routing", "seed"],
-        ["assets", "generate", "--if-empty"],
-    ):
-        subprocess.run([*flask, *command], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    with psycopg.connect(libpq_url(env["DATABASE_URL"])) as conn:
-        have = conn.execute("SELECT count(*) FROM reports").fetchone()[0]
-    if have < rows:
-        print(f"generating {rows - have:,} reports (once; kept for later runs)", flush=True)
-        subprocess.run(
-            [*flask, "reports", "generate", str(rows - have)], env=env, cwd=ROOT, check=True
-        )
-        with psycopg.connect(libpq_url(env["DATABASE_URL"]), autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE reports")
-    with psycopg.connect(libpq_url(env["DATABASE_URL"])) as conn:
-        return conn.execute("SELECT count(*) FROM reports").fetchone()[0]
 
 
 def wrk_run(wrk, url, *, connections, seconds, env, script=None, delay_ms=0):
@@ -95,20 +58,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     wrk = ensure_wrk()
-    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/signale")
-    bench_db = with_database(libpq_url(base), "signale_bench")
-    ensure_database(bench_db)
-    env = {
-        **os.environ,
-        "DATABASE_URL": bench_db,
-        "SIGNALE_RATELIMIT_ENABLED": "false",
-        "FIREBASE_AUTH_EMULATOR_HOST": os.environ.get(
-            "FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099"
-        ),
-        "PYTHONPATH": str(ROOT),
-        "SIGNALE_TOKEN": mint_emulator_token(PROJECT, "bench-resident", lifetime_seconds=3600),
-    }
-    rows = prepare(env, args.rows)
+    env = dataset.bench_env()
+    sizes = dataset.prepare(env, args.rows)
+    rows = sizes["reports"]
 
     servers = {}
     try:

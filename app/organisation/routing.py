@@ -19,6 +19,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -135,16 +136,6 @@ def rule_explanation(rule: RoutingRule | None, desk: Desk) -> dict:
     return {"rule": {"id": rule.id, "name": rule.name}, "desk": desk.code}
 
 
-def open_workload(crew_id):
-    """How many open reports a crew carries (a correlated count)."""
-    return (
-        select(func.count())
-        .select_from(Report)
-        .where(Report.crew_id == crew_id, Report.status.not_in(CLOSED_STATUSES))
-        .scalar_subquery()
-    )
-
-
 def choose_crew(
     session: Session, desk_id: int, category_code: str, lon: float, lat: float
 ) -> tuple[Crew, dict] | None:
@@ -172,7 +163,15 @@ def _choose_crew_statement(desk_id, *columns):
         bindparam("category_code", type_=String) == any_(Crew.skills),
     )
     candidates = _zone_branches(Crew, conditions, point, Crew.id).subquery()
-    workload = open_workload(Crew.id).label("workload")
+    # Counted once per candidate (a correlated count in both the columns and the ordering
+    # would run twice for the chosen crew).
+    counted = (
+        select(func.count().label("workload"))
+        .select_from(Report)
+        .where(Report.crew_id == Crew.id, Report.status.not_in(CLOSED_STATUSES))
+        .lateral("crew_workload")
+    )
+    workload = counted.c.workload
     # Metres, in Lambert-93; computed for the few candidates only.
     distance = func.ST_Distance(
         func.ST_Transform(Crew.depot, LAMBERT93), func.ST_Transform(point, LAMBERT93)
@@ -180,6 +179,7 @@ def _choose_crew_statement(desk_id, *columns):
     return (
         select(*columns, workload, distance)
         .join(candidates, candidates.c.id == Crew.id)
+        .join(counted, true())
         # Outside the zone branches, so that ``desk_id`` may be an outer query's column.
         .where(Crew.desk_id == desk_id)
         .order_by(

@@ -42,6 +42,8 @@ STATUSES = (
 CLOSED_STATUSES = ("resolved", "closed", "rejected", "duplicate")
 OPEN_STATUSES = tuple(s for s in STATUSES if s not in CLOSED_STATUSES)
 
+_OPEN = "status NOT IN (" + ", ".join(f"'{s}'" for s in CLOSED_STATUSES) + ")"
+
 reference_sequence = Sequence("report_reference_seq", metadata=db.metadata)
 
 
@@ -58,10 +60,10 @@ class Report(db.Model):
             "category_id",
             "geom_l93",
             postgresql_using="gist",
-            postgresql_where=text(
-                "status NOT IN (" + ", ".join(f"'{s}'" for s in CLOSED_STATUSES) + ")"
-            ),
+            postgresql_where=text(_OPEN),
         ),
+        # A crew's open workload, counted by routing.
+        Index("ix_reports_open_crew_id", "crew_id", postgresql_where=text(_OPEN)),
     )
 
     # id, reference and timestamps are filled by the database and returned by the INSERT.

@@ -90,7 +90,10 @@ def route(
             errors={"json": {"category": [f"no active category {category_code}"]}},
         )
     category = row.Category
-    asset, asset_original = row.snapped, row.original_on_asset
+    asset = (
+        None if row.asset_id is None else [row.asset_id, row.asset_reference, row.asset_distance_m]
+    )
+    asset_original = row.original_on_asset
     if asset_reference:
         asset = named_asset(session, category, asset_reference)
         asset_original = session.execute(
@@ -207,22 +210,19 @@ _SNAPPED = Asset.__table__.alias("snapped")
 _PLACE = Asset.__table__.alias("place")
 
 
-def snapped_asset(point, column: str | None = None):
+def snapped_asset(point):
     """The nearest working equipment of the outer query's category's kind within its snap
-    distance, as [id, reference, distance m] (or just ``column``)."""
+    distance, as a LATERAL subquery: columns asset_id, asset_reference, asset_distance_m."""
     asset = _SNAPPED.c
     here = func.ST_Transform(point, LAMBERT93)
-    value = (
-        asset[column]
-        if column
-        else func.json_build_array(
-            asset.id,
-            asset.reference,
-            func.round(func.ST_Distance(asset.geom_l93, here).cast(Numeric), 1),
-        )
-    )
     return (
-        select(value)
+        select(
+            asset.id.label("asset_id"),
+            asset.reference.label("asset_reference"),
+            func.round(func.ST_Distance(asset.geom_l93, here).cast(Numeric), 1).label(
+                "asset_distance_m"
+            ),
+        )
         .where(
             asset.kind == Category.asset_kind,
             asset.status != "removed",
@@ -230,8 +230,7 @@ def snapped_asset(point, column: str | None = None):
         )
         .order_by(asset.geom_l93.op("<->")(here), asset.id)
         .limit(1)
-        .correlate(Category)
-        .scalar_subquery()
+        .lateral("snapped_asset")
     )
 
 
@@ -247,7 +246,7 @@ def duplicate_on_asset(asset_id):
         )
         .order_by(original.created_at, original.id)
         .limit(1)
-        .correlate(Category)
+        .correlate_except(_ORIGINAL)
         .scalar_subquery()
     )
 
@@ -292,6 +291,7 @@ def duplicate_target(point):
     )
 
 
+_ASSET_COLUMNS = ("asset_id", "asset_reference", "asset_distance_m")
 _DESK_COLUMNS = ("desk_id", "desk_code", "desk_name_fr", "desk_name_en", "rule_id", "rule_name")
 _CREW_COLUMNS = ("crew_id", "crew_code", "crew_capacity", "workload", "depot_distance_m")
 
@@ -303,24 +303,25 @@ def _lookup(*, placed: bool, routed: bool):
     point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), WGS84)
     columns = [Category, Commune if placed else null().label("Commune")]
     if routed:
+        snapped = snapped_asset(point)
         desk = rules.routed_desk()
         crew = rules.routed_crew(desk.c.desk_id)
         columns += [
             duplicate_target(point).label("original_near"),
-            snapped_asset(point).label("snapped"),
-            duplicate_on_asset(snapped_asset(point, column="id")).label("original_on_asset"),
+            *(snapped.c[name] for name in _ASSET_COLUMNS),
+            duplicate_on_asset(snapped.c.asset_id).label("original_on_asset"),
             sensitive_place(point).label("place"),
             *(desk.c[name] for name in _DESK_COLUMNS),
             *(crew.c[name] for name in _CREW_COLUMNS),
         ]
     else:
-        names = ("original_near", "snapped", "original_on_asset", "place")
+        names = ("original_near", *_ASSET_COLUMNS, "original_on_asset", "place")
         columns += [null().label(name) for name in (*names, *_DESK_COLUMNS, *_CREW_COLUMNS)]
     joined = Category.__table__
     if placed:
         joined = joined.outerjoin(Commune, func.ST_Covers(Commune.geom, point))
     if routed:
-        joined = joined.outerjoin(desk, true()).outerjoin(crew, true())
+        joined = joined.outerjoin(snapped, true()).outerjoin(desk, true()).outerjoin(crew, true())
     query = select(*columns).select_from(joined).where(Category.code == bindparam("code"))
     if placed:
         query = query.order_by(Commune.insee_code)

@@ -1,4 +1,6 @@
 import json
+import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select, text
@@ -8,6 +10,7 @@ from app.assets.generate import LAYERS, generate
 from app.assets.models import Asset
 from app.assets.service import get_by_reference, nearest_asset, nearest_query, put_asset
 from app.errors import Unprocessable
+from app.reports.routing import lookup_statement
 
 # Lambert-93 coordinates (metres) near place de la Libération, Dijon.
 X0, Y0 = 853_900.0, 6_694_350.0
@@ -145,5 +148,14 @@ def test_nearest_asset_uses_the_lambert93_gist_index_on_a_realistic_register(ses
     sql = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
     plan = session.execute(text("EXPLAIN (FORMAT JSON) " + sql)).scalar()
     plan_text = json.dumps(plan)
-    assert '"Index Name": "idx_assets_geom_l93"' in plan_text, plan_text
+    # A position index answers it (the plain one, or the working-equipment (kind, position)
+    # one), never AND-ed with the kind's b-tree: 25,000 street lights in a bitmap per report.
+    assert re.search(r'"Index Name": "\w*geom_l93"', plan_text), plan_text
+    assert "ix_assets_kind" not in plan_text, plan_text
     assert '"Node Type": "Seq Scan"' not in plan_text, plan_text
+    # So does the snap inside intake's lookup, for the kind with 25,000 of them.
+    lookup = lookup_statement("streetlight_out", lon, lat, datetime.now(UTC))
+    sql = str(lookup.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    plan_text = json.dumps(session.execute(text("EXPLAIN (FORMAT JSON) " + sql)).scalar())
+    assert '"Index Name": "ix_assets_working_kind_geom_l93"' in plan_text, plan_text
+    assert "ix_assets_kind" not in plan_text, plan_text
