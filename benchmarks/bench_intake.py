@@ -10,6 +10,7 @@ assets, 60 crews, 200 routing rules), filled once and kept between runs. Rate li
 """
 
 import argparse
+import random
 import statistics
 import subprocess
 import sys
@@ -18,7 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import dataset  # noqa: E402
+from app.ops.launcher import libpq_url  # noqa: E402
+from benchmarks import dataset, intake_floor  # noqa: E402
 from benchmarks.bench_http_ceiling import ensure_wrk, free_port, serve  # noqa: E402
 
 
@@ -61,6 +63,18 @@ def main() -> None:
     env = dataset.bench_env()
     sizes = dataset.prepare(env, args.rows)
     rows = sizes["reports"]
+    # The floor: the SQL of 300 real submissions (as intake.lua sends them), replayed.
+    rnd = random.Random(1)
+    transactions = intake_floor.capture(
+        env,
+        300,
+        lambda i: {
+            "category": "pothole",
+            "location": {"lon": 5.00 + rnd.random() * 0.07, "lat": 47.30 + rnd.random() * 0.04},
+            "answers": {"size": "small"},
+            "description": "Nid-de-poule (benchmark)",
+        },
+    )
 
     servers = {}
     try:
@@ -73,9 +87,17 @@ def main() -> None:
         ceiling_url = f"http://127.0.0.1:{servers['ceiling'][1]}/healthz"
         intake_url = f"http://127.0.0.1:{servers['intake'][1]}/v1/reports"
         script = ROOT / "benchmarks" / "intake.lua"
-        ceiling, full, paced = [], [], []
+        ceiling, full, paced, floor = [], [], [], []
         for _ in range(args.rounds):
             ceiling.append(wrk_run(wrk, ceiling_url, connections=16, seconds=args.seconds, env=env))
+            floor.append(
+                intake_floor.replay(
+                    libpq_url(env["DATABASE_URL"]),
+                    transactions,
+                    connections=16,
+                    seconds=args.seconds,
+                )
+            )
             full.append(
                 wrk_run(
                     wrk, intake_url, connections=16, seconds=args.seconds, env=env, script=script
@@ -108,16 +130,18 @@ def main() -> None:
         f"{args.workers} sync workers (ceiling: 2), wrk -t2, {args.rounds} rounds x "
         f"{args.seconds}s, medians"
     )
-    print(f"{'load':<38}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'vs ceiling':>12}")
-    print(f"{'minimal Flask JSON (ceiling), c=16':<38}{top:>9,.0f}{'':>27}{1.0:>11.2f}x")
+    print(f"{'load':<42}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'vs ceiling':>12}")
+    print(f"{'minimal Flask JSON (ceiling), c=16':<42}{top:>9,.0f}{'':>27}{1.0:>11.2f}x")
     for label, runs in (
+        ("intake's SQL replayed by psycopg, c=16", floor),
         ("intake, as fast as possible, c=16", full),
         ("intake, paced ~300/s, c=16", paced),
     ):
         print(
-            f"{label:<38}{med(runs, 0):>9,.0f}{med(runs, 1):>9.1f}{med(runs, 2):>9.1f}"
+            f"{label:<42}{med(runs, 0):>9,.0f}{med(runs, 1):>9.1f}{med(runs, 2):>9.1f}"
             f"{med(runs, 3):>9.1f}{med(runs, 0) / top:>11.2f}x"
         )
+    print(f"intake as fast as possible / its SQL alone: {med(full, 0) / med(floor, 0):.0%}")
 
 
 if __name__ == "__main__":

@@ -210,11 +210,17 @@ _SNAPPED = Asset.__table__.alias("snapped")
 _PLACE = Asset.__table__.alias("place")
 
 
+def _metric(point):
+    """``point`` in Lambert-93, as a one-row subquery: PostgreSQL computes it once when the
+    statement runs, instead of the planner transforming the constant for each use."""
+    return select(func.ST_Transform(point, LAMBERT93)).scalar_subquery()
+
+
 def snapped_asset(point):
     """The nearest working equipment of the outer query's category's kind within its snap
     distance, as a LATERAL subquery: columns asset_id, asset_reference, asset_distance_m."""
     asset = _SNAPPED.c
-    here = func.ST_Transform(point, LAMBERT93)
+    here = _metric(point)
     return (
         select(
             asset.id.label("asset_id"),
@@ -254,7 +260,7 @@ def duplicate_on_asset(asset_id):
 def sensitive_place(point):
     """The nearest `poi` asset within SENSITIVE_RADIUS_M, as [reference, name, kind of place]."""
     place = _PLACE.c
-    here = func.ST_Transform(point, LAMBERT93)
+    here = _metric(point)
     return (
         select(func.json_build_array(place.reference, place.name, place.attributes["poi"].astext))
         .where(
@@ -273,7 +279,7 @@ def duplicate_target(point):
     radius and window, as [id, reference, reporter uid]: a scalar subquery on the Lambert-93
     GiST index. A radius of 0 finds nothing."""
     original = _ORIGINAL.c
-    here = func.ST_Transform(point, LAMBERT93)
+    here = _metric(point)
     return (
         select(func.json_build_array(original.id, original.reference, original.reporter_uid))
         .where(
