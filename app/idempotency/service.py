@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import BigInteger, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -76,25 +76,9 @@ def begin(
     """Claim the key for this transaction: the stored outcome of an earlier identical request,
     or None when the work is to be done now. 409 while another request holds the key; 422 if
     the key was used for a different payload."""
-    # One round trip: the lock, then (in the same statement, so under it) the stored record.
-    found = _KEYS.c
     record = session.execute(
-        select(
-            func.pg_try_advisory_xact_lock(lock_id(owner, scope, key)).label("acquired"),
-            select(
-                func.json_build_array(
-                    found.id,
-                    found.expires_at,
-                    found.fingerprint,
-                    found.status_code,
-                    found.body,
-                    found.location,
-                )
-            )
-            .where(found.owner == owner, found.scope == scope, found.key == key)
-            .scalar_subquery()
-            .label("record"),
-        )
+        _BEGIN,
+        {"lock": lock_id(owner, scope, key), "owner": owner, "scope": scope, "key": key},
     ).one()
     if not record.acquired:
         raise Conflict("idempotency_in_progress", headers={"Retry-After": "1"})
@@ -121,26 +105,52 @@ def complete(
     location: str | None = None,
 ) -> Outcome:
     """Record the outcome in the caller's transaction (it commits with the work)."""
-    statement = (
-        insert(IdempotencyKey)
-        .values(
-            owner=owner,
-            scope=scope,
-            key=key,
-            fingerprint=request_fingerprint,
-            status_code=status_code,
-            body=body,
-            location=location,
-            expires_at=datetime.now(UTC) + LIFETIME,
-        )
-        # A twin that took the lock just after this one's snapshot has committed the key:
-        # the lock and the lookup share one statement, so the unique constraint decides.
-        .on_conflict_do_nothing()
-        .returning(IdempotencyKey.id)
-    )
-    if session.execute(statement).first() is None:
+    values = {
+        "owner": owner,
+        "scope": scope,
+        "key": key,
+        "fingerprint": request_fingerprint,
+        "status_code": status_code,
+        "body": body,
+        "location": location,
+        "expires_at": datetime.now(UTC) + LIFETIME,
+    }
+    if session.execute(_COMPLETE, values).first() is None:
         raise Conflict("idempotency_in_progress", headers={"Retry-After": "1"})
     return Outcome(status_code, body, location, replayed=False)
+
+
+def _begin_statement():
+    """The lock, then (in the same statement, so under it) the stored record: one round
+    trip. Parameters ``lock``, ``owner``, ``scope``, ``key``."""
+    found = _KEYS.c
+    return select(
+        func.pg_try_advisory_xact_lock(bindparam("lock", type_=BigInteger)).label("acquired"),
+        select(
+            func.json_build_array(
+                found.id,
+                found.expires_at,
+                found.fingerprint,
+                found.status_code,
+                found.body,
+                found.location,
+            )
+        )
+        .where(
+            found.owner == bindparam("owner"),
+            found.scope == bindparam("scope"),
+            found.key == bindparam("key"),
+        )
+        .scalar_subquery()
+        .label("record"),
+    )
+
+
+# Built once: composing statements per request costs more than running these.
+_BEGIN = _begin_statement()
+# A twin that took the lock just after this one's snapshot has committed the key: the lock
+# and the lookup share one statement, so the unique constraint decides (nothing returned).
+_COMPLETE = insert(IdempotencyKey).on_conflict_do_nothing().returning(IdempotencyKey.id)
 
 
 def purge_expired(session: Session) -> int:
