@@ -75,6 +75,7 @@ def raw_sql(env: dict, sample: list) -> list[float]:
     at = datetime.now(UTC)
     times = []
     with psycopg.connect(libpq_url(env["DATABASE_URL"])) as conn:
+        conn.execute(routing._GENERIC_PLANS.text)  # as route() does, once for the session
         # SQL text and parameters ready beforehand: only the execution is timed.
         statements = [
             routing.lookup_statement(code, lon, lat, at)
