@@ -75,7 +75,8 @@ def if_match_versions() -> list[int] | None:
     tags = parse_etags(header)
     if tags.star_tag:
         return None
-    return [int(tag) for tag in tags.as_set() if tag.isdigit() and len(tag) < 12]
+    # Other tags (weak ones, foreign ones) can never match: the answer is then 412.
+    return [int(tag) for tag in tags.as_set() if tag.isascii() and tag.isdigit() and len(tag) < 12]
 
 
 def report_view(report) -> dict:

@@ -118,3 +118,12 @@ def test_the_database_decides_when_both_read_the_same_version(app, auth):
     assert waiting == 1, "the second writer should have waited for the first's row lock"
     assert answers[0].status_code == 412
     assert answers[0].get_json()["current_version"] == 2
+
+
+def test_an_if_match_that_is_not_one_of_our_etags_never_matches(app, client, auth):
+    agent = auth(Role.AGENT)
+    report_id = make_report(app)
+    for value in ("²", '"²"', "abc", '"1', '"99999999999999999999"', 'W/"1"'):
+        response = act(client, agent, report_id, "acknowledge", etag=value)
+        assert response.status_code == 412, value
+    assert act(client, agent, report_id, "acknowledge", etag="1").status_code == 200
