@@ -20,12 +20,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app import i18n
 from app.categories.models import Category
 from app.errors import Conflict, Forbidden, NotFound, Problem, Unprocessable
-from app.geo.models import WGS84
 from app.organisation import routing as routing_rules
 from app.organisation.models import Crew, Desk
 from app.organisation.service import desks_by_code
+from app.reports import routing as report_routing
 from app.reports.models import CLOSED_STATUSES, Report, ReportFollower, ReportSupporter
-from app.reports.service import priority_for, sensitive_place, snapped_asset
 from app.triage import messages, transitions
 from app.triage.models import MessageTemplate, ReportEvent
 from app.users.identity import Identity
@@ -308,7 +307,6 @@ def _change_category(session, actor, report, event, params):
     }
 
     def apply():
-        report.category = category
         _reroute_for_category(session, report, category, old["category"])
         event.details.update(
             category=[old["category"], category.code],
@@ -324,11 +322,12 @@ def _change_category(session, actor, report, event, params):
 def _reroute_for_category(
     session: Session, report: Report, category: Category, old_code: str
 ) -> None:
-    """Route the report again as intake would for ``category``: equipment, priority and due
-    date from the category's service level (raised near a sensitive place), desk by the
-    routing rules, crew among that desk's. Duplicates are not looked for again."""
-    priority = priority_for(category.service_level_hours)
-    routing = {
+    """Route the report again as intake would for ``category`` (equipment, priority from
+    the service level raised near a sensitive place, desk by the rules, crew among that
+    desk's), due date from its creation. Called before the report takes the category, so it
+    cannot be found as its own duplicate; another open report found is only pointed out."""
+    priority = report_routing.priority_for(category.service_level_hours)
+    explanation = {
         "service_level": {
             "hours": category.service_level_hours,
             "priority": priority,
@@ -336,49 +335,39 @@ def _reroute_for_category(
         },
         "asset": None,
         "duplicate": None,
-        "category": {"from": old_code, "to": category.code, "why": "changed by the desk"},
     }
-    asset = None
+    asset_id, desk, crew_id = None, report.desk, report.crew_id
     if report.geom is not None:
         lon, lat = _lon_lat(report)
-        point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), WGS84)
-        asset, place = session.execute(
-            select(snapped_asset(point), sensitive_place(point))
-            .select_from(Category)
-            .where(Category.id == category.id)
-        ).one()
-        if place is not None:
-            priority = max(1, priority - 1)
-            reference, name, kind = place
-            routing["service_level"].update(
-                priority=priority,
-                why=f"the category's service level, raised: near {kind or 'a sensitive place'} "
-                f"{name or reference}",
-            )
-        if asset is not None:
-            asset_id, reference, distance = asset
-            routing["asset"] = {
-                "id": asset_id,
-                "reference": reference,
-                "why": f"nearest {category.asset_kind} within {category.snap_distance_m} m: "
-                f"{distance} m",
+        routed = report_routing.route(session, category.code, lon, lat)
+        explanation, asset_id, priority = dict(routed.explanation), routed.asset_id, routed.priority
+        if routed.desk is not None:  # a detached Desk built from the lookup's row
+            desk = session.get(Desk, routed.desk.id)
+            crew_id = routed.crew_id
+        if routed.original is not None:
+            # Not made a duplicate here: the desk merges it if it is one. Its crew is chosen
+            # as for any report.
+            explanation["duplicate"] = {
+                **explanation["duplicate"],
+                "why": "possible duplicate, not merged: " + explanation["duplicate"]["why"],
             }
-        rule, desk = routing_rules.match_desk(session, category.code, lon, lat, datetime.now(UTC))
-        routing["desk"] = routing_rules.rule_explanation(rule, desk)
-        report.desk = desk
-        report.crew_id = _choose_crew(session, report, category, desk, routing)
-    report.asset_id = asset[0] if asset else None
+            crew_id = _choose_crew(session, report, category, desk, explanation)
+    explanation["category"] = {"from": old_code, "to": category.code, "why": "changed by the desk"}
+    report.category = category
+    report.desk = desk
+    report.crew_id = crew_id
+    report.asset_id = asset_id
     report.priority = priority
     report.due_at = report.created_at + timedelta(hours=category.service_level_hours)
-    report.routing = routing
+    report.routing = explanation
 
 
 def _choose_crew(
-    session: Session, report: Report, category: Category, desk: Desk, routing: dict
+    session: Session, report: Report, category: Category, desk: Desk | None, routing: dict
 ) -> int | None:
     """The desk's best-fitting crew for the report (as intake chooses), with the why."""
     chosen = None
-    if report.geom is not None:
+    if report.geom is not None and desk is not None:
         lon, lat = _lon_lat(report)
         chosen = routing_rules.choose_crew(session, desk.id, category.code, lon, lat)
     if chosen is None:

@@ -360,3 +360,14 @@ def test_reopening_a_duplicate_unlinks_it(app, client, auth):
         "reopened",
         None,
     )
+
+
+def test_change_category_points_out_a_possible_duplicate_without_merging(app, client, auth):
+    other = make_report(app, category="graffiti", status="acknowledged")
+    report_id = make_report(app, status="acknowledged")
+    response = act(client, auth(Role.AGENT), report_id, "change_category", {"category": "graffiti"})
+    assert response.status_code == 200, response.get_json()
+    report = response.get_json()
+    assert (report["status"], report["duplicate_of"]) == ("new", None)
+    assert report["routing"]["duplicate"]["report_id"] == other
+    assert report["routing"]["duplicate"]["why"].startswith("possible duplicate, not merged")

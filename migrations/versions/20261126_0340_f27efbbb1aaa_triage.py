@@ -2,8 +2,8 @@
 templates with a default per state
 
 Revision ID: f27efbbb1aaa
-Revises: 7c4d5e6f8a9b
-Create Date: 2026-11-26 03:00:00
+Revises: 8e1f2a3b4c5d
+Create Date: 2026-11-26 03:40:00
 
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "f27efbbb1aaa"
-down_revision = "7c4d5e6f8a9b"
+down_revision = "8e1f2a3b4c5d"
 branch_labels = None
 depends_on = None
 
