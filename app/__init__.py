@@ -83,9 +83,10 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.organisation.views import blp as organisation
     from app.photos.views import blp as photos
     from app.reports.views import blp as reports
+    from app.triage.views import blp as triage
     from app.users.views import blp as users
 
-    for blueprint in (ops, users, organisation, geo, categories, reports, photos, assets):
+    for blueprint in (ops, users, organisation, geo, categories, reports, photos, assets, triage):
         api.register_blueprint(blueprint)
     # The interactive docs' assets come from the swagger-ui-bundle package: no CDN needed.
     app.register_blueprint(

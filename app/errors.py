@@ -35,6 +35,7 @@ class Problem(Exception):
         *,
         errors=None,
         headers=None,
+        extra=None,
         **params,
     ):
         super().__init__(error_code)
@@ -43,6 +44,8 @@ class Problem(Exception):
             self.status = status
         self.errors = errors
         self.headers = headers or {}
+        # RFC 9457 extension members (e.g. the current state of what the client is changing).
+        self.extra = extra or {}
         self.params = params
 
 
@@ -93,10 +96,11 @@ PROBLEM_DOC = {"schema": ProblemSchema, "content_type": PROBLEM_MEDIA_TYPE}
 
 
 def problem_response(
-    status: int, error_code: str, /, *, errors=None, headers=None, **params
+    status: int, error_code: str, /, *, errors=None, headers=None, extra=None, **params
 ) -> Response:
     code = error_code
     body = {
+        **(extra or {}),
         "type": TYPE_BASE + code,
         "title": HTTPStatus(status).phrase,
         "status": status,
@@ -136,7 +140,12 @@ _HTTP_CODES = {
 
 def handle_problem(error: Problem) -> Response:
     return problem_response(
-        error.status, error.code, errors=error.errors, headers=error.headers, **error.params
+        error.status,
+        error.code,
+        errors=error.errors,
+        headers=error.headers,
+        extra=error.extra,
+        **error.params,
     )
 
 

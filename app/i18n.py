@@ -251,6 +251,88 @@ MESSAGES: dict[str, dict[str, str]] = {
         "un autre administrateur.",
         "en": "You cannot remove your own admin role: ask another administrator.",
     },
+    "if_match_required": {
+        "fr": "En-tête If-Match manquant : relisez le signalement (GET) et renvoyez son ETag "
+        "dans If-Match, pour ne pas écraser le travail d'un collègue (« * » n'est pas accepté).",
+        "en": "Missing If-Match header: read the report (GET) and send its ETag in If-Match, so "
+        "as not to overwrite a colleague's work (“*” is not accepted).",
+    },
+    "report_changed": {
+        "fr": "Le signalement a changé depuis votre lecture (il est maintenant « {status} ») : "
+        "son état actuel est joint ; vérifiez-le puis réessayez avec le nouvel ETag.",
+        "en": "The report has changed since you read it (it is now “{status}”): its current "
+        "state is attached; check it, then retry with the new ETag.",
+    },
+    "transition_not_allowed": {
+        "fr": "Action « {action} » impossible : le signalement est « {status} ». Elle est "
+        "possible depuis : {allowed_from}. Actions possibles maintenant : {allowed_now}.",
+        "en": "Action “{action}” is not possible: the report is “{status}”. It is allowed "
+        "from: {allowed_from}. Actions allowed now: {allowed_now}.",
+    },
+    "not_your_desk": {
+        "fr": "Ce signalement est traité par le guichet {desk}, qui n'est pas l'un des vôtres "
+        "({desks}) : demandez à ce guichet ou à un superviseur.",
+        "en": "This report is handled by the {desk} desk, which is not one of yours ({desks}): "
+        "ask that desk or a supervisor.",
+    },
+    "not_your_crew_ticket": {
+        "fr": "Ce signalement n'est pas confié à votre équipe ({crew}) : seule l'équipe "
+        "désignée peut agir dessus.",
+        "en": "This report is not assigned to your crew ({crew}): only the assigned crew can "
+        "act on it.",
+    },
+    "not_reporter_or_supporter": {
+        "fr": "Seuls l'auteur du signalement et ceux qui l'ont soutenu peuvent le rouvrir.",
+        "en": "Only the report's author and its supporters can reopen it.",
+    },
+    "reopen_window_over": {
+        "fr": "Le signalement a été résolu le {resolved_at}, il y a plus de {days} jours : il "
+        "ne peut plus être rouvert ; faites un nouveau signalement.",
+        "en": "The report was resolved on {resolved_at}, more than {days} days ago: it can no "
+        "longer be reopened; file a new report.",
+    },
+    "crew_not_of_desk": {
+        "fr": "L'équipe {crew} ne dépend pas du guichet {desk} qui traite ce signalement : "
+        "choisissez une de ses équipes, ou réaiguillez d'abord le signalement.",
+        "en": "Crew {crew} does not work for the {desk} desk handling this report: choose one "
+        "of its crews, or re-route the report first.",
+    },
+    "reroute_same_desk": {
+        "fr": "Le signalement est déjà au guichet {desk} : choisissez un autre guichet.",
+        "en": "The report is already at the {desk} desk: choose another desk.",
+    },
+    "same_category": {
+        "fr": "Le signalement est déjà dans la catégorie {code} : choisissez-en une autre.",
+        "en": "The report already has the category {code}: choose another one.",
+    },
+    "merge_into_itself": {
+        "fr": "Un signalement ne peut pas être fusionné avec lui-même : indiquez dans « into » "
+        "le signalement d'origine.",
+        "en": "A report cannot be merged into itself: give the original report in “into”.",
+    },
+    "merge_target_not_found": {
+        "fr": "Aucun signalement n'a l'identifiant {id} : indiquez dans « into » le signalement "
+        "d'origine.",
+        "en": "No report has the id {id}: give the original report in “into”.",
+    },
+    "merge_target_closed": {
+        "fr": "Le signalement {reference} est « {status} » : on ne peut fusionner que dans un "
+        "signalement en cours ; rouvrez-le d'abord ou choisissez-en un autre.",
+        "en": "Report {reference} is “{status}”: reports can only be merged into one still "
+        "being dealt with; reopen it first or choose another.",
+    },
+    "invalid_template": {
+        "fr": "Modèle de message invalide : corrigez les champs indiqués dans « errors » "
+        "(champs disponibles : {placeholders}).",
+        "en": "Invalid message template: correct the fields listed in “errors” (available "
+        "placeholders: {placeholders}).",
+    },
+    "template_not_found": {
+        "fr": "La catégorie {category} n'a pas de modèle propre pour l'état {status} : le "
+        "modèle par défaut s'applique.",
+        "en": "Category {category} has no template of its own for the state {status}: the "
+        "default applies.",
+    },
     "rate_limited": {
         "fr": "Trop de requêtes : réessayez dans {retry_after} secondes.",
         "en": "Too many requests: try again in {retry_after} seconds.",

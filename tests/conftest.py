@@ -110,6 +110,7 @@ def _clean_tables(request):
     if "app" not in request.fixturenames:
         return
     from app.categories.service import seed_catalogue
+    from app.triage.service import seed_templates
 
     application = request.getfixturevalue("app")
     with application.app_context():
@@ -121,6 +122,8 @@ def _clean_tables(request):
                 conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         # The catalogue is data tests may edit: start each test from the shipped one.
         seed_catalogue(db.session)
+        # The message templates' defaults come with the migration: put them back.
+        seed_templates(db.session)
         db.session.remove()
 
 

@@ -175,6 +175,9 @@ class ReportViewSchema(ReportSchema):
     routing = ma.fields.Dict(
         metadata={"description": "Staff only: why routing decided what it did"}
     )
+    version = ma.fields.Integer(
+        metadata={"description": "Bumped by every action on the report; its ETag"}
+    )
 
 
 class ReportListArgsSchema(PageArgsSchema):

@@ -170,14 +170,24 @@ class MyReports(MethodView):
 class ReportById(MethodView):
     @roles_required(blp)
     @blp.arguments(ReportIdPathSchema, location="path", as_kwargs=True)
-    @blp.response(200, ReportViewSchema)
+    @blp.response(
+        200,
+        ReportViewSchema,
+        headers={
+            "ETag": {
+                "description": "The report's version: send it in If-Match with every action",
+                "schema": {"type": "string"},
+            }
+        },
+    )
     @blp.alt_response(404, description="No such report", **PROBLEM_DOC)
     def get(self, report_id):
         """One report: public fields, plus the reporter's own fields for the reporter"""
         report = service.get_report(db.session, report_id)
         photos = photos_of(db.session, [report_id]).get(report_id, ())
         identity = current_identity()
-        return service.present(report, identity.uid, photos, staff=identity.role in STAFF_ROLES)
+        view = service.present(report, identity.uid, photos, staff=identity.role in STAFF_ROLES)
+        return {**view, "version": report.version}, {"ETag": f'"{report.version}"'}
 
 
 @blp.route("/reports/<int:report_id>/support", parameters=REPORT_ID_PARAMETER)

@@ -109,6 +109,76 @@ MATRIX = {
     ),
     ("DELETE", "/v1/admin/assets/{reference}"): ({AD}, "/v1/admin/assets/SL-000001", None),
     ("POST", "/v1/admin/asset-imports"): ({AD}, "/v1/admin/asset-imports", ASSET_FILE),
+    # Triage: the desk (agents on their desks' reports, supervisors on any) and the assigned
+    # crew work tickets; admins configure. Each action is tried on a report at the agent's
+    # desk, assigned to the crew, in a state the action is allowed from (TICKET_STATES).
+    **{
+        ("POST", f"/v1/reports/{{report_id}}/actions/{action}"): (
+            roles,
+            f"/v1/reports/{{report}}/actions/{action}",
+            body,
+        )
+        for action, roles, body in (
+            ("acknowledge", {AG, S}, None),
+            ("set-priority", {AG, S}, {"priority": 1}),
+            ("assign", {AG, S}, {"crew": "voirie-nord"}),
+            ("reroute", {AG, S}, {"desk": "eclairage"}),
+            ("change-category", {AG, S}, {"category": "graffiti"}),
+            ("merge", {AG, S}, {"into": "{target}"}),
+            ("reject", {AG, S}, {"reason": "not_our_problem"}),
+            ("note", {C, AG, S}, {"note": "Barrières posées"}),
+            ("public-update", {AG, S}, {"message": {"fr": "Passage lundi"}}),
+            # Residents may reopen the reports they filed or supported only: on someone
+            # else's they get 403 (not_reporter_or_supporter).
+            ("reopen", {AG, S}, {"reason": "Toujours là"}),
+            ("close", {AG, S}, None),
+            ("start", {C}, None),
+            ("resolve", {C}, {"resolution": "repaired"}),
+            ("hand-back", {C}, {"reason": "needs_equipment"}),
+        )
+    },
+    ("POST", "/v1/reports/bulk-actions/acknowledge"): (
+        {AG, S},
+        "/v1/reports/bulk-actions/acknowledge",
+        {"reports": [{"id": "{report}", "version": 1}]},
+    ),
+    ("POST", "/v1/reports/bulk-actions/assign"): (
+        {AG, S},
+        "/v1/reports/bulk-actions/assign",
+        {"reports": [{"id": "{report}", "version": 1}], "crew": "voirie-nord"},
+    ),
+    ("POST", "/v1/reports/bulk-actions/merge"): (
+        {AG, S},
+        "/v1/reports/bulk-actions/merge",
+        {"reports": [{"id": "{report}", "version": 1}], "into": "{target}"},
+    ),
+    ("GET", "/v1/reports/{report_id}/history"): (EVERYONE, "/v1/reports/{report}/history", None),
+    ("GET", "/v1/message-templates"): ({AG, S, AD}, "/v1/message-templates", None),
+    ("PUT", "/v1/message-templates/default/{status}"): (
+        {S, AD},
+        "/v1/message-templates/default/closed",
+        {"text_fr": "Clos : {reference}", "text_en": "Closed: {reference}"},
+    ),
+    ("PUT", "/v1/message-templates/categories/{code}/{status}"): (
+        {S, AD},
+        "/v1/message-templates/categories/pothole/closed",
+        {"text_fr": "Clos : {reference}", "text_en": "Closed: {reference}"},
+    ),
+    ("DELETE", "/v1/message-templates/categories/{code}/{status}"): (
+        {S, AD},
+        "/v1/message-templates/categories/pothole/resolved",
+        None,
+    ),
+}
+# The state a ticket is put in before the action is tried (default: new).
+TICKET_STATES = {
+    "note": "assigned",
+    "public-update": "assigned",
+    "reopen": "resolved",
+    "close": "resolved",
+    "start": "assigned",
+    "resolve": "in_progress",
+    "hand-back": "assigned",
 }
 
 CALLERS = [
@@ -204,6 +274,61 @@ def a_routing_rule_and_a_spare_crew(app) -> tuple[int, str]:
     return rule_id, "spare-crew"
 
 
+def a_ticket(app, report_id: int, action: str) -> int:
+    """Put the report at the agent's desk (voirie), assigned to the crew's crew, in a state
+    the action is allowed from; returns another open report (a merge target)."""
+    from sqlalchemy import select, update
+
+    from app.extensions import db
+    from app.organisation.models import Crew, Desk
+    from app.reports.models import Report
+    from app.triage.service import put_template
+
+    with app.app_context():
+        session = db.session
+        desk = session.scalar(select(Desk.id).where(Desk.code == "voirie"))
+        crew = session.scalar(select(Crew.id).where(Crew.code == "voirie-nord"))
+        values = {"desk_id": desk, "crew_id": crew}
+        session.execute(
+            update(Report)
+            .where(Report.id == report_id)
+            .values(**values, status=TICKET_STATES.get(action, "new"))
+        )
+        original = session.get(Report, report_id)
+        target = Report(
+            category_id=original.category_id,
+            reporter_uid="another",
+            geom=original.geom,
+            routing={},
+            **values,
+        )
+        session.add(target)
+        session.commit()
+        target_id = target.id
+        # Something for DELETE to remove.
+        put_template(
+            session,
+            actor=type("Actor", (), {"uid": "matrix"})(),
+            status="resolved",
+            category_code="pothole",
+            text_fr="Réparé",
+            text_en="Fixed",
+        )
+        db.session.remove()
+    return target_id
+
+
+def fill(body, **values):
+    """``body`` with every "{name}" string replaced by ``values[name]``."""
+    if isinstance(body, dict):
+        return {key: fill(value, **values) for key, value in body.items()}
+    if isinstance(body, list):
+        return [fill(item, **values) for item in body]
+    if isinstance(body, str) and body.startswith("{") and body[1:-1] in values:
+        return values[body[1:-1]]
+    return body
+
+
 def headers_for(caller: str, token_for) -> dict:
     if caller == "no token":
         return {}
@@ -236,6 +361,14 @@ def test_access(app, client, token_for, operation, caller):
             report=report_id, photo=photo["id"], media=photo["url"], rule=rule_id, crew=crew
         )
     headers = {**headers_for(caller, token_for), "Idempotency-Key": "matrix-1"}
+    if "/actions/" in url or "bulk-actions" in url or "message-templates/" in url:
+        report_id = a_report(client, token_for)  # the same one if made above (replayed)
+        action = url.rsplit("/", 1)[1]
+        target = a_ticket(app, report_id, action)
+        url = url.format(report=report_id)
+        body = fill(body, report=report_id, target=target)
+        if "/actions/" in url:
+            headers["If-Match"] = '"1"'
     if body == PHOTO:
         response = client.post(
             url, headers=headers, data={"file": (io.BytesIO(jpeg()), "photo.jpg")}
@@ -263,4 +396,8 @@ def test_access(app, client, token_for, operation, caller):
         assert response.status_code < 400, response.get_data(as_text=True)
     else:
         assert response.status_code == 403
-        assert response.get_json()["code"] in {"forbidden_role", "not_your_report"}
+        assert response.get_json()["code"] in {
+            "forbidden_role",
+            "not_your_report",
+            "not_reporter_or_supporter",
+        }

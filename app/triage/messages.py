@@ -1,0 +1,99 @@
+"""What residents are told when their report changes state: templates with placeholders.
+
+A category's own template for the state wins, else the state's default (seeded by the
+migration; the texts below are the same, for a database where a default row is missing).
+"""
+
+import string
+from collections.abc import Mapping
+
+# Placeholders a template may use.
+PLACEHOLDERS = ("reference", "desk", "category", "reason", "original")
+
+# status -> (French, English)
+DEFAULTS: dict[str, tuple[str, str]] = {
+    "new": (
+        "Votre signalement {reference} a été transmis au service {desk}.",
+        "Your report {reference} has been passed to the {desk} desk.",
+    ),
+    "acknowledged": (
+        "Votre signalement {reference} a été pris en compte par le service {desk}.",
+        "Your report {reference} has been acknowledged by the {desk} desk.",
+    ),
+    "assigned": (
+        "Une équipe d'intervention a été désignée pour votre signalement {reference}.",
+        "A field crew has been assigned to your report {reference}.",
+    ),
+    "in_progress": (
+        "L'intervention sur votre signalement {reference} a commencé.",
+        "Work on your report {reference} has started.",
+    ),
+    "resolved": (
+        "Le problème signalé ({reference}) a été traité. S'il persiste, vous pouvez rouvrir "
+        "le signalement dans les 30 jours.",
+        "The problem you reported ({reference}) has been dealt with. If it is still there, you "
+        "can reopen the report within 30 days.",
+    ),
+    "closed": (
+        "Le signalement {reference} est clos. Merci de votre contribution.",
+        "Report {reference} is closed. Thank you for your help.",
+    ),
+    "rejected": (
+        "Le signalement {reference} ne peut pas être traité : {reason}.",
+        "Report {reference} cannot be dealt with: {reason}.",
+    ),
+    "duplicate": (
+        "Ce problème avait déjà été signalé : votre signalement {reference} a été rattaché au "
+        "signalement {original}, dont vous serez informé de l'avancement.",
+        "This problem had already been reported: your report {reference} has joined report "
+        "{original}, and you will be told how it progresses.",
+    ),
+    "reopened": (
+        "Le signalement {reference} a été rouvert : le service {desk} va le réexaminer.",
+        "Report {reference} has been reopened: the {desk} desk will look at it again.",
+    ),
+}
+
+# Not a state of the report it is written on: the original tells that another joined it.
+MERGED_IN = (
+    "Un autre signalement du même problème ({original}) a été rattaché à celui-ci.",
+    "Another report of the same problem ({original}) has joined this one.",
+)
+
+# Reason codes as residents read them (the {reason} placeholder).
+REASONS: dict[str, tuple[str, str]] = {
+    "not_our_problem": (
+        "ce type de problème n'est pas traité par la métropole",
+        "this kind of problem is not one the metropolis handles",
+    ),
+    "not_our_responsibility": (
+        "ce lieu ne relève pas de la métropole (domaine privé ou autre gestionnaire)",
+        "this place is not the metropolis's responsibility (private land or another operator)",
+    ),
+    "not_found_on_site": (
+        "l'équipe n'a pas trouvé le problème sur place",
+        "the crew did not find the problem on site",
+    ),
+}
+
+
+def template_errors(text: str) -> list[str]:
+    """What is wrong with a template text: unknown placeholders, formats, stray braces."""
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        return [f"{exc}: write a brace as {{{{ or }}}}"]
+    errors = []
+    for _, field, spec, conversion in parsed:
+        if field is None:
+            continue
+        if field not in PLACEHOLDERS:
+            errors.append(f"unknown placeholder {{{field}}}: use {', '.join(PLACEHOLDERS)}")
+        elif spec or conversion:
+            errors.append(f"{{{field}}} takes no format or conversion")
+    return errors
+
+
+def render(text: str, values: Mapping[str, str]) -> str:
+    """The template filled in; a placeholder without a value becomes empty."""
+    return text.format_map({name: values.get(name) or "" for name in PLACEHOLDERS})

@@ -1,0 +1,271 @@
+"""What goes in and out of triage over HTTP: one body schema per action."""
+
+import marshmallow as ma
+
+from app.categories.schemas import CODE_PATTERN as CATEGORY_CODE_PATTERN
+from app.fields import StrictBoolean
+from app.organisation.schemas import CODE_PATTERN
+from app.pagination import PageArgsSchema
+from app.reports.schemas import ReportDeskSchema
+from app.triage import messages, transitions
+
+REPORT_ID = ma.validate.Range(min=1, max=2**62)
+
+
+class MessageInSchema(ma.Schema):
+    """A message to residents written by staff (French required; English defaults to it)."""
+
+    fr = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    en = ma.fields.String(validate=ma.validate.Length(min=1, max=2000))
+
+
+class ActionInSchema(ma.Schema):
+    """What every action takes."""
+
+    message = ma.fields.Nested(
+        MessageInSchema,
+        metadata={
+            "description": "Staff: the public message residents get, instead of the "
+            "category's template for the new state (and it makes the action public)"
+        },
+    )
+    note = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=4000),
+        metadata={"description": "Staff: internal note, never shown to residents"},
+    )
+    client_at = ma.fields.AwareDateTime(
+        metadata={"description": "When the action was done on the device (offline replays)"}
+    )
+
+
+class SetPriorityInSchema(ActionInSchema):
+    priority = ma.fields.Integer(
+        required=True,
+        validate=ma.validate.Range(min=1, max=4),
+        metadata={"description": "1 urgent, 2 high, 3 normal, 4 low"},
+    )
+
+
+class AssignInSchema(ActionInSchema):
+    crew = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(CODE_PATTERN),
+        metadata={"description": "An active crew of the report's desk (GET /v1/crews)"},
+    )
+
+
+class RerouteInSchema(ActionInSchema):
+    desk = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(CODE_PATTERN),
+        metadata={"description": "Another desk (GET /v1/desks); its crews are chosen from"},
+    )
+
+
+class ChangeCategoryInSchema(ActionInSchema):
+    category = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(CATEGORY_CODE_PATTERN),
+        metadata={
+            "description": "An active category: desk, crew, equipment, priority and "
+            "due date are routed again"
+        },
+    )
+
+
+class MergeInSchema(ActionInSchema):
+    into = ma.fields.Integer(
+        required=True,
+        validate=REPORT_ID,
+        metadata={"description": "The original report, still being dealt with"},
+    )
+
+
+class RejectInSchema(ActionInSchema):
+    reason = ma.fields.String(required=True, validate=ma.validate.OneOf(transitions.REJECT_REASONS))
+
+
+class NoteInSchema(ActionInSchema):
+    note = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=4000))
+
+
+class PublicUpdateInSchema(ActionInSchema):
+    message = ma.fields.Nested(MessageInSchema, required=True)
+
+
+class ReopenInSchema(ActionInSchema):
+    reason = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=1000),
+        metadata={"description": "Why it is not fixed (kept for staff)"},
+    )
+
+
+class ResolveInSchema(ActionInSchema):
+    resolution = ma.fields.String(
+        required=True, validate=ma.validate.OneOf(transitions.RESOLUTION_CODES)
+    )
+
+
+class HandBackInSchema(ActionInSchema):
+    reason = ma.fields.String(
+        required=True, validate=ma.validate.OneOf(transitions.HAND_BACK_REASONS)
+    )
+
+
+ACTION_SCHEMAS = {
+    "acknowledge": ActionInSchema,
+    "set_priority": SetPriorityInSchema,
+    "assign": AssignInSchema,
+    "reroute": RerouteInSchema,
+    "change_category": ChangeCategoryInSchema,
+    "merge": MergeInSchema,
+    "reject": RejectInSchema,
+    "note": NoteInSchema,
+    "public_update": PublicUpdateInSchema,
+    "reopen": ReopenInSchema,
+    "close": ActionInSchema,
+    "start": ActionInSchema,
+    "resolve": ResolveInSchema,
+    "hand_back": HandBackInSchema,
+}
+
+
+# --- bulk -----------------------------------------------------------------------------------
+
+
+class BulkItemSchema(ma.Schema):
+    id = ma.fields.Integer(required=True, validate=REPORT_ID)
+    version = ma.fields.Integer(
+        required=True,
+        validate=ma.validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "The version read (the report's ETag without quotes)"},
+    )
+
+
+class BulkInSchema(ActionInSchema):
+    reports = ma.fields.List(
+        ma.fields.Nested(BulkItemSchema),
+        required=True,
+        validate=ma.validate.Length(min=1, max=100),
+        metadata={"description": "The selection, each with the version the agent saw"},
+    )
+
+
+class BulkAssignInSchema(BulkInSchema, AssignInSchema):
+    pass
+
+
+class BulkMergeInSchema(BulkInSchema, MergeInSchema):
+    pass
+
+
+BULK_SCHEMAS = {
+    "acknowledge": BulkInSchema,
+    "assign": BulkAssignInSchema,
+    "merge": BulkMergeInSchema,
+}
+
+
+class BulkResultSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    ok = StrictBoolean(required=True)
+    http_status = ma.fields.Integer(
+        required=True, metadata={"description": "What the single action would have answered"}
+    )
+    status = ma.fields.String(metadata={"description": "Done: the report's new state"})
+    version = ma.fields.Integer(metadata={"description": "Done: the report's new version"})
+    code = ma.fields.String(metadata={"description": "Refused: the problem's stable code"})
+    detail = ma.fields.String(metadata={"description": "Refused: why, in the request language"})
+    current_status = ma.fields.String()
+    current_version = ma.fields.Integer()
+    allowed_actions = ma.fields.List(ma.fields.String())
+
+
+class BulkOutSchema(ma.Schema):
+    results = ma.fields.List(
+        ma.fields.Nested(BulkResultSchema),
+        required=True,
+        metadata={"description": "One per report, in the order sent"},
+    )
+
+
+# --- history --------------------------------------------------------------------------------
+
+
+class MessageSchema(ma.Schema):
+    fr = ma.fields.String(required=True)
+    en = ma.fields.String(required=True)
+
+
+class EventSchema(ma.Schema):
+    """One step of a report's life. Residents never see who did it or internal notes."""
+
+    id = ma.fields.Integer(required=True, metadata={"description": "0: the submission"})
+    at = ma.fields.AwareDateTime(required=True)
+    action = ma.fields.String(required=True)
+    from_status = ma.fields.String(required=True, allow_none=True)
+    to_status = ma.fields.String(required=True)
+    desk = ma.fields.Nested(
+        ReportDeskSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The desk that had the report"},
+    )
+    reason_code = ma.fields.String(required=True, allow_none=True)
+    message = ma.fields.Nested(MessageSchema, required=True, allow_none=True)
+    actor_uid = ma.fields.String(metadata={"description": "Staff only"})
+    actor_role = ma.fields.String(allow_none=True, metadata={"description": "Staff only"})
+    public = StrictBoolean(metadata={"description": "Staff only: whether residents see it"})
+    client_at = ma.fields.AwareDateTime(allow_none=True, metadata={"description": "Staff only"})
+    internal_note = ma.fields.String(allow_none=True, metadata={"description": "Staff only"})
+    details = ma.fields.Dict(metadata={"description": "Staff only: what changed"})
+
+
+class HistorySchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(EventSchema), required=True)
+    next_cursor = ma.fields.String(allow_none=True, required=True)
+
+
+class HistoryArgsSchema(PageArgsSchema):
+    pass
+
+
+# --- message templates ----------------------------------------------------------------------
+
+TEMPLATE_STATUSES = tuple(messages.DEFAULTS)
+TEMPLATE_TEXT = ma.validate.Length(min=1, max=1000)
+
+
+class TemplateSchema(ma.Schema):
+    category = ma.fields.Function(
+        lambda t: t.category.code if t.category else None,
+        required=True,
+        allow_none=True,
+        metadata={"description": "null: the default for the state"},
+    )
+    status = ma.fields.String(required=True)
+    text_fr = ma.fields.String(required=True)
+    text_en = ma.fields.String(required=True)
+    updated_by = ma.fields.String(required=True, allow_none=True)
+    updated_at = ma.fields.AwareDateTime(required=True)
+
+
+class TemplateInSchema(ma.Schema):
+    text_fr = ma.fields.String(
+        required=True,
+        validate=TEMPLATE_TEXT,
+        metadata={
+            "description": "Placeholders: "
+            + ", ".join("{" + p + "}" for p in messages.PLACEHOLDERS)
+        },
+    )
+    text_en = ma.fields.String(required=True, validate=TEMPLATE_TEXT)
+
+
+class TemplateStatusPathSchema(ma.Schema):
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(TEMPLATE_STATUSES))
+
+
+class CategoryTemplatePathSchema(TemplateStatusPathSchema):
+    code = ma.fields.String(required=True, validate=ma.validate.Regexp(CATEGORY_CODE_PATTERN))

@@ -1,0 +1,795 @@
+"""Use cases of triage: actions on a report (one transaction each), its history, the
+resident-facing message templates.
+
+Every action follows the same steps: the role may do it at all (403), the report exists
+(404), it is within the caller's reach (403: an agent's desks, a crew's tickets, a resident's
+own or supported report), the client saw the current version (428 without If-Match, 412 when
+stale), the transition table allows it from the current state (409); then the action's own
+checks (422), the version claim in the database, the change and its event.
+"""
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from geoalchemy2.shape import to_shape
+from sqlalchemy import delete, func, literal, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app import i18n
+from app.categories.models import Category
+from app.errors import Conflict, Forbidden, NotFound, Problem, Unprocessable
+from app.organisation import routing as routing_rules
+from app.organisation.models import Crew, Desk
+from app.organisation.service import desks_by_code
+from app.reports import routing as report_routing
+from app.reports.models import CLOSED_STATUSES, Report, ReportFollower, ReportSupporter
+from app.triage import messages, transitions
+from app.triage.models import MessageTemplate, ReportEvent
+from app.users.identity import Identity
+from app.users.models import STAFF_ROLES, Role
+
+_REPORTS = Report.__table__
+# Reason codes residents see in the history; a crew's hand-back reason stays internal.
+PUBLIC_REASON_ACTIONS = ("reject", "resolve")
+
+
+def etag(report: Report) -> str:
+    """The report's ETag: its version, as a strong entity tag."""
+    return f'"{report.version}"'
+
+
+def perform(
+    session: Session,
+    *,
+    actor: Identity,
+    report_id: int,
+    action: str,
+    versions: list[int] | None,
+    params: dict,
+    render: Callable[[Report], dict] | None = None,
+) -> Report:
+    """Do ``action`` on the report as ``actor``, if one of ``versions`` (from If-Match) is
+    its current version; commits the change with its event. ``render`` shapes the current
+    report carried by a 412."""
+    try:
+        report = _perform(session, actor, report_id, action, versions, params, render)
+    except Problem:
+        session.rollback()
+        raise
+    session.commit()
+    return report
+
+
+def perform_many(
+    session: Session, *, actor: Identity, action: str, items: list[dict], params: dict
+) -> list[dict]:
+    """Do ``action`` on each report of ``items`` ({id, version}), each in its own
+    transaction: one item's refusal does not undo the others. One result per item."""
+    results = []
+    for item in items:
+        try:
+            report = perform(
+                session,
+                actor=actor,
+                report_id=item["id"],
+                action=action,
+                versions=[item["version"]],
+                params=params,
+            )
+        except Problem as problem:
+            results.append(
+                {
+                    "id": item["id"],
+                    "ok": False,
+                    "http_status": problem.status,
+                    "code": problem.code,
+                    "detail": i18n.message(problem.code, **problem.params),
+                    **{
+                        key: problem.extra[key]
+                        for key in ("current_status", "current_version", "allowed_actions")
+                        if key in problem.extra
+                    },
+                }
+            )
+        else:
+            results.append(
+                {
+                    "id": report.id,
+                    "ok": True,
+                    "http_status": 200,
+                    "status": report.status,
+                    "version": report.version,
+                }
+            )
+    return results
+
+
+def _perform(session, actor, report_id, action, versions, params, render) -> Report:
+    if actor.role not in transitions.roles_for(action):
+        transitions.decide(action, actor.role, "new")  # raises the 403, worded once
+    report = session.get(Report, report_id)
+    if report is None:
+        raise NotFound("report_not_found", id=report_id)
+    _check_reach(session, actor, report)
+    if versions is None:
+        raise Problem("if_match_required", 428)
+    if report.version not in versions:
+        raise _stale(report, render)
+    transition = transitions.decide(action, actor.role, report.status)
+    if actor.role == Role.RESIDENT:  # residents may only reopen
+        _check_reopen_window(session, report)
+    event = ReportEvent(
+        report_id=report.id,
+        client_at=params.get("client_at"),
+        actor_uid=actor.uid,
+        actor_role=actor.role.value,
+        desk_id=report.desk_id,
+        action=action,
+        from_status=report.status,
+        to_status=transition.to_status,
+        internal_note=params.get("note"),
+        details={},
+    )
+    # Checks that read other rows (the merge target, the crew...) come before the claim;
+    # the handler then changes the report and fills in the event.
+    handler = _HANDLERS.get(action)
+    apply = handler(session, actor, report, event, params) if handler else None
+    _claim(session, report, render)
+    if apply is not None:
+        apply()
+    report.status = transition.to_status
+    _publish(session, report, event, params)
+    session.add(event)
+    session.flush()
+    return report
+
+
+def _claim(session: Session, report: Report, render) -> None:
+    """Take the report's next version in the database: the row lock decides between two
+    writers that read the same version; the loser finds no row and gets 412."""
+    claimed = session.execute(
+        _REPORTS.update()
+        .where(_REPORTS.c.id == report.id, _REPORTS.c.version == report.version)
+        .values(version=_REPORTS.c.version + 1, updated_at=func.now())
+        .returning(_REPORTS.c.version, _REPORTS.c.updated_at)
+    ).first()
+    if claimed is None:
+        session.rollback()
+        current = session.get(Report, report.id, populate_existing=True)
+        raise _stale(current, render)
+    set_committed_value(report, "version", claimed.version)
+    set_committed_value(report, "updated_at", claimed.updated_at)
+
+
+def _stale(report: Report, render) -> Problem:
+    extra = {"current_status": report.status, "current_version": report.version}
+    if render is not None:
+        extra["current"] = render(report)
+    return Problem(
+        "report_changed",
+        412,
+        headers={"ETag": etag(report)},
+        extra=extra,
+        status=report.status,
+    )
+
+
+# --- who may touch which report -------------------------------------------------------------
+
+
+def _check_reach(session: Session, actor: Identity, report: Report) -> None:
+    if actor.role == Role.AGENT:
+        if report.desk is None or report.desk.code not in actor.desks:
+            raise Forbidden(
+                "not_your_desk",
+                desk=report.desk.code if report.desk else "-",
+                desks=", ".join(actor.desks) or "-",
+            )
+    elif actor.role == Role.CREW:
+        crew_id = session.scalar(select(Crew.id).where(Crew.code == actor.crew))
+        if crew_id is None or report.crew_id != crew_id:
+            raise Forbidden("not_your_crew_ticket", crew=actor.crew or "-")
+    elif actor.role == Role.RESIDENT:
+        supporter = session.scalar(
+            select(ReportSupporter.uid).where(
+                ReportSupporter.report_id == report.id, ReportSupporter.uid == actor.uid
+            )
+        )
+        if report.reporter_uid != actor.uid and supporter is None:
+            raise Forbidden("not_reporter_or_supporter")
+
+
+def _check_reopen_window(session: Session, report: Report) -> None:
+    resolved_at = session.scalar(
+        select(func.max(ReportEvent.created_at)).where(
+            ReportEvent.report_id == report.id, ReportEvent.to_status == "resolved"
+        )
+    )
+    resolved_at = resolved_at or report.updated_at
+    if datetime.now(UTC) - resolved_at > timedelta(days=transitions.REOPEN_WINDOW_DAYS):
+        raise Conflict(
+            "reopen_window_over",
+            days=transitions.REOPEN_WINDOW_DAYS,
+            resolved_at=resolved_at.date().isoformat(),
+            extra={"resolved_at": resolved_at.isoformat()},
+        )
+
+
+# --- what each action changes ---------------------------------------------------------------
+# A handler checks what the action needs (422) and returns the change to make once the
+# version is claimed, or None when the transition's state change is all there is.
+
+
+def _set_priority(session, actor, report, event, params):
+    event.details["priority"] = [report.priority, params["priority"]]
+
+    def apply():
+        report.priority = params["priority"]
+
+    return apply
+
+
+def _assign(session, actor, report, event, params):
+    crew = session.scalar(select(Crew).where(Crew.code == params["crew"]))
+    if crew is None or not crew.active:
+        raise Unprocessable(
+            "unknown_crew",
+            code=params["crew"],
+            errors={"json": {"crew": [f"no active crew {params['crew']}"]}},
+        )
+    if crew.desk_id != report.desk_id:
+        raise Unprocessable(
+            "crew_not_of_desk",
+            crew=crew.code,
+            desk=report.desk.code if report.desk else "-",
+            errors={"json": {"crew": [f"{crew.code} works for another desk"]}},
+        )
+    event.details["crew"] = [_crew_code(session, report.crew_id), crew.code]
+
+    def apply():
+        report.crew_id = crew.id
+
+    return apply
+
+
+def _reroute(session, actor, report, event, params):
+    (desk,) = desks_by_code(session, [params["desk"]], field="desk")
+    if desk.id == report.desk_id:
+        raise Unprocessable(
+            "reroute_same_desk",
+            desk=desk.code,
+            errors={"json": {"desk": ["the report is already at this desk"]}},
+        )
+    old_desk = report.desk.code if report.desk else None
+    old_crew = _crew_code(session, report.crew_id)
+
+    def apply():
+        routing = dict(report.routing or {})
+        routing["desk"] = {
+            "rule": "forced",
+            "desk": desk.code,
+            "why": f"re-routed by the {actor.role.value} from the {old_desk or 'no'} desk",
+        }
+        report.desk = desk
+        report.crew_id = _choose_crew(session, report, report.category, desk, routing)
+        report.routing = routing
+        event.details.update(
+            desk=[old_desk, desk.code], crew=[old_crew, _crew_code(session, report.crew_id)]
+        )
+
+    return apply
+
+
+def _change_category(session, actor, report, event, params):
+    category = session.scalar(
+        select(Category).where(Category.code == params["category"], Category.active)
+    )
+    if category is None:
+        raise Unprocessable(
+            "unknown_category",
+            code=params["category"],
+            errors={"json": {"category": [f"no active category {params['category']}"]}},
+        )
+    if category.id == report.category_id:
+        raise Unprocessable(
+            "same_category",
+            code=category.code,
+            errors={"json": {"category": ["the report already has this category"]}},
+        )
+    old = {
+        "category": report.category.code,
+        "desk": report.desk.code if report.desk else None,
+        "crew": _crew_code(session, report.crew_id),
+        "priority": report.priority,
+        "asset_id": report.asset_id,
+    }
+
+    def apply():
+        _reroute_for_category(session, report, category, old["category"])
+        event.details.update(
+            category=[old["category"], category.code],
+            desk=[old["desk"], report.desk.code if report.desk else None],
+            crew=[old["crew"], _crew_code(session, report.crew_id)],
+            priority=[old["priority"], report.priority],
+            asset_id=[old["asset_id"], report.asset_id],
+        )
+
+    return apply
+
+
+def _reroute_for_category(
+    session: Session, report: Report, category: Category, old_code: str
+) -> None:
+    """Route the report again as intake would for ``category`` (equipment, priority from
+    the service level raised near a sensitive place, desk by the rules, crew among that
+    desk's), due date from its creation. Called before the report takes the category, so it
+    cannot be found as its own duplicate; another open report found is only pointed out."""
+    priority = report_routing.priority_for(category.service_level_hours)
+    explanation = {
+        "service_level": {
+            "hours": category.service_level_hours,
+            "priority": priority,
+            "why": "the category's service level",
+        },
+        "asset": None,
+        "duplicate": None,
+    }
+    asset_id, desk, crew_id = None, report.desk, report.crew_id
+    if report.geom is not None:
+        lon, lat = _lon_lat(report)
+        routed = report_routing.route(session, category.code, lon, lat)
+        explanation, asset_id, priority = dict(routed.explanation), routed.asset_id, routed.priority
+        if routed.desk is not None:  # a detached Desk built from the lookup's row
+            desk = session.get(Desk, routed.desk.id)
+            crew_id = routed.crew_id
+        if routed.original is not None:
+            # Not made a duplicate here: the desk merges it if it is one. Its crew is chosen
+            # as for any report.
+            explanation["duplicate"] = {
+                **explanation["duplicate"],
+                "why": "possible duplicate, not merged: " + explanation["duplicate"]["why"],
+            }
+            crew_id = _choose_crew(session, report, category, desk, explanation)
+    explanation["category"] = {"from": old_code, "to": category.code, "why": "changed by the desk"}
+    report.category = category
+    report.desk = desk
+    report.crew_id = crew_id
+    report.asset_id = asset_id
+    report.priority = priority
+    report.due_at = report.created_at + timedelta(hours=category.service_level_hours)
+    report.routing = explanation
+
+
+def _choose_crew(
+    session: Session, report: Report, category: Category, desk: Desk | None, routing: dict
+) -> int | None:
+    """The desk's best-fitting crew for the report (as intake chooses), with the why."""
+    chosen = None
+    if report.geom is not None and desk is not None:
+        lon, lat = _lon_lat(report)
+        chosen = routing_rules.choose_crew(session, desk.id, category.code, lon, lat)
+    if chosen is None:
+        routing["crew"] = {
+            "crew": None,
+            "why": "no active crew of this desk covers the point with the skill: "
+            "the desk assigns one by hand",
+        }
+        return None
+    crew, why = chosen
+    routing["crew"] = {
+        **why,
+        "why": "lowest open workload for its capacity among the desk's crews covering "
+        "the point with the skill, then nearest depot",
+    }
+    return crew.id
+
+
+def _merge(session, actor, report, event, params):
+    target_id = params["into"]
+    if target_id == report.id:
+        raise Unprocessable(
+            "merge_into_itself", errors={"json": {"into": ["a report cannot join itself"]}}
+        )
+    # Both rows locked in id order: two merges of the same pair in opposite directions wait
+    # for each other instead of deadlocking.
+    session.execute(
+        select(_REPORTS.c.id)
+        .where(_REPORTS.c.id.in_([report.id, target_id]))
+        .order_by(_REPORTS.c.id)
+        .with_for_update()
+    )
+    target = session.get(Report, target_id, populate_existing=True)
+    if target is None:
+        raise Unprocessable(
+            "merge_target_not_found",
+            id=target_id,
+            errors={"json": {"into": [f"no report {target_id}"]}},
+        )
+    if target.status in CLOSED_STATUSES:
+        raise Conflict(
+            "merge_target_closed",
+            reference=target.reference,
+            status=target.status,
+            extra={"target_status": target.status},
+        )
+    event.details["into"] = {"id": target.id, "reference": target.reference}
+
+    def apply():
+        moved = _move_supporters_and_followers(session, report, target)
+        report.duplicate_of = target
+        # Reports that had joined this one now belong to the original too.
+        session.execute(
+            _REPORTS.update()
+            .where(_REPORTS.c.duplicate_of_id == report.id, _REPORTS.c.id != report.id)
+            .values(duplicate_of_id=target.id)
+        )
+        counted = session.execute(
+            _REPORTS.update()
+            .where(_REPORTS.c.id == target.id)
+            .values(
+                support_count=_supporter_count(target.id),
+                version=_REPORTS.c.version + 1,
+                updated_at=func.now(),
+            )
+            .returning(_REPORTS.c.support_count, _REPORTS.c.version)
+        ).one()
+        report.support_count = 0
+        event.details.update(moved)
+        session.add(
+            ReportEvent(
+                report_id=target.id,
+                client_at=params.get("client_at"),
+                actor_uid=actor.uid,
+                actor_role=actor.role.value,
+                desk_id=target.desk_id,
+                action="merge",
+                from_status=target.status,
+                to_status=target.status,
+                public=True,
+                message_fr=messages.render(messages.MERGED_IN[0], {"original": report.reference}),
+                message_en=messages.render(messages.MERGED_IN[1], {"original": report.reference}),
+                details={
+                    "merged": {"id": report.id, "reference": report.reference},
+                    "support_count": counted.support_count,
+                    **moved,
+                },
+            )
+        )
+
+    return apply
+
+
+def _move_supporters_and_followers(session: Session, report: Report, target: Report) -> dict:
+    """The report's supporters and followers, and its reporter as a supporter, go to the
+    target (its own reporter excepted); nothing is left on the report."""
+    supporters = select(ReportSupporter.uid).where(ReportSupporter.report_id == report.id)
+    voices = supporters.union(select(literal(report.reporter_uid))).subquery()
+    moved_supporters = session.execute(
+        insert(ReportSupporter)
+        .from_select(
+            ["report_id", "uid"],
+            select(literal(target.id), voices.c.uid).where(voices.c.uid != target.reporter_uid),
+        )
+        .on_conflict_do_nothing()
+        .returning(ReportSupporter.uid)
+    ).all()
+    followers = (
+        select(ReportFollower.uid, ReportFollower.reason)
+        .where(ReportFollower.report_id == report.id)
+        .subquery()
+    )
+    moved_followers = session.execute(
+        insert(ReportFollower)
+        .from_select(
+            ["report_id", "uid", "reason"],
+            select(literal(target.id), followers.c.uid, followers.c.reason).where(
+                followers.c.uid != target.reporter_uid
+            ),
+        )
+        .on_conflict_do_nothing()
+        .returning(ReportFollower.uid)
+    ).all()
+    # New supporters follow the original, as a resident's "me too" does.
+    session.execute(
+        insert(ReportFollower)
+        .from_select(
+            ["report_id", "uid", "reason"],
+            select(literal(target.id), voices.c.uid, literal("supporter")).where(
+                voices.c.uid != target.reporter_uid
+            ),
+        )
+        .on_conflict_do_nothing()
+    )
+    session.execute(delete(ReportSupporter).where(ReportSupporter.report_id == report.id))
+    session.execute(delete(ReportFollower).where(ReportFollower.report_id == report.id))
+    return {"supporters_moved": len(moved_supporters), "followers_moved": len(moved_followers)}
+
+
+def _supporter_count(report_id: int):
+    return (
+        select(func.count())
+        .select_from(ReportSupporter)
+        .where(ReportSupporter.report_id == report_id)
+        .scalar_subquery()
+    )
+
+
+def _reject(session, actor, report, event, params):
+    event.reason_code = params["reason"]
+
+
+def _reopen(session, actor, report, event, params):
+    event.details["reason"] = params["reason"]
+    if report.status != "duplicate":
+        return None
+
+    def apply():
+        # Reopened by the desk: it was not the same problem after all.
+        event.details["was_duplicate_of"] = report.duplicate_of_id
+        report.duplicate_of_id = None
+
+    return apply
+
+
+def _resolve(session, actor, report, event, params):
+    event.reason_code = params["resolution"]
+
+
+def _hand_back(session, actor, report, event, params):
+    event.reason_code = params["reason"]
+    event.details["crew"] = [_crew_code(session, report.crew_id), None]
+
+    def apply():
+        report.crew_id = None
+
+    return apply
+
+
+_HANDLERS = {
+    "set_priority": _set_priority,
+    "assign": _assign,
+    "reroute": _reroute,
+    "change_category": _change_category,
+    "merge": _merge,
+    "reject": _reject,
+    "reopen": _reopen,
+    "resolve": _resolve,
+    "hand_back": _hand_back,
+}
+
+
+def _crew_code(session: Session, crew_id: int | None) -> str | None:
+    if crew_id is None:
+        return None
+    return session.scalar(select(Crew.code).where(Crew.id == crew_id))
+
+
+def _lon_lat(report: Report) -> tuple[float, float]:
+    lon, lat = to_shape(report.geom).coords[0]
+    return lon, lat
+
+
+# --- what residents are told ----------------------------------------------------------------
+
+
+def _publish(session: Session, report: Report, event: ReportEvent, params: dict) -> None:
+    """Decide whether residents see the event, and with which words: the agent's own, else
+    the template of the category and the new state (else the state's default)."""
+    desk_moved = "desk" in event.details and event.details["desk"][0] != event.details["desk"][1]
+    own = params.get("message")
+    event.public = bool(
+        own or event.from_status != event.to_status or desk_moved or event.action == "merge"
+    )
+    if not event.public:
+        return
+    if own:
+        # Written in one language only: the agent's words beat a template saying otherwise.
+        event.message_fr = own["fr"]
+        event.message_en = own.get("en") or own["fr"]
+        return
+    text_fr, text_en = template_for(session, report.category_id, event.to_status)
+    original = event.details.get("into", {}).get("reference") or (
+        report.duplicate_of.reference if report.duplicate_of else None
+    )
+    reason = messages.REASONS.get(event.reason_code or "")
+    desk = report.desk
+    values = {
+        "reference": report.reference,
+        "original": original,
+        "category": report.category.name_fr,
+        "desk": desk.name_fr if desk else None,
+        "reason": reason[0] if reason else None,
+    }
+    event.message_fr = messages.render(text_fr, values)
+    values.update(
+        category=report.category.name_en,
+        desk=desk.name_en if desk else None,
+        reason=reason[1] if reason else None,
+    )
+    event.message_en = messages.render(text_en, values)
+
+
+def template_for(session: Session, category_id: int, status: str) -> tuple[str, str]:
+    """The (French, English) template for a report of the category reaching ``status``."""
+    found = session.execute(
+        select(MessageTemplate.text_fr, MessageTemplate.text_en)
+        .where(
+            MessageTemplate.status == status,
+            (MessageTemplate.category_id == category_id) | MessageTemplate.category_id.is_(None),
+        )
+        .order_by(MessageTemplate.category_id.is_(None))
+        .limit(1)
+    ).first()
+    if found is not None:
+        return found.text_fr, found.text_en
+    return messages.DEFAULTS.get(status, ("", ""))
+
+
+def seed_templates(session: Session) -> int:
+    """Add the shipped default message of every state that has none; returns how many."""
+    added = session.execute(
+        insert(MessageTemplate)
+        .values(
+            [
+                {"status": status, "text_fr": fr, "text_en": en}
+                for status, (fr, en) in messages.DEFAULTS.items()
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["status"], index_where=text("category_id IS NULL"))
+        .returning(MessageTemplate.id)
+    ).all()
+    session.commit()
+    return len(added)
+
+
+def list_templates(session: Session) -> list[MessageTemplate]:
+    return list(
+        session.scalars(
+            select(MessageTemplate)
+            .outerjoin(MessageTemplate.category)
+            .order_by(Category.code.is_not(None), Category.code, MessageTemplate.status)
+        )
+    )
+
+
+def put_template(
+    session: Session,
+    *,
+    actor: Identity,
+    status: str,
+    category_code: str | None,
+    text_fr: str,
+    text_en: str,
+) -> MessageTemplate:
+    """Create or replace the template of a state, for a category or the default."""
+    errors = {
+        field: found
+        for field, text in (("text_fr", text_fr), ("text_en", text_en))
+        if (found := messages.template_errors(text))
+    }
+    if errors:
+        raise Unprocessable(
+            "invalid_template",
+            placeholders=", ".join("{" + p + "}" for p in messages.PLACEHOLDERS),
+            errors={"json": errors},
+        )
+    category_id = _category_id(session, category_code)
+    template = session.scalar(_template_query(category_id, status))
+    if template is None:
+        template = MessageTemplate(category_id=category_id, status=status)
+        session.add(template)
+    template.text_fr, template.text_en, template.updated_by = text_fr, text_en, actor.uid
+    session.commit()
+    return session.scalar(_template_query(category_id, status))
+
+
+def delete_template(session: Session, *, category_code: str, status: str) -> None:
+    """Remove a category's template: its reports get the state's default again."""
+    template = session.scalar(_template_query(_category_id(session, category_code), status))
+    if template is None:
+        raise NotFound("template_not_found", category=category_code, status=status)
+    session.delete(template)
+    session.commit()
+
+
+def _category_id(session: Session, code: str | None) -> int | None:
+    if code is None:
+        return None
+    category_id = session.scalar(select(Category.id).where(Category.code == code))
+    if category_id is None:
+        raise NotFound("category_not_found", code=code)
+    return category_id
+
+
+def _template_query(category_id: int | None, status: str):
+    query = select(MessageTemplate).where(MessageTemplate.status == status)
+    if category_id is None:
+        return query.where(MessageTemplate.category_id.is_(None))
+    return query.where(MessageTemplate.category_id == category_id)
+
+
+# --- history --------------------------------------------------------------------------------
+
+
+def history(
+    session: Session, *, viewer: Identity, report_id: int, after: int | None, limit: int
+) -> dict:
+    """The report's events, oldest first (keyset on the event id). Residents get the public
+    ones without who did them or internal notes; staff get everything. The first page opens
+    with the report's submission."""
+    report = session.get(Report, report_id)
+    if report is None:
+        raise NotFound("report_not_found", id=report_id)
+    staff = viewer.role in STAFF_ROLES
+    query = select(ReportEvent).where(ReportEvent.report_id == report_id)
+    if not staff:
+        query = query.where(ReportEvent.public.is_(True))
+    if after is not None:
+        query = query.where(ReportEvent.id > after)
+    events = list(session.scalars(query.order_by(ReportEvent.id).limit(limit + 1)))
+    more = len(events) > limit
+    events = events[:limit]
+    items = [_present_event(e, staff=staff) for e in events]
+    if after is None:
+        items.insert(0, _submission(session, report, staff=staff))
+    return {"items": items, "next_cursor": events[-1].id if more and events else None}
+
+
+def _submission(session: Session, report: Report, *, staff: bool) -> dict:
+    first = session.scalar(
+        select(ReportEvent).where(ReportEvent.report_id == report.id).order_by(ReportEvent.id)
+    )
+    item = {
+        "id": 0,
+        "at": report.created_at,
+        "action": "submit",
+        "from_status": None,
+        "to_status": first.from_status if first else report.status,
+        "desk": _desk(first.desk if first else report.desk),
+        "reason_code": None,
+        "message": None,
+    }
+    if staff:
+        item.update(
+            actor_role=None,
+            public=True,
+            client_at=None,
+            internal_note=None,
+            details={},
+        )
+    return item
+
+
+def _present_event(event: ReportEvent, *, staff: bool) -> dict:
+    item = {
+        "id": event.id,
+        "at": event.created_at,
+        "action": event.action,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "desk": _desk(event.desk),
+        "reason_code": event.reason_code
+        if staff or event.action in PUBLIC_REASON_ACTIONS
+        else None,
+        "message": None
+        if event.message_fr is None
+        else {"fr": event.message_fr, "en": event.message_en},
+    }
+    if staff:
+        item.update(
+            actor_uid=event.actor_uid,
+            actor_role=event.actor_role,
+            public=event.public,
+            client_at=event.client_at,
+            internal_note=event.internal_note,
+            details=event.details,
+        )
+    return item
+
+
+def _desk(desk: Desk | None) -> dict | None:
+    if desk is None:
+        return None
+    return {"code": desk.code, "name_fr": desk.name_fr, "name_en": desk.name_en}

@@ -1,0 +1,267 @@
+"""Triage over HTTP: one POST per action on a report, bulk actions, the report's history,
+and the message templates. Every write takes If-Match with the report's ETag."""
+
+from flask import request
+from flask.views import MethodView
+from werkzeug.http import parse_etags
+
+from app.errors import PROBLEM_DOC
+from app.extensions import Blueprint, db
+from app.pagination import decode_cursor, encode_cursor, page_size
+from app.photos.service import photos_of
+from app.reports import service as reports
+from app.reports.schemas import ReportIdPathSchema, ReportViewSchema
+from app.reports.views import REPORT_ID_PARAMETER
+from app.triage import service, transitions
+from app.triage.schemas import (
+    ACTION_SCHEMAS,
+    BULK_SCHEMAS,
+    TEMPLATE_STATUSES,
+    BulkOutSchema,
+    CategoryTemplatePathSchema,
+    HistoryArgsSchema,
+    HistorySchema,
+    TemplateInSchema,
+    TemplateSchema,
+    TemplateStatusPathSchema,
+)
+from app.users.identity import current_identity, roles_required
+from app.users.models import STAFF_ROLES, Role
+
+blp = Blueprint(
+    "triage",
+    __name__,
+    url_prefix="/v1",
+    description="The life of a ticket: actions on reports (If-Match required), bulk actions, "
+    "history, resident-facing message templates",
+)
+
+IF_MATCH_PARAMETER = {
+    "in": "header",
+    "name": "If-Match",
+    "required": True,
+    "description": "The report's ETag from GET /v1/reports/{report_id} or the last action: "
+    "a stale one gets 412 with the current report, a missing one 428 (`*` is not accepted).",
+    "schema": {"type": "string", "maxLength": 200},
+}
+ETAG_HEADER = {"ETag": {"description": "The report's new version", "schema": {"type": "string"}}}
+REPORT_VIEW = ReportViewSchema()
+
+SUMMARIES = {
+    "acknowledge": "Acknowledge a new or reopened report (desk)",
+    "set_priority": "Set the priority, 1 urgent to 4 low (desk)",
+    "assign": "Assign or reassign one of the desk's crews (desk)",
+    "reroute": "Re-route to another desk: its crews are chosen from again (desk)",
+    "change_category": "Change the category: routed again in full (desk)",
+    "merge": "Merge into another open report: supporters and followers move over (desk)",
+    "reject": "Reject with a public reason code (desk)",
+    "note": "Add an internal note (desk, or the assigned crew)",
+    "public_update": "Tell residents something without changing the state (desk)",
+    "reopen": "Reopen: the desk from resolved, closed, rejected or duplicate; the reporter or "
+    "a supporter from resolved, within 30 days",
+    "close": "Close a resolved report (desk)",
+    "start": "Start work on an assigned ticket (the assigned crew)",
+    "resolve": "Resolve with a resolution code (the assigned crew)",
+    "hand_back": "Hand the ticket back to the desk with a reason; the crew is cleared "
+    "(the assigned crew)",
+}
+
+
+def if_match_versions() -> list[int] | None:
+    """The versions the client says it saw (strong ETags of If-Match); None when absent."""
+    header = request.headers.get("If-Match", "").strip()
+    if not header:
+        return None
+    tags = parse_etags(header)
+    if tags.star_tag:
+        return None
+    # Other tags (weak ones, foreign ones) can never match: the answer is then 412.
+    return [int(tag) for tag in tags.as_set() if tag.isascii() and tag.isdigit() and len(tag) < 12]
+
+
+def report_view(report) -> dict:
+    """The report as the caller may see it, as GET /v1/reports/{report_id} shows it."""
+    identity = current_identity()
+    photos = photos_of(db.session, [report.id]).get(report.id, ())
+    view = reports.present(report, identity.uid, photos, staff=identity.role in STAFF_ROLES)
+    return {**view, "version": report.version}
+
+
+def render(report) -> dict:
+    """The same, serialised: the `current` member of a 412."""
+    return REPORT_VIEW.dump(report_view(report))
+
+
+def _action_view(action: str):
+    schema = ACTION_SCHEMAS[action]
+
+    def post(self, data, report_id):
+        identity = current_identity()
+        if identity.role == Role.RESIDENT:  # a resident's words are not a public message
+            data = {key: data[key] for key in ("reason", "client_at") if key in data}
+        report = service.perform(
+            db.session,
+            actor=identity,
+            report_id=report_id,
+            action=action,
+            versions=if_match_versions(),
+            params=data,
+            render=render,
+        )
+        return report_view(report), {"ETag": service.etag(report)}
+
+    allowed = transitions.allowed_from
+    roles = sorted(transitions.roles_for(action))
+    post.__doc__ = f"{SUMMARIES[action]}\n\n" + "; ".join(
+        f"{role.value} from {', '.join(allowed(action, role))}" for role in roles
+    )
+    decorators = (
+        roles_required(blp, *roles),
+        blp.doc(parameters=[IF_MATCH_PARAMETER]),
+        blp.arguments(ReportIdPathSchema, location="path", as_kwargs=True),
+        blp.arguments(schema),
+        blp.response(200, ReportViewSchema, headers=ETAG_HEADER),
+        blp.alt_response(403, description="Not your desk, crew or report", **PROBLEM_DOC),
+        blp.alt_response(404, description="No such report", **PROBLEM_DOC),
+        blp.alt_response(
+            409,
+            description="Not allowed from the current state (transition_not_allowed: the "
+            "state and what is allowed), or another conflict",
+            **PROBLEM_DOC,
+        ),
+        blp.alt_response(
+            412, description="Stale If-Match: `current` is the report now", **PROBLEM_DOC
+        ),
+        blp.alt_response(422, description="Invalid or unknown value", **PROBLEM_DOC),
+        blp.alt_response(428, description="If-Match missing", **PROBLEM_DOC),
+    )
+    for decorator in reversed(decorators):
+        post = decorator(post)
+    view = type(f"Action_{action}", (MethodView,), {"post": post})
+    blp.route(
+        f"/reports/<int:report_id>/actions/{action.replace('_', '-')}",
+        parameters=REPORT_ID_PARAMETER,
+        endpoint=f"action_{action}",
+    )(view)
+
+
+for _action in transitions.ACTIONS:
+    _action_view(_action)
+
+
+def _bulk_view(action: str):
+    def post(self, data):
+        items = data.pop("reports")
+        return {
+            "results": service.perform_many(
+                db.session, actor=current_identity(), action=action, items=items, params=data
+            )
+        }
+
+    post.__doc__ = (
+        f"{SUMMARIES[action]}, for a selection: each report with the version the agent saw\n\n"
+        "Each report is done in its own transaction and gets its own result (what the single "
+        "action would have answered: 200, or the problem's status and code), so one stale or "
+        "refused report does not undo the others."
+    )
+    decorators = (
+        roles_required(blp, *sorted(transitions.roles_for(action))),
+        blp.arguments(BULK_SCHEMAS[action]),
+        blp.response(200, BulkOutSchema),
+    )
+    for decorator in reversed(decorators):
+        post = decorator(post)
+    view = type(f"Bulk_{action}", (MethodView,), {"post": post})
+    blp.route(f"/reports/bulk-actions/{action}", endpoint=f"bulk_{action}")(view)
+
+
+for _action in transitions.BULK_ACTIONS:
+    _bulk_view(_action)
+
+
+@blp.route("/reports/<int:report_id>/history", parameters=REPORT_ID_PARAMETER)
+class History(MethodView):
+    @roles_required(blp)
+    @blp.arguments(ReportIdPathSchema, location="path", as_kwargs=True)
+    @blp.arguments(HistoryArgsSchema, location="query")
+    @blp.response(200, HistorySchema)
+    @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
+    @blp.alt_response(404, description="No such report", **PROBLEM_DOC)
+    def get(self, args, report_id):
+        """The report's history, oldest first: residents see state changes and public
+        updates with the time and the desk; staff also see who, internal notes and details"""
+        after = decode_cursor(args.get("cursor"), 1, lambda key: [int(key[0])])
+        page = service.history(
+            db.session,
+            viewer=current_identity(),
+            report_id=report_id,
+            after=after[0] if after else None,
+            limit=page_size(args.get("limit")),
+        )
+        cursor = page["next_cursor"]
+        return {**page, "next_cursor": None if cursor is None else encode_cursor([cursor])}
+
+
+STATUS_PARAMETER = {
+    "in": "path",
+    "name": "status",
+    "required": True,
+    "schema": {"type": "string", "enum": list(TEMPLATE_STATUSES)},
+}
+CATEGORY_PARAMETER = {
+    "in": "path",
+    "name": "code",
+    "required": True,
+    "schema": {"type": "string", "pattern": r"^[a-z][a-z0-9_-]{0,39}$", "maxLength": 40},
+}
+EDITORS = (Role.SUPERVISOR, Role.ADMIN)
+
+
+@blp.route("/message-templates")
+class Templates(MethodView):
+    @roles_required(blp, Role.AGENT, *EDITORS)
+    @blp.response(200, TemplateSchema(many=True))
+    def get(self):
+        """Resident-facing messages per state: the defaults (category null), then the
+        categories' own"""
+        return service.list_templates(db.session)
+
+
+@blp.route("/message-templates/default/<string:status>", parameters=[STATUS_PARAMETER])
+class DefaultTemplate(MethodView):
+    @roles_required(blp, *EDITORS)
+    @blp.arguments(TemplateStatusPathSchema, location="path", as_kwargs=True)
+    @blp.arguments(TemplateInSchema)
+    @blp.response(200, TemplateSchema)
+    @blp.alt_response(422, description="Unknown placeholder (invalid_template)", **PROBLEM_DOC)
+    def put(self, data, status):
+        """Replace the default message of a state (for categories without their own)"""
+        return service.put_template(
+            db.session, actor=current_identity(), status=status, category_code=None, **data
+        )
+
+
+@blp.route(
+    "/message-templates/categories/<string:code>/<string:status>",
+    parameters=[CATEGORY_PARAMETER, STATUS_PARAMETER],
+)
+class CategoryTemplate(MethodView):
+    @roles_required(blp, *EDITORS)
+    @blp.arguments(CategoryTemplatePathSchema, location="path", as_kwargs=True)
+    @blp.arguments(TemplateInSchema)
+    @blp.response(200, TemplateSchema)
+    @blp.alt_response(404, description="No such category", **PROBLEM_DOC)
+    @blp.alt_response(422, description="Unknown placeholder (invalid_template)", **PROBLEM_DOC)
+    def put(self, data, code, status):
+        """Create or replace a category's own message for a state"""
+        return service.put_template(
+            db.session, actor=current_identity(), status=status, category_code=code, **data
+        )
+
+    @roles_required(blp, *EDITORS)
+    @blp.arguments(CategoryTemplatePathSchema, location="path", as_kwargs=True)
+    @blp.response(204)
+    @blp.alt_response(404, description="No such category or template", **PROBLEM_DOC)
+    def delete(self, code, status):
+        """Remove a category's own message: the state's default applies again"""
+        service.delete_template(db.session, category_code=code, status=status)

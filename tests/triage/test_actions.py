@@ -1,0 +1,373 @@
+"""What each action does beyond the state: who may reach which report, crews, desks,
+categories routed again, merges moving supporters and followers."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.assets.service import put_asset
+from app.extensions import db
+from app.organisation.models import Crew
+from app.organisation.service import create_rule, put_crew
+from app.reports.models import Report, ReportFollower, ReportSupporter
+from app.reports.service import add_support
+from app.triage.models import ReportEvent
+from app.users.models import Role
+from tests.triage.helpers import DIJON, act, history, make_report
+
+# Around central Dijon (as tests/organisation/test_routing.py): DIJON is in WEST only.
+WEST = [[[5.00, 47.30], [5.10, 47.30], [5.10, 47.35], [5.00, 47.35], [5.00, 47.30]]]
+EAST = [[[5.05, 47.30], [5.15, 47.30], [5.15, 47.35], [5.05, 47.35], [5.05, 47.30]]]
+
+
+def polygon(rings):
+    return {"type": "Polygon", "coordinates": rings}
+
+
+@pytest.fixture
+def setup(app):
+    """Run ``fn(session)`` in an app context and commit."""
+
+    def run(fn):
+        with app.app_context():
+            result = fn(db.session)
+            db.session.commit()
+            db.session.remove()
+        return result
+
+    return run
+
+
+def crew_named(setup, code, desk, **fields):
+    setup(lambda s: put_crew(s, code=code, name=code, desk=desk, **fields))
+
+
+# --- who may reach which report -------------------------------------------------------------
+
+
+def test_an_agent_acts_only_on_reports_of_their_desks_a_supervisor_on_any(app, client, auth):
+    report_id = make_report(app, desk="allo-mairie", crew=None)
+    response = act(client, auth(Role.AGENT), report_id, "acknowledge")
+    assert response.status_code == 403
+    assert response.get_json()["code"] == "not_your_desk"
+    # The fixture's supervisor has voirie and eclairage; supervisors work every desk.
+    assert act(client, auth(Role.SUPERVISOR), report_id, "acknowledge").status_code == 200
+
+
+def test_a_crew_acts_only_on_tickets_assigned_to_it(app, client, auth, setup):
+    crew_named(setup, "voirie-sud", "voirie")
+    theirs = make_report(app, status="assigned", crew="voirie-nord")
+    other = make_report(app, status="assigned", crew="voirie-sud")
+    crew = auth(Role.CREW)
+    response = act(client, crew, other, "start", staff_headers=auth(Role.AGENT))
+    assert response.status_code == 403
+    assert response.get_json()["code"] == "not_your_crew_ticket"
+    assert act(client, crew, theirs, "start").status_code == 200
+
+
+def test_admins_do_not_work_tickets(app, client, auth):
+    response = act(client, auth(Role.ADMIN), make_report(app), "acknowledge")
+    assert response.status_code == 403
+    assert response.get_json()["code"] == "forbidden_role"
+
+
+def test_the_reporter_or_a_supporter_may_reopen_a_resolved_report_others_may_not(
+    app, client, auth, setup
+):
+    report_id = make_report(app, status="resolved", reporter="ana")
+    setup(lambda s: add_support(s, report_id, "ben"))
+    stranger = act(client, auth(Role.RESIDENT, uid="carl"), report_id, "reopen", {"reason": "x"})
+    assert stranger.status_code == 403
+    assert stranger.get_json()["code"] == "not_reporter_or_supporter"
+    supporter = auth(Role.RESIDENT, uid="ben")
+    # A resident's message and note are not taken: only their reason, kept for staff.
+    body = {"reason": "Toujours là", "message": {"fr": "Pirate"}, "note": "n"}
+    response = act(client, supporter, report_id, "reopen", body)
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "reopened"
+    event = history(client, auth(Role.AGENT), report_id)[-1]
+    assert event["details"] == {"reason": "Toujours là"}
+    assert event["internal_note"] is None
+    assert "Pirate" not in str(event["message"])
+
+
+def test_a_resident_cannot_reopen_more_than_30_days_after_resolution(app, client, auth, setup):
+    report_id = make_report(app, status="resolved", reporter="ana")
+    setup(
+        lambda s: s.add(
+            ReportEvent(
+                report_id=report_id,
+                created_at=datetime.now(UTC) - timedelta(days=31),
+                actor_uid="crew-1",
+                actor_role="crew",
+                action="resolve",
+                from_status="in_progress",
+                to_status="resolved",
+                public=True,
+            )
+        )
+    )
+    resident = auth(Role.RESIDENT, uid="ana")
+    response = act(client, resident, report_id, "reopen", {"reason": "Toujours là"})
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "reopen_window_over"
+    # The desk still may.
+    assert act(client, auth(Role.AGENT), report_id, "reopen", {"reason": "r"}).status_code == 200
+
+
+def test_a_resident_reopens_within_30_days(app, client, auth, setup):
+    report_id = make_report(app, status="resolved", reporter="ana")
+    setup(
+        lambda s: s.add(
+            ReportEvent(
+                report_id=report_id,
+                created_at=datetime.now(UTC) - timedelta(days=29),
+                actor_uid="crew-1",
+                actor_role="crew",
+                action="resolve",
+                from_status="in_progress",
+                to_status="resolved",
+                public=True,
+            )
+        )
+    )
+    response = act(client, auth(Role.RESIDENT, uid="ana"), report_id, "reopen", {"reason": "r"})
+    assert response.status_code == 200
+
+
+# --- crews ----------------------------------------------------------------------------------
+
+
+def test_assign_takes_a_crew_of_the_reports_desk_only(app, client, auth, setup):
+    crew_named(setup, "eclairage-1", "eclairage")
+    agent = auth(Role.AGENT)
+    report_id = make_report(app, crew=None)
+    for crew, code in (("eclairage-1", "crew_not_of_desk"), ("nobody", "unknown_crew")):
+        response = act(client, agent, report_id, "assign", {"crew": crew})
+        assert response.status_code == 422
+        assert response.get_json()["code"] == code
+    response = act(client, agent, report_id, "assign", {"crew": "voirie-nord"})
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "assigned"
+    assert history(client, agent, report_id)[-1]["details"] == {"crew": [None, "voirie-nord"]}
+
+
+def test_hand_back_returns_the_ticket_to_the_desk_without_its_crew(app, client, auth):
+    report_id = make_report(app, status="in_progress")
+    crew = auth(Role.CREW)
+    agent = auth(Role.AGENT)
+    body = {"reason": "needs_equipment", "note": "Il faut une nacelle"}
+    response = act(client, crew, report_id, "hand_back", body, staff_headers=agent)
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "acknowledged"
+    with app.app_context():
+        assert db.session.get(Report, report_id).crew_id is None
+        db.session.remove()
+    # Not theirs any more.
+    assert (
+        act(client, crew, report_id, "note", {"note": "n"}, staff_headers=agent).status_code == 403
+    )
+    event = history(client, agent, report_id)[-1]
+    assert (event["reason_code"], event["internal_note"]) == (
+        "needs_equipment",
+        "Il faut une nacelle",
+    )
+    # Residents see the ticket went back to the desk, not the crew's reason.
+    public = history(client, auth(Role.RESIDENT), report_id)[-1]
+    assert public["to_status"] == "acknowledged" and public["reason_code"] is None
+
+
+# --- re-routing -----------------------------------------------------------------------------
+
+
+def test_reroute_forces_the_desk_and_chooses_among_its_crews(app, client, auth, setup):
+    crew_named(setup, "ecl-west", "eclairage", skills=["pothole"], zone=polygon(WEST))
+    crew_named(setup, "ecl-east", "eclairage", skills=["pothole"], zone=polygon(EAST))
+    crew_named(setup, "ecl-tags", "eclairage", skills=["graffiti"], zone=polygon(WEST))
+    agent, supervisor = auth(Role.AGENT), auth(Role.SUPERVISOR)
+    report_id = make_report(app, status="acknowledged")
+    response = act(client, agent, report_id, "reroute", {"desk": "eclairage"})
+    assert response.status_code == 200, response.get_json()
+    report = response.get_json()
+    assert (report["status"], report["desk"]["code"]) == ("new", "eclairage")
+    assert report["routing"]["desk"]["rule"] == "forced"
+    assert report["routing"]["crew"]["crew"] == "ecl-west"
+    event = history(client, supervisor, report_id)[-1]
+    assert event["desk"]["code"] == "voirie"  # the desk that had it when it was sent on
+    assert event["details"] == {
+        "desk": ["voirie", "eclairage"],
+        "crew": ["voirie-nord", "ecl-west"],
+    }
+    assert "Éclairage public" in event["message"]["fr"]
+    # Now the other desk's: the voirie agent no longer reaches it; the same desk is refused.
+    assert act(client, agent, report_id, "acknowledge").status_code == 403
+    same = act(client, supervisor, report_id, "reroute", {"desk": "eclairage"})
+    assert (same.status_code, same.get_json()["code"]) == (422, "reroute_same_desk")
+    unknown = act(client, supervisor, report_id, "reroute", {"desk": "nowhere"})
+    assert (unknown.status_code, unknown.get_json()["code"]) == (422, "unknown_desk")
+
+
+def test_change_category_routes_the_report_again_in_full(app, client, auth, setup):
+    lon, lat = DIJON
+    setup(
+        lambda s: create_rule(
+            s,
+            {
+                "name": "Éclairage",
+                "priority": 10,
+                "desk": "eclairage",
+                "category": "streetlight_damaged",
+            },
+        )
+    )
+    crew_named(setup, "ecl-west", "eclairage", skills=["streetlight_damaged"], zone=polygon(WEST))
+    crew_named(setup, "ecl-roads", "eclairage", skills=["pothole"], zone=polygon(WEST))
+    # A street light ~11 m away, a school ~55 m away.
+    setup(
+        lambda s: put_asset(
+            s,
+            "SL-1",
+            {
+                "kind": "street_light",
+                "status": "in_service",
+                "location": {"lon": lon, "lat": lat + 0.0001},
+            },
+        )
+    )
+    setup(
+        lambda s: put_asset(
+            s,
+            "SCHOOL-1",
+            {
+                "kind": "poi",
+                "status": "in_service",
+                "name": "École Voltaire",
+                "attributes": {"poi": "school"},
+                "location": {"lon": lon + 0.0007, "lat": lat},
+            },
+        )
+    )
+    agent = auth(Role.AGENT)
+    report_id = make_report(app, status="acknowledged", priority=3)
+    response = act(client, agent, report_id, "change_category", {"category": "streetlight_damaged"})
+    assert response.status_code == 200, response.get_json()
+    report = response.get_json()
+    assert report["category"]["code"] == "streetlight_damaged"
+    assert (report["status"], report["desk"]["code"]) == ("new", "eclairage")
+    assert report["routing"]["desk"]["rule"]["name"] == "Éclairage"
+    assert report["routing"]["crew"]["crew"] == "ecl-west"
+    assert report["routing"]["asset"]["reference"] == "SL-1"
+    # 24 h service level: high (2), one step more urgent near the school.
+    assert report["priority"] == 1
+    assert "École Voltaire" in report["routing"]["service_level"]["why"]
+    with app.app_context():
+        saved = db.session.get(Report, report_id)
+        assert saved.asset_id is not None
+        assert saved.due_at == saved.created_at + timedelta(hours=24)
+        assert db.session.scalar(select(Crew.code).where(Crew.id == saved.crew_id)) == "ecl-west"
+        db.session.remove()
+    details = history(client, auth(Role.SUPERVISOR), report_id)[-1]["details"]
+    assert details["category"] == ["pothole", "streetlight_damaged"]
+    assert details["desk"] == ["voirie", "eclairage"]
+    assert details["priority"] == [3, 1]
+    same = act(
+        client,
+        auth(Role.SUPERVISOR),
+        report_id,
+        "change_category",
+        {"category": "streetlight_damaged"},
+    )
+    assert (same.status_code, same.get_json()["code"]) == (422, "same_category")
+
+
+# --- merge ----------------------------------------------------------------------------------
+
+
+def test_merge_moves_supporters_and_followers_and_both_histories_tell_it(app, client, auth, setup):
+    original = make_report(app, status="assigned", reporter="ana")
+    merged = make_report(app, status="acknowledged", reporter="bob")
+    joined_earlier = make_report(app, status="duplicate", reporter="dan", duplicate_of_id=merged)
+
+    def supporters_and_followers(s):
+        add_support(s, original, "sam")  # already supports the original
+        add_support(s, merged, "sam")
+        add_support(s, merged, "sue")
+        add_support(s, merged, "ana")  # the original's reporter supported this one
+        s.add(ReportFollower(report_id=merged, uid="fay", reason="follow"))
+
+    setup(supporters_and_followers)
+    agent = auth(Role.AGENT)
+    response = act(client, agent, merged, "merge", {"into": original, "note": "Même trou"})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["status"] == "duplicate"
+    assert response.get_json()["duplicate_of"]["id"] == original
+    assert response.get_json()["support_count"] == 0
+    with app.app_context():
+        s = db.session
+        supporters = set(
+            s.scalars(select(ReportSupporter.uid).where(ReportSupporter.report_id == original))
+        )
+        followers = set(
+            s.scalars(select(ReportFollower.uid).where(ReportFollower.report_id == original))
+        )
+        left = s.scalars(
+            select(ReportSupporter.uid).where(ReportSupporter.report_id == merged)
+        ).all()
+        left += s.scalars(
+            select(ReportFollower.uid).where(ReportFollower.report_id == merged)
+        ).all()
+        target = s.get(Report, original)
+        assert (target.support_count, target.version) == (3, 2)
+        assert s.get(Report, joined_earlier).duplicate_of_id == original
+        s.remove()
+    # bob's voice (the merged report's reporter) goes over; ana reported the original.
+    assert supporters == {"sam", "sue", "bob"}
+    assert followers == {"sam", "sue", "bob", "fay"}
+    assert left == []
+    # Both histories tell it, to residents too.
+    resident = auth(Role.RESIDENT, uid="bob")
+    on_merged = history(client, resident, merged)[-1]
+    assert (on_merged["action"], on_merged["to_status"]) == ("merge", "duplicate")
+    assert "DIJ-" in on_merged["message"]["fr"]
+    on_original = history(client, resident, original)[-1]
+    assert (on_original["action"], on_original["to_status"]) == ("merge", "assigned")
+    assert "has joined this one" in on_original["message"]["en"]
+    staff = history(client, agent, original)[-1]["details"]
+    # New supporters of the original: sue and bob (sam already was).
+    assert staff["merged"]["id"] == merged and staff["supporters_moved"] == 2
+
+
+def test_merge_needs_another_report_still_being_dealt_with(app, client, auth):
+    agent = auth(Role.AGENT)
+    report_id = make_report(app)
+    closed = make_report(app, status="closed")
+    for into, status, code in (
+        (report_id, 422, "merge_into_itself"),
+        (closed, 409, "merge_target_closed"),
+        (999999, 422, "merge_target_not_found"),
+    ):
+        response = act(client, agent, report_id, "merge", {"into": into})
+        assert (response.status_code, response.get_json()["code"]) == (status, code)
+
+
+def test_reopening_a_duplicate_unlinks_it(app, client, auth):
+    original = make_report(app)
+    report_id = make_report(app, status="duplicate", duplicate_of_id=original)
+    response = act(client, auth(Role.AGENT), report_id, "reopen", {"reason": "Autre lampadaire"})
+    assert response.status_code == 200
+    assert (response.get_json()["status"], response.get_json()["duplicate_of"]) == (
+        "reopened",
+        None,
+    )
+
+
+def test_change_category_points_out_a_possible_duplicate_without_merging(app, client, auth):
+    other = make_report(app, category="graffiti", status="acknowledged")
+    report_id = make_report(app, status="acknowledged")
+    response = act(client, auth(Role.AGENT), report_id, "change_category", {"category": "graffiti"})
+    assert response.status_code == 200, response.get_json()
+    report = response.get_json()
+    assert (report["status"], report["duplicate_of"]) == ("new", None)
+    assert report["routing"]["duplicate"]["report_id"] == other
+    assert report["routing"]["duplicate"]["why"].startswith("possible duplicate, not merged")
