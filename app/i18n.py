@@ -263,6 +263,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The report has changed since you read it (it is now “{status}”): its current "
         "state is attached; check it, then retry with the new ETag.",
     },
+    "offline_conflict": {
+        "fr": "Ce que vous avez fait hors ligne ({action}, le {client_at}) n'a pas été "
+        "enregistré : le ticket a changé entre-temps (il est maintenant « {status} »). Les deux "
+        "versions sont jointes ; montrez-les et décidez avec le guichet.",
+        "en": "What you did offline ({action}, at {client_at}) was not recorded: the ticket "
+        "changed in the meantime (it is now “{status}”). Both versions are attached; show them "
+        "and decide with the desk.",
+    },
     "transition_not_allowed": {
         "fr": "Action « {action} » impossible : le signalement est « {status} ». Elle est "
         "possible depuis : {allowed_from}. Actions possibles maintenant : {allowed_now}.",

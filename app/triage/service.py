@@ -20,6 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app import i18n
 from app.categories.models import Category
 from app.errors import Conflict, Forbidden, NotFound, Problem, Unprocessable
+from app.idempotency import service as idempotency
 from app.organisation import routing as routing_rules
 from app.organisation.models import Crew, Desk
 from app.organisation.service import desks_by_code
@@ -106,12 +107,42 @@ def perform_many(
     return results
 
 
+def perform_once(
+    session: Session,
+    *,
+    claim: dict,
+    actor: Identity,
+    report_id: int,
+    action: str,
+    versions: list[int] | None,
+    params: dict,
+    render: Callable[[Report], dict],
+) -> idempotency.Outcome:
+    """:func:`perform` under an Idempotency-Key (``claim``: owner, scope, key, request
+    fingerprint): a retry, or a replayed offline batch sent twice, gets the first answer
+    back and changes nothing."""
+    try:
+        replay = idempotency.begin(session, **claim)
+        if replay is not None:
+            session.rollback()
+            return replay
+        report = _perform(session, actor, report_id, action, versions, params, render)
+        outcome = idempotency.complete(session, **claim, status_code=200, body=render(report))
+    except Problem:
+        session.rollback()
+        raise
+    session.commit()
+    return outcome
+
+
 def _perform(session, actor, report_id, action, versions, params, render) -> Report:
     if actor.role not in transitions.roles_for(action):
         transitions.decide(action, actor.role, "new")  # raises the 403, worded once
     report = session.get(Report, report_id)
     if report is None:
         raise NotFound("report_not_found", id=report_id)
+    if _is_offline_replay(actor, report, versions, params):
+        versions = _rebase_offline_write(session, actor, report, action, versions, params, render)
     _check_reach(session, actor, report)
     if versions is None:
         raise Problem("if_match_required", 428)
@@ -144,6 +175,48 @@ def _perform(session, actor, report_id, action, versions, params, render) -> Rep
     session.add(event)
     session.flush()
     return report
+
+
+def _is_offline_replay(actor: Identity, report: Report, versions, params: dict) -> bool:
+    """A crew's write made offline, replayed late: it carries the tablet's own time and the
+    version the tablet had, which the ticket has since left."""
+    return (
+        actor.role == Role.CREW
+        and params.get("client_at") is not None
+        and versions is not None
+        and report.version not in versions
+    )
+
+
+def _rebase_offline_write(session, actor, report, action, versions, params, render):
+    """The ticket changed while the tablet was offline. The write still applies, on top of
+    the current version, when the ticket is still the crew's and the action is allowed from
+    its state now (an agent changing the priority meanwhile does not undo a repair); else
+    409 with both versions, for the tablet to show."""
+    try:
+        _check_reach(session, actor, report)
+        transitions.decide(action, actor.role, report.status)
+    except (Forbidden, Conflict) as refused:
+        raise Conflict(
+            "offline_conflict",
+            action=action,
+            client_at=params["client_at"].isoformat(),
+            status=report.status,
+            headers={"ETag": etag(report)},
+            extra={
+                "why": refused.code,
+                "yours": {
+                    "action": action,
+                    "version": max(versions),
+                    "client_at": params["client_at"].isoformat(),
+                    "request": {key: value for key, value in params.items() if key != "client_at"},
+                },
+                "current": render(report) if render is not None else None,
+                "current_version": report.version,
+                "current_status": report.status,
+            },
+        ) from refused
+    return [report.version]
 
 
 def _claim(session: Session, report: Report, render) -> None:

@@ -1,12 +1,15 @@
 """Triage over HTTP: one POST per action on a report, bulk actions, the report's history,
 and the message templates. Every write takes If-Match with the report's ETag."""
 
-from flask import request
+import json
+
+from flask import Response, request
 from flask.views import MethodView
 from werkzeug.http import parse_etags
 
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
+from app.idempotency import service as idempotency
 from app.pagination import decode_cursor, encode_cursor, page_size
 from app.photos.service import photos_of
 from app.reports import service as reports
@@ -36,6 +39,17 @@ blp = Blueprint(
     "history, resident-facing message templates",
 )
 
+IDEMPOTENCY_KEY_PARAMETER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "description": "Optional: a unique key per write (a UUID), so that a retry, or an offline "
+    "batch replayed twice, gets the first answer back and changes nothing (kept 24 hours). "
+    "Crews replaying offline work also send `client_at`: a write whose ticket changed "
+    "meanwhile still applies if the ticket is theirs and the action allowed from its state "
+    "now, else 409 `offline_conflict` with both versions.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
 IF_MATCH_PARAMETER = {
     "in": "header",
     "name": "If-Match",
@@ -92,6 +106,34 @@ def render(report) -> dict:
     return REPORT_VIEW.dump(report_view(report))
 
 
+def _once(identity, report_id: int, action: str, key: str, data: dict) -> Response:
+    """An action under an Idempotency-Key: done once, its first answer given to retries."""
+    outcome = service.perform_once(
+        db.session,
+        claim={
+            "owner": identity.uid,
+            "scope": f"POST /v1/reports/{report_id}/actions/{action}",
+            "key": key,
+            "request_fingerprint": idempotency.fingerprint(
+                {"body": request.get_json(silent=True), "if_match": request.headers.get("If-Match")}
+            ),
+        },
+        actor=identity,
+        report_id=report_id,
+        action=action,
+        versions=if_match_versions(),
+        params=data,
+        render=render,
+    )
+    response = Response(
+        json.dumps(outcome.body), status=outcome.status_code, mimetype="application/json"
+    )
+    response.headers["ETag"] = f'"{outcome.body["version"]}"'
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
 def _action_view(action: str):
     schema = ACTION_SCHEMAS[action]
 
@@ -99,6 +141,9 @@ def _action_view(action: str):
         identity = current_identity()
         if identity.role == Role.RESIDENT:  # a resident's words are not a public message
             data = {key: data[key] for key in ("reason", "client_at") if key in data}
+        key = request.headers.get("Idempotency-Key")
+        if key is not None:
+            return _once(identity, report_id, action, idempotency.check_key(key), data)
         report = service.perform(
             db.session,
             actor=identity,
@@ -117,7 +162,7 @@ def _action_view(action: str):
     )
     decorators = (
         roles_required(blp, *roles),
-        blp.doc(parameters=[IF_MATCH_PARAMETER]),
+        blp.doc(parameters=[IF_MATCH_PARAMETER, IDEMPOTENCY_KEY_PARAMETER]),
         blp.arguments(ReportIdPathSchema, location="path", as_kwargs=True),
         blp.arguments(schema),
         blp.response(200, ReportViewSchema, headers=ETAG_HEADER),
@@ -126,7 +171,8 @@ def _action_view(action: str):
         blp.alt_response(
             409,
             description="Not allowed from the current state (transition_not_allowed: the "
-            "state and what is allowed), or another conflict",
+            "state and what is allowed), an offline write overtaken by a newer change "
+            "(offline_conflict: `yours` and `current`), or another conflict",
             **PROBLEM_DOC,
         ),
         blp.alt_response(
