@@ -25,7 +25,11 @@ class ReportEvent(db.Model):
     """One action on a report, written in the action's transaction. Append-only."""
 
     __tablename__ = "report_events"
-    __table_args__ = (Index("ix_report_events_report_id_id", "report_id", "id"),)
+    __table_args__ = (
+        Index("ix_report_events_report_id_id", "report_id", "id"),
+        # A crew's sync: what happened lately to tickets it held.
+        Index("ix_report_events_crew_id_created_at", "crew_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
@@ -36,6 +40,9 @@ class ReportEvent(db.Model):
     actor_role: Mapped[str] = mapped_column(String(20))
     # The desk that had the report when the action was taken.
     desk_id: Mapped[int | None] = mapped_column(ForeignKey("desks.id", ondelete="SET NULL"))
+    # The crew that held the ticket when the action was taken (a crew's sync finds the
+    # tickets it lost from these).
+    crew_id: Mapped[int | None] = mapped_column(ForeignKey("crews.id", ondelete="SET NULL"))
     action: Mapped[str] = mapped_column(String(30))
     from_status: Mapped[str] = mapped_column(String(20))
     to_status: Mapped[str] = mapped_column(String(20))
