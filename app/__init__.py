@@ -82,10 +82,21 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.ops.views import blp as ops
     from app.organisation.views import blp as organisation
     from app.photos.views import blp as photos
+    from app.queue.views import blp as queue
     from app.reports.views import blp as reports
     from app.users.views import blp as users
 
-    for blueprint in (ops, users, organisation, geo, categories, reports, photos, assets):
+    for blueprint in (
+        ops,
+        users,
+        organisation,
+        geo,
+        categories,
+        reports,
+        photos,
+        assets,
+        queue,
+    ):
         api.register_blueprint(blueprint)
     # The interactive docs' assets come from the swagger-ui-bundle package: no CDN needed.
     app.register_blueprint(

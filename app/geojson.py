@@ -33,3 +33,16 @@ def feature_collection_schema(feature: type[ma.Schema], name: str):
             "features": ma.fields.List(ma.fields.Nested(feature), required=True),
         },
     )
+
+
+def page_as_features(page: dict, geometry: str = "location") -> dict:
+    """A ``{items, next_cursor}`` page as a FeatureCollection (``next_cursor`` kept): each
+    item's ``geometry`` field becomes the feature's geometry, the item its properties."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "id": item["id"], "geometry": item[geometry], "properties": item}
+            for item in page["items"]
+        ],
+        "next_cursor": page["next_cursor"],
+    }

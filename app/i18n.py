@@ -251,6 +251,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "un autre administrateur.",
         "en": "You cannot remove your own admin role: ask another administrator.",
     },
+    "desk_not_found": {
+        "fr": "Aucun guichet n'a le code {code} : la liste est donnée par GET /v1/desks.",
+        "en": "No desk has the code {code}: GET /v1/desks lists them.",
+    },
+    "not_your_desk": {
+        "fr": "Le guichet {desk} n'est pas l'un des vôtres ({desks}) : un agent ne traite que "
+        "les signalements de ses guichets ; demandez à un superviseur de vous y affecter.",
+        "en": "Desk {desk} is not one of yours ({desks}): agents work their own desks' "
+        "reports only; ask a supervisor to assign you to it.",
+    },
+    "near_required": {
+        "fr": "Le tri par distance a besoin d'un point : ajoutez « near=lon,lat ».",
+        "en": "Sorting by distance needs a point: add “near=lon,lat”.",
+    },
+    "position_incomplete": {
+        "fr": "Position incomplète : donnez « lon » et « lat » ensemble, ou aucun des deux.",
+        "en": "Incomplete position: give “lon” and “lat” together, or neither.",
+    },
+    "position_out_of_range": {
+        "fr": "Ce point est hors de France métropolitaine : aucune distance n'y est mesurée. "
+        "Vérifiez l'ordre lon,lat.",
+        "en": "This point is outside metropolitan France: no distance is measured from there. "
+        "Check the lon,lat order.",
+    },
     "rate_limited": {
         "fr": "Trop de requêtes : réessayez dans {retry_after} secondes.",
         "en": "Too many requests: try again in {retry_after} seconds.",

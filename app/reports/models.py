@@ -45,6 +45,10 @@ OPEN_STATUSES = tuple(s for s in STATUSES if s not in CLOSED_STATUSES)
 # open work is ~5% of the table, so these indexes stay small and cheap for intake to update.
 OPEN_WORK = text("status IN (" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")")
 
+# The due date as the queue sorts it: a report without one after all those with one. Not
+# null, so that (priority, due, id) compares as a row and bounds an index scan.
+DUE_AT_LAST = text("COALESCE(due_at, 'infinity'::timestamp with time zone)")
+
 reference_sequence = Sequence("report_reference_seq", metadata=db.metadata)
 
 
@@ -72,7 +76,7 @@ class Report(db.Model):
             "ix_reports_open_desk_priority_due_at",
             "desk_id",
             "priority",
-            "due_at",
+            DUE_AT_LAST,
             "id",
             postgresql_where=OPEN_WORK,
         ),

@@ -177,6 +177,17 @@ class ReportViewSchema(ReportSchema):
     )
 
 
+def bbox_field() -> ma.fields.String:
+    """A ``bbox`` query argument (checked further by :func:`app.reports.queries.parse_bbox`)."""
+    return ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Regexp(
+            r"^-?\d+(\.\d+)?(,-?\d+(\.\d+)?){3}$", error="expected min_lon,min_lat,max_lon,max_lat"
+        ),
+        metadata={"description": "min_lon,min_lat,max_lon,max_lat (WGS 84)"},
+    )
+
+
 class ReportListArgsSchema(PageArgsSchema):
     near = ma.fields.String(
         load_default=None,
@@ -190,13 +201,7 @@ class ReportListArgsSchema(PageArgsSchema):
         validate=ma.validate.Range(min=1, max=5000),
         metadata={"description": "Metres around `near` (max 5000)"},
     )
-    bbox = ma.fields.String(
-        load_default=None,
-        validate=ma.validate.Regexp(
-            r"^-?\d+(\.\d+)?(,-?\d+(\.\d+)?){3}$", error="expected min_lon,min_lat,max_lon,max_lat"
-        ),
-        metadata={"description": "min_lon,min_lat,max_lon,max_lat (WGS 84)"},
-    )
+    bbox = bbox_field()
     category = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
     status = ma.fields.String(load_default=None, validate=ma.validate.Length(max=20))
 
@@ -249,3 +254,4 @@ class SuggestionListSchema(ma.Schema):
         required=True,
         metadata={"description": "At most 5 open reports within 250 m, nearest first"},
     )
+

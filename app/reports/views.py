@@ -4,6 +4,7 @@ from flask.views import MethodView
 from app import i18n
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
+from app.geojson import page_as_features
 from app.idempotency import service as idempotency
 from app.pagination import page_size
 from app.photos.service import photos_of
@@ -99,20 +100,7 @@ class ReportsGeoJSON(MethodView):
     @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
     def get(self, args):
         """The same list as a GeoJSON FeatureCollection for maps (`next_cursor` included)"""
-        page = _page(args)
-        return {
-            "type": "FeatureCollection",
-            "features": [
-                {
-                    "type": "Feature",
-                    "id": item["id"],
-                    "geometry": item["location"],
-                    "properties": item,
-                }
-                for item in page["items"]
-            ],
-            "next_cursor": page["next_cursor"],
-        }
+        return page_as_features(_page(args))
 
 
 def _page(args: dict, reporter_uid: str | None = None) -> dict:

@@ -21,7 +21,8 @@ def upgrade():
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     op.execute(
         "CREATE INDEX ix_reports_open_desk_priority_due_at ON reports"
-        f" (desk_id, priority, due_at, id) WHERE {OPEN_WORK}"
+        " (desk_id, priority, COALESCE(due_at, 'infinity'::timestamp with time zone), id)"
+        f" WHERE {OPEN_WORK}"
     )
     op.execute(
         "CREATE INDEX ix_reports_open_desk_created_at ON reports"
