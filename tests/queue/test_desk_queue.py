@@ -10,7 +10,7 @@ from app.queue.queries import Filters
 from app.reports.generate import generate
 from app.reports.models import CLOSED_STATUSES, OPEN_STATUSES
 from app.users.models import Role
-from tests.queue.conftest import DIJON
+from tests.factories import DIJON
 
 EAST = (5.0565, 47.3220)  # ~1.1 km east of DIJON
 FAR_EAST = (5.0715, 47.3220)  # ~2.3 km east
