@@ -77,6 +77,7 @@ def _init_auth(app: Flask) -> None:
 
 def _register_blueprints(app: Flask, api: Api) -> None:
     from app.assets.views import blp as assets
+    from app.audit.views import blp as audit
     from app.categories.views import blp as categories
     from app.geo.views import blp as geo
     from app.ops.views import blp as ops
@@ -96,6 +97,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         photos,
         assets,
         queue,
+        audit,
     ):
         api.register_blueprint(blueprint)
     # The interactive docs' assets come from the swagger-ui-bundle package: no CDN needed.

@@ -255,3 +255,15 @@ class SuggestionListSchema(ma.Schema):
         metadata={"description": "At most 5 open reports within 250 m, nearest first"},
     )
 
+
+class ReportContactSchema(ma.Schema):
+    """A reporter's contact details as staff read them (each read is audited)."""
+
+    report_id = ma.fields.Integer(required=True)
+    reference = ma.fields.String(required=True)
+    contact = ma.fields.Nested(
+        ContactSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "null when the reporter left no contact details"},
+    )

@@ -1,4 +1,4 @@
-from flask import Response, json, request
+from flask import Response, g, json, request
 from flask.views import MethodView
 
 from app import i18n
@@ -8,11 +8,12 @@ from app.geojson import page_as_features
 from app.idempotency import service as idempotency
 from app.pagination import page_size
 from app.photos.service import photos_of
-from app.reports import queries, service
+from app.reports import contact, queries, service
 from app.reports.schemas import (
     OwnReportPageSchema,
     OwnReportSchema,
     ReportCollectionSchema,
+    ReportContactSchema,
     ReportIdPathSchema,
     ReportInSchema,
     ReportListArgsSchema,
@@ -166,6 +167,20 @@ class ReportById(MethodView):
         photos = photos_of(db.session, [report_id]).get(report_id, ())
         identity = current_identity()
         return service.present(report, identity.uid, photos, staff=identity.role in STAFF_ROLES)
+
+
+@blp.route("/reports/<int:report_id>/contact", parameters=REPORT_ID_PARAMETER)
+class ReportContact(MethodView):
+    @roles_required(blp, Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+    @blp.arguments(ReportIdPathSchema, location="path", as_kwargs=True)
+    @blp.response(200, ReportContactSchema)
+    @blp.alt_response(404, description="No such report", **PROBLEM_DOC)
+    def get(self, report_id):
+        """The reporter's contact details, for the desk to call back: agents of the
+        report's desk, supervisors and admins. Every read is recorded in the audit log."""
+        return contact.read_contact(
+            db.session, viewer=current_identity(), report_id=report_id, request_id=g.request_id
+        )
 
 
 @blp.route("/reports/<int:report_id>/support", parameters=REPORT_ID_PARAMETER)
