@@ -37,11 +37,16 @@ def feature_collection_schema(feature: type[ma.Schema], name: str):
 
 def page_as_features(page: dict, geometry: str = "location") -> dict:
     """A ``{items, next_cursor}`` page as a FeatureCollection (``next_cursor`` kept): each
-    item's ``geometry`` field becomes the feature's geometry, the item its properties."""
+    item's ``geometry`` field becomes the feature's geometry, the rest its properties."""
     return {
         "type": "FeatureCollection",
         "features": [
-            {"type": "Feature", "id": item["id"], "geometry": item[geometry], "properties": item}
+            {
+                "type": "Feature",
+                "id": item["id"],
+                "geometry": item[geometry],
+                "properties": {k: v for k, v in item.items() if k != geometry},
+            }
             for item in page["items"]
         ],
         "next_cursor": page["next_cursor"],

@@ -119,13 +119,13 @@ def _ties_by_id(session: Session, query, after, here, rows: list, limit: int) ->
 
 def present(row) -> dict:
     """A work-list item: what an agent or a crew needs to pick the next report, without the
-    reporter's identity or contact details."""
+    reporter's identity or contact details. Ready for JSON as it is (see views.as_json)."""
     item = {
         "id": row.id,
         "reference": row.reference,
         "status": row.status,
         "priority": row.priority,
-        "due_at": row.due_at,
+        "due_at": row.due_at.isoformat() if row.due_at else None,
         "overdue": row.overdue,
         "category": {
             "code": row.category_code,
@@ -144,8 +144,8 @@ def present(row) -> dict:
         if row.lon is None
         else {"type": "Point", "coordinates": [row.lon, row.lat]},
         "support_count": row.support_count,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
     }
     if "distance_m" in row._fields:
         item["distance_m"] = row.distance_m

@@ -1,3 +1,6 @@
+import json
+
+from flask import Response
 from flask.views import MethodView
 
 from app.errors import PROBLEM_DOC, Unprocessable
@@ -44,6 +47,14 @@ BAD_AREA = (
 )
 
 
+def as_json(body: dict) -> Response:
+    """A work-list page, already in its wire format, serialised straight to JSON: dumping
+    50 items through marshmallow cost about as much as the rest of the page (see
+    benchmarks/bench_queue.py). The schemas still document the shape, and the schemathesis
+    run checks every response against them."""
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
+
+
 def filters(args: dict) -> Filters:
     return Filters(
         statuses=tuple(dict.fromkeys(args["status"])) or OPEN_STATUSES,
@@ -82,7 +93,7 @@ class DeskQueue(MethodView):
     def get(self, args, desk):
         """A desk's queue: its open reports by default, filtered and sorted (cursor
         paginated). Agents see their own desks; supervisors and admins every desk."""
-        return _queue_page(desk, args)
+        return as_json(_queue_page(desk, args))
 
 
 @blp.route("/desks/<string:desk>/queue/geojson", parameters=DESK_PARAMETER)
@@ -97,7 +108,7 @@ class DeskQueueGeoJSON(MethodView):
     def get(self, args, desk):
         """The same queue as a GeoJSON FeatureCollection for the map (`next_cursor`
         included)"""
-        return page_as_features(_queue_page(desk, args))
+        return as_json(page_as_features(_queue_page(desk, args)))
 
 
 @blp.route("/desks/<string:desk>/queue/counts", parameters=DESK_PARAMETER)
@@ -131,12 +142,14 @@ class CrewTickets(MethodView):
     def get(self, args):
         """The caller's crew's open tickets (assigned, in progress): nearest to the tablet
         first when it sends lon and lat, else most urgent first (cursor paginated)"""
-        return service.crew_tickets(
-            db.session,
-            viewer=current_identity(),
-            position=tablet_position(args),
-            cursor=args["cursor"],
-            limit=page_size(args["limit"]),
+        return as_json(
+            service.crew_tickets(
+                db.session,
+                viewer=current_identity(),
+                position=tablet_position(args),
+                cursor=args["cursor"],
+                limit=page_size(args["limit"]),
+            )
         )
 
 
