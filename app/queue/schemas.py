@@ -1,6 +1,7 @@
 import marshmallow as ma
 
 from app.geo.schemas import CommuneRefSchema
+from app.geojson import page_collection_schema
 from app.organisation.schemas import CATEGORY_CODE_PATTERN, CODE_PATTERN
 from app.pagination import PageArgsSchema, page_schema
 from app.queue.queries import SORTS
@@ -126,22 +127,9 @@ class WorkItemSchema(ma.Schema):
 WorkPageSchema = page_schema(WorkItemSchema, "WorkPageSchema")
 
 
-class WorkItemPropertiesSchema(WorkItemSchema):
-    class Meta:
-        exclude = ("location",)
-
-
-class WorkFeatureSchema(ma.Schema):
-    type = ma.fields.Constant("Feature", required=True)
-    id = ma.fields.Integer(required=True)
-    geometry = ma.fields.Nested(PointSchema, required=True, allow_none=True)
-    properties = ma.fields.Nested(WorkItemPropertiesSchema, required=True)
-
-
-class WorkCollectionSchema(ma.Schema):
-    type = ma.fields.Constant("FeatureCollection", required=True)
-    features = ma.fields.List(ma.fields.Nested(WorkFeatureSchema), required=True)
-    next_cursor = ma.fields.String(allow_none=True, required=True)
+WorkCollectionSchema = page_collection_schema(
+    WorkItemSchema, "WorkItem", geometry=PointSchema, nullable=True
+)
 
 
 class QueueCountsSchema(ma.Schema):

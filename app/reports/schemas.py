@@ -2,6 +2,7 @@ import marshmallow as ma
 
 from app.fields import StrictBoolean
 from app.geo.schemas import CommuneRefSchema
+from app.geojson import page_collection_schema
 from app.pagination import PageArgsSchema, page_schema
 from app.photos.schemas import PhotoSchema
 
@@ -210,22 +211,7 @@ ReportPageSchema = page_schema(ReportSchema, "ReportPageSchema")
 OwnReportPageSchema = page_schema(OwnReportSchema, "OwnReportPageSchema")
 
 
-class ReportPropertiesSchema(ReportSchema):
-    class Meta:
-        exclude = ("location",)
-
-
-class ReportFeatureSchema(ma.Schema):
-    type = ma.fields.Constant("Feature", required=True)
-    id = ma.fields.Integer(required=True)
-    geometry = ma.fields.Nested(PointSchema, required=True)
-    properties = ma.fields.Nested(ReportPropertiesSchema, required=True)
-
-
-class ReportCollectionSchema(ma.Schema):
-    type = ma.fields.Constant("FeatureCollection", required=True)
-    features = ma.fields.List(ma.fields.Nested(ReportFeatureSchema), required=True)
-    next_cursor = ma.fields.String(allow_none=True, required=True)
+ReportCollectionSchema = page_collection_schema(ReportSchema, "Report", geometry=PointSchema)
 
 
 class SupportSchema(ma.Schema):
