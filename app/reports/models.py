@@ -71,7 +71,9 @@ class Report(db.Model):
         ),
         # A desk's queue, by priority then due date (the default order), by age, and by
         # distance from a point (KNN, btree_gist); the text search over what residents wrote
-        # and the reference (pg_trgm: ILIKE '%...%').
+        # and the reference (pg_trgm: ILIKE '%...%'). The trigram indexes' IS NOT NULL is
+        # implied by an ILIKE on the column and by nothing else: without it, PostgreSQL read
+        # a whole GIN index as a cheap list of the open reports (12 ms on 1M reports).
         Index(
             "ix_reports_open_desk_priority_due_at",
             "desk_id",
@@ -99,14 +101,14 @@ class Report(db.Model):
             "description",
             postgresql_using="gin",
             postgresql_ops={"description": "gin_trgm_ops"},
-            postgresql_where=OPEN_WORK,
+            postgresql_where=text(f"{OPEN_WORK.text} AND description IS NOT NULL"),
         ),
         Index(
             "ix_reports_open_reference_trgm",
             "reference",
             postgresql_using="gin",
             postgresql_ops={"reference": "gin_trgm_ops"},
-            postgresql_where=OPEN_WORK,
+            postgresql_where=text(f"{OPEN_WORK.text} AND reference IS NOT NULL"),
         ),
     )
 

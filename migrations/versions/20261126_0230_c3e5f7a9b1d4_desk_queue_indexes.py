@@ -34,11 +34,11 @@ def upgrade():
     )
     op.execute(
         "CREATE INDEX ix_reports_open_description_trgm ON reports"
-        f" USING gin (description gin_trgm_ops) WHERE {OPEN_WORK}"
+        f" USING gin (description gin_trgm_ops) WHERE {OPEN_WORK} AND description IS NOT NULL"
     )
     op.execute(
         "CREATE INDEX ix_reports_open_reference_trgm ON reports"
-        f" USING gin (reference gin_trgm_ops) WHERE {OPEN_WORK}"
+        f" USING gin (reference gin_trgm_ops) WHERE {OPEN_WORK} AND reference IS NOT NULL"
     )
 
 
