@@ -44,14 +44,14 @@ def page_statement(env: dict, commune: str) -> tuple[str, dict]:
     """The SQL the queue runs for the page, and its parameters (psycopg's format)."""
     from app import create_app
     from app.extensions import db
-    from app.organisation.models import Desk
     from app.queue import queries
 
     app = create_app({"DATABASE_URL": env["DATABASE_URL"], "LOG_LEVEL": "WARNING"})
     with app.app_context():
-        desk_id = db.session.query(Desk.id).filter(Desk.code == DESK).scalar()
         filters = queries.Filters(statuses=("new", "acknowledged"), communes=(commune,))
-        statement = queries.desk_queue_query(desk_id, filters, "priority", None, 50)
+        statement = queries.desk_queue_query(
+            queries.desk_id_of(DESK), filters, "priority", None, 50
+        )
         compiled = statement.compile(
             dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True}
         )

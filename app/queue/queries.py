@@ -24,7 +24,7 @@ from sqlalchemy import (
 
 from app.categories.models import Category
 from app.geo.models import Commune
-from app.organisation.models import Crew
+from app.organisation.models import Crew, Desk
 from app.pagination import decode_cursor
 from app.reports.models import OPEN_STATUSES, Report
 
@@ -125,14 +125,19 @@ def items_query(here=None):
     )
 
 
+def desk_id_of(code: str):
+    """The id of the desk ``code``, as a subquery of the page's own statement."""
+    return select(Desk.id).where(Desk.code == code).scalar_subquery()
+
+
 def desk_queue_query(
-    desk_id: int, filters: Filters, sort: str, after: list | None, limit: int, here=None
+    desk_id, filters: Filters, sort: str, after: list | None, limit: int, here=None
 ):
     """The statement of one page of a desk's queue (``limit + 1`` rows, to know if more)."""
     return ordered(desk_items(desk_id, filters, here), sort, after, here).limit(limit + 1)
 
 
-def desk_items(desk_id: int, filters: Filters, here=None):
+def desk_items(desk_id, filters: Filters, here=None):
     """The desk's reports under ``filters``, unordered."""
     return items_query(here).where(Report.desk_id == desk_id, *filters.conditions())
 
@@ -212,7 +217,7 @@ def parse_cursor(cursor: str | None, sort: str) -> list | None:
     return decode_cursor(cursor, arity, parse)
 
 
-def counts_query(desk_id: int, filters: Filters):
+def counts_query(desk_id, filters: Filters):
     """(status, reports, overdue reports) for each status with reports under ``filters``."""
     return (
         select(

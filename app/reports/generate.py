@@ -132,8 +132,16 @@ def desks_of(session: Session, categories: list[Category]) -> list[int]:
     ]
 
 
-def generate(session: Session, count: int, *, batch: int = 20_000, seed: int = 1) -> Iterator[int]:
-    """Insert ``count`` reports, committing per batch; yields the number inserted so far."""
+def generate(
+    session: Session,
+    count: int,
+    *,
+    batch: int = 20_000,
+    seed: int = 1,
+    open_share: float = OPEN_SHARE,
+) -> Iterator[int]:
+    """Insert ``count`` reports, committing per batch; yields the number inserted so far.
+    ``open_share`` of them (about) are open work."""
     categories = list(session.scalars(select(Category).where(Category.active.is_(True))))
     by_category = {
         "k": len(categories),
@@ -143,7 +151,7 @@ def generate(session: Session, count: int, *, batch: int = 20_000, seed: int = 1
         "desks": desks_of(session, categories),
         "priorities": [priority_for(c.service_level_hours) for c in categories],
         "hours": [c.service_level_hours for c in categories],
-        "open_share": OPEN_SHARE,
+        "open_share": open_share,
     }
     weights = shares(session)
     done = 0

