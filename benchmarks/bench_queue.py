@@ -6,10 +6,13 @@ which ~50,000 open, against two baselines measured in the same run:
 - the floor: the page's own SQL statement run by psycopg (one connection for latency, two
   for throughput, as two workers would), without HTTP, Flask, auth or serialisation.
 
-Also measured, for the record: the same page for a small commune, and the desk header's
-counts. Uses its own database, `signale_bench_queue` (filled once by `flask reports
-generate`, kept): the intake benchmark adds thousands of new reports to `signale_bench` on
-every run, which would drift the open work this one is about.
+Also measured, for the record: GET /v1/desks (the cheapest authenticated call: what
+verifying the token and loading the caller's identity cost every request), the same page
+for a small commune, and the desk header's counts.
+
+Uses its own database, `signale_bench_queue` (filled once by `flask reports generate`,
+kept): the intake benchmark adds thousands of new reports to `signale_bench` on every run,
+which would drift the open work this one is about.
 
     make bench            # or: python benchmarks/bench_queue.py [--rows N] [--seconds S]
 """
@@ -144,6 +147,7 @@ def main() -> None:
         api = f"http://127.0.0.1:{servers['queue'][1]}/v1/desks/{DESK}/queue"
         targets = {
             "ceiling": f"http://127.0.0.1:{servers['ceiling'][1]}/healthz",
+            "desks": f"http://127.0.0.1:{servers['queue'][1]}/v1/desks",
             "page": f"{api}?{PAGE.format(commune=DIJON)}",
             "page, small commune": f"{api}?{PAGE.format(commune=CHENOVE)}",
             "counts": f"{api}/counts?status=new&status=acknowledged&commune={DIJON}",
@@ -172,6 +176,7 @@ def main() -> None:
     print(f"{'target':<40}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'vs ceiling':>12}")
     print(f"{'minimal Flask JSON (ceiling)':<40}{top:>9,.0f}{'':>27}{1.0:>11.2f}x")
     for name, label in (
+        ("desks", "GET /v1/desks (token + identity only)"),
         ("page", "queue page, Dijon (the target)"),
         ("page, small commune", "queue page, Chenôve"),
         ("counts", "desk header counts, Dijon"),
