@@ -152,11 +152,21 @@ def main() -> None:
             "page, small commune": f"{api}?{PAGE.format(commune=CHENOVE)}",
             "counts": f"{api}/counts?status=new&status=acknowledged&commune={DIJON}",
         }
+        # Two connections, one per worker: the latency of a page itself, without queueing.
+        targets["page, c=2"] = targets["page"]
         results = {name: [] for name in targets}
         for _ in range(args.rounds):  # interleaved: noise of the shared machine spreads
             for name, url in targets.items():
+                connections = 2 if name.endswith("c=2") else 16
                 results[name].append(
-                    wrk_run(wrk, url, connections=16, seconds=args.seconds, env=env, script=script)
+                    wrk_run(
+                        wrk,
+                        url,
+                        connections=connections,
+                        seconds=args.seconds,
+                        env=env,
+                        script=script,
+                    )
                 )
     finally:
         for process, _ in servers.values():
@@ -170,7 +180,7 @@ def main() -> None:
     print(
         f"\nDesk queue: GET /v1/desks/{DESK}/queue, {rows:,} reports of which {total_open:,} "
         f"open ({page_pool:,} new or acknowledged at this desk); gunicorn 2 sync workers, "
-        f"wrk -t2 -c16, {args.rounds} rounds x {args.seconds}s, medians"
+        f"wrk -t2 -c16 (unless said), {args.rounds} rounds x {args.seconds}s, medians"
     )
     print(f"  page: ?{PAGE.format(commune=DIJON)} (default sort: priority, then due date)")
     print(f"{'target':<40}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'vs ceiling':>12}")
@@ -178,6 +188,7 @@ def main() -> None:
     for name, label in (
         ("desks", "GET /v1/desks (token + identity only)"),
         ("page", "queue page, Dijon (the target)"),
+        ("page, c=2", "queue page, Dijon, c=2 (no queueing)"),
         ("page, small commune", "queue page, Chenôve"),
         ("counts", "desk header counts, Dijon"),
     ):
