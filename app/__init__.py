@@ -77,16 +77,30 @@ def _init_auth(app: Flask) -> None:
 
 def _register_blueprints(app: Flask, api: Api) -> None:
     from app.assets.views import blp as assets
+    from app.audit.views import blp as audit
     from app.categories.views import blp as categories
     from app.geo.views import blp as geo
     from app.ops.views import blp as ops
     from app.organisation.views import blp as organisation
     from app.photos.views import blp as photos
+    from app.queue.views import blp as queue
     from app.reports.views import blp as reports
     from app.triage.views import blp as triage
     from app.users.views import blp as users
 
-    for blueprint in (ops, users, organisation, geo, categories, reports, photos, assets, triage):
+    for blueprint in (
+        ops,
+        users,
+        organisation,
+        geo,
+        categories,
+        reports,
+        photos,
+        assets,
+        queue,
+        audit,
+        triage,
+    ):
         api.register_blueprint(blueprint)
     # The interactive docs' assets come from the swagger-ui-bundle package: no CDN needed.
     app.register_blueprint(

@@ -277,12 +277,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Action “{action}” is not possible: the report is “{status}”. It is allowed "
         "from: {allowed_from}. Actions allowed now: {allowed_now}.",
     },
-    "not_your_desk": {
-        "fr": "Ce signalement est traité par le guichet {desk}, qui n'est pas l'un des vôtres "
-        "({desks}) : demandez à ce guichet ou à un superviseur.",
-        "en": "This report is handled by the {desk} desk, which is not one of yours ({desks}): "
-        "ask that desk or a supervisor.",
-    },
     "not_your_crew_ticket": {
         "fr": "Ce signalement n'est pas confié à votre équipe ({crew}) : seule l'équipe "
         "désignée peut agir dessus.",
@@ -340,6 +334,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "modèle par défaut s'applique.",
         "en": "Category {category} has no template of its own for the state {status}: the "
         "default applies.",
+    },
+    "desk_not_found": {
+        "fr": "Aucun guichet n'a le code {code} : la liste est donnée par GET /v1/desks.",
+        "en": "No desk has the code {code}: GET /v1/desks lists them.",
+    },
+    "not_your_desk": {
+        "fr": "Le guichet {desk} n'est pas l'un des vôtres ({desks}) : un agent ne traite que "
+        "les signalements de ses guichets ; demandez à un superviseur de vous y affecter.",
+        "en": "Desk {desk} is not one of yours ({desks}): agents work their own desks' "
+        "reports only; ask a supervisor to assign you to it.",
+    },
+    "near_required": {
+        "fr": "Le tri par distance a besoin d'un point : ajoutez « near=lon,lat ».",
+        "en": "Sorting by distance needs a point: add “near=lon,lat”.",
+    },
+    "position_incomplete": {
+        "fr": "Position incomplète : donnez « lon » et « lat » ensemble, ou aucun des deux.",
+        "en": "Incomplete position: give “lon” and “lat” together, or neither.",
+    },
+    "position_out_of_range": {
+        "fr": "Ce point est hors de France métropolitaine : aucune distance n'y est mesurée. "
+        "Vérifiez l'ordre lon,lat.",
+        "en": "This point is outside metropolitan France: no distance is measured from there. "
+        "Check the lon,lat order.",
     },
     "rate_limited": {
         "fr": "Trop de requêtes : réessayez dans {retry_after} secondes.",

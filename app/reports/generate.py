@@ -1,8 +1,12 @@
 """Generating realistic reports in bulk, for benchmarks and demos (``flask reports generate``).
 
 Points fall inside the communes (60% in Dijon, the rest by area), categories are drawn from
-the active catalogue with answers that satisfy their questions, and creation times spread
-over the past three years (older reports closed).
+the active catalogue with answers that satisfy their questions, and each report goes to its
+category's desk. About 5% are open work for the desks' queues (created in the last 55
+days, most of them recently; spread over new, acknowledged, assigned, in_progress and
+reopened, the assigned and in-progress ones with a crew of the desk that covers the place);
+the others, older, are closed (a few rejected). Priority and due date follow the category's
+service level, so part of the open work is overdue, as in a real backlog.
 """
 
 import json
@@ -13,30 +17,70 @@ from sqlalchemy.orm import Session
 
 from app.categories.models import Category
 from app.geo.models import Commune
+from app.organisation.models import Desk, RoutingRule
+from app.reports.routing import priority_for
 
 DIJON = "21231"
 DIJON_SHARE = 0.6
+OPEN_SHARE = 0.05
+# Open work is at most this old; power 3 puts most of it in the last week or two.
+OPEN_DAYS = 55
+# (cumulative share, state) of the open reports.
+OPEN_MIX = ((0.20, "new"), (0.40, "acknowledged"), (0.65, "assigned"), (0.90, "in_progress"))
+# ...and the rest of them are reopened.
 
-INSERT = text("""
+_OPEN_STATUS = (
+    "CASE "
+    + " ".join(f"WHEN v < {share} THEN '{state}'" for share, state in OPEN_MIX)
+    + " ELSE 'reopened' END"
+)
+
+INSERT = text(f"""
 WITH pts AS (
-    SELECT (ST_Dump(ST_GeneratePoints(geom, :n, :seed))).geom AS g,
-           1 + floor(random() * :k)::int AS pick,
-           now() - random() * interval '3 years' AS ts
-    FROM communes WHERE insee_code = :commune
+    SELECT g, 1 + floor(random() * :k)::int AS pick, random() < :open_share AS open,
+           random() AS v, random() AS w
+    FROM (SELECT (ST_Dump(ST_GeneratePoints(geom, :n, :seed))).geom AS g
+          FROM communes WHERE insee_code = :commune) AS generated
 ), cats AS (
-    SELECT * FROM unnest(CAST(:ids AS int[]), CAST(:answers AS jsonb[]))
-        WITH ORDINALITY AS t(id, answers, i)
+    SELECT * FROM unnest(CAST(:ids AS int[]), CAST(:codes AS text[]),
+                         CAST(:answers AS jsonb[]), CAST(:desks AS int[]),
+                         CAST(:priorities AS int[]), CAST(:hours AS int[]))
+        WITH ORDINALITY AS t(id, code, answers, desk_id, priority, hours, i)
+), drawn AS (
+    SELECT pts.g, cats.*,
+           CASE WHEN open THEN {_OPEN_STATUS}
+                WHEN v < 0.93 THEN 'closed' ELSE 'rejected' END AS status,
+           CASE WHEN open THEN now() - power(w, 3) * interval '{OPEN_DAYS} days'
+                ELSE now() - interval '{OPEN_DAYS} days'
+                     - w * (interval '3 years' - interval '{OPEN_DAYS} days') END AS ts,
+           -- an agent raised one report in ten by a level
+           CASE WHEN random() < 0.1 THEN greatest(cats.priority - 1, 1)
+                ELSE cats.priority END AS priority_set
+    FROM pts JOIN cats ON cats.i = pts.pick
+), crewed AS (
+    SELECT drawn.*,
+           CASE WHEN status IN ('assigned', 'in_progress') THEN (
+               SELECT c.id FROM crews c
+               WHERE c.active AND c.desk_id = drawn.desk_id
+                 AND (c.skills = '{{}}' OR drawn.code = ANY (c.skills))
+                 AND (c.zone IS NULL OR ST_Covers(c.zone, drawn.g))
+               ORDER BY random() LIMIT 1)
+           END AS crew_id
+    FROM drawn
 )
 INSERT INTO reports (reference, category_id, status, geom, commune_insee, answers,
-                     reporter_uid, language, source, created_at, updated_at)
+                     reporter_uid, language, source, desk_id, crew_id, priority, due_at,
+                     created_at, updated_at)
 SELECT format_report_reference(ts, nextval('report_reference_seq')),
-       cats.id,
-       CASE WHEN ts < now() - interval '60 days' THEN 'closed' ELSE 'new' END,
-       pts.g, :commune, cats.answers,
+       id,
+       -- no crew of the desk covers the place: still waiting at the desk
+       CASE WHEN status IN ('assigned', 'in_progress') AND crew_id IS NULL
+            THEN 'acknowledged' ELSE status END,
+       g, :commune, answers,
        'generated-' || floor(random() * 100000)::int,
        CASE WHEN random() < 0.9 THEN 'fr' ELSE 'en' END,
-       'generated', ts, ts
-FROM pts JOIN cats ON cats.i = pts.pick
+       'generated', desk_id, crew_id, priority_set, ts + hours * interval '1 hour', ts, ts
+FROM crewed
 """)
 
 
@@ -67,11 +111,48 @@ def shares(session: Session) -> dict[str, float]:
     }
 
 
-def generate(session: Session, count: int, *, batch: int = 20_000, seed: int = 1) -> Iterator[int]:
-    """Insert ``count`` reports, committing per batch; yields the number inserted so far."""
+def desks_of(session: Session, categories: list[Category]) -> list[int]:
+    """Each category's desk: the first active routing rule for it (or for any category) that
+    holds everywhere and at all times, else the fallback desk. Zoned, seasonal and
+    time-window rules are passed over: a generated report has no one place or time to test."""
+    rules = session.execute(
+        select(RoutingRule.category_code, RoutingRule.desk_id)
+        .where(
+            RoutingRule.active.is_(True),
+            RoutingRule.zone.is_(None),
+            RoutingRule.months.is_(None),
+            RoutingRule.starts_at.is_(None),
+        )
+        .order_by(RoutingRule.priority)
+    ).all()
+    fallback = session.scalar(select(Desk.id).order_by(Desk.is_fallback.desc(), Desk.id).limit(1))
+    return [
+        next((desk for code, desk in rules if code in (category.code, None)), fallback)
+        for category in categories
+    ]
+
+
+def generate(
+    session: Session,
+    count: int,
+    *,
+    batch: int = 20_000,
+    seed: int = 1,
+    open_share: float = OPEN_SHARE,
+) -> Iterator[int]:
+    """Insert ``count`` reports, committing per batch; yields the number inserted so far.
+    ``open_share`` of them (about) are open work."""
     categories = list(session.scalars(select(Category).where(Category.active.is_(True))))
-    ids = [c.id for c in categories]
-    answers = [json.dumps(valid_answers(c)) for c in categories]
+    by_category = {
+        "k": len(categories),
+        "ids": [c.id for c in categories],
+        "codes": [c.code for c in categories],
+        "answers": [json.dumps(valid_answers(c)) for c in categories],
+        "desks": desks_of(session, categories),
+        "priorities": [priority_for(c.service_level_hours) for c in categories],
+        "hours": [c.service_level_hours for c in categories],
+        "open_share": open_share,
+    }
     weights = shares(session)
     done = 0
     while done < count:
@@ -80,17 +161,7 @@ def generate(session: Session, count: int, *, batch: int = 20_000, seed: int = 1
         counts[DIJON] += size - sum(counts.values())  # rounding leftovers
         for commune, n in counts.items():
             if n:
-                session.execute(
-                    INSERT,
-                    {
-                        "n": n,
-                        "seed": seed,
-                        "k": len(ids),
-                        "ids": ids,
-                        "answers": answers,
-                        "commune": commune,
-                    },
-                )
+                session.execute(INSERT, {"n": n, "seed": seed, "commune": commune, **by_category})
                 seed += 1
         session.commit()
         done += size

@@ -41,6 +41,13 @@ STATUSES = (
 )
 CLOSED_STATUSES = ("resolved", "closed", "rejected", "duplicate")
 OPEN_STATUSES = tuple(s for s in STATUSES if s not in CLOSED_STATUSES)
+# The predicate of the partial indexes that serve the desks' queues and the crews' tickets:
+# open work is ~5% of the table, so these indexes stay small and cheap for intake to update.
+OPEN_WORK = text("status IN (" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")")
+
+# The due date as the queue sorts it: a report without one after all those with one. Not
+# null, so that (priority, due, id) compares as a row and bounds an index scan.
+DUE_AT_LAST = text("COALESCE(due_at, 'infinity'::timestamp with time zone)")
 
 _OPEN = "status NOT IN (" + ", ".join(f"'{s}'" for s in CLOSED_STATUSES) + ")"
 
@@ -64,6 +71,47 @@ class Report(db.Model):
         ),
         # A crew's open workload, counted by routing.
         Index("ix_reports_open_crew_id", "crew_id", postgresql_where=text(_OPEN)),
+        # A desk's queue, by priority then due date (the default order), by age, and by
+        # distance from a point (KNN, btree_gist); the text search over what residents wrote
+        # and the reference (pg_trgm: ILIKE '%...%'). The trigram indexes' IS NOT NULL is
+        # implied by an ILIKE on the column and by nothing else: without it, PostgreSQL read
+        # a whole GIN index as a cheap list of the open reports (12 ms on 1M reports).
+        Index(
+            "ix_reports_open_desk_priority_due_at",
+            "desk_id",
+            "priority",
+            DUE_AT_LAST,
+            "id",
+            postgresql_where=OPEN_WORK,
+        ),
+        Index(
+            "ix_reports_open_desk_created_at",
+            "desk_id",
+            "created_at",
+            "id",
+            postgresql_where=OPEN_WORK,
+        ),
+        Index(
+            "ix_reports_open_desk_geom_l93",
+            "desk_id",
+            "geom_l93",
+            postgresql_using="gist",
+            postgresql_where=OPEN_WORK,
+        ),
+        Index(
+            "ix_reports_open_description_trgm",
+            "description",
+            postgresql_using="gin",
+            postgresql_ops={"description": "gin_trgm_ops"},
+            postgresql_where=text(f"{OPEN_WORK.text} AND description IS NOT NULL"),
+        ),
+        Index(
+            "ix_reports_open_reference_trgm",
+            "reference",
+            postgresql_using="gin",
+            postgresql_ops={"reference": "gin_trgm_ops"},
+            postgresql_where=text(f"{OPEN_WORK.text} AND reference IS NOT NULL"),
+        ),
     )
 
     # id, reference and timestamps are filled by the database and returned by the INSERT.

@@ -2,6 +2,7 @@ import marshmallow as ma
 
 from app.fields import StrictBoolean
 from app.geo.schemas import CommuneRefSchema
+from app.geojson import page_collection_schema
 from app.pagination import PageArgsSchema, page_schema
 from app.photos.schemas import PhotoSchema
 
@@ -180,6 +181,17 @@ class ReportViewSchema(ReportSchema):
     )
 
 
+def bbox_field() -> ma.fields.String:
+    """A ``bbox`` query argument (checked further by :func:`app.reports.queries.parse_bbox`)."""
+    return ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Regexp(
+            r"^-?\d+(\.\d+)?(,-?\d+(\.\d+)?){3}$", error="expected min_lon,min_lat,max_lon,max_lat"
+        ),
+        metadata={"description": "min_lon,min_lat,max_lon,max_lat (WGS 84)"},
+    )
+
+
 class ReportListArgsSchema(PageArgsSchema):
     near = ma.fields.String(
         load_default=None,
@@ -193,13 +205,7 @@ class ReportListArgsSchema(PageArgsSchema):
         validate=ma.validate.Range(min=1, max=5000),
         metadata={"description": "Metres around `near` (max 5000)"},
     )
-    bbox = ma.fields.String(
-        load_default=None,
-        validate=ma.validate.Regexp(
-            r"^-?\d+(\.\d+)?(,-?\d+(\.\d+)?){3}$", error="expected min_lon,min_lat,max_lon,max_lat"
-        ),
-        metadata={"description": "min_lon,min_lat,max_lon,max_lat (WGS 84)"},
-    )
+    bbox = bbox_field()
     category = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
     status = ma.fields.String(load_default=None, validate=ma.validate.Length(max=20))
 
@@ -208,22 +214,7 @@ ReportPageSchema = page_schema(ReportSchema, "ReportPageSchema")
 OwnReportPageSchema = page_schema(OwnReportSchema, "OwnReportPageSchema")
 
 
-class ReportPropertiesSchema(ReportSchema):
-    class Meta:
-        exclude = ("location",)
-
-
-class ReportFeatureSchema(ma.Schema):
-    type = ma.fields.Constant("Feature", required=True)
-    id = ma.fields.Integer(required=True)
-    geometry = ma.fields.Nested(PointSchema, required=True)
-    properties = ma.fields.Nested(ReportPropertiesSchema, required=True)
-
-
-class ReportCollectionSchema(ma.Schema):
-    type = ma.fields.Constant("FeatureCollection", required=True)
-    features = ma.fields.List(ma.fields.Nested(ReportFeatureSchema), required=True)
-    next_cursor = ma.fields.String(allow_none=True, required=True)
+ReportCollectionSchema = page_collection_schema(ReportSchema, "Report", geometry=PointSchema)
 
 
 class SupportSchema(ma.Schema):
@@ -251,4 +242,17 @@ class SuggestionListSchema(ma.Schema):
         ma.fields.Nested(SuggestionSchema),
         required=True,
         metadata={"description": "At most 5 open reports within 250 m, nearest first"},
+    )
+
+
+class ReportContactSchema(ma.Schema):
+    """A reporter's contact details as staff read them (each read is audited)."""
+
+    report_id = ma.fields.Integer(required=True)
+    reference = ma.fields.String(required=True)
+    contact = ma.fields.Nested(
+        ContactSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "null when the reporter left no contact details"},
     )

@@ -1,17 +1,19 @@
-from flask import Response, json, request
+from flask import Response, g, json, request
 from flask.views import MethodView
 
 from app import i18n
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
+from app.geojson import page_as_features
 from app.idempotency import service as idempotency
 from app.pagination import page_size
 from app.photos.service import photos_of
-from app.reports import queries, service
+from app.reports import contact, queries, service
 from app.reports.schemas import (
     OwnReportPageSchema,
     OwnReportSchema,
     ReportCollectionSchema,
+    ReportContactSchema,
     ReportIdPathSchema,
     ReportInSchema,
     ReportListArgsSchema,
@@ -99,20 +101,7 @@ class ReportsGeoJSON(MethodView):
     @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
     def get(self, args):
         """The same list as a GeoJSON FeatureCollection for maps (`next_cursor` included)"""
-        page = _page(args)
-        return {
-            "type": "FeatureCollection",
-            "features": [
-                {
-                    "type": "Feature",
-                    "id": item["id"],
-                    "geometry": item["location"],
-                    "properties": item,
-                }
-                for item in page["items"]
-            ],
-            "next_cursor": page["next_cursor"],
-        }
+        return page_as_features(_page(args))
 
 
 def _page(args: dict, reporter_uid: str | None = None) -> dict:
@@ -188,6 +177,20 @@ class ReportById(MethodView):
         identity = current_identity()
         view = service.present(report, identity.uid, photos, staff=identity.role in STAFF_ROLES)
         return {**view, "version": report.version}, {"ETag": f'"{report.version}"'}
+
+
+@blp.route("/reports/<int:report_id>/contact", parameters=REPORT_ID_PARAMETER)
+class ReportContact(MethodView):
+    @roles_required(blp, Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+    @blp.arguments(ReportIdPathSchema, location="path", as_kwargs=True)
+    @blp.response(200, ReportContactSchema)
+    @blp.alt_response(404, description="No such report", **PROBLEM_DOC)
+    def get(self, report_id):
+        """The reporter's contact details, for the desk to call back: agents of the
+        report's desk, supervisors and admins. Every read is recorded in the audit log."""
+        return contact.read_contact(
+            db.session, viewer=current_identity(), report_id=report_id, request_id=g.request_id
+        )
 
 
 @blp.route("/reports/<int:report_id>/support", parameters=REPORT_ID_PARAMETER)

@@ -44,6 +44,18 @@ def resolve(session: Session, claims: Claims) -> Identity:
     )
 
 
+# Who works every desk's reports; agents work only the desks they are assigned to.
+ALL_DESKS_ROLES = (Role.SUPERVISOR, Role.ADMIN)
+
+
+def works_desk(identity: Identity, desk_code: str | None) -> bool:
+    """Whether ``identity`` may work the reports of the desk ``desk_code`` (None: a report
+    not placed yet, which only supervisors and admins see)."""
+    if identity.role in ALL_DESKS_ROLES:
+        return True
+    return identity.role == Role.AGENT and desk_code is not None and desk_code in identity.desks
+
+
 def verifier() -> TokenVerifier:
     return current_app.extensions["signale.token_verifier"]
 

@@ -169,6 +169,20 @@ MATRIX = {
         "/v1/message-templates/categories/pothole/resolved",
         None,
     ),
+    # The desks' queues: agents of the desk (the matrix's agent works voirie), supervisors
+    # and admins; another desk's agent gets 403 not_your_desk (tests/queue).
+    ("GET", "/v1/desks/{desk}/queue"): ({AG, S, AD}, "/v1/desks/voirie/queue", None),
+    ("GET", "/v1/desks/{desk}/queue/geojson"): (
+        {AG, S, AD},
+        "/v1/desks/voirie/queue/geojson",
+        None,
+    ),
+    ("GET", "/v1/desks/{desk}/queue/counts"): ({AG, S, AD}, "/v1/desks/voirie/queue/counts", None),
+    ("GET", "/v1/crews/me/tickets"): ({C}, "/v1/crews/me/tickets", None),
+    # The reporter's contact details: the report's desk (the matrix's report is routed to
+    # voirie), supervisors and admins; every read is audited, and supervisors list them.
+    ("GET", "/v1/reports/{report_id}/contact"): ({AG, S, AD}, "/v1/reports/{report}/contact", None),
+    ("GET", "/v1/audit/personal-data-reads"): ({S, AD}, "/v1/audit/personal-data-reads", None),
 }
 # The state a ticket is put in before the action is tried (default: new).
 TICKET_STATES = {
@@ -354,9 +368,10 @@ def test_access(app, client, token_for, operation, caller):
     if "/assets/" in url:
         an_asset(app)
     if "{" in url:
+        # The rule first: it routes the report to the voirie desk, which the agent works.
+        rule_id, crew = a_routing_rule_and_a_spare_crew(app)
         report_id = a_report(client, token_for)
         photo = a_ready_photo(app, client, token_for, report_id)
-        rule_id, crew = a_routing_rule_and_a_spare_crew(app)
         url = url.format(
             report=report_id, photo=photo["id"], media=photo["url"], rule=rule_id, crew=crew
         )
@@ -400,4 +415,4 @@ def test_access(app, client, token_for, operation, caller):
             "forbidden_role",
             "not_your_report",
             "not_reporter_or_supporter",
-        }
+        }, response.json

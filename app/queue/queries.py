@@ -1,0 +1,230 @@
+"""Read side of the work lists: a desk's queue and a crew's tickets.
+
+One lean select per page: the report's own columns with its category, commune and crew
+joined, no ORM objects. Open work is served by the partial indexes over open reports
+(migration c3e5f7a9b1d4); each sort order has its own keyset, carried by the cursor.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    DateTime,
+    Float,
+    and_,
+    false,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    tuple_,
+)
+
+from app.categories.models import Category
+from app.geo.models import Commune
+from app.organisation.models import Crew, Desk
+from app.pagination import decode_cursor
+from app.reports.models import OPEN_STATUSES, Report
+
+# priority: the most urgent first, then the earliest due; age: the oldest first;
+# distance: the nearest to a point first (KNN on the Lambert-93 GiST index).
+SORTS = ("priority", "age", "distance")
+# A crew holds a ticket from its assignment until it resolves it or hands it back.
+CREW_STATUSES = ("assigned", "in_progress")
+
+# The queue's due-date key: the expression of the index ix_reports_open_desk_priority_due_at.
+INFINITY = literal_column("'infinity'::timestamp with time zone", DateTime(timezone=True))
+DUE = func.coalesce(Report.due_at, INFINITY)
+OVERDUE = and_(Report.due_at < func.now(), Report.status.in_(OPEN_STATUSES))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What an agent narrows the queue to; every field given must hold (AND)."""
+
+    statuses: tuple[str, ...] = OPEN_STATUSES
+    categories: tuple[str, ...] = ()
+    communes: tuple[str, ...] = ()
+    crews: tuple[str, ...] = ()
+    priorities: tuple[int, ...] = ()
+    overdue: bool | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    text: str | None = None
+
+    def conditions(self) -> list:
+        where = [Report.status.in_(self.statuses)]
+        if self.categories:
+            where.append(
+                Report.category_id.in_(
+                    select(Category.id).where(Category.code.in_(self.categories))
+                )
+            )
+        if self.communes:
+            where.append(Report.commune_insee.in_(self.communes))
+        if self.crews:
+            where.append(Report.crew_id.in_(select(Crew.id).where(Crew.code.in_(self.crews))))
+        if self.priorities:
+            where.append(Report.priority.in_(self.priorities))
+        if self.overdue is True:
+            where.append(OVERDUE)
+        elif self.overdue is False:
+            where.append(or_(Report.due_at.is_(None), not_(OVERDUE)))
+        if self.bbox:
+            where.append(Report.geom.intersects(func.ST_MakeEnvelope(*self.bbox, 4326)))
+        if self.text:
+            pattern = "%" + like_escape(self.text) + "%"
+            where.append(
+                or_(
+                    Report.description.ilike(pattern, escape="\\"),
+                    Report.reference.ilike(pattern, escape="\\"),
+                )
+            )
+        return where
+
+
+def like_escape(text: str) -> str:
+    """``text`` matched literally by LIKE: its wildcards and the escape character escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def items_query(here=None):
+    """The columns a work-list item shows; with ``here`` (Lambert-93), its distance too."""
+    columns = [
+        Report.id,
+        Report.reference,
+        Report.status,
+        Report.priority,
+        Report.due_at,
+        func.coalesce(OVERDUE, false()).label("overdue"),
+        Report.address,
+        Report.description,
+        Report.support_count,
+        Report.created_at,
+        Report.updated_at,
+        func.ST_X(Report.geom).label("lon"),
+        func.ST_Y(Report.geom).label("lat"),
+        Category.code.label("category_code"),
+        Category.group.label("category_group"),
+        Category.name_fr.label("category_name_fr"),
+        Category.name_en.label("category_name_en"),
+        Category.icon.label("category_icon"),
+        Commune.insee_code.label("commune_insee"),
+        Commune.name.label("commune_name"),
+        Crew.code.label("crew_code"),
+        Crew.name.label("crew_name"),
+    ]
+    if here is not None:
+        columns.append(distance_to(here).label("distance_m"))
+    return (
+        select(*columns)
+        .join(Category, Category.id == Report.category_id)
+        .outerjoin(Commune, Commune.insee_code == Report.commune_insee)
+        .outerjoin(Crew, Crew.id == Report.crew_id)
+    )
+
+
+def desk_id_of(code: str):
+    """The id of the desk ``code``, as a subquery of the page's own statement."""
+    return select(Desk.id).where(Desk.code == code).scalar_subquery()
+
+
+def desk_queue_query(
+    desk_id, filters: Filters, sort: str, after: list | None, limit: int, here=None
+):
+    """The statement of one page of a desk's queue (``limit + 1`` rows, to know if more)."""
+    return ordered(desk_items(desk_id, filters, here), sort, after, here).limit(limit + 1)
+
+
+def desk_items(desk_id, filters: Filters, here=None):
+    """The desk's reports under ``filters``, unordered."""
+    return items_query(here).where(Report.desk_id == desk_id, *filters.conditions())
+
+
+def distance_to(here):
+    # For points, <-> is the exact distance, and the same expression orders the KNN scan.
+    return Report.geom_l93.op("<->", return_type=Float)(here)
+
+
+def ordered(query, sort: str, after: list | None, here=None):
+    """``query`` in ``sort`` order, resuming after the key ``after`` (from a cursor).
+
+    By distance, the SQL orders by distance alone: a second key would keep PostgreSQL off
+    the KNN index scan. :func:`app.queue.service` orders ties by id (see ``tie_at``).
+    """
+    if sort == "priority":
+        query = query.order_by(Report.priority, DUE, Report.id)
+        if after:
+            priority, due_at, report_id = after
+            due = INFINITY if due_at is None else literal(due_at, DateTime(timezone=True))
+            query = query.where(
+                tuple_(Report.priority, DUE, Report.id)
+                > tuple_(literal(priority), due, literal(report_id))
+            )
+    elif sort == "age":
+        query = query.order_by(Report.created_at, Report.id)
+        if after:
+            query = query.where(tuple_(Report.created_at, Report.id) > tuple(after))
+    else:
+        distance = distance_to(here)
+        query = query.where(Report.geom_l93.is_not(None)).order_by(distance)
+        if after:
+            query = query.where(beyond(distance, *after))
+    return query
+
+
+def beyond(distance, metres: float, report_id: int):
+    """Rows after (distance, id) in ascending order."""
+    return or_(distance > metres, and_(distance == metres, Report.id > report_id))
+
+
+def tie_at(query, after: list | None, here, metres: float):
+    """The rows of ``query`` exactly ``metres`` away from ``here`` (and after the cursor),
+    by id: a tie that the KNN scan's limit may have cut."""
+    distance = distance_to(here)
+    query = query.where(
+        func.ST_DWithin(Report.geom_l93, here, metres), distance == metres
+    ).order_by(Report.id)
+    return query.where(beyond(distance, *after)) if after else query
+
+
+def sort_key(sort: str, row) -> list:
+    """The cursor key of ``row`` in ``sort`` order; the sort's name comes first, so a cursor
+    is refused under another order."""
+    if sort == "priority":
+        return [sort, row.priority, row.due_at.isoformat() if row.due_at else None, row.id]
+    if sort == "age":
+        return [sort, row.created_at.isoformat(), row.id]
+    return [sort, row.distance_m, row.id]
+
+
+def parse_cursor(cursor: str | None, sort: str) -> list | None:
+    """The key after which the page resumes (None on the first page); 400 if the cursor was
+    not issued by this list in this order."""
+    arity = 4 if sort == "priority" else 3
+
+    def parse(key):
+        if key[0] != sort:
+            raise ValueError("cursor of another sort order")
+        if sort == "priority":
+            due_at = None if key[2] is None else datetime.fromisoformat(key[2])
+            return [int(key[1]), due_at, int(key[3])]
+        if sort == "age":
+            return [datetime.fromisoformat(key[1]), int(key[2])]
+        return [float(key[1]), int(key[2])]
+
+    return decode_cursor(cursor, arity, parse)
+
+
+def counts_query(desk_id, filters: Filters):
+    """(status, reports, overdue reports) for each status with reports under ``filters``."""
+    return (
+        select(
+            Report.status,
+            func.count(),
+            func.count().filter(OVERDUE),
+        )
+        .where(Report.desk_id == desk_id, *filters.conditions())
+        .group_by(Report.status)
+    )
