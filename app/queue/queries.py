@@ -101,6 +101,7 @@ def items_query(here=None):
         Report.address,
         Report.description,
         Report.support_count,
+        Report.version,
         Report.created_at,
         Report.updated_at,
         func.ST_X(Report.geom).label("lon"),

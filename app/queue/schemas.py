@@ -117,6 +117,9 @@ class WorkItemSchema(ma.Schema):
     )
     location = ma.fields.Nested(PointSchema, required=True, allow_none=True)
     support_count = ma.fields.Integer(required=True)
+    version = ma.fields.Integer(
+        required=True, metadata={"description": "The report's version: its ETag for If-Match"}
+    )
     created_at = ma.fields.AwareDateTime(required=True)
     updated_at = ma.fields.AwareDateTime(required=True)
     distance_m = ma.fields.Float(
@@ -151,3 +154,42 @@ class QueueCountsSchema(ma.Schema):
 
 class DeskPathSchema(ma.Schema):
     desk = ma.fields.String(required=True, validate=ma.validate.Regexp(CODE_PATTERN))
+
+
+class SyncArgsSchema(ma.Schema):
+    since = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(max=200),
+        metadata={"description": "The cursor of the previous sync; none for a full one"},
+    )
+
+
+class RemovedTicketSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    reference = ma.fields.String(required=True)
+    status = ma.fields.String(required=True)
+    version = ma.fields.Integer(required=True)
+
+
+class CrewSyncSchema(ma.Schema):
+    """What changed for the crew since the cursor."""
+
+    full = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "No cursor was given: `tickets` is the whole list"},
+    )
+    tickets = ma.fields.List(
+        ma.fields.Nested(WorkItemSchema),
+        required=True,
+        metadata={
+            "description": "The crew's open tickets changed since the cursor (may "
+            "repeat ones already seen: keep each ticket's highest version)"
+        },
+    )
+    removed = ma.fields.List(
+        ma.fields.Nested(RemovedTicketSchema),
+        required=True,
+        metadata={"description": "Tickets the crew held and no longer does: drop them"},
+    )
+    cursor = ma.fields.String(required=True, metadata={"description": "For the next sync"})
+    as_of = ma.fields.AwareDateTime(required=True)

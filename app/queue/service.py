@@ -1,17 +1,21 @@
 """Use cases of the work lists: a desk's queue and its counts (the desk's agents, supervisors
-and admins), and a crew's tickets (its members). Read only: nothing here writes."""
+and admins), and a crew's tickets and its sync (its members). Read only: nothing here
+writes."""
 
-from sqlalchemy import select
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, not_, select
 from sqlalchemy.orm import Session
 
 from app.errors import Forbidden, NotFound, Unprocessable
 from app.geo.models import in_lambert93_domain
 from app.organisation.models import Crew, Desk
-from app.pagination import paginate
+from app.pagination import decode_cursor, encode_cursor, paginate
 from app.queue import queries
 from app.queue.queries import CREW_STATUSES, Filters
 from app.reports.models import Report
 from app.reports.queries import lambert93
+from app.triage.models import ReportEvent
 from app.users.identity import Identity, works_desk
 
 
@@ -152,9 +156,63 @@ def present(row) -> dict:
         if row.lon is None
         else {"type": "Point", "coordinates": [row.lon, row.lat]},
         "support_count": row.support_count,
+        "version": row.version,
         "created_at": row.created_at.isoformat(),
         "updated_at": row.updated_at.isoformat(),
     }
     if "distance_m" in row._fields:
         item["distance_m"] = row.distance_m
     return item
+
+
+# A change committed late (its transaction began before the previous sync) still has a time
+# before that sync's: each sync looks this far back again. The tablet keeps a ticket's
+# highest version, so seeing one twice changes nothing.
+SYNC_OVERLAP = timedelta(minutes=5)
+
+
+def crew_sync(session: Session, *, viewer: Identity, since: datetime | None) -> dict:
+    """What changed for the caller's crew since the cursor's time: its open tickets changed
+    (all of them without a cursor: ``full``), the tickets it no longer holds (reassigned,
+    handed back, resolved, closed by the desk...), and the cursor for the next sync."""
+    now = session.scalar(select(func.now()))
+    crew_id = session.scalar(select(Crew.id).where(Crew.code == viewer.crew))
+    holds = and_(Report.crew_id == crew_id, Report.status.in_(CREW_STATUSES))
+    tickets = queries.items_query().where(holds).order_by(Report.id)
+    removed = []
+    if since is not None:
+        after = since - SYNC_OVERLAP
+        tickets = tickets.where(Report.updated_at >= after)
+        lost = (
+            select(Report.id, Report.reference, Report.status, Report.version)
+            .where(
+                Report.id.in_(
+                    select(ReportEvent.report_id).where(
+                        ReportEvent.crew_id == crew_id, ReportEvent.created_at >= after
+                    )
+                ),
+                not_(holds),
+            )
+            .order_by(Report.id)
+        )
+        removed = [row._asdict() for row in session.execute(lost)]
+    return {
+        "full": since is None,
+        "tickets": [present(row) for row in session.execute(tickets)],
+        "removed": removed,
+        "cursor": encode_cursor([now.isoformat()]),
+        "as_of": now.isoformat(),
+    }
+
+
+def sync_since(cursor: str | None) -> datetime | None:
+    """The time a sync cursor carries (None: a full sync); 400 if it is not one of ours."""
+    key = decode_cursor(cursor, 1, _aware_time)
+    return key[0] if key else None
+
+
+def _aware_time(key: list) -> list:
+    when = datetime.fromisoformat(key[0])
+    if when.tzinfo is None:
+        raise ValueError("a sync cursor carries an aware time")
+    return [when]

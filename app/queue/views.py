@@ -11,10 +11,12 @@ from app.pagination import page_size
 from app.queue import service
 from app.queue.queries import Filters
 from app.queue.schemas import (
+    CrewSyncSchema,
     DeskPathSchema,
     QueueArgsSchema,
     QueueCountsSchema,
     QueueFilterArgsSchema,
+    SyncArgsSchema,
     TicketArgsSchema,
     WorkCollectionSchema,
     WorkPageSchema,
@@ -149,6 +151,23 @@ class CrewTickets(MethodView):
                 position=tablet_position(args),
                 cursor=args["cursor"],
                 limit=page_size(args["limit"]),
+            )
+        )
+
+
+@blp.route("/crews/me/sync")
+class CrewSync(MethodView):
+    @roles_required(blp, Role.CREW)
+    @blp.arguments(SyncArgsSchema, location="query")
+    @blp.response(200, CrewSyncSchema)
+    @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
+    def get(self, args):
+        """Everything that changed for the caller's crew since the last sync: tickets added
+        or changed (with their versions, for If-Match when replaying offline work), tickets
+        taken away, and the next cursor. Without `since`: the full list."""
+        return as_json(
+            service.crew_sync(
+                db.session, viewer=current_identity(), since=service.sync_since(args["since"])
             )
         )
 

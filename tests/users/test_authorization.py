@@ -179,6 +179,7 @@ MATRIX = {
     ),
     ("GET", "/v1/desks/{desk}/queue/counts"): ({AG, S, AD}, "/v1/desks/voirie/queue/counts", None),
     ("GET", "/v1/crews/me/tickets"): ({C}, "/v1/crews/me/tickets", None),
+    ("GET", "/v1/crews/me/sync"): ({C}, "/v1/crews/me/sync", None),
     # The reporter's contact details: the report's desk (the matrix's report is routed to
     # voirie), supervisors and admins; every read is audited, and supervisors list them.
     ("GET", "/v1/reports/{report_id}/contact"): ({AG, S, AD}, "/v1/reports/{report}/contact", None),
