@@ -4,12 +4,14 @@ import functools
 from dataclasses import dataclass, field
 
 from flask import current_app, g, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from app.errors import PROBLEM_DOC, Forbidden, Problem, Unauthorized
 from app.extensions import db
-from app.users.models import ALL_ROLES, Role, User
+from app.organisation.models import Crew, Desk
+from app.users.models import ALL_ROLES, Role, User, user_desks
 from app.users.tokens import Claims, TokenRejected, TokenVerifier, VerifierUnavailable
 
 
@@ -27,21 +29,47 @@ class Identity:
 
 def resolve(session: Session, claims: Claims) -> Identity:
     """The caller's identity: a staff role from our table, otherwise a resident."""
-    user = session.scalar(select(User).where(User.firebase_uid == claims.uid))
+    user = session.execute(_RESOLVE, {"uid": claims.uid}).first()
     if user is None or not user.active:
         return Identity(
             uid=claims.uid, role=Role.RESIDENT, anonymous=claims.anonymous, email=claims.email
         )
     return Identity(
         uid=claims.uid,
-        role=user.role,
+        role=Role(user.role),
         anonymous=claims.anonymous,
         email=claims.email or user.email,
         user_id=user.id,
         display_name=user.display_name,
-        desks=tuple(d.code for d in user.desks),
-        crew=user.crew.code if user.crew else None,
+        desks=tuple(user.desks or ()),
+        crew=user.crew,
     )
+
+
+def _resolve_statement():
+    """One round trip per request, no ORM objects: every authenticated call pays for it."""
+    desks = (
+        select(func.array_agg(aggregate_order_by(Desk.code, Desk.code)))
+        .select_from(user_desks.join(Desk, Desk.id == user_desks.c.desk_id))
+        .where(user_desks.c.user_id == User.id)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            User.id,
+            User.role,
+            User.active,
+            User.email,
+            User.display_name,
+            desks.label("desks"),
+            Crew.code.label("crew"),
+        )
+        .outerjoin(Crew, Crew.id == User.crew_id)
+        .where(User.firebase_uid == bindparam("uid"))
+    )
+
+
+_RESOLVE = _resolve_statement()
 
 
 # Who works every desk's reports; agents work only the desks they are assigned to.
