@@ -109,6 +109,11 @@ MATRIX = {
     ),
     ("DELETE", "/v1/admin/assets/{reference}"): ({AD}, "/v1/admin/assets/SL-000001", None),
     ("POST", "/v1/admin/asset-imports"): ({AD}, "/v1/admin/asset-imports", ASSET_FILE),
+    # Open311 partner keys: admins only. (The GeoReport v2 endpoints themselves are public,
+    # outside this OpenAPI document: tests/open311 covers them.)
+    ("GET", "/v1/admin/open311-keys"): ({AD}, "/v1/admin/open311-keys", None),
+    ("POST", "/v1/admin/open311-keys"): ({AD}, "/v1/admin/open311-keys", {"name": "Partner"}),
+    ("DELETE", "/v1/admin/open311-keys/{key_id}"): ({AD}, "/v1/admin/open311-keys/1", None),
 }
 
 CALLERS = [
@@ -191,6 +196,18 @@ def an_asset(app) -> None:
         db.session.remove()
 
 
+def an_open311_key(app) -> None:
+    """Partner key 1, to revoke."""
+    from app.extensions import db
+    from app.open311.service import create_key
+    from app.users.identity import Identity
+
+    with app.app_context():
+        admin = Identity(uid="an-admin", role=AD, anonymous=False, email=None)
+        create_key(db.session, actor=admin, name="Partner", contact=None, rate_limit="1/minute")
+        db.session.remove()
+
+
 def a_routing_rule_and_a_spare_crew(app) -> tuple[int, str]:
     """Something for the routing-rule and crew operations to replace or delete."""
     from app.extensions import db
@@ -228,6 +245,8 @@ def test_access(app, client, token_for, operation, caller):
         token_for(Role.AGENT, uid="target-user")  # something to read, replace or delete
     if "/assets/" in url:
         an_asset(app)
+    if "/open311-keys/" in url:
+        an_open311_key(app)
     if "{" in url:
         report_id = a_report(client, token_for)
         photo = a_ready_photo(app, client, token_for, report_id)
