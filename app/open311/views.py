@@ -241,6 +241,14 @@ blp = Blueprint(
 )
 
 
+def _key_cursor(key: list) -> list:
+    """A cursor of the key list carries the last key's id (any other value: a bad cursor)."""
+    (key_id,) = key
+    if type(key_id) is not int or not 0 <= key_id < 2**31:
+        raise ValueError("not a key id")
+    return [key_id]
+
+
 @blp.route("/admin/open311-keys")
 class ApiKeys(MethodView):
     @roles_required(blp, Role.ADMIN)
@@ -250,7 +258,9 @@ class ApiKeys(MethodView):
     def get(self, args):
         """Partner keys, revoked ones included (cursor paginated; never the keys themselves)"""
         return service.list_keys(
-            db.session, after=decode_cursor(args["cursor"], 1), limit=page_size(args["limit"])
+            db.session,
+            after=decode_cursor(args["cursor"], 1, parse=_key_cursor),
+            limit=page_size(args["limit"]),
         )
 
     @roles_required(blp, Role.ADMIN)

@@ -65,3 +65,14 @@ def test_keys_are_paginated(client, auth):
         f"/v1/admin/open311-keys?cursor={page['next_cursor']}", headers=auth("admin")
     ).get_json()
     assert [k["name"] for k in rest["items"]] == ["P2"]
+
+
+def test_a_cursor_not_issued_by_the_list_is_400(client, auth):
+    from app.pagination import encode_cursor
+
+    for key in ([""], [2**40], ["1"], [True]):
+        response = client.get(
+            f"/v1/admin/open311-keys?cursor={encode_cursor(key)}", headers=auth("admin")
+        )
+        assert response.status_code == 400, key
+        assert response.get_json()["code"] == "invalid_cursor"
