@@ -79,6 +79,10 @@ class Config:
     OPEN311_KEY_SERVICE = "Partner keys are issued by Dijon Métropole's Signale administrators."
     OPEN311_DEFAULT_RATE_LIMIT = "60/minute;1000/day"
     OPEN311_LOCATION_GRID_M = 50
+    # A partner's media_url: fetched by the worker within these bounds (then the photo
+    # pipeline checks the image as for uploads).
+    OPEN311_MEDIA_MAX_BYTES = 20 * 1024 * 1024
+    OPEN311_MEDIA_TIMEOUT_S = 20
 
     # Pagination
     PAGE_SIZE_DEFAULT = 50

@@ -35,7 +35,9 @@ class Submission(db.Model):
     )
     api_key_id: Mapped[int] = mapped_column(ForeignKey("open311_api_keys.id"), index=True)
     token: Mapped[str] = mapped_column(String(36), unique=True)
-    # Stored, not fetched yet: fetching (worker, http(s) only, bounded, no private
-    # addresses) is a later step.
+    # The photo the partner named, fetched by the worker (app/open311/media.py):
+    # pending -> fetched (then the photo pipeline) or refused (media_error says why).
     media_url: Mapped[str | None] = mapped_column(String(2000))
+    media_status: Mapped[str | None] = mapped_column(String(12))
+    media_error: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -2,26 +2,32 @@
 creating requests through the same intake as the app (validation, routing, duplicates)."""
 
 import hashlib
+import logging
 import re
 import secrets
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.categories.models import GROUPS, Category
 from app.errors import NotFound
-from app.open311 import queries
+from app.open311 import media, queries
 from app.open311.arguments import typed_answers
 from app.open311.errors import not_found
 from app.open311.models import ApiKey, Submission
 from app.pagination import paginate
-from app.reports.models import CLOSED_STATUSES
+from app.photos import service as photos
+from app.photos.models import Photo
+from app.reports.models import CLOSED_STATUSES, Report
 from app.reports.service import create_report
 from app.users.identity import Identity
 from app.users.models import Role
 
+log = logging.getLogger(__name__)
+PENDING, FETCHED, REFUSED = "pending", "fetched", "refused"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # When the discovery document last changed: bump it with the endpoints or formats.
 CHANGESET = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
@@ -353,7 +359,73 @@ def submit(session: Session, *, key: ApiKey, submission: dict, language: str) ->
             api_key_id=key.id,
             token=token,
             media_url=submission.get("media_url"),
+            media_status=PENDING if submission.get("media_url") else None,
         )
     )
     session.commit()
-    return {"service_request_id": report.reference, "token": token}
+    return {"service_request_id": report.reference, "token": token}, report.id
+
+
+def fetch_media(session: Session, report_id: int, policy: media.Policy) -> str | None:
+    """Fetch the photo a partner named and hand it to the photo pipeline (once: safe to run
+    twice). Returns the submission's media status."""
+    submission = session.get(Submission, report_id, with_for_update={"skip_locked": True})
+    if submission is None or submission.media_status != PENDING:
+        session.rollback()
+        return submission.media_status if submission else None
+    try:
+        data = media.fetch(submission.media_url, policy)
+    except media.Refused as refused:
+        submission.media_status, submission.media_error = REFUSED, refused.reason
+        log.info("media_url refused", extra={"report_id": report_id, "reason": refused.reason})
+        session.commit()
+        return REFUSED
+    if not data:
+        submission.media_status, submission.media_error = REFUSED, "empty"
+        session.commit()
+        return REFUSED
+    key = f"uploads/{uuid.uuid4().hex}"
+    photos.storage().put(key, data)
+    reporter = session.scalar(select(Report.reporter_uid).where(Report.id == report_id))
+    photo = Photo(report_id=report_id, upload_key=key, uploaded_by=reporter)
+    session.add(photo)
+    submission.media_status = FETCHED
+    session.flush()
+    photo_id = photo.id
+    session.commit()
+    photos.enqueue(photo_id)  # after the commit: the job must see the photo
+    return FETCHED
+
+
+def pending_media(session: Session, older_than: timedelta) -> list[int]:
+    """Submissions whose media_url is still pending after ``older_than``: job lost?"""
+    cutoff = datetime.now(UTC) - older_than
+    ids = list(
+        session.scalars(
+            select(Submission.report_id)
+            .where(Submission.media_status == PENDING, Submission.created_at < cutoff)
+            .order_by(Submission.report_id)
+            .limit(1000)
+        )
+    )
+    session.rollback()
+    return ids
+
+
+def enqueue_media(report_id: int) -> bool:
+    """Queue the fetch of a submission's media_url; False when Redis is down."""
+    from rq import Retry
+
+    from app.jobs import queue
+
+    try:
+        queue().enqueue(
+            "worker.jobs.fetch_open311_media",
+            report_id,
+            job_id=f"open311-media-{report_id}",
+            retry=Retry(max=3, interval=[30, 120, 600]),
+        )
+        return True
+    except (redis.RedisError, OSError):
+        log.warning("open311 media not queued (Redis unavailable)", extra={"report_id": report_id})
+        return False

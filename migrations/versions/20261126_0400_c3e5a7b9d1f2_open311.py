@@ -42,6 +42,8 @@ def upgrade():
         sa.Column("api_key_id", sa.Integer(), nullable=False),
         sa.Column("token", sa.String(length=36), nullable=False),
         sa.Column("media_url", sa.String(length=2000), nullable=True),
+        sa.Column("media_status", sa.String(length=12), nullable=True),
+        sa.Column("media_error", sa.String(length=40), nullable=True),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),

@@ -176,11 +176,13 @@ def test_the_same_problem_twice_is_a_duplicate_as_in_the_app(client, api_key):
     assert original["extended_attributes"]["support_count"] == 1
 
 
-def test_media_url_is_stored_not_fetched_yet(client, api_key, session):
+def test_media_url_waits_for_the_worker(client, api_key, session):
     response = post(client, form(api_key(), media_url="https://example.org/photo.jpg"))
     reference = response.get_json()[0]["service_request_id"]
     report = session.scalar(select(Report).where(Report.reference == reference))
-    assert session.get(Submission, report.id).media_url == "https://example.org/photo.jpg"
+    submission = session.get(Submission, report.id)
+    assert submission.media_url == "https://example.org/photo.jpg"
+    assert submission.media_status == "pending"
     (request,) = get_json(client, f"/requests/{reference}.json")
     assert "media_url" not in request
 
