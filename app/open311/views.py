@@ -7,6 +7,7 @@ errors are the spec's error documents rather than problem+json.
 """
 
 import logging
+from datetime import UTC, datetime
 
 import redis
 from flask import Blueprint as FlaskBlueprint
@@ -55,6 +56,14 @@ def _check_request():
         raise not_found("jurisdiction_not_found", jurisdiction=jurisdiction[:100], ours=ours)
 
 
+@georeport.after_request
+def _open_to_other_sites(response):
+    # Public open data: any web application may read it from the browser.
+    if request.method in ("GET", "HEAD"):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 @georeport.get(f"/discovery.{FMT}")
 def discovery(fmt):
     config = current_app.config
@@ -87,8 +96,6 @@ def _present(rows, extensions: bool) -> list[dict]:
 
 @georeport.get(f"/requests.{FMT}")
 def requests(fmt):
-    from datetime import UTC, datetime
-
     filters = arguments.search_filters(request.args, now=datetime.now(UTC))
     rows = service.find_requests(db.session, grid_m=_grid(), filters=filters)
     return render(fmt, "service_requests", _present(rows, filters["extensions"]))
@@ -124,9 +131,11 @@ def token(token, fmt):
     return render(fmt, "service_requests", [service.request_for_token(db.session, token)])
 
 
-@georeport.route(
-    "/<path:anything>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-)
+_ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+@georeport.route("/", methods=_ANY_METHOD, defaults={"anything": ""})
+@georeport.route("/<path:anything>", methods=_ANY_METHOD)
 def fallback(anything):
     """Unknown paths and formats, or a method a known path does not take."""
     adapter = current_app.url_map.bind_to_environ(request.environ)

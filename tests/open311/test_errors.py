@@ -17,6 +17,16 @@ def test_an_unknown_path_is_a_404_error_document_in_xml_by_default(client):
     assert get_json(client, "/nothing-here.json", status=404)[0]["code"] == 404
 
 
+def test_the_root_points_at_discovery(client):
+    root = get_xml(client, "/", status=404)
+    assert "discovery" in root.find("error").findtext("description")
+
+
+def test_public_reads_are_open_to_web_applications_of_other_sites(client):
+    response = client.get(BASE + "/services.json")
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
 def test_an_unknown_format_is_404(client):
     root = get_xml(client, "/services.csv", status=404)
     assert root.find("error").findtext("code") == "404"
