@@ -80,6 +80,8 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.audit.views import blp as audit
     from app.categories.views import blp as categories
     from app.geo.views import blp as geo
+    from app.open311.views import blp as open311_keys
+    from app.open311.views import georeport
     from app.ops.views import blp as ops
     from app.organisation.views import blp as organisation
     from app.photos.views import blp as photos
@@ -102,6 +104,9 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         triage,
     ):
         api.register_blueprint(blueprint)
+    api.register_blueprint(open311_keys)
+    # GeoReport v2 is documented by its own specification, not in our OpenAPI document.
+    app.register_blueprint(georeport)
     # The interactive docs' assets come from the swagger-ui-bundle package: no CDN needed.
     app.register_blueprint(
         Blueprint(

@@ -71,6 +71,19 @@ class Config:
     # costs (benchmarks/bench_routing.py): reports then get their commune and nothing else.
     ROUTING_ENABLED = True
 
+    # Open311 GeoReport v2 (/open311/v2): who we are, whom partners ask for a key, each new
+    # key's rate limit, and the grid (Lambert-93 metres) public positions are snapped to so
+    # that a request cannot point at a private home.
+    OPEN311_JURISDICTION_ID = "metropole-dijon.fr"
+    OPEN311_CONTACT = "Dijon Métropole, Signale"
+    OPEN311_KEY_SERVICE = "Partner keys are issued by Dijon Métropole's Signale administrators."
+    OPEN311_DEFAULT_RATE_LIMIT = "60/minute;1000/day"
+    OPEN311_LOCATION_GRID_M = 50
+    # A partner's media_url: fetched by the worker within these bounds (then the photo
+    # pipeline checks the image as for uploads).
+    OPEN311_MEDIA_MAX_BYTES = 20 * 1024 * 1024
+    OPEN311_MEDIA_TIMEOUT_S = 20
+
     # Pagination
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 200

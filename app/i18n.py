@@ -373,6 +373,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Service momentanément indisponible ({detail}) : réessayez dans quelques instants.",
         "en": "Service temporarily unavailable ({detail}): try again in a moment.",
     },
+    "open311_key_not_found": {
+        "fr": "Aucune clé Open311 n'a l'identifiant {id} : la liste est donnée par "
+        "GET /v1/admin/open311-keys.",
+        "en": "No Open311 key has the id {id}: GET /v1/admin/open311-keys lists them.",
+    },
 }
 
 

@@ -10,6 +10,7 @@ from worker import jobs
 SCHEDULE = (
     (jobs.sweep_photos, 60),
     (jobs.purge_idempotency_keys, 3600),
+    (jobs.sweep_open311_media, 600),
 )
 
 

@@ -38,3 +38,27 @@ def purge_idempotency_keys() -> int:
     from app.idempotency.service import purge_expired
 
     return purge_expired(db.session)
+
+
+def fetch_open311_media(report_id: int) -> str | None:
+    """Fetch the photo an Open311 partner named by media_url (safe to run twice)."""
+    from flask import current_app
+
+    from app.open311.media import Policy
+    from app.open311.service import fetch_media
+
+    config = current_app.config
+    policy = Policy(
+        max_bytes=config["OPEN311_MEDIA_MAX_BYTES"], timeout_s=config["OPEN311_MEDIA_TIMEOUT_S"]
+    )
+    return fetch_media(db.session, report_id, policy)
+
+
+def sweep_open311_media(older_than_seconds: int = 600) -> int:
+    """Queue again the Open311 media_url fetches still pending: their job was lost."""
+    from datetime import timedelta
+
+    from app.open311.service import enqueue_media, pending_media
+
+    due = pending_media(db.session, timedelta(seconds=older_than_seconds))
+    return sum(enqueue_media(report_id) for report_id in due)

@@ -77,7 +77,9 @@ def submit_report(
     return outcome
 
 
-def _create(session: Session, *, reporter: Identity, data: dict, language: str) -> Report:
+def _create(
+    session: Session, *, reporter: Identity, data: dict, language: str, source: str = "app"
+) -> Report:
     location = data.get("location")
     lon, lat = (location["lon"], location["lat"]) if location else (None, None)
     routed = routing.route(
@@ -106,6 +108,7 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
         "answers": answers,
         "reporter_uid": reporter.uid,
         "language": language,
+        "source": source,
     }
     original = routed.original
     if original is not None:
@@ -132,6 +135,14 @@ def _create(session: Session, *, reporter: Identity, data: dict, language: str) 
         if original is None
         else Report(id=original_id, reference=original_reference),
     )
+
+
+def create_report(
+    session: Session, *, reporter: Identity, data: dict, language: str, source: str
+) -> Report:
+    """Create a report as intake does (validation, routing, duplicates) from another channel
+    (``source``: open311...), in the caller's transaction: flushes, does not commit."""
+    return _create(session, reporter=reporter, data=data, language=language, source=source)
 
 
 def active_category(session: Session, code: str, *, field: str) -> Category:

@@ -184,6 +184,11 @@ MATRIX = {
     # voirie), supervisors and admins; every read is audited, and supervisors list them.
     ("GET", "/v1/reports/{report_id}/contact"): ({AG, S, AD}, "/v1/reports/{report}/contact", None),
     ("GET", "/v1/audit/personal-data-reads"): ({S, AD}, "/v1/audit/personal-data-reads", None),
+    # Open311 partner keys: admins only. (The GeoReport v2 endpoints themselves are public,
+    # outside this OpenAPI document: tests/open311 covers them.)
+    ("GET", "/v1/admin/open311-keys"): ({AD}, "/v1/admin/open311-keys", None),
+    ("POST", "/v1/admin/open311-keys"): ({AD}, "/v1/admin/open311-keys", {"name": "Partner"}),
+    ("DELETE", "/v1/admin/open311-keys/{key_id}"): ({AD}, "/v1/admin/open311-keys/1", None),
 }
 # The state a ticket is put in before the action is tried (default: new).
 TICKET_STATES = {
@@ -273,6 +278,18 @@ def an_asset(app) -> None:
                 "location": {"lon": 5.0415, "lat": 47.322},
             },
         )
+        db.session.remove()
+
+
+def an_open311_key(app) -> None:
+    """Partner key 1, to revoke."""
+    from app.extensions import db
+    from app.open311.service import create_key
+    from app.users.identity import Identity
+
+    with app.app_context():
+        admin = Identity(uid="an-admin", role=AD, anonymous=False, email=None)
+        create_key(db.session, actor=admin, name="Partner", contact=None, rate_limit="1/minute")
         db.session.remove()
 
 
@@ -368,6 +385,8 @@ def test_access(app, client, token_for, operation, caller):
         token_for(Role.AGENT, uid="target-user")  # something to read, replace or delete
     if "/assets/" in url:
         an_asset(app)
+    if "/open311-keys/" in url:
+        an_open311_key(app)
     if "{" in url:
         # The rule first: it routes the report to the voirie desk, which the agent works.
         rule_id, crew = a_routing_rule_and_a_spare_crew(app)

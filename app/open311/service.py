@@ -1,0 +1,431 @@
+"""Use cases of Open311: describing our services, reading requests, partner keys, and
+creating requests through the same intake as the app (validation, routing, duplicates)."""
+
+import hashlib
+import logging
+import re
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.categories.models import GROUPS, Category
+from app.errors import NotFound
+from app.open311 import media, queries
+from app.open311.arguments import typed_answers
+from app.open311.errors import not_found
+from app.open311.models import ApiKey, Submission
+from app.pagination import paginate
+from app.photos import service as photos
+from app.photos.models import Photo
+from app.reports.models import CLOSED_STATUSES, Report
+from app.reports.service import create_report
+from app.users.identity import Identity
+from app.users.models import Role
+
+log = logging.getLogger(__name__)
+PENDING, FETCHED, REFUSED = "pending", "fetched", "refused"
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+# When the discovery document last changed: bump it with the endpoints or formats.
+CHANGESET = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
+SOURCE = "open311"
+KEY_PREFIX = "s311_"
+
+# Our question types as GeoReport v2 datatypes; a boolean is a list of two values.
+DATATYPES = {
+    "number": "number",
+    "boolean": "singlevaluelist",
+    "single_choice": "singlevaluelist",
+    "multiple_choice": "multivaluelist",
+}
+# Text questions whose answers are at most this long are "string", longer ones "text".
+STRING_MAX_LENGTH = 200
+BOOLEAN_VALUES = {"fr": ("Oui", "Non"), "en": ("Yes", "No")}
+# A house number at the start of an address ("12 bis, rue ..."): public outputs drop it.
+_HOUSE_NUMBER = re.compile(r"^\s*\d+\s*(?:bis|ter|quater|[a-z](?![a-z]))?\s*,?\s*", re.I)
+
+
+def _name(thing, lang: str, field: str = "name") -> str | None:
+    return getattr(thing, f"{field}_{lang}", None) or getattr(thing, f"{field}_fr", None)
+
+
+# --- discovery and services -------------------------------------------------------------
+
+
+def discovery(*, url: str, contact: str, key_service: str, production: bool) -> dict:
+    """The discovery document: where this endpoint is, its formats, whom to contact."""
+    return {
+        "changeset": CHANGESET,
+        "contact": contact,
+        "key_service": key_service,
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": url,
+                "changeset": CHANGESET,
+                "type": "production" if production else "test",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
+    }
+
+
+def _active_categories(session: Session):
+    return session.scalars(
+        select(Category).where(Category.active).order_by(Category.position, Category.code)
+    )
+
+
+def services(session: Session, lang: str) -> list[dict]:
+    """Our active categories as Open311 services."""
+    return [_service(category, lang) for category in _active_categories(session)]
+
+
+def _service(category: Category, lang: str) -> dict:
+    group_fr, group_en = GROUPS.get(category.group, (category.group, category.group))
+    group = group_en if lang == "en" else group_fr
+    keywords = dict.fromkeys([category.name_fr, category.name_en, group_fr, group_en])
+    return {
+        "service_code": category.code,
+        "service_name": _name(category, lang),
+        "description": _name(category, lang, "hint") or _name(category, lang),
+        "metadata": bool(category.questions),
+        # The service request id is known as soon as the request is created.
+        "type": "realtime",
+        "keywords": ", ".join(keywords),
+        "group": group,
+    }
+
+
+def service_definition(session: Session, code: str, lang: str) -> dict:
+    """The service's attributes: our category's questions, in order."""
+    category = session.scalar(select(Category).where(Category.code == code, Category.active))
+    if category is None:
+        raise not_found("service_not_found", code=code)
+    return {
+        "service_code": category.code,
+        "attributes": [
+            _attribute(question, order, lang)
+            for order, question in enumerate(category.questions or [], start=1)
+        ],
+    }
+
+
+def _attribute(question: dict, order: int, lang: str) -> dict:
+    kind = question["type"]
+    attribute = {
+        "variable": True,
+        "code": question["code"],
+        "datatype": DATATYPES.get(kind, "text"),
+        "required": bool(question.get("required")),
+        "datatype_description": _datatype_description(question, lang),
+        "order": order,
+        "description": question.get(f"label_{lang}") or question["label_fr"],
+    }
+    if kind == "text" and (question.get("max_length") or 2000) <= STRING_MAX_LENGTH:
+        attribute["datatype"] = "string"
+    if kind == "boolean":
+        yes, no = BOOLEAN_VALUES.get(lang, BOOLEAN_VALUES["fr"])
+        attribute["values"] = [{"key": "true", "name": yes}, {"key": "false", "name": no}]
+    elif kind in ("single_choice", "multiple_choice"):
+        attribute["values"] = [
+            {"key": c["key"], "name": c.get(f"name_{lang}") or c["name_fr"]}
+            for c in question.get("choices") or []
+        ]
+    return attribute
+
+
+def _datatype_description(question: dict, lang: str) -> str | None:
+    fr = lang != "en"
+    kind = question["type"]
+    if kind == "number":
+        low, high = question.get("min"), question.get("max")
+        bounds = []
+        if low is not None:
+            bounds.append(f"≥ {low:g}")
+        if high is not None:
+            bounds.append(f"≤ {high:g}")
+        return ("Un nombre" if fr else "A number") + (f" ({', '.join(bounds)})" if bounds else "")
+    if kind == "text":
+        limit = question.get("max_length") or 2000
+        return f"Au plus {limit} caractères" if fr else f"At most {limit} characters"
+    if kind == "multiple_choice":
+        return (
+            "Une ou plusieurs clés : attribute[code][]=clé"
+            if fr
+            else "One or more keys: attribute[code][]=key"
+        )
+    return None
+
+
+# --- reading requests --------------------------------------------------------------------
+
+
+def open_or_closed(status: str) -> str:
+    return "closed" if status in CLOSED_STATUSES else "open"
+
+
+def street_only(address: str | None) -> str | None:
+    """The address without a leading house number: public outputs must not point at a home."""
+    if not address:
+        return None
+    return _HOUSE_NUMBER.sub("", address, count=1).strip() or None
+
+
+def present(row, *, lang: str, media_base: str, extensions: bool) -> dict:
+    """A report as an Open311 service request. Never any reporter data; the description is
+    left out until moderation can publish it."""
+    request = {
+        "service_request_id": row.reference,
+        "status": open_or_closed(row.status),
+        "service_name": row.service_name_en if lang == "en" else row.service_name_fr,
+        "service_code": row.service_code,
+        "agency_responsible": row.desk_name_en if lang == "en" else row.desk_name_fr,
+        "requested_datetime": row.created_at,
+        "updated_datetime": row.updated_at,
+        "expected_datetime": row.due_at,
+        "address": street_only(row.address),
+        "lat": round(row.lat, 6),
+        "long": round(row.long, 6),
+        "media_url": media_base + row.photo_key if row.photo_key else None,
+    }
+    if extensions:
+        request["extended_attributes"] = {
+            "detailed_status": row.status,
+            "duplicate_of": row.duplicate_of,
+            "commune": row.commune_name,
+            "commune_insee": row.commune_insee,
+            "support_count": row.support_count,
+            "channel": row.source,
+        }
+    return request
+
+
+def find_requests(session: Session, *, grid_m: int, filters: dict) -> list:
+    """Rows for ``GET requests``: by ids if given (other filters ignored), else searched."""
+    if filters.get("service_request_ids"):
+        return queries.by_references(session, filters["service_request_ids"], grid_m=grid_m)
+    return queries.search(
+        session,
+        grid_m=grid_m,
+        service_codes=filters.get("service_codes"),
+        statuses=filters.get("statuses"),
+        start=filters.get("start"),
+        end=filters.get("end"),
+        updated_after=filters.get("updated_after"),
+        updated_before=filters.get("updated_before"),
+        offset=(filters["page"] - 1) * filters["page_size"],
+        limit=filters["page_size"],
+    )
+
+
+def get_request(session: Session, reference: str, *, grid_m: int):
+    rows = queries.by_references(session, [reference], grid_m=grid_m)
+    if not rows:
+        raise not_found("request_not_found", id=reference)
+    return rows[0]
+
+
+def request_for_token(session: Session, token: str) -> dict:
+    reference = queries.by_token(session, token)
+    if reference is None:
+        raise not_found("token_not_found", token=token)
+    return {"service_request_id": reference, "token": token}
+
+
+# --- partner keys ------------------------------------------------------------------------
+
+
+def hash_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def create_key(
+    session: Session, *, actor: Identity, name: str, contact: str | None, rate_limit: str
+) -> dict:
+    """Issue a key to a partner application. The key itself is returned once, never stored."""
+    api_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        name=name,
+        contact=contact,
+        prefix=api_key[:12],
+        key_hash=hash_key(api_key),
+        rate_limit=rate_limit,
+        created_by=actor.uid,
+    )
+    session.add(key)
+    session.flush()
+    session.refresh(key)
+    view = present_key(key)
+    session.commit()
+    return {**view, "api_key": api_key}
+
+
+def present_key(key: ApiKey) -> dict:
+    return {
+        "id": key.id,
+        "name": key.name,
+        "contact": key.contact,
+        "prefix": key.prefix,
+        "rate_limit": key.rate_limit,
+        "created_by": key.created_by,
+        "created_at": key.created_at,
+        "revoked_at": key.revoked_at,
+        "active": key.revoked_at is None,
+    }
+
+
+def list_keys(session: Session, *, after: list | None, limit: int) -> dict:
+    """Partner keys by id, revoked ones included (cursor paginated)."""
+    query = select(ApiKey).order_by(ApiKey.id).limit(limit + 1)
+    if after:
+        query = query.where(ApiKey.id > after[0])
+    page = paginate(list(session.scalars(query)), limit, key=lambda k: [k.id])
+    page["items"] = [present_key(k) for k in page["items"]]
+    return page
+
+
+def revoke_key(session: Session, key_id: int) -> dict:
+    """Revoke a key (kept, for the requests it created); revoking twice changes nothing."""
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound("open311_key_not_found", id=key_id)
+    if key.revoked_at is None:
+        key.revoked_at = datetime.now(UTC)
+    view = present_key(key)
+    session.commit()
+    return view
+
+
+def authenticate(session: Session, api_key: str) -> ApiKey | None:
+    """The active key ``api_key`` is, or None."""
+    return session.scalar(
+        select(ApiKey).where(ApiKey.key_hash == hash_key(api_key), ApiKey.revoked_at.is_(None))
+    )
+
+
+# --- creating requests -------------------------------------------------------------------
+
+
+def _reporter(key: ApiKey, submission: dict) -> Identity:
+    """Who files it, as far as intake needs to know (supports are counted per reporter): the
+    partner's device or e-mail if given, hashed, else a one-off identity."""
+    who = submission.get("device_id") or submission.get("email") or uuid.uuid4().hex
+    digest = hashlib.sha256(f"{key.id}\n{who}".encode()).hexdigest()[:32]
+    return Identity(
+        uid=f"open311:{key.id}:{digest}", role=Role.RESIDENT, anonymous=True, email=None
+    )
+
+
+def submit(session: Session, *, key: ApiKey, submission: dict, language: str) -> dict:
+    """Create a report from an Open311 request, as intake does; returns the spec's answer."""
+    names = [submission.get("first_name"), submission.get("last_name")]
+    name = " ".join(n for n in names if n) or None
+    contact = None
+    if name or submission.get("email") or submission.get("phone"):
+        # No consent to be written to was asked for: kept for the desk, no notifications.
+        contact = {
+            "name": name,
+            "email": submission.get("email"),
+            "phone": submission.get("phone"),
+            "by_push": False,
+            "by_email": False,
+        }
+    questions = session.scalar(
+        select(Category.questions).where(Category.code == submission["service_code"])
+    )
+    data = {
+        "category": submission["service_code"],
+        "location": {"lon": submission["long"], "lat": submission["lat"]},
+        "address": submission.get("address_string"),
+        "description": submission.get("description"),
+        "answers": typed_answers(submission.get("attributes") or {}, questions or []),
+        "contact": contact,
+    }
+    report = create_report(
+        session,
+        reporter=_reporter(key, submission),
+        data=data,
+        language=language,
+        source=SOURCE,
+    )
+    token = str(uuid.uuid4())
+    session.add(
+        Submission(
+            report_id=report.id,
+            api_key_id=key.id,
+            token=token,
+            media_url=submission.get("media_url"),
+            media_status=PENDING if submission.get("media_url") else None,
+        )
+    )
+    session.commit()
+    return {"service_request_id": report.reference, "token": token}, report.id
+
+
+def fetch_media(session: Session, report_id: int, policy: media.Policy) -> str | None:
+    """Fetch the photo a partner named and hand it to the photo pipeline (once: safe to run
+    twice). Returns the submission's media status."""
+    submission = session.get(Submission, report_id, with_for_update={"skip_locked": True})
+    if submission is None or submission.media_status != PENDING:
+        session.rollback()
+        return submission.media_status if submission else None
+    try:
+        data = media.fetch(submission.media_url, policy)
+    except media.Refused as refused:
+        submission.media_status, submission.media_error = REFUSED, refused.reason
+        log.info("media_url refused", extra={"report_id": report_id, "reason": refused.reason})
+        session.commit()
+        return REFUSED
+    if not data:
+        submission.media_status, submission.media_error = REFUSED, "empty"
+        session.commit()
+        return REFUSED
+    key = f"uploads/{uuid.uuid4().hex}"
+    photos.storage().put(key, data)
+    reporter = session.scalar(select(Report.reporter_uid).where(Report.id == report_id))
+    photo = Photo(report_id=report_id, upload_key=key, uploaded_by=reporter)
+    session.add(photo)
+    submission.media_status = FETCHED
+    session.flush()
+    photo_id = photo.id
+    session.commit()
+    photos.enqueue(photo_id)  # after the commit: the job must see the photo
+    return FETCHED
+
+
+def pending_media(session: Session, older_than: timedelta) -> list[int]:
+    """Submissions whose media_url is still pending after ``older_than``: job lost?"""
+    cutoff = datetime.now(UTC) - older_than
+    ids = list(
+        session.scalars(
+            select(Submission.report_id)
+            .where(Submission.media_status == PENDING, Submission.created_at < cutoff)
+            .order_by(Submission.report_id)
+            .limit(1000)
+        )
+    )
+    session.rollback()
+    return ids
+
+
+def enqueue_media(report_id: int) -> bool:
+    """Queue the fetch of a submission's media_url; False when Redis is down."""
+    from rq import Retry
+
+    from app.jobs import queue
+
+    try:
+        queue().enqueue(
+            "worker.jobs.fetch_open311_media",
+            report_id,
+            job_id=f"open311-media-{report_id}",
+            retry=Retry(max=3, interval=[30, 120, 600]),
+        )
+        return True
+    except (redis.RedisError, OSError):
+        log.warning("open311 media not queued (Redis unavailable)", extra={"report_id": report_id})
+        return False

@@ -1,0 +1,222 @@
+"""Fetching a partner's media_url: http(s) only, public addresses only (also after
+redirects and whatever DNS answers), bounded in size and time, then the photo pipeline."""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import select
+
+from app.open311 import media
+from app.open311.media import Policy, Refused
+from app.open311.models import Submission
+from app.open311.service import fetch_media
+from app.photos.models import Photo
+from app.photos.service import process_photo
+from tests.open311.conftest import BASE, DIJON, get_json
+from tests.photos.images import jpeg
+
+PHOTO = jpeg()
+RELEASE = threading.Event()
+
+
+class Partner(BaseHTTPRequestHandler):
+    """A partner's photo server, on 127.0.0.1 (which only the tests' policy allows)."""
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, status, body=b"", headers=()):
+        self.send_response(status)
+        for key, value in headers:
+            self.send_header(key, value)
+        if not any(k == "Content-Length" for k, _ in headers):
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        port = self.server.server_address[1]
+        routes = {
+            "/photo.jpg": lambda: self._send(200, PHOTO, [("Content-Type", "image/jpeg")]),
+            "/to-metadata": lambda: self._send(
+                302, headers=[("Location", "http://169.254.169.254/")]
+            ),
+            "/to-private": lambda: self._send(302, headers=[("Location", "http://10.0.0.7/x.jpg")]),
+            "/to-photo": lambda: self._send(
+                302, headers=[("Location", f"http://photos.partner.test:{port}/photo.jpg")]
+            ),
+            "/loop": lambda: self._send(302, headers=[("Location", "/loop")]),
+            "/declared-big": lambda: self._send(200, b"x", [("Content-Length", str(10**9))]),
+            "/missing": lambda: self._send(404, b"no"),
+        }
+        if self.path in routes:
+            routes[self.path]()
+        elif self.path == "/endless":
+            self.send_response(200)
+            self.end_headers()  # no length: the body runs until the connection closes
+            for _ in range(100):
+                self.wfile.write(b"x" * 4096)
+        elif self.path == "/slow":
+            self.send_response(200)
+            self.send_header("Content-Length", "10")
+            self.end_headers()
+            self.wfile.write(b"x")
+            self.wfile.flush()
+            RELEASE.wait(10)
+
+
+@pytest.fixture(scope="module")
+def partner():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Partner)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    RELEASE.set()
+    server.shutdown()
+    server.server_close()
+
+
+def partner_policy(**bounds) -> Policy:
+    """The real rules, except that photos.partner.test is our local server and 127.0.0.1
+    (that server) counts as public."""
+
+    def resolve(host, port):
+        return ["127.0.0.1"] if host == "photos.partner.test" else media.resolve(host, port)
+
+    def allowed(address):
+        return address == "127.0.0.1" or media.is_public(address)
+
+    return Policy(resolve=resolve, allowed=allowed, **bounds)
+
+
+def test_a_public_photo_is_fetched(partner):
+    assert media.fetch(f"http://photos.partner.test:{partner}/photo.jpg", partner_policy()) == PHOTO
+
+
+def test_redirects_are_followed_and_checked_at_each_hop(partner):
+    url = f"http://photos.partner.test:{partner}"
+    assert media.fetch(f"{url}/to-photo", partner_policy()) == PHOTO
+    for path in ("/to-metadata", "/to-private"):
+        with pytest.raises(Refused) as refused:
+            media.fetch(url + path, partner_policy())
+        assert refused.value.reason == "address_not_allowed", path
+    with pytest.raises(Refused) as refused:
+        media.fetch(f"{url}/loop", partner_policy())
+    assert refused.value.reason == "too_many_redirects"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/photo.jpg",
+        "http://localhost/photo.jpg",
+        "http://[::1]/photo.jpg",
+        "http://[::ffff:127.0.0.1]/photo.jpg",
+        "http://10.1.2.3/photo.jpg",
+        "http://172.16.0.1/photo.jpg",
+        "http://192.168.1.1/photo.jpg",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fe80::1]/photo.jpg",
+        "http://100.64.0.1/photo.jpg",
+        "http://0.0.0.0/photo.jpg",
+    ],
+)
+def test_loopback_private_and_link_local_addresses_are_refused(url):
+    with pytest.raises(Refused) as refused:
+        media.fetch(url, Policy())
+    assert refused.value.reason == "address_not_allowed"
+
+
+@pytest.mark.parametrize("url", ["ftp://example.org/a.jpg", "file:///etc/passwd", "gopher://x/"])
+def test_other_schemes_are_refused(url):
+    with pytest.raises(Refused) as refused:
+        media.fetch(url, Policy())
+    assert refused.value.reason == "scheme_not_allowed"
+
+
+@pytest.mark.parametrize(
+    "answers", [["10.0.0.5"], ["93.184.216.34", "127.0.0.1"], ["169.254.169.254"]]
+)
+def test_a_name_resolving_to_any_private_address_is_refused(answers):
+    policy = Policy(resolve=lambda host, port: answers)
+    with pytest.raises(Refused) as refused:
+        media.fetch("http://innocent-looking.example.org/photo.jpg", policy)
+    assert refused.value.reason == "address_not_allowed"
+
+
+def test_oversize_bodies_are_refused_declared_or_not(partner):
+    url = f"http://photos.partner.test:{partner}"
+    for path in ("/declared-big", "/endless"):
+        with pytest.raises(Refused) as refused:
+            media.fetch(url + path, partner_policy(max_bytes=100_000))
+        assert refused.value.reason == "too_large", path
+
+
+def test_a_response_slower_than_the_bound_is_refused(partner):
+    with pytest.raises(Refused) as refused:
+        media.fetch(f"http://photos.partner.test:{partner}/slow", partner_policy(timeout_s=0.5))
+    assert refused.value.reason == "too_slow"
+
+
+def test_an_error_status_is_refused(partner):
+    with pytest.raises(Refused) as refused:
+        media.fetch(f"http://photos.partner.test:{partner}/missing", partner_policy())
+    assert refused.value.reason == "http_404"
+
+
+def _submit(client, api_key, media_url: str) -> str:
+    response = client.post(
+        f"{BASE}/requests.json",
+        data={
+            "api_key": api_key(),
+            "service_code": "other",
+            "lat": str(DIJON[1]),
+            "long": str(DIJON[0]),
+            "media_url": media_url,
+        },
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()[0]["service_request_id"]
+
+
+def test_a_fetched_photo_goes_through_the_pipeline_and_becomes_the_media_url(
+    client, api_key, session, partner
+):
+    reference = _submit(client, api_key, f"http://photos.partner.test:{partner}/photo.jpg")
+    submission = session.scalar(select(Submission))
+    assert fetch_media(session, submission.report_id, partner_policy()) == "fetched"
+    assert fetch_media(session, submission.report_id, partner_policy()) == "fetched"  # once
+    (photo,) = session.scalars(select(Photo)).all()
+    assert process_photo(session, photo.id) == "ready"
+    (request,) = get_json(client, f"/requests/{reference}.json")
+    assert "/v1/media/display/" in request["media_url"]
+
+
+def test_a_refused_media_url_is_recorded_and_makes_no_photo(client, api_key, session):
+    _submit(client, api_key, "http://127.0.0.1:9/photo.jpg")
+    submission = session.scalar(select(Submission))
+    assert fetch_media(session, submission.report_id, Policy()) == "refused"
+    session.refresh(submission)
+    assert submission.media_error == "address_not_allowed"
+    assert session.scalars(select(Photo)).all() == []
+
+
+def test_a_pending_fetch_whose_job_was_lost_is_found_by_the_sweep(client, api_key, session):
+    from datetime import timedelta
+
+    from app.open311.service import pending_media
+
+    _submit(client, api_key, "https://example.org/photo.jpg")
+    submission = session.scalar(select(Submission))
+    assert pending_media(session, timedelta(seconds=0)) == [submission.report_id]
+    assert pending_media(session, timedelta(days=1)) == []
+
+
+def test_the_worker_job_fetches_with_the_configured_bounds(client, api_key, session):
+    from worker.jobs import fetch_open311_media
+
+    _submit(client, api_key, "http://[::1]/photo.jpg")
+    submission = session.scalar(select(Submission))
+    assert fetch_open311_media(submission.report_id) == "refused"
