@@ -128,6 +128,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Seul l'auteur du signalement (ou le personnel) peut y ajouter des photos.",
         "en": "Only the report's author (or staff) can add photos to it.",
     },
+    "photo_not_allowed": {
+        "fr": "Vous ne pouvez pas ajouter de photo « {kind} » à ce signalement : ses photos "
+        "sont celles de son auteur et de son guichet, les photos « after » celles de l'équipe "
+        "chargée des travaux, les photos « reopen » celles de son auteur et de ses soutiens.",
+        "en": "You cannot add a “{kind}” photo to this report: its photos are its author's and "
+        "its desk's, “after” photos the crew's doing the work, “reopen” photos its author's "
+        "and its supporters'.",
+    },
     "too_many_photos": {
         "fr": "Ce signalement a déjà {limit} photos, le maximum.",
         "en": "This report already has {limit} photos, the maximum.",

@@ -1,21 +1,28 @@
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, func
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 
 PROCESSING, READY, REJECTED = "processing", "ready", "rejected"
+# The report's own photos (its author's, or the desk's), a crew's "after" photos of the work
+# done, and a resident's photos when reopening ("still not fixed").
+KINDS = ("report", "after", "reopen")
 
 
 class Photo(db.Model):
     """A photo of a report. The upload is kept only until the worker has processed it."""
 
     __tablename__ = "photos"
+    __table_args__ = (
+        CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in KINDS) + ")", name="kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(12), default=PROCESSING, index=True)
+    kind: Mapped[str] = mapped_column(String(10), default="report", server_default="report")
     reject_reason: Mapped[str | None] = mapped_column(String(40))
     upload_key: Mapped[str | None] = mapped_column(String(200))
     display_key: Mapped[str | None] = mapped_column(String(200))

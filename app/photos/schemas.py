@@ -1,13 +1,27 @@
 import marshmallow as ma
 from flask_smorest.fields import Upload
 
+from app.photos.models import KINDS
+
 
 class PhotoUploadSchema(ma.Schema):
     file = Upload(required=True, metadata={"description": "JPEG, PNG, WebP or HEIC; 20 MB max"})
 
 
+class PhotoKindArgsSchema(ma.Schema):
+    kind = ma.fields.String(
+        load_default="report",
+        validate=ma.validate.OneOf(KINDS),
+        metadata={
+            "description": "report (the author's or the desk's), after (the crew's, of the "
+            "work done) or reopen (the author's or a supporter's: still not fixed)"
+        },
+    )
+
+
 class PhotoSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS))
     status = ma.fields.String(
         required=True, metadata={"description": "processing, ready or rejected"}
     )

@@ -13,16 +13,17 @@ from sqlalchemy.orm import Session
 
 from app.errors import Conflict, Forbidden, Problem
 from app.idempotency import service as idempotency
+from app.organisation.models import Crew
 from app.photos import processing
 from app.photos.models import PROCESSING, READY, REJECTED, Photo
 from app.photos.storage import Storage, from_config
+from app.reports.models import Report, ReportSupporter
 from app.reports.service import get_report, place_from_photo
-from app.users.identity import Identity
+from app.users.identity import Identity, works_desk
 from app.users.models import Role
 
 log = logging.getLogger(__name__)
 MAX_PHOTOS = 5
-STAFF_UPLOADERS = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.CREW)
 
 
 def storage() -> Storage:
@@ -39,6 +40,7 @@ def accept_upload(
     uploader: Identity,
     report_id: int,
     data: bytes,
+    kind: str = "report",
     idempotency_key: str,
     request_fingerprint: str,
     render: Callable[[Photo], dict],
@@ -55,12 +57,11 @@ def accept_upload(
         session.rollback()
         return replay
     report = get_report(session, report_id)
-    if report.reporter_uid != uploader.uid and uploader.role not in STAFF_UPLOADERS:
-        raise Forbidden("not_your_report")
+    check_uploader(session, uploader, report, kind)
     kept = session.scalar(
         select(func.count())
         .select_from(Photo)
-        .where(Photo.report_id == report_id, Photo.status != REJECTED)
+        .where(Photo.report_id == report_id, Photo.kind == kind, Photo.status != REJECTED)
     )
     if kept >= MAX_PHOTOS:
         raise Conflict("too_many_photos", limit=MAX_PHOTOS)
@@ -68,7 +69,7 @@ def accept_upload(
         raise Problem("empty_upload", 422, errors={"files": {"file": ["the file is empty"]}})
     key = f"uploads/{uuid.uuid4().hex}"
     storage().put(key, data)
-    photo = Photo(report_id=report_id, upload_key=key, uploaded_by=uploader.uid)
+    photo = Photo(report_id=report_id, upload_key=key, uploaded_by=uploader.uid, kind=kind)
     session.add(photo)
     session.flush()
     outcome = idempotency.complete(
@@ -80,6 +81,30 @@ def accept_upload(
     )
     session.commit()
     return outcome
+
+
+def check_uploader(session: Session, uploader: Identity, report: Report, kind: str) -> None:
+    """Who adds which photos: the report's own, its author or the staff of its desk; "after"
+    photos, the crew holding the ticket or the desk; reopening ones, its author or a
+    supporter."""
+    desk = report.desk.code if report.desk else None
+    if kind == "report":
+        if report.reporter_uid == uploader.uid or works_desk(uploader, desk):
+            return
+        if uploader.role == Role.RESIDENT:
+            raise Forbidden("not_your_report")
+    elif kind == "after":
+        if works_desk(uploader, desk) or (
+            uploader.role == Role.CREW
+            and report.crew_id is not None
+            and report.crew_id == session.scalar(select(Crew.id).where(Crew.code == uploader.crew))
+        ):
+            return
+    elif report.reporter_uid == uploader.uid or session.get(
+        ReportSupporter, (report.id, uploader.uid)
+    ):
+        return
+    raise Forbidden("photo_not_allowed", kind=kind)
 
 
 def process_photo(session: Session, photo_id: int) -> str:
@@ -100,7 +125,7 @@ def process_photo(session: Session, photo_id: int) -> str:
         photo.thumbnail_key = _put_by_hash(store, "thumbnails", result.thumbnail)
         photo.width, photo.height = result.width, result.height
         photo.status = READY
-        if result.gps:
+        if result.gps and photo.kind == "report":
             report = get_report(session, photo.report_id)
             if place_from_photo(session, report, *result.gps):
                 log.info("report placed from photo GPS", extra={"report_id": report.id})
@@ -140,6 +165,7 @@ def present(photo: Photo, *, owner: bool) -> dict | None:
         return None
     return {
         "id": photo.id,
+        "kind": photo.kind,
         "status": photo.status,
         "reject_reason": photo.reject_reason,
         "url": f"/v1/media/{photo.display_key}" if photo.display_key else None,

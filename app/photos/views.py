@@ -9,7 +9,12 @@ from app.extensions import Blueprint, db
 from app.idempotency import service as idempotency
 from app.photos import processing, service
 from app.photos.models import Photo
-from app.photos.schemas import PhotoPathSchema, PhotoSchema, PhotoUploadSchema
+from app.photos.schemas import (
+    PhotoKindArgsSchema,
+    PhotoPathSchema,
+    PhotoSchema,
+    PhotoUploadSchema,
+)
 from app.reports.views import IDEMPOTENCY_KEY_PARAMETER, REPORT_ID_PARAMETER
 from app.users.identity import current_identity, roles_required
 
@@ -57,16 +62,26 @@ class Photos(MethodView):
     @roles_required(blp)
     @body_limit(processing.MAX_BYTES + 64 * 1024)
     @blp.doc(parameters=[IDEMPOTENCY_KEY_PARAMETER])
+    @blp.arguments(PhotoKindArgsSchema, location="query")
     @blp.arguments(PhotoUploadSchema, location="files")
     @blp.response(202, PhotoSchema)
     @blp.alt_response(400, description="Idempotency-Key missing or malformed", **PROBLEM_DOC)
+    @blp.alt_response(
+        403,
+        description="Not this caller's to add (not_your_report, photo_not_allowed)",
+        **PROBLEM_DOC,
+    )
     @blp.alt_response(404, description="No such report", **PROBLEM_DOC)
     @blp.alt_response(
-        409, description="Five photos already, or same key in progress", **PROBLEM_DOC
+        409,
+        description="Five photos of this kind already, or same key in progress",
+        **PROBLEM_DOC,
     )
     @blp.alt_response(413, description="Over 20 MB", **PROBLEM_DOC)
-    def post(self, files, report_id):
-        """Add a photo (multipart `file`); processed in the background, then `ready`"""
+    def post(self, args, files, report_id):
+        """Add a photo (multipart `file`); processed in the background, then `ready`. `kind`:
+        the report's own (its author, or its desk), `after` (the crew holding the ticket,
+        or the desk), `reopen` (its author or a supporter)"""
         identity = current_identity()
         key = idempotency.check_key(request.headers.get("Idempotency-Key"))
         data = files["file"].read()
@@ -75,8 +90,9 @@ class Photos(MethodView):
             uploader=identity,
             report_id=report_id,
             data=data,
+            kind=args["kind"],
             idempotency_key=key,
-            request_fingerprint=hashlib.sha256(data).hexdigest(),
+            request_fingerprint=hashlib.sha256(args["kind"].encode() + b"\n" + data).hexdigest(),
             render=lambda photo: PhotoSchema().dump(service.present(photo, owner=True)),
         )
         if not outcome.replayed:

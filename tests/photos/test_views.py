@@ -129,7 +129,63 @@ def test_five_photos_at_most_and_only_on_ones_own_report(client, reporter, auth)
     assert (sixth.status_code, sixth.get_json()["code"]) == (409, "too_many_photos")
     stranger = upload(client, auth(), report_id, key="s")
     assert (stranger.status_code, stranger.get_json()["code"]) == (403, "not_your_report")
-    assert upload(client, auth(Role.AGENT), report_id, key="a").status_code == 409
+    # The desk's staff may add to the report, within the same limit; another desk's agent
+    # may not (the report went to the fallback desk; the agent works voirie).
+    assert upload(client, auth(Role.SUPERVISOR), report_id, key="a").status_code == 409
+    other_desk = upload(client, auth(Role.AGENT), report_id, key="b")
+    assert (other_desk.status_code, other_desk.get_json()["code"]) == (403, "photo_not_allowed")
+
+
+def upload_kind(client, headers, report_id, kind, key):
+    return client.post(
+        f"/v1/reports/{report_id}/photos",
+        headers={**headers, "Idempotency-Key": key},
+        query_string={"kind": kind},
+        data={"file": (io.BytesIO(jpeg()), "photo.jpg")},
+    )
+
+
+def test_after_photos_are_the_crews_and_reopen_photos_the_residents(
+    app, client, reporter, auth, token_for
+):
+    from sqlalchemy import select, update
+
+    from app.organisation.models import Crew
+    from app.reports.models import Report
+    from app.reports.service import add_support
+
+    report_id = new_report(client, reporter)
+    crew = auth(Role.CREW)  # voirie-nord
+    # Not the crew's ticket yet: no "after" photo, and a crew never adds the report's own.
+    refused = upload_kind(client, crew, report_id, "after", "c1")
+    assert (refused.status_code, refused.get_json()["code"]) == (403, "photo_not_allowed")
+    with app.app_context():
+        crew_id = db.session.scalar(select(Crew.id).where(Crew.code == "voirie-nord"))
+        db.session.execute(
+            update(Report).where(Report.id == report_id).values(crew_id=crew_id, status="assigned")
+        )
+        add_support(db.session, report_id, "supporter")
+        db.session.commit()
+        db.session.remove()
+    assert upload_kind(client, crew, report_id, "report", "c2").status_code == 403
+    after = upload_kind(client, crew, report_id, "after", "c3")
+    assert after.status_code == 202 and after.get_json()["kind"] == "after"
+    # Reopening photos: the author or a supporter, nobody else.
+    assert upload_kind(client, reporter, report_id, "reopen", "r1").status_code == 202
+    supporter = {"Authorization": f"Bearer {token_for(Role.RESIDENT, uid='supporter')}"}
+    assert upload_kind(client, supporter, report_id, "reopen", "s1").status_code == 202
+    assert upload_kind(client, auth(), report_id, "reopen", "x1").status_code == 403
+    assert upload_kind(client, reporter, report_id, "after", "r2").status_code == 403
+    # Five of each kind: the author's own five do not stop the crew's.
+    for i in range(5):
+        assert upload_kind(client, reporter, report_id, "report", f"own{i}").status_code == 202
+    assert upload_kind(client, reporter, report_id, "report", "own6").status_code == 409
+    assert upload_kind(client, crew, report_id, "after", "c4").status_code == 202
+    kinds = sorted(
+        p["kind"]
+        for p in client.get(f"/v1/reports/{report_id}", headers=reporter).get_json()["photos"]
+    )
+    assert kinds == ["after"] * 2 + ["reopen"] * 2 + ["report"] * 5
 
 
 def test_bad_uploads_get_clear_errors(client, reporter):

@@ -92,7 +92,13 @@ MATRIX = {
     ("GET", "/v1/reports/{report_id}"): (EVERYONE, "/v1/reports/{report}", None),
     ("POST", "/v1/reports/{report_id}/support"): ({R}, "/v1/reports/{report}/support", None),
     # Residents may add photos to their own reports only: on someone else's they get 403.
-    ("POST", "/v1/reports/{report_id}/photos"): (STAFF, "/v1/reports/{report}/photos", PHOTO),
+    # The report's own photos are also the desk's to add; crews add "after" photos to the
+    # tickets they hold (tests/photos), not these.
+    ("POST", "/v1/reports/{report_id}/photos"): (
+        {AG, S, AD},
+        "/v1/reports/{report}/photos",
+        PHOTO,
+    ),
     ("GET", "/v1/reports/{report_id}/photos/{photo_id}"): (
         EVERYONE,
         "/v1/reports/{report}/photos/{photo}",
@@ -435,4 +441,5 @@ def test_access(app, client, token_for, operation, caller):
             "forbidden_role",
             "not_your_report",
             "not_reporter_or_supporter",
+            "photo_not_allowed",
         }, response.json
