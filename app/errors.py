@@ -77,6 +77,10 @@ class Unprocessable(Problem):
 class ProblemSchema(ma.Schema):
     """RFC 9457 problem details, as every error response of this API is shaped."""
 
+    class Meta:
+        # Extension members (RFC 9457 section 3.2): e.g. the current report with a 412.
+        unknown = ma.INCLUDE
+
     type = ma.fields.String(metadata={"description": "URI identifying the problem type"})
     title = ma.fields.String(metadata={"description": "Short summary of the HTTP status"})
     status = ma.fields.Integer(metadata={"description": "HTTP status code"})

@@ -208,7 +208,8 @@ def _rebase_offline_write(session, actor, report, action, versions, params, rend
                 "why": refused.code,
                 "yours": {
                     "action": action,
-                    "version": max(versions),
+                    # None when If-Match named no version of ours.
+                    "version": max(versions, default=None),
                     "client_at": params["client_at"].isoformat(),
                     "request": {key: value for key, value in params.items() if key != "client_at"},
                 },

@@ -164,7 +164,8 @@ def _action_view(action: str):
         roles_required(blp, *roles),
         blp.doc(parameters=[IF_MATCH_PARAMETER, IDEMPOTENCY_KEY_PARAMETER]),
         blp.arguments(ReportIdPathSchema, location="path", as_kwargs=True),
-        blp.arguments(schema),
+        # A body is optional where every field is (acknowledge, close, start...).
+        blp.arguments(schema, required=any(field.required for field in schema().fields.values())),
         blp.response(200, ReportViewSchema, headers=ETAG_HEADER),
         blp.alt_response(403, description="Not your desk, crew or report", **PROBLEM_DOC),
         blp.alt_response(404, description="No such report", **PROBLEM_DOC),

@@ -152,3 +152,29 @@ def test_a_key_reused_for_another_write_is_refused(app, client, auth):
     )
     assert different.status_code == 422
     assert different.get_json()["code"] == "idempotency_key_reused"
+
+
+def test_a_replay_whose_if_match_names_no_version_of_ours_is_a_clear_conflict(
+    app, client, auth, other_crew
+):
+    crew = auth(Role.CREW)
+    ticket = make_report(app, status="assigned", crew=other_crew)  # not this crew's
+    response = client.post(
+        f"/v1/reports/{ticket}/actions/start",
+        headers={**crew, "If-Match": '"0000000000000000000000"'},
+        json={"client_at": OFFLINE_AT.isoformat()},
+    )
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "offline_conflict"
+    assert response.get_json()["yours"]["version"] is None
+
+
+def test_an_action_without_fields_needs_no_body(app, client, auth):
+    agent = auth(Role.AGENT)
+    report_id = make_report(app)
+    response = client.post(
+        f"/v1/reports/{report_id}/actions/acknowledge",
+        headers={**agent, "If-Match": etag_of(client, agent, report_id)},
+    )
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "acknowledged"
