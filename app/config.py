@@ -71,6 +71,16 @@ class Config:
     # costs (benchmarks/bench_routing.py): reports then get their commune and nothing else.
     ROUTING_ENABLED = True
 
+    # City sensor feeds: bounds of one poll, back-off ceiling, how long observations are
+    # kept, and how often the dispatcher looks for due feeds.
+    FEEDS_POLL_TIMEOUT_SECONDS = 20
+    FEEDS_POLL_MAX_BYTES = 20 * 1024 * 1024
+    FEEDS_BROKER_PAGE_SIZE = 1000
+    FEEDS_MAX_BACKOFF_SECONDS = 3600
+    FEEDS_OBSERVATION_RETENTION_DAYS = 90
+    # Mobility reads: how long clients and caches may reuse an answer.
+    MOBILITY_MAX_AGE_SECONDS = 30
+
     # Pagination
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 200
