@@ -78,6 +78,8 @@ def _init_auth(app: Flask) -> None:
 def _register_blueprints(app: Flask, api: Api) -> None:
     from app.assets.views import blp as assets
     from app.categories.views import blp as categories
+    from app.feeds.views import blp as feeds
+    from app.feeds.views import mobility
     from app.geo.views import blp as geo
     from app.ops.views import blp as ops
     from app.organisation.views import blp as organisation
@@ -85,7 +87,18 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.reports.views import blp as reports
     from app.users.views import blp as users
 
-    for blueprint in (ops, users, organisation, geo, categories, reports, photos, assets):
+    for blueprint in (
+        ops,
+        users,
+        organisation,
+        geo,
+        categories,
+        reports,
+        photos,
+        assets,
+        feeds,
+        mobility,
+    ):
         api.register_blueprint(blueprint)
     # The interactive docs' assets come from the swagger-ui-bundle package: no CDN needed.
     app.register_blueprint(
@@ -100,6 +113,15 @@ def _register_blueprints(app: Flask, api: Api) -> None:
 
 def _register_cli(app: Flask) -> None:
     from app.cli import assets_cli, categories_cli, reference, reports_cli, routing_cli, users
+    from app.feeds.cli import feeds_cli
 
-    for group in (reference, users, categories_cli, reports_cli, assets_cli, routing_cli):
+    for group in (
+        reference,
+        users,
+        categories_cli,
+        reports_cli,
+        assets_cli,
+        routing_cli,
+        feeds_cli,
+    ):
         app.cli.add_command(group)

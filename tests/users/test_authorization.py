@@ -109,6 +109,26 @@ MATRIX = {
     ),
     ("DELETE", "/v1/admin/assets/{reference}"): ({AD}, "/v1/admin/assets/SL-000001", None),
     ("POST", "/v1/admin/asset-imports"): ({AD}, "/v1/admin/asset-imports", ASSET_FILE),
+    # City sensor feeds: admins manage them; residents and staff read mobility data.
+    ("GET", "/v1/admin/feeds"): ({AD}, "/v1/admin/feeds", None),
+    ("GET", "/v1/admin/feeds/{name}"): ({AD}, "/v1/admin/feeds/parkings", None),
+    ("PUT", "/v1/admin/feeds/{name}"): (
+        {AD},
+        "/v1/admin/feeds/parkings-2",
+        {
+            "kind": "parking",
+            "format": "ngsi-ld",
+            "source_url": "http://127.0.0.1:9/ngsi-ld/v1/entities?type=OffStreetParking",
+        },
+    ),
+    ("DELETE", "/v1/admin/feeds/{name}"): ({AD}, "/v1/admin/feeds/parkings", None),
+    ("POST", "/v1/admin/feeds/{name}/polls"): ({AD}, "/v1/admin/feeds/parkings/polls", None),
+    ("GET", "/v1/mobility/parkings"): (
+        EVERYONE,
+        "/v1/mobility/parkings?lon=5.0415&lat=47.322",
+        None,
+    ),
+    ("GET", "/v1/mobility/bikes"): (EVERYONE, "/v1/mobility/bikes?lon=5.0415&lat=47.322", None),
 }
 
 CALLERS = [
@@ -191,6 +211,27 @@ def an_asset(app) -> None:
         db.session.remove()
 
 
+def a_feed(app) -> None:
+    """The feed "parkings", to read, poll or delete."""
+    from app.extensions import db
+    from app.feeds.service import put_feed
+
+    with app.app_context():
+        put_feed(
+            db.session,
+            "parkings",
+            {
+                "kind": "parking",
+                "format": "ngsi-ld-document",
+                "source_url": "http://127.0.0.1:9/parkings.json",
+                "poll_interval_seconds": 60,
+                "freshness_limit_seconds": 600,
+                "enabled": True,
+            },
+        )
+        db.session.remove()
+
+
 def a_routing_rule_and_a_spare_crew(app) -> tuple[int, str]:
     """Something for the routing-rule and crew operations to replace or delete."""
     from app.extensions import db
@@ -228,6 +269,8 @@ def test_access(app, client, token_for, operation, caller):
         token_for(Role.AGENT, uid="target-user")  # something to read, replace or delete
     if "/assets/" in url:
         an_asset(app)
+    if "/feeds/" in url:
+        a_feed(app)
     if "{" in url:
         report_id = a_report(client, token_for)
         photo = a_ready_photo(app, client, token_for, report_id)
