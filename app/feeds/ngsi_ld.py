@@ -142,6 +142,10 @@ def geometry(value):
         raise Malformed("location has invalid coordinates")
     if west < -180 or east > 180 or south < -90 or north > 90:
         raise Malformed("location is outside longitude -180..180, latitude -90..90")
+    if not geom.is_valid:
+        # A self-crossing zone outline is common in real feeds: repaired, not refused (and
+        # GEOS functions such as ST_PointOnSurface would fail on it when read).
+        geom = shapely.make_valid(geom)
     return geom
 
 

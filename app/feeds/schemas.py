@@ -5,7 +5,8 @@ from app.geojson import GeometrySchema
 from app.pagination import PageArgsSchema, page_schema
 from app.reports.schemas import PointSchema
 
-URL_PATTERN = r"^https?://[^\s/?#]+[^\s]*$"
+# Visible ASCII only (non-ASCII must be percent-encoded): the same in every regex dialect.
+URL_PATTERN = r"^https?://[!-~]+$"
 
 
 class FeedNamePathSchema(ma.Schema):

@@ -163,3 +163,12 @@ def test_a_document_may_be_an_array_one_entity_or_a_graph():
         import json
 
         assert ngsi_ld.load_document(json.dumps(document).encode()) == [entity]
+
+
+def test_a_self_crossing_zone_outline_is_repaired_not_refused():
+    bow_tie = [[[5.04, 47.32], [5.05, 47.33], [5.05, 47.32], [5.04, 47.33], [5.04, 47.32]]]
+    entity = {**car_park(1), "type": "OnStreetParking"}
+    entity["location"] = {"type": "Polygon", "coordinates": bow_tie}
+    state = parse(entity)
+    assert state.geom.is_valid
+    assert state.geom.area > 0
