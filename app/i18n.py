@@ -257,6 +257,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "A {format} feed cannot carry {kind} data: choose parking, bikes, traffic or "
         "streetlights.",
     },
+    "parking_not_found": {
+        "fr": "Aucun parking n'a l'identifiant {id} : cherchez-les avec GET /v1/mobility/parkings.",
+        "en": "No parking has the id {id}: find them with GET /v1/mobility/parkings.",
+    },
+    "invalid_time_range": {
+        "fr": "Période invalide : « from » doit précéder « to », de {max_days} jours au plus.",
+        "en": "Invalid period: “from” must come before “to”, {max_days} days apart at most.",
+    },
     "invalid_feed_url": {
         "fr": "L'adresse du flux est invalide ({reason}) : donnez une URL http ou https complète.",
         "en": "The feed's address is invalid ({reason}): give a full http or https URL.",

@@ -1,10 +1,13 @@
 """Read side for residents: entities near a point, with how fresh each one is."""
 
 import json
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.errors import NotFound
+from app.feeds.models import FeedEntity
 from app.feeds.ngsi_ld import KIND_TYPES
 from app.geo.models import in_lambert93_domain
 from app.pagination import decode_cursor, paginate
@@ -72,3 +75,44 @@ def near(
         for row in rows
     ]
     return paginate(items, limit, lambda item: [item["distance_m"], item["id"]])
+
+
+# The primary key (entity, time) finds the window; hours are UTC-aligned (so local hours
+# in France too).
+HOURLY = text(
+    """
+SELECT date_bin('1 hour', observed_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS hour,
+       count(*) AS observations,
+       avg(occupancy) AS occupancy_avg,
+       avg(available) AS free_spaces_avg,
+       min(available) AS free_spaces_min,
+       max(available) AS free_spaces_max
+FROM feed_observations
+WHERE entity_pk = :entity_pk AND observed_at >= :start AND observed_at < :end
+GROUP BY 1
+ORDER BY 1
+"""
+)
+
+
+def hourly_history(
+    session: Session, kind: str, entity_pk: int, start: datetime, end: datetime
+) -> dict:
+    """Hourly aggregates of one ``kind`` entity's observations in [start, end)."""
+    entity = session.get(FeedEntity, entity_pk)
+    if entity is None or entity.entity_type not in KIND_TYPES[kind]:
+        raise NotFound("parking_not_found", id=entity_pk)
+    rows = session.execute(HOURLY, {"entity_pk": entity_pk, "start": start, "end": end})
+    hours = [
+        {
+            **row,
+            "occupancy_avg": None
+            if row["occupancy_avg"] is None
+            else round(row["occupancy_avg"], 4),
+            "free_spaces_avg": None
+            if row["free_spaces_avg"] is None
+            else round(float(row["free_spaces_avg"]), 1),
+        }
+        for row in rows.mappings()
+    ]
+    return {"id": entity.id, "name": entity.name, "from_": start, "to": end, "hours": hours}

@@ -1,3 +1,5 @@
+from datetime import UTC
+
 import marshmallow as ma
 
 from app.feeds.models import FORMATS, KINDS, NAME_PATTERN
@@ -152,6 +154,52 @@ class BikeStationSchema(MobilityItemSchema):
     bikes_available = ma.fields.Integer(required=True, allow_none=True)
     docks_available = ma.fields.Integer(required=True, allow_none=True)
     capacity = ma.fields.Integer(required=True, allow_none=True)
+
+
+class HistoryArgsSchema(ma.Schema):
+    # Aware: a time without offset is read as UTC rather than compared with aware ones.
+    from_ = ma.fields.AwareDateTime(
+        data_key="from",
+        load_default=None,
+        default_timezone=UTC,
+        metadata={"description": "Start, ISO 8601 (default: 24 hours before `to`)"},
+    )
+    to = ma.fields.AwareDateTime(
+        load_default=None,
+        default_timezone=UTC,
+        metadata={"description": "End, ISO 8601 (default: now); 31 days after `from` at most"},
+    )
+
+
+class ParkingIdPathSchema(ma.Schema):
+    parking_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=2**62))
+
+
+class HourSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    hour = ma.fields.DateTime(required=True, metadata={"description": "Start of the hour"})
+    observations = ma.fields.Integer(required=True)
+    occupancy_avg = ma.fields.Float(required=True, allow_none=True)
+    free_spaces_avg = ma.fields.Float(required=True, allow_none=True)
+    free_spaces_min = ma.fields.Integer(required=True, allow_none=True)
+    free_spaces_max = ma.fields.Integer(required=True, allow_none=True)
+
+
+class ParkingHistorySchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True, allow_none=True)
+    from_ = ma.fields.DateTime(required=True, data_key="from")
+    to = ma.fields.DateTime(required=True)
+    hours = ma.fields.List(
+        ma.fields.Nested(HourSchema),
+        required=True,
+        metadata={"description": "Hours with observations, oldest first"},
+    )
 
 
 ParkingPageSchema = page_schema(ParkingSchema, "ParkingPageSchema")

@@ -1,9 +1,10 @@
 import hashlib
+from datetime import UTC, datetime, timedelta
 
 from flask import Response, current_app, json, request
 from flask.views import MethodView
 
-from app.errors import PROBLEM_DOC
+from app.errors import PROBLEM_DOC, Unprocessable
 from app.extensions import Blueprint, db
 from app.feeds import queries, service
 from app.feeds.models import NAME_PATTERN, Feed
@@ -12,7 +13,10 @@ from app.feeds.schemas import (
     FeedInSchema,
     FeedNamePathSchema,
     FeedSchema,
+    HistoryArgsSchema,
     NearArgsSchema,
+    ParkingHistorySchema,
+    ParkingIdPathSchema,
     ParkingPageSchema,
     PollRequestedSchema,
 )
@@ -47,6 +51,8 @@ CACHE_HEADERS = {
     "Cache-Control": {"description": "public, max-age=N", "schema": {"type": "string"}},
 }
 PARKING_PAGE = ParkingPageSchema()
+PARKING_HISTORY = ParkingHistorySchema()
+HISTORY_MAX = timedelta(days=31)
 BIKE_PAGE = BikeStationPageSchema()
 
 
@@ -203,6 +209,44 @@ class Parkings(MethodView):
             for item in page["items"]
         ]
         return cacheable(PARKING_PAGE, page)
+
+
+@mobility.route(
+    "/parkings/<int:parking_id>/history",
+    parameters=[
+        {
+            "in": "path",
+            "name": "parking_id",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1, "maximum": 2**62},
+        }
+    ],
+)
+class ParkingHistory(MethodView):
+    @roles_required(mobility)
+    @mobility.arguments(ParkingIdPathSchema, location="path", as_kwargs=True)
+    @mobility.arguments(HistoryArgsSchema, location="query")
+    @mobility.response(200, ParkingHistorySchema, headers=CACHE_HEADERS)
+    @mobility.alt_response(304, description="Not modified (If-None-Match)")
+    @mobility.alt_response(404, description="No parking with this id", **PROBLEM_DOC)
+    @mobility.alt_response(
+        422, description="`from` not before `to`, or over 31 days apart", **PROBLEM_DOC
+    )
+    def get(self, args, parking_id):
+        """Occupancy of a car park, zone or spot over time, in hourly aggregates"""
+        end = args["to"] or datetime.now(UTC)
+        try:
+            start = args["from_"] or end - timedelta(hours=24)
+        except OverflowError:  # `to` in year 1: nothing before it
+            start = end
+        if not (start < end and end - start <= HISTORY_MAX):
+            raise Unprocessable(
+                "invalid_time_range",
+                max_days=HISTORY_MAX.days,
+                errors={"query": {"from": ["must be before `to`, 31 days apart at most"]}},
+            )
+        history = queries.hourly_history(db.session, "parking", parking_id, start, end)
+        return cacheable(PARKING_HISTORY, history)
 
 
 @mobility.route("/bikes")

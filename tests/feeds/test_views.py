@@ -215,3 +215,65 @@ def test_a_failing_feed_shows_its_error_in_health(app, client, auth, feed_source
     # Residents still get the last good state.
     items = client.get(f"/v1/mobility/parkings?{NEAR}", headers=auth()).get_json()["items"]
     assert len(items) == 1
+
+
+def test_a_parking_s_history_in_hourly_aggregates(app, client, auth, feed_source):
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    url = feed_source.serve("/parkings.json", [])
+    with app.app_context():
+        feed, _ = service.put_feed(
+            db.session, "parkings", {**PARKING_FEED, "enabled": True, "source_url": url}
+        )
+        feed_id = feed.id
+        db.session.remove()
+    # Two observations in one hour, one in the next.
+    for minutes, available in ((10, 100), (40, 50), (70, 20)):
+        observed = (hour + timedelta(minutes=minutes)).isoformat()
+        feed_source.serve(
+            "/parkings.json", [car_park(1, available=available, total=200, observed=observed)]
+        )
+        with app.app_context():
+            assert service.poll_feed(db.session, feed_id)["changed"] == 1
+    headers = auth()
+    parking = client.get(f"/v1/mobility/parkings?{NEAR}", headers=headers).get_json()["items"][0]
+    response = client.get(f"/v1/mobility/parkings/{parking['id']}/history", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    assert "ETag" in response.headers
+    history = response.get_json()
+    assert history["id"] == parking["id"]
+    first, second = history["hours"]
+    assert datetime.fromisoformat(first["hour"]) == hour
+    assert first == {
+        "hour": first["hour"],
+        "observations": 2,
+        "occupancy_avg": 0.625,
+        "free_spaces_avg": 75.0,
+        "free_spaces_min": 50,
+        "free_spaces_max": 100,
+    }
+    assert (second["observations"], second["free_spaces_min"]) == (1, 20)
+    # A window that ends before them has nothing.
+    end = (hour - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    empty = client.get(
+        f"/v1/mobility/parkings/{parking['id']}/history?to={end}", headers=headers
+    ).get_json()
+    assert empty["hours"] == []
+
+
+def test_history_refuses_a_backwards_or_too_long_period_and_unknown_parkings(client, auth):
+    headers = auth()
+    for query in (
+        "from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
+        "from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z",
+        "to=0001-01-01T00:00:00Z",
+    ):
+        response = client.get(f"/v1/mobility/parkings/1/history?{query}", headers=headers)
+        assert (response.status_code, response.get_json()["code"]) == (422, "invalid_time_range")
+    missing = client.get("/v1/mobility/parkings/999/history", headers=headers)
+    assert (missing.status_code, missing.get_json()["code"]) == (404, "parking_not_found")
+    # A time without offset is taken as UTC, not refused.
+    naive = client.get(
+        "/v1/mobility/parkings/999/history?from=2026-01-01T00:00:00&to=2026-01-02T00:00:00",
+        headers=headers,
+    )
+    assert naive.status_code == 404

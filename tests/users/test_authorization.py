@@ -128,6 +128,11 @@ MATRIX = {
         "/v1/mobility/parkings?lon=5.0415&lat=47.322",
         None,
     ),
+    ("GET", "/v1/mobility/parkings/{parking_id}/history"): (
+        EVERYONE,
+        "/v1/mobility/parkings/{parking}/history",
+        None,
+    ),
     ("GET", "/v1/mobility/bikes"): (EVERYONE, "/v1/mobility/bikes?lon=5.0415&lat=47.322", None),
 }
 
@@ -232,6 +237,33 @@ def a_feed(app) -> None:
         db.session.remove()
 
 
+def a_parking(app) -> int:
+    """A car park of the feed "parkings", with its id, for its history."""
+    from datetime import UTC, datetime
+
+    from shapely.geometry import Point
+
+    from app.extensions import db
+    from app.feeds.models import FeedEntity
+    from app.feeds.service import get_feed, store_states
+    from app.feeds.states import EntityState
+
+    a_feed(app)
+    with app.app_context():
+        feed = get_feed(db.session, "parkings")
+        state = EntityState(
+            entity_id="urn:ngsi-ld:OffStreetParking:P1",
+            entity_type="OffStreetParking",
+            geom=Point(5.0415, 47.322),
+            observed_at=datetime.now(UTC),
+        )
+        store_states(db.session, feed.id, [state])
+        db.session.commit()
+        parking_id = db.session.query(FeedEntity.id).scalar()
+        db.session.remove()
+    return parking_id
+
+
 def a_routing_rule_and_a_spare_crew(app) -> tuple[int, str]:
     """Something for the routing-rule and crew operations to replace or delete."""
     from app.extensions import db
@@ -271,6 +303,8 @@ def test_access(app, client, token_for, operation, caller):
         an_asset(app)
     if "/feeds/" in url:
         a_feed(app)
+    if "{parking}" in url:
+        url = url.replace("{parking}", str(a_parking(app)))
     if "{" in url:
         report_id = a_report(client, token_for)
         photo = a_ready_photo(app, client, token_for, report_id)
