@@ -66,6 +66,7 @@ class Config:
     RATELIMIT_REPORTS_PER_IP = "60/minute;1000/day"
     RATELIMIT_PHOTOS_PER_USER = "30/minute;300/day"
     RATELIMIT_PHOTOS_PER_IP = "120/minute"
+    RATELIMIT_MOBILITY_PER_IP = "120/minute"
 
     # Routing of new reports (desk, crew, equipment, duplicates). Off only to measure what it
     # costs (benchmarks/bench_routing.py): reports then get their commune and nothing else.

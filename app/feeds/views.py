@@ -193,6 +193,7 @@ class Parkings(MethodView):
     @mobility.arguments(NearArgsSchema, location="query")
     @mobility.response(200, ParkingPageSchema, headers=CACHE_HEADERS)
     @mobility.alt_response(304, description="Not modified (If-None-Match)")
+    @mobility.alt_response(429, description="Too many requests from this address", **PROBLEM_DOC)
     @mobility.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
     def get(self, args):
         """Car parks, on-street zones and spots near a point, nearest first: free spaces,
@@ -228,6 +229,7 @@ class ParkingHistory(MethodView):
     @mobility.arguments(HistoryArgsSchema, location="query")
     @mobility.response(200, ParkingHistorySchema, headers=CACHE_HEADERS)
     @mobility.alt_response(304, description="Not modified (If-None-Match)")
+    @mobility.alt_response(429, description="Too many requests from this address", **PROBLEM_DOC)
     @mobility.alt_response(404, description="No parking with this id", **PROBLEM_DOC)
     @mobility.alt_response(
         422, description="`from` not before `to`, or over 31 days apart", **PROBLEM_DOC
@@ -255,6 +257,7 @@ class Bikes(MethodView):
     @mobility.arguments(NearArgsSchema, location="query")
     @mobility.response(200, BikeStationPageSchema, headers=CACHE_HEADERS)
     @mobility.alt_response(304, description="Not modified (If-None-Match)")
+    @mobility.alt_response(429, description="Too many requests from this address", **PROBLEM_DOC)
     @mobility.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
     def get(self, args):
         """Bike-share stations near a point, nearest first: bikes and docks available"""

@@ -277,3 +277,31 @@ def test_history_refuses_a_backwards_or_too_long_period_and_unknown_parkings(cli
         headers=headers,
     )
     assert naive.status_code == 404
+
+
+def test_mobility_reads_are_rate_limited_per_address(app, database_url, token_for):
+    import uuid
+
+    from tests.conftest import make_app
+
+    limited = make_app(
+        database_url,
+        RATELIMIT_KEY_PREFIX=f"rl-{uuid.uuid4().hex[:8]}",
+        RATELIMIT_MOBILITY_PER_IP="3/minute",
+    )
+    client = limited.test_client()
+    responses = [
+        client.get(
+            f"/v1/mobility/parkings?{NEAR}",
+            headers={"Authorization": f"Bearer {token_for(uid=f'app-{n}')}"},
+        )
+        for n in range(4)
+    ]
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]
+    assert responses[-1].get_json()["code"] == "rate_limited"
+    assert int(responses[-1].headers["Retry-After"]) >= 1
+    # Each endpoint counts on its own.
+    other = client.get(
+        f"/v1/mobility/bikes?{NEAR}", headers={"Authorization": f"Bearer {token_for()}"}
+    )
+    assert other.status_code == 200
