@@ -72,8 +72,8 @@ class Config:
     # costs (benchmarks/bench_routing.py): reports then get their commune and nothing else.
     ROUTING_ENABLED = True
 
-    # City sensor feeds: bounds of one poll, back-off ceiling, how long observations are
-    # kept, and how often the dispatcher looks for due feeds.
+    # City sensor feeds: bounds of one poll (all its pages), broker page size, back-off
+    # ceiling, how long observations are kept. (The dispatcher runs every 10 s: worker/cron.py.)
     FEEDS_POLL_TIMEOUT_SECONDS = 20
     FEEDS_POLL_MAX_BYTES = 20 * 1024 * 1024
     FEEDS_BROKER_PAGE_SIZE = 1000
