@@ -79,6 +79,8 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.assets.views import blp as assets
     from app.audit.views import blp as audit
     from app.categories.views import blp as categories
+    from app.feeds.views import blp as feeds
+    from app.feeds.views import mobility
     from app.geo.views import blp as geo
     from app.open311.views import blp as open311_keys
     from app.open311.views import georeport
@@ -102,6 +104,8 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         queue,
         audit,
         triage,
+        feeds,
+        mobility,
     ):
         api.register_blueprint(blueprint)
     api.register_blueprint(open311_keys)
@@ -120,6 +124,15 @@ def _register_blueprints(app: Flask, api: Api) -> None:
 
 def _register_cli(app: Flask) -> None:
     from app.cli import assets_cli, categories_cli, reference, reports_cli, routing_cli, users
+    from app.feeds.cli import feeds_cli
 
-    for group in (reference, users, categories_cli, reports_cli, assets_cli, routing_cli):
+    for group in (
+        reference,
+        users,
+        categories_cli,
+        reports_cli,
+        assets_cli,
+        routing_cli,
+        feeds_cli,
+    ):
         app.cli.add_command(group)

@@ -66,6 +66,7 @@ class Config:
     RATELIMIT_REPORTS_PER_IP = "60/minute;1000/day"
     RATELIMIT_PHOTOS_PER_USER = "30/minute;300/day"
     RATELIMIT_PHOTOS_PER_IP = "120/minute"
+    RATELIMIT_MOBILITY_PER_IP = "120/minute"
 
     # Routing of new reports (desk, crew, equipment, duplicates). Off only to measure what it
     # costs (benchmarks/bench_routing.py): reports then get their commune and nothing else.
@@ -83,6 +84,15 @@ class Config:
     # pipeline checks the image as for uploads).
     OPEN311_MEDIA_MAX_BYTES = 20 * 1024 * 1024
     OPEN311_MEDIA_TIMEOUT_S = 20
+    # City sensor feeds: bounds of one poll (all its pages), broker page size, back-off
+    # ceiling, how long observations are kept. (The dispatcher runs every 10 s: worker/cron.py.)
+    FEEDS_POLL_TIMEOUT_SECONDS = 20
+    FEEDS_POLL_MAX_BYTES = 20 * 1024 * 1024
+    FEEDS_BROKER_PAGE_SIZE = 1000
+    FEEDS_MAX_BACKOFF_SECONDS = 3600
+    FEEDS_OBSERVATION_RETENTION_DAYS = 90
+    # Mobility reads: how long clients and caches may reuse an answer.
+    MOBILITY_MAX_AGE_SECONDS = 30
 
     # Pagination
     PAGE_SIZE_DEFAULT = 50

@@ -250,6 +250,33 @@ MESSAGES: dict[str, dict[str, str]] = {
         "GET /v1/admin/routing-rules.",
         "en": "No routing rule has the id {id}: GET /v1/admin/routing-rules lists them.",
     },
+    "feed_not_found": {
+        "fr": "Aucun flux n'a le nom {name} : la liste est donnée par GET /v1/admin/feeds.",
+        "en": "No feed has the name {name}: GET /v1/admin/feeds lists them.",
+    },
+    "feed_format_unsupported": {
+        "fr": "Le format {format} n'est pas encore pris en charge : formats possibles : "
+        "{supported}.",
+        "en": "The {format} format is not supported yet: supported formats: {supported}.",
+    },
+    "feed_kind_format_mismatch": {
+        "fr": "Un flux au format {format} ne peut pas porter des données de type {kind} : "
+        "choisissez parking, bikes, traffic ou streetlights.",
+        "en": "A {format} feed cannot carry {kind} data: choose parking, bikes, traffic or "
+        "streetlights.",
+    },
+    "parking_not_found": {
+        "fr": "Aucun parking n'a l'identifiant {id} : cherchez-les avec GET /v1/mobility/parkings.",
+        "en": "No parking has the id {id}: find them with GET /v1/mobility/parkings.",
+    },
+    "invalid_time_range": {
+        "fr": "Période invalide : « from » doit précéder « to », de {max_days} jours au plus.",
+        "en": "Invalid period: “from” must come before “to”, {max_days} days apart at most.",
+    },
+    "invalid_feed_url": {
+        "fr": "L'adresse du flux est invalide ({reason}) : donnez une URL http ou https complète.",
+        "en": "The feed's address is invalid ({reason}): give a full http or https URL.",
+    },
     "role_assignment_invalid": {
         "fr": "Affectation incohérente avec le rôle : {detail}",
         "en": "Assignment inconsistent with the role: {detail}",

@@ -18,6 +18,16 @@ from app.users.identity import current_identity
 RULES = {
     "reports.Reports": (("RATELIMIT_REPORTS_PER_USER", "user"), ("RATELIMIT_REPORTS_PER_IP", "ip")),
     "photos.Photos": (("RATELIMIT_PHOTOS_PER_USER", "user"), ("RATELIMIT_PHOTOS_PER_IP", "ip")),
+    "mobility.Parkings": (("RATELIMIT_MOBILITY_PER_IP", "ip"),),
+    "mobility.ParkingHistory": (("RATELIMIT_MOBILITY_PER_IP", "ip"),),
+    "mobility.Bikes": (("RATELIMIT_MOBILITY_PER_IP", "ip"),),
+}
+# The methods counted: creations, except the mobility reads, which apps poll (per IP: anyone
+# can mint anonymous identities).
+METHODS = {
+    "mobility.Parkings": ["GET"],
+    "mobility.ParkingHistory": ["GET"],
+    "mobility.Bikes": ["GET"],
 }
 
 
@@ -44,7 +54,7 @@ def init_app(app) -> None:
             view = limiter.limit(
                 app.config[config_key],
                 key_func=caller_uid if per == "user" else get_remote_address,
-                methods=["POST"],
+                methods=METHODS.get(endpoint, ["POST"]),
                 scope=f"{endpoint}:{per}",
             )(view)
         app.view_functions[endpoint] = view

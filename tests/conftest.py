@@ -73,6 +73,7 @@ def make_app(database_url: str, **overrides):
             "RATELIMIT_PHOTOS_PER_IP": "100000/minute",
             "RATELIMIT_REPORTS_PER_USER": "100000/minute",
             "RATELIMIT_PHOTOS_PER_USER": "100000/minute",
+            "RATELIMIT_MOBILITY_PER_IP": "100000/minute",
             **overrides,
         }
     )

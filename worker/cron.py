@@ -11,6 +11,9 @@ SCHEDULE = (
     (jobs.sweep_photos, 60),
     (jobs.purge_idempotency_keys, 3600),
     (jobs.sweep_open311_media, 600),
+    # Each feed has its own interval: the dispatcher queues those due.
+    (jobs.dispatch_feed_polls, 10),
+    (jobs.purge_feed_observations, 3600),
 )
 
 

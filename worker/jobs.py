@@ -62,3 +62,43 @@ def sweep_open311_media(older_than_seconds: int = 600) -> int:
 
     due = pending_media(db.session, timedelta(seconds=older_than_seconds))
     return sum(enqueue_media(report_id) for report_id in due)
+
+
+def dispatch_feed_polls() -> int:
+    """Queue a poll for every enabled feed that is due (each feed has its own interval)."""
+    from flask import current_app
+
+    from app.feeds.service import PollLimits, claim_due_feeds
+    from app.jobs import queue
+
+    limits = PollLimits.from_config(current_app.config)
+    # A poll that has not finished twice its time limit (and a minute) is taken for lost.
+    lease = int(limits.timeout_seconds * 2) + 60
+    due = claim_due_feeds(db.session, lease_seconds=lease)
+    for feed_id in due:
+        queue().enqueue(
+            "worker.jobs.poll_feed", feed_id, job_timeout=lease, result_ttl=3600, failure_ttl=86400
+        )
+    return len(due)
+
+
+def poll_feed(feed_id: int) -> dict:
+    """Poll one feed and store what it says (its failures are recorded on its health)."""
+    from flask import current_app
+
+    from app.feeds.service import PollLimits
+    from app.feeds.service import poll_feed as run
+
+    return run(db.session, feed_id, limits=PollLimits.from_config(current_app.config))
+
+
+def purge_feed_observations() -> int:
+    """Delete feed observations older than FEEDS_OBSERVATION_RETENTION_DAYS (90)."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from app.feeds.service import purge_observations
+
+    days = int(current_app.config["FEEDS_OBSERVATION_RETENTION_DAYS"])
+    return purge_observations(db.session, timedelta(days=days))

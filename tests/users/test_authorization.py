@@ -195,6 +195,31 @@ MATRIX = {
     ("GET", "/v1/admin/open311-keys"): ({AD}, "/v1/admin/open311-keys", None),
     ("POST", "/v1/admin/open311-keys"): ({AD}, "/v1/admin/open311-keys", {"name": "Partner"}),
     ("DELETE", "/v1/admin/open311-keys/{key_id}"): ({AD}, "/v1/admin/open311-keys/1", None),
+    # City sensor feeds: admins manage them; residents and staff read mobility data.
+    ("GET", "/v1/admin/feeds"): ({AD}, "/v1/admin/feeds", None),
+    ("GET", "/v1/admin/feeds/{name}"): ({AD}, "/v1/admin/feeds/parkings", None),
+    ("PUT", "/v1/admin/feeds/{name}"): (
+        {AD},
+        "/v1/admin/feeds/parkings-2",
+        {
+            "kind": "parking",
+            "format": "ngsi-ld",
+            "source_url": "http://127.0.0.1:9/ngsi-ld/v1/entities?type=OffStreetParking",
+        },
+    ),
+    ("DELETE", "/v1/admin/feeds/{name}"): ({AD}, "/v1/admin/feeds/parkings", None),
+    ("POST", "/v1/admin/feeds/{name}/polls"): ({AD}, "/v1/admin/feeds/parkings/polls", None),
+    ("GET", "/v1/mobility/parkings"): (
+        EVERYONE,
+        "/v1/mobility/parkings?lon=5.0415&lat=47.322",
+        None,
+    ),
+    ("GET", "/v1/mobility/parkings/{parking_id}/history"): (
+        EVERYONE,
+        "/v1/mobility/parkings/{parking}/history",
+        None,
+    ),
+    ("GET", "/v1/mobility/bikes"): (EVERYONE, "/v1/mobility/bikes?lon=5.0415&lat=47.322", None),
 }
 # The state a ticket is put in before the action is tried (default: new).
 TICKET_STATES = {
@@ -299,6 +324,54 @@ def an_open311_key(app) -> None:
         db.session.remove()
 
 
+def a_feed(app) -> None:
+    """The feed "parkings", to read, poll or delete."""
+    from app.extensions import db
+    from app.feeds.service import put_feed
+
+    with app.app_context():
+        put_feed(
+            db.session,
+            "parkings",
+            {
+                "kind": "parking",
+                "format": "ngsi-ld-document",
+                "source_url": "http://127.0.0.1:9/parkings.json",
+                "poll_interval_seconds": 60,
+                "freshness_limit_seconds": 600,
+                "enabled": True,
+            },
+        )
+        db.session.remove()
+
+
+def a_parking(app) -> int:
+    """A car park of the feed "parkings", with its id, for its history."""
+    from datetime import UTC, datetime
+
+    from shapely.geometry import Point
+
+    from app.extensions import db
+    from app.feeds.models import FeedEntity
+    from app.feeds.service import get_feed, store_states
+    from app.feeds.states import EntityState
+
+    a_feed(app)
+    with app.app_context():
+        feed = get_feed(db.session, "parkings")
+        state = EntityState(
+            entity_id="urn:ngsi-ld:OffStreetParking:P1",
+            entity_type="OffStreetParking",
+            geom=Point(5.0415, 47.322),
+            observed_at=datetime.now(UTC),
+        )
+        store_states(db.session, feed.id, [state])
+        db.session.commit()
+        parking_id = db.session.query(FeedEntity.id).scalar()
+        db.session.remove()
+    return parking_id
+
+
 def a_routing_rule_and_a_spare_crew(app) -> tuple[int, str]:
     """Something for the routing-rule and crew operations to replace or delete."""
     from app.extensions import db
@@ -393,6 +466,10 @@ def test_access(app, client, token_for, operation, caller):
         an_asset(app)
     if "/open311-keys/" in url:
         an_open311_key(app)
+    if "/feeds/" in url:
+        a_feed(app)
+    if "{parking}" in url:
+        url = url.replace("{parking}", str(a_parking(app)))
     if "{" in url:
         # The rule first: it routes the report to the voirie desk, which the agent works.
         rule_id, crew = a_routing_rule_and_a_spare_crew(app)

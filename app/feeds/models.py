@@ -1,0 +1,136 @@
+"""City sensor feeds: the registry, the latest state of each entity, its observations."""
+
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.geo.models import LAMBERT93, WGS84
+
+KINDS = ("parking", "bikes", "traffic", "streetlights", "vehicles")
+FORMATS = ("ngsi-ld", "ngsi-ld-document", "gbfs", "gtfs-rt")
+NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Feed(db.Model):
+    """A source of live data, polled on its own interval; its health is kept on the row."""
+
+    __tablename__ = "feeds"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", KINDS), name="kind"),
+        CheckConstraint(_one_of("format", FORMATS), name="format"),
+        CheckConstraint("poll_interval_seconds >= 10", name="poll_interval"),
+        CheckConstraint("freshness_limit_seconds >= 10", name="freshness_limit"),
+        # What the dispatcher reads every few seconds: the enabled feeds that are due.
+        Index("ix_feeds_due", "next_poll_at", postgresql_where=text("enabled")),
+    )
+    __mapper_args__ = {"eager_defaults": True}
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    format: Mapped[str] = mapped_column(String(20))
+    source_url: Mapped[str] = mapped_column(String(2000))
+    poll_interval_seconds: Mapped[int] = mapped_column(Integer)
+    freshness_limit_seconds: Mapped[int] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # Scheduling state: when the next poll is due (pushed back while one runs, and after
+    # failures, with backoff).
+    next_poll_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    # Health.
+    last_polled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error_code: Mapped[str | None] = mapped_column(String(40))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    entities_seen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    entities_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The first few skipped entities of the last poll and why: [{"entity": id, "reason": ...}]
+    skipped_examples: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class FeedEntity(db.Model):
+    """The latest known state of one entity of a feed (a car park, a station, a lamp...)."""
+
+    __tablename__ = "feed_entities"
+    __table_args__ = (
+        UniqueConstraint("feed_id", "entity_id", name="uq_feed_entities_feed_entity"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
+    entity_id: Mapped[str] = mapped_column(String(256))
+    entity_type: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(200))
+    geom = mapped_column(Geometry("GEOMETRY", srid=WGS84, spatial_index=False), nullable=False)
+    # Lambert-93 metres, for "near a point" (GiST). NULL outside Lambert-93's domain, where
+    # PROJ may refuse to project: such entities are stored but never "near" anything.
+    geom_l93 = mapped_column(Geometry("GEOMETRY", srid=LAMBERT93, spatial_index=True))
+    observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str | None] = mapped_column(String(40))
+    # Free spaces (parking) or bikes available (bike stations).
+    available: Mapped[int | None] = mapped_column(Integer)
+    # Total spaces or docks.
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    occupancy: Mapped[float | None] = mapped_column(Float)
+    # Kind-specific values: free_docks, intensity, average_speed, congested, power_state...
+    measures: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class FeedObservation(db.Model):
+    """One observed state of an entity: the time series behind history and statistics.
+
+    BRIN on ``observed_at`` rather than partitioning: rows arrive in time order, so a BRIN
+    index of a few pages covers tens of millions of rows and serves the 90-day purge and
+    time-window scans; per-entity history uses the primary key (entity, time), which also
+    refuses the same observation twice. Partitions would make the purge a DROP, at the cost
+    of creating partitions ahead of time; the purge deletes in bounded batches instead.
+    """
+
+    __tablename__ = "feed_observations"
+    __table_args__ = (
+        Index(
+            "ix_feed_observations_observed_at_brin",
+            "observed_at",
+            postgresql_using="brin",
+        ),
+    )
+
+    entity_pk: Mapped[int] = mapped_column(
+        ForeignKey("feed_entities.id", ondelete="CASCADE"), primary_key=True
+    )
+    observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    status: Mapped[str | None] = mapped_column(String(40))
+    available: Mapped[int | None] = mapped_column(Integer)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    occupancy: Mapped[float | None] = mapped_column(Float)
+    measures: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")

@@ -1,0 +1,306 @@
+"""NGSI-LD entities (FIWARE Smart Data Models), key-value or normalized, into entity states.
+
+Pure functions: a document's bytes in, :class:`EntityState` records and the reasons for
+each skipped entity out. One malformed entity is skipped and counted; only a document that
+is not NGSI-LD at all fails the poll.
+"""
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+
+import shapely
+from shapely.geometry import shape
+
+from app.feeds.states import EntityState, Malformed
+from app.geo.models import LAMBERT93_DOMAIN
+
+# Which entity types a feed of each kind carries.
+KIND_TYPES = {
+    "parking": ("OffStreetParking", "OnStreetParking", "ParkingSpot"),
+    "bikes": ("BikeHireDockingStation",),
+    "traffic": ("TrafficFlowObserved",),
+    "streetlights": ("Streetlight",),
+}
+ATTRIBUTE_TYPES = {"Property", "GeoProperty", "Relationship", "LanguageProperty"}
+GEOMETRY_TYPES = {"Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"}
+# Where an entity says when it was observed, most specific first.
+OBSERVED_AT_ATTRIBUTES = (
+    "dateObservedTo",
+    "observationDateTime",
+    "dateObserved",
+    "observationDate",
+    "dateModified",
+)
+# A sensor clock slightly ahead is tolerated; further ahead, the timestamp is wrong.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+MAX_ID_LENGTH = 256
+
+
+class NotNgsiLd(ValueError):
+    """The document as a whole is not NGSI-LD entities (the poll fails)."""
+
+
+def load_document(body: bytes) -> list:
+    """The entities of a JSON document: an array, one entity, or an ``@graph``."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise NotNgsiLd(f"not JSON ({exc.__class__.__name__})") from exc
+    if isinstance(document, dict) and isinstance(document.get("@graph"), list):
+        return document["@graph"]
+    if isinstance(document, dict) and "id" in document and "type" in document:
+        return [document]
+    if isinstance(document, list):
+        return document
+    raise NotNgsiLd("neither an array of entities, an entity nor an @graph")
+
+
+def short_type(value) -> str:
+    """``OffStreetParking`` also when the broker sends the expanded URI."""
+    if not isinstance(value, str):
+        raise Malformed("type is not a string")
+    return value.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+
+
+def flatten(entity: dict) -> tuple[dict, list]:
+    """``({attribute: value}, [observedAt...])`` of an entity in either form.
+
+    Normalized attributes are objects typed Property/GeoProperty/Relationship with a
+    ``value`` (or ``object``); key-value attributes are the values themselves. JSON-LD typed
+    values (``{"@type": "DateTime", "@value": ...}``) are unwrapped in both.
+    """
+    attributes, observed = {}, []
+    for key, raw in entity.items():
+        if key in ("id", "type", "@context"):
+            continue
+        if isinstance(raw, list) and raw and all(_is_attribute(item) for item in raw):
+            raw = raw[0]  # multi-attribute (datasetId): the first instance
+        if _is_attribute(raw):
+            value = raw.get("value", raw.get("object"))
+            if "observedAt" in raw:
+                observed.append(raw["observedAt"])
+        else:
+            value = raw
+        if isinstance(value, dict) and "@value" in value:
+            value = value["@value"]
+        attributes[key] = value
+    return attributes, observed
+
+
+def _is_attribute(raw) -> bool:
+    return (
+        isinstance(raw, dict)
+        and raw.get("type") in ATTRIBUTE_TYPES
+        and ("value" in raw or "object" in raw)
+    )
+
+
+def parse_time(value, what: str) -> datetime:
+    if not isinstance(value, str):
+        raise Malformed(f"{what} is not a date-time string")
+    if "/" in value:  # an ISO 8601 interval: the observation ends at its end
+        value = value.rsplit("/", 1)[1]
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise Malformed(f"{what} is not an ISO 8601 date-time") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def observed_at(attributes: dict, observed: list, now: datetime) -> datetime:
+    moment = None
+    for name in OBSERVED_AT_ATTRIBUTES:
+        if attributes.get(name) is not None:
+            moment = parse_time(attributes[name], name)
+            break
+    if moment is None and observed:
+        moment = max(parse_time(value, "observedAt") for value in observed)
+    if moment is None:
+        return now  # the source does not say: as of this poll
+    if moment > now + FUTURE_TOLERANCE:
+        raise Malformed("observation time is in the future")
+    return moment
+
+
+def geometry(value):
+    """The location as a 2D shapely geometry in WGS 84 lon/lat, or Malformed."""
+    if value is None:
+        raise Malformed("no location")
+    if not isinstance(value, dict) or value.get("type") not in GEOMETRY_TYPES:
+        raise Malformed("location is not a GeoJSON geometry")
+    if not _numbers_only(value.get("coordinates")):
+        raise Malformed("location has invalid coordinates")
+    try:
+        geom = shapely.force_2d(shape(value))
+    except Exception as exc:  # shapely raises many kinds on malformed coordinates
+        raise Malformed("location has invalid coordinates") from exc
+    if geom.is_empty:
+        raise Malformed("location is empty")
+    west, south, east, north = geom.bounds
+    if not all(math.isfinite(v) for v in (west, south, east, north)):
+        raise Malformed("location has invalid coordinates")
+    if west < -180 or east > 180 or south < -90 or north > 90:
+        raise Malformed("location is outside longitude -180..180, latitude -90..90")
+    if not geom.is_valid:
+        # A self-crossing zone outline is common in real feeds: repaired, not refused (and
+        # GEOS functions such as ST_PointOnSurface would fail on it when read).
+        geom = shapely.make_valid(geom)
+    return geom
+
+
+def _numbers_only(coordinates, depth: int = 0) -> bool:
+    """Nested arrays of numbers (shapely would read "5" as 5)."""
+    if not isinstance(coordinates, list) or not coordinates or depth > 4:
+        return False
+    if all(isinstance(c, int | float) and not isinstance(c, bool) for c in coordinates):
+        return True
+    return all(_numbers_only(c, depth + 1) for c in coordinates)
+
+
+def in_lambert93_domain(geom) -> bool:
+    west, south, east, north = geom.bounds
+    d_west, d_south, d_east, d_north = LAMBERT93_DOMAIN
+    return d_west <= west and east <= d_east and d_south <= south and north <= d_north
+
+
+def count(attributes: dict, name: str) -> int | None:
+    value = attributes.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Malformed(f"{name} is not a number")
+    if not math.isfinite(value) or value != int(value) or value < 0 or value > 2**31 - 1:
+        raise Malformed(f"{name} is not a whole number of 0 or more")
+    return int(value)
+
+
+def measure(attributes: dict, name: str) -> float | None:
+    value = attributes.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise Malformed(f"{name} is not a number")
+    if value < 0:
+        raise Malformed(f"{name} is negative")
+    return float(value)
+
+
+def fraction(attributes: dict, name: str) -> float | None:
+    value = measure(attributes, name)
+    if value is not None and value > 1:
+        raise Malformed(f"{name} is not a fraction between 0 and 1")
+    return value
+
+
+def text(attributes: dict, name: str, limit: int = 40) -> str | None:
+    value = attributes.get(name)
+    if isinstance(value, list):  # e.g. OffStreetParking's status: ["open", "spacesAvailable"]
+        value = value[0] if value else None
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Malformed(f"{name} is not a string")
+    return value[:limit] or None
+
+
+def flag(attributes: dict, name: str) -> bool | None:
+    value = attributes.get(name)
+    if value is None or isinstance(value, bool):
+        return value
+    raise Malformed(f"{name} is not true or false")
+
+
+def _parking(attributes: dict) -> dict:
+    available = count(attributes, "availableSpotNumber")
+    capacity = count(attributes, "totalSpotNumber")
+    occupied = count(attributes, "occupiedSpotNumber")
+    occupancy = fraction(attributes, "occupancy")
+    if available is None and capacity is not None and occupied is not None:
+        available = max(capacity - occupied, 0)
+    if available is not None and capacity is not None and available > capacity:
+        raise Malformed("availableSpotNumber is larger than totalSpotNumber")
+    if occupancy is None and available is not None and capacity:
+        occupancy = round(1 - available / capacity, 4)
+    status = text(attributes, "status")
+    if status is None and available is not None:
+        status = "full" if available == 0 else "spacesAvailable"
+    return {"available": available, "capacity": capacity, "occupancy": occupancy, "status": status}
+
+
+def _parking_spot(attributes: dict) -> dict:
+    status = text(attributes, "status")
+    available = {"free": 1, "occupied": 0, "closed": 0}.get(status)
+    return {
+        "available": available,
+        "capacity": 1,
+        "occupancy": None if available is None else float(1 - available),
+        "status": status,
+    }
+
+
+def _bike_station(attributes: dict) -> dict:
+    bikes = count(attributes, "availableBikeNumber")
+    docks = count(attributes, "freeSlotNumber")
+    return {
+        "available": bikes,
+        "capacity": count(attributes, "totalSlotNumber"),
+        "status": text(attributes, "status"),
+        "measures": {"free_docks": docks},
+    }
+
+
+def _traffic(attributes: dict) -> dict:
+    return {
+        "occupancy": fraction(attributes, "occupancy"),
+        "measures": {
+            "intensity": count(attributes, "intensity"),
+            "average_speed": measure(attributes, "averageVehicleSpeed"),
+            "congested": flag(attributes, "congested"),
+            "lane_direction": text(attributes, "laneDirection"),
+        },
+    }
+
+
+def _streetlight(attributes: dict) -> dict:
+    return {
+        "status": text(attributes, "status"),
+        "measures": {"power_state": text(attributes, "powerState")},
+    }
+
+
+READERS = {
+    "OffStreetParking": _parking,
+    "OnStreetParking": _parking,
+    "ParkingSpot": _parking_spot,
+    "BikeHireDockingStation": _bike_station,
+    "TrafficFlowObserved": _traffic,
+    "Streetlight": _streetlight,
+}
+
+
+def parse_entity(entity, kind: str, now: datetime) -> EntityState:
+    """One entity of a feed of ``kind``, validated, as an :class:`EntityState`."""
+    if not isinstance(entity, dict):
+        raise Malformed("not a JSON object")
+    entity_id = entity.get("id")
+    if not isinstance(entity_id, str) or not entity_id or len(entity_id) > MAX_ID_LENGTH:
+        raise Malformed(f"id is not a string of 1 to {MAX_ID_LENGTH} characters")
+    entity_type = short_type(entity.get("type"))
+    if entity_type not in KIND_TYPES.get(kind, ()):
+        raise Malformed(f"type {entity_type[:64]} is not carried by a {kind} feed")
+    attributes, observed = flatten(entity)
+    geom = geometry(attributes.get("location"))
+    values = READERS[entity_type](attributes)
+    measures = {k: v for k, v in values.pop("measures", {}).items() if v is not None}
+    name = attributes.get("name") or attributes.get("stationName")
+    return EntityState(
+        entity_id=entity_id,
+        entity_type=entity_type,
+        name=name[:200] if isinstance(name, str) else None,
+        geom=geom,
+        projectable=in_lambert93_domain(geom),
+        observed_at=observed_at(attributes, observed, now),
+        measures=measures,
+        **values,
+    )

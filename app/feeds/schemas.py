@@ -1,0 +1,206 @@
+from datetime import UTC
+
+import marshmallow as ma
+
+from app.feeds.models import FORMATS, KINDS, NAME_PATTERN
+from app.geojson import GeometrySchema
+from app.pagination import PageArgsSchema, page_schema
+from app.reports.schemas import PointSchema
+
+# Visible ASCII only (non-ASCII must be percent-encoded): the same in every regex dialect.
+URL_PATTERN = r"^https?://[!-~]+$"
+
+
+class FeedNamePathSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Regexp(NAME_PATTERN))
+
+
+class FeedInSchema(ma.Schema):
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS))
+    format = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(FORMATS),
+        metadata={
+            "description": "ngsi-ld (a broker's /ngsi-ld/v1/entities?type=..., paginated) or "
+            "ngsi-ld-document (one JSON document); gbfs and gtfs-rt are not supported yet"
+        },
+    )
+    source_url = ma.fields.String(
+        required=True,
+        validate=[ma.validate.Length(max=2000), ma.validate.Regexp(URL_PATTERN)],
+        metadata={"description": "http(s) URL polled"},
+    )
+    poll_interval_seconds = ma.fields.Integer(
+        load_default=60, validate=ma.validate.Range(min=10, max=86400)
+    )
+    freshness_limit_seconds = ma.fields.Integer(
+        load_default=600,
+        validate=ma.validate.Range(min=10, max=7 * 86400),
+        metadata={"description": "Data observed longer ago than this is flagged stale"},
+    )
+    enabled = ma.fields.Boolean(load_default=True)
+
+
+class SkippedEntitySchema(ma.Schema):
+    entity = ma.fields.String(required=True, metadata={"description": "Its id, or ?"})
+    reason = ma.fields.String(required=True)
+
+
+class FeedHealthSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    state = ma.fields.String(
+        required=True, metadata={"description": "never_polled, ok, failing or disabled"}
+    )
+    last_polled_at = ma.fields.DateTime(required=True, allow_none=True)
+    last_success_at = ma.fields.DateTime(required=True, allow_none=True)
+    last_error_at = ma.fields.DateTime(required=True, allow_none=True)
+    last_error_code = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "timeout, http_status, unreachable, too_large, not_ngsi_ld, "
+            "no_valid_entities, invalid_url or internal_error"
+        },
+    )
+    last_error = ma.fields.String(required=True, allow_none=True)
+    consecutive_failures = ma.fields.Integer(required=True)
+    entities_seen = ma.fields.Integer(required=True, metadata={"description": "Last poll"})
+    entities_skipped = ma.fields.Integer(
+        required=True, metadata={"description": "Malformed entities in the last poll"}
+    )
+    skipped_examples = ma.fields.List(ma.fields.Nested(SkippedEntitySchema), required=True)
+
+
+class FeedSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    name = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    format = ma.fields.String(required=True)
+    source_url = ma.fields.String(required=True)
+    poll_interval_seconds = ma.fields.Integer(required=True)
+    freshness_limit_seconds = ma.fields.Integer(required=True)
+    enabled = ma.fields.Boolean(required=True)
+    next_poll_at = ma.fields.DateTime(required=True)
+    health = ma.fields.Nested(FeedHealthSchema, required=True)
+    created_at = ma.fields.DateTime(required=True)
+    updated_at = ma.fields.DateTime(required=True)
+
+
+class PollRequestedSchema(ma.Schema):
+    name = ma.fields.String(required=True)
+    next_poll_at = ma.fields.DateTime(required=True)
+
+
+class NearArgsSchema(PageArgsSchema):
+    lon = ma.fields.Float(
+        required=True,
+        validate=ma.validate.Range(min=-180, max=180),
+        metadata={"description": "Longitude, WGS 84"},
+    )
+    lat = ma.fields.Float(
+        required=True,
+        validate=ma.validate.Range(min=-90, max=90),
+        metadata={"description": "Latitude, WGS 84"},
+    )
+    radius = ma.fields.Integer(
+        load_default=500,
+        validate=ma.validate.Range(min=1, max=5000),
+        metadata={"description": "Metres around the point (max 5000)"},
+    )
+
+
+class MobilityItemSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    source_id = ma.fields.String(required=True, metadata={"description": "The source's id"})
+    feed = ma.fields.String(required=True)
+    name = ma.fields.String(required=True, allow_none=True)
+    location = ma.fields.Nested(
+        PointSchema, required=True, metadata={"description": "A point on it"}
+    )
+    geometry = ma.fields.Nested(
+        GeometrySchema,
+        required=True,
+        metadata={"description": "Its whole shape (a zone's polygon), GeoJSON"},
+    )
+    distance_m = ma.fields.Float(required=True)
+    status = ma.fields.String(required=True, allow_none=True)
+    observed_at = ma.fields.DateTime(required=True)
+    stale = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "Observed longer ago than the feed's freshness limit"},
+    )
+
+
+class ParkingSchema(MobilityItemSchema):
+    class Meta:
+        ordered = True
+
+    type = ma.fields.String(required=True, metadata={"description": "off_street, on_street, spot"})
+    free_spaces = ma.fields.Integer(required=True, allow_none=True)
+    total_spaces = ma.fields.Integer(required=True, allow_none=True)
+    occupancy = ma.fields.Float(
+        required=True, allow_none=True, metadata={"description": "0 (empty) to 1 (full)"}
+    )
+
+
+class BikeStationSchema(MobilityItemSchema):
+    class Meta:
+        ordered = True
+
+    bikes_available = ma.fields.Integer(required=True, allow_none=True)
+    docks_available = ma.fields.Integer(required=True, allow_none=True)
+    capacity = ma.fields.Integer(required=True, allow_none=True)
+
+
+class HistoryArgsSchema(ma.Schema):
+    # Aware: a time without offset is read as UTC rather than compared with aware ones.
+    from_ = ma.fields.AwareDateTime(
+        data_key="from",
+        load_default=None,
+        default_timezone=UTC,
+        metadata={"description": "Start, ISO 8601 (default: 24 hours before `to`)"},
+    )
+    to = ma.fields.AwareDateTime(
+        load_default=None,
+        default_timezone=UTC,
+        metadata={"description": "End, ISO 8601 (default: now); 31 days after `from` at most"},
+    )
+
+
+class ParkingIdPathSchema(ma.Schema):
+    parking_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=2**62))
+
+
+class HourSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    hour = ma.fields.DateTime(required=True, metadata={"description": "Start of the hour"})
+    observations = ma.fields.Integer(required=True)
+    occupancy_avg = ma.fields.Float(required=True, allow_none=True)
+    free_spaces_avg = ma.fields.Float(required=True, allow_none=True)
+    free_spaces_min = ma.fields.Integer(required=True, allow_none=True)
+    free_spaces_max = ma.fields.Integer(required=True, allow_none=True)
+
+
+class ParkingHistorySchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True, allow_none=True)
+    from_ = ma.fields.DateTime(required=True, data_key="from")
+    to = ma.fields.DateTime(required=True)
+    hours = ma.fields.List(
+        ma.fields.Nested(HourSchema),
+        required=True,
+        metadata={"description": "Hours with observations, oldest first"},
+    )
+
+
+ParkingPageSchema = page_schema(ParkingSchema, "ParkingPageSchema")
+BikeStationPageSchema = page_schema(BikeStationSchema, "BikeStationPageSchema")

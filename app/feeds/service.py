@@ -1,0 +1,329 @@
+"""Use cases of the feed registry and of polling: register, poll, store, schedule, purge."""
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import shapely
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound, Unprocessable
+from app.feeds.adapters import SUPPORTED_FORMATS, adapter_for
+from app.feeds.fetching import Budget, Fetcher, FetchError, HttpFetcher
+from app.feeds.models import Feed
+from app.feeds.ngsi_ld import KIND_TYPES
+from app.feeds.states import EntityState, PollResult
+
+log = logging.getLogger(__name__)
+
+# The first skipped entities of a poll kept on the feed's health, with their reasons.
+SKIPPED_EXAMPLES = 10
+UPSERT_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class PollLimits:
+    """Bounds of one poll (from the FEEDS_* settings)."""
+
+    timeout_seconds: float = 20.0
+    max_bytes: int = 20 * 1024 * 1024
+    page_size: int = 1000
+    max_backoff_seconds: int = 3600
+
+    @classmethod
+    def from_config(cls, config) -> "PollLimits":
+        return cls(
+            timeout_seconds=float(config["FEEDS_POLL_TIMEOUT_SECONDS"]),
+            max_bytes=int(config["FEEDS_POLL_MAX_BYTES"]),
+            page_size=int(config["FEEDS_BROKER_PAGE_SIZE"]),
+            max_backoff_seconds=int(config["FEEDS_MAX_BACKOFF_SECONDS"]),
+        )
+
+
+# --- the registry -------------------------------------------------------------------------
+
+
+def list_feeds(session: Session) -> list[Feed]:
+    return list(session.scalars(select(Feed).order_by(Feed.name)))
+
+
+def get_feed(session: Session, name: str) -> Feed:
+    feed = session.scalar(select(Feed).where(Feed.name == name))
+    if feed is None:
+        raise NotFound("feed_not_found", name=name)
+    return feed
+
+
+def check_format(kind: str, format_: str) -> None:
+    """Refuse a feed no adapter can read, or whose format cannot carry its kind."""
+    if format_ not in SUPPORTED_FORMATS:
+        raise Unprocessable(
+            "feed_format_unsupported",
+            format=format_,
+            supported=", ".join(SUPPORTED_FORMATS),
+            errors={"json": {"format": [f"supported: {', '.join(SUPPORTED_FORMATS)}"]}},
+        )
+    if kind not in KIND_TYPES:
+        raise Unprocessable(
+            "feed_kind_format_mismatch",
+            kind=kind,
+            format=format_,
+            errors={"json": {"kind": [f"a {format_} feed carries {', '.join(KIND_TYPES)}"]}},
+        )
+
+
+def check_url(url: str) -> None:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        reason = str(exc)[:100]
+        raise Unprocessable(
+            "invalid_feed_url", reason=reason, errors={"json": {"source_url": [reason]}}
+        ) from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise Unprocessable(
+            "invalid_feed_url",
+            reason="not http(s) with a host",
+            errors={"json": {"source_url": ["expected http(s)://host/..."]}},
+        )
+
+
+def put_feed(session: Session, name: str, data: dict) -> tuple[Feed, bool]:
+    """Create or replace a feed's definition (its health and data are kept); polled soon."""
+    check_format(data["kind"], data["format"])
+    check_url(data["source_url"])
+    feed = session.scalar(select(Feed).where(Feed.name == name))
+    created = feed is None
+    if created:
+        feed = Feed(name=name)
+        session.add(feed)
+    for key in (
+        "kind",
+        "format",
+        "source_url",
+        "poll_interval_seconds",
+        "freshness_limit_seconds",
+        "enabled",
+    ):
+        setattr(feed, key, data[key])
+    feed.next_poll_at = datetime.now(UTC)
+    session.commit()
+    return feed, created
+
+
+def delete_feed(session: Session, name: str) -> None:
+    """Delete a feed with its entities and their history."""
+    session.delete(get_feed(session, name))
+    session.commit()
+
+
+def request_poll(session: Session, name: str) -> Feed:
+    """Make the feed due now: the dispatcher queues its poll within seconds (back-off
+    included: an admin asking is a reason to try again)."""
+    feed = get_feed(session, name)
+    feed.next_poll_at = datetime.now(UTC)
+    session.commit()
+    return feed
+
+
+# --- polling ------------------------------------------------------------------------------
+
+
+def poll_feed(
+    session: Session,
+    feed_id: int,
+    *,
+    limits: PollLimits = PollLimits(),
+    fetcher_factory: Callable[[Budget], Fetcher] = HttpFetcher,
+    now: datetime | None = None,
+) -> dict:
+    """Poll one feed: read it whole, then store its states and record its health.
+
+    A failed read (timeout, HTTP error, oversize, not NGSI-LD, nothing valid) stores
+    nothing, so the last good state stays; the failure is recorded and the next poll backs
+    off. Never raises for anything the source sends.
+    """
+    feed = session.get(Feed, feed_id)
+    if feed is None:
+        return {"feed": None, "status": "gone"}
+    name, url, kind, format_ = feed.name, feed.source_url, feed.kind, feed.format
+    # No transaction stays open while the source is fetched.
+    session.rollback()
+    now = now or datetime.now(UTC)
+    result = PollResult()
+    error = None
+    try:
+        adapter = adapter_for(format_, page_size=limits.page_size)
+        fetcher = fetcher_factory(Budget(limits.timeout_seconds, limits.max_bytes))
+        result = adapter.read(url=url, kind=kind, fetcher=fetcher, now=now)
+        if result.skipped and not result.states:
+            raise FetchError(
+                "no_valid_entities",
+                f"all {len(result.skipped)} entities are malformed; first: {result.skipped[0][1]}",
+            )
+    except FetchError as exc:
+        error = exc
+    except Exception as exc:  # an adapter bug must not stop the other feeds' polls
+        log.exception("feed poll failed unexpectedly", extra={"feed": name})
+        error = FetchError("internal_error", f"{exc.__class__.__name__} while reading the feed")
+
+    feed = session.get(Feed, feed_id)
+    if feed is None:  # deleted while it was being fetched
+        session.rollback()
+        return {"feed": name, "status": "gone"}
+    feed.last_polled_at = now
+    if error is None or result.seen:  # a read that failed early says nothing of entities
+        feed.entities_seen = result.seen
+        feed.entities_skipped = len(result.skipped)
+        feed.skipped_examples = [
+            {"entity": entity, "reason": reason}
+            for entity, reason in result.skipped[:SKIPPED_EXAMPLES]
+        ]
+    changed = 0
+    if error is None:
+        changed = store_states(session, feed.id, result.states)
+        feed.last_success_at = now
+        feed.consecutive_failures = 0
+        feed.next_poll_at = now + timedelta(seconds=feed.poll_interval_seconds)
+    else:
+        feed.last_error_at = now
+        feed.last_error_code = error.code
+        feed.last_error = error.detail[:500]
+        feed.consecutive_failures += 1
+        feed.next_poll_at = now + backoff(
+            feed.poll_interval_seconds, feed.consecutive_failures, limits.max_backoff_seconds
+        )
+        log.warning(
+            "feed poll failed",
+            extra={"feed": name, "code": error.code, "failures": feed.consecutive_failures},
+        )
+    outcome = {
+        "feed": name,
+        "status": "ok" if error is None else "failed",
+        "error": None if error is None else error.code,
+        "seen": result.seen,
+        "skipped": len(result.skipped),
+        "changed": changed,
+    }
+    session.commit()
+    return outcome
+
+
+def backoff(interval: int, failures: int, ceiling: int) -> timedelta:
+    """Delay before the next poll after ``failures`` failures in a row: the interval,
+    doubled per failure, at most ``ceiling`` (but never less than the interval)."""
+    return timedelta(seconds=min(interval * 2 ** min(failures, 16), max(ceiling, interval)))
+
+
+# One statement per batch: the latest state is upserted only where the observation is
+# newer than the stored one, and exactly those rows become observations. A poll repeating
+# what the source already said writes nothing.
+UPSERT = text(
+    """
+WITH incoming AS (
+    SELECT * FROM unnest(
+        CAST(:entity_ids AS text[]), CAST(:types AS text[]), CAST(:names AS text[]),
+        CAST(:wkts AS text[]), CAST(:projectable AS boolean[]),
+        CAST(:observed AS timestamptz[]), CAST(:statuses AS text[]),
+        CAST(:available AS integer[]), CAST(:capacity AS integer[]),
+        CAST(:occupancy AS double precision[]), CAST(:measures AS text[])
+    ) AS t(entity_id, entity_type, name, wkt, projectable, observed_at, status, available,
+           capacity, occupancy, measures)
+), upserted AS (
+    INSERT INTO feed_entities AS e (
+        feed_id, entity_id, entity_type, name, geom, geom_l93, observed_at, status,
+        available, capacity, occupancy, measures, updated_at
+    )
+    SELECT :feed_id, entity_id, entity_type, name, ST_GeomFromText(wkt, 4326),
+           CASE WHEN projectable THEN ST_Transform(ST_GeomFromText(wkt, 4326), 2154) END,
+           observed_at, status, available, capacity, occupancy, measures::jsonb, now()
+    FROM incoming
+    ON CONFLICT (feed_id, entity_id) DO UPDATE SET
+        entity_type = excluded.entity_type, name = excluded.name, geom = excluded.geom,
+        geom_l93 = excluded.geom_l93, observed_at = excluded.observed_at,
+        status = excluded.status, available = excluded.available,
+        capacity = excluded.capacity, occupancy = excluded.occupancy,
+        measures = excluded.measures, updated_at = now()
+    WHERE excluded.observed_at > e.observed_at
+    RETURNING e.id, e.observed_at, e.status, e.available, e.capacity, e.occupancy, e.measures
+), observed AS (
+    INSERT INTO feed_observations (
+        entity_pk, observed_at, status, available, capacity, occupancy, measures
+    )
+    SELECT id, observed_at, status, available, capacity, occupancy, measures FROM upserted
+    ON CONFLICT DO NOTHING
+)
+SELECT count(*) FROM upserted
+"""
+)
+
+
+def store_states(session: Session, feed_id: int, states: list[EntityState]) -> int:
+    """Upsert the latest states in batches and add the new observations; flushes only.
+    Returns how many entities changed."""
+    latest: dict[str, EntityState] = {}
+    for state in states:  # an entity listed twice: its latest observation wins
+        kept = latest.get(state.entity_id)
+        if kept is None or state.observed_at >= kept.observed_at:
+            latest[state.entity_id] = state
+    unique = list(latest.values())
+    changed = 0
+    for start in range(0, len(unique), UPSERT_BATCH):
+        batch = unique[start : start + UPSERT_BATCH]
+        changed += session.execute(
+            UPSERT,
+            {
+                "feed_id": feed_id,
+                "entity_ids": [s.entity_id for s in batch],
+                "types": [s.entity_type for s in batch],
+                "names": [s.name for s in batch],
+                "wkts": [shapely.to_wkt(s.geom, rounding_precision=-1) for s in batch],
+                "projectable": [s.projectable for s in batch],
+                "observed": [s.observed_at for s in batch],
+                "statuses": [s.status for s in batch],
+                "available": [s.available for s in batch],
+                "capacity": [s.capacity for s in batch],
+                "occupancy": [s.occupancy for s in batch],
+                "measures": [json.dumps(s.measures) for s in batch],
+            },
+        ).scalar_one()
+    return changed
+
+
+def claim_due_feeds(session: Session, lease_seconds: int) -> list[int]:
+    """The enabled feeds due for a poll, each pushed ``lease_seconds`` ahead so the next
+    dispatch does not queue it twice; the poll sets its real next time. A poll lost with
+    its job (Redis flushed, worker killed) is retried once the lease ends."""
+    ids = list(
+        session.scalars(
+            update(Feed)
+            .where(Feed.enabled, Feed.next_poll_at <= text("now()"))
+            .values(next_poll_at=text(f"now() + interval '{int(lease_seconds)} seconds'"))
+            .returning(Feed.id)
+        )
+    )
+    session.commit()
+    return ids
+
+
+def purge_observations(session: Session, older_than: timedelta, batch: int = 50_000) -> int:
+    """Delete observations older than ``older_than``, one committed batch at a time, so a
+    large purge never holds one long transaction (the BRIN index finds the old rows)."""
+    cutoff = datetime.now(UTC) - older_than
+    total = 0
+    while True:
+        deleted = session.execute(
+            text(
+                "DELETE FROM feed_observations WHERE ctid = ANY(ARRAY("
+                " SELECT ctid FROM feed_observations WHERE observed_at < :cutoff LIMIT :batch))"
+            ),
+            {"cutoff": cutoff, "batch": batch},
+        ).rowcount
+        session.commit()
+        total += deleted
+        if deleted < batch:
+            return total

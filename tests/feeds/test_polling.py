@@ -1,0 +1,313 @@
+"""Polling over real HTTP (a stand-in source on 127.0.0.1) into the real database."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+
+from app.feeds import service
+from app.feeds.models import Feed, FeedEntity, FeedObservation
+from tests.feeds.factories import ago, car_park, example
+
+LIMITS = service.PollLimits(timeout_seconds=2, max_bytes=256 * 1024, page_size=2)
+FEED = {
+    "kind": "parking",
+    "format": "ngsi-ld-document",
+    "poll_interval_seconds": 60,
+    "freshness_limit_seconds": 600,
+    "enabled": True,
+}
+
+
+def a_feed(session, url, name="parkings", **changes) -> int:
+    feed, _ = service.put_feed(session, name, {**FEED, "source_url": url, **changes})
+    return feed.id
+
+
+def poll(session, feed_id, **kwargs) -> dict:
+    return service.poll_feed(session, feed_id, limits=LIMITS, **kwargs)
+
+
+def states(session) -> dict:
+    rows = session.execute(select(FeedEntity.entity_id, FeedEntity.available)).all()
+    session.rollback()
+    return dict(rows)
+
+
+def observations(session) -> int:
+    return session.scalar(select(func.count()).select_from(FeedObservation))
+
+
+def test_a_document_poll_stores_states_observations_and_health(session, feed_source):
+    url = feed_source.serve("/parkings.json", [car_park(1, available=10), car_park(2)])
+    feed_id = a_feed(session, url)
+    outcome = poll(session, feed_id)
+    assert outcome == {
+        "feed": "parkings",
+        "status": "ok",
+        "error": None,
+        "seen": 2,
+        "skipped": 0,
+        "changed": 2,
+    }
+    assert states(session) == {
+        "urn:ngsi-ld:OffStreetParking:dijon:P1": 10,
+        "urn:ngsi-ld:OffStreetParking:dijon:P2": 120,
+    }
+    assert observations(session) == 2
+    feed = session.get(Feed, feed_id)
+    assert feed.last_success_at is not None
+    assert (feed.consecutive_failures, feed.entities_seen, feed.entities_skipped) == (0, 2, 0)
+    assert feed.next_poll_at == feed.last_polled_at + timedelta(seconds=60)
+
+
+def test_a_repeated_observation_is_stored_once_and_a_new_one_is_added(session, feed_source):
+    first = ago(minutes=5)
+    url = feed_source.serve("/p.json", [car_park(1, available=10, observed=first)])
+    feed_id = a_feed(session, url)
+    poll(session, feed_id)
+    assert poll(session, feed_id)["changed"] == 0
+    assert observations(session) == 1
+    feed_source.serve("/p.json", [car_park(1, available=4, observed=ago(minutes=1))])
+    assert poll(session, feed_id)["changed"] == 1
+    assert states(session) == {"urn:ngsi-ld:OffStreetParking:dijon:P1": 4}
+    assert observations(session) == 2
+    # An older observation arriving late does not overwrite the latest state.
+    feed_source.serve("/p.json", [car_park(1, available=99, observed=ago(minutes=30))])
+    assert poll(session, feed_id)["changed"] == 0
+    assert states(session) == {"urn:ngsi-ld:OffStreetParking:dijon:P1": 4}
+
+
+def test_an_entity_listed_twice_in_one_poll_keeps_its_latest_observation(session, feed_source):
+    url = feed_source.serve(
+        "/p.json",
+        [car_park(1, available=1, observed=ago(minutes=2)), car_park(1, available=2)],
+    )
+    outcome = poll(session, a_feed(session, url))
+    assert (outcome["status"], outcome["changed"]) == ("ok", 1)
+    assert states(session) == {"urn:ngsi-ld:OffStreetParking:dijon:P1": 2}
+
+
+def test_the_shared_examples_in_both_forms_are_stored(session, feed_source):
+    documents = []
+    for entity_type in ("OffStreetParking", "OnStreetParking", "ParkingSpot"):
+        documents += [example(entity_type), example(entity_type, normalized=True)]
+    url = feed_source.serve("/examples.json", documents)
+    outcome = poll(session, a_feed(session, url))
+    # Each example's two forms share an id: three entities.
+    assert (outcome["status"], outcome["seen"], outcome["skipped"]) == ("ok", 6, 0)
+    assert len(states(session)) == 3
+    polygon = session.scalar(
+        select(func.GeometryType(FeedEntity.geom)).where(
+            FeedEntity.entity_type == "OnStreetParking"
+        )
+    )
+    assert polygon == "POLYGON"
+
+
+def test_malformed_entities_are_skipped_counted_and_explained(session, feed_source):
+    bad_type = {**car_park(2), "availableSpotNumber": "many"}
+    no_location = car_park(3)
+    del no_location["location"]
+    bad_coordinates = {**car_park(4), "location": {"type": "Point", "coordinates": [5, 95]}}
+    url = feed_source.serve(
+        "/p.json", [car_park(1), bad_type, no_location, bad_coordinates, "not an entity"]
+    )
+    feed_id = a_feed(session, url)
+    outcome = poll(session, feed_id)
+    assert (outcome["status"], outcome["seen"], outcome["skipped"]) == ("ok", 5, 4)
+    assert list(states(session)) == ["urn:ngsi-ld:OffStreetParking:dijon:P1"]
+    feed = session.get(Feed, feed_id)
+    assert feed.entities_skipped == 4
+    assert feed.skipped_examples == [
+        {
+            "entity": "urn:ngsi-ld:OffStreetParking:dijon:P2",
+            "reason": "availableSpotNumber is not a number",
+        },
+        {"entity": "urn:ngsi-ld:OffStreetParking:dijon:P3", "reason": "no location"},
+        {
+            "entity": "urn:ngsi-ld:OffStreetParking:dijon:P4",
+            "reason": "location is outside longitude -180..180, latitude -90..90",
+        },
+        {"entity": "?", "reason": "not a JSON object"},
+    ]
+
+
+def test_a_broker_is_read_page_by_page_with_limit_and_offset(session, feed_source):
+    entities = [car_park(n, available=n) for n in range(1, 6)]
+    url = feed_source.serve("/ngsi-ld/v1/entities", pages=entities)
+    feed_id = a_feed(session, url + "?type=OffStreetParking", format="ngsi-ld")
+    outcome = poll(session, feed_id)
+    assert (outcome["status"], outcome["seen"]) == ("ok", 5)
+    assert len(states(session)) == 5
+    assert feed_source.requests == [
+        "/ngsi-ld/v1/entities?type=OffStreetParking&limit=2&offset=0",
+        "/ngsi-ld/v1/entities?type=OffStreetParking&limit=2&offset=2",
+        "/ngsi-ld/v1/entities?type=OffStreetParking&limit=2&offset=4",
+    ]
+
+
+def test_a_broker_s_next_link_is_followed(session, feed_source):
+    feed_source.serve("/page2", [car_park(3)])
+    url = feed_source.serve(
+        "/page1", [car_park(1), car_park(2)], headers={"Link": '</page2>; rel="next"'}
+    )
+    outcome = poll(session, a_feed(session, url, format="ngsi-ld"))
+    assert (outcome["status"], outcome["seen"]) == ("ok", 3)
+    assert feed_source.requests[-1] == "/page2"
+
+
+FAILURES = {
+    "http 500": ({"document": b"oops", "status": 500}, "http_status"),
+    "timeout": ({"hang": True}, "timeout"),
+    "garbage": ({"document": b"<html>maintenance</html>"}, "not_ngsi_ld"),
+    "endless body": ({"endless": True}, "too_large"),
+    "announced huge body": (
+        {"document": b"[]", "headers": {"Content-Length": str(10**9)}},
+        "too_large",
+    ),
+    "not found": ({"document": b"[]", "status": 404}, "http_status"),
+    "wrong types only": (
+        {"document": [{**car_park(1), "totalSpotNumber": "x"}, {"id": 3}]},
+        "no_valid_entities",
+    ),
+}
+
+
+@pytest.mark.parametrize("failure", sorted(FAILURES))
+def test_a_failed_poll_keeps_the_last_good_state_and_shows_in_health(session, feed_source, failure):
+    url = feed_source.serve("/p.json", [car_park(1, available=33)])
+    feed_id = a_feed(session, url)
+    assert poll(session, feed_id)["status"] == "ok"
+    good_success = session.get(Feed, feed_id).last_success_at
+    session.rollback()
+
+    options, code = FAILURES[failure]
+    feed_source.serve("/p.json", **options)
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    outcome = poll(session, feed_id, now=later)
+    assert (outcome["status"], outcome["error"]) == ("failed", code)
+    assert states(session) == {"urn:ngsi-ld:OffStreetParking:dijon:P1": 33}
+    assert observations(session) == 1
+    feed = session.get(Feed, feed_id)
+    assert feed.last_error_code == code
+    assert feed.last_error
+    assert feed.consecutive_failures == 1
+    assert feed.last_success_at == good_success
+    assert feed.last_error_at == later
+    assert feed.next_poll_at == later + timedelta(seconds=120)  # backed off: 2 x 60 s
+
+
+def test_an_unreachable_source_is_a_failure_too(session, feed_source):
+    url = feed_source.url("/p.json")
+    feed_source.server.server_close()  # nothing listens there any more
+    outcome = poll(session, a_feed(session, url))
+    assert (outcome["status"], outcome["error"]) == ("failed", "unreachable")
+
+
+def test_repeated_failures_back_off_up_to_the_ceiling_and_a_success_resets(session, feed_source):
+    url = feed_source.serve("/p.json", b"down", status=503)
+    feed_id = a_feed(session, url)
+    delays = []
+    for _ in range(8):
+        now = datetime.now(UTC)
+        poll(session, feed_id, now=now)
+        delays.append((session.get(Feed, feed_id).next_poll_at - now).total_seconds())
+        session.rollback()
+    assert delays == [120, 240, 480, 960, 1920, 3600, 3600, 3600]
+    assert session.get(Feed, feed_id).consecutive_failures == 8
+    session.rollback()
+    feed_source.serve("/p.json", [car_park(1)])
+    assert poll(session, feed_id)["status"] == "ok"
+    assert session.get(Feed, feed_id).consecutive_failures == 0
+
+
+def test_due_feeds_are_claimed_once_until_their_poll_or_lease_ends(session, feed_source):
+    url = feed_source.serve("/p.json", [car_park(1)])
+    due = a_feed(session, url, name="due")
+    a_feed(session, url, name="disabled", enabled=False)
+    later = a_feed(session, url, name="later")
+    session.execute(
+        text("UPDATE feeds SET next_poll_at = now() + interval '1 hour' WHERE id = :id"),
+        {"id": later},
+    )
+    session.commit()
+    assert service.claim_due_feeds(session, lease_seconds=100) == [due]
+    assert service.claim_due_feeds(session, lease_seconds=100) == []
+    poll(session, due, now=datetime.now(UTC) - timedelta(minutes=5))
+    assert service.claim_due_feeds(session, lease_seconds=100) == [due]
+
+
+def test_the_purge_deletes_observations_older_than_the_retention_only(session, feed_source):
+    url = feed_source.serve(
+        "/p.json",
+        [car_park(1, observed=ago(days=91)), car_park(2, observed=ago(days=89))],
+    )
+    poll(session, a_feed(session, url))
+    assert service.purge_observations(session, timedelta(days=90), batch=1) == 1
+    kept = session.scalars(select(FeedObservation.observed_at)).all()
+    assert len(kept) == 1
+    assert kept[0] > datetime.now(UTC) - timedelta(days=90)
+    # The latest state stays whatever its age: the stale flag says how old it is.
+    assert len(states(session)) == 2
+
+
+def test_a_feed_deleted_takes_its_entities_and_history(session, feed_source):
+    url = feed_source.serve("/p.json", [car_park(1)])
+    poll(session, a_feed(session, url))
+    service.delete_feed(session, "parkings")
+    assert states(session) == {}
+    assert observations(session) == 0
+
+
+def test_parkings_near_a_point_use_the_lambert93_gist_index(session):
+    import random
+
+    from shapely.geometry import Point
+
+    from app.feeds import queries
+    from app.feeds.states import EntityState
+
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+
+    def spread(entity_type: str, count: int) -> list[EntityState]:
+        return [
+            EntityState(
+                entity_id=f"urn:ngsi-ld:{entity_type}:{n}",
+                entity_type=entity_type,
+                geom=Point(4.95 + rng.random() * 0.2, 47.27 + rng.random() * 0.1),
+                observed_at=now,
+            )
+            for n in range(count)
+        ]
+
+    lights = a_feed(session, "http://127.0.0.1:9/l.json", name="lights", kind="streetlights")
+    parkings = a_feed(session, "http://127.0.0.1:9/p.json")
+    service.store_states(session, lights, spread("Streetlight", 20_000))
+    service.store_states(session, parkings, spread("OffStreetParking", 60))
+    session.commit()
+    session.execute(text("ANALYZE feed_entities"))
+    params = {
+        "lon": 5.0415,
+        "lat": 47.322,
+        "radius": 500,
+        "types": ["OffStreetParking", "OnStreetParking", "ParkingSpot"],
+        "after_distance": None,
+        "after_id": 0,
+        "limit": 51,
+    }
+    plan = session.execute(text("EXPLAIN (FORMAT JSON) " + queries.NEAR.text), params).scalar()
+
+    def nodes(node):
+        yield node
+        for child in node.get("Plans", []):
+            yield from nodes(child)
+
+    every = list(nodes(plan[0]["Plan"]))
+    assert "idx_feed_entities_geom_l93" in {n.get("Index Name") for n in every}, plan
+    assert not [
+        n
+        for n in every
+        if n["Node Type"] == "Seq Scan" and n.get("Relation Name") == "feed_entities"
+    ], plan
