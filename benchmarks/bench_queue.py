@@ -33,8 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 from app.ops.launcher import ensure_database, libpq_url, with_database  # noqa: E402
 from app.users.tokens import mint_emulator_token  # noqa: E402
+from benchmarks import dataset  # noqa: E402
 from benchmarks.bench_http_ceiling import ensure_wrk, free_port, serve  # noqa: E402
-from benchmarks.bench_intake import PROJECT, prepare, wrk_run  # noqa: E402
+from benchmarks.bench_intake import wrk_run  # noqa: E402
 
 DESK = "voirie"
 AGENT = "bench-agent"
@@ -119,9 +120,9 @@ def main() -> None:
             "FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099"
         ),
         "PYTHONPATH": str(ROOT),
-        "SIGNALE_TOKEN": mint_emulator_token(PROJECT, AGENT, lifetime_seconds=3600),
+        "SIGNALE_TOKEN": mint_emulator_token(dataset.PROJECT, AGENT, lifetime_seconds=3600),
     }
-    rows = prepare(env, args.rows)
+    rows = dataset.prepare(env, args.rows)["reports"]
     subprocess.run(
         [*FLASK, "users", "set", AGENT, "--role", "agent", "--desk", DESK],
         env=env,

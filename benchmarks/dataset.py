@@ -22,6 +22,7 @@ from app.ops.launcher import ensure_database, libpq_url, with_database  # noqa: 
 # each run, so that every run starts from the same data (they would pile up in central
 # Dijon, making ever more duplicates and ever longer crew workloads).
 BENCH_UID = "bench-resident"
+PROJECT = "demo-signale"  # the Firebase project of the emulator tokens the benchmarks mint
 
 REPORTS = 1_000_000
 ASSETS = 100_000
