@@ -82,6 +82,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.feeds.views import blp as feeds
     from app.feeds.views import mobility
     from app.geo.views import blp as geo
+    from app.notifications.views import blp as notifications
     from app.open311.views import blp as open311_keys
     from app.open311.views import georeport
     from app.ops.views import blp as ops
@@ -106,6 +107,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         triage,
         feeds,
         mobility,
+        notifications,
     ):
         api.register_blueprint(blueprint)
     api.register_blueprint(open311_keys)

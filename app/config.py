@@ -94,6 +94,10 @@ class Config:
     # Mobility reads: how long clients and caches may reuse an answer.
     MOBILITY_MAX_AGE_SECONDS = 30
 
+    # Notifications. Device tokens not registered again for this long are pruned (FCM
+    # itself treats tokens idle for 270 days as expired).
+    NOTIFICATIONS_DEVICE_RETENTION_DAYS = 270
+
     # Pagination
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 200

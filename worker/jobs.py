@@ -102,3 +102,15 @@ def purge_feed_observations() -> int:
 
     days = int(current_app.config["FEEDS_OBSERVATION_RETENTION_DAYS"])
     return purge_observations(db.session, timedelta(days=days))
+
+
+def prune_devices() -> int:
+    """Delete device tokens not seen for NOTIFICATIONS_DEVICE_RETENTION_DAYS (270)."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from app.notifications.service import prune_devices as run
+
+    days = int(current_app.config["NOTIFICATIONS_DEVICE_RETENTION_DAYS"])
+    return run(db.session, unseen_for=timedelta(days=days))
