@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from sqlalchemy import delete, func, literal, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session
 
 from app import i18n
@@ -168,7 +168,7 @@ def _languages(session: Session, uids: list[str]) -> dict[str, str]:
     rows = session.execute(
         select(Device.uid, Device.locale)
         .where(Device.uid.in_(uids))
-        .distinct(Device.uid)
+        .ext(distinct_on(Device.uid))
         .order_by(Device.uid, Device.enabled.desc(), Device.last_seen_at.desc())
     )
     return {row.uid: language_of(row.locale) for row in rows}
