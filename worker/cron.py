@@ -15,6 +15,7 @@ SCHEDULE = (
     (jobs.dispatch_feed_polls, 10),
     (jobs.purge_feed_observations, 3600),
     (jobs.prune_devices, 86400),
+    (jobs.sweep_notifications, 30),
 )
 
 

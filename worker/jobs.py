@@ -114,3 +114,22 @@ def prune_devices() -> int:
 
     days = int(current_app.config["NOTIFICATIONS_DEVICE_RETENTION_DAYS"])
     return run(db.session, unseen_for=timedelta(days=days))
+
+
+def dispatch_notifications() -> dict:
+    """Send the due push deliveries through FCM (safe to run twice, or at once)."""
+    from flask import current_app
+
+    from app.notifications.dispatch import run
+
+    return dict(run(db.session, current_app.config))
+
+
+def sweep_notifications() -> bool:
+    """Queue the dispatcher when due pushes wait with no run on them (a lost job, a
+    SIGKILLed worker's lease over, retries come due)."""
+    from flask import current_app
+
+    from app.notifications.dispatch import sweep
+
+    return sweep(db.session, current_app.config)
