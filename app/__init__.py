@@ -39,6 +39,9 @@ def create_app(config: dict | None = None) -> Flask:
     from app.photos import service as photos
 
     photos.init_app(app)
+    from app.notifications import dispatch
+
+    dispatch.init_app(app)
     # One Api per application (not a module singleton): its OpenAPI spec is per app, and
     # tests build several apps in one process.
     api = Api(app)
@@ -59,6 +62,13 @@ def _check_safety(app: Flask) -> None:
         raise ConfigurationError(
             "FIREBASE_AUTH_EMULATOR_HOST is set in production: the Auth emulator's unsigned "
             "tokens would be accepted. Unset it, or run with SIGNALE_ENV=development."
+        )
+    if app.config["SIGNALE_ENV"] == "production" and app.config.get("FCM_CREDENTIALS") == (
+        "static-token"
+    ):
+        raise ConfigurationError(
+            "FCM_CREDENTIALS=static-token is for an FCM stand-in: give the service account "
+            "file (or application-default) in production."
         )
     if app.config["SIGNALE_ENV"] not in ("development", "test", "production"):
         raise ConfigurationError("SIGNALE_ENV must be development, test or production")
@@ -82,6 +92,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.feeds.views import blp as feeds
     from app.feeds.views import mobility
     from app.geo.views import blp as geo
+    from app.notifications.views import blp as notifications
     from app.open311.views import blp as open311_keys
     from app.open311.views import georeport
     from app.ops.views import blp as ops
@@ -106,6 +117,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         triage,
         feeds,
         mobility,
+        notifications,
     ):
         api.register_blueprint(blueprint)
     api.register_blueprint(open311_keys)

@@ -25,6 +25,9 @@ PLAIN_ENV = (
     "S3_REGION",
     "S3_ACCESS_KEY_ID",
     "S3_SECRET_ACCESS_KEY",
+    "FCM_CREDENTIALS",
+    "FCM_ENDPOINT",
+    "FCM_PROJECT_ID",
 )
 
 
@@ -93,6 +96,27 @@ class Config:
     FEEDS_OBSERVATION_RETENTION_DAYS = 90
     # Mobility reads: how long clients and caches may reuse an answer.
     MOBILITY_MAX_AGE_SECONDS = 30
+
+    # Notifications. Device tokens not registered again for this long are pruned (FCM
+    # itself treats tokens idle for 270 days as expired).
+    NOTIFICATIONS_DEVICE_RETENTION_DAYS = 270
+    # Pushes through FCM HTTP v1 (app/notifications/fcm.py). Without FCM_CREDENTIALS (a
+    # service account JSON file, or "application-default") residents get the in-app feed
+    # only. FCM_ENDPOINT points firebase-admin elsewhere than Google (a stand-in, with
+    # FCM_CREDENTIALS=static-token: refused in production). FCM_PROJECT_ID defaults to
+    # FIREBASE_PROJECT_ID.
+    FCM_CREDENTIALS = ""
+    FCM_ENDPOINT = ""
+    FCM_PROJECT_ID = ""
+    FCM_TIMEOUT_SECONDS = 10
+    # The dispatcher: pushes per send_each call (at most 500), how long a claimed batch is
+    # left alone by other runs, and retries of transient errors (exponential backoff from
+    # the base, at least FCM's Retry-After, capped) before a push is given up.
+    NOTIFICATIONS_BATCH = 500
+    NOTIFICATIONS_LEASE_SECONDS = 120
+    NOTIFICATIONS_MAX_ATTEMPTS = 8
+    NOTIFICATIONS_RETRY_BASE_SECONDS = 30
+    NOTIFICATIONS_RETRY_MAX_SECONDS = 3600
 
     # Pagination
     PAGE_SIZE_DEFAULT = 50

@@ -191,6 +191,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The request contains the NUL character (U+0000, %00), refused everywhere: "
         "remove it from the URL or from the fields listed in “errors”.",
     },
+    "device_not_found": {
+        "fr": "Cet appareil n'est pas enregistré sur votre compte : rien à supprimer.",
+        "en": "This device is not registered to your account: there is nothing to remove.",
+    },
+    "notification_not_found": {
+        "fr": "Vous n'avez aucune notification d'identifiant {id} : rechargez la liste "
+        "(GET /v1/me/notifications).",
+        "en": "You have no notification with the id {id}: reload the list "
+        "(GET /v1/me/notifications).",
+    },
     "invalid_cursor": {
         "fr": "Le curseur de pagination est invalide ou expiré : recommencez depuis la "
         "première page (sans paramètre « cursor »).",

@@ -39,6 +39,8 @@ def main(argv=None) -> None:
         queues = worker_queues()
         worker = SignaleWorker(queues, connection=redis_client())
         log.info("worker starting", extra={"queues": queues})
+        if not app.config.get("FCM_CREDENTIALS"):
+            log.warning("push notifications off (FCM_CREDENTIALS unset): in-app feed only")
         worker.work(with_scheduler=True, burst=args.burst)
 
 

@@ -14,6 +14,8 @@ SCHEDULE = (
     # Each feed has its own interval: the dispatcher queues those due.
     (jobs.dispatch_feed_polls, 10),
     (jobs.purge_feed_observations, 3600),
+    (jobs.prune_devices, 86400),
+    (jobs.sweep_notifications, 30),
 )
 
 

@@ -102,3 +102,34 @@ def purge_feed_observations() -> int:
 
     days = int(current_app.config["FEEDS_OBSERVATION_RETENTION_DAYS"])
     return purge_observations(db.session, timedelta(days=days))
+
+
+def prune_devices() -> int:
+    """Delete device tokens not seen for NOTIFICATIONS_DEVICE_RETENTION_DAYS (270)."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from app.notifications.service import prune_devices as run
+
+    days = int(current_app.config["NOTIFICATIONS_DEVICE_RETENTION_DAYS"])
+    return run(db.session, unseen_for=timedelta(days=days))
+
+
+def dispatch_notifications() -> dict:
+    """Send the due push deliveries through FCM (safe to run twice, or at once)."""
+    from flask import current_app
+
+    from app.notifications.dispatch import run
+
+    return dict(run(db.session, current_app.config))
+
+
+def sweep_notifications() -> bool:
+    """Queue the dispatcher when due pushes wait with no run on them (a lost job, a
+    SIGKILLed worker's lease over, retries come due)."""
+    from flask import current_app
+
+    from app.notifications.dispatch import sweep
+
+    return sweep(db.session, current_app.config)

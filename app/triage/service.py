@@ -21,6 +21,7 @@ from app import i18n
 from app.categories.models import Category
 from app.errors import Conflict, Forbidden, NotFound, Problem, Unprocessable
 from app.idempotency import service as idempotency
+from app.notifications import service as notifications
 from app.organisation import routing as routing_rules
 from app.organisation.models import Crew, Desk
 from app.organisation.service import desks_by_code
@@ -168,6 +169,8 @@ def _perform(session, actor, report_id, action, versions, params, render) -> Rep
     # the handler then changes the report and fills in the event.
     handler = _HANDLERS.get(action)
     apply = handler(session, actor, report, event, params) if handler else None
+    # Read before the change: a merge moves the report's supporters and followers away.
+    audience = notifications.audience(session, report) - {actor.uid}
     _claim(session, report, render)
     if apply is not None:
         apply()
@@ -175,7 +178,27 @@ def _perform(session, actor, report_id, action, versions, params, render) -> Rep
     _publish(session, report, event, params)
     session.add(event)
     session.flush()
+    _notify(session, actor, report, event, audience)
     return report
+
+
+def _notify(session, actor, report, event, audience) -> None:
+    """The notifications of the action, in its transaction (the outbox): one per resident
+    told of it, never its actor. A merge also tells the original's own audience that a
+    report joined it; those already told of the duplicate are not told twice."""
+    notifications.notify(session, event=event, report=report, recipients=audience)
+    if event.action != "merge":
+        return
+    target = session.get(Report, event.details["into"]["id"])
+    # The original's row is locked by the merge: its latest merge event is this one's.
+    merged_in = session.scalar(
+        select(ReportEvent)
+        .where(ReportEvent.report_id == target.id, ReportEvent.action == "merge")
+        .order_by(ReportEvent.id.desc())
+        .limit(1)
+    )
+    others = notifications.audience(session, target) - audience - {actor.uid}
+    notifications.notify(session, event=merged_in, report=target, recipients=others)
 
 
 def _is_offline_replay(actor: Identity, report: Report, versions, params: dict) -> bool:

@@ -220,6 +220,21 @@ MATRIX = {
         None,
     ),
     ("GET", "/v1/mobility/bikes"): (EVERYONE, "/v1/mobility/bikes?lon=5.0415&lat=47.322", None),
+    # Notifications: every caller has their own devices and feed (staff may file reports
+    # and follow them too); another's device or notification is 404 (tests/notifications).
+    ("POST", "/v1/me/devices"): (
+        EVERYONE,
+        "/v1/me/devices",
+        {"token": "matrix-token", "platform": "android", "locale": "fr-FR"},
+    ),
+    ("DELETE", "/v1/me/devices/{token}"): (EVERYONE, "/v1/me/devices/{device}", None),
+    ("GET", "/v1/me/notifications"): (EVERYONE, "/v1/me/notifications", None),
+    ("POST", "/v1/me/notifications/read-all"): (EVERYONE, "/v1/me/notifications/read-all", {}),
+    ("POST", "/v1/me/notifications/{notification_id}/read"): (
+        EVERYONE,
+        "/v1/me/notifications/{notification}/read",
+        None,
+    ),
 }
 # The state a ticket is put in before the action is tried (default: new).
 TICKET_STATES = {
@@ -429,6 +444,56 @@ def a_ticket(app, report_id: int, action: str) -> int:
     return target_id
 
 
+def a_device(client, headers) -> str:
+    """The caller's own device token, to remove."""
+    client.post(
+        "/v1/me/devices", headers=headers, json={"token": "matrix-device", "platform": "ios"}
+    )
+    return "matrix-device"
+
+
+def a_notification(app, client, token_for, headers) -> int:
+    """A notification of the caller's (when the caller is someone), to mark read."""
+    from app.extensions import db
+    from app.notifications.models import Notification
+    from app.triage.models import ReportEvent
+
+    me = client.get("/v1/me", headers=headers)
+    if me.status_code != 200:
+        return 1
+    report_id = a_report(client, token_for)
+    with app.app_context():
+        event = ReportEvent(
+            report_id=report_id,
+            actor_uid="matrix",
+            actor_role="agent",
+            action="public_update",
+            from_status="new",
+            to_status="new",
+            public=True,
+            message_fr="Passage lundi",
+            message_en="Coming on Monday",
+        )
+        db.session.add(event)
+        db.session.flush()
+        notification = Notification(
+            uid=me.get_json()["uid"],
+            report_id=report_id,
+            event_id=event.id,
+            kind="update",
+            language="fr",
+            title="Du nouveau",
+            body="Passage lundi",
+            data={"report_id": str(report_id), "reference": "-", "status": "new", "kind": "update"},
+            collapse_key=f"report-{report_id}",
+        )
+        db.session.add(notification)
+        db.session.commit()
+        notification_id = notification.id
+        db.session.remove()
+    return notification_id
+
+
 def fill(body, **values):
     """``body`` with every "{name}" string replaced by ``values[name]``."""
     if isinstance(body, dict):
@@ -460,6 +525,8 @@ def headers_for(caller: str, token_for) -> dict:
 def test_access(app, client, token_for, operation, caller):
     allowed, url, body = MATRIX[operation]
     method = operation[0]
+    # One identity per test: what is set up for the caller must be theirs.
+    caller_headers = headers_for(caller, token_for)
     if method != "GET" or operation[1] == "/v1/admin/users/{uid}":
         token_for(Role.AGENT, uid="target-user")  # something to read, replace or delete
     if "/assets/" in url:
@@ -470,6 +537,11 @@ def test_access(app, client, token_for, operation, caller):
         a_feed(app)
     if "{parking}" in url:
         url = url.replace("{parking}", str(a_parking(app)))
+    if "{device}" in url:
+        url = url.format(device=a_device(client, caller_headers))
+    if "{notification}" in url:
+        notification = a_notification(app, client, token_for, caller_headers)
+        url = url.format(notification=notification)
     if "{" in url:
         # The rule first: it routes the report to the voirie desk, which the agent works.
         rule_id, crew = a_routing_rule_and_a_spare_crew(app)
@@ -478,7 +550,7 @@ def test_access(app, client, token_for, operation, caller):
         url = url.format(
             report=report_id, photo=photo["id"], media=photo["url"], rule=rule_id, crew=crew
         )
-    headers = {**headers_for(caller, token_for), "Idempotency-Key": "matrix-1"}
+    headers = {**caller_headers, "Idempotency-Key": "matrix-1"}
     if "/actions/" in url or "bulk-actions" in url or "message-templates/" in url:
         report_id = a_report(client, token_for)  # the same one if made above (replayed)
         action = url.rsplit("/", 1)[1]

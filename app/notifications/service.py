@@ -1,0 +1,226 @@
+"""Use cases of notifications: residents' devices, the notifications written with each
+public event of a report (the outbox), and the in-app feed.
+
+Pushes are sent by the dispatcher (:mod:`app.notifications.dispatch`) from the delivery rows
+written here; the feed needs no Firebase at all.
+"""
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from sqlalchemy import delete, func, literal, select, update
+from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy.orm import Session
+
+from app import i18n
+from app.errors import NotFound
+from app.notifications import messages
+from app.notifications.models import PENDING, Delivery, Device, Notification
+from app.reports.models import Report, ReportFollower, ReportSupporter
+from app.triage.models import ReportEvent
+
+# Set on the session when a transaction wrote deliveries: the dispatcher is queued after
+# its commit (app.notifications.dispatch), never before.
+PUSH_PENDING = "signale.notifications.push_pending"
+# Reports filed through Open311 carry a partner's pseudonymous uid nobody signs in with.
+_NOBODY_PREFIX = "open311:"
+
+
+# --- devices --------------------------------------------------------------------------------
+
+
+def register_device(
+    session: Session,
+    *,
+    uid: str,
+    token: str,
+    platform: str,
+    app_version: str | None,
+    locale: str,
+) -> Device:
+    """Register the FCM token for ``uid``, or update it (re-enabled, seen now). A token that
+    moves to another account loses the pushes still pending for the previous one."""
+    previous = session.execute(
+        select(Device.id, Device.uid).where(Device.token == token).with_for_update()
+    ).first()
+    if previous is not None and previous.uid != uid:
+        session.execute(
+            delete(Delivery).where(Delivery.device_id == previous.id, Delivery.status == PENDING)
+        )
+    values = {
+        "uid": uid,
+        "platform": platform,
+        "app_version": app_version,
+        "locale": locale,
+        "enabled": True,
+        "disabled_reason": None,
+        "disabled_at": None,
+        "last_seen_at": func.now(),
+    }
+    device_id = session.execute(
+        insert(Device)
+        .values(token=token, **values)
+        .on_conflict_do_update(index_elements=["token"], set_=values)
+        .returning(Device.id)
+    ).scalar_one()
+    session.commit()
+    return session.get(Device, device_id, populate_existing=True)
+
+
+def remove_device(session: Session, *, uid: str, token: str) -> None:
+    """Forget the caller's token (its pending pushes go with it); 404 if it is not theirs."""
+    removed = session.execute(
+        delete(Device).where(Device.token == token, Device.uid == uid).returning(Device.id)
+    ).first()
+    if removed is None:
+        session.rollback()
+        raise NotFound("device_not_found")
+    session.commit()
+
+
+def prune_devices(session: Session, *, unseen_for: timedelta) -> int:
+    """Delete the tokens not registered again for ``unseen_for`` (FCM expires them too)."""
+    removed = session.execute(
+        delete(Device).where(Device.last_seen_at < func.now() - unseen_for).returning(Device.id)
+    ).all()
+    session.commit()
+    return len(removed)
+
+
+def language_of(locale: str | None) -> str:
+    """The language of ours a device locale reads best: English for English, else French."""
+    if locale and locale.lower().replace("_", "-").split("-")[0] == "en":
+        return "en"
+    return i18n.DEFAULT
+
+
+# --- the outbox: written in the event's transaction -----------------------------------------
+
+
+def audience(session: Session, report: Report) -> set[str]:
+    """Who is told of the report's public events: its reporter, supporters and followers."""
+    voices = session.scalars(
+        select(ReportFollower.uid)
+        .where(ReportFollower.report_id == report.id)
+        .union(select(ReportSupporter.uid).where(ReportSupporter.report_id == report.id))
+    )
+    uids = {report.reporter_uid, *voices}
+    return {uid for uid in uids if uid and not uid.startswith(_NOBODY_PREFIX)}
+
+
+def notify(
+    session: Session, *, event: ReportEvent, report: Report, recipients: Iterable[str]
+) -> int:
+    """Write one notification per recipient of the (flushed, public) event, each in the
+    recipient's language, and one pending delivery per enabled device of theirs. Flushes
+    only: the caller's transaction commits them with the event. Returns how many."""
+    uids = sorted(set(recipients))
+    if not event.public or not uids:
+        return 0
+    languages = _languages(session, uids)
+    kind = event.to_status if event.from_status != event.to_status else "update"
+    data = {"report_id": str(report.id), "reference": report.reference, "status": report.status}
+    rows = []
+    for uid in uids:
+        language = languages.get(uid)
+        if language is None:
+            # No device: the reporter's language when they filed, else ours.
+            language = report.language if uid == report.reporter_uid else i18n.DEFAULT
+        body = event.message_en if language == "en" else event.message_fr
+        rows.append(
+            {
+                "uid": uid,
+                "report_id": report.id,
+                "event_id": event.id,
+                "kind": kind,
+                "language": language,
+                "title": messages.title(kind, language, report.reference),
+                "body": body or event.message_fr or "",
+                "data": {**data, "kind": kind},
+                "collapse_key": f"report-{report.id}",
+            }
+        )
+    ids = session.scalars(
+        insert(Notification)
+        .values(rows)
+        .on_conflict_do_nothing(constraint="uq_notifications_event_id_uid")
+        .returning(Notification.id)
+    ).all()
+    if ids:
+        deliveries = session.execute(
+            insert(Delivery)
+            .from_select(
+                ["notification_id", "device_id"],
+                select(Notification.id, Device.id)
+                .join(Device, (Device.uid == Notification.uid) & Device.enabled)
+                .where(Notification.id.in_(ids)),
+            )
+            .on_conflict_do_nothing()
+            .returning(Delivery.id)
+        ).all()
+        if deliveries:
+            session.info[PUSH_PENDING] = True
+    return len(ids)
+
+
+def _languages(session: Session, uids: list[str]) -> dict[str, str]:
+    """Each resident's language, from the locale of their most recently seen device."""
+    rows = session.execute(
+        select(Device.uid, Device.locale)
+        .where(Device.uid.in_(uids))
+        .ext(distinct_on(Device.uid))
+        .order_by(Device.uid, Device.enabled.desc(), Device.last_seen_at.desc())
+    )
+    return {row.uid: language_of(row.locale) for row in rows}
+
+
+# --- the in-app feed ------------------------------------------------------------------------
+
+
+def feed(session: Session, *, uid: str, before: int | None, limit: int) -> dict:
+    """The resident's notifications, newest first (keyset on the id), and how many are
+    unread."""
+    query = select(Notification).where(Notification.uid == uid)
+    if before is not None:
+        query = query.where(Notification.id < before)
+    items = list(session.scalars(query.order_by(Notification.id.desc()).limit(limit + 1)))
+    more = len(items) > limit
+    items = items[:limit]
+    return {
+        "items": items,
+        "next_cursor": items[-1].id if more and items else None,
+        "unread_count": unread_count(session, uid),
+    }
+
+
+def unread_count(session: Session, uid: str) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.uid == uid, Notification.read_at.is_(None))
+    )
+
+
+def mark_read(session: Session, *, uid: str, notification_id: int) -> Notification:
+    """Mark one of the resident's notifications read (again: no change); 404 if not theirs."""
+    notification = session.scalar(
+        select(Notification).where(Notification.id == notification_id, Notification.uid == uid)
+    )
+    if notification is None:
+        raise NotFound("notification_not_found", id=notification_id)
+    if notification.read_at is None:
+        notification.read_at = func.now()
+    session.commit()
+    return session.get(Notification, notification_id, populate_existing=True)
+
+
+def mark_all_read(session: Session, *, uid: str, up_to: int | None) -> dict:
+    """Mark the resident's unread notifications read, up to ``up_to`` (the newest the app
+    showed) if given, so that one arriving meanwhile stays unread."""
+    query = update(Notification).where(Notification.uid == uid, Notification.read_at.is_(None))
+    if up_to is not None:
+        query = query.where(Notification.id <= up_to)
+    marked = session.execute(query.values(read_at=func.now()).returning(literal(1))).all()
+    count = unread_count(session, uid)
+    session.commit()
+    return {"marked": len(marked), "unread_count": count}

@@ -1,0 +1,97 @@
+from flask.views import MethodView
+
+from app.errors import PROBLEM_DOC
+from app.extensions import Blueprint, db
+from app.notifications import service
+from app.notifications.schemas import (
+    NOTIFICATION_ID_PARAMETER,
+    TOKEN_PARAMETER,
+    DeviceInSchema,
+    DeviceSchema,
+    MarkAllReadInSchema,
+    MarkAllReadSchema,
+    NotificationIdPathSchema,
+    NotificationListArgsSchema,
+    NotificationPageSchema,
+    NotificationSchema,
+    TokenPathSchema,
+)
+from app.pagination import decode_cursor, encode_cursor, page_size
+from app.users.identity import current_identity, roles_required
+
+blp = Blueprint(
+    "notifications",
+    __name__,
+    url_prefix="/v1",
+    description="Residents' devices (push) and in-app notifications",
+)
+
+
+@blp.route("/me/devices")
+class Devices(MethodView):
+    @roles_required(blp)
+    @blp.arguments(DeviceInSchema)
+    @blp.response(200, DeviceSchema)
+    def post(self, data):
+        """Register this device's FCM token (again: updates it, re-enables it)"""
+        return service.register_device(db.session, uid=current_identity().uid, **data)
+
+
+@blp.route("/me/devices/<string:token>", parameters=TOKEN_PARAMETER)
+class DeviceByToken(MethodView):
+    @roles_required(blp)
+    @blp.arguments(TokenPathSchema, location="path", as_kwargs=True)
+    @blp.response(204)
+    @blp.alt_response(404, description="No such token of the caller's", **PROBLEM_DOC)
+    def delete(self, token):
+        """Forget a device: no more pushes to it"""
+        service.remove_device(db.session, uid=current_identity().uid, token=token)
+
+
+@blp.route("/me/notifications")
+class Notifications(MethodView):
+    @roles_required(blp)
+    @blp.arguments(NotificationListArgsSchema, location="query")
+    @blp.response(200, NotificationPageSchema)
+    @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
+    def get(self, args):
+        """The caller's notifications, newest first (cursor paginated), and the unread count"""
+        (before,) = decode_cursor(args["cursor"], 1, parse=_id_key) or (None,)
+        page = service.feed(
+            db.session,
+            uid=current_identity().uid,
+            before=before,
+            limit=page_size(args["limit"]),
+        )
+        cursor = page["next_cursor"]
+        return {**page, "next_cursor": encode_cursor([cursor]) if cursor else None}
+
+
+@blp.route("/me/notifications/read-all")
+class ReadAll(MethodView):
+    @roles_required(blp)
+    @blp.arguments(MarkAllReadInSchema, required=False)
+    @blp.response(200, MarkAllReadSchema)
+    def post(self, data):
+        """Mark the caller's notifications read (up to `up_to` if given)"""
+        return service.mark_all_read(db.session, uid=current_identity().uid, up_to=data["up_to"])
+
+
+@blp.route("/me/notifications/<int:notification_id>/read", parameters=NOTIFICATION_ID_PARAMETER)
+class ReadOne(MethodView):
+    @roles_required(blp)
+    @blp.arguments(NotificationIdPathSchema, location="path", as_kwargs=True)
+    @blp.response(200, NotificationSchema)
+    @blp.alt_response(404, description="No such notification of the caller's", **PROBLEM_DOC)
+    def post(self, notification_id):
+        """Mark one notification read"""
+        return service.mark_read(
+            db.session, uid=current_identity().uid, notification_id=notification_id
+        )
+
+
+def _id_key(key: list) -> list:
+    (value,) = key
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= 2**62:
+        raise ValueError("not a notification id")
+    return [value]
