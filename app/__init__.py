@@ -84,6 +84,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.geo.views import blp as geo
     from app.open311.views import blp as open311_keys
     from app.open311.views import georeport
+    from app.opendata.views import blp as opendata
     from app.ops.views import blp as ops
     from app.organisation.views import blp as organisation
     from app.photos.views import blp as photos
@@ -106,6 +107,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         triage,
         feeds,
         mobility,
+        opendata,
     ):
         api.register_blueprint(blueprint)
     api.register_blueprint(open311_keys)
@@ -125,6 +127,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
 def _register_cli(app: Flask) -> None:
     from app.cli import assets_cli, categories_cli, reference, reports_cli, routing_cli, users
     from app.feeds.cli import feeds_cli
+    from app.opendata.cli import opendata_cli
 
     for group in (
         reference,
@@ -134,5 +137,6 @@ def _register_cli(app: Flask) -> None:
         assets_cli,
         routing_cli,
         feeds_cli,
+        opendata_cli,
     ):
         app.cli.add_command(group)

@@ -102,3 +102,13 @@ def purge_feed_observations() -> int:
 
     days = int(current_app.config["FEEDS_OBSERVATION_RETENTION_DAYS"])
     return purge_observations(db.session, timedelta(days=days))
+
+
+def export_open_data() -> dict:
+    """Produce the open data files (full and daily, every format) and publish those changed."""
+    from flask import current_app
+
+    from app.opendata.service import export_reports, settings
+    from app.photos.service import storage
+
+    return export_reports(db.session, storage(), **settings(current_app.config))

@@ -66,7 +66,7 @@ class CSVWriter:
     """Comma-separated, UTF-8, a header line; the position as lon and lat columns."""
 
     extension = "csv"
-    media_type = "text/csv; charset=utf-8"
+    media_type = "text/csv"  # UTF-8: the response says charset=utf-8
 
     def __init__(self, path: Path):
         self._file = open(path, "w", encoding="utf-8", newline="", buffering=_BUFFER)  # noqa: SIM115

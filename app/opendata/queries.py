@@ -9,13 +9,16 @@ finely than either). A photo is given only when it is a public one (ready, of th
 itself: not a crew's "after" photo nor a resident's "reopen" one).
 """
 
+from datetime import date
+
 from sqlalchemy import BigInteger, Float, Numeric, Select, case, cast, func, literal, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from app.assets.models import Asset
 from app.categories.models import Category
 from app.geo.models import Commune
 from app.open311.queries import coarsened
+from app.opendata.models import OpenDataFile
 from app.organisation.models import Desk
 from app.photos.models import READY, Photo
 from app.reports.models import Report
@@ -120,3 +123,30 @@ def export_rows(*, grid_m: int, media_base: str) -> Select:
         .where(Report.geom.is_not(None))
         .order_by(Report.created_at, Report.id)
     )
+
+
+def files(
+    session: Session,
+    *,
+    fmt: str | None,
+    period: str | None,
+    since: date | None,
+    until: date | None,
+    after: str | None,
+    limit: int,
+) -> list[OpenDataFile]:
+    """Published files by name, descending: the full ones first, then the newest days."""
+    query = select(OpenDataFile).order_by(OpenDataFile.name.desc()).limit(limit)
+    if fmt:
+        query = query.where(OpenDataFile.format == fmt)
+    if period == "full":
+        query = query.where(OpenDataFile.day.is_(None))
+    elif period == "daily":
+        query = query.where(OpenDataFile.day.is_not(None))
+    if since:
+        query = query.where(OpenDataFile.day >= since)
+    if until:
+        query = query.where(OpenDataFile.day <= until)
+    if after is not None:
+        query = query.where(OpenDataFile.name < after)
+    return list(session.scalars(query))

@@ -6,6 +6,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
@@ -101,6 +102,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def settings(config) -> dict:
+    """The export's settings from the application's configuration."""
+    return {
+        "grid_m": int(config["OPEN311_LOCATION_GRID_M"]),
+        "media_base": config["PUBLIC_BASE_URL"].rstrip("/") + "/v1/media/",
+    }
+
+
 def export_reports(
     session: Session,
     storage: Storage,
@@ -156,3 +165,10 @@ def export_reports(
 
 def get_file(session: Session, name: str) -> OpenDataFile | None:
     return session.get(OpenDataFile, name)
+
+
+def open_file(entry: OpenDataFile) -> BinaryIO:
+    """The file's content, as a stream from storage."""
+    from app.photos.service import storage
+
+    return storage().open(entry.storage_key)
