@@ -95,6 +95,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.notifications.views import blp as notifications
     from app.open311.views import blp as open311_keys
     from app.open311.views import georeport
+    from app.opendata.views import blp as opendata
     from app.ops.views import blp as ops
     from app.organisation.views import blp as organisation
     from app.photos.views import blp as photos
@@ -118,6 +119,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         feeds,
         mobility,
         notifications,
+        opendata,
     ):
         api.register_blueprint(blueprint)
     api.register_blueprint(open311_keys)
@@ -137,6 +139,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
 def _register_cli(app: Flask) -> None:
     from app.cli import assets_cli, categories_cli, reference, reports_cli, routing_cli, users
     from app.feeds.cli import feeds_cli
+    from app.opendata.cli import opendata_cli
 
     for group in (
         reference,
@@ -146,5 +149,6 @@ def _register_cli(app: Flask) -> None:
         assets_cli,
         routing_cli,
         feeds_cli,
+        opendata_cli,
     ):
         app.cli.add_command(group)

@@ -96,6 +96,15 @@ class Config:
     FEEDS_OBSERVATION_RETENTION_DAYS = 90
     # Mobility reads: how long clients and caches may reuse an answer.
     MOBILITY_MAX_AGE_SECONDS = 30
+    # Open data exports (/v1/opendata/files): positions are snapped to OPEN311_LOCATION_GRID_M
+    # too (one grid for every public output: two would locate a report more finely than
+    # either); photo links are absolute under PUBLIC_BASE_URL. The worker's cron process
+    # produces the files on this schedule (cron syntax, the server's time), within the
+    # timeout; clients and caches may reuse a file this long before asking again (ETag).
+    PUBLIC_BASE_URL = "https://signale.metropole-dijon.fr"
+    OPENDATA_EXPORT_CRON = "30 2 * * *"
+    OPENDATA_EXPORT_TIMEOUT_SECONDS = 3600
+    OPENDATA_MAX_AGE_SECONDS = 300
 
     # Notifications. Device tokens not registered again for this long are pruned (FCM
     # itself treats tokens idle for 270 days as expired).

@@ -48,6 +48,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Aucune ressource à cette adresse : vérifiez l'URL.",
         "en": "Nothing exists at this address: check the URL.",
     },
+    "opendata_file_not_found": {
+        "fr": "Aucun fichier de données ouvertes ne s'appelle {name} : la liste est donnée par "
+        "GET /v1/opendata/files (les fichiers sont produits chaque nuit).",
+        "en": "No open data file is called {name}: GET /v1/opendata/files lists them (the "
+        "files are produced every night).",
+    },
     "commune_not_found": {
         "fr": "Aucune commune de Dijon Métropole n'a le code INSEE {insee_code}.",
         "en": "No commune of Dijon Métropole has INSEE code {insee_code}.",

@@ -1,5 +1,6 @@
 """Periodic jobs, enqueued by rq's cron scheduler: ``python -m worker.cron``."""
 
+from flask import current_app
 from rq.cron import CronScheduler
 
 from app import create_app
@@ -25,6 +26,14 @@ def main() -> None:
         cron = CronScheduler(connection=redis_client())
         for func, interval in SCHEDULE:
             cron.register(func, queue_name=worker_queues()[0], interval=interval)
+        # Once a day (by default) and long: the open data files of every report.
+        config = current_app.config
+        cron.register(
+            jobs.export_open_data,
+            queue_name=worker_queues()[0],
+            cron=config["OPENDATA_EXPORT_CRON"],
+            job_timeout=int(config["OPENDATA_EXPORT_TIMEOUT_SECONDS"]),
+        )
         cron.start()
 
 

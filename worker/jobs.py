@@ -133,3 +133,13 @@ def sweep_notifications() -> bool:
     from app.notifications.dispatch import sweep
 
     return sweep(db.session, current_app.config)
+
+
+def export_open_data() -> dict:
+    """Produce the open data files (full and daily, every format) and publish those changed."""
+    from flask import current_app
+
+    from app.opendata.service import export_reports, settings
+    from app.photos.service import storage
+
+    return export_reports(db.session, storage(), **settings(current_app.config))

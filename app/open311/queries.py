@@ -20,11 +20,18 @@ from app.reports.models import CLOSED_STATUSES, OPEN_STATUSES, Report
 _ORIGINAL = aliased(Report)
 
 
+def coarsened(grid_m: int):
+    """The report's position snapped to a ``grid_m`` Lambert-93 grid, in WGS 84: what every
+    public output shows (Open311, open data), so that none can point at a private home."""
+    return func.ST_Transform(func.ST_SnapToGrid(Report.geom_l93, grid_m), WGS84)
+
+
 def _columns(grid_m: int):
-    coarse = func.ST_Transform(func.ST_SnapToGrid(Report.geom_l93, grid_m), WGS84)
+    coarse = coarsened(grid_m)
     photo = (
         select(Photo.display_key)
-        .where(Photo.report_id == Report.id, Photo.status == READY)
+        # The report's own photo: never a crew's "after" or a resident's "reopen" one.
+        .where(Photo.report_id == Report.id, Photo.status == READY, Photo.kind == "report")
         .order_by(Photo.id)
         .limit(1)
         .correlate(Report)

@@ -1,14 +1,19 @@
-"""Where photo files live, behind a small interface (filesystem by default)."""
+"""Where photo files (and open data files) live, behind a small interface (filesystem by
+default). Large files go in from a local file and come out as a stream: never whole in memory.
+"""
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 
 class Storage(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
+    def put_file(self, key: str, path: str | Path, content_type: str) -> None: ...
     def get(self, key: str) -> bytes: ...
+    def open(self, key: str) -> BinaryIO: ...
     def delete(self, key: str) -> None: ...
     def exists(self, key: str) -> bool: ...
 
@@ -33,8 +38,20 @@ class FilesystemStorage:
             handle.write(data)
         os.replace(tmp, path)
 
+    def put_file(self, key: str, path: str | Path, content_type: str) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        with os.fdopen(fd, "wb") as handle, open(path, "rb") as source:
+            shutil.copyfileobj(source, handle, 1024 * 1024)
+        os.replace(tmp, target)
+
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+    def open(self, key: str) -> BinaryIO:
+        """The file, to read as a stream (FileNotFoundError when missing)."""
+        return self._path(key).open("rb")
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -74,11 +91,21 @@ class S3Storage:
         content_type = "image/jpeg" if key.endswith(".jpg") else "application/octet-stream"
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
+    def put_file(self, key: str, path: str | Path, content_type: str) -> None:
+        # boto3 sends large files in parts, read from disk as they go.
+        self.client.upload_file(
+            str(path), self.bucket, key, ExtraArgs={"ContentType": content_type}
+        )
+
     def get(self, key: str) -> bytes:
+        return self.open(key).read()
+
+    def open(self, key: str) -> BinaryIO:
+        """The object's body, to read as a stream (FileNotFoundError when missing)."""
         from botocore.exceptions import ClientError
 
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise FileNotFoundError(key) from exc

@@ -1,11 +1,13 @@
 """GET requests, requests/{id} and their filters, defaults and extensions, in both formats."""
 
+import io
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
 from app.extensions import db
 from tests.open311.conftest import children, get_json, get_xml
+from tests.photos.images import jpeg
 
 SPEC_FIELDS = {
     "service_request_id",
@@ -248,6 +250,28 @@ def test_media_url_is_the_public_display_photo(client, file_report, ready_photo,
     (request,) = get_json(client, f"/requests/{report['reference']}.json")
     assert request["media_url"].startswith("http://localhost/v1/media/display/")
     assert client.get(request["media_url"].removeprefix("http://localhost")).status_code == 200
+
+
+def test_media_url_is_never_a_reopen_or_after_photo(app, client, auth):
+    from app.photos.service import process_photo
+
+    headers = auth(uid="photographer")
+    report = client.post(
+        "/v1/reports",
+        json={"category": "other", "location": {"lon": 5.0415, "lat": 47.322}},
+        headers={**headers, "Idempotency-Key": "reopen-photo"},
+    ).get_json()
+    photo = client.post(
+        f"/v1/reports/{report['id']}/photos",
+        headers={**headers, "Idempotency-Key": "p"},
+        query_string={"kind": "reopen"},
+        data={"file": (io.BytesIO(jpeg()), "photo.jpg")},
+    ).get_json()
+    with app.app_context():
+        assert process_photo(db.session, photo["id"]) == "ready"
+        db.session.remove()
+    (request,) = get_json(client, f"/requests/{report['reference']}.json")
+    assert "media_url" not in request
 
 
 def test_positions_are_snapped_to_the_grid(client, file_report, app):

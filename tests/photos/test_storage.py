@@ -71,6 +71,19 @@ def test_both_backends_keep_read_and_forget(tmp_path, s3_endpoint, bucket):
             store.get("display/ab/x.jpg")
 
 
+def test_both_backends_take_a_file_and_give_it_back_as_a_stream(tmp_path, s3_endpoint, bucket):
+    source = tmp_path / "export.csv"
+    source.write_bytes(b"reference\n" * 200_000)
+    for store in backends(tmp_path / "root", s3_endpoint, bucket):
+        store.put_file("opendata/ab/x.csv", source, "text/csv")
+        with store.open("opendata/ab/x.csv") as stream:
+            assert stream.read(10) == b"reference\n"
+            assert len(stream.read()) == source.stat().st_size - 10
+        store.delete("opendata/ab/x.csv")
+        with pytest.raises(FileNotFoundError):
+            store.open("opendata/ab/x.csv")
+
+
 def test_the_filesystem_backend_refuses_keys_leaving_its_root(tmp_path):
     with pytest.raises(ValueError):
         FilesystemStorage(tmp_path).put("../escape", b"x")

@@ -235,6 +235,9 @@ MATRIX = {
         "/v1/me/notifications/{notification}/read",
         None,
     ),
+    # Open data: anyone, with or without a token.
+    ("GET", "/v1/opendata/files"): (PUBLIC, "/v1/opendata/files", None),
+    ("GET", "/v1/opendata/files/{name}"): (PUBLIC, "/v1/opendata/files/reports.csv", None),
 }
 # The state a ticket is put in before the action is tried (default: new).
 TICKET_STATES = {
@@ -387,6 +390,17 @@ def a_parking(app) -> int:
     return parking_id
 
 
+def an_export(app) -> None:
+    """The open data files, as the nightly job leaves them."""
+    from app.extensions import db
+    from app.opendata.service import export_reports, settings
+    from app.photos.service import storage
+
+    with app.app_context():
+        export_reports(db.session, storage(), **settings(app.config))
+        db.session.remove()
+
+
 def a_routing_rule_and_a_spare_crew(app) -> tuple[int, str]:
     """Something for the routing-rule and crew operations to replace or delete."""
     from app.extensions import db
@@ -535,6 +549,8 @@ def test_access(app, client, token_for, operation, caller):
         an_open311_key(app)
     if "/feeds/" in url:
         a_feed(app)
+    if "/opendata/files/" in url:
+        an_export(app)
     if "{parking}" in url:
         url = url.replace("{parking}", str(a_parking(app)))
     if "{device}" in url:

@@ -1,0 +1,1 @@
+"""Open data: the city's reports, anonymised, as downloadable files (GeoJSON, CSV, GeoParquet)."""

@@ -1,0 +1,152 @@
+"""Read side of the open data exports: one anonymised row per public report.
+
+Only what may be public is selected. No reporter uid, contact, address, description or
+answers: residents write free text and answers with no moderation to publish them (there is
+none yet), and an address or answer can name a person or a home. The position is the
+equipment's when the report is attached to a piece of public equipment, else the report's
+snapped to a grid (the same as Open311's: two grids together would locate a report more
+finely than either). A photo is given only when it is a public one (ready, of the report
+itself: not a crew's "after" photo nor a resident's "reopen" one).
+"""
+
+from datetime import date
+
+from sqlalchemy import BigInteger, Float, Numeric, Select, case, cast, func, literal, select
+from sqlalchemy.orm import Session, aliased
+
+from app.assets.models import Asset
+from app.categories.models import Category
+from app.geo.models import Commune
+from app.open311.queries import coarsened
+from app.opendata.models import OpenDataFile
+from app.organisation.models import Desk
+from app.photos.models import READY, Photo
+from app.reports.models import Report
+from app.triage.models import ReportEvent
+
+# The states that mean the desk took the report up: acknowledged, or straight to a crew.
+TAKEN_UP = ("acknowledged", "assigned", "in_progress")
+# A report counts as resolved while it stays so (a reopened one is not resolved any more).
+RESOLVED = ("resolved", "closed")
+# The day a report belongs to (daily files): its creation date, in Dijon.
+TIMEZONE = "Europe/Paris"
+
+# Columns of every format, in order (the position is the geometry, or lon/lat in CSV).
+COLUMNS = (
+    "reference",
+    "category",
+    "category_name",
+    "commune",
+    "commune_name",
+    "desk",
+    "status",
+    "created_at",
+    "acknowledged_at",
+    "resolved_at",
+    "time_to_resolve_seconds",
+    "duplicate_of",
+    "supporters_count",
+    "source",
+    "photo_url",
+    "location_basis",
+)
+
+_ORIGINAL = aliased(Report)
+
+
+def _rounded(value):
+    # A millionth of a degree is about 0.1 m: more digits only say the grid's arithmetic.
+    return cast(func.round(cast(value, Numeric), 6), Float)
+
+
+def export_rows(*, grid_m: int, media_base: str) -> Select:
+    """Every public report, oldest first: the columns of :data:`COLUMNS`, then ``lon``,
+    ``lat`` and ``day`` (the creation date in Dijon)."""
+    events = (
+        select(
+            ReportEvent.report_id,
+            func.min(ReportEvent.created_at)
+            .filter(ReportEvent.to_status.in_(TAKEN_UP))
+            .label("acknowledged_at"),
+            func.max(ReportEvent.created_at)
+            .filter(ReportEvent.to_status == "resolved")
+            .label("resolved_at"),
+        )
+        .where(ReportEvent.to_status.in_((*TAKEN_UP, "resolved")))
+        .group_by(ReportEvent.report_id)
+        .subquery("events")
+    )
+    photo = (
+        select(Photo.display_key)
+        .where(Photo.report_id == Report.id, Photo.status == READY, Photo.kind == "report")
+        .order_by(Photo.id)
+        .limit(1)
+        .correlate(Report)
+        .scalar_subquery()
+    )
+    resolved_at = case((Report.status.in_(RESOLVED), events.c.resolved_at))
+    position = case(
+        (Asset.id.is_not(None), Asset.geom),
+        else_=coarsened(grid_m),
+    )
+    return (
+        select(
+            Report.reference,
+            Category.code.label("category"),
+            Category.name_fr.label("category_name"),
+            Report.commune_insee.label("commune"),
+            Commune.name.label("commune_name"),
+            Desk.code.label("desk"),
+            Report.status,
+            Report.created_at,
+            events.c.acknowledged_at,
+            resolved_at.label("resolved_at"),
+            cast(
+                func.round(func.extract("epoch", resolved_at - Report.created_at)), BigInteger
+            ).label("time_to_resolve_seconds"),
+            _ORIGINAL.reference.label("duplicate_of"),
+            Report.support_count.label("supporters_count"),
+            Report.source,
+            (literal(media_base) + photo).label("photo_url"),
+            case((Asset.id.is_not(None), "asset"), else_=f"grid_{grid_m}m").label("location_basis"),
+            _rounded(func.ST_X(position)).label("lon"),
+            _rounded(func.ST_Y(position)).label("lat"),
+            func.date(func.timezone(TIMEZONE, Report.created_at)).label("day"),
+        )
+        .join(Category, Report.category_id == Category.id)
+        .outerjoin(Desk, Report.desk_id == Desk.id)
+        .outerjoin(Commune, Report.commune_insee == Commune.insee_code)
+        .outerjoin(_ORIGINAL, Report.duplicate_of_id == _ORIGINAL.id)
+        .outerjoin(Asset, Report.asset_id == Asset.id)
+        .outerjoin(events, events.c.report_id == Report.id)
+        # A report waiting for its photo's GPS position is not public yet.
+        .where(Report.geom.is_not(None))
+        .order_by(Report.created_at, Report.id)
+    )
+
+
+def files(
+    session: Session,
+    *,
+    fmt: str | None,
+    period: str | None,
+    since: date | None,
+    until: date | None,
+    after: str | None,
+    limit: int,
+) -> list[OpenDataFile]:
+    """Published files by name, descending: the full ones first, then the newest days."""
+    query = select(OpenDataFile).order_by(OpenDataFile.name.desc()).limit(limit)
+    if fmt:
+        query = query.where(OpenDataFile.format == fmt)
+    if period == "full":
+        query = query.where(OpenDataFile.day.is_(None))
+    elif period == "daily":
+        query = query.where(OpenDataFile.day.is_not(None))
+    if since:
+        query = query.where(OpenDataFile.day >= since)
+    if until:
+        query = query.where(OpenDataFile.day <= until)
+    if after is not None:
+        query = query.where(OpenDataFile.name < after)
+    return list(session.scalars(query))

@@ -1,0 +1,174 @@
+"""Open data use cases: producing the export files, and finding one to serve."""
+
+import hashlib
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.orm import Session
+
+from app.opendata.formats import FORMATS, WRITERS
+from app.opendata.models import OpenDataFile
+from app.opendata.queries import export_rows
+from app.photos.storage import Storage
+
+log = logging.getLogger(__name__)
+
+# Two exports at once would race on the same files: the second one gives way.
+_LOCK = 0x0D47A  # pg_try_advisory_xact_lock key
+# Rows fetched per round trip from the server-side cursor.
+_FETCH = 5_000
+
+
+def file_name(fmt: str, day: date | None = None) -> str:
+    """reports.csv (the full file), reports-2026-11-25.csv (a day's)."""
+    suffix = f"-{day.isoformat()}" if day else ""
+    return f"reports{suffix}.{WRITERS[fmt].extension}"
+
+
+def media_type(fmt: str) -> str:
+    return WRITERS[fmt].media_type
+
+
+@dataclass
+class Written:
+    name: str
+    format: str
+    day: date | None
+    path: Path
+    rows: int
+
+
+def write_files(
+    session: Session,
+    workdir: Path,
+    *,
+    grid_m: int,
+    media_base: str,
+    formats: tuple[str, ...] = FORMATS,
+    daily: bool = True,
+) -> list[Written]:
+    """Stream every public report once into the full file of each format and, with
+    ``daily``, into each day's file: at most one day's file per format is open at a time
+    (rows come in creation order), and rows are fetched by batches from a server-side cursor."""
+    # Dates of the files in UTC, whatever the server's time zone.
+    session.execute(text("SET LOCAL TIME ZONE 'UTC'"))
+    query = export_rows(grid_m=grid_m, media_base=media_base).execution_options(yield_per=_FETCH)
+    result = session.execute(query)
+    day_index = len(result.keys()) - 1
+    written: list[Written] = []
+
+    def open_writers(day):
+        return {
+            fmt: (
+                WRITERS[fmt](workdir / file_name(fmt, day)),
+                Written(file_name(fmt, day), fmt, day, workdir / file_name(fmt, day), 0),
+            )
+            for fmt in formats
+        }
+
+    def close(writers) -> None:
+        for writer, record in writers.values():
+            writer.close()
+            record.rows = writer.rows
+            written.append(record)
+
+    full = open_writers(None)
+    current_day, days = None, {}
+    for row in result:
+        for writer, _ in full.values():
+            writer.write(row)
+        if daily:
+            if row[day_index] != current_day:
+                close(days)
+                current_day = row[day_index]
+                days = open_writers(current_day)
+            for writer, _ in days.values():
+                writer.write(row)
+    close(days)
+    close(full)
+    return written
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def settings(config) -> dict:
+    """The export's settings from the application's configuration."""
+    return {
+        "grid_m": int(config["OPEN311_LOCATION_GRID_M"]),
+        "media_base": config["PUBLIC_BASE_URL"].rstrip("/") + "/v1/media/",
+    }
+
+
+def export_reports(
+    session: Session,
+    storage: Storage,
+    *,
+    grid_m: int,
+    media_base: str,
+    formats: tuple[str, ...] = FORMATS,
+    daily: bool = True,
+) -> dict:
+    """Produce the open data files (full and daily, each format), store the contents that
+    changed, and publish them in one transaction; files no export produces any more go."""
+    if not session.scalar(select(func.pg_try_advisory_xact_lock(_LOCK))):
+        session.rollback()
+        return {"skipped": "another export is running"}
+    now = datetime.now(UTC)
+    known = {f.name: f for f in session.scalars(select(OpenDataFile))}
+    keys_before = {f.storage_key for f in known.values()}
+    changed = 0
+    with tempfile.TemporaryDirectory(prefix="signale-opendata-") as tmp:
+        written = write_files(
+            session, Path(tmp), grid_m=grid_m, media_base=media_base, formats=formats, daily=daily
+        )
+        for item in written:
+            sha = _sha256(item.path)
+            key = f"opendata/{sha[:2]}/{sha}.{WRITERS[item.format].extension}"
+            if not storage.exists(key):
+                storage.put_file(key, item.path, media_type(item.format))
+            row = known.get(item.name)
+            if row is None:
+                row = OpenDataFile(name=item.name, format=item.format, day=item.day)
+                session.add(row)
+            if row.sha256 != sha:
+                row.sha256, row.storage_key, row.modified_at = sha, key, now
+                changed += 1
+            row.size_bytes, row.row_count, row.generated_at = (
+                item.path.stat().st_size,
+                item.rows,
+                now,
+            )
+    produced = {item.name for item in written}
+    gone = [name for name, f in known.items() if name not in produced and f.format in formats]
+    if gone:
+        session.execute(delete(OpenDataFile).where(OpenDataFile.name.in_(gone)))
+    session.commit()
+    # Only now that no row points at them: an old content stays readable until the commit.
+    keys_after = set(session.scalars(select(OpenDataFile.storage_key)))
+    for key in keys_before - keys_after:
+        storage.delete(key)
+    summary = {"files": len(written), "changed": changed, "removed": len(gone)}
+    log.info("open data exported", extra=summary)
+    return summary
+
+
+def get_file(session: Session, name: str) -> OpenDataFile | None:
+    return session.get(OpenDataFile, name)
+
+
+def open_file(entry: OpenDataFile) -> BinaryIO:
+    """The file's content, as a stream from storage."""
+    from app.photos.service import storage
+
+    return storage().open(entry.storage_key)

@@ -1,0 +1,137 @@
+from flask import current_app, request, send_file, url_for
+from flask.views import MethodView
+
+from app.errors import PROBLEM_DOC, NotFound
+from app.extensions import Blueprint, db
+from app.opendata import queries, service
+from app.opendata.schemas import (
+    NAME_PATTERN,
+    FileListArgsSchema,
+    OpenDataFilePageSchema,
+)
+from app.pagination import decode_cursor, page_size, paginate
+
+blp = Blueprint(
+    "opendata",
+    __name__,
+    url_prefix="/v1/opendata",
+    description="Open data: the city's reports, anonymised, as files (public, no token needed)",
+)
+
+NAME_PARAMETER = [
+    {
+        "in": "path",
+        "name": "name",
+        "required": True,
+        "schema": {"type": "string", "pattern": NAME_PATTERN, "maxLength": 64},
+    }
+]
+DOWNLOAD_HEADERS = {
+    name: {"description": description, "schema": {"type": "string"}}
+    for name, description in (
+        ("ETag", "The content's SHA-256"),
+        ("Last-Modified", "When the content last changed"),
+        ("Cache-Control", "public, max-age=N"),
+        ("Content-Disposition", "attachment; filename=..."),
+    )
+}
+DOWNLOAD_CONTENT = {
+    "application/geo+json": {"schema": {"type": "object"}},
+    "text/csv": {"schema": {"type": "string"}},
+    "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+}
+
+
+@blp.after_request
+def _open_to_other_sites(response):
+    # Public open data: any web application may read it from the browser.
+    if request.method in ("GET", "HEAD"):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _present(entry) -> dict:
+    return {
+        "name": entry.name,
+        "format": entry.format,
+        "media_type": service.media_type(entry.format),
+        "period": "daily" if entry.day else "full",
+        "day": entry.day,
+        "row_count": entry.row_count,
+        "size_bytes": entry.size_bytes,
+        "sha256": entry.sha256,
+        "modified_at": entry.modified_at,
+        "generated_at": entry.generated_at,
+        "url": url_for("opendata.OpenDataFileByName", name=entry.name, _external=True),
+    }
+
+
+@blp.route("/files")
+class OpenDataFiles(MethodView):
+    @blp.arguments(FileListArgsSchema, location="query")
+    @blp.response(200, OpenDataFilePageSchema)
+    @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
+    def get(self, args):
+        """The published files, full ones first, then by day, newest first. Columns:
+        reference, category, commune, desk, status, created/acknowledged/resolved dates,
+        time to resolve, duplicate of, supporters, source, public photo, and a position
+        snapped to a grid or at the equipment reported (never a reporter's data, address
+        or text)"""
+        limit = page_size(args["limit"])
+        cursor = decode_cursor(args["cursor"], 1)
+        entries = queries.files(
+            db.session,
+            fmt=args["format"],
+            period=args["period"],
+            since=args["since"],
+            until=args["until"],
+            after=cursor[0] if cursor else None,
+            limit=limit + 1,
+        )
+        page = paginate(entries, limit, key=lambda entry: [entry.name])
+        page["items"] = [_present(entry) for entry in page["items"]]
+        return page
+
+
+@blp.route("/files/<string:name>", parameters=NAME_PARAMETER)
+class OpenDataFileByName(MethodView):
+    # Three media types for one status: described here, as flask-smorest takes one.
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "The file",
+                "headers": DOWNLOAD_HEADERS,
+                "content": DOWNLOAD_CONTENT,
+            }
+        }
+    )
+    @blp.alt_response(304, description="Not modified (If-None-Match, If-Modified-Since)")
+    @blp.alt_response(404, description="No such file (yet)", **PROBLEM_DOC)
+    def get(self, name):
+        """Download a file (GeoJSON, CSV or GeoParquet): cacheable, with its ETag and
+        Last-Modified, and ranges where the storage allows"""
+        entry = service.get_file(db.session, name)
+        if entry is None:
+            raise NotFound("opendata_file_not_found", name=name)
+        try:
+            stream = service.open_file(entry)
+        except FileNotFoundError as exc:  # its content went between the read and now
+            raise NotFound("opendata_file_not_found", name=name) from exc
+        response = send_file(
+            stream,
+            mimetype=service.media_type(entry.format),
+            as_attachment=True,
+            download_name=entry.name,
+            conditional=False,
+            etag=False,
+            max_age=current_app.config["OPENDATA_MAX_AGE_SECONDS"],
+        )
+        response.cache_control.public = True
+        # The size is known from the export even when the storage gives a bare stream (S3):
+        # ranges and 304s are answered from it.
+        response.set_etag(entry.sha256)
+        response.last_modified = entry.modified_at
+        response.content_length = entry.size_bytes
+        return response.make_conditional(
+            request, accept_ranges=True, complete_length=entry.size_bytes
+        )

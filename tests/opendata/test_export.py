@@ -1,0 +1,131 @@
+"""The export: full and daily files in every format, stored by content, published at once."""
+
+import csv
+import io
+import json
+
+import psycopg
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import select, update
+
+from app.opendata import service
+from app.opendata.models import OpenDataFile
+from app.ops.launcher import libpq_url
+from app.photos.storage import FilesystemStorage
+from app.reports.models import Report
+from tests.opendata.conftest import database
+
+
+@pytest.fixture
+def storage(tmp_path):
+    return FilesystemStorage(tmp_path / "storage")
+
+
+@pytest.fixture
+def export(app, storage):
+    def run(**kwargs) -> dict:
+        with database(app) as session:
+            return service.export_reports(
+                session, storage, grid_m=50, media_base="https://signale.example/v1/media/",
+                **kwargs,
+            )  # fmt: skip
+
+    return run
+
+
+def published(app) -> dict[str, OpenDataFile]:
+    with database(app) as session:
+        files = session.scalars(select(OpenDataFile)).all()
+        session.expunge_all()
+        return {f.name: f for f in files}
+
+
+def read(storage, entry) -> bytes:
+    with storage.open(entry.storage_key) as stream:
+        return stream.read()
+
+
+def test_full_and_daily_files_in_every_format(app, add_report, export, storage):
+    add_report(reference="DIJ-2026-000001", created_hours_ago=72)
+    add_report(reference="DIJ-2026-000002", created_hours_ago=71.5)
+    add_report(reference="DIJ-2026-000003", created_hours_ago=1)
+    summary = export()
+    files = published(app)
+    days = sorted({f.day for f in files.values() if f.day})
+    assert len(days) == 2 or len(days) == 3  # 72 h and 71.5 h ago may straddle midnight
+    assert summary == {"files": 3 * (1 + len(days)), "changed": 3 * (1 + len(days)), "removed": 0}
+    assert {n for n, f in files.items() if f.day is None} == {
+        "reports.geojson",
+        "reports.csv",
+        "reports.parquet",
+    }
+    full = json.loads(read(storage, files["reports.geojson"]))
+    assert [f["id"] for f in full["features"]] == [
+        "DIJ-2026-000001",
+        "DIJ-2026-000002",
+        "DIJ-2026-000003",
+    ]
+    assert files["reports.geojson"].row_count == 3
+    csv_rows = list(csv.DictReader(io.StringIO(read(storage, files["reports.csv"]).decode())))
+    assert [r["reference"] for r in csv_rows] == [f["id"] for f in full["features"]]
+    assert pq.read_table(io.BytesIO(read(storage, files["reports.parquet"]))).num_rows == 3
+    # The daily files share the reports out, each in its own day.
+    by_day = [f for f in files.values() if f.day and f.format == "csv"]
+    assert sum(f.row_count for f in by_day) == 3
+    for entry in by_day:
+        lines = list(csv.DictReader(io.StringIO(read(storage, entry).decode())))
+        assert entry.name == f"reports-{entry.day.isoformat()}.csv"
+        assert len(lines) == entry.row_count
+    for entry in files.values():
+        assert entry.size_bytes == len(read(storage, entry))
+
+
+def test_an_unchanged_file_keeps_its_content_and_date(app, add_report, export):
+    old = add_report(reference="DIJ-2026-000001", created_hours_ago=24 * 10)
+    add_report(reference="DIJ-2026-000002", created_hours_ago=1)
+    export()
+    before = published(app)
+    assert export()["changed"] == 0
+    after = published(app)
+    for name, entry in after.items():
+        assert (entry.sha256, entry.modified_at) == (before[name].sha256, before[name].modified_at)
+        assert entry.generated_at > before[name].generated_at
+    # The old report is rejected: its day's files and the full ones change, no others.
+    with database(app) as session:
+        session.execute(update(Report).where(Report.id == old).values(status="rejected"))
+        session.commit()
+    assert export()["changed"] == 6
+    changed = {n for n, e in published(app).items() if e.sha256 != before[n].sha256}
+    old_day = min(e.day for e in before.values() if e.day)
+    assert changed == {
+        *(f"reports.{x}" for x in ("geojson", "csv", "parquet")),
+        *(f"reports-{old_day.isoformat()}.{x}" for x in ("geojson", "csv", "parquet")),
+    }
+
+
+def test_a_day_without_reports_any_more_loses_its_files_and_their_content(
+    app, add_report, export, storage
+):
+    gone = add_report(reference="DIJ-2026-000001", created_hours_ago=24 * 10)
+    add_report(reference="DIJ-2026-000002", created_hours_ago=1)
+    export()
+    before = published(app)
+    with database(app) as session:
+        session.execute(update(Report).where(Report.id == gone).values(geom=None))
+        session.commit()
+    assert export()["removed"] == 3
+    after = published(app)
+    for name in set(before) - set(after):
+        assert not storage.exists(before[name].storage_key)
+    for entry in after.values():
+        assert storage.exists(entry.storage_key)
+
+
+def test_an_export_gives_way_to_one_already_running(app, database_url, add_report, export):
+    add_report(reference="DIJ-2026-000001")
+    with psycopg.connect(libpq_url(database_url)) as other:
+        other.execute("SELECT pg_advisory_xact_lock(%s)", (service._LOCK,))
+        assert export() == {"skipped": "another export is running"}
+    assert published(app) == {}
+    assert export()["files"] == 6
