@@ -177,6 +177,14 @@ def crew_sync(session: Session, *, viewer: Identity, since: datetime | None) -> 
     handed back, resolved, closed by the desk...), and the cursor for the next sync."""
     now = session.scalar(select(func.now()))
     crew_id = session.scalar(select(Crew.id).where(Crew.code == viewer.crew))
+    if crew_id is None:  # a crew member whose crew was removed holds nothing
+        return {
+            "full": True,
+            "tickets": [],
+            "removed": [],
+            "cursor": encode_cursor([now.isoformat()]),
+            "as_of": now.isoformat(),
+        }
     holds = and_(Report.crew_id == crew_id, Report.status.in_(CREW_STATUSES))
     tickets = queries.items_query().where(holds).order_by(Report.id)
     removed = []

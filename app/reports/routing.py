@@ -82,8 +82,7 @@ def route(
         statement = _LOOKUP if enabled and in_lambert93_domain(lon, lat) else _LOOKUP_PLACE_ONLY
         if statement is _LOOKUP:
             params.update(rules.desk_params(category_code, at or datetime.now(UTC)))
-    if statement is _LOOKUP:
-        session.execute(_GENERIC_PLANS)
+            session.execute(_GENERIC_PLANS)
     row = session.execute(statement, params).first()
     if row is None or (active_only and not row.Category.active):
         raise Unprocessable(

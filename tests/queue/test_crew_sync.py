@@ -78,3 +78,18 @@ def test_a_cursor_not_from_this_api_is_400(client, auth):
     )
     assert response.status_code == 400
     assert response.get_json()["code"] == "invalid_cursor"
+
+
+def test_a_member_whose_crew_was_removed_holds_nothing(app, client, auth):
+    from app.organisation.models import Crew
+
+    crew = auth(Role.CREW)
+    make_report(app, status="assigned")
+    make_report(app, status="assigned", crew=None)  # nobody's: must not show up either
+    with app.app_context():
+        db.session.execute(text("UPDATE reports SET crew_id = NULL"))
+        db.session.query(Crew).filter(Crew.code == "voirie-nord").delete()
+        db.session.commit()
+        db.session.remove()
+    answer = sync(client, crew)
+    assert answer["tickets"] == [] and answer["removed"] == []
