@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import signal
 
 from rq import Worker
 
@@ -20,6 +21,25 @@ class SignaleWorker(Worker):
     """
 
     app = None
+    _stop_while_starting = False
+
+    def bootstrap(self, *args, **kwargs):
+        """rq registers the worker, then starts its scheduler, and only then installs its
+        SIGTERM/SIGINT handlers: a stop in between killed the worker still registered.
+        Until rq's handlers are in place, a stop is remembered instead."""
+
+        def remember(signum, frame):
+            self._stop_while_starting = True
+
+        signal.signal(signal.SIGTERM, remember)
+        signal.signal(signal.SIGINT, remember)
+        super().bootstrap(*args, **kwargs)
+
+    def _install_signal_handlers(self):
+        super()._install_signal_handlers()
+        if self._stop_while_starting:
+            self.log.info("Worker %s: stop requested while starting", self.name)
+            self._stop_requested = True  # the work loop stops at once, then unregisters
 
     def main_work_horse(self, job, queue):
         db.engine.dispose(close=False)
