@@ -265,7 +265,11 @@ def _traffic(attributes: dict) -> dict:
 def _streetlight(attributes: dict) -> dict:
     return {
         "status": text(attributes, "status"),
-        "measures": {"power_state": text(attributes, "powerState")},
+        "measures": {
+            "power_state": text(attributes, "powerState"),
+            # The equipment this lamp is, when the source names it (matched to an asset).
+            "ref_streetlight": text(attributes, "refStreetlight", MAX_ID_LENGTH),
+        },
     }
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import NotFound, Unprocessable
 from app.feeds.adapters import SUPPORTED_FORMATS, adapter_for
+from app.feeds.faults import DEFAULT_FAULTS, FaultOutcome, process_faults
 from app.feeds.fetching import Budget, Fetcher, FetchError, HttpFetcher
 from app.feeds.models import Feed
 from app.feeds.ngsi_ld import KIND_TYPES
@@ -140,12 +141,15 @@ def poll_feed(
     limits: PollLimits = PollLimits(),
     fetcher_factory: Callable[[Budget], Fetcher] = HttpFetcher,
     now: datetime | None = None,
+    faults: dict = DEFAULT_FAULTS,
 ) -> dict:
     """Poll one feed: read it whole, then store its states and record its health.
 
     A failed read (timeout, HTTP error, oversize, not NGSI-LD, nothing valid) stores
     nothing, so the last good state stays; the failure is recorded and the next poll backs
-    off. Never raises for anything the source sends.
+    off. Never raises for anything the source sends. Equipment faults among the stored
+    states open or update tickets (``faults``: the FEEDS_FAULTS mapping), in the same
+    transaction.
     """
     feed = session.get(Feed, feed_id)
     if feed is None:
@@ -184,8 +188,13 @@ def poll_feed(
             for entity, reason in result.skipped[:SKIPPED_EXAMPLES]
         ]
     changed = 0
+    tickets = FaultOutcome()
     if error is None:
         changed = store_states(session, feed.id, result.states)
+        carried = set(KIND_TYPES.get(kind, ()))
+        tickets = process_faults(
+            session, feed.id, name, {t: m for t, m in faults.items() if t in carried}
+        )
         feed.last_success_at = now
         feed.consecutive_failures = 0
         feed.next_poll_at = now + timedelta(seconds=feed.poll_interval_seconds)
@@ -208,6 +217,7 @@ def poll_feed(
         "seen": result.seen,
         "skipped": len(result.skipped),
         "changed": changed,
+        "tickets": tickets.as_dict(),
     }
     session.commit()
     return outcome
