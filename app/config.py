@@ -106,6 +106,8 @@ class Config:
     }
     # Mobility reads: how long clients and caches may reuse an answer.
     MOBILITY_MAX_AGE_SECONDS = 30
+    # Traffic: the speed a segment's average is compared with when it gives no occupancy.
+    TRAFFIC_FREE_FLOW_SPEED_KMH = 50
     # Open data exports (/v1/opendata/files): positions are snapped to OPEN311_LOCATION_GRID_M
     # too (one grid for every public output: two would locate a report more finely than
     # either); photo links are absolute under PUBLIC_BASE_URL. The worker's cron process

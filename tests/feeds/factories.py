@@ -96,3 +96,20 @@ def streetlight(
         **extra,
     }
     return normalize(entity) if normalized else entity
+
+
+def road_segment(number: int, *, offset_m: float = 0.0, observed: str | None = None, **values):
+    """A TrafficFlowObserved counter on a 200 m segment starting ``offset_m`` east of the centre."""
+    lon = CENTRE[0] + offset_m / 75_500
+    return {
+        "id": f"urn:ngsi-ld:TrafficFlowObserved:dijon:{number}",
+        "type": "TrafficFlowObserved",
+        "name": f"Segment {number}",
+        "location": {
+            "type": "LineString",
+            "coordinates": [[lon, CENTRE[1]], [lon + 200 / 75_500, CENTRE[1]]],
+        },
+        "dateObservedTo": observed or ago(minutes=1),
+        "laneDirection": "forward",
+        **values,
+    }
