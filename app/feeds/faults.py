@@ -111,6 +111,12 @@ def process_faults(session: Session, feed_id: int, feed_name: str, faults: dict)
                 extra={"feed": feed_name, "entity": row.entity_id, "code": exc.code},
             )
             continue
+        except Exception:  # one fault's ticket must not cost the poll its stored states
+            outcome.failed += 1
+            log.exception(
+                "sensor fault ticket failed", extra={"feed": feed_name, "entity": row.entity_id}
+            )
+            continue
         if opened:
             outcome.opened += 1
         else:
