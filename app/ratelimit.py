@@ -21,6 +21,7 @@ RULES = {
     "mobility.Parkings": (("RATELIMIT_MOBILITY_PER_IP", "ip"),),
     "mobility.ParkingHistory": (("RATELIMIT_MOBILITY_PER_IP", "ip"),),
     "mobility.Bikes": (("RATELIMIT_MOBILITY_PER_IP", "ip"),),
+    "mobility.Traffic": (("RATELIMIT_MOBILITY_PER_IP", "ip"),),
 }
 # The methods counted: creations, except the mobility reads, which apps poll (per IP: anyone
 # can mint anonymous identities).
@@ -28,6 +29,7 @@ METHODS = {
     "mobility.Parkings": ["GET"],
     "mobility.ParkingHistory": ["GET"],
     "mobility.Bikes": ["GET"],
+    "mobility.Traffic": ["GET"],
 }
 
 

@@ -89,7 +89,12 @@ def poll_feed(feed_id: int) -> dict:
     from app.feeds.service import PollLimits
     from app.feeds.service import poll_feed as run
 
-    return run(db.session, feed_id, limits=PollLimits.from_config(current_app.config))
+    return run(
+        db.session,
+        feed_id,
+        limits=PollLimits.from_config(current_app.config),
+        faults=current_app.config["FEEDS_FAULTS"],
+    )
 
 
 def purge_feed_observations() -> int:

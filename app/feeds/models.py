@@ -104,6 +104,11 @@ class FeedEntity(db.Model):
     # Kind-specific values: free_docks, intensity, average_speed, congested, power_state...
     measures: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The ticket this equipment's fault opened or joined, while the fault lasts (cleared
+    # when it reports working again): a repeated fault adds no second ticket.
+    fault_report_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("reports.id", ondelete="SET NULL")
+    )
 
 
 class FeedObservation(db.Model):

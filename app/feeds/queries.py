@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.errors import NotFound
 from app.feeds.models import FeedEntity
 from app.feeds.ngsi_ld import KIND_TYPES
-from app.geo.models import in_lambert93_domain
+from app.geo.models import LAMBERT93_DOMAIN, in_lambert93_domain
 from app.pagination import decode_cursor, paginate
 
 # ST_DWithin and the distance both use geom_l93 (GiST); entities of disabled feeds are
@@ -116,3 +116,63 @@ def hourly_history(
         for row in rows.mappings()
     ]
     return {"id": entity.id, "name": entity.name, "from_": start, "to": end, "hours": hours}
+
+
+def parse_id_cursor(key: list) -> list[int]:
+    (entity_pk,) = key
+    if isinstance(entity_pk, bool) or not isinstance(entity_pk, int) or not 0 < entity_pk < 2**63:
+        raise ValueError("not a cursor")
+    return [entity_pk]
+
+
+# Traffic in a box: the box (segmentized so its edges follow the meridians and parallels)
+# projected to Lambert-93 meets geom_l93's GiST index; one page in id order.
+IN_BOX = text(
+    """
+SELECT e.id, e.entity_id, e.name, f.name AS feed, e.observed_at, e.occupancy, e.measures,
+       ST_AsGeoJSON(e.geom, 7) AS geometry,
+       e.observed_at < now() - make_interval(secs => f.freshness_limit_seconds) AS stale
+FROM feed_entities e
+JOIN feeds f ON f.id = e.feed_id,
+     (SELECT ST_Transform(ST_Segmentize(ST_MakeEnvelope(:west, :south, :east, :north, 4326),
+                                        0.01), 2154) AS l93) b
+WHERE f.enabled
+  AND e.entity_type = ANY(CAST(:types AS text[]))
+  AND ST_Intersects(e.geom_l93, b.l93)
+  AND e.id > :after_id
+ORDER BY e.id
+LIMIT :limit
+"""
+)
+
+
+def in_box(
+    session: Session,
+    kind: str,
+    bbox: tuple[float, float, float, float],
+    *,
+    limit: int,
+    cursor: str | None = None,
+) -> dict:
+    """A page of the ``kind`` entities meeting ``bbox`` (WGS 84), in id order."""
+    after = decode_cursor(cursor, 1, parse_id_cursor)
+    d_west, d_south, d_east, d_north = LAMBERT93_DOMAIN
+    # Only the part of the box where Lambert-93 is defined (PROJ may refuse the rest).
+    west, south = max(bbox[0], d_west), max(bbox[1], d_south)
+    east, north = min(bbox[2], d_east), min(bbox[3], d_north)
+    if west >= east or south >= north:
+        return {"items": [], "next_cursor": None}
+    rows = session.execute(
+        IN_BOX,
+        {
+            "west": west,
+            "south": south,
+            "east": east,
+            "north": north,
+            "types": list(KIND_TYPES[kind]),
+            "after_id": after[0] if after else 0,
+            "limit": limit + 1,
+        },
+    ).mappings()
+    items = [{**row, "geometry": json.loads(row["geometry"])} for row in rows]
+    return paginate(items, limit, lambda item: [item["id"]])

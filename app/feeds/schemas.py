@@ -113,6 +113,20 @@ class NearArgsSchema(PageArgsSchema):
     )
 
 
+class TrafficArgsSchema(PageArgsSchema):
+    bbox = ma.fields.String(
+        required=True,
+        validate=[
+            ma.validate.Length(max=100),
+            ma.validate.Regexp(
+                r"^-?\d{1,3}(\.\d{1,15})?(,-?\d{1,3}(\.\d{1,15})?){3}$",
+                error="expected min_lon,min_lat,max_lon,max_lat",
+            ),
+        ],
+        metadata={"description": "min_lon,min_lat,max_lon,max_lat (WGS 84)"},
+    )
+
+
 class MobilityItemSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     source_id = ma.fields.String(required=True, metadata={"description": "The source's id"})
@@ -204,3 +218,53 @@ class ParkingHistorySchema(ma.Schema):
 
 ParkingPageSchema = page_schema(ParkingSchema, "ParkingPageSchema")
 BikeStationPageSchema = page_schema(BikeStationSchema, "BikeStationPageSchema")
+
+
+CONGESTION_RULE = (
+    "free, moderate, heavy or unknown: heavy when the source says congested; else from "
+    "the detector occupancy (under 0.15 free, under 0.35 moderate, else heavy); else from "
+    "the average speed against TRAFFIC_FREE_FLOW_SPEED_KMH, 50 (at least 70% free, at "
+    "least 40% moderate, else heavy); unknown when none is given"
+)
+
+
+class TrafficSegmentSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    source_id = ma.fields.String(required=True, metadata={"description": "The source's id"})
+    feed = ma.fields.String(required=True)
+    name = ma.fields.String(required=True, allow_none=True)
+    intensity = ma.fields.Integer(
+        required=True, allow_none=True, metadata={"description": "Vehicles counted"}
+    )
+    average_speed_kmh = ma.fields.Float(required=True, allow_none=True)
+    occupancy = ma.fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Share of the time the detector was occupied, 0 to 1"},
+    )
+    congestion = ma.fields.String(required=True, metadata={"description": CONGESTION_RULE})
+    lane_direction = ma.fields.String(required=True, allow_none=True)
+    observed_at = ma.fields.DateTime(required=True)
+    stale = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "Observed longer ago than the feed's freshness limit"},
+    )
+
+
+class TrafficFeatureSchema(ma.Schema):
+    type = ma.fields.Constant("Feature", required=True)
+    id = ma.fields.Integer(required=True)
+    geometry = ma.fields.Nested(GeometrySchema, required=True)
+    properties = ma.fields.Nested(TrafficSegmentSchema, required=True)
+
+
+class TrafficCollectionSchema(ma.Schema):
+    type = ma.fields.Constant("FeatureCollection", required=True)
+    features = ma.fields.List(ma.fields.Nested(TrafficFeatureSchema), required=True)
+    next_cursor = ma.fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Pass as `cursor` for the next page; null at the end"},
+    )

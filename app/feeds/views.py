@@ -19,8 +19,11 @@ from app.feeds.schemas import (
     ParkingIdPathSchema,
     ParkingPageSchema,
     PollRequestedSchema,
+    TrafficArgsSchema,
+    TrafficCollectionSchema,
 )
 from app.pagination import page_size
+from app.reports.queries import parse_bbox
 from app.users.identity import roles_required
 from app.users.models import Role
 
@@ -34,7 +37,7 @@ mobility = Blueprint(
     "mobility",
     __name__,
     url_prefix="/v1/mobility",
-    description="Live mobility information for residents: parking, bike stations",
+    description="Live mobility information for residents: parking, bike stations, traffic",
 )
 
 NAME_PARAMETER = [
@@ -54,6 +57,7 @@ PARKING_PAGE = ParkingPageSchema()
 PARKING_HISTORY = ParkingHistorySchema()
 HISTORY_MAX = timedelta(days=31)
 BIKE_PAGE = BikeStationPageSchema()
+TRAFFIC = TrafficCollectionSchema()
 
 
 def present(feed: Feed) -> dict:
@@ -272,3 +276,73 @@ class Bikes(MethodView):
             for item in page["items"]
         ]
         return cacheable(BIKE_PAGE, page)
+
+
+def congestion_level(
+    congested: bool | None, occupancy: float | None, speed: float | None, free_flow: float
+) -> str:
+    """The rule documented on ``congestion`` (schemas.CONGESTION_RULE)."""
+    if congested:
+        return "heavy"
+    if occupancy is not None:
+        return "free" if occupancy < 0.15 else "moderate" if occupancy < 0.35 else "heavy"
+    if speed is not None and free_flow > 0:
+        ratio = speed / free_flow
+        return "free" if ratio >= 0.7 else "moderate" if ratio >= 0.4 else "heavy"
+    if congested is False:
+        return "free"
+    return "unknown"
+
+
+@mobility.route("/traffic")
+class Traffic(MethodView):
+    @roles_required(mobility)
+    @mobility.arguments(TrafficArgsSchema, location="query")
+    @mobility.response(200, TrafficCollectionSchema, headers=CACHE_HEADERS)
+    @mobility.alt_response(304, description="Not modified (If-None-Match)")
+    @mobility.alt_response(429, description="Too many requests from this address", **PROBLEM_DOC)
+    @mobility.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
+    @mobility.alt_response(422, description="`bbox` not a box in WGS 84", **PROBLEM_DOC)
+    def get(self, args):
+        """Road segments and counters in a box, as GeoJSON: intensity, average speed, a
+        congestion level, when observed, and whether that is stale"""
+        page = queries.in_box(
+            db.session,
+            "traffic",
+            parse_bbox(args["bbox"]),
+            limit=page_size(args["limit"]),
+            cursor=args["cursor"],
+        )
+        free_flow = float(current_app.config["TRAFFIC_FREE_FLOW_SPEED_KMH"])
+        features = []
+        for item in page["items"]:
+            measures = item["measures"]
+            speed = measures.get("average_speed")
+            properties = {
+                "source_id": item["entity_id"],
+                "feed": item["feed"],
+                "name": item["name"],
+                "intensity": measures.get("intensity"),
+                "average_speed_kmh": speed,
+                "occupancy": item["occupancy"],
+                "congestion": congestion_level(
+                    measures.get("congested"), item["occupancy"], speed, free_flow
+                ),
+                "lane_direction": measures.get("lane_direction"),
+                "observed_at": item["observed_at"],
+                "stale": item["stale"],
+            }
+            features.append(
+                {
+                    "type": "Feature",
+                    "id": item["id"],
+                    "geometry": item["geometry"],
+                    "properties": properties,
+                }
+            )
+        collection = {
+            "type": "FeatureCollection",
+            "features": features,
+            "next_cursor": page["next_cursor"],
+        }
+        return cacheable(TRAFFIC, collection)

@@ -73,3 +73,43 @@ def bike_station(number: int, *, bikes: int = 7, docks: int = 13, offset_m: floa
         "location": {"type": "Point", "coordinates": [lon, CENTRE[1]]},
         "observationDate": ago(minutes=1),
     }
+
+
+def streetlight(
+    reference: str,
+    status: str = "ok",
+    *,
+    offset_m: float = 0.0,
+    observed: str | None = None,
+    normalized: bool = False,
+    **extra,
+) -> dict:
+    """A street light ``offset_m`` metres east of the centre, its id ending in ``reference``."""
+    lon = CENTRE[0] + offset_m / 75_500
+    entity = {
+        "id": f"urn:ngsi-ld:Streetlight:dijon:{reference}",
+        "type": "Streetlight",
+        "status": status,
+        "powerState": "off" if status != "ok" else "on",
+        "location": {"type": "Point", "coordinates": [lon, CENTRE[1]]},
+        "observationDateTime": observed or ago(minutes=1),
+        **extra,
+    }
+    return normalize(entity) if normalized else entity
+
+
+def road_segment(number: int, *, offset_m: float = 0.0, observed: str | None = None, **values):
+    """A TrafficFlowObserved counter on a 200 m segment starting ``offset_m`` east of the centre."""
+    lon = CENTRE[0] + offset_m / 75_500
+    return {
+        "id": f"urn:ngsi-ld:TrafficFlowObserved:dijon:{number}",
+        "type": "TrafficFlowObserved",
+        "name": f"Segment {number}",
+        "location": {
+            "type": "LineString",
+            "coordinates": [[lon, CENTRE[1]], [lon + 200 / 75_500, CENTRE[1]]],
+        },
+        "dateObservedTo": observed or ago(minutes=1),
+        "laneDirection": "forward",
+        **values,
+    }

@@ -49,6 +49,7 @@ def test_a_document_poll_stores_states_observations_and_health(session, feed_sou
         "seen": 2,
         "skipped": 0,
         "changed": 2,
+        "tickets": {"opened": 0, "joined": 0, "recovered": 0, "failed": 0},
     }
     assert states(session) == {
         "urn:ngsi-ld:OffStreetParking:dijon:P1": 10,

@@ -1,0 +1,378 @@
+"""City sensor feeds: ingestion speed and the residents' reads, on `signale_bench_feeds`.
+
+Ingestion: one poll of 50,000 NGSI-LD entities (normalized OffStreetParking) from a
+stand-in context broker on 127.0.0.1 (another process, pages of 1,000 by limit/offset,
+pre-encoded so serving costs nothing measurable): fetch, parse, validate, upsert the
+latest states and add the observations, as `poll_feed` does. Each run brings newer
+observations, so every entity is written. Baselines measured in the same run:
+
+- `fetch+json`: the same pages fetched and json-decoded, nothing else (the floor of
+  reading them in Python);
+- `copy`: PostgreSQL's COPY of the same 50,000 rows (entity values, WKT point) into a
+  temporary table (the floor of writing them).
+
+Reads: `parkings` near a point (the query of GET /v1/mobility/parkings, radius 500 m,
+first page of 50) at random points over Dijon, and a parking's 24-hour hourly history,
+with the observation table topped up to --observations rows (default 20,000,000; kept
+between runs). Baseline: a `SELECT 1` round trip on the same connection.
+
+Target (issue 7): at least 20,000 entities/s; both queries' p95 under 20 ms.
+
+    python benchmarks/bench_feeds.py [--repeat N] [--observations N] [--queries N]
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.ops.launcher import ensure_database, libpq_url, with_database  # noqa: E402
+
+DATABASE = "signale_bench_feeds"
+ENTITIES = 50_000
+PAGE = 1_000
+# Dijon Métropole, roughly: where the car parks are spread.
+WEST, SOUTH, EAST, NORTH = 4.96, 47.28, 5.11, 47.36
+# Observations: this many entities, one every 5 minutes each, in time order (BRIN).
+HISTORY_ENTITIES = 2_000
+STEP = timedelta(minutes=5)
+FEED = "bench-parkings"
+
+
+def entity(number: int, observed: str, rng: random.Random) -> dict:
+    total = rng.randint(50, 800)
+    return {
+        "id": f"urn:ngsi-ld:OffStreetParking:bench:{number}",
+        "type": "OffStreetParking",
+        "name": {"type": "Property", "value": f"Parking {number}"},
+        "availableSpotNumber": {"type": "Property", "value": rng.randint(0, total)},
+        "totalSpotNumber": {"type": "Property", "value": total},
+        "status": {"type": "Property", "value": ["open"]},
+        "location": {
+            "type": "GeoProperty",
+            "value": {
+                "type": "Point",
+                "coordinates": [
+                    round(rng.uniform(WEST, EAST), 6),
+                    round(rng.uniform(SOUTH, NORTH), 6),
+                ],
+            },
+        },
+        "observationDateTime": {
+            "type": "Property",
+            "value": {"@type": "DateTime", "@value": observed},
+        },
+    }
+
+
+def pages_for(run: int, base: datetime) -> list[bytes]:
+    """The broker's pages for run ``run``: every run observed a minute after the last."""
+    observed = (base + timedelta(minutes=run)).isoformat(timespec="seconds")
+    rng = random.Random(7)  # the same places and sizes every run
+    entities = [entity(n, observed, rng) for n in range(ENTITIES)]
+    return [
+        json.dumps(entities[i : i + PAGE], separators=(",", ":")).encode()
+        for i in range(0, ENTITIES, PAGE)
+    ] + [b"[]"]
+
+
+def serve(port_out, runs: int, base: datetime) -> None:
+    """The stand-in broker (a process of its own): /ngsi-ld/v1/entities?run=&limit=&offset="""
+    pages = {run: pages_for(run, base) for run in range(runs)}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            query = parse_qs(urlsplit(self.path).query)
+            run = int(query.get("run", ["0"])[0])
+            offset = int(query.get("offset", ["0"])[0])
+            body = pages[run][min(offset // PAGE, len(pages[run]) - 1)]
+            self.send_response(200)
+            self.send_header("Content-Type", "application/ld+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port_out.send(server.server_address[1])
+    server.serve_forever()
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+def fetch_and_parse(url: str) -> int:
+    import httpx
+
+    count, offset = 0, 0
+    with httpx.Client() as client:
+        while True:
+            page = json.loads(client.get(f"{url}&limit={PAGE}&offset={offset}").content)
+            count += len(page)
+            if len(page) < PAGE:
+                return count
+            offset += len(page)
+
+
+def copy_rows(conn, run: int, base: datetime) -> None:
+    """The baseline writer: COPY the same rows into a temporary table."""
+    observed = base + timedelta(minutes=run)
+    rng = random.Random(7)
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS copy_floor (entity_id text, name text, wkt text,"
+        " observed_at timestamptz, available int, capacity int) ON COMMIT DELETE ROWS"
+    )
+    with conn.cursor().copy("COPY copy_floor FROM STDIN") as copy:
+        for n in range(ENTITIES):
+            e = entity(n, "", rng)
+            lon, lat = e["location"]["value"]["coordinates"]
+            copy.write_row(
+                (
+                    e["id"],
+                    e["name"]["value"],
+                    f"POINT({lon} {lat})",
+                    observed,
+                    e["availableSpotNumber"]["value"],
+                    e["totalSpotNumber"]["value"],
+                )
+            )
+    conn.commit()
+
+
+def top_up_observations(url: str, target: int) -> int:
+    """Fill feed_observations to ``target`` rows: HISTORY_ENTITIES car parks, one row each
+    5 minutes, oldest first (as polls write them), in committed chunks; kept between runs."""
+    with psycopg.connect(url) as conn:
+        have = conn.execute("SELECT count(*) FROM feed_observations").fetchone()[0]
+        if have >= target:
+            return have
+        ids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT e.id FROM feed_entities e JOIN feeds f ON f.id = e.feed_id"
+                " WHERE f.name = %s ORDER BY e.id LIMIT %s",
+                (FEED, HISTORY_ENTITIES),
+            )
+        ]
+        steps = (target - have + len(ids) - 1) // len(ids)
+        oldest = conn.execute("SELECT min(observed_at) FROM feed_observations").fetchone()[0]
+        end = oldest or datetime.now(UTC)
+        chunk = 1_000_000 // len(ids)
+        started = time.perf_counter()
+        # Written newest chunk last, each chunk in time order.
+        for first in range(steps, 0, -chunk):
+            last = max(first - chunk, 0)
+            conn.execute(
+                """
+                INSERT INTO feed_observations (entity_pk, observed_at, status, available,
+                                               capacity, occupancy, measures)
+                SELECT e, %(end)s - s * %(step)s, 'open', (e * 7 + s) %% 400, 400,
+                       ((e * 7 + s) %% 400) / 400.0, '{}'
+                FROM generate_series(%(first)s, %(last)s + 1, -1) AS s,
+                     unnest(%(ids)s::bigint[]) AS e
+                ON CONFLICT DO NOTHING
+                """,
+                {"end": end, "step": STEP, "first": first, "last": last, "ids": ids},
+            )
+            conn.commit()
+            print(
+                f"  observations: {steps - last:,} of {steps:,} steps"
+                f" ({time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE feed_observations")
+        return conn.execute("SELECT count(*) FROM feed_observations").fetchone()[0]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--observations", type=int, default=20_000_000)
+    parser.add_argument("--queries", type=int, default=500)
+    args = parser.parse_args()
+
+    base_url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/signale")
+    url = with_database(libpq_url(base_url), DATABASE)
+    ensure_database(url)
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    # Observation times after anything earlier runs stored, so every run writes them all.
+    with psycopg.connect(url) as conn:
+        latest = conn.execute("SELECT max(observed_at) FROM feed_entities").fetchone()[0]
+    base = max(latest or datetime.min.replace(tzinfo=UTC), datetime.now(UTC) - timedelta(hours=1))
+    base = base.replace(microsecond=0) + timedelta(seconds=1)
+    runs = args.repeat + 1  # a warm-up run first
+    # Forked before the app holds any connection.
+    receive, send = multiprocessing.Pipe(duplex=False)
+    broker = multiprocessing.get_context("fork").Process(
+        target=serve, args=(send, runs, base), daemon=True
+    )
+    broker.start()
+    port = receive.recv()
+    broker_url = f"http://127.0.0.1:{port}/ngsi-ld/v1/entities?type=OffStreetParking"
+
+    from app import create_app
+    from app.extensions import db
+    from app.feeds import queries, service
+
+    app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
+    limits = service.PollLimits(timeout_seconds=300, max_bytes=512 * 1024 * 1024, page_size=PAGE)
+    timings = {"fetch+json": [], "copy": [], "poll": []}
+    try:
+        with app.app_context():
+            feed, _ = service.put_feed(
+                db.session,
+                FEED,
+                {
+                    "kind": "parking",
+                    "format": "ngsi-ld",
+                    "source_url": broker_url,
+                    "poll_interval_seconds": 60,
+                    "freshness_limit_seconds": 86400,
+                    "enabled": True,
+                },
+            )
+            feed_id = feed.id
+            with psycopg.connect(url) as floor_conn:
+                for run in range(runs):
+                    run_url = f"{broker_url}&run={run}"
+                    feed = service.get_feed(db.session, FEED)
+                    feed.source_url = run_url
+                    db.session.commit()
+
+                    started = time.perf_counter()
+                    assert fetch_and_parse(run_url) == ENTITIES
+                    parse_s = time.perf_counter() - started
+
+                    started = time.perf_counter()
+                    copy_rows(floor_conn, run, base)
+                    copy_s = time.perf_counter() - started
+
+                    started = time.perf_counter()
+                    outcome = service.poll_feed(db.session, feed_id, limits=limits)
+                    poll_s = time.perf_counter() - started
+                    assert outcome["status"] == "ok", outcome
+                    assert outcome["changed"] == ENTITIES, outcome
+                    if run:  # the first is a warm-up
+                        timings["fetch+json"].append(parse_s)
+                        timings["copy"].append(copy_s)
+                        timings["poll"].append(poll_s)
+                    print(
+                        f"  run {run}{' (warm-up)' if not run else ''}: poll {poll_s:.2f} s,"
+                        f" fetch+json {parse_s:.2f} s, copy {copy_s:.2f} s",
+                        flush=True,
+                    )
+            db.session.remove()
+    finally:
+        broker.terminate()
+
+    poll_s = median(timings["poll"])
+    print(
+        f"\nIngestion: one poll of {ENTITIES:,} normalized NGSI-LD entities,"
+        f" median of {args.repeat}"
+    )
+    for name in ("fetch+json", "copy", "poll"):
+        seconds = median(timings[name])
+        print(
+            f"  {name:<11} {seconds:6.2f} s  {ENTITIES / seconds:9,.0f} entities/s"
+            f"  poll/this {poll_s / seconds:5.2f}x"
+        )
+    target_met = ENTITIES / poll_s >= 20_000
+    print(f"  target >= 20,000 entities/s: {'met' if target_met else 'NOT met'}")
+
+    print(f"\nObservations: topping up to {args.observations:,} rows", flush=True)
+    rows = top_up_observations(url, args.observations)
+
+    rng = random.Random(11)
+    with app.app_context():
+        session = db.session
+        # Car parks with a long history, and random 24-hour windows inside it.
+        history_ids = list(
+            session.scalars(
+                text(
+                    "SELECT e.id FROM feed_entities e JOIN feeds f ON f.id = e.feed_id"
+                    " WHERE f.name = :feed ORDER BY e.id LIMIT :n"
+                ),
+                {"feed": FEED, "n": HISTORY_ENTITIES},
+            )
+        )
+        first, last = session.execute(
+            text("SELECT min(observed_at), max(observed_at) FROM feed_observations")
+        ).one()
+        span = max((last - first - timedelta(hours=24)).total_seconds(), 0)
+        session.rollback()
+        latencies = {"select 1": [], "parkings near": [], "history 24 h": []}
+        results = []
+        for _ in range(args.queries):
+            lon, lat = (
+                rng.uniform(WEST + 0.02, EAST - 0.02),
+                rng.uniform(SOUTH + 0.01, NORTH - 0.01),
+            )
+            started = time.perf_counter()
+            session.execute(text("SELECT 1")).scalar()
+            latencies["select 1"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            page = queries.near(session, "parking", lon=lon, lat=lat, radius=500, limit=50)
+            latencies["parkings near"].append(time.perf_counter() - started)
+            results.append(len(page["items"]))
+            entity_pk = rng.choice(history_ids)
+            start = first + timedelta(seconds=rng.uniform(0, span))
+            started = time.perf_counter()
+            queries.hourly_history(
+                session, "parking", entity_pk, start, start + timedelta(hours=24)
+            )
+            latencies["history 24 h"].append(time.perf_counter() - started)
+            session.rollback()
+        db.session.remove()
+
+    print(
+        f"\nReads: {args.queries} queries each, feed_entities {ENTITIES:,} car parks,"
+        f" feed_observations {rows:,} rows; near: radius 500 m, first page of 50"
+        f" (median {median(results):.0f} items)"
+    )
+    floor = median(latencies["select 1"])
+    for name, values in latencies.items():
+        print(
+            f"  {name:<14} median {median(values) * 1000:6.2f} ms  p95 {p95(values) * 1000:6.2f} ms"
+            f"  median/select 1 {median(values) / floor:6.1f}x"
+        )
+    met = all(p95(latencies[n]) < 0.020 for n in ("parkings near", "history 24 h"))
+    print(f"  target p95 < 20 ms: {'met' if met else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""GET /v1/mobility/traffic: TrafficFlowObserved segments in a box, as GeoJSON."""
+
+import pytest
+
+from app.extensions import db
+from app.feeds import service
+from app.feeds.views import congestion_level
+from tests.feeds.factories import CENTRE, ago, road_segment
+
+FEED = {
+    "kind": "traffic",
+    "format": "ngsi-ld-document",
+    "poll_interval_seconds": 60,
+    "freshness_limit_seconds": 600,
+    "enabled": True,
+}
+# About 1.5 km around the centre.
+BOX = f"{CENTRE[0] - 0.02:.4f},{CENTRE[1] - 0.01:.4f},{CENTRE[0] + 0.02:.4f},{CENTRE[1] + 0.01:.4f}"
+
+
+def load(app, feed_source, entities, name="traffic"):
+    url = feed_source.serve(f"/{name}.json", entities)
+    with app.app_context():
+        feed, _ = service.put_feed(db.session, name, {**FEED, "source_url": url})
+        assert service.poll_feed(db.session, feed.id)["status"] == "ok"
+        db.session.remove()
+
+
+def test_segments_in_the_box_as_geojson_with_congestion_and_freshness(
+    app, client, auth, feed_source
+):
+    load(
+        app,
+        feed_source,
+        [
+            road_segment(1, intensity=420, averageVehicleSpeed=48.0, occupancy=0.08),
+            road_segment(2, offset_m=300, intensity=900, occupancy=0.52, observed=ago(hours=1)),
+            road_segment(3, offset_m=600, averageVehicleSpeed=12.0),
+            road_segment(4, offset_m=5000, intensity=10),  # outside the box
+        ],
+    )
+    response = client.get(f"/v1/mobility/traffic?bbox={BOX}", headers=auth())
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["type"] == "FeatureCollection"
+    assert body["next_cursor"] is None
+    features = body["features"]
+    assert [f["properties"]["name"] for f in features] == ["Segment 1", "Segment 2", "Segment 3"]
+    assert all(f["type"] == "Feature" and f["geometry"]["type"] == "LineString" for f in features)
+    first = features[0]["properties"]
+    assert (first["intensity"], first["average_speed_kmh"], first["occupancy"]) == (420, 48.0, 0.08)
+    assert first["source_id"] == "urn:ngsi-ld:TrafficFlowObserved:dijon:1"
+    assert first["lane_direction"] == "forward"
+    assert [f["properties"]["congestion"] for f in features] == ["free", "heavy", "heavy"]
+    # Observed an hour ago, with a 10-minute freshness limit: flagged stale.
+    assert [f["properties"]["stale"] for f in features] == [False, True, False]
+    assert response.headers["Cache-Control"].startswith("public, max-age=")
+    again = client.get(
+        f"/v1/mobility/traffic?bbox={BOX}",
+        headers={**auth(), "If-None-Match": response.headers["ETag"]},
+    )
+    assert again.status_code == 304
+
+
+def test_traffic_is_cursor_paginated_in_id_order(app, client, auth, feed_source):
+    load(app, feed_source, [road_segment(n, offset_m=100 * n, intensity=n) for n in range(1, 6)])
+    headers, seen, cursor = auth(), [], None
+    while True:
+        url = f"/v1/mobility/traffic?bbox={BOX}&limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = client.get(url, headers=headers).get_json()
+        seen += [f["properties"]["intensity"] for f in page["features"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    "query, status, code",
+    [
+        ("", 422, None),
+        ("bbox=5.1,47.3,5.0,47.35", 422, "invalid_area"),
+        ("bbox=5,47,5.1", 422, None),
+        ("bbox=200,47.3,201,47.35", 422, "invalid_area"),
+        ("bbox=5.0,47.3,5.1,47.35&cursor=WzFlMzBd", 400, "invalid_cursor"),  # [1e30]
+    ],
+)
+def test_traffic_refuses_what_is_not_a_box_with_a_problem(client, auth, query, status, code):
+    response = client.get(f"/v1/mobility/traffic?{query}", headers=auth())
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    if code:
+        assert response.get_json()["code"] == code
+
+
+def test_a_box_outside_lambert93_s_domain_is_empty(app, client, auth, feed_source):
+    load(app, feed_source, [road_segment(1, intensity=5)])
+    response = client.get("/v1/mobility/traffic?bbox=100,10,120,20", headers=auth())
+    assert response.status_code == 200
+    assert response.get_json()["features"] == []
+
+
+@pytest.mark.parametrize(
+    "congested, occupancy, speed, level",
+    [
+        (True, 0.05, 50.0, "heavy"),
+        (None, 0.14, None, "free"),
+        (None, 0.15, None, "moderate"),
+        (None, 0.35, 50.0, "heavy"),
+        (None, None, 35.0, "free"),
+        (None, None, 20.0, "moderate"),
+        (None, None, 19.9, "heavy"),
+        (False, None, None, "free"),
+        (None, None, None, "unknown"),
+    ],
+)
+def test_the_congestion_rule(congested, occupancy, speed, level):
+    assert congestion_level(congested, occupancy, speed, 50.0) == level
