@@ -126,3 +126,8 @@ class MarkAllReadInSchema(ma.Schema):
 class MarkAllReadSchema(ma.Schema):
     marked = ma.fields.Integer(required=True)
     unread_count = ma.fields.Integer(required=True)
+
+
+class FollowSchema(ma.Schema):
+    report_id = ma.fields.Integer(required=True)
+    following = StrictBoolean(required=True)

@@ -16,7 +16,7 @@ from app import i18n
 from app.errors import NotFound
 from app.notifications import messages
 from app.notifications.models import PENDING, Delivery, Device, Notification
-from app.reports.models import Report, ReportFollower, ReportSupporter
+from app.reports.models import Report, ReportFollower
 from app.triage.models import ReportEvent
 
 # Set on the session when a transaction wrote deliveries: the dispatcher is queued after
@@ -94,17 +94,47 @@ def language_of(locale: str | None) -> str:
     return i18n.DEFAULT
 
 
+# --- following a report -----------------------------------------------------------------
+
+
+def follow(session: Session, *, uid: str, report_id: int) -> dict:
+    """Follow a report (again: no change). Its reporter is told anyway: a no-op for them."""
+    report = session.get(Report, report_id)
+    if report is None:
+        raise NotFound("report_not_found", id=report_id)
+    if report.reporter_uid != uid:
+        session.execute(
+            insert(ReportFollower)
+            .values(report_id=report_id, uid=uid, reason="follow")
+            .on_conflict_do_nothing()
+        )
+    session.commit()
+    return {"report_id": report_id, "following": True}
+
+
+def unfollow(session: Session, *, uid: str, report_id: int) -> None:
+    """Stop following a report, whether followed or supported (the support still counts).
+    Not following it: no change. Its reporter is always told (preferences mute pushes)."""
+    if session.get(Report, report_id) is None:
+        raise NotFound("report_not_found", id=report_id)
+    session.execute(
+        delete(ReportFollower).where(
+            ReportFollower.report_id == report_id, ReportFollower.uid == uid
+        )
+    )
+    session.commit()
+
+
 # --- the outbox: written in the event's transaction -----------------------------------------
 
 
 def audience(session: Session, report: Report) -> set[str]:
-    """Who is told of the report's public events: its reporter, supporters and followers."""
-    voices = session.scalars(
-        select(ReportFollower.uid)
-        .where(ReportFollower.report_id == report.id)
-        .union(select(ReportSupporter.uid).where(ReportSupporter.report_id == report.id))
+    """Who is told of the report's public events: its reporter and followers (a supporter
+    follows from their "me too" on, until they unfollow)."""
+    followers = session.scalars(
+        select(ReportFollower.uid).where(ReportFollower.report_id == report.id)
     )
-    uids = {report.reporter_uid, *voices}
+    uids = {report.reporter_uid, *followers}
     return {uid for uid in uids if uid and not uid.startswith(_NOBODY_PREFIX)}
 
 

@@ -228,6 +228,12 @@ MATRIX = {
         {"token": "matrix-token", "platform": "android", "locale": "fr-FR"},
     ),
     ("DELETE", "/v1/me/devices/{token}"): (EVERYONE, "/v1/me/devices/{device}", None),
+    ("POST", "/v1/reports/{report_id}/follow"): (EVERYONE, "/v1/reports/{report}/follow", None),
+    ("DELETE", "/v1/reports/{report_id}/follow"): (
+        EVERYONE,
+        "/v1/reports/{report}/follow",
+        None,
+    ),
     ("GET", "/v1/me/notifications"): (EVERYONE, "/v1/me/notifications", None),
     ("POST", "/v1/me/notifications/read-all"): (EVERYONE, "/v1/me/notifications/read-all", {}),
     ("POST", "/v1/me/notifications/{notification_id}/read"): (
