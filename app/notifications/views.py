@@ -14,6 +14,8 @@ from app.notifications.schemas import (
     NotificationIdPathSchema,
     NotificationListArgsSchema,
     NotificationPageSchema,
+    NotificationPreferencesInSchema,
+    NotificationPreferencesSchema,
     NotificationSchema,
     TokenPathSchema,
 )
@@ -91,6 +93,22 @@ class ReadOne(MethodView):
         return service.mark_read(
             db.session, uid=current_identity().uid, notification_id=notification_id
         )
+
+
+@blp.route("/me/notification-preferences")
+class Preferences(MethodView):
+    @roles_required(blp)
+    @blp.response(200, NotificationPreferencesSchema)
+    def get(self):
+        """The caller's push preferences: kinds pushed, quiet hours"""
+        return service.preferences(db.session, uid=current_identity().uid)
+
+    @roles_required(blp)
+    @blp.arguments(NotificationPreferencesInSchema)
+    @blp.response(200, NotificationPreferencesSchema)
+    def put(self, data):
+        """Replace the caller's push preferences (the in-app feed gets everything anyway)"""
+        return service.set_preferences(db.session, uid=current_identity().uid, **data)
 
 
 @blp.route("/reports/<int:report_id>/follow", parameters=REPORT_ID_PARAMETER)
