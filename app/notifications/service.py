@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, delete, func, literal, select, update
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy import BigInteger, DateTime, any_, delete, func, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on, insert
 from sqlalchemy.orm import Session
 
 from app import i18n
@@ -35,6 +35,7 @@ _NOBODY_PREFIX = "open311:"
 LOCAL_TIME = ZoneInfo("Europe/Paris")
 # What a notification can be about: the report's new state, or "update" (same state).
 KINDS = tuple(messages.TITLES)
+_ROWS_PER_INSERT = 1000
 
 
 # --- devices --------------------------------------------------------------------------------
@@ -188,12 +189,15 @@ def notify(
                 "collapse_key": f"report-{report.id}",
             }
         )
-    written = session.execute(
-        insert(Notification)
-        .values(rows)
-        .on_conflict_do_nothing(constraint="uq_notifications_event_id_uid")
-        .returning(Notification.id, Notification.uid)
-    ).all()
+    written = []
+    # In slices: one statement takes at most 65,535 parameters (9 a row here).
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        written += session.execute(
+            insert(Notification)
+            .values(rows[start : start + _ROWS_PER_INSERT])
+            .on_conflict_do_nothing(constraint="uq_notifications_event_id_uid")
+            .returning(Notification.id, Notification.uid)
+        ).all()
     # Pushes by the time they may go (None: at once), as each resident chose.
     preferences = _preferences(session, [row.uid for row in written])
     now = now or datetime.now(UTC)
@@ -215,7 +219,7 @@ def notify(
                 ["notification_id", "device_id"] + (["next_attempt_at"] if at else []),
                 select(*columns)
                 .join(Device, (Device.uid == Notification.uid) & Device.enabled)
-                .where(Notification.id.in_(ids)),
+                .where(Notification.id == any_(literal(ids, ARRAY(BigInteger)))),
             )
             .on_conflict_do_nothing()
             .returning(Delivery.id)

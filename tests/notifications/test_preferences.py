@@ -234,3 +234,23 @@ def test_outside_quiet_hours_the_push_goes_at_once(app, client, auth):
     prefer(client, auth, "ana", {"push": {}, "quiet_hours": {"start": "22:00", "end": "07:00"}})
     tell(app, report_id, {"ana"}, at("2099-12-01T12:00:00+01:00"))
     assert pushes(app)["ana"].next_attempt_at < datetime.now(UTC)
+
+
+def test_an_event_with_thousands_of_followers_tells_each_of_them(app, client, auth):
+    """More rows than one statement's 65,535 parameters allow: written in slices."""
+    report_id = make_report(app, reporter="zed")
+    act(client, auth(Role.AGENT), report_id, "acknowledge")
+    uids = {f"resident-{i}" for i in range(8000)}
+    with app.app_context():
+        db.session.execute(
+            text(
+                "INSERT INTO devices (uid, token, platform, locale) SELECT 'resident-' || i, "
+                "'tok-' || i, 'android', 'fr-FR' FROM generate_series(0, 7999) AS i"
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    assert tell(app, report_id, uids, at("2099-12-01T12:00:00+01:00")) == 8000
+    with app.app_context():
+        assert db.session.scalar(text("SELECT count(*) FROM notification_deliveries")) == 8000
+        db.session.remove()
