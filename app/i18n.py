@@ -201,6 +201,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Cet appareil n'est pas enregistré sur votre compte : rien à supprimer.",
         "en": "This device is not registered to your account: there is nothing to remove.",
     },
+    "quiet_hours_empty": {
+        "fr": "Les heures calmes commencent et finissent à {start} : donnez une fin différente "
+        "du début (par exemple 22:00 à 07:00), ou laissez « quiet_hours » de côté.",
+        "en": "The quiet hours start and end at {start}: give an end other than the start "
+        "(for instance 22:00 to 07:00), or leave “quiet_hours” out.",
+    },
     "notification_not_found": {
         "fr": "Vous n'avez aucune notification d'identifiant {id} : rechargez la liste "
         "(GET /v1/me/notifications).",

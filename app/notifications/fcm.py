@@ -107,11 +107,13 @@ class FirebaseSender:
             )
         service = messaging._get_messaging_service(self._app)
         expected = f"{GOOGLE_ENDPOINT}/v1/projects/{project_id}/messages:send"
-        if getattr(service, "_fcm_url", None) != expected:
+        ours = f"{endpoint}/v1/projects/{project_id}/messages:send"
+        # The same app again (a second sender in this process): already pointed there.
+        if getattr(service, "_fcm_url", None) not in (expected, ours):
             raise RuntimeError(
                 "firebase-admin's messaging URL changed: review app/notifications/fcm.py"
             )
-        service._fcm_url = f"{endpoint}/v1/projects/{project_id}/messages:send"
+        service._fcm_url = ours
         # Retries are the outbox's (backoff, Retry-After, attempts kept on the row), not
         # firebase-admin's: its default sleeps through 503s inside the worker, honouring
         # Retry-After, and would repeat a POST whose answer was lost. Only a connection

@@ -29,6 +29,15 @@ ERRORS = {
     "UNAVAILABLE": (503, "UNAVAILABLE"),
     "INTERNAL": (500, "INTERNAL"),
 }
+
+
+class _Server(ThreadingHTTPServer):
+    # send_each opens up to 500 connections at once: the default backlog (5) would reset
+    # most of them, which FCM does not do.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 _PATH = re.compile(r"^/v1/projects/(?P<project>[a-z0-9-]+)/messages:send$")
 
 
@@ -47,7 +56,7 @@ class FcmStandIn:
         self._gate.set()
         self._dropping = False
         self.in_flight = threading.Semaphore(0)  # released when a held request arrives
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self._server = _Server(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -137,6 +146,9 @@ class FcmStandIn:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go in separate writes: without this, the client's delayed
+            # ACK holds every keep-alive answer ~40 ms, which FCM does not.
+            disable_nagle_algorithm = True
 
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -7,7 +7,7 @@ be unregistered while another accepts), and "never sent twice once accepted" is 
 of a (notification, token) pair.
 """
 
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import (
     BigInteger,
@@ -20,11 +20,12 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    Time,
     UniqueConstraint,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -128,3 +129,26 @@ class Delivery(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(500))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class NotificationPreference(db.Model):
+    """What a resident wants pushed: kinds of notification muted, and quiet hours (local
+    time, Europe/Paris) during which pushes wait. No row: everything pushed at once. The
+    in-app feed gets every notification whatever is set here."""
+
+    __tablename__ = "notification_preferences"
+    __table_args__ = (
+        CheckConstraint(
+            "(quiet_start IS NULL AND quiet_end IS NULL) OR (quiet_start IS NOT NULL "
+            "AND quiet_end IS NOT NULL AND quiet_start <> quiet_end)",
+            name="quiet_hours",
+        ),
+    )
+
+    uid: Mapped[str] = mapped_column(String(128), primary_key=True)
+    # Kinds (the report's new state, or "update") that are not pushed.
+    push_off: Mapped[list[str]] = mapped_column(ARRAY(String(30)), server_default="{}")
+    quiet_start: Mapped[time | None] = mapped_column(Time)
+    # Excluded; before quiet_start: the quiet period spans midnight.
+    quiet_end: Mapped[time | None] = mapped_column(Time)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

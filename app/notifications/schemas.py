@@ -1,6 +1,9 @@
+from datetime import time
+
 import marshmallow as ma
 
 from app.fields import StrictBoolean
+from app.notifications.messages import TITLES
 from app.notifications.models import PLATFORMS
 from app.pagination import PageArgsSchema
 
@@ -126,3 +129,80 @@ class MarkAllReadInSchema(ma.Schema):
 class MarkAllReadSchema(ma.Schema):
     marked = ma.fields.Integer(required=True)
     unread_count = ma.fields.Integer(required=True)
+
+
+class FollowSchema(ma.Schema):
+    report_id = ma.fields.Integer(required=True)
+    following = StrictBoolean(required=True)
+
+
+# "HH:MM", local time in Europe/Paris.
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class LocalTime(ma.fields.String):
+    """A local time of day as "HH:MM"."""
+
+    def __init__(self, *, metadata=None, **kwargs):
+        metadata = {"pattern": TIME_PATTERN, **(metadata or {})}
+        super().__init__(validate=ma.validate.Regexp(TIME_PATTERN), metadata=metadata, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else value.strftime("%H:%M")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        self._validate(text)
+        hours, minutes = text.split(":")
+        return time(int(hours), int(minutes))
+
+    def _validate(self, value):
+        if isinstance(value, str):
+            super()._validate(value)
+
+
+class QuietHoursSchema(ma.Schema):
+    start = LocalTime(required=True)
+    end = LocalTime(
+        required=True,
+        metadata={"description": "Excluded; before `start`, the quiet period spans midnight"},
+    )
+
+
+PushKindsSchema = ma.Schema.from_dict(
+    {
+        kind: StrictBoolean(
+            load_default=True,
+            metadata={"description": f"Push notifications of kind `{kind}` (default true)"},
+        )
+        for kind in TITLES
+    },
+    name="PushKinds",
+)
+
+
+class NotificationPreferencesInSchema(ma.Schema):
+    push = ma.fields.Nested(
+        PushKindsSchema,
+        required=True,
+        metadata={
+            "description": "Per kind (the report's new state, or `update`): pushed or not; "
+            "kinds left out are pushed. The in-app feed always gets them."
+        },
+    )
+    quiet_hours = ma.fields.Nested(
+        QuietHoursSchema,
+        load_default=None,
+        allow_none=False,
+        metadata={
+            "description": "Local times (Europe/Paris) during which pushes wait until the "
+            "end; left out: none"
+        },
+    )
+
+
+class NotificationPreferencesSchema(ma.Schema):
+    push = ma.fields.Dict(keys=ma.fields.String(), values=StrictBoolean(), required=True)
+    quiet_hours = ma.fields.Nested(QuietHoursSchema, required=True, allow_none=True)
+    time_zone = ma.fields.String(required=True, metadata={"description": "Of quiet hours"})
+    updated_at = ma.fields.AwareDateTime(required=True, allow_none=True)

@@ -6,17 +6,24 @@ written here; the feed needs no Firebase at all.
 """
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, literal, select, update
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy import BigInteger, DateTime, any_, delete, func, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on, insert
 from sqlalchemy.orm import Session
 
 from app import i18n
-from app.errors import NotFound
+from app.errors import NotFound, Unprocessable
 from app.notifications import messages
-from app.notifications.models import PENDING, Delivery, Device, Notification
-from app.reports.models import Report, ReportFollower, ReportSupporter
+from app.notifications.models import (
+    PENDING,
+    Delivery,
+    Device,
+    Notification,
+    NotificationPreference,
+)
+from app.reports.models import Report, ReportFollower
 from app.triage.models import ReportEvent
 
 # Set on the session when a transaction wrote deliveries: the dispatcher is queued after
@@ -24,6 +31,11 @@ from app.triage.models import ReportEvent
 PUSH_PENDING = "signale.notifications.push_pending"
 # Reports filed through Open311 carry a partner's pseudonymous uid nobody signs in with.
 _NOBODY_PREFIX = "open311:"
+# Quiet hours are the resident's local time, which is Dijon's.
+LOCAL_TIME = ZoneInfo("Europe/Paris")
+# What a notification can be about: the report's new state, or "update" (same state).
+KINDS = tuple(messages.TITLES)
+_ROWS_PER_INSERT = 1000
 
 
 # --- devices --------------------------------------------------------------------------------
@@ -94,26 +106,63 @@ def language_of(locale: str | None) -> str:
     return i18n.DEFAULT
 
 
+# --- following a report -----------------------------------------------------------------
+
+
+def follow(session: Session, *, uid: str, report_id: int) -> dict:
+    """Follow a report (again: no change). Its reporter is told anyway: a no-op for them."""
+    report = session.get(Report, report_id)
+    if report is None:
+        raise NotFound("report_not_found", id=report_id)
+    if report.reporter_uid != uid:
+        session.execute(
+            insert(ReportFollower)
+            .values(report_id=report_id, uid=uid, reason="follow")
+            .on_conflict_do_nothing()
+        )
+    session.commit()
+    return {"report_id": report_id, "following": True}
+
+
+def unfollow(session: Session, *, uid: str, report_id: int) -> None:
+    """Stop following a report, whether followed or supported (the support still counts).
+    Not following it: no change. Its reporter is always told (preferences mute pushes)."""
+    if session.get(Report, report_id) is None:
+        raise NotFound("report_not_found", id=report_id)
+    session.execute(
+        delete(ReportFollower).where(
+            ReportFollower.report_id == report_id, ReportFollower.uid == uid
+        )
+    )
+    session.commit()
+
+
 # --- the outbox: written in the event's transaction -----------------------------------------
 
 
 def audience(session: Session, report: Report) -> set[str]:
-    """Who is told of the report's public events: its reporter, supporters and followers."""
-    voices = session.scalars(
-        select(ReportFollower.uid)
-        .where(ReportFollower.report_id == report.id)
-        .union(select(ReportSupporter.uid).where(ReportSupporter.report_id == report.id))
+    """Who is told of the report's public events: its reporter and followers (a supporter
+    follows from their "me too" on, until they unfollow)."""
+    followers = session.scalars(
+        select(ReportFollower.uid).where(ReportFollower.report_id == report.id)
     )
-    uids = {report.reporter_uid, *voices}
+    uids = {report.reporter_uid, *followers}
     return {uid for uid in uids if uid and not uid.startswith(_NOBODY_PREFIX)}
 
 
 def notify(
-    session: Session, *, event: ReportEvent, report: Report, recipients: Iterable[str]
+    session: Session,
+    *,
+    event: ReportEvent,
+    report: Report,
+    recipients: Iterable[str],
+    now: datetime | None = None,
 ) -> int:
     """Write one notification per recipient of the (flushed, public) event, each in the
-    recipient's language, and one pending delivery per enabled device of theirs. Flushes
-    only: the caller's transaction commits them with the event. Returns how many."""
+    recipient's language, and one pending delivery per enabled device of theirs, unless
+    they muted the kind; during their quiet hours the delivery waits until the end of them
+    (``now`` is the time it is). Flushes only: the caller's transaction commits them with
+    the event. Returns how many notifications."""
     uids = sorted(set(recipients))
     if not event.public or not uids:
         return 0
@@ -140,27 +189,115 @@ def notify(
                 "collapse_key": f"report-{report.id}",
             }
         )
-    ids = session.scalars(
-        insert(Notification)
-        .values(rows)
-        .on_conflict_do_nothing(constraint="uq_notifications_event_id_uid")
-        .returning(Notification.id)
-    ).all()
-    if ids:
+    written = []
+    # In slices: one statement takes at most 65,535 parameters (9 a row here).
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        written += session.execute(
+            insert(Notification)
+            .values(rows[start : start + _ROWS_PER_INSERT])
+            .on_conflict_do_nothing(constraint="uq_notifications_event_id_uid")
+            .returning(Notification.id, Notification.uid)
+        ).all()
+    # Pushes by the time they may go (None: at once), as each resident chose.
+    preferences = _preferences(session, [row.uid for row in written])
+    now = now or datetime.now(UTC)
+    due: dict[datetime | None, list[int]] = {}
+    for row in written:
+        preference = preferences.get(row.uid)
+        if preference is None:
+            due.setdefault(None, []).append(row.id)
+        elif kind not in preference.push_off:
+            quiet = (preference.quiet_start, preference.quiet_end)
+            due.setdefault(held_until(now, *quiet), []).append(row.id)
+    for at, ids in due.items():
+        columns = [Notification.id, Device.id]
+        if at is not None:
+            columns.append(literal(at, DateTime(timezone=True)))
         deliveries = session.execute(
             insert(Delivery)
             .from_select(
-                ["notification_id", "device_id"],
-                select(Notification.id, Device.id)
+                ["notification_id", "device_id"] + (["next_attempt_at"] if at else []),
+                select(*columns)
                 .join(Device, (Device.uid == Notification.uid) & Device.enabled)
-                .where(Notification.id.in_(ids)),
+                .where(Notification.id == any_(literal(ids, ARRAY(BigInteger)))),
             )
             .on_conflict_do_nothing()
             .returning(Delivery.id)
         ).all()
         if deliveries:
             session.info[PUSH_PENDING] = True
-    return len(ids)
+    return len(written)
+
+
+def held_until(now: datetime, quiet_start: time | None, quiet_end: time | None):
+    """When a push may go if it is ``now`` (aware): the end of the quiet period (local
+    time, which may span midnight; the end excluded) ``now`` falls in, else None."""
+    if quiet_start is None or quiet_end is None:
+        return None
+    local = now.astimezone(LOCAL_TIME)
+    clock = local.time().replace(tzinfo=None)
+    day = local.date()
+    if quiet_start < quiet_end:
+        if not quiet_start <= clock < quiet_end:
+            return None
+    elif clock >= quiet_start:
+        day += timedelta(days=1)  # quiet until tomorrow morning
+    elif clock >= quiet_end:
+        return None
+    return datetime.combine(day, quiet_end, tzinfo=LOCAL_TIME).astimezone(UTC)
+
+
+def _preferences(session: Session, uids: list[str]) -> dict[str, NotificationPreference]:
+    if not uids:
+        return {}
+    found = session.scalars(
+        select(NotificationPreference).where(NotificationPreference.uid.in_(uids))
+    )
+    return {preference.uid: preference for preference in found}
+
+
+# --- preferences ----------------------------------------------------------------------------
+
+
+def preferences(session: Session, *, uid: str) -> dict:
+    """The resident's push preferences (defaults when never set: all on, no quiet hours)."""
+    return _present_preferences(session.get(NotificationPreference, uid))
+
+
+def set_preferences(
+    session: Session, *, uid: str, push: dict[str, bool], quiet_hours: dict | None
+) -> dict:
+    """Replace the resident's push preferences: ``push`` per kind (kinds not given: on),
+    ``quiet_hours`` {start, end} local times (start == end is refused: no period), or
+    None."""
+    if quiet_hours and quiet_hours["start"] == quiet_hours["end"]:
+        raise Unprocessable("quiet_hours_empty", start=quiet_hours["start"].strftime("%H:%M"))
+    values = {
+        "push_off": sorted(kind for kind in KINDS if not push.get(kind, True)),
+        "quiet_start": quiet_hours["start"] if quiet_hours else None,
+        "quiet_end": quiet_hours["end"] if quiet_hours else None,
+        "updated_at": func.now(),
+    }
+    session.execute(
+        insert(NotificationPreference)
+        .values(uid=uid, **values)
+        .on_conflict_do_update(index_elements=["uid"], set_=values)
+    )
+    session.commit()
+    return _present_preferences(session.get(NotificationPreference, uid, populate_existing=True))
+
+
+def _present_preferences(found: NotificationPreference | None) -> dict:
+    muted = set(found.push_off) if found else set()
+    quiet = None
+    if found is not None and found.quiet_start is not None:
+        quiet = {"start": found.quiet_start, "end": found.quiet_end}
+    return {
+        "push": {kind: kind not in muted for kind in KINDS},
+        "quiet_hours": quiet,
+        "time_zone": LOCAL_TIME.key,
+        "updated_at": found.updated_at if found else None,
+    }
 
 
 def _languages(session: Session, uids: list[str]) -> dict[str, str]:

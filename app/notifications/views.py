@@ -8,15 +8,20 @@ from app.notifications.schemas import (
     TOKEN_PARAMETER,
     DeviceInSchema,
     DeviceSchema,
+    FollowSchema,
     MarkAllReadInSchema,
     MarkAllReadSchema,
     NotificationIdPathSchema,
     NotificationListArgsSchema,
     NotificationPageSchema,
+    NotificationPreferencesInSchema,
+    NotificationPreferencesSchema,
     NotificationSchema,
     TokenPathSchema,
 )
 from app.pagination import decode_cursor, encode_cursor, page_size
+from app.reports.schemas import ReportIdPathSchema
+from app.reports.views import REPORT_ID_PARAMETER
 from app.users.identity import current_identity, roles_required
 
 blp = Blueprint(
@@ -88,6 +93,41 @@ class ReadOne(MethodView):
         return service.mark_read(
             db.session, uid=current_identity().uid, notification_id=notification_id
         )
+
+
+@blp.route("/me/notification-preferences")
+class Preferences(MethodView):
+    @roles_required(blp)
+    @blp.response(200, NotificationPreferencesSchema)
+    def get(self):
+        """The caller's push preferences: kinds pushed, quiet hours"""
+        return service.preferences(db.session, uid=current_identity().uid)
+
+    @roles_required(blp)
+    @blp.arguments(NotificationPreferencesInSchema)
+    @blp.response(200, NotificationPreferencesSchema)
+    def put(self, data):
+        """Replace the caller's push preferences (the in-app feed gets everything anyway)"""
+        return service.set_preferences(db.session, uid=current_identity().uid, **data)
+
+
+@blp.route("/reports/<int:report_id>/follow", parameters=REPORT_ID_PARAMETER)
+class Follow(MethodView):
+    @roles_required(blp)
+    @blp.arguments(ReportIdPathSchema, location="path", as_kwargs=True)
+    @blp.response(200, FollowSchema)
+    @blp.alt_response(404, description="No such report", **PROBLEM_DOC)
+    def post(self, report_id):
+        """Follow a report: be told of its public changes (its reporter always is)"""
+        return service.follow(db.session, uid=current_identity().uid, report_id=report_id)
+
+    @roles_required(blp)
+    @blp.arguments(ReportIdPathSchema, location="path", as_kwargs=True)
+    @blp.response(204)
+    @blp.alt_response(404, description="No such report", **PROBLEM_DOC)
+    def delete(self, report_id):
+        """Stop following a report (a supporter too: their support still counts)"""
+        service.unfollow(db.session, uid=current_identity().uid, report_id=report_id)
 
 
 def _id_key(key: list) -> list:

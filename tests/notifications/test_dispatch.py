@@ -227,3 +227,12 @@ def closed_port_url() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+def test_a_second_sender_in_the_same_process_sends_too(app, client, auth, standin, sender):
+    """firebase-admin's app is shared by senders of the same settings: the second one
+    finds its URL already pointed at the stand-in."""
+    again = FirebaseSender(project_id=PROJECT_ID, credentials="static-token", endpoint=standin.url)
+    told(app, client, auth)
+    assert run(app, again)["sent"] == 3
+    assert sorted(standin.accepted_tokens()) == sorted(RESIDENTS.values())

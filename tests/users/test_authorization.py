@@ -233,6 +233,22 @@ MATRIX = {
         {"token": "matrix-token", "platform": "android", "locale": "fr-FR"},
     ),
     ("DELETE", "/v1/me/devices/{token}"): (EVERYONE, "/v1/me/devices/{device}", None),
+    ("POST", "/v1/reports/{report_id}/follow"): (EVERYONE, "/v1/reports/{report}/follow", None),
+    ("DELETE", "/v1/reports/{report_id}/follow"): (
+        EVERYONE,
+        "/v1/reports/{report}/follow",
+        None,
+    ),
+    ("GET", "/v1/me/notification-preferences"): (
+        EVERYONE,
+        "/v1/me/notification-preferences",
+        None,
+    ),
+    ("PUT", "/v1/me/notification-preferences"): (
+        EVERYONE,
+        "/v1/me/notification-preferences",
+        {"push": {"update": False}, "quiet_hours": {"start": "22:00", "end": "07:00"}},
+    ),
     ("GET", "/v1/me/notifications"): (EVERYONE, "/v1/me/notifications", None),
     ("POST", "/v1/me/notifications/read-all"): (EVERYONE, "/v1/me/notifications/read-all", {}),
     ("POST", "/v1/me/notifications/{notification_id}/read"): (
