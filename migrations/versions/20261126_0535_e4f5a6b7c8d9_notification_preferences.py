@@ -1,7 +1,7 @@
 """notification_preferences: kinds of push a resident muted, and their quiet hours
 
 Revision ID: e4f5a6b7c8d9
-Revises: 5d8e1f2a3b4c
+Revises: e4a7c9b2d6f1
 Create Date: 2026-11-26 05:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = "e4f5a6b7c8d9"
-down_revision = "5d8e1f2a3b4c"
+down_revision = "e4a7c9b2d6f1"
 branch_labels = None
 depends_on = None
 
