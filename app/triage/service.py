@@ -775,6 +775,13 @@ def put_template(
             errors={"json": errors},
         )
     category_id = _category_id(session, category_code)
+    # Two supervisors creating the same template at once: the second waits for the first,
+    # then replaces it (else both inserted, and the unique index made the loser's a 500).
+    session.execute(
+        select(
+            func.pg_advisory_xact_lock(func.hashtext(f"message-template {category_id} {status}"))
+        )
+    )
     template = session.scalar(_template_query(category_id, status))
     if template is None:
         template = MessageTemplate(category_id=category_id, status=status)

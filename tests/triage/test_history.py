@@ -137,3 +137,43 @@ def test_history_pages_with_a_cursor(app, client, auth):
     assert second["next_cursor"] is None
     missing = client.get("/v1/reports/999999/history", headers=agent)
     assert (missing.status_code, missing.get_json()["code"]) == (404, "report_not_found")
+
+
+def test_two_supervisors_creating_one_template_at_once_both_succeed(app, database_url, auth):
+    """The other writer holds the template's lock and has inserted it, uncommitted, when
+    this PUT arrives: it waits, then replaces it (it used to fail on the unique index)."""
+    import threading
+    import time
+
+    import psycopg
+
+    from app.ops.launcher import libpq_url
+
+    supervisor = auth(Role.SUPERVISOR)
+    with psycopg.connect(libpq_url(database_url)) as other:
+        category = other.execute("SELECT id FROM categories WHERE code = 'pothole'").fetchone()[0]
+        other.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"message-template {category} closed",)
+        )
+        other.execute(
+            "INSERT INTO message_templates (category_id, status, text_fr, text_en)"
+            " VALUES (%s, 'closed', 'Autre', 'Other')",
+            (category,),
+        )
+        answers = []
+
+        def put():
+            response = app.test_client().put(
+                "/v1/message-templates/categories/pothole/closed",
+                headers=supervisor,
+                json={"text_fr": "Clos {reference}", "text_en": "Closed {reference}"},
+            )
+            answers.append((response.status_code, response.get_json()))
+
+        writer = threading.Thread(target=put)
+        writer.start()
+        time.sleep(1)  # let the PUT reach the lock (or, unfixed, the unique index)
+        other.commit()
+        writer.join(30)
+    assert answers and answers[0][0] == 200, answers
+    assert answers[0][1]["text_en"] == "Closed {reference}"
