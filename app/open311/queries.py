@@ -1,6 +1,7 @@
 """Read side of Open311: public service requests, as rows of plain columns.
 
-Only what may be public is selected: no reporter uid, contact, description or answers.
+Only what may be public is selected: no reporter uid, contact or answers, and of the
+description only what moderation published.
 Positions are coarsened to a grid (``OPEN311_LOCATION_GRID_M``, Lambert-93 metres) so that
 a request cannot point at a private home.
 """
@@ -47,6 +48,7 @@ def _columns(grid_m: int):
         Report.due_at,
         Report.support_count,
         Report.source,
+        Report.public_description,
         Category.code.label("service_code"),
         Category.name_fr.label("service_name_fr"),
         Category.name_en.label("service_name_en"),

@@ -176,13 +176,14 @@ def street_only(address: str | None) -> str | None:
 
 
 def present(row, *, lang: str, media_base: str, extensions: bool) -> dict:
-    """A report as an Open311 service request. Never any reporter data; the description is
-    left out until moderation can publish it."""
+    """A report as an Open311 service request. Never any reporter data; the description
+    only as moderation published it (null until then)."""
     request = {
         "service_request_id": row.reference,
         "status": open_or_closed(row.status),
         "service_name": row.service_name_en if lang == "en" else row.service_name_fr,
         "service_code": row.service_code,
+        "description": row.public_description,
         "agency_responsible": row.desk_name_en if lang == "en" else row.desk_name_fr,
         "requested_datetime": row.created_at,
         "updated_datetime": row.updated_at,

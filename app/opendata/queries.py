@@ -1,8 +1,9 @@
 """Read side of the open data exports: one anonymised row per public report.
 
-Only what may be public is selected. No reporter uid, contact, address, description or
-answers: residents write free text and answers with no moderation to publish them (there is
-none yet), and an address or answer can name a person or a home. The position is the
+Only what may be public is selected. No reporter uid, contact, address or answers, and of
+the free text only what moderation published (``public_description``: the desk's
+``publish_description`` action): residents' own words and answers can name a person or a
+home. The position is the
 equipment's when the report is attached to a piece of public equipment, else the report's
 snapped to a grid (the same as Open311's: two grids together would locate a report more
 finely than either). A photo is given only when it is a public one (ready, of the report
@@ -47,6 +48,7 @@ COLUMNS = (
     "duplicate_of",
     "supporters_count",
     "source",
+    "description",
     "photo_url",
     "location_basis",
 )
@@ -107,6 +109,7 @@ def export_rows(*, grid_m: int, media_base: str) -> Select:
             _ORIGINAL.reference.label("duplicate_of"),
             Report.support_count.label("supporters_count"),
             Report.source,
+            Report.public_description.label("description"),
             (literal(media_base) + photo).label("photo_url"),
             case((Asset.id.is_not(None), "asset"), else_=f"grid_{grid_m}m").label("location_basis"),
             _rounded(func.ST_X(position)).label("lon"),

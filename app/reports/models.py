@@ -137,6 +137,9 @@ class Report(db.Model):
     address: Mapped[str | None] = mapped_column(String(300))
     commune_insee: Mapped[str | None] = mapped_column(ForeignKey("communes.insee_code"), index=True)
     description: Mapped[str | None] = mapped_column(Text)
+    # The description as moderation published it (a desk may edit out personal details):
+    # the only free text of a report that public outputs and open data carry.
+    public_description: Mapped[str | None] = mapped_column(Text)
     answers: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
     reporter_uid: Mapped[str] = mapped_column(String(128))
     language: Mapped[str] = mapped_column(String(2), default="fr", server_default="fr")

@@ -106,7 +106,8 @@ class ReportRefSchema(ma.Schema):
 
 
 class ReportSchema(ma.Schema):
-    """A report as anyone may see it: no reporter identity, contact or free text."""
+    """A report as anyone may see it: no reporter identity or contact, and no free text but
+    what moderation published."""
 
     id = ma.fields.Integer(required=True)
     reference = ma.fields.String(required=True, metadata={"description": "e.g. DIJ-2026-004213"})
@@ -119,6 +120,11 @@ class ReportSchema(ma.Schema):
         metadata={"description": "null until the first photo's GPS gives it"},
     )
     address = ma.fields.String(allow_none=True, required=True)
+    public_description = ma.fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The description as the desk published it (null until then)"},
+    )
     commune = ma.fields.Nested(CommuneRefSchema, required=True, allow_none=True)
     support_count = ma.fields.Integer(required=True)
     desk = ma.fields.Nested(

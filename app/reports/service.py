@@ -249,6 +249,7 @@ def present(report: Report, viewer_uid: str | None, photos=(), *, staff: bool = 
         if report.geom is None
         else {"type": "Point", "coordinates": list(to_shape(report.geom).coords[0])},
         "address": report.address,
+        "public_description": report.public_description,
         "commune": report.commune,
         "support_count": report.support_count,
         "desk": None

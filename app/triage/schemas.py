@@ -93,6 +93,18 @@ class PublicUpdateInSchema(ActionInSchema):
     message = ma.fields.Nested(MessageInSchema, required=True)
 
 
+class PublishDescriptionInSchema(ActionInSchema):
+    description = ma.fields.String(
+        required=True,
+        allow_none=True,
+        validate=ma.validate.Length(min=1, max=4000),
+        metadata={
+            "description": "The text residents and open data will show: the reporter's "
+            "description, with any personal detail edited out; null withdraws it"
+        },
+    )
+
+
 class ReopenInSchema(ActionInSchema):
     reason = ma.fields.String(
         required=True,
@@ -123,6 +135,7 @@ ACTION_SCHEMAS = {
     "reject": RejectInSchema,
     "note": NoteInSchema,
     "public_update": PublicUpdateInSchema,
+    "publish_description": PublishDescriptionInSchema,
     "reopen": ReopenInSchema,
     "close": ActionInSchema,
     "start": ActionInSchema,

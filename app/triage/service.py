@@ -632,6 +632,19 @@ def _reopen(session, actor, report, event, params):
     return apply
 
 
+def _publish_description(session, actor, report, event, params):
+    text = params["description"]
+    # Whether it was published, withdrawn, and edited from what the reporter wrote; the text
+    # itself stays on the report (the history is shown to residents).
+    event.details["published"] = text is not None
+    event.details["edited"] = text is not None and text != report.description
+
+    def apply():
+        report.public_description = text
+
+    return apply
+
+
 def _resolve(session, actor, report, event, params):
     event.reason_code = params["resolution"]
 
@@ -654,6 +667,7 @@ _HANDLERS = {
     "merge": _merge,
     "reject": _reject,
     "reopen": _reopen,
+    "publish_description": _publish_description,
     "resolve": _resolve,
     "hand_back": _hand_back,
 }

@@ -39,6 +39,8 @@ _ROWS: tuple[tuple[str, tuple[str, ...], str | None, frozenset[Role]], ...] = (
     ("reject", UNSTARTED, "rejected", DESK),
     ("note", ANY, SAME, DESK | CREW),
     ("public_update", ANY, SAME, DESK),
+    # Moderation: the desk publishes the description (edited if need be), or withdraws it.
+    ("publish_description", ANY, SAME, DESK),
     # A resident (the reporter or a supporter) may say "not fixed" within 30 days.
     ("reopen", ("resolved",), "reopened", DESK | RESIDENT),
     ("reopen", ("closed", "rejected", "duplicate"), "reopened", DESK),

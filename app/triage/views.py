@@ -71,6 +71,8 @@ SUMMARIES = {
     "reject": "Reject with a public reason code (desk)",
     "note": "Add an internal note (desk, or the assigned crew)",
     "public_update": "Tell residents something without changing the state (desk)",
+    "publish_description": "Publish the description, edited of personal details, to the "
+    "public, Open311 and open data; null withdraws it (desk)",
     "reopen": "Reopen: the desk from resolved, closed, rejected or duplicate; the reporter or "
     "a supporter from resolved, within 30 days",
     "close": "Close a resolved report (desk)",

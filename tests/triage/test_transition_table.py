@@ -31,6 +31,7 @@ EXPECTED = {
     "reject": [(DESK, UNSTARTED, "rejected")],
     "note": [(DESK | {C}, ALL, None)],
     "public_update": [(DESK, ALL, None)],
+    "publish_description": [(DESK, ALL, None)],
     "reopen": [
         (DESK | {R}, ("resolved",), "reopened"),
         (DESK, ("closed", "rejected", "duplicate"), "reopened"),
@@ -50,6 +51,7 @@ BODIES = {
     "reject": {"reason": "not_our_problem"},
     "note": {"note": "Barrières posées"},
     "public_update": {"message": {"fr": "Intervention prévue lundi"}},
+    "publish_description": {"description": "Nid-de-poule profond devant l'école"},
     "reopen": {"reason": "Le trou est toujours là"},
     "close": {},
     "start": {},

@@ -134,6 +134,7 @@ MATRIX = {
             ("reject", {AG, S}, {"reason": "not_our_problem"}),
             ("note", {C, AG, S}, {"note": "Barrières posées"}),
             ("public-update", {AG, S}, {"message": {"fr": "Passage lundi"}}),
+            ("publish-description", {AG, S}, {"description": "Nid-de-poule profond"}),
             # Residents may reopen the reports they filed or supported only: on someone
             # else's they get 403 (not_reporter_or_supporter).
             ("reopen", {AG, S}, {"reason": "Toujours là"}),
