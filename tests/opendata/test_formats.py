@@ -16,13 +16,13 @@ RESOLVED = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 ROWS = [
     (
         "DIJ-2026-000001", "pothole", "Nid-de-poule", "21231", "Dijon", "voirie", "closed",
-        CREATED, CREATED, RESOLVED, 91185, None, 3, "open311",
+        CREATED, CREATED, RESOLVED, 91185, None, 3, "open311", "Trou « profond », ligne\n2",
         "https://signale.example/v1/media/display/ab/x.jpg", "grid_50m",
         5.041512, 47.322034, date(2026, 11, 25),
     ),
     (
         "DIJ-2026-000002", "streetlight_out", "Lampadaire éteint", None, None, None, "duplicate",
-        CREATED, None, None, None, "DIJ-2026-000001", 0, "app", None, "asset",
+        CREATED, None, None, None, "DIJ-2026-000001", 0, "app", None, None, "asset",
         5.0, 47.3, date(2026, 11, 25),
     ),
 ]  # fmt: skip
