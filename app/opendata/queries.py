@@ -59,10 +59,15 @@ def _rounded(value):
     return cast(func.round(cast(value, Numeric), 6), Float)
 
 
-def export_rows(*, grid_m: int, media_base: str) -> Select:
-    """Every public report, oldest first: the columns of :data:`COLUMNS`, then ``lon``,
-    ``lat`` and ``day`` (the creation date in Dijon)."""
-    events = (
+def published():
+    """Which reports are public: a report waiting for its photo's GPS position is not yet."""
+    return Report.geom.is_not(None)
+
+
+def history():
+    """Per report, from its history: when the desk first took it up, and when it was last
+    resolved (a reopened report resolved again counts from its last resolution)."""
+    return (
         select(
             ReportEvent.report_id,
             func.min(ReportEvent.created_at)
@@ -76,6 +81,23 @@ def export_rows(*, grid_m: int, media_base: str) -> Select:
         .group_by(ReportEvent.report_id)
         .subquery("events")
     )
+
+
+def resolution(events):
+    """When the report was resolved: its last resolution, while it stays resolved or closed
+    (a reopened report is not resolved any more)."""
+    return case((Report.status.in_(RESOLVED), events.c.resolved_at))
+
+
+def seconds_to_resolve(resolved_at):
+    """The time to resolve, in seconds (not rounded), from the report's creation."""
+    return func.extract("epoch", resolved_at - Report.created_at)
+
+
+def export_rows(*, grid_m: int, media_base: str) -> Select:
+    """Every public report, oldest first: the columns of :data:`COLUMNS`, then ``lon``,
+    ``lat`` and ``day`` (the creation date in Dijon)."""
+    events = history()
     photo = (
         select(Photo.display_key)
         .where(Photo.report_id == Report.id, Photo.status == READY, Photo.kind == "report")
@@ -84,7 +106,7 @@ def export_rows(*, grid_m: int, media_base: str) -> Select:
         .correlate(Report)
         .scalar_subquery()
     )
-    resolved_at = case((Report.status.in_(RESOLVED), events.c.resolved_at))
+    resolved_at = resolution(events)
     position = case(
         (Asset.id.is_not(None), Asset.geom),
         else_=coarsened(grid_m),
@@ -101,9 +123,9 @@ def export_rows(*, grid_m: int, media_base: str) -> Select:
             Report.created_at,
             events.c.acknowledged_at,
             resolved_at.label("resolved_at"),
-            cast(
-                func.round(func.extract("epoch", resolved_at - Report.created_at)), BigInteger
-            ).label("time_to_resolve_seconds"),
+            cast(func.round(seconds_to_resolve(resolved_at)), BigInteger).label(
+                "time_to_resolve_seconds"
+            ),
             _ORIGINAL.reference.label("duplicate_of"),
             Report.support_count.label("supporters_count"),
             Report.source,
@@ -119,8 +141,7 @@ def export_rows(*, grid_m: int, media_base: str) -> Select:
         .outerjoin(_ORIGINAL, Report.duplicate_of_id == _ORIGINAL.id)
         .outerjoin(Asset, Report.asset_id == Asset.id)
         .outerjoin(events, events.c.report_id == Report.id)
-        # A report waiting for its photo's GPS position is not public yet.
-        .where(Report.geom.is_not(None))
+        .where(published())
         .order_by(Report.created_at, Report.id)
     )
 
