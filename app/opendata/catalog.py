@@ -164,7 +164,7 @@ def catalog(session: Session, *, base_url: str, file_url, schema_url) -> dict:
 
 def _dataset(name, files, base_url, file_url, schema_url, extent) -> dict:
     title, description = _texts_of(name)
-    schema = schema_url("reports" if name.startswith("reports") else name)
+    schema = schema_url("reports" if name in REPORTS_TEXT else name)
     dataset = {
         "@id": f"{base_url}#{name}",
         "@type": "dcat:Dataset",
