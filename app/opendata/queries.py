@@ -64,20 +64,27 @@ def published():
     return Report.geom.is_not(None)
 
 
-def history():
-    """Per report, from its history: when the desk first took it up, and when it was last
-    resolved (a reopened report resolved again counts from its last resolution)."""
-    return (
-        select(
-            ReportEvent.report_id,
+def history(*, taken_up: bool = True):
+    """Per report, from its history: when it was last resolved (a reopened report resolved
+    again counts from its last resolution) and, with ``taken_up``, when the desk first took
+    it up."""
+    resolved_at = (
+        func.max(ReportEvent.created_at)
+        .filter(ReportEvent.to_status == "resolved")
+        .label("resolved_at")
+    )
+    taken = (
+        [
             func.min(ReportEvent.created_at)
             .filter(ReportEvent.to_status.in_(TAKEN_UP))
-            .label("acknowledged_at"),
-            func.max(ReportEvent.created_at)
-            .filter(ReportEvent.to_status == "resolved")
-            .label("resolved_at"),
-        )
-        .where(ReportEvent.to_status.in_((*TAKEN_UP, "resolved")))
+            .label("acknowledged_at")
+        ]
+        if taken_up
+        else []
+    )
+    return (
+        select(ReportEvent.report_id, *taken, resolved_at)
+        .where(ReportEvent.to_status.in_((*(TAKEN_UP if taken_up else ()), "resolved")))
         .group_by(ReportEvent.report_id)
         .subquery("events")
     )
