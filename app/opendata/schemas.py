@@ -2,7 +2,7 @@ from datetime import date
 
 import marshmallow as ma
 
-from app.opendata.formats import FORMATS
+from app.opendata.models import FORMATS
 from app.opendata.statistics import TABLES
 from app.pagination import PageArgsSchema, page_schema
 
