@@ -64,36 +64,41 @@ def published():
     return Report.geom.is_not(None)
 
 
-def history(*, taken_up: bool = True):
-    """Per report, from its history: when it was last resolved (a reopened report resolved
-    again counts from its last resolution) and, with ``taken_up``, when the desk first took
-    it up."""
-    resolved_at = (
-        func.max(ReportEvent.created_at)
-        .filter(ReportEvent.to_status == "resolved")
-        .label("resolved_at")
-    )
-    taken = (
-        [
+def history():
+    """Per report, from its history: when the desk first took it up, and when it was last
+    resolved (a reopened report resolved again counts from its last resolution)."""
+    return (
+        select(
+            ReportEvent.report_id,
             func.min(ReportEvent.created_at)
             .filter(ReportEvent.to_status.in_(TAKEN_UP))
-            .label("acknowledged_at")
-        ]
-        if taken_up
-        else []
-    )
-    return (
-        select(ReportEvent.report_id, *taken, resolved_at)
-        .where(ReportEvent.to_status.in_((*(TAKEN_UP if taken_up else ()), "resolved")))
+            .label("acknowledged_at"),
+            func.max(ReportEvent.created_at)
+            .filter(ReportEvent.to_status == "resolved")
+            .label("resolved_at"),
+        )
+        .where(ReportEvent.to_status.in_((*TAKEN_UP, "resolved")))
         .group_by(ReportEvent.report_id)
         .subquery("events")
     )
 
 
-def resolution(events):
-    """When the report was resolved: its last resolution, while it stays resolved or closed
-    (a reopened report is not resolved any more)."""
-    return case((Report.status.in_(RESOLVED), events.c.resolved_at))
+def last_resolution():
+    """history()'s ``resolved_at`` for the report at hand: a correlated subquery, which
+    reads the events of the reports a query keeps (history() reads every report's)."""
+    return (
+        select(func.max(ReportEvent.created_at))
+        .where(ReportEvent.report_id == Report.id, ReportEvent.to_status == "resolved")
+        .correlate(Report)
+        .scalar_subquery()
+    )
+
+
+def resolution(last_resolved):
+    """When the report was resolved: its last resolution (``history().c.resolved_at`` or
+    ``last_resolution()``), while it stays resolved or closed (a reopened report is not
+    resolved any more)."""
+    return case((Report.status.in_(RESOLVED), last_resolved))
 
 
 def seconds_to_resolve(resolved_at):
@@ -113,7 +118,7 @@ def export_rows(*, grid_m: int, media_base: str) -> Select:
         .correlate(Report)
         .scalar_subquery()
     )
-    resolved_at = resolution(events)
+    resolved_at = resolution(events.c.resolved_at)
     position = case(
         (Asset.id.is_not(None), Asset.geom),
         else_=coarsened(grid_m),

@@ -42,7 +42,7 @@ from app.categories.models import Category
 from app.opendata.queries import (
     RESOLVED,
     TIMEZONE,
-    history,
+    last_resolution,
     published,
     resolution,
     seconds_to_resolve,
@@ -185,8 +185,7 @@ def sources(filters: Filters, min_count: int) -> Select:
 def _resolved(filters: Filters):
     """One row per counted report resolved now: category, desk (0: none), hours to resolve,
     and whether that was within its service level."""
-    events = history(taken_up=False)
-    resolved_at = resolution(events)
+    resolved_at = resolution(last_resolution())
     deadline = func.coalesce(
         Report.due_at,
         Report.created_at + func.make_interval(0, 0, 0, 0, Category.service_level_hours),
@@ -195,11 +194,10 @@ def _resolved(filters: Filters):
         select(
             Report.category_id,
             func.coalesce(Report.desk_id, 0).label("desk_id"),
-            (seconds_to_resolve(resolved_at) / 3600).label("hours"),
+            (cast(seconds_to_resolve(resolved_at), Float) / 3600).label("hours"),
             (resolved_at <= deadline).label("on_time"),
         )
         .join(Category, Report.category_id == Category.id)
-        .join(events, events.c.report_id == Report.id)
         # Implied by a resolution (which only these have): lets the scan skip the others.
         .where(*_counted(filters), Report.status.in_(RESOLVED), resolved_at.is_not(None))
         .subquery("resolved")

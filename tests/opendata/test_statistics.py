@@ -205,3 +205,25 @@ def test_sources_split_what_sensors_and_residents_opened(app, months):
         ("2026-02", "open311", "resident", 1),
         ("2026-02", "sensor", "sensor", 2),
     ]
+
+
+def test_the_hours_to_resolve_are_the_exports_time_to_resolve(app, add_report, history):
+    from app.opendata.queries import export_rows
+
+    again = add_report(created_hours_ago=CREATED)
+    history(again, ("acknowledged", 1), ("resolved", 10), ("reopened", 20), ("resolved", 47.5))
+    history(add_report(created_hours_ago=CREATED), ("resolved", 12.25), ("closed", 30))
+    history(add_report(created_hours_ago=CREATED), ("resolved", 3), ("reopened", 5))
+    with database(app) as session:
+        exported = sorted(
+            row.time_to_resolve_seconds / 3600
+            for row in session.execute(export_rows(grid_m=50, media_base=""))
+            if row.time_to_resolve_seconds is not None
+        )
+    assert exported == [12.25, 47.5]
+    rows = table(app, "resolution-times", min_count=1)
+    overall = by_group(rows)[(None, None)]
+    # Two values: the median is their mean, the 90th percentile 12.25 + 0.9 * 35.25.
+    assert overall["resolved"] == len(exported)
+    assert overall["median_hours"] == round(sum(exported) / 2, 1)
+    assert overall["p90_hours"] == round(12.25 + 0.9 * (47.5 - 12.25), 1)
