@@ -84,19 +84,18 @@ def history():
 
 
 def last_resolution():
-    """history()'s ``resolved_at`` for the report at hand: a correlated subquery, which
-    reads the events of the reports a query keeps (history() reads every report's)."""
+    """history()'s ``resolved_at`` for the report at hand, as a LATERAL subquery (join it
+    ON true): it reads the events of the reports a query keeps, history() every report's."""
     return (
-        select(func.max(ReportEvent.created_at))
+        select(func.max(ReportEvent.created_at).label("resolved_at"))
         .where(ReportEvent.report_id == Report.id, ReportEvent.to_status == "resolved")
-        .correlate(Report)
-        .scalar_subquery()
+        .lateral("last_resolution")
     )
 
 
 def resolution(last_resolved):
-    """When the report was resolved: its last resolution (``history().c.resolved_at`` or
-    ``last_resolution()``), while it stays resolved or closed (a reopened report is not
+    """When the report was resolved: its last resolution (``resolved_at`` of history() or
+    last_resolution()), while it stays resolved or closed (a reopened report is not
     resolved any more)."""
     return case((Report.status.in_(RESOLVED), last_resolved))
 

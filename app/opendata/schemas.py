@@ -1,3 +1,4 @@
+import re
 from datetime import date
 
 import marshmallow as ma
@@ -66,23 +67,22 @@ class OpenDataFileSchema(ma.Schema):
 OpenDataFilePageSchema = page_schema(OpenDataFileSchema, "OpenDataFilePage")
 
 
+MONTH_PATTERN = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$"
+
+
 class Month(ma.fields.Field):
-    """A calendar month, ``YYYY-MM``: its first day."""
+    """A calendar month, ``YYYY-MM`` (1900 to 2099): its first day."""
 
     default_error_messages = {"invalid": "Not a month: give YYYY-MM (2026-01 to 2026-12)."}
 
     def __init__(self, **kwargs):
-        metadata = {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$", "example": "2026-01"}
+        metadata = {"type": "string", "pattern": MONTH_PATTERN, "example": "2026-01"}
         super().__init__(metadata={**metadata, **kwargs.pop("metadata", {})}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            year, month = (int(part) for part in str(value).split("-"))
-            if len(str(value)) != 7:
-                raise ValueError
-            return date(year, month, 1)
-        except ValueError as exc:
-            raise self.make_error("invalid") from exc
+        if not isinstance(value, str) or not re.fullmatch(MONTH_PATTERN, value, re.ASCII):
+            raise self.make_error("invalid")
+        return date(int(value[:4]), int(value[5:]), 1)
 
 
 class StatisticsArgsSchema(ma.Schema):
@@ -96,7 +96,10 @@ class StatisticsArgsSchema(ma.Schema):
     until = Month(
         data_key="to",
         load_default=None,
-        metadata={"description": "Reports created in this month (Paris time) and before"},
+        metadata={
+            "description": "Reports created in this month (Paris time) and before (before "
+            "`from`: no report)"
+        },
     )
     category = ma.fields.String(
         load_default=None,
@@ -108,11 +111,6 @@ class StatisticsArgsSchema(ma.Schema):
         validate=ma.validate.Regexp(r"^[0-9][0-9AB][0-9]{3}$"),
         metadata={"description": "A commune's INSEE code (21231: Dijon)"},
     )
-
-    @ma.validates_schema
-    def _ordered(self, data, **kwargs):
-        if data.get("since") and data.get("until") and data["since"] > data["until"]:
-            raise ma.ValidationError("`from` must not be after `to`.", "to")
 
 
 class ByMonthArgsSchema(StatisticsArgsSchema):

@@ -34,6 +34,7 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
+    true,
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -42,6 +43,7 @@ from app.categories.models import Category
 from app.opendata.queries import (
     RESOLVED,
     TIMEZONE,
+    history,
     last_resolution,
     published,
     resolution,
@@ -182,22 +184,36 @@ def sources(filters: Filters, min_count: int) -> Select:
     ).order_by(cells.c.bucket, cells.c.source)
 
 
+def _narrow(filters: Filters) -> bool:
+    """Whether the filters keep a small part of the reports (a period, a category): then
+    each kept report's events are looked up by index, else every report's are aggregated
+    at once (measured on 1M reports: 1 s against 10 for a year of potholes, and the other
+    way round over the whole history, 36 s against 10)."""
+    return bool(filters.since or filters.until or filters.category)
+
+
 def _resolved(filters: Filters):
     """One row per counted report resolved now: category, desk (0: none), hours to resolve,
     and whether that was within its service level."""
-    resolved_at = resolution(last_resolution())
+    query = select().join(Category, Report.category_id == Category.id)
+    if _narrow(filters):
+        events = last_resolution()
+        query = query.join(events, true())
+    else:
+        events = history()
+        query = query.join(events, events.c.report_id == Report.id)
+    resolved_at = resolution(events.c.resolved_at)
     deadline = func.coalesce(
         Report.due_at,
         Report.created_at + func.make_interval(0, 0, 0, 0, Category.service_level_hours),
     )
     return (
-        select(
+        query.add_columns(
             Report.category_id,
             func.coalesce(Report.desk_id, 0).label("desk_id"),
-            (cast(seconds_to_resolve(resolved_at), Float) / 3600).label("hours"),
+            (cast(seconds_to_resolve(resolved_at), Float) / literal(3600.0, Float)).label("hours"),
             (resolved_at <= deadline).label("on_time"),
         )
-        .join(Category, Report.category_id == Category.id)
         # Implied by a resolution (which only these have): lets the scan skip the others.
         .where(*_counted(filters), Report.status.in_(RESOLVED), resolved_at.is_not(None))
         .subquery("resolved")

@@ -227,3 +227,9 @@ def test_the_hours_to_resolve_are_the_exports_time_to_resolve(app, add_report, h
     assert overall["resolved"] == len(exported)
     assert overall["median_hours"] == round(sum(exported) / 2, 1)
     assert overall["p90_hours"] == round(12.25 + 0.9 * (47.5 - 12.25), 1)
+    # A period narrows the reports: their events are looked up one report at a time, to
+    # the same figures.
+    for name in ("resolution-times", "service-level"):
+        everything = table(app, name)
+        assert table(app, name, since=date(2000, 1, 1)) == everything
+        assert table(app, name, category="pothole") == everything

@@ -68,6 +68,11 @@ def test_the_answers_suppress_small_cells_with_the_configured_threshold(client, 
     assert {(i["within_service_level"], i["share"]) for i in level} == {(2, 0.6667)}
 
 
+def test_a_period_ending_before_it_starts_has_no_report(client, february):
+    response = client.get(f"{STATISTICS}/sources?from=2026-03&to=2026-02")
+    assert response.status_code == 200 and response.get_json()["items"] == []
+
+
 def test_a_new_report_changes_the_etag(client, february, add_report):
     before = client.get(f"{STATISTICS}/sources").headers["ETag"]
     add_report()
@@ -77,7 +82,7 @@ def test_a_new_report_changes_the_etag(client, february, add_report):
 
 @pytest.mark.parametrize(
     "query",
-    ["from=2026-13", "to=26-01", "from=2026-03&to=2026-02", "source=fax", "commune=Dijon"],
+    ["from=2026-13", "to=26-01", "from=0000-01", "to=9999-12", "source=fax", "commune=Dijon"],
 )
 def test_a_bad_filter_is_a_problem_saying_what_to_fix(client, query):
     response = client.get(f"{STATISTICS}/reports-by-month?{query}")
