@@ -64,19 +64,29 @@ def published():
     return Report.geom.is_not(None)
 
 
-def history():
-    """Per report, from its history: when the desk first took it up, and when it was last
-    resolved (a reopened report resolved again counts from its last resolution)."""
-    return (
-        select(
-            ReportEvent.report_id,
-            func.min(ReportEvent.created_at)
-            .filter(ReportEvent.to_status.in_(TAKEN_UP))
-            .label("acknowledged_at"),
-            func.max(ReportEvent.created_at)
-            .filter(ReportEvent.to_status == "resolved")
-            .label("resolved_at"),
+def history(*, taken_up: bool = True):
+    """Per report, from its history: when it was last resolved (a reopened report resolved
+    again counts from its last resolution) and, with ``taken_up``, when the desk first took
+    it up (without, only the resolutions are read)."""
+    resolved_at = (
+        func.max(ReportEvent.created_at)
+        .filter(ReportEvent.to_status == "resolved")
+        .label("resolved_at")
+    )
+    if not taken_up:
+        return (
+            select(ReportEvent.report_id, resolved_at)
+            .where(ReportEvent.to_status == "resolved")
+            .group_by(ReportEvent.report_id)
+            .subquery("events")
         )
+    acknowledged_at = (
+        func.min(ReportEvent.created_at)
+        .filter(ReportEvent.to_status.in_(TAKEN_UP))
+        .label("acknowledged_at")
+    )
+    return (
+        select(ReportEvent.report_id, acknowledged_at, resolved_at)
         .where(ReportEvent.to_status.in_((*TAKEN_UP, "resolved")))
         .group_by(ReportEvent.report_id)
         .subquery("events")

@@ -200,7 +200,7 @@ def _resolved(filters: Filters):
         events = last_resolution()
         query = query.join(events, true())
     else:
-        events = history()
+        events = history(taken_up=False)
         query = query.join(events, events.c.report_id == Report.id)
     resolved_at = resolution(events.c.resolved_at)
     deadline = func.coalesce(
