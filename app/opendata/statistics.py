@@ -14,9 +14,9 @@ open does not count). The service level is met when that resolution is no later 
 report's due date (set from its category's service level at intake), or, for a report
 without one, than its creation plus the category's ``service_level_hours`` now.
 
-Small cells: a figure drawn from fewer than ``min_count`` reports (OPENDATA_STATISTICS_
-MIN_COUNT, 3) is published as null with ``suppressed`` true, so that no figure describes
-one or two reports. Empty cells are not listed.
+Small cells: a figure drawn from fewer than ``min_count`` reports (the setting
+OPENDATA_STATISTICS_MIN_COUNT, 3) is published as null with ``suppressed`` true, so that no
+figure describes one or two reports. Empty cells are not listed.
 """
 
 from dataclasses import dataclass
@@ -308,10 +308,11 @@ TABLES = {
             (
                 "Nombre de signalements créés chaque mois (heure de Paris), par catégorie, "
                 "commune et source (application, Open311, capteur), doublons exclus. Les "
-                "cellules de moins de 3 signalements sont masquées.",
+                "cellules de trop peu de signalements (moins de min_count, 3 par défaut) "
+                "sont masquées.",
                 "Number of reports created each month (Paris time), by category, commune "
-                "and source (app, Open311, sensor), duplicates excluded. Cells of fewer "
-                "than 3 reports are suppressed.",
+                "and source (app, Open311, sensor), duplicates excluded. Cells of too few "
+                "reports (fewer than min_count, 3 by default) are suppressed.",
             ),
         ),
         Table(

@@ -177,6 +177,7 @@ def _statistics(table: str, args: dict) -> Response:
 def _statistics_view(table: str, args_schema, summary: str):
     @blp.route(f"/statistics/{table}", endpoint=f"statistics-{table}")
     class StatisticsTable(MethodView):
+        @blp.doc(summary=summary.split(".")[0], description=summary)
         @blp.arguments(args_schema, location="query")
         @blp.response(200, TABLE_SCHEMAS[table], headers=CACHE_HEADERS)
         @blp.alt_response(304, description="Not modified (If-None-Match)")
@@ -184,7 +185,6 @@ def _statistics_view(table: str, args_schema, summary: str):
         def get(self, args):
             return _statistics(table, args)
 
-    StatisticsTable.get.__doc__ = summary
     return StatisticsTable
 
 
