@@ -117,6 +117,9 @@ class Config:
     OPENDATA_EXPORT_CRON = "30 2 * * *"
     OPENDATA_EXPORT_TIMEOUT_SECONDS = 3600
     OPENDATA_MAX_AGE_SECONDS = 300
+    # Statistics (/v1/opendata/statistics/*, and their nightly files): a figure drawn from
+    # fewer reports than this is published as null, flagged "suppressed" (small cells).
+    OPENDATA_STATISTICS_MIN_COUNT = 3
 
     # Notifications. Device tokens not registered again for this long are pruned (FCM
     # itself treats tokens idle for 270 days as expired).

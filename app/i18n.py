@@ -48,6 +48,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Aucune ressource à cette adresse : vérifiez l'URL.",
         "en": "Nothing exists at this address: check the URL.",
     },
+    "opendata_schema_not_found": {
+        "fr": "Aucun jeu de données ne s'appelle {name} : les schémas sont ceux de reports et "
+        "des tables de statistiques, tous cités par GET /v1/opendata/catalog.",
+        "en": "No dataset is called {name}: the schemas are reports' and the statistics "
+        "tables', all named by GET /v1/opendata/catalog.",
+    },
     "opendata_file_not_found": {
         "fr": "Aucun fichier de données ouvertes ne s'appelle {name} : la liste est donnée par "
         "GET /v1/opendata/files (les fichiers sont produits chaque nuit).",

@@ -5,7 +5,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 
-FORMATS = ("geojson", "csv", "parquet")
+# The reports' formats, and JSON for the statistics tables (which are CSV too).
+FORMATS = ("geojson", "csv", "parquet", "json")
 
 
 class OpenDataFile(db.Model):
@@ -18,7 +19,7 @@ class OpenDataFile(db.Model):
         CheckConstraint("format IN (" + ", ".join(f"'{f}'" for f in FORMATS) + ")", name="format"),
     )
 
-    # reports.csv, reports-2026-11-25.geojson...
+    # reports.csv, reports-2026-11-25.geojson, statistics-sources.json...
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     format: Mapped[str] = mapped_column(String(10))
     # The creation date (in Dijon) of the reports of a daily file; null for the full file.

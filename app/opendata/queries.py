@@ -61,23 +61,66 @@ def _rounded(value):
     return cast(func.round(cast(value, Numeric), 6), Float)
 
 
-def export_rows(*, grid_m: int, media_base: str) -> Select:
-    """Every public report, oldest first: the columns of :data:`COLUMNS`, then ``lon``,
-    ``lat`` and ``day`` (the creation date in Dijon)."""
-    events = (
-        select(
-            ReportEvent.report_id,
-            func.min(ReportEvent.created_at)
-            .filter(ReportEvent.to_status.in_(TAKEN_UP))
-            .label("acknowledged_at"),
-            func.max(ReportEvent.created_at)
-            .filter(ReportEvent.to_status == "resolved")
-            .label("resolved_at"),
+def published():
+    """Which reports are public: a report waiting for its photo's GPS position is not yet."""
+    return Report.geom.is_not(None)
+
+
+def history(*, taken_up: bool = True):
+    """Per report, from its history: when it was last resolved (a reopened report resolved
+    again counts from its last resolution) and, with ``taken_up``, when the desk first took
+    it up (without, only the resolutions are read)."""
+    resolved_at = (
+        func.max(ReportEvent.created_at)
+        .filter(ReportEvent.to_status == "resolved")
+        .label("resolved_at")
+    )
+    if not taken_up:
+        return (
+            select(ReportEvent.report_id, resolved_at)
+            .where(ReportEvent.to_status == "resolved")
+            .group_by(ReportEvent.report_id)
+            .subquery("events")
         )
+    acknowledged_at = (
+        func.min(ReportEvent.created_at)
+        .filter(ReportEvent.to_status.in_(TAKEN_UP))
+        .label("acknowledged_at")
+    )
+    return (
+        select(ReportEvent.report_id, acknowledged_at, resolved_at)
         .where(ReportEvent.to_status.in_((*TAKEN_UP, "resolved")))
         .group_by(ReportEvent.report_id)
         .subquery("events")
     )
+
+
+def last_resolution():
+    """history()'s ``resolved_at`` for the report at hand, as a LATERAL subquery (join it
+    ON true): it reads the events of the reports a query keeps, history() every report's."""
+    return (
+        select(func.max(ReportEvent.created_at).label("resolved_at"))
+        .where(ReportEvent.report_id == Report.id, ReportEvent.to_status == "resolved")
+        .lateral("last_resolution")
+    )
+
+
+def resolution(last_resolved):
+    """When the report was resolved: its last resolution (``resolved_at`` of history() or
+    last_resolution()), while it stays resolved or closed (a reopened report is not
+    resolved any more)."""
+    return case((Report.status.in_(RESOLVED), last_resolved))
+
+
+def seconds_to_resolve(resolved_at):
+    """The time to resolve, in seconds (not rounded), from the report's creation."""
+    return func.extract("epoch", resolved_at - Report.created_at)
+
+
+def export_rows(*, grid_m: int, media_base: str) -> Select:
+    """Every public report, oldest first: the columns of :data:`COLUMNS`, then ``lon``,
+    ``lat`` and ``day`` (the creation date in Dijon)."""
+    events = history()
     photo = (
         select(Photo.display_key)
         .where(Photo.report_id == Report.id, Photo.status == READY, Photo.kind == "report")
@@ -86,7 +129,7 @@ def export_rows(*, grid_m: int, media_base: str) -> Select:
         .correlate(Report)
         .scalar_subquery()
     )
-    resolved_at = case((Report.status.in_(RESOLVED), events.c.resolved_at))
+    resolved_at = resolution(events.c.resolved_at)
     position = case(
         (Asset.id.is_not(None), Asset.geom),
         else_=coarsened(grid_m),
@@ -103,9 +146,9 @@ def export_rows(*, grid_m: int, media_base: str) -> Select:
             Report.created_at,
             events.c.acknowledged_at,
             resolved_at.label("resolved_at"),
-            cast(
-                func.round(func.extract("epoch", resolved_at - Report.created_at)), BigInteger
-            ).label("time_to_resolve_seconds"),
+            cast(func.round(seconds_to_resolve(resolved_at)), BigInteger).label(
+                "time_to_resolve_seconds"
+            ),
             _ORIGINAL.reference.label("duplicate_of"),
             Report.support_count.label("supporters_count"),
             Report.source,
@@ -122,8 +165,7 @@ def export_rows(*, grid_m: int, media_base: str) -> Select:
         .outerjoin(_ORIGINAL, Report.duplicate_of_id == _ORIGINAL.id)
         .outerjoin(Asset, Report.asset_id == Asset.id)
         .outerjoin(events, events.c.report_id == Report.id)
-        # A report waiting for its photo's GPS position is not public yet.
-        .where(Report.geom.is_not(None))
+        .where(published())
         .order_by(Report.created_at, Report.id)
     )
 

@@ -1,6 +1,8 @@
 """Open data use cases: producing the export files, and finding one to serve."""
 
+import csv
 import hashlib
+import json
 import logging
 import tempfile
 from dataclasses import dataclass
@@ -11,6 +13,7 @@ from typing import BinaryIO
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
+from app.opendata import statistics
 from app.opendata.formats import FORMATS, WRITERS
 from app.opendata.models import OpenDataFile
 from app.opendata.queries import export_rows
@@ -30,8 +33,25 @@ def file_name(fmt: str, day: date | None = None) -> str:
     return f"reports{suffix}.{WRITERS[fmt].extension}"
 
 
+# The statistics tables' files: CSV and JSON (small tables: no columnar format needed).
+STATISTICS_FORMATS = {"csv": "text/csv", "json": "application/json"}
+
+
+def statistics_file_name(table: str, fmt: str) -> str:
+    """statistics-reports-by-month.csv..."""
+    return f"statistics-{table}.{fmt}"
+
+
+def dataset(entry: OpenDataFile) -> str:
+    """The dataset a file is a distribution of: ``reports`` (the full files),
+    ``reports-daily``, or a statistics table's name."""
+    if entry.name.startswith("statistics-"):
+        return entry.name.removeprefix("statistics-").rsplit(".", 1)[0]
+    return "reports-daily" if entry.day else "reports"
+
+
 def media_type(fmt: str) -> str:
-    return WRITERS[fmt].media_type
+    return WRITERS[fmt].media_type if fmt in WRITERS else STATISTICS_FORMATS[fmt]
 
 
 @dataclass
@@ -94,6 +114,31 @@ def write_files(
     return written
 
 
+def statistics_document(table: str, min_count: int, items: list[dict]) -> dict:
+    """A statistics table as the API answers it and its JSON file holds it."""
+    return {"table": table, "min_count": min_count, "items": items}
+
+
+def write_statistics(session: Session, workdir: Path, *, min_count: int) -> list[Written]:
+    """Every statistics table, whole, as CSV and as JSON."""
+    written = []
+    for table in statistics.TABLES:
+        items = statistics.rows(session, table, statistics.Filters(), min_count)
+        csv_path = workdir / statistics_file_name(table, "csv")
+        with csv_path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(
+                handle, fieldnames=statistics.columns(table), lineterminator="\n"
+            )
+            writer.writeheader()
+            writer.writerows(items)
+        json_path = workdir / statistics_file_name(table, "json")
+        document = statistics_document(table, min_count, items)
+        json_path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+        for fmt, path in (("csv", csv_path), ("json", json_path)):
+            written.append(Written(path.name, fmt, None, path, len(items)))
+    return written
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -107,6 +152,7 @@ def settings(config) -> dict:
     return {
         "grid_m": int(config["OPEN311_LOCATION_GRID_M"]),
         "media_base": config["PUBLIC_BASE_URL"].rstrip("/") + "/v1/media/",
+        "min_count": int(config["OPENDATA_STATISTICS_MIN_COUNT"]),
     }
 
 
@@ -118,9 +164,11 @@ def export_reports(
     media_base: str,
     formats: tuple[str, ...] = FORMATS,
     daily: bool = True,
+    min_count: int = statistics.DEFAULT_MIN_COUNT,
 ) -> dict:
-    """Produce the open data files (full and daily, each format), store the contents that
-    changed, and publish them in one transaction; files no export produces any more go."""
+    """Produce the open data files (full and daily, each format, and the statistics tables),
+    store the contents that changed, and publish them in one transaction; files no export
+    produces any more go."""
     if not session.scalar(select(func.pg_try_advisory_xact_lock(_LOCK))):
         session.rollback()
         return {"skipped": "another export is running"}
@@ -132,9 +180,10 @@ def export_reports(
         written = write_files(
             session, Path(tmp), grid_m=grid_m, media_base=media_base, formats=formats, daily=daily
         )
+        written += write_statistics(session, Path(tmp), min_count=min_count)
         for item in written:
             sha = _sha256(item.path)
-            key = f"opendata/{sha[:2]}/{sha}.{WRITERS[item.format].extension}"
+            key = f"opendata/{sha[:2]}/{sha}.{item.format}"
             if not storage.exists(key):
                 storage.put_file(key, item.path, media_type(item.format))
             row = known.get(item.name)
@@ -150,7 +199,11 @@ def export_reports(
                 now,
             )
     produced = {item.name for item in written}
-    gone = [name for name, f in known.items() if name not in produced and f.format in formats]
+    gone = [
+        name
+        for name, f in known.items()
+        if name not in produced and (f.format in formats or dataset(f) in statistics.TABLES)
+    ]
     if gone:
         session.execute(delete(OpenDataFile).where(OpenDataFile.name.in_(gone)))
     session.commit()

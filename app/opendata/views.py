@@ -1,13 +1,21 @@
-from flask import current_app, request, send_file, url_for
+import hashlib
+import json
+
+from flask import Response, current_app, request, send_file, url_for
 from flask.views import MethodView
 
 from app.errors import PROBLEM_DOC, NotFound
 from app.extensions import Blueprint, db
-from app.opendata import queries, service
+from app.opendata import catalog, queries, service, statistics
 from app.opendata.schemas import (
     NAME_PATTERN,
+    SCHEMA_NAME_PATTERN,
+    TABLE_SCHEMAS,
+    ByDeskArgsSchema,
+    ByMonthArgsSchema,
     FileListArgsSchema,
     OpenDataFilePageSchema,
+    StatisticsArgsSchema,
 )
 from app.pagination import decode_cursor, page_size, paginate
 
@@ -54,6 +62,7 @@ def _present(entry) -> dict:
     return {
         "name": entry.name,
         "format": entry.format,
+        "dataset": service.dataset(entry),
         "media_type": service.media_type(entry.format),
         "period": "daily" if entry.day else "full",
         "day": entry.day,
@@ -72,11 +81,11 @@ class OpenDataFiles(MethodView):
     @blp.response(200, OpenDataFilePageSchema)
     @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
     def get(self, args):
-        """The published files, full ones first, then by day, newest first. Columns:
-        reference, category, commune, desk, status, created/acknowledged/resolved dates,
-        time to resolve, duplicate of, supporters, source, public photo, and a position
-        snapped to a grid or at the equipment reported (never a reporter's data, address
-        or text)"""
+        """The published files: the statistics tables (CSV and JSON), the full reports
+        files, then the daily ones, newest first. Reports columns: reference, category,
+        commune, desk, status, created/acknowledged/resolved dates, time to resolve,
+        duplicate of, supporters, source, public photo, and a position snapped to a grid or
+        at the equipment reported (never a reporter's data, address or text)"""
         limit = page_size(args["limit"])
         cursor = decode_cursor(args["cursor"], 1)
         entries = queries.files(
@@ -135,3 +144,129 @@ class OpenDataFileByName(MethodView):
         return response.make_conditional(
             request, accept_ranges=True, complete_length=entry.size_bytes
         )
+
+
+CACHE_HEADERS = {
+    name: {"description": description, "schema": {"type": "string"}}
+    for name, description in (
+        ("ETag", "The body's SHA-256"),
+        ("Cache-Control", "public, max-age=N"),
+    )
+}
+
+
+def cacheable(body: str, media_type: str) -> Response:
+    """``body`` with a strong ETag (304 when the client has it) and Cache-Control: the same
+    for every caller, so shared caches may keep it as long as the files."""
+    response = Response(body, mimetype=media_type)
+    response.set_etag(hashlib.sha256(body.encode()).hexdigest())
+    max_age = current_app.config["OPENDATA_MAX_AGE_SECONDS"]
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    return response.make_conditional(request)
+
+
+def _statistics(table: str, args: dict) -> Response:
+    min_count = int(current_app.config["OPENDATA_STATISTICS_MIN_COUNT"])
+    items = statistics.rows(db.session, table, statistics.Filters(**args), min_count)
+    document = TABLE_SCHEMAS[table]().dump(service.statistics_document(table, min_count, items))
+    return cacheable(
+        json.dumps(document, ensure_ascii=False, separators=(",", ":")), "application/json"
+    )
+
+
+def _statistics_view(table: str, args_schema, summary: str):
+    @blp.route(f"/statistics/{table}", endpoint=f"statistics-{table}")
+    class StatisticsTable(MethodView):
+        @blp.doc(summary=summary.split(".")[0], description=summary)
+        @blp.arguments(args_schema, location="query")
+        @blp.response(200, TABLE_SCHEMAS[table], headers=CACHE_HEADERS)
+        @blp.alt_response(304, description="Not modified (If-None-Match)")
+        @blp.alt_response(422, description="Invalid filter", **PROBLEM_DOC)
+        def get(self, args):
+            return _statistics(table, args)
+
+    return StatisticsTable
+
+
+_NOTE = (
+    " Reports created in [from, to] (months, Paris time), duplicates excluded; a figure drawn"
+    " from fewer than min_count reports is null, flagged suppressed. Also a nightly file."
+)
+_statistics_view(
+    "reports-by-month",
+    ByMonthArgsSchema,
+    "Reports per month, category, commune and source." + _NOTE,
+)
+_statistics_view(
+    "resolution-times",
+    ByDeskArgsSchema,
+    "Median and 90th percentile of the hours to resolve (creation to last resolution), per"
+    " category and desk, per category, per desk and over all (null: all)." + _NOTE,
+)
+_statistics_view(
+    "service-level",
+    ByDeskArgsSchema,
+    "Share of the resolved reports resolved by their due date (the category's service"
+    " level), per category and desk, per category, per desk and over all." + _NOTE,
+)
+_statistics_view(
+    "sources",
+    StatisticsArgsSchema,
+    "Reports per month and source (app, open311, sensor): sensor- or resident-opened." + _NOTE,
+)
+
+
+@blp.route("/catalog")
+class Catalog(MethodView):
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "A dcat:Catalog (DCAT-AP 2), in JSON-LD",
+                "headers": CACHE_HEADERS,
+                "content": {"application/ld+json": {"schema": {"type": "object"}}},
+            }
+        }
+    )
+    @blp.alt_response(304, description="Not modified (If-None-Match)")
+    def get(self):
+        """The open data catalogue (DCAT-AP, JSON-LD): each dataset (the reports' full and
+        daily files, the statistics tables) with its licence (Licence Ouverte 2.0), update
+        frequency, schema and files, for open data portals to harvest"""
+        document = catalog.catalog(
+            db.session,
+            base_url=url_for("opendata.Catalog", _external=True),
+            file_url=lambda name: url_for("opendata.OpenDataFileByName", name=name, _external=True),
+            schema_url=lambda name: url_for("opendata.TableSchema", name=name, _external=True),
+        )
+        return cacheable(json.dumps(document, ensure_ascii=False), "application/ld+json")
+
+
+@blp.route(
+    "/schemas/<string:name>.json",
+    parameters=[
+        {
+            "in": "path",
+            "name": "name",
+            "required": True,
+            "schema": {"type": "string", "pattern": SCHEMA_NAME_PATTERN, "maxLength": 40},
+        }
+    ],
+)
+class TableSchema(MethodView):
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "A Table Schema (frictionless)",
+                "headers": CACHE_HEADERS,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        }
+    )
+    @blp.alt_response(304, description="Not modified (If-None-Match)")
+    @blp.alt_response(404, description="No such dataset", **PROBLEM_DOC)
+    def get(self, name):
+        """The Table Schema of a dataset's columns: reports, or a statistics table"""
+        schema = catalog.table_schema(name)
+        if schema is None:
+            raise NotFound("opendata_schema_not_found", name=name)
+        return cacheable(json.dumps(schema), "application/json")

@@ -108,8 +108,14 @@ def test_no_reporter_data_nor_home_location_in_any_open_data_file(app, client, a
         )
     listing = client.get(f"{FILES}?limit=200")
     names = [item["name"] for item in listing.get_json()["items"]]
-    assert len(names) == 6  # full and one day, three formats
+    statistics = [name for name in names if name.startswith("statistics-")]
+    assert len(statistics) == 8  # four tables, CSV and JSON
     texts, positions = [listing.get_data(as_text=True)], []
+    for name in statistics:
+        texts.append(client.get(f"{FILES}/{name}").get_data(as_text=True))
+    texts.append(client.get("/v1/opendata/catalog").get_data(as_text=True))
+    names = [name for name in names if name not in statistics]
+    assert len(names) == 6  # full and one day, three formats
     for name in names:
         response = client.get(f"{FILES}/{name}")
         assert response.status_code == 200

@@ -58,11 +58,12 @@ def test_the_nightly_job_runs_in_the_worker_and_its_files_are_served(
     assert run.returncode == 0, run.stderr
     job = Job.fetch(job.id, connection=redis_conn)
     assert job.is_finished, run.stderr
-    assert job.return_value() == {"files": 6, "changed": 6, "removed": 0}
+    # Full and one day's files in three formats, and the four statistics tables in two.
+    assert job.return_value() == {"files": 14, "changed": 14, "removed": 0}
     listing = client.get(FILES)
     assert listing.status_code == 200
     names = [item["name"] for item in listing.get_json()["items"]]
-    assert names[:3] == ["reports.parquet", "reports.geojson", "reports.csv"]
+    assert names[8:11] == ["reports.parquet", "reports.geojson", "reports.csv"]
     got = client.get(f"{FILES}/reports.geojson")
     assert got.status_code == 200
     (feature,) = json.loads(got.data)["features"]
@@ -75,14 +76,23 @@ def test_the_listing_is_public_filterable_and_paginated(client, exported):
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     items = response.get_json()["items"]
-    assert len(items) == 9
-    full = [i for i in items if i["period"] == "full"]
-    assert [i["name"] for i in items[:3]] == [i["name"] for i in full]
+    assert len(items) == 8 + 9
+    # The statistics tables, then the full files, then the daily ones.
+    assert [i["dataset"] for i in items[:8]] == [
+        name for name in ("sources", "service-level", "resolution-times", "reports-by-month")
+        for _ in ("json", "csv")
+    ]  # fmt: skip
+    full = [i for i in items if i["dataset"] == "reports"]
+    assert [i["name"] for i in items[8:11]] == [i["name"] for i in full]
+    assert {i["period"] for i in items[:11]} == {"full"}
     daily = [i for i in items if i["period"] == "daily"]
+    assert {i["dataset"] for i in daily} == {"reports-daily"}
     assert daily[0]["day"] > daily[-1]["day"]  # newest first
     csv_full = next(i for i in items if i["name"] == "reports.csv")
     assert csv_full["row_count"] == 3 and csv_full["media_type"].startswith("text/csv")
     assert csv_full["url"] == "http://localhost/v1/opendata/files/reports.csv"
+    only_json = client.get(f"{FILES}?format=json").get_json()["items"]
+    assert len(only_json) == 4 and {i["media_type"] for i in only_json} == {"application/json"}
     only_csv = client.get(f"{FILES}?format=csv&period=daily").get_json()["items"]
     assert {i["format"] for i in only_csv} == {"csv"} and len(only_csv) == 2
     newest = max(i["day"] for i in daily)

@@ -260,6 +260,20 @@ MATRIX = {
     # Open data: anyone, with or without a token.
     ("GET", "/v1/opendata/files"): (PUBLIC, "/v1/opendata/files", None),
     ("GET", "/v1/opendata/files/{name}"): (PUBLIC, "/v1/opendata/files/reports.csv", None),
+    **{
+        ("GET", f"/v1/opendata/statistics/{table}"): (
+            PUBLIC,
+            f"/v1/opendata/statistics/{table}",
+            None,
+        )
+        for table in ("reports-by-month", "resolution-times", "service-level", "sources")
+    },
+    ("GET", "/v1/opendata/catalog"): (PUBLIC, "/v1/opendata/catalog", None),
+    ("GET", "/v1/opendata/schemas/{name}.json"): (
+        PUBLIC,
+        "/v1/opendata/schemas/reports.json",
+        None,
+    ),
 }
 # The state a ticket is put in before the action is tried (default: new).
 TICKET_STATES = {
