@@ -34,6 +34,5 @@ def upgrade():
 
 
 def downgrade():
-    op.drop_constraint("ck_feeds_source_ttl", "feeds", type_="check")
-    op.drop_column("feeds", "source_ttl_seconds")
+    op.drop_column("feeds", "source_ttl_seconds")  # its check constraint with it
     op.drop_column("feeds", "source_state")
