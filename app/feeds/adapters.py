@@ -134,6 +134,8 @@ class Gbfs:
             return kept["urls"]
         document = gbfs.load(fetcher.get(url, accept=JSON_ACCEPT).body, "gbfs.json")
         urls = {name: urljoin(url, u) for name, u in gbfs.discover(document).items()}
+        if any(urlsplit(u).scheme not in ("http", "https") for u in urls.values()):
+            raise gbfs.NotGbfs("the discovery file lists a URL that is not http(s)")
         state["discovery"] = {**_kept(url, document, now), "urls": urls}
         return urls
 

@@ -84,7 +84,7 @@ def discover(document: dict) -> dict[str, str]:
     """The URLs of station_information and station_status in a discovery file: v3.0's
     ``data.feeds``, or v2.3's ``data.<language>.feeds`` (French, English, else the first)."""
     data = document["data"]
-    feeds = data.get("feeds") if "feeds" in data else None
+    feeds = data.get("feeds")
     if feeds is None:
         language = _by_language(data)
         feeds = language.get("feeds") if isinstance(language, dict) else None

@@ -203,7 +203,19 @@ def discovery_without_status(feed_source):
     return {"path": "/gbfs/gbfs.json", "document": document}
 
 
+def discovery_of_a_local_file(feed_source):
+    document = gbfs_discovery(
+        "2.3",
+        {
+            "station_information": feed_source.url("/gbfs/station_information.json"),
+            "station_status": "file:///etc/passwd",
+        },
+    )
+    return {"path": "/gbfs/gbfs.json", "document": document}
+
+
 FAILURES = {
+    "discovery of a local file": (discovery_of_a_local_file, "not_gbfs"),
     "discovery not json": ({"path": "/gbfs/gbfs.json", "document": b"<html>"}, "not_gbfs"),
     "discovery without station_status": (discovery_without_status, "not_gbfs"),
     "discovery http 500": ({"path": "/gbfs/gbfs.json", "status": 500}, "http_status"),
