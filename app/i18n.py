@@ -282,16 +282,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Aucun flux n'a le nom {name} : la liste est donnée par GET /v1/admin/feeds.",
         "en": "No feed has the name {name}: GET /v1/admin/feeds lists them.",
     },
-    "feed_format_unsupported": {
-        "fr": "Le format {format} n'est pas encore pris en charge : formats possibles : "
-        "{supported}.",
-        "en": "The {format} format is not supported yet: supported formats: {supported}.",
-    },
     "feed_kind_format_mismatch": {
         "fr": "Un flux au format {format} ne peut pas porter des données de type {kind} : "
-        "choisissez parking, bikes, traffic ou streetlights.",
-        "en": "A {format} feed cannot carry {kind} data: choose parking, bikes, traffic or "
-        "streetlights.",
+        "choisissez {kinds}.",
+        "en": "A {format} feed cannot carry {kind} data: choose {kinds}.",
     },
     "parking_not_found": {
         "fr": "Aucun parking n'a l'identifiant {id} : cherchez-les avec GET /v1/mobility/parkings.",

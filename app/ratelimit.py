@@ -22,6 +22,7 @@ RULES = {
     "mobility.ParkingHistory": (("RATELIMIT_MOBILITY_PER_IP", "ip"),),
     "mobility.Bikes": (("RATELIMIT_MOBILITY_PER_IP", "ip"),),
     "mobility.Traffic": (("RATELIMIT_MOBILITY_PER_IP", "ip"),),
+    "mobility.Vehicles": (("RATELIMIT_MOBILITY_PER_IP", "ip"),),
 }
 # The methods counted: creations, except the mobility reads, which apps poll (per IP: anyone
 # can mint anonymous identities).
@@ -30,6 +31,7 @@ METHODS = {
     "mobility.ParkingHistory": ["GET"],
     "mobility.Bikes": ["GET"],
     "mobility.Traffic": ["GET"],
+    "mobility.Vehicles": ["GET"],
 }
 
 

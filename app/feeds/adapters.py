@@ -9,11 +9,13 @@ from datetime import datetime
 from typing import Protocol
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from app.feeds import ngsi_ld
+from app.feeds import gbfs, gtfs_rt, ngsi_ld
 from app.feeds.fetching import Fetcher, FetchError
 from app.feeds.states import Malformed, PollResult
 
 NGSI_LD_ACCEPT = "application/ld+json, application/json;q=0.9"
+JSON_ACCEPT = "application/json"
+PROTOBUF_ACCEPT = "application/x-protobuf, application/octet-stream;q=0.9"
 NEXT_LINK = re.compile(r'<([^>]*)>\s*;[^,]*\brel="?next"?', re.IGNORECASE)
 
 
@@ -91,13 +93,105 @@ def _next_link(headers: dict) -> str | None:
     return None
 
 
-# The formats that have an adapter (GBFS and GTFS-Realtime: not yet).
-SUPPORTED_FORMATS = ("ngsi-ld", "ngsi-ld-document")
+class Gbfs:
+    """A GBFS (v2.3 or v3.0) system from its ``gbfs.json``: bike stations, station_status
+    joined with station_information.
+
+    ``ttl`` is honoured: a file is fetched again only once the ttl it announced has expired
+    (``state``, saved on the feed by a successful poll, keeps each file's URL and expiry and
+    the station information meanwhile). While station_status is current the poll fetches
+    nothing and stores nothing.
+    """
+
+    def __init__(self, state: dict):
+        self.state = state
+
+    def read(self, *, url: str, kind: str, fetcher: Fetcher, now: datetime) -> PollResult:
+        try:
+            return self._read(url, fetcher, now)
+        except gbfs.NotGbfs as exc:
+            raise FetchError("not_gbfs", str(exc)) from exc
+
+    def _read(self, url: str, fetcher: Fetcher, now: datetime) -> PollResult:
+        # Another discovery URL: nothing kept applies.
+        state = dict(self.state) if self.state.get("url") == url else {"url": url}
+        urls = self._discovery(state, url, fetcher, now)
+        if _current(state.get("station_status"), urls["station_status"], now):
+            return PollResult(unchanged=True, source_state=state)
+        information = self._information(state, urls["station_information"], fetcher, now)
+        status = gbfs.load(
+            fetcher.get(urls["station_status"], accept=JSON_ACCEPT).body, "station_status"
+        )
+        state["station_status"] = _kept(urls["station_status"], status, now)
+        result = gbfs.join(information, status, now)
+        result.source_state = state
+        result.ttl_seconds = gbfs.ttl_seconds(status)
+        return result
+
+    def _discovery(self, state: dict, url: str, fetcher: Fetcher, now: datetime) -> dict:
+        kept = state.get("discovery")
+        if _current(kept, url, now):
+            return kept["urls"]
+        document = gbfs.load(fetcher.get(url, accept=JSON_ACCEPT).body, "gbfs.json")
+        urls = {name: urljoin(url, u) for name, u in gbfs.discover(document).items()}
+        if any(urlsplit(u).scheme not in ("http", "https") for u in urls.values()):
+            raise gbfs.NotGbfs("the discovery file lists a URL that is not http(s)")
+        state["discovery"] = {**_kept(url, document, now), "urls": urls}
+        return urls
+
+    def _information(self, state: dict, url: str, fetcher: Fetcher, now: datetime) -> dict:
+        kept = state.get("station_information")
+        if _current(kept, url, now):
+            return kept
+        document = gbfs.load(fetcher.get(url, accept=JSON_ACCEPT).body, "station_information")
+        information = gbfs.read_information(document)
+        state["station_information"] = {**_kept(url, document, now), **information}
+        return information
 
 
-def adapter_for(format_: str, *, page_size: int = 1000) -> Adapter:
+def _kept(url: str, document: dict, now: datetime) -> dict:
+    return {"url": url, "expires_at": gbfs.expires_at(document, now).isoformat()}
+
+
+def _current(kept: dict | None, url: str, now: datetime) -> bool:
+    """A file read by an earlier poll, from the same URL, whose ttl has not expired."""
+    return (
+        kept is not None
+        and kept.get("url") == url
+        and datetime.fromisoformat(kept["expires_at"]) > now
+    )
+
+
+class GtfsRealtime:
+    """A GTFS-Realtime VehiclePositions feed: the vehicles in service now (live: those no
+    longer in the message disappear)."""
+
+    def read(self, *, url: str, kind: str, fetcher: Fetcher, now: datetime) -> PollResult:
+        try:
+            message = gtfs_rt.load(fetcher.get(url, accept=PROTOBUF_ACCEPT).body)
+            return gtfs_rt.read_vehicles(message, now)
+        except gtfs_rt.NotGtfsRealtime as exc:
+            raise FetchError("not_gtfs_rt", str(exc)) from exc
+
+
+# What each format can carry (kinds), in the order offered to admins.
+FORMAT_KINDS = {
+    "ngsi-ld": tuple(ngsi_ld.KIND_TYPES),
+    "ngsi-ld-document": tuple(ngsi_ld.KIND_TYPES),
+    "gbfs": ("bikes",),
+    "gtfs-rt": ("vehicles",),
+}
+# The entity types a feed of each kind stores, whatever its format.
+KIND_ENTITY_TYPES = {**ngsi_ld.KIND_TYPES, "vehicles": (gtfs_rt.ENTITY_TYPE,)}
+
+
+def adapter_for(format_: str, *, page_size: int = 1000, state: dict | None = None) -> Adapter:
     if format_ == "ngsi-ld":
         return NgsiLdBroker(page_size=page_size)
     if format_ == "ngsi-ld-document":
         return NgsiLdDocument()
+    if format_ == "gbfs":
+        return Gbfs(state or {})
+    if format_ == "gtfs-rt":
+        return GtfsRealtime()
     raise ValueError(f"no adapter for {format_}")

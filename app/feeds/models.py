@@ -42,6 +42,7 @@ class Feed(db.Model):
         CheckConstraint(_one_of("format", FORMATS), name="format"),
         CheckConstraint("poll_interval_seconds >= 10", name="poll_interval"),
         CheckConstraint("freshness_limit_seconds >= 10", name="freshness_limit"),
+        CheckConstraint("source_ttl_seconds >= 0", name="source_ttl"),
         # What the dispatcher reads every few seconds: the enabled feeds that are due.
         Index("ix_feeds_due", "next_poll_at", postgresql_where=text("enabled")),
     )
@@ -60,6 +61,12 @@ class Feed(db.Model):
     next_poll_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+    # What the adapter keeps between polls, saved with a successful one (GBFS: each file's
+    # URL and when it expires, the station information while it is current).
+    source_state: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    # How long the source says its data stays current (GBFS ttl): the data is not fetched
+    # again meanwhile, so it is stale only after the freshness limit plus this.
+    source_ttl_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Health.
     last_polled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

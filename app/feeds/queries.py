@@ -7,14 +7,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
+from app.feeds.adapters import KIND_ENTITY_TYPES
 from app.feeds.models import FeedEntity
-from app.feeds.ngsi_ld import KIND_TYPES
 from app.geo.models import LAMBERT93_DOMAIN, in_lambert93_domain
 from app.pagination import decode_cursor, paginate
 
 # ST_DWithin and the distance both use geom_l93 (GiST); entities of disabled feeds are
 # hidden (an admin disables a feed whose data is wrong). ``stale``: observed longer ago
-# than the feed's freshness limit.
+# than the feed's freshness limit, plus the source's ttl (during which it is not asked).
 NEAR = text(
     """
 SELECT e.id, e.entity_id, e.entity_type, e.name, f.name AS feed, e.observed_at, e.status,
@@ -22,7 +22,8 @@ SELECT e.id, e.entity_id, e.entity_type, e.name, f.name AS feed, e.observed_at, 
        ST_AsGeoJSON(ST_PointOnSurface(e.geom), 7) AS location,
        ST_AsGeoJSON(e.geom, 7) AS geometry,
        ST_Distance(e.geom_l93, p.l93) AS distance_m,
-       e.observed_at < now() - make_interval(secs => f.freshness_limit_seconds) AS stale
+       e.observed_at < now() - make_interval(secs => f.freshness_limit_seconds
+                                             + f.source_ttl_seconds) AS stale
 FROM feed_entities e
 JOIN feeds f ON f.id = e.feed_id,
      (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 2154) AS l93) p
@@ -64,7 +65,7 @@ def near(
             "lon": lon,
             "lat": lat,
             "radius": radius,
-            "types": list(KIND_TYPES[kind]),
+            "types": list(KIND_ENTITY_TYPES[kind]),
             "after_distance": after[0] if after else None,
             "after_id": after[1] if after else 0,
             "limit": limit + 1,
@@ -100,7 +101,7 @@ def hourly_history(
 ) -> dict:
     """Hourly aggregates of one ``kind`` entity's observations in [start, end)."""
     entity = session.get(FeedEntity, entity_pk)
-    if entity is None or entity.entity_type not in KIND_TYPES[kind]:
+    if entity is None or entity.entity_type not in KIND_ENTITY_TYPES[kind]:
         raise NotFound("parking_not_found", id=entity_pk)
     rows = session.execute(HOURLY, {"entity_pk": entity_pk, "start": start, "end": end})
     hours = [
@@ -125,13 +126,14 @@ def parse_id_cursor(key: list) -> list[int]:
     return [entity_pk]
 
 
-# Traffic in a box: the box (segmentized so its edges follow the meridians and parallels)
-# projected to Lambert-93 meets geom_l93's GiST index; one page in id order.
+# Traffic (or vehicles) in a box: the box (segmentized so its edges follow the meridians
+# and parallels) projected to Lambert-93 meets geom_l93's GiST index; one page in id order.
 IN_BOX = text(
     """
 SELECT e.id, e.entity_id, e.name, f.name AS feed, e.observed_at, e.occupancy, e.measures,
        ST_AsGeoJSON(e.geom, 7) AS geometry,
-       e.observed_at < now() - make_interval(secs => f.freshness_limit_seconds) AS stale
+       e.observed_at < now() - make_interval(secs => f.freshness_limit_seconds
+                                             + f.source_ttl_seconds) AS stale
 FROM feed_entities e
 JOIN feeds f ON f.id = e.feed_id,
      (SELECT ST_Transform(ST_Segmentize(ST_MakeEnvelope(:west, :south, :east, :north, 4326),
@@ -169,7 +171,7 @@ def in_box(
             "south": south,
             "east": east,
             "north": north,
-            "types": list(KIND_TYPES[kind]),
+            "types": list(KIND_ENTITY_TYPES[kind]),
             "after_id": after[0] if after else 0,
             "limit": limit + 1,
         },

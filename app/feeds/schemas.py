@@ -21,8 +21,10 @@ class FeedInSchema(ma.Schema):
         required=True,
         validate=ma.validate.OneOf(FORMATS),
         metadata={
-            "description": "ngsi-ld (a broker's /ngsi-ld/v1/entities?type=..., paginated) or "
-            "ngsi-ld-document (one JSON document); gbfs and gtfs-rt are not supported yet"
+            "description": "ngsi-ld (a broker's /ngsi-ld/v1/entities?type=..., paginated), "
+            "ngsi-ld-document (one JSON document), gbfs (a bikes feed: the URL of its "
+            "gbfs.json, v2.3 or v3.0) or gtfs-rt (a vehicles feed: GTFS-Realtime vehicle "
+            "positions)"
         },
     )
     source_url = ma.fields.String(
@@ -61,7 +63,7 @@ class FeedHealthSchema(ma.Schema):
         allow_none=True,
         metadata={
             "description": "timeout, http_status, unreachable, too_large, not_ngsi_ld, "
-            "no_valid_entities, invalid_url or internal_error"
+            "not_gbfs, not_gtfs_rt, no_valid_entities, invalid_url or internal_error"
         },
     )
     last_error = ma.fields.String(required=True, allow_none=True)
@@ -71,6 +73,13 @@ class FeedHealthSchema(ma.Schema):
         required=True, metadata={"description": "Malformed entities in the last poll"}
     )
     skipped_examples = ma.fields.List(ma.fields.Nested(SkippedEntitySchema), required=True)
+    source_ttl_seconds = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "How long the source says its data stays current (GBFS ttl): "
+            "not fetched again meanwhile, and added to the freshness limit"
+        },
+    )
 
 
 class FeedSchema(ma.Schema):
@@ -263,6 +272,50 @@ class TrafficFeatureSchema(ma.Schema):
 class TrafficCollectionSchema(ma.Schema):
     type = ma.fields.Constant("FeatureCollection", required=True)
     features = ma.fields.List(ma.fields.Nested(TrafficFeatureSchema), required=True)
+    next_cursor = ma.fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Pass as `cursor` for the next page; null at the end"},
+    )
+
+
+class VehicleSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    source_id = ma.fields.String(required=True, metadata={"description": "The vehicle's id"})
+    feed = ma.fields.String(required=True)
+    label = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "As shown to riders"}
+    )
+    route_id = ma.fields.String(required=True, allow_none=True)
+    trip_id = ma.fields.String(required=True, allow_none=True)
+    bearing = ma.fields.Float(
+        required=True, allow_none=True, metadata={"description": "Degrees clockwise from north"}
+    )
+    speed_kmh = ma.fields.Float(required=True, allow_none=True)
+    occupancy_status = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "GTFS-Realtime's, in lower case: empty, many_seats_available..."},
+    )
+    observed_at = ma.fields.DateTime(required=True)
+    stale = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "Observed longer ago than the feed's freshness limit"},
+    )
+
+
+class VehicleFeatureSchema(ma.Schema):
+    type = ma.fields.Constant("Feature", required=True)
+    id = ma.fields.Integer(required=True)
+    geometry = ma.fields.Nested(PointSchema, required=True)
+    properties = ma.fields.Nested(VehicleSchema, required=True)
+
+
+class VehicleCollectionSchema(ma.Schema):
+    type = ma.fields.Constant("FeatureCollection", required=True)
+    features = ma.fields.List(ma.fields.Nested(VehicleFeatureSchema), required=True)
     next_cursor = ma.fields.String(
         allow_none=True,
         required=True,

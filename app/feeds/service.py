@@ -12,7 +12,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound, Unprocessable
-from app.feeds.adapters import SUPPORTED_FORMATS, adapter_for
+from app.feeds.adapters import FORMAT_KINDS, adapter_for
 from app.feeds.faults import DEFAULT_FAULTS, FaultOutcome, process_faults
 from app.feeds.fetching import Budget, Fetcher, FetchError, HttpFetcher
 from app.feeds.models import Feed
@@ -60,20 +60,16 @@ def get_feed(session: Session, name: str) -> Feed:
 
 
 def check_format(kind: str, format_: str) -> None:
-    """Refuse a feed no adapter can read, or whose format cannot carry its kind."""
-    if format_ not in SUPPORTED_FORMATS:
-        raise Unprocessable(
-            "feed_format_unsupported",
-            format=format_,
-            supported=", ".join(SUPPORTED_FORMATS),
-            errors={"json": {"format": [f"supported: {', '.join(SUPPORTED_FORMATS)}"]}},
-        )
-    if kind not in KIND_TYPES:
+    """Refuse a feed whose format cannot carry its kind."""
+    carried = FORMAT_KINDS.get(format_, ())
+    if kind not in carried:
+        kinds = ", ".join(carried)
         raise Unprocessable(
             "feed_kind_format_mismatch",
             kind=kind,
             format=format_,
-            errors={"json": {"kind": [f"a {format_} feed carries {', '.join(KIND_TYPES)}"]}},
+            kinds=kinds,
+            errors={"json": {"kind": [f"a {format_} feed carries {kinds}"]}},
         )
 
 
@@ -145,9 +141,11 @@ def poll_feed(
 ) -> dict:
     """Poll one feed: read it whole, then store its states and record its health.
 
-    A failed read (timeout, HTTP error, oversize, not NGSI-LD, nothing valid) stores
-    nothing, so the last good state stays; the failure is recorded and the next poll backs
-    off. Never raises for anything the source sends. Equipment faults among the stored
+    A failed read (timeout, HTTP error, oversize, not NGSI-LD/GBFS/GTFS-Realtime, nothing
+    valid) stores nothing, so the last good state stays; the failure is recorded and the
+    next poll backs off. Never raises for anything the source sends. A live read (vehicle
+    positions) replaces the feed's entities and keeps no history; a read the source's ttl
+    made unnecessary stores nothing. Equipment faults among the stored
     states open or update tickets (``faults``: the FEEDS_FAULTS mapping), in the same
     transaction.
     """
@@ -155,13 +153,14 @@ def poll_feed(
     if feed is None:
         return {"feed": None, "status": "gone"}
     name, url, kind, format_ = feed.name, feed.source_url, feed.kind, feed.format
+    source_state = dict(feed.source_state)
     # No transaction stays open while the source is fetched.
     session.rollback()
     now = now or datetime.now(UTC)
     result = PollResult()
     error = None
     try:
-        adapter = adapter_for(format_, page_size=limits.page_size)
+        adapter = adapter_for(format_, page_size=limits.page_size, state=source_state)
         fetcher = fetcher_factory(Budget(limits.timeout_seconds, limits.max_bytes))
         result = adapter.read(url=url, kind=kind, fetcher=fetcher, now=now)
         if result.skipped and not result.states:
@@ -180,7 +179,8 @@ def poll_feed(
         session.rollback()
         return {"feed": name, "status": "gone"}
     feed.last_polled_at = now
-    if error is None or result.seen:  # a read that failed early says nothing of entities
+    # A read that failed early, or had nothing to read, says nothing of entities.
+    if not result.unchanged and (error is None or result.seen):
         feed.entities_seen = result.seen
         feed.entities_skipped = len(result.skipped)
         feed.skipped_examples = [
@@ -190,7 +190,13 @@ def poll_feed(
     changed = 0
     tickets = FaultOutcome()
     if error is None:
-        changed = store_states(session, feed.id, result.states)
+        changed = store_states(session, feed.id, result.states, history=not result.live)
+        if result.live:
+            changed += remove_missing(session, feed.id, [s.entity_id for s in result.states])
+        if result.source_state is not None:
+            feed.source_state = result.source_state
+        if result.ttl_seconds is not None:
+            feed.source_ttl_seconds = result.ttl_seconds
         carried = set(KIND_TYPES.get(kind, ()))
         tickets = process_faults(
             session, feed.id, name, {t: m for t, m in faults.items() if t in carried}
@@ -230,10 +236,9 @@ def backoff(interval: int, failures: int, ceiling: int) -> timedelta:
 
 
 # One statement per batch: the latest state is upserted only where the observation is
-# newer than the stored one, and exactly those rows become observations. A poll repeating
-# what the source already said writes nothing.
-UPSERT = text(
-    """
+# newer than the stored one, and exactly those rows become observations (unless the feed
+# keeps no history). A poll repeating what the source already said writes nothing.
+UPSERT_LATEST = """
 WITH incoming AS (
     SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS t(
         entity_id text, entity_type text, name text, wkt text, projectable boolean,
@@ -256,7 +261,11 @@ WITH incoming AS (
         measures = excluded.measures, updated_at = now()
     WHERE excluded.observed_at > e.observed_at
     RETURNING e.id, e.observed_at, e.status, e.available, e.capacity, e.occupancy, e.measures
-), observed AS (
+)
+"""
+UPSERT = text(
+    UPSERT_LATEST
+    + """, observed AS (
     INSERT INTO feed_observations (
         entity_pk, observed_at, status, available, capacity, occupancy, measures
     )
@@ -266,11 +275,15 @@ WITH incoming AS (
 SELECT count(*) FROM upserted
 """
 )
+UPSERT_WITHOUT_HISTORY = text(UPSERT_LATEST + "SELECT count(*) FROM upserted")
 
 
-def store_states(session: Session, feed_id: int, states: list[EntityState]) -> int:
-    """Upsert the latest states in batches and add the new observations; flushes only.
-    Returns how many entities changed."""
+def store_states(
+    session: Session, feed_id: int, states: list[EntityState], *, history: bool = True
+) -> int:
+    """Upsert the latest states in batches and add the new observations (``history``);
+    flushes only. Returns how many entities changed."""
+    statement = UPSERT if history else UPSERT_WITHOUT_HISTORY
     latest: dict[str, EntityState] = {}
     for state in states:  # an entity listed twice: its latest observation wins
         kept = latest.get(state.entity_id)
@@ -302,8 +315,20 @@ def store_states(session: Session, feed_id: int, states: list[EntityState]) -> i
             ],
             separators=(",", ":"),
         )
-        changed += session.execute(UPSERT, {"feed_id": feed_id, "rows": rows}).scalar_one()
+        changed += session.execute(statement, {"feed_id": feed_id, "rows": rows}).scalar_one()
     return changed
+
+
+def remove_missing(session: Session, feed_id: int, entity_ids: list[str]) -> int:
+    """Delete the feed's entities not in ``entity_ids`` (a live feed's vehicles that left
+    service); flushes only. Returns how many were deleted."""
+    return session.execute(
+        text(
+            "DELETE FROM feed_entities WHERE feed_id = :feed_id"
+            " AND NOT (entity_id = ANY(CAST(:entity_ids AS text[])))"
+        ),
+        {"feed_id": feed_id, "entity_ids": entity_ids},
+    ).rowcount
 
 
 def claim_due_feeds(session: Session, lease_seconds: int) -> list[int]:

@@ -27,10 +27,20 @@ class EntityState:
 
 @dataclass
 class PollResult:
-    """What one poll read: the valid states and the skipped entities with their reasons."""
+    """What one poll read: the valid states and the skipped entities with their reasons.
+
+    ``live``: the states are the source's whole current set (vehicle positions): entities
+    missing from it are removed, and no history is kept. ``unchanged``: the source's data
+    is still current (its ttl has not expired), so nothing was fetched or is to be stored.
+    ``source_state`` and ``ttl_seconds``, when given, are saved on the feed with the poll.
+    """
 
     states: list[EntityState] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    live: bool = False
+    unchanged: bool = False
+    source_state: dict | None = None
+    ttl_seconds: int | None = None
 
     @property
     def seen(self) -> int:

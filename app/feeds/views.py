@@ -21,6 +21,7 @@ from app.feeds.schemas import (
     PollRequestedSchema,
     TrafficArgsSchema,
     TrafficCollectionSchema,
+    VehicleCollectionSchema,
 )
 from app.pagination import page_size
 from app.reports.queries import parse_bbox
@@ -37,7 +38,8 @@ mobility = Blueprint(
     "mobility",
     __name__,
     url_prefix="/v1/mobility",
-    description="Live mobility information for residents: parking, bike stations, traffic",
+    description="Live mobility information for residents: parking, bike stations, traffic, "
+    "transit vehicles",
 )
 
 NAME_PARAMETER = [
@@ -58,6 +60,8 @@ PARKING_HISTORY = ParkingHistorySchema()
 HISTORY_MAX = timedelta(days=31)
 BIKE_PAGE = BikeStationPageSchema()
 TRAFFIC = TrafficCollectionSchema()
+VEHICLES = VehicleCollectionSchema()
+VEHICLE_MEASURES = ("route_id", "trip_id", "bearing", "speed_kmh", "occupancy_status")
 
 
 def present(feed: Feed) -> dict:
@@ -81,6 +85,7 @@ def present(feed: Feed) -> dict:
             "entities_seen",
             "entities_skipped",
             "skipped_examples",
+            "source_ttl_seconds",
         )
     }
     return {
@@ -123,8 +128,8 @@ class AdminFeed(MethodView):
     @blp.response(200, FeedSchema)
     @blp.alt_response(
         422,
-        description="Invalid field, or a format without an adapter yet "
-        "(feed_format_unsupported) or unable to carry this kind (feed_kind_format_mismatch)",
+        description="Invalid field, or a format unable to carry this kind "
+        "(feed_kind_format_mismatch: gbfs carries bikes, gtfs-rt vehicles)",
         **PROBLEM_DOC,
     )
     def put(self, data, name):
@@ -346,3 +351,46 @@ class Traffic(MethodView):
             "next_cursor": page["next_cursor"],
         }
         return cacheable(TRAFFIC, collection)
+
+
+@mobility.route("/vehicles")
+class Vehicles(MethodView):
+    @roles_required(mobility)
+    @mobility.arguments(TrafficArgsSchema, location="query")
+    @mobility.response(200, VehicleCollectionSchema, headers=CACHE_HEADERS)
+    @mobility.alt_response(304, description="Not modified (If-None-Match)")
+    @mobility.alt_response(429, description="Too many requests from this address", **PROBLEM_DOC)
+    @mobility.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
+    @mobility.alt_response(422, description="`bbox` not a box in WGS 84", **PROBLEM_DOC)
+    def get(self, args):
+        """Transit vehicles in a box, as GeoJSON points: route, trip, bearing, speed,
+        occupancy, when observed, and whether that is stale"""
+        page = queries.in_box(
+            db.session,
+            "vehicles",
+            parse_bbox(args["bbox"]),
+            limit=page_size(args["limit"]),
+            cursor=args["cursor"],
+        )
+        features = [
+            {
+                "type": "Feature",
+                "id": item["id"],
+                "geometry": item["geometry"],
+                "properties": {
+                    "source_id": item["entity_id"],
+                    "feed": item["feed"],
+                    "label": item["name"],
+                    **{key: item["measures"].get(key) for key in VEHICLE_MEASURES},
+                    "observed_at": item["observed_at"],
+                    "stale": item["stale"],
+                },
+            }
+            for item in page["items"]
+        ]
+        collection = {
+            "type": "FeatureCollection",
+            "features": features,
+            "next_cursor": page["next_cursor"],
+        }
+        return cacheable(VEHICLES, collection)

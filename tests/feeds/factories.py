@@ -113,3 +113,68 @@ def road_segment(number: int, *, offset_m: float = 0.0, observed: str | None = N
         "laneDirection": "forward",
         **values,
     }
+
+
+def gbfs_example(file: str) -> list:
+    """The ``data.stations`` of the shared GBFS example ``file`` (station_information...)."""
+    return json.loads((DATA / f"gbfs-{file}.example.jsonld").read_text())["data"]["stations"]
+
+
+def gbfs_time(moment: datetime, version: str):
+    """POSIX seconds in GBFS v2.3, RFC 3339 in v3.0."""
+    return int(moment.timestamp()) if version == "2.3" else moment.isoformat(timespec="seconds")
+
+
+def gbfs_file(stations: list, version: str, *, ttl: int = 0, updated: datetime | None = None):
+    return {
+        "last_updated": gbfs_time(updated or datetime.now(UTC), version),
+        "ttl": ttl,
+        "version": version,
+        "data": {"stations": stations},
+    }
+
+
+def gbfs_stations(version: str, *, reported: datetime | None = None) -> tuple[list, list]:
+    """The example's stations (station1, station2) placed 100 m apart east of the centre:
+    ``(station_information, station_status)`` entries of this GBFS version."""
+    template = {
+        k: v for k, v in gbfs_example("station_information")[0].items() if k != "station_area"
+    }
+    statuses = gbfs_example("station_status")
+    information = []
+    for number, status in enumerate(statuses, 1):
+        name = f"Station {number}"
+        information.append(
+            {
+                **template,
+                "station_id": status["station_id"],
+                "name": name
+                if version == "2.3"
+                else [
+                    {"text": f"{name} (en)", "language": "en"},
+                    {"text": name, "language": "fr"},
+                ],
+                "lat": CENTRE[1],
+                "lon": CENTRE[0] + number * 100 / 75_500,
+            }
+        )
+        status["last_reported"] = gbfs_time(reported or datetime.now(UTC), version)
+        if version == "3.0":
+            status["num_vehicles_available"] = status.pop("num_bikes_available")
+    return information, statuses
+
+
+def gbfs_discovery(version: str, urls: dict, *, ttl: int = 0) -> dict:
+    """gbfs.json: v2.3 lists the files per language (the English URLs, listed first, are
+    not served: French is the one to read), v3.0 once."""
+    feeds = [{"name": name, "url": url} for name, url in urls.items()]
+    english = [{"name": name, "url": f"{url}.en"} for name, url in urls.items()]
+    data = {"feeds": feeds}
+    if version == "2.3":
+        data = {"en": {"feeds": english}, "fr": {"feeds": feeds}}
+    return {
+        "last_updated": gbfs_time(datetime.now(UTC), version),
+        "ttl": ttl,
+        "version": version,
+        "data": data,
+    }

@@ -49,14 +49,14 @@ def test_feeds_add_refuses_what_the_api_refuses(cli):
         "add",
         "g",
         "--kind",
-        "bikes",
+        "parking",
         "--format",
         "gbfs",
         "--url",
         "http://127.0.0.1:9/gbfs.json",
     )
     assert result.exit_code != 0
-    assert "The gbfs format is not supported yet" in result.output
+    assert "A gbfs feed cannot carry parking data: choose bikes." in result.output
     assert cli("feeds", "poll", "nope").exit_code != 0
     bad_name = cli(
         "feeds",

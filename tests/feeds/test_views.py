@@ -48,15 +48,17 @@ def test_an_admin_registers_reads_lists_replaces_and_deletes_a_feed(client, auth
 @pytest.mark.parametrize(
     ("change", "code"),
     [
-        ({"format": "gbfs", "kind": "bikes"}, "feed_format_unsupported"),
-        ({"format": "gtfs-rt", "kind": "vehicles"}, "feed_format_unsupported"),
+        ({"format": "gbfs"}, "feed_kind_format_mismatch"),
+        ({"format": "gtfs-rt"}, "feed_kind_format_mismatch"),
+        ({"format": "gtfs-rt", "kind": "bikes"}, "feed_kind_format_mismatch"),
         ({"kind": "vehicles"}, "feed_kind_format_mismatch"),
+        ({"format": "siri"}, "validation_failed"),
         ({"source_url": "http://[::1/x"}, "invalid_feed_url"),
         ({"source_url": "ftp://example.org/x"}, "validation_failed"),
         ({"poll_interval_seconds": 1}, "validation_failed"),
     ],
 )
-def test_a_feed_no_adapter_can_read_is_refused(client, auth, change, code):
+def test_a_feed_whose_format_cannot_carry_its_kind_is_refused(client, auth, change, code):
     response = client.put(
         "/v1/admin/feeds/x", json={**PARKING_FEED, **change}, headers=auth("admin")
     )

@@ -226,6 +226,11 @@ MATRIX = {
         "/v1/mobility/traffic?bbox=5.0,47.3,5.1,47.35",
         None,
     ),
+    ("GET", "/v1/mobility/vehicles"): (
+        EVERYONE,
+        "/v1/mobility/vehicles?bbox=5.0,47.3,5.1,47.35",
+        None,
+    ),
     # Notifications: every caller has their own devices and feed (staff may file reports
     # and follow them too); another's device or notification is 404 (tests/notifications).
     ("POST", "/v1/me/devices"): (
