@@ -74,9 +74,7 @@ def poll(name):
     except Problem as exc:
         raise click.ClickException(i18n.message(exc.code, "en", **exc.params)) from exc
     limits = service.PollLimits.from_config(current_app.config)
-    outcome = service.poll_feed(
-        db.session, feed.id, limits=limits, faults=current_app.config["FEEDS_FAULTS"]
-    )
+    outcome = service.poll_feed(db.session, feed.id, limits=limits)
     click.echo(
         f"feed {name}: {outcome['status']}, {outcome['seen']} entities seen, "
         f"{outcome['skipped']} skipped, {outcome['changed']} changed"

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import NotFound, Unprocessable
 from app.feeds.adapters import SUPPORTED_FORMATS, adapter_for
-from app.feeds.faults import DEFAULT_FAULTS, FaultOutcome, process_faults
+from app.feeds.faults import FaultOutcome, active_mappings, process_faults
 from app.feeds.fetching import Budget, Fetcher, FetchError, HttpFetcher
 from app.feeds.models import Feed
 from app.feeds.ngsi_ld import KIND_TYPES
@@ -141,15 +141,14 @@ def poll_feed(
     limits: PollLimits = PollLimits(),
     fetcher_factory: Callable[[Budget], Fetcher] = HttpFetcher,
     now: datetime | None = None,
-    faults: dict = DEFAULT_FAULTS,
 ) -> dict:
     """Poll one feed: read it whole, then store its states and record its health.
 
     A failed read (timeout, HTTP error, oversize, not NGSI-LD, nothing valid) stores
     nothing, so the last good state stays; the failure is recorded and the next poll backs
     off. Never raises for anything the source sends. Equipment faults among the stored
-    states open or update tickets (``faults``: the FEEDS_FAULTS mapping), in the same
-    transaction.
+    states open or update tickets (the fault mappings, read once for the poll), in the
+    same transaction.
     """
     feed = session.get(Feed, feed_id)
     if feed is None:
@@ -191,10 +190,8 @@ def poll_feed(
     tickets = FaultOutcome()
     if error is None:
         changed = store_states(session, feed.id, result.states)
-        carried = set(KIND_TYPES.get(kind, ()))
-        tickets = process_faults(
-            session, feed.id, name, {t: m for t, m in faults.items() if t in carried}
-        )
+        mappings = active_mappings(session, KIND_TYPES.get(kind, ()))
+        tickets = process_faults(session, feed.id, name, mappings)
         feed.last_success_at = now
         feed.consecutive_failures = 0
         feed.next_poll_at = now + timedelta(seconds=feed.poll_interval_seconds)
