@@ -89,6 +89,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.assets.views import blp as assets
     from app.audit.views import blp as audit
     from app.categories.views import blp as categories
+    from app.feeds.fault_views import blp as feed_faults
     from app.feeds.views import blp as feeds
     from app.feeds.views import mobility
     from app.geo.views import blp as geo
@@ -117,6 +118,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         audit,
         triage,
         feeds,
+        feed_faults,
         mobility,
         notifications,
         opendata,

@@ -94,16 +94,6 @@ class Config:
     FEEDS_BROKER_PAGE_SIZE = 1000
     FEEDS_MAX_BACKOFF_SECONDS = 3600
     FEEDS_OBSERVATION_RETENTION_DAYS = 90
-    # Equipment faults that open tickets: entity type -> status -> category code; a status
-    # mapped to null says the equipment works again (its open ticket gets an event).
-    FEEDS_FAULTS = {
-        "Streetlight": {
-            "defectiveLamp": "streetlight_out",
-            "brokenLantern": "streetlight_out",
-            "columnIssue": "streetlight_out",
-            "ok": None,
-        }
-    }
     # Mobility reads: how long clients and caches may reuse an answer.
     MOBILITY_MAX_AGE_SECONDS = 30
     # Traffic: the speed a segment's average is compared with when it gives no occupancy.

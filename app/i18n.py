@@ -287,6 +287,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "choisissez {kinds}.",
         "en": "A {format} feed cannot carry {kind} data: choose {kinds}.",
     },
+    "fault_mapping_not_found": {
+        "fr": "Aucune correspondance de défaut pour {entity_type} {attribute} = {value} : la "
+        "liste est donnée par GET /v1/admin/feed-fault-mappings.",
+        "en": "No fault mapping for {entity_type} {attribute} = {value}: GET "
+        "/v1/admin/feed-fault-mappings lists them.",
+    },
+    "fault_category_has_required_questions": {
+        "fr": "La catégorie {code} a des questions obligatoires ({questions}) auxquelles un "
+        "capteur ne peut pas répondre : choisissez une catégorie sans question obligatoire.",
+        "en": "The {code} category has required questions ({questions}) a sensor cannot "
+        "answer: choose a category without required questions.",
+    },
     "parking_not_found": {
         "fr": "Aucun parking n'a l'identifiant {id} : cherchez-les avec GET /v1/mobility/parkings.",
         "en": "No parking has the id {id}: find them with GET /v1/mobility/parkings.",

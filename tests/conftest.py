@@ -111,6 +111,7 @@ def _clean_tables(request):
     if "app" not in request.fixturenames:
         return
     from app.categories.service import seed_catalogue
+    from app.feeds.faults import seed_mappings
     from app.triage.service import seed_templates
 
     application = request.getfixturevalue("app")
@@ -125,6 +126,8 @@ def _clean_tables(request):
         seed_catalogue(db.session)
         # The message templates' defaults come with the migration: put them back.
         seed_templates(db.session)
+        # So do the fault mappings.
+        seed_mappings(db.session)
         db.session.remove()
 
 

@@ -89,12 +89,7 @@ def poll_feed(feed_id: int) -> dict:
     from app.feeds.service import PollLimits
     from app.feeds.service import poll_feed as run
 
-    return run(
-        db.session,
-        feed_id,
-        limits=PollLimits.from_config(current_app.config),
-        faults=current_app.config["FEEDS_FAULTS"],
-    )
+    return run(db.session, feed_id, limits=PollLimits.from_config(current_app.config))
 
 
 def purge_feed_observations() -> int:

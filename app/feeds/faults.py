@@ -1,22 +1,24 @@
 """Equipment faults reported by sensor feeds, turned into tickets.
 
-The mapping is data (``FEEDS_FAULTS``): entity type -> status -> category code, a status
-mapped to None meaning the equipment works again. A fault opens a report as intake would
-(validation, routing, duplicates) with source ``sensor``, attached to the matching asset;
-while that ticket is open, the fault repeated by later polls adds nothing. Working again,
-the equipment adds an event to the open ticket; a crew confirms and closes it.
+The mapping is data (the ``feed_fault_mappings`` table, admins edit it): entity type,
+attribute and value -> category code, no category meaning the equipment works again. It is
+read once per poll. A fault opens a report as intake would (validation, routing,
+duplicates) with source ``sensor``, attached to the matching asset; while that ticket is
+open, the fault repeated by later polls adds nothing. Working again, the equipment adds an
+event to the open ticket; a crew confirms and closes it.
 """
 
 import logging
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.assets.models import Asset
 from app.categories.models import Category
-from app.config import Config
-from app.errors import Unprocessable
+from app.errors import NotFound, Unprocessable
+from app.feeds.models import FeedFaultMapping
 from app.reports.models import CLOSED_STATUSES, Report
 from app.reports.service import create_report
 from app.triage.models import ReportEvent
@@ -25,29 +27,46 @@ from app.users.models import Role
 
 log = logging.getLogger(__name__)
 
-# The shipped mapping (Streetlight -> street light out); deployments override FEEDS_FAULTS.
-DEFAULT_FAULTS = Config.FEEDS_FAULTS
+# The shipped mapping (what the migration seeds): a street light out, and back to ok.
+DEFAULT_MAPPINGS = (
+    ("Streetlight", "status", "defectiveLamp", "streetlight_out"),
+    ("Streetlight", "status", "brokenLantern", "streetlight_out"),
+    ("Streetlight", "status", "columnIssue", "streetlight_out"),
+    ("Streetlight", "status", "ok", None),
+)
 SENSOR_OK = "sensor_ok"
 CLOSED = "(" + ", ".join(f"'{s}'" for s in CLOSED_STATUSES) + ")"
 
 # The feed's entities whose stored state asks for something: a mapped fault not covered by
-# an open ticket yet, or a "working" status while the ticket it opened is still open.
-# The (feed_id, entity_id) unique index bounds the scan to the feed.
+# an open ticket yet, or a "working" value while the ticket it opened is still open. An
+# entity matching several mappings counts once, a fault before "working again" (so a lamp
+# "ok" by its status but "off" by a mapped power state is not declared repaired). The
+# (feed_id, entity_id) unique index bounds the scan to the feed.
 PENDING = text(
     f"""
-SELECT e.id, e.entity_id, e.entity_type, e.status, e.observed_at, e.measures,
-       e.fault_report_id, m.category_code,
-       ST_X(ST_PointOnSurface(e.geom)) AS lon, ST_Y(ST_PointOnSurface(e.geom)) AS lat
-FROM feed_entities e
-JOIN unnest(CAST(:types AS text[]), CAST(:statuses AS text[]), CAST(:codes AS text[]))
-     AS m(entity_type, status, category_code)
-  ON m.entity_type = e.entity_type AND m.status = e.status
-LEFT JOIN reports r ON r.id = e.fault_report_id
-WHERE e.feed_id = :feed_id
-  AND CASE WHEN m.category_code IS NOT NULL
+WITH matched AS (
+    SELECT DISTINCT ON (e.id)
+           e.id, e.entity_id, e.entity_type, e.status, e.observed_at, e.measures, e.geom,
+           e.fault_report_id, m.attribute, m.value, m.category_code
+    FROM feed_entities e
+    JOIN unnest(CAST(:types AS text[]), CAST(:attributes AS text[]),
+                CAST(:mapped_values AS text[]), CAST(:codes AS text[]))
+         AS m(entity_type, attribute, value, category_code)
+      ON m.entity_type = e.entity_type
+     AND m.value = CASE m.attribute WHEN 'status' THEN e.status
+                                    WHEN 'powerState' THEN e.measures ->> 'power_state' END
+    WHERE e.feed_id = :feed_id
+    ORDER BY e.id, m.category_code IS NULL, m.category_code
+)
+SELECT m.id, m.entity_id, m.entity_type, m.attribute, m.value, m.observed_at, m.measures,
+       m.fault_report_id, m.category_code,
+       ST_X(ST_PointOnSurface(m.geom)) AS lon, ST_Y(ST_PointOnSurface(m.geom)) AS lat
+FROM matched m
+LEFT JOIN reports r ON r.id = m.fault_report_id
+WHERE CASE WHEN m.category_code IS NOT NULL
            THEN r.id IS NULL OR r.status IN {CLOSED}
            ELSE r.id IS NOT NULL AND r.status NOT IN {CLOSED} END
-ORDER BY e.id
+ORDER BY m.id
 """
 )
 
@@ -62,6 +81,101 @@ ORDER BY a.geom_l93 <-> e.geom_l93, a.id
 LIMIT 1
 """
 )
+
+
+@dataclass(frozen=True)
+class Mapping:
+    entity_type: str
+    attribute: str
+    value: str
+    category_code: str | None
+
+
+def active_mappings(session: Session, entity_types) -> list[Mapping]:
+    """The active mappings of these entity types: read once per poll."""
+    rows = session.execute(
+        select(
+            FeedFaultMapping.entity_type,
+            FeedFaultMapping.attribute,
+            FeedFaultMapping.value,
+            FeedFaultMapping.category_code,
+        ).where(FeedFaultMapping.active, FeedFaultMapping.entity_type.in_(list(entity_types)))
+    ).all()
+    return [Mapping(*row) for row in rows]
+
+
+def seed_mappings(session: Session) -> int:
+    """Add the shipped mappings that are missing (an admin's change is kept); commits."""
+    added = session.execute(
+        insert(FeedFaultMapping)
+        .values(
+            [
+                {"entity_type": t, "attribute": a, "value": v, "category_code": c}
+                for t, a, v, c in DEFAULT_MAPPINGS
+            ]
+        )
+        .on_conflict_do_nothing()
+        .returning(FeedFaultMapping.value)
+    ).all()
+    session.commit()
+    return len(added)
+
+
+def list_mappings(session: Session) -> list[FeedFaultMapping]:
+    return list(
+        session.scalars(
+            select(FeedFaultMapping).order_by(
+                FeedFaultMapping.entity_type, FeedFaultMapping.attribute, FeedFaultMapping.value
+            )
+        )
+    )
+
+
+def put_mapping(
+    session: Session, entity_type: str, attribute: str, value: str, data: dict
+) -> tuple[FeedFaultMapping, bool]:
+    """Create or replace a mapping; its category must be an active one (or none: the
+    equipment works again). Used from the next poll on."""
+    code = data["category"]
+    if code is not None:
+        _check_category(session, code)
+    mapping = session.get(FeedFaultMapping, (entity_type, attribute, value))
+    created = mapping is None
+    if created:
+        mapping = FeedFaultMapping(entity_type=entity_type, attribute=attribute, value=value)
+        session.add(mapping)
+    mapping.category_code = code
+    mapping.active = data["active"]
+    session.commit()
+    return mapping, created
+
+
+def _check_category(session: Session, code: str) -> None:
+    """An active category a sensor can file: one without required questions (a sensor has
+    no answers to give, so every fault would fail)."""
+    category = session.scalar(select(Category).where(Category.code == code, Category.active))
+    if category is None:
+        raise Unprocessable(
+            "unknown_category", code=code, errors={"json": {"category": ["unknown or inactive"]}}
+        )
+    required = [q["code"] for q in category.questions if q.get("required")]
+    if required:
+        raise Unprocessable(
+            "fault_category_has_required_questions",
+            code=code,
+            questions=", ".join(required),
+            errors={"json": {"category": [f"required questions: {', '.join(required)}"]}},
+        )
+
+
+def delete_mapping(session: Session, entity_type: str, attribute: str, value: str) -> None:
+    mapping = session.get(FeedFaultMapping, (entity_type, attribute, value))
+    if mapping is None:
+        raise NotFound(
+            "fault_mapping_not_found", entity_type=entity_type, attribute=attribute, value=value
+        )
+    session.delete(mapping)
+    session.commit()
 
 
 @dataclass
@@ -79,23 +193,30 @@ def sensor_uid(feed_name: str) -> str:
     return f"sensor:{feed_name}"
 
 
-def process_faults(session: Session, feed_id: int, feed_name: str, faults: dict) -> FaultOutcome:
+def process_faults(
+    session: Session, feed_id: int, feed_name: str, mappings: list[Mapping]
+) -> FaultOutcome:
     """Open, join or update tickets for the feed's stored states; flushes only (the poll
     commits). A fault that cannot become a ticket (outside the area, inactive category) is
     logged and counted, never fails the poll."""
     outcome = FaultOutcome()
-    rows = [(t, s, c) for t, statuses in faults.items() for s, c in statuses.items()]
-    if not rows:
+    if not mappings:
         return outcome
     pending = session.execute(
         PENDING,
         {
             "feed_id": feed_id,
-            "types": [r[0] for r in rows],
-            "statuses": [r[1] for r in rows],
-            "codes": [r[2] for r in rows],
+            "types": [m.entity_type for m in mappings],
+            "attributes": [m.attribute for m in mappings],
+            "mapped_values": [m.value for m in mappings],
+            "codes": [m.category_code for m in mappings],
         },
     ).all()
+    codes = {m.category_code for m in mappings if m.category_code}
+    categories = {
+        c.code: c
+        for c in session.scalars(select(Category).where(Category.code.in_(codes), Category.active))
+    }
     for row in pending:
         if row.category_code is None:
             _recovered(session, row, feed_name)
@@ -103,7 +224,7 @@ def process_faults(session: Session, feed_id: int, feed_name: str, faults: dict)
             continue
         try:
             with session.begin_nested():
-                opened = _fault(session, row, feed_name)
+                opened = _fault(session, row, feed_name, categories.get(row.category_code))
         except Unprocessable as exc:
             outcome.failed += 1
             log.warning(
@@ -124,11 +245,8 @@ def process_faults(session: Session, feed_id: int, feed_name: str, faults: dict)
     return outcome
 
 
-def _fault(session: Session, row, feed_name: str) -> bool:
+def _fault(session: Session, row, feed_name: str, category: Category | None) -> bool:
     """Link the entity to an open ticket on its asset, else open one; True if opened."""
-    category = session.scalar(
-        select(Category).where(Category.code == row.category_code, Category.active)
-    )
     if category is None:
         raise Unprocessable("unknown_category", code=row.category_code)
     asset = _matching_asset(session, category, row)
@@ -160,7 +278,7 @@ def _fault(session: Session, row, feed_name: str) -> bool:
             "category": category.code,
             "location": {"lon": row.lon, "lat": row.lat},
             "asset_reference": asset[1] if asset else None,
-            "description": f"Défaut signalé par le capteur {row.entity_id[:200]} : {row.status}",
+            "description": f"Défaut signalé par le capteur {row.entity_id[:200]} : {row.value}",
             "answers": {},
         },
         language="fr",
@@ -223,7 +341,7 @@ def _recovered(session: Session, row, feed_name: str) -> None:
             public=False,
             details={
                 "entity": row.entity_id,
-                "status": row.status,
+                row.attribute: row.value,
                 "observed_at": row.observed_at.isoformat(),
             },
         )

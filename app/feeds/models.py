@@ -27,6 +27,8 @@ from app.geo.models import LAMBERT93, WGS84
 KINDS = ("parking", "bikes", "traffic", "streetlights", "vehicles")
 FORMATS = ("ngsi-ld", "ngsi-ld-document", "gbfs", "gtfs-rt")
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+# The stored attributes a fault mapping may test (app/feeds/faults.py reads them).
+FAULT_ATTRIBUTES = ("status", "powerState")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -146,3 +148,22 @@ class FeedObservation(db.Model):
     capacity: Mapped[int | None] = mapped_column(Integer)
     occupancy: Mapped[float | None] = mapped_column(Float)
     measures: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+
+
+class FeedFaultMapping(db.Model):
+    """An equipment state that is a fault (a category code: a ticket of that category is
+    opened) or that says the equipment works again (no category). Data admins edit."""
+
+    __tablename__ = "feed_fault_mappings"
+    __table_args__ = (CheckConstraint(_one_of("attribute", FAULT_ATTRIBUTES), name="attribute"),)
+
+    entity_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attribute: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # A category's code rather than its id: the defaults come with the migration, before
+    # the catalogue is loaded. Checked when an admin writes it, and again at each fault.
+    category_code: Mapped[str | None] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

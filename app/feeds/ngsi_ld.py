@@ -316,6 +316,9 @@ def parse_entity(entity, kind: str, now: datetime) -> EntityState:
     attributes, observed = flatten(entity)
     geom = geometry(attributes.get("location"))
     values = READERS[entity_type](attributes)
+    # Any equipment's own status, when its reader has none (a counter reporting a detector
+    # fault): fault mappings may test it.
+    values.setdefault("status", text(attributes, "status"))
     measures = {k: v for k, v in values.pop("measures", {}).items() if v is not None}
     name = attributes.get("name") or attributes.get("stationName")
     return EntityState(

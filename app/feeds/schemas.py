@@ -2,7 +2,7 @@ from datetime import UTC
 
 import marshmallow as ma
 
-from app.feeds.models import FORMATS, KINDS, NAME_PATTERN
+from app.feeds.models import FAULT_ATTRIBUTES, FORMATS, KINDS, NAME_PATTERN
 from app.geojson import GeometrySchema
 from app.pagination import PageArgsSchema, page_schema
 from app.reports.schemas import PointSchema
@@ -102,6 +102,43 @@ class FeedSchema(ma.Schema):
 class PollRequestedSchema(ma.Schema):
     name = ma.fields.String(required=True)
     next_poll_at = ma.fields.DateTime(required=True)
+
+
+# An NGSI-LD short type (Streetlight), and a status-like value (defectiveLamp, ok).
+ENTITY_TYPE_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+FAULT_VALUE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
+CATEGORY_CODE_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
+
+
+class FaultMappingPathSchema(ma.Schema):
+    entity_type = ma.fields.String(required=True, validate=ma.validate.Regexp(ENTITY_TYPE_PATTERN))
+    attribute = ma.fields.String(required=True, validate=ma.validate.OneOf(FAULT_ATTRIBUTES))
+    value = ma.fields.String(required=True, validate=ma.validate.Regexp(FAULT_VALUE_PATTERN))
+
+
+class FaultMappingInSchema(ma.Schema):
+    category = ma.fields.String(
+        required=True,
+        allow_none=True,
+        validate=ma.validate.Regexp(CATEGORY_CODE_PATTERN),
+        metadata={
+            "description": "Code of the category of the ticket this state opens; null: the "
+            "equipment works again (its open ticket gets an event)"
+        },
+    )
+    active = ma.fields.Boolean(load_default=True)
+
+
+class FaultMappingSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    entity_type = ma.fields.String(required=True)
+    attribute = ma.fields.String(required=True)
+    value = ma.fields.String(required=True)
+    category = ma.fields.String(required=True, allow_none=True, attribute="category_code")
+    active = ma.fields.Boolean(required=True)
+    updated_at = ma.fields.DateTime(required=True)
 
 
 class NearArgsSchema(PageArgsSchema):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import NotFound, Unprocessable
 from app.feeds.adapters import FORMAT_KINDS, adapter_for
-from app.feeds.faults import DEFAULT_FAULTS, FaultOutcome, process_faults
+from app.feeds.faults import FaultOutcome, active_mappings, process_faults
 from app.feeds.fetching import Budget, Fetcher, FetchError, HttpFetcher
 from app.feeds.models import Feed
 from app.feeds.ngsi_ld import KIND_TYPES
@@ -137,7 +137,6 @@ def poll_feed(
     limits: PollLimits = PollLimits(),
     fetcher_factory: Callable[[Budget], Fetcher] = HttpFetcher,
     now: datetime | None = None,
-    faults: dict = DEFAULT_FAULTS,
 ) -> dict:
     """Poll one feed: read it whole, then store its states and record its health.
 
@@ -146,8 +145,8 @@ def poll_feed(
     next poll backs off. Never raises for anything the source sends. A live read (vehicle
     positions) replaces the feed's entities and keeps no history; a read the source's ttl
     made unnecessary stores nothing. Equipment faults among the stored
-    states open or update tickets (``faults``: the FEEDS_FAULTS mapping), in the same
-    transaction.
+    states open or update tickets (the fault mappings, read once for the poll), in the
+    same transaction.
     """
     feed = session.get(Feed, feed_id)
     if feed is None:
@@ -197,10 +196,8 @@ def poll_feed(
             feed.source_state = result.source_state
         if result.ttl_seconds is not None:
             feed.source_ttl_seconds = result.ttl_seconds
-        carried = set(KIND_TYPES.get(kind, ()))
-        tickets = process_faults(
-            session, feed.id, name, {t: m for t, m in faults.items() if t in carried}
-        )
+        mappings = active_mappings(session, KIND_TYPES.get(kind, ()))
+        tickets = process_faults(session, feed.id, name, mappings)
         feed.last_success_at = now
         feed.consecutive_failures = 0
         feed.next_poll_at = now + timedelta(seconds=feed.poll_interval_seconds)

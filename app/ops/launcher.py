@@ -6,6 +6,7 @@ PostGIS or Redis is missing and we are root on Debian, install the Debian packag
 stop with the exact packages to install. Everything this process starts, it stops on exit.
 
     python -m app.ops.launcher run      # migrate, load reference data, serve API + worker
+                                        # (+ the demo feed simulator, SIGNALE_SIMULATOR=off)
     python -m app.ops.launcher test [pytest args]
     python -m app.ops.launcher bench
     python -m app.ops.launcher provision   # print the environment, start nothing else
@@ -34,6 +35,7 @@ LOCAL_PG_PORT = 54329
 LOCAL_REDIS_PORT = 63799
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/signale"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_SIMULATOR_PORT = "8001"
 PYTHON = sys.executable
 
 
@@ -375,6 +377,11 @@ def run() -> int:
             cwd=ROOT,
             check=True,
         )
+        if stopping:  # Ctrl-C while the database was prepared: start nothing
+            return 0
+        simulator = simulator_url()
+        if simulator:
+            children.append(start_simulator(simulator, env))
         port = os.environ.get("PORT", "8000")
         metrics_dir = VAR / "prometheus"
         shutil.rmtree(metrics_dir, ignore_errors=True)
@@ -402,7 +409,13 @@ def run() -> int:
         children.append(subprocess.Popen([PYTHON, "-m", "worker"], env=env, cwd=ROOT))
         children.append(subprocess.Popen([PYTHON, "-m", "worker.cron"], env=env, cwd=ROOT))
         base = f"http://127.0.0.1:{port}"
-        if not wait_ready(base + "/readyz", children):
+        ready = wait_ready(base + "/readyz", children)
+        if ready and simulator:
+            # Its feeds are registered once it answers, so that their first polls succeed.
+            ready = wait_ready(simulator + "/", children, timeout=30)
+            if ready and not stopping:
+                register_demo_feeds(simulator, env)
+        if not ready or stopping:
             # Ctrl-C while starting is a clean stop; a child dying by itself is not.
             if stopping:
                 return 0
@@ -417,6 +430,7 @@ def run() -> int:
             f"  metrics        {base}/metrics\n"
             f"  worker         rq on {services.redis_url} (with scheduler; cron: photo "
             f"sweep, key purge)\n"
+            f"  feed simulator {simulator_banner(simulator)}\n"
             f"  dev token      .venv/bin/flask --app wsgi users dev-token some-uid\n"
             f"Press Ctrl-C to stop.\n",
             flush=True,
@@ -431,6 +445,40 @@ def run() -> int:
         return 0
     finally:
         stop()
+
+
+def simulator_url() -> str | None:
+    """Where the demo feed simulator listens; None when switched off (SIGNALE_SIMULATOR=off)."""
+    if os.environ.get("SIGNALE_SIMULATOR", "on").lower() in ("off", "0", "false", "no"):
+        return None
+    return f"http://127.0.0.1:{os.environ.get('SIGNALE_SIMULATOR_PORT', DEFAULT_SIMULATOR_PORT)}"
+
+
+def start_simulator(url: str, env: dict) -> subprocess.Popen:
+    say(f"starting the demo feed simulator on {url}")
+    port = url.rsplit(":", 1)[1]
+    return subprocess.Popen(
+        [PYTHON, "-m", "app.feeds.simulator", "--port", port], env=env, cwd=ROOT
+    )
+
+
+def register_demo_feeds(url: str, env: dict) -> None:
+    """One feed per entity type of the simulator (idempotent: updated if they exist)."""
+    subprocess.run(
+        [PYTHON, "-m", "flask", "--app", "wsgi", "feeds", "demo", "--base-url", url],
+        env=env,
+        cwd=ROOT,
+        check=True,
+    )
+
+
+def simulator_banner(url: str | None) -> str:
+    if url is None:
+        return "off (SIGNALE_SIMULATOR=off)"
+    return (
+        f"{url}/ngsi-ld/v1/entities?type=OffStreetParking (NGSI-LD; feeds demo-*, "
+        "polled every 30-60 s)"
+    )
 
 
 def wait_ready(url: str, children: list[subprocess.Popen], timeout: float = 60) -> bool:

@@ -116,3 +116,71 @@ def test_a_box_outside_lambert93_s_domain_is_empty(app, client, auth, feed_sourc
 )
 def test_the_congestion_rule(congested, occupancy, speed, level):
     assert congestion_level(congested, occupancy, speed, 50.0) == level
+
+
+def test_traffic_in_a_box_uses_the_lambert93_gist_index(session):
+    """20,000 street lights and 300 road segments spread over the metropolis: the box query
+    must find its segments through geom_l93's GiST index, never by scanning every entity
+    (nor by walking the primary key in id order and filtering each row)."""
+    import json
+    import random
+    from datetime import UTC, datetime
+
+    from shapely.geometry import LineString, Point
+    from sqlalchemy import text
+
+    from app.feeds import queries
+    from app.feeds.states import EntityState
+
+    rng = random.Random(11)
+    now = datetime.now(UTC)
+
+    def spot() -> tuple[float, float]:
+        return 4.95 + rng.random() * 0.2, 47.27 + rng.random() * 0.1
+
+    lights = [
+        EntityState(f"urn:ngsi-ld:Streetlight:{n}", "Streetlight", Point(*spot()), now)
+        for n in range(20_000)
+    ]
+    segments = []
+    for n in range(300):
+        lon, lat = spot()
+        line = LineString([(lon, lat), (lon + 0.003, lat + 0.001)])
+        segments.append(
+            EntityState(f"urn:ngsi-ld:TrafficFlowObserved:{n}", "TrafficFlowObserved", line, now)
+        )
+    feeds = {}
+    for name, kind in (("lights", "streetlights"), ("traffic", "traffic")):
+        feed, _ = service.put_feed(
+            session, name, {**FEED, "kind": kind, "source_url": f"http://127.0.0.1:9/{name}"}
+        )
+        feeds[kind] = feed.id
+    service.store_states(session, feeds["streetlights"], lights)
+    service.store_states(session, feeds["traffic"], segments)
+    session.commit()
+    session.execute(text("ANALYZE feed_entities"))
+    session.execute(text("ANALYZE feeds"))
+    params = {
+        "west": CENTRE[0] - 0.02,
+        "south": CENTRE[1] - 0.01,
+        "east": CENTRE[0] + 0.02,
+        "north": CENTRE[1] + 0.01,
+        "types": ["TrafficFlowObserved"],
+        "after_id": 0,
+        "limit": 51,
+    }
+    plan = session.execute(text("EXPLAIN (FORMAT JSON) " + queries.IN_BOX.text), params).scalar()
+
+    def nodes(node):
+        yield node
+        for child in node.get("Plans", []):
+            yield from nodes(child)
+
+    every = list(nodes(plan[0]["Plan"]))
+    indexes = {n["Index Name"] for n in every if "Index Name" in n}
+    assert indexes == {"idx_feed_entities_geom_l93"}, json.dumps(plan)
+    assert not [
+        n
+        for n in every
+        if n["Node Type"] == "Seq Scan" and n.get("Relation Name") == "feed_entities"
+    ], json.dumps(plan)

@@ -17,6 +17,7 @@ import pytest
 import redis
 from rq import Queue, Worker
 
+from app.feeds.simulator import DEMO_FEEDS
 from app.ops import launcher
 from app.users.tokens import mint_emulator_token
 from tests.conftest import PROJECT_ID, create_database, drop_database, redis_test_url
@@ -90,6 +91,8 @@ def start_service(port: int, database_url: str, queue: str) -> subprocess.Popen:
         "WEB_CONCURRENCY": "1",
         "LOG_LEVEL": "WARNING",
         "SIGNALE_ENV": "development",
+        # Its own port for the demo feed simulator, as for the API.
+        "SIGNALE_SIMULATOR_PORT": str(free_port()),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "app.ops.launcher", "run"],
@@ -145,6 +148,17 @@ def test_make_run_serves_the_api_and_the_worker_then_stops_cleanly_and_runs_agai
                 while "Signale is running" not in "".join(lines):
                     assert time.monotonic() < deadline, "never announced it was running"
                     time.sleep(0.2)
+                assert "feed simulator http://127.0.0.1:" in "".join(lines)
+                # The demo feeds, registered once however often it starts, are polled by
+                # the worker: a newcomer sees car parks without doing anything.
+                with psycopg.connect(database_url) as conn:
+                    names = conn.execute("SELECT name FROM feeds ORDER BY name").fetchall()
+                assert [n for (n,) in names] == sorted(f.name for f in DEMO_FEEDS)
+                near = "/v1/mobility/parkings?lon=5.0415&lat=47.322&radius=1000"
+                deadline = time.monotonic() + 90
+                while b"Parking Dauphine" not in get(base + near, token)[1]:
+                    assert time.monotonic() < deadline, "the demo car parks never appeared"
+                    time.sleep(1)
             finally:
                 process.send_signal(signal.SIGINT)
                 process.wait(timeout=60)

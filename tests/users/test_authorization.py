@@ -210,6 +210,17 @@ MATRIX = {
     ),
     ("DELETE", "/v1/admin/feeds/{name}"): ({AD}, "/v1/admin/feeds/parkings", None),
     ("POST", "/v1/admin/feeds/{name}/polls"): ({AD}, "/v1/admin/feeds/parkings/polls", None),
+    ("GET", "/v1/admin/feed-fault-mappings"): ({AD}, "/v1/admin/feed-fault-mappings", None),
+    ("PUT", "/v1/admin/feed-fault-mappings/{entity_type}/{attribute}/{value}"): (
+        {AD},
+        "/v1/admin/feed-fault-mappings/Streetlight/powerState/off",
+        {"category": "streetlight_out"},
+    ),
+    ("DELETE", "/v1/admin/feed-fault-mappings/{entity_type}/{attribute}/{value}"): (
+        {AD},
+        "/v1/admin/feed-fault-mappings/Streetlight/status/columnIssue",
+        None,
+    ),
     ("GET", "/v1/mobility/parkings"): (
         EVERYONE,
         "/v1/mobility/parkings?lon=5.0415&lat=47.322",

@@ -1,0 +1,695 @@
+"""A demo NGSI-LD context broker serving live-looking Dijon data (``make run`` starts it).
+
+    python -m app.feeds.simulator --port 8001 [--database-url URL] [--at 2026-11-26T08:00:00Z]
+
+``GET /ngsi-ld/v1/entities?type=T`` with ``limit`` (1-1000, default 20), ``offset``,
+``options=keyValues`` (else the normalized form) and ``count=true``, for OffStreetParking,
+OnStreetParking, BikeHireDockingStation, TrafficFlowObserved and Streetlight. Car parks,
+street zones, bike stations and road segments are placed in Dijon by hand; the street
+lights are a sample of the demo equipment register (``flask assets generate``), read from
+the database, so their references are real asset references.
+
+Every value is a pure function of the time (Europe/Paris for the daily curves) and of the
+entity: the same instant gives the same answer, in any process, so tests can predict it.
+Occupancy follows smooth daily curves plus seeded noise; traffic has its rush hours; a
+street light's faults start in some half-hour windows (hashed from its reference and the
+window), last one to four windows, then it reports ``ok`` again.
+"""
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+PARIS = ZoneInfo("Europe/Paris")
+ENTITIES_PATH = "/ngsi-ld/v1/entities"
+CONTEXT = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld"
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 20  # the NGSI-LD default page size
+# Parking and bike values change once a minute; traffic counts cover 5-minute periods.
+SAMPLE_SECONDS = 60
+TRAFFIC_PERIOD_SECONDS = 300
+# Street-light faults: a fault may start in each half-hour window, and lasts 1-4 windows.
+FAULT_WINDOW_SECONDS = 1800
+FAULT_START_RATE = 0.002
+FAULT_MAX_WINDOWS = 4
+FAULTS = ("defectiveLamp", "brokenLantern", "columnIssue")
+# How many of the register's street lights are served (every n-th by reference).
+STREETLIGHTS = 3000
+
+
+def unit(*parts) -> float:
+    """A number in [0, 1) fixed by ``parts``: the seeded noise (the same in every process,
+    unlike ``hash``)."""
+    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def bump(hour: float, centre: float, width: float) -> float:
+    return math.exp(-(((hour - centre) / width) ** 2))
+
+
+def clamp(value: float, low: float = 0.0, high: float = 1.0) -> float:
+    return min(max(value, low), high)
+
+
+def floor_time(moment: datetime, seconds: int) -> datetime:
+    return datetime.fromtimestamp(moment.timestamp() // seconds * seconds, UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# --- the city ------------------------------------------------------------------------------
+
+# Daily occupancy of a car park: a base, bumps (hour, width, height) on working days, and
+# how busy Saturdays and Sundays are compared with them.
+PROFILES = {
+    "centre": (0.12, ((11.5, 2.5, 0.62), (15.5, 2.0, 0.55), (20.5, 1.5, 0.25)), 1.1, 0.45),
+    "station": (0.15, ((9.0, 2.0, 0.6), (13.0, 4.0, 0.55), (17.0, 1.5, 0.3)), 0.6, 0.4),
+    "shopping": (0.05, ((11.0, 1.5, 0.35), (16.0, 2.5, 0.75)), 1.35, 0.2),
+    "park_and_ride": (0.05, ((9.0, 1.5, 0.7), (13.0, 4.5, 0.75), (17.5, 1.0, -0.2)), 0.3, 0.15),
+    "hospital": (0.2, ((10.5, 2.5, 0.65), (15.0, 2.5, 0.55)), 0.55, 0.5),
+}
+
+
+@dataclass(frozen=True)
+class CarPark:
+    slug: str
+    name: str
+    lon: float
+    lat: float
+    total: int
+    profile: str
+
+
+CAR_PARKS = (
+    CarPark("dauphine", "Parking Dauphine", 5.0427, 47.3224, 600, "centre"),
+    CarPark("grangier", "Parking Grangier", 5.0378, 47.3236, 520, "centre"),
+    CarPark("darcy", "Parking Darcy", 5.0353, 47.3226, 630, "centre"),
+    CarPark("tremouille", "Parking Trémouille", 5.0430, 47.3262, 400, "centre"),
+    CarPark("clemenceau", "Parking Clemenceau", 5.0487, 47.3300, 600, "centre"),
+    CarPark("monge", "Parking Monge", 5.0347, 47.3181, 360, "centre"),
+    CarPark("tivoli", "Parking Tivoli", 5.0440, 47.3167, 420, "centre"),
+    CarPark("wilson", "Parking Wilson", 5.0444, 47.3157, 300, "centre"),
+    CarPark("condorcet", "Parking Condorcet", 5.0322, 47.3207, 350, "station"),
+    CarPark("gare", "Parking Gare Dijon-Ville", 5.0272, 47.3233, 560, "station"),
+    CarPark("toison-dor", "Parking Toison d'Or", 5.0578, 47.3563, 2800, "shopping"),
+    CarPark("valmy", "Parking relais Valmy", 5.0650, 47.3530, 450, "park_and_ride"),
+    CarPark("quetigny", "Parking relais Quetigny Centre", 5.1040, 47.3160, 350, "park_and_ride"),
+    CarPark("chu", "Parking CHU Dijon Bourgogne", 5.0693, 47.3218, 1200, "hospital"),
+)
+
+
+@dataclass(frozen=True)
+class StreetZone:
+    slug: str
+    name: str
+    lon: float
+    lat: float
+    total: int
+
+    def outline(self) -> list:
+        west, east, south, north = (
+            self.lon - 8e-4,
+            self.lon + 8e-4,
+            self.lat - 2e-4,
+            self.lat + 2e-4,
+        )
+        return [[[west, south], [east, south], [east, north], [west, north], [west, south]]]
+
+
+STREET_ZONES = (
+    StreetZone("prefecture", "Rue de la Préfecture", 5.0440, 47.3240, 64),
+    StreetZone("chabot-charny", "Rue Chabot-Charny", 5.0440, 47.3208, 48),
+    StreetZone("sevigne", "Boulevard de Sévigné", 5.0302, 47.3222, 80),
+    StreetZone("devosge", "Rue Devosge", 5.0360, 47.3252, 55),
+    StreetZone("zola", "Place Émile Zola", 5.0355, 47.3210, 30),
+    StreetZone("berbisey", "Rue Berbisey", 5.0392, 47.3190, 42),
+)
+
+
+@dataclass(frozen=True)
+class BikeStation:
+    slug: str
+    name: str
+    lon: float
+    lat: float
+    capacity: int
+    central: bool  # fills up in the morning, empties in the evening (else the reverse)
+
+
+_STATIONS = (
+    ("darcy", "Darcy", 5.0362, 47.3226, True),
+    ("republique", "République", 5.0449, 47.3275, True),
+    ("liberation", "Place de la Libération", 5.0414, 47.3217, True),
+    ("grangier", "Grangier", 5.0375, 47.3240, True),
+    ("godrans", "Godrans", 5.0410, 47.3237, True),
+    ("wilson", "Place Wilson", 5.0446, 47.3160, True),
+    ("zola", "Émile Zola", 5.0352, 47.3207, True),
+    ("theatre", "Théâtre", 5.0448, 47.3225, True),
+    ("gare", "Gare Dijon-Ville", 5.0283, 47.3228, True),
+    ("foch", "Foch", 5.0324, 47.3232, True),
+    ("monge", "Monge", 5.0340, 47.3183, True),
+    ("tremouille", "Trémouille", 5.0427, 47.3262, True),
+    ("marche", "Les Halles", 5.0400, 47.3245, True),
+    ("bossuet", "Bossuet", 5.0378, 47.3202, True),
+    ("saint-michel", "Saint-Michel", 5.0459, 47.3212, True),
+    ("trentre-octobre", "Place du 30 Octobre", 5.0510, 47.3205, True),
+    ("carnot", "Carnot", 5.0470, 47.3200, True),
+    ("gastronomie", "Cité de la Gastronomie", 5.0357, 47.3165, True),
+    ("auditorium", "Auditorium", 5.0494, 47.3297, False),
+    ("drapeau", "Drapeau", 5.0465, 47.3330, False),
+    ("jaures", "Jean Jaurès", 5.0370, 47.3130, False),
+    ("universite", "Université", 5.0680, 47.3140, True),
+    ("erasme", "Érasme", 5.0620, 47.3155, True),
+    ("mazen-sully", "Mazen-Sully", 5.0570, 47.3170, False),
+    ("chu", "CHU", 5.0680, 47.3223, True),
+    ("toison-dor", "Toison d'Or", 5.0590, 47.3555, False),
+    ("colombiere", "Parc de la Colombière", 5.0460, 47.3060, False),
+    ("lac-kir", "Lac Kir", 5.0050, 47.3255, False),
+    ("fontaine-douche", "Fontaine d'Ouche", 5.0060, 47.3180, False),
+    ("chevreul", "Chevreul", 5.0420, 47.3080, False),
+    ("bourroches", "Bourroches", 5.0220, 47.3070, False),
+    ("montchapet", "Montchapet", 5.0280, 47.3330, False),
+    ("victor-hugo", "Victor Hugo", 5.0330, 47.3300, False),
+    ("poincare", "Poincaré", 5.0600, 47.3300, False),
+    ("gresilles", "Grésilles", 5.0610, 47.3350, False),
+    ("maladiere", "Maladière", 5.0540, 47.3330, False),
+    ("gaston-gerard", "Stade Gaston Gérard", 5.0690, 47.3245, False),
+    ("port-du-canal", "Port du Canal", 5.0300, 47.3150, False),
+    ("arsenal", "Arsenal", 5.0310, 47.3110, False),
+    ("palais-des-sports", "Palais des Sports", 5.0600, 47.3265, False),
+)
+BIKE_STATIONS = tuple(
+    BikeStation(slug, name, lon, lat, 12 + int(unit("docks", slug) * 4) * 4, central)
+    for slug, name, lon, lat, central in _STATIONS
+)
+
+
+@dataclass(frozen=True)
+class Road:
+    slug: str
+    name: str
+    coordinates: tuple
+    lanes: int
+    free_flow_kmh: float
+
+
+ROADS = (
+    Road("tremouille", "Boulevard de la Trémouille", ((5.0395, 47.3262), (5.0455, 47.3258)), 2, 50),
+    Road(
+        "drapeau",
+        "Avenue du Drapeau",
+        ((5.0460, 47.3300), (5.0468, 47.3340), (5.0475, 47.3380)),
+        2,
+        50,
+    ),
+    Road("clemenceau", "Boulevard Clemenceau", ((5.0440, 47.3275), (5.0500, 47.3290)), 2, 50),
+    Road(
+        "jaures",
+        "Avenue Jean Jaurès",
+        ((5.0380, 47.3180), (5.0372, 47.3130), (5.0360, 47.3080)),
+        2,
+        50,
+    ),
+    Road("sevigne", "Boulevard de Sévigné", ((5.0300, 47.3245), (5.0310, 47.3195)), 2, 50),
+    Road("victor-hugo", "Avenue Victor Hugo", ((5.0340, 47.3260), (5.0300, 47.3330)), 1, 50),
+    Road("carnot", "Boulevard Carnot", ((5.0470, 47.3225), (5.0480, 47.3175)), 2, 50),
+    Road("foch", "Avenue Foch", ((5.0285, 47.3232), (5.0340, 47.3228)), 2, 50),
+    Road(
+        "voltaire",
+        "Boulevard Voltaire",
+        ((5.0520, 47.3300), (5.0540, 47.3240), (5.0560, 47.3180)),
+        2,
+        50,
+    ),
+    Road("langres", "Avenue de Langres", ((5.0420, 47.3390), (5.0430, 47.3480)), 2, 50),
+    Road("lac", "Avenue du Lac", ((5.0050, 47.3200), (5.0120, 47.3205), (5.0200, 47.3210)), 2, 70),
+    Road(
+        "lino",
+        "Liaison Nord (LINO)",
+        ((5.0200, 47.3450), (5.0350, 47.3490), (5.0500, 47.3520)),
+        2,
+        90,
+    ),
+    Road(
+        "rocade-est", "Rocade Est", ((5.0850, 47.3350), (5.0840, 47.3250), (5.0820, 47.3150)), 2, 90
+    ),
+    Road("carraz", "Avenue Roland Carraz", ((5.0180, 47.2950), (5.0150, 47.2880)), 2, 50),
+)
+
+
+@dataclass(frozen=True)
+class Streetlight:
+    reference: str
+    lon: float
+    lat: float
+
+
+class City:
+    """The simulated city: what each entity type looks like at a given instant."""
+
+    def __init__(self, streetlights: list[Streetlight]):
+        self.streetlights = streetlights
+        self._faults: dict[int, dict[str, str]] = {}
+
+    def entities(self, entity_type: str, moment: datetime) -> list[dict]:
+        """The entities of ``entity_type`` at ``moment``, key-value form (unknown: none)."""
+        builder = {
+            "OffStreetParking": self.car_parks,
+            "OnStreetParking": self.street_zones,
+            "BikeHireDockingStation": self.bike_stations,
+            "TrafficFlowObserved": self.traffic,
+            "Streetlight": self.lights,
+        }.get(entity_type)
+        return builder(moment) if builder else []
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "OffStreetParking": len(CAR_PARKS),
+            "OnStreetParking": len(STREET_ZONES),
+            "BikeHireDockingStation": len(BIKE_STATIONS),
+            "TrafficFlowObserved": len(ROADS),
+            "Streetlight": len(self.streetlights),
+        }
+
+    # Parking.
+
+    def car_parks(self, moment: datetime) -> list[dict]:
+        sample = floor_time(moment, SAMPLE_SECONDS)
+        return [
+            _parking(
+                "OffStreetParking",
+                park.slug,
+                park.name,
+                park.total,
+                occupancy(park.profile, park.slug, sample),
+                {"type": "Point", "coordinates": [park.lon, park.lat]},
+                sample,
+            )
+            for park in CAR_PARKS
+        ]
+
+    def street_zones(self, moment: datetime) -> list[dict]:
+        sample = floor_time(moment, SAMPLE_SECONDS)
+        return [
+            _parking(
+                "OnStreetParking",
+                zone.slug,
+                zone.name,
+                zone.total,
+                occupancy("centre", zone.slug, sample),
+                {"type": "Polygon", "coordinates": zone.outline()},
+                sample,
+            )
+            for zone in STREET_ZONES
+        ]
+
+    # Bikes.
+
+    def bike_stations(self, moment: datetime) -> list[dict]:
+        sample = floor_time(moment, SAMPLE_SECONDS)
+        return [
+            {
+                "id": f"urn:ngsi-ld:BikeHireDockingStation:dijon:{station.slug}",
+                "type": "BikeHireDockingStation",
+                "name": station.name,
+                "availableBikeNumber": (bikes := bikes_at(station, sample)),
+                "freeSlotNumber": station.capacity - bikes,
+                "totalSlotNumber": station.capacity,
+                "status": "working",
+                "location": {"type": "Point", "coordinates": [station.lon, station.lat]},
+                "observationDateTime": iso(sample),
+            }
+            for station in BIKE_STATIONS
+        ]
+
+    # Traffic.
+
+    def traffic(self, moment: datetime) -> list[dict]:
+        end = floor_time(moment, TRAFFIC_PERIOD_SECONDS)
+        start = end - timedelta(seconds=TRAFFIC_PERIOD_SECONDS)
+        return [_road(road, start, end) for road in ROADS]
+
+    # Street lights.
+
+    def faults(self, window: int) -> dict[str, str]:
+        """The faulty lights of a fault window: reference -> status (cached per window)."""
+        if window not in self._faults:
+            if len(self._faults) > 8:
+                self._faults.clear()
+            self._faults[window] = {
+                light.reference: status
+                for light in self.streetlights
+                if (status := fault_status(light.reference, window))
+            }
+        return self._faults[window]
+
+    def lights(self, moment: datetime) -> list[dict]:
+        window = fault_window(moment)
+        since = datetime.fromtimestamp(window * FAULT_WINDOW_SECONDS, UTC)
+        faulty = self.faults(window)
+        hour = local_hour(moment)
+        lit = "on" if hour < 7.5 or hour >= 17.5 else "off"
+        return [
+            {
+                "id": f"urn:ngsi-ld:Streetlight:dijon:{light.reference}",
+                "type": "Streetlight",
+                "status": faulty.get(light.reference, "ok"),
+                "powerState": "off" if light.reference in faulty else lit,
+                "refStreetlight": light.reference,
+                "location": {"type": "Point", "coordinates": [light.lon, light.lat]},
+                "observationDateTime": iso(since),
+            }
+            for light in self.streetlights
+        ]
+
+
+def local_hour(moment: datetime) -> float:
+    local = moment.astimezone(PARIS)
+    return local.hour + local.minute / 60
+
+
+def day_factor(moment: datetime, saturday: float, sunday: float) -> float:
+    weekday = moment.astimezone(PARIS).weekday()
+    return saturday if weekday == 5 else sunday if weekday == 6 else 1.0
+
+
+def occupancy(profile: str, slug: str, sample: datetime) -> float:
+    """Share of the spaces taken at ``sample``: the profile's daily curve, scaled by the day
+    of the week, plus up to ±3 points of noise seeded by the car park and the minute."""
+    base, bumps, saturday, sunday = PROFILES[profile]
+    hour = local_hour(sample)
+    curve = sum(height * bump(hour, centre, width) for centre, width, height in bumps)
+    noise = (unit("parking", slug, int(sample.timestamp())) - 0.5) * 0.06
+    return clamp(base + curve * day_factor(sample, saturday, sunday) + noise, 0.0, 0.98)
+
+
+def _parking(entity_type, slug, name, total, share, location, sample) -> dict:
+    available = total - round(total * share)
+    return {
+        "id": f"urn:ngsi-ld:{entity_type}:dijon:{slug}",
+        "type": entity_type,
+        "name": name,
+        "category": ["public", "feeCharged"],
+        "totalSpotNumber": total,
+        "availableSpotNumber": available,
+        "occupancy": round(1 - available / total, 4),
+        "status": ["full"] if available == 0 else ["open", "spacesAvailable"],
+        "location": location,
+        "observationDateTime": iso(sample),
+    }
+
+
+def bikes_at(station: BikeStation, sample: datetime) -> int:
+    """Bikes docked: central stations fill with the morning commute and empty in the
+    evening, outer ones the reverse."""
+    hour = local_hour(sample)
+    swing = 0.35 * bump(hour, 11.5, 3.5) - 0.25 * bump(hour, 19.0, 2.0)
+    fill = 0.5 + (swing if station.central else -swing)
+    noise = (unit("bikes", station.slug, int(sample.timestamp())) - 0.5) * 0.15
+    return round(station.capacity * clamp(fill + noise))
+
+
+def traffic_load(hour: float, slug: str, period: datetime) -> float:
+    """0 (empty road) to 1 (jammed): a daytime level with the two rush hours on top."""
+    rush = max(bump(hour, 8.0, 0.9), bump(hour, 17.75, 1.1))
+    noise = (unit("traffic", slug, int(period.timestamp())) - 0.5) * 0.1
+    return clamp(0.05 + 0.35 * bump(hour, 13.0, 4.0) + 0.62 * rush + noise)
+
+
+def _road(road: Road, start: datetime, end: datetime) -> dict:
+    load = traffic_load(local_hour(start), road.slug, end) * day_factor(start, 0.75, 0.5)
+    # Vehicles per lane in 5 minutes at saturation, about 1,800 an hour.
+    intensity = round(road.lanes * 150 * min(1.0, load * 1.2))
+    return {
+        "id": f"urn:ngsi-ld:TrafficFlowObserved:dijon:{road.slug}",
+        "type": "TrafficFlowObserved",
+        "name": road.name,
+        "laneDirection": "forward",
+        "intensity": intensity,
+        "occupancy": round(0.04 + 0.5 * load, 3),
+        "averageVehicleSpeed": round(road.free_flow_kmh * (1 - 0.8 * load**2), 1),
+        "congested": load > 0.8,
+        "location": {"type": "LineString", "coordinates": [list(c) for c in road.coordinates]},
+        "dateObserved": f"{iso(start)}/{iso(end)}",
+        "dateObservedFrom": iso(start),
+        "dateObservedTo": iso(end),
+    }
+
+
+def fault_window(moment: datetime) -> int:
+    return int(moment.timestamp() // FAULT_WINDOW_SECONDS)
+
+
+def fault_status(reference: str, window: int) -> str | None:
+    """The fault a light reports in ``window``, or None (ok): a fault starts in a window
+    with probability FAULT_START_RATE and lasts 1 to FAULT_MAX_WINDOWS windows."""
+    for start in range(window - FAULT_MAX_WINDOWS + 1, window + 1):
+        if unit("fault", reference, start) < FAULT_START_RATE:
+            length = 1 + int(unit("length", reference, start) * FAULT_MAX_WINDOWS)
+            if start + length > window:
+                return FAULTS[int(unit("kind", reference, start) * len(FAULTS))]
+    return None
+
+
+# --- NGSI-LD forms --------------------------------------------------------------------------
+
+DATE_TIMES = {"observationDateTime", "dateObservedFrom", "dateObservedTo"}
+
+
+def normalized(entity: dict) -> dict:
+    """The normalized NGSI-LD form of a key-value entity."""
+    out = {"id": entity["id"], "type": entity["type"]}
+    for key, value in entity.items():
+        if key in ("id", "type"):
+            continue
+        if key == "location":
+            out[key] = {"type": "GeoProperty", "value": value}
+        elif key.startswith("ref"):
+            out[key] = {"type": "Relationship", "object": value}
+        elif key in DATE_TIMES:
+            out[key] = {"type": "Property", "value": {"@type": "DateTime", "@value": value}}
+        else:
+            out[key] = {"type": "Property", "value": value}
+    return out
+
+
+# --- the demo feeds -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoFeed:
+    """One feed of the simulator, as `flask feeds demo` registers it."""
+
+    name: str
+    kind: str
+    entity_type: str
+    key_values: bool
+    interval: int
+    freshness: int
+
+    def definition(self, base_url: str) -> dict:
+        url = f"{base_url.rstrip('/')}{ENTITIES_PATH}?type={self.entity_type}"
+        return {
+            "kind": self.kind,
+            "format": "ngsi-ld",
+            "source_url": url + ("&options=keyValues" if self.key_values else ""),
+            "poll_interval_seconds": self.interval,
+            "freshness_limit_seconds": self.freshness,
+            "enabled": True,
+        }
+
+
+# Both NGSI-LD forms are exercised: normalized for parking and traffic, key-values for
+# bikes and street lights. Freshness: a few sample periods (street lights change state
+# every half hour at most).
+DEMO_FEEDS = (
+    DemoFeed("demo-car-parks", "parking", "OffStreetParking", False, 30, 300),
+    DemoFeed("demo-street-parking", "parking", "OnStreetParking", False, 60, 300),
+    DemoFeed("demo-bike-stations", "bikes", "BikeHireDockingStation", True, 30, 300),
+    DemoFeed("demo-traffic", "traffic", "TrafficFlowObserved", False, 60, 900),
+    DemoFeed("demo-street-lights", "streetlights", "Streetlight", True, 60, 3600),
+)
+
+
+# --- the broker -----------------------------------------------------------------------------
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def page_arguments(query: dict) -> tuple[str, int, int, bool, bool]:
+    """``type``, ``limit``, ``offset``, key-values?, count? of an entities query."""
+
+    def one(name: str, default: str | None = None) -> str | None:
+        values = query.get(name)
+        return values[-1] if values else default
+
+    entity_type = one("type")
+    if not entity_type:
+        raise BadRequest("type is required (this broker lists entities by type)")
+    try:
+        limit, offset = int(one("limit", str(DEFAULT_LIMIT))), int(one("offset", "0"))
+    except ValueError as exc:
+        raise BadRequest("limit and offset must be integers") from exc
+    if not 1 <= limit <= MAX_LIMIT or offset < 0:
+        raise BadRequest(f"limit must be 1 to {MAX_LIMIT}, offset 0 or more")
+    options = set((one("options") or "").split(","))
+    return entity_type, limit, offset, "keyValues" in options, one("count") == "true"
+
+
+class Broker(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address, city: City, clock: Callable[[], datetime]):
+        super().__init__(address, BrokerHandler)
+        self.city = city
+        self.clock = clock
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+class BrokerHandler(BaseHTTPRequestHandler):
+    server: Broker
+    server_version = "SignaleFeedSimulator/1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        parts = urlsplit(self.path)
+        if parts.path == "/":
+            self._send(200, self._index())
+        elif parts.path == ENTITIES_PATH:
+            self._entities(parse_qs(parts.query))
+        else:
+            self._error(404, "ResourceNotFound", f"no resource at {parts.path}")
+
+    def _index(self) -> dict:
+        return {
+            "service": "Signale feed simulator (NGSI-LD, demo data for Dijon)",
+            "entities": {
+                entity_type: f"{self.server.url}{ENTITIES_PATH}?type={entity_type}"
+                for entity_type in self.server.city.counts()
+            },
+            "counts": self.server.city.counts(),
+        }
+
+    def _entities(self, query: dict) -> None:
+        try:
+            entity_type, limit, offset, key_values, count = page_arguments(query)
+        except BadRequest as exc:
+            self._error(400, "BadRequestData", str(exc))
+            return
+        found = self.server.city.entities(entity_type, self.server.clock())
+        page = found[offset : offset + limit]
+        if not key_values:
+            page = [normalized(entity) for entity in page]
+        page = [{**entity, "@context": CONTEXT} for entity in page]
+        headers = {"NGSILD-Results-Count": str(len(found))} if count else {}
+        self._send(200, page, "application/ld+json", headers)
+
+    def _error(self, status: int, kind: str, detail: str) -> None:
+        problem = {
+            "type": f"https://uri.etsi.org/ngsi-ld/errors/{kind}",
+            "title": kind,
+            "detail": detail,
+        }
+        self._send(status, problem)
+
+    def _send(self, status, document, content_type="application/json", headers=None) -> None:
+        body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+# --- the process ----------------------------------------------------------------------------
+
+SAMPLE_LIGHTS = """
+SELECT reference, ST_X(geom), ST_Y(geom)
+FROM (SELECT reference, geom, row_number() OVER (ORDER BY reference) AS n,
+             count(*) OVER () AS total
+      FROM assets WHERE kind = 'street_light' AND status <> 'removed') a
+WHERE (n - 1) %% GREATEST(1, ceil(total / %(wanted)s::numeric)::int) = 0
+ORDER BY reference
+"""
+
+
+def load_streetlights(database_url: str, wanted: int = STREETLIGHTS) -> list[Streetlight]:
+    """Every n-th street light of the equipment register, by reference (about ``wanted``)."""
+    import psycopg
+
+    from app.ops.launcher import libpq_url
+
+    with psycopg.connect(libpq_url(database_url), connect_timeout=5) as conn:
+        rows = conn.execute(SAMPLE_LIGHTS, {"wanted": wanted}).fetchall()
+    return [Streetlight(reference, lon, lat) for reference, lon, lat in rows]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="where the street lights are read from (default: DATABASE_URL)",
+    )
+    parser.add_argument("--streetlights", type=int, default=STREETLIGHTS)
+    parser.add_argument(
+        "--at",
+        type=datetime.fromisoformat,
+        help="freeze the clock at this instant (ISO 8601 with offset): replay a rush hour",
+    )
+    args = parser.parse_args(argv)
+    lights: list[Streetlight] = []
+    if args.database_url:
+        try:
+            lights = load_streetlights(args.database_url, args.streetlights)
+        except Exception as exc:  # a demo without street lights is still a demo
+            print(f"feed simulator: no street lights ({exc.__class__.__name__})", file=sys.stderr)
+    frozen = args.at.astimezone(UTC) if args.at else None
+    try:
+        broker = Broker((args.host, args.port), City(lights), lambda: frozen or datetime.now(UTC))
+    except OSError as exc:
+        print(
+            f"feed simulator: cannot listen on {args.host}:{args.port} ({exc.strerror}): set "
+            "SIGNALE_SIMULATOR_PORT, or SIGNALE_SIMULATOR=off",
+            file=sys.stderr,
+        )
+        return 1
+    # The launcher stops its children with SIGTERM: leave the serving loop cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(f"feed simulator on {broker.url} ({len(lights)} street lights)", flush=True)
+    try:
+        broker.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        broker.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

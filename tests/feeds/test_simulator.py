@@ -1,0 +1,337 @@
+"""The demo feed simulator: its values follow the time, its faults are predictable, our own
+NGSI-LD adapter reads it, and `flask feeds demo` registers it once."""
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from app.assets.service import put_asset
+from app.feeds import service
+from app.feeds import simulator as sim
+from app.feeds.models import Feed, FeedEntity
+from app.feeds.views import congestion_level
+from app.reports.models import Report
+
+ROOT = Path(__file__).resolve().parents[2]
+# A Tuesday in Dijon.
+TUESDAY = datetime(2026, 11, 24, tzinfo=sim.PARIS)
+LIGHTS = [sim.Streetlight(f"SL-9{n:05d}", 5.03 + n * 5e-4, 47.32) for n in range(40)]
+
+
+def at(hour: int, minute: int = 0, day: datetime = TUESDAY) -> datetime:
+    return day.replace(hour=hour, minute=minute)
+
+
+@pytest.fixture
+def cli(app):
+    runner = app.test_cli_runner()
+    return lambda *args: runner.invoke(args=list(args))
+
+
+@pytest.fixture
+def broker():
+    """The simulator's broker in a thread of the test, its clock set by the test."""
+    clock = {"now": at(11, 30)}
+    server = sim.Broker(("127.0.0.1", 0), sim.City(LIGHTS), lambda: clock["now"])
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.clock_setting = clock
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def get_json(url: str) -> tuple[int, dict, object]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+# --- values that follow the time ------------------------------------------------------------
+
+
+def test_car_park_occupancy_follows_the_time_of_day_predictably():
+    city = sim.City([])
+    night = {p["id"]: p for p in city.car_parks(at(4))}
+    noon = {p["id"]: p for p in city.car_parks(at(11, 30))}
+    centre = [p for p in sim.CAR_PARKS if p.profile == "centre"]
+    for park in centre:
+        key = f"urn:ngsi-ld:OffStreetParking:dijon:{park.slug}"
+        assert night[key]["occupancy"] < 0.25 < 0.6 < noon[key]["occupancy"], park.slug
+        assert night[key]["availableSpotNumber"] > noon[key]["availableSpotNumber"]
+        # The curve plus noise of at most 3 points, and exactly what the module predicts.
+        share = sim.occupancy("centre", park.slug, at(11, 30))
+        assert noon[key]["availableSpotNumber"] == park.total - round(park.total * share)
+    # Sundays are quieter than working days, at the same hour.
+    sunday = {p["id"]: p for p in city.car_parks(at(11, 30, TUESDAY + timedelta(days=5)))}
+    assert sum(p["occupancy"] for p in sunday.values()) < sum(p["occupancy"] for p in noon.values())
+    # The same minute, in another city (another process): the same answer; another
+    # minute: other noise, same curve.
+    same_minute = at(11, 30).astimezone(UTC) + timedelta(seconds=20)
+    assert sim.City([]).car_parks(same_minute) == city.car_parks(at(11, 30))
+    later = {p["id"]: p for p in city.car_parks(at(11, 31))}
+    assert later != noon
+    assert all(abs(later[k]["occupancy"] - noon[k]["occupancy"]) < 0.1 for k in noon)
+
+
+def test_traffic_jams_at_rush_hour_and_flows_at_night():
+    city = sim.City([])
+
+    def levels(moment):
+        return [
+            congestion_level(r["congested"], r["occupancy"], r["averageVehicleSpeed"], 50.0)
+            for r in city.traffic(moment)
+        ]
+
+    assert set(levels(at(3))) == {"free"}
+    assert set(levels(at(8))) == {"heavy"}
+    assert set(levels(at(13))) <= {"moderate", "heavy"}
+    rush, night = city.traffic(at(17, 45)), city.traffic(at(3))
+    assert all(r["intensity"] > n["intensity"] for r, n in zip(rush, night, strict=True))
+    assert all(r["location"]["type"] == "LineString" for r in rush)
+
+
+def test_bike_stations_fill_in_the_centre_in_the_morning():
+    city = sim.City([])
+    morning = city.bike_stations(at(11))
+    evening = city.bike_stations(at(19))
+    centre = [i for i, s in enumerate(sim.BIKE_STATIONS) if s.central]
+    assert sum(morning[i]["availableBikeNumber"] for i in centre) > sum(
+        evening[i]["availableBikeNumber"] for i in centre
+    )
+    assert all(
+        s["availableBikeNumber"] + s["freeSlotNumber"] == s["totalSlotNumber"] for s in morning
+    )
+    assert len(morning) == 40
+
+
+def a_fault() -> tuple[str, int, int]:
+    """A (reference, first window, length) of a fault of one of LIGHTS, from now backwards."""
+    now = sim.fault_window(datetime.now(UTC))
+    for window in range(now, now - 5000, -1):
+        for light in LIGHTS:
+            if sim.unit("fault", light.reference, window) < sim.FAULT_START_RATE:
+                length = 1 + int(sim.unit("length", light.reference, window) * 4)
+                return light.reference, window, length
+    raise AssertionError("no fault in 5000 windows")
+
+
+def test_street_light_faults_appear_then_return_to_ok_deterministically():
+    reference, start, length = a_fault()
+    city, other = sim.City(LIGHTS), sim.City(LIGHTS)
+
+    def status(window: int, city=city) -> str:
+        moment = datetime.fromtimestamp(window * sim.FAULT_WINDOW_SECONDS + 60, UTC)
+        [light] = [
+            entity
+            for entity in city.lights(moment)
+            if entity["id"] == f"urn:ngsi-ld:Streetlight:dijon:{reference}"
+        ]
+        return light["status"], light["powerState"], light["observationDateTime"]
+
+    during = [status(w) for w in range(start, start + length)]
+    assert {s for s, _, _ in during} <= set(sim.FAULTS) and len({s for s, _, _ in during}) == 1
+    assert {p for _, p, _ in during} == {"off"}
+    assert status(start + length)[0] == "ok" or sim.fault_status(reference, start + length)
+    # Observed at the start of its window: one observation per light and half hour.
+    assert during[0][2] == sim.iso(datetime.fromtimestamp(start * sim.FAULT_WINDOW_SECONDS, UTC))
+    # Another city (another process) predicts the same faults.
+    assert [status(w, other) for w in range(start, start + length)] == during
+    assert sim.fault_status(reference, start) == during[0][0]
+
+
+# --- the broker, read by our own adapter ------------------------------------------------------
+
+
+def test_the_broker_speaks_ngsi_ld_paging_forms_and_errors(broker):
+    base = broker.url + sim.ENTITIES_PATH
+    status, headers, page = get_json(f"{base}?type=OffStreetParking&limit=5&offset=10&count=true")
+    assert status == 200
+    assert headers["Content-Type"] == "application/ld+json"
+    assert headers["NGSILD-Results-Count"] == str(len(sim.CAR_PARKS))
+    assert len(page) == len(sim.CAR_PARKS) - 10
+    assert page[0]["availableSpotNumber"]["type"] == "Property"  # normalized by default
+    assert page[0]["location"]["type"] == "GeoProperty"
+    _, _, key_values = get_json(f"{base}?type=Streetlight&options=keyValues&limit=1000")
+    assert len(key_values) == len(LIGHTS)
+    assert key_values[0]["status"] in ("ok", *sim.FAULTS)
+    assert get_json(f"{base}?type=WeatherObserved")[2] == []
+    assert len(get_json(f"{base}?type=BikeHireDockingStation")[2]) == sim.DEFAULT_LIMIT
+    for query in (
+        "",
+        "?type=Streetlight&limit=0",
+        "?type=Streetlight&limit=5000",
+        "?type=X&offset=a",
+    ):
+        status, _, problem = get_json(base + query)
+        assert status == 400, query
+        assert problem["type"] == "https://uri.etsi.org/ngsi-ld/errors/BadRequestData"
+    assert get_json(broker.url + "/nowhere")[0] == 404
+    assert get_json(broker.url + "/")[2]["counts"]["Streetlight"] == len(LIGHTS)
+
+
+def test_every_demo_feed_parses_with_our_adapter_with_the_expected_counts(session, cli, broker):
+    assert cli("feeds", "demo", "--base-url", broker.url).exit_code == 0
+    limits = service.PollLimits(timeout_seconds=10, page_size=7)  # several pages each
+    counts = sim.City(LIGHTS).counts()
+    for feed in sim.DEMO_FEEDS:
+        feed_id = session.scalar(select(Feed.id).where(Feed.name == feed.name))
+        outcome = service.poll_feed(session, feed_id, limits=limits)
+        assert outcome["status"] == "ok", outcome
+        assert (outcome["seen"], outcome["skipped"]) == (counts[feed.entity_type], 0), feed.name
+    stored = dict(
+        session.execute(
+            select(FeedEntity.entity_type, func.count()).group_by(FeedEntity.entity_type)
+        ).all()
+    )
+    assert stored == counts
+    # What the residents see is what the simulator computed for that minute.
+    expected = {p["id"]: p["availableSpotNumber"] for p in sim.City([]).car_parks(at(11, 30))}
+    parkings = session.execute(
+        select(FeedEntity.entity_id, FeedEntity.available).where(
+            FeedEntity.entity_type == "OffStreetParking"
+        )
+    ).all()
+    assert dict(parkings) == expected
+    # Everything is inside the 23 communes (a road may cross from one to the next).
+    outside = session.scalar(
+        text(
+            "SELECT count(*) FROM feed_entities e "
+            "WHERE NOT ST_Covers((SELECT ST_Union(geom) FROM communes), e.geom)"
+        )
+    )
+    assert outside == 0
+
+
+def test_a_later_poll_follows_the_simulated_clock(session, cli, broker):
+    cli("feeds", "demo", "--base-url", broker.url)
+    feed_id = session.scalar(select(Feed.id).where(Feed.name == "demo-car-parks"))
+    dauphine = "urn:ngsi-ld:OffStreetParking:dijon:dauphine"
+
+    def free_spaces() -> int:
+        assert service.poll_feed(session, feed_id)["status"] == "ok"
+        value = session.scalar(select(FeedEntity.available).where(FeedEntity.entity_id == dauphine))
+        session.rollback()
+        return value
+
+    broker.clock_setting["now"] = at(4)
+    night = free_spaces()
+    broker.clock_setting["now"] = at(11, 30)
+    assert free_spaces() < night
+
+
+# --- the demo command ------------------------------------------------------------------------
+
+
+def test_feeds_demo_is_idempotent_and_follows_the_simulator_s_address(session, cli):
+    first = cli("feeds", "demo", "--base-url", "http://127.0.0.1:8001")
+    assert first.exit_code == 0, first.output
+    assert first.output.count("created") == len(sim.DEMO_FEEDS)
+    second = cli("feeds", "demo", "--base-url", "http://127.0.0.1:8011/")
+    assert second.exit_code == 0, second.output
+    assert second.output.count("updated") == len(sim.DEMO_FEEDS)
+    feeds = {f.name: f for f in session.scalars(select(Feed))}
+    assert sorted(feeds) == sorted(f.name for f in sim.DEMO_FEEDS)
+    lights = feeds["demo-street-lights"]
+    assert lights.source_url == (
+        "http://127.0.0.1:8011/ngsi-ld/v1/entities?type=Streetlight&options=keyValues"
+    )
+    assert (lights.kind, lights.format, lights.poll_interval_seconds) == (
+        "streetlights",
+        "ngsi-ld",
+        60,
+    )
+    assert all(30 <= f.poll_interval_seconds <= 60 and f.enabled for f in feeds.values())
+    refused = cli("feeds", "demo", "--base-url", "ftp://127.0.0.1")
+    assert refused.exit_code != 0
+    assert "http or https" in refused.output
+
+
+# --- end to end: the simulator's own process -------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_simulator_process_feeds_parkings_and_opens_a_ticket_for_a_faulty_light(
+    app, session, client, auth, cli, database_url
+):
+    for light in LIGHTS:
+        put_asset(
+            session,
+            light.reference,
+            {
+                "kind": "street_light",
+                "status": "in_service",
+                "location": {"lon": light.lon, "lat": light.lat},
+            },
+        )
+    session.commit()
+    reference, window, _length = a_fault()
+    # The clock frozen inside the fault's first window: the test knows what it will say.
+    frozen = datetime.fromtimestamp(window * sim.FAULT_WINDOW_SECONDS + 120, UTC)
+    faulty = sim.City(LIGHTS).faults(window)
+    assert reference in faulty
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app.feeds.simulator",
+            "--port",
+            str(port),
+            "--database-url",
+            database_url,
+            "--at",
+            frozen.isoformat(),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        banner = process.stdout.readline()
+        assert f"on http://127.0.0.1:{port} ({len(LIGHTS)} street lights)" in banner, banner
+        assert cli("feeds", "demo", "--base-url", f"http://127.0.0.1:{port}").exit_code == 0
+        for feed in sim.DEMO_FEEDS:
+            polled = cli("feeds", "poll", feed.name)
+            assert polled.exit_code == 0, polled.output
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+    assert process.returncode == 0
+
+    response = client.get(
+        "/v1/mobility/parkings?lon=5.0415&lat=47.322&radius=1000&limit=100", headers=auth()
+    )
+    assert response.status_code == 200
+    names = {item["name"] for item in response.json["items"]}
+    assert {"Parking Dauphine", "Parking Grangier", "Rue de la Préfecture"} <= names
+    [dauphine] = [i for i in response.json["items"] if i["name"] == "Parking Dauphine"]
+    expected = sim.City([]).car_parks(frozen)[0]
+    assert dauphine["free_spaces"] == expected["availableSpotNumber"]
+    assert dauphine["stale"] is True  # frozen in the past: older than the 5-minute limit
+
+    tickets = session.execute(
+        text(
+            "SELECT a.reference, c.code FROM reports r JOIN assets a ON a.id = r.asset_id "
+            "JOIN categories c ON c.id = r.category_id WHERE r.source = 'sensor'"
+        )
+    ).all()
+    assert sorted(tickets) == sorted((ref, "streetlight_out") for ref in faulty)
+    assert session.scalar(select(func.count()).select_from(Report)) == len(faulty)
