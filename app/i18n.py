@@ -207,6 +207,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The quiet hours start and end at {start}: give an end other than the start "
         "(for instance 22:00 to 07:00), or leave “quiet_hours” out.",
     },
+    "area_choice": {
+        "fr": "Donnez soit un point (« point ») avec un rayon (« radius_m », 1 à 2000 mètres), "
+        "soit une commune (« commune », son code INSEE), mais pas les deux.",
+        "en": "Give either a point (“point”) with a radius (“radius_m”, 1 to 2000 metres), or "
+        "a commune (“commune”, its INSEE code), not both.",
+    },
     "area_subscription_not_found": {
         "fr": "Vous n'avez aucun abonnement de zone d'identifiant {id} : rechargez la liste "
         "(GET /v1/me/area-subscriptions).",

@@ -118,6 +118,7 @@ def _lock(session: Session, uid: str) -> None:
 
 def _check_area(session: Session, data: dict) -> None:
     point, commune = data.get("point"), data.get("commune")
+    _check_choice(point, commune, data.get("radius_m"))
     if point is not None and not geo.locate(session, point["lon"], point["lat"]).inside:
         raise outside_service_area(session, point["lon"], point["lat"], "point")
     if commune is not None and session.get(Commune, commune) is None:
@@ -136,6 +137,19 @@ def _check_area(session: Session, data: dict) -> None:
             code=", ".join(unknown),
             errors={"json": {"categories": [f"no active category {code}" for code in unknown]}},
         )
+
+
+def _check_choice(point: dict | None, commune: str | None, radius_m: int | None) -> None:
+    """A point with its radius, or a commune: the request schema cannot say "either"."""
+    if (point is None) == (commune is None):
+        wrong = {"point": ["give either point (with radius_m) or commune"]}
+    elif point is not None and radius_m is None:
+        wrong = {"radius_m": ["give the radius around point, 1 to 2000"]}
+    elif commune is not None and radius_m is not None:
+        wrong = {"radius_m": ["a commune takes no radius: leave radius_m out"]}
+    else:
+        return
+    raise Unprocessable("area_choice", errors={"json": wrong})
 
 
 def _refuse_same_area(session: Session, uid: str, data: dict, *, but: int | None) -> None:

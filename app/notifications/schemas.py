@@ -244,16 +244,19 @@ class AreaPointSchema(ma.Schema):
 
 
 class AreaSubscriptionInSchema(ma.Schema):
+    """An area is a point with a radius, or a commune: either, not both (422 area_choice)."""
+
     label = ma.fields.String(
         load_default=None,
         allow_none=True,
         validate=ma.validate.Length(min=1, max=60),
         metadata={"description": 'Your name for the area ("Home"): alerts call it that'},
     )
+    # Not nullable: left out means no point (a nullable object would accept {} in OpenAPI).
     point = ma.fields.Nested(
         AreaPointSchema,
         load_default=None,
-        allow_none=True,
+        allow_none=False,
         metadata={"description": "WGS 84, in Dijon Métropole; with radius_m (not commune)"},
     )
     radius_m = ma.fields.Integer(
@@ -275,16 +278,6 @@ class AreaSubscriptionInSchema(ma.Schema):
         validate=ma.validate.Length(max=100),
         metadata={"description": "Category codes (GET /v1/categories); empty: all"},
     )
-
-    @ma.validates_schema
-    def _one_area(self, data, **kwargs):
-        point, commune, radius = data.get("point"), data.get("commune"), data.get("radius_m")
-        if (point is None) == (commune is None):
-            raise ma.ValidationError("give either point (with radius_m) or commune", "point")
-        if point is not None and radius is None:
-            raise ma.ValidationError("give the radius around point, 1 to 2000", "radius_m")
-        if commune is not None and radius is not None:
-            raise ma.ValidationError("a commune takes no radius: leave radius_m out", "radius_m")
 
 
 class AreaSubscriptionSchema(ma.Schema):

@@ -350,10 +350,7 @@ def test_a_subscription_is_created_read_listed_replaced_and_deleted(app, client,
     [
         ({**HOME, "radius_m": 0}, "radius_m"),
         ({**HOME, "radius_m": 2001}, "radius_m"),
-        ({"point": HOME["point"]}, "radius_m"),
-        ({"commune": "21231", "radius_m": 100}, "radius_m"),
-        ({**HOME, "commune": "21231"}, "point"),
-        ({"categories": ["pothole"]}, "point"),
+        ({**HOME, "radius_m": 12.5}, "radius_m"),
         ({**HOME, "point": {"lon": 200, "lat": 47}}, "point"),
         ({"commune": "Dijon"}, "commune"),
         ({**HOME, "categories": ["Not A Code"]}, "categories"),
@@ -365,6 +362,24 @@ def test_an_invalid_subscription_is_refused_naming_the_field(client, zoe, body, 
     problem = response.get_json()
     assert problem["code"] == "validation_failed"
     assert field in problem["errors"]["json"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"point": HOME["point"]}, "radius_m"),
+        ({"commune": "21231", "radius_m": 100}, "radius_m"),
+        ({**HOME, "commune": "21231"}, "point"),
+        ({"categories": ["pothole"]}, "point"),
+    ],
+)
+def test_a_point_with_a_radius_or_a_commune_is_required_not_both(client, zoe, body, field):
+    response = client.post("/v1/me/area-subscriptions", headers=zoe, json=body)
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert problem["code"] == "area_choice" and "radius_m" in problem["detail"]
+    assert field in problem["errors"]["json"]
+    assert client.get("/v1/me/area-subscriptions", headers=zoe).get_json() == []
 
 
 @pytest.mark.parametrize(
@@ -431,3 +446,26 @@ def test_another_residents_subscription_is_not_found(client, zoe, auth):
     assert client.delete(url, headers=yann).status_code == 404
     assert client.get("/v1/me/area-subscriptions", headers=yann).get_json() == []
     assert client.get(url, headers=zoe).get_json() == mine
+
+
+def test_the_cron_job_tells_due_subscriptions_by_the_databases_clock(app, client, zoe):
+    from worker import cron, jobs
+
+    assert (jobs.send_area_alerts, 60) in cron.SCHEDULE
+    subscription_id = subscribe(app, client, zoe)
+    with app.app_context():
+        db.session.execute(
+            update(AreaSubscription)
+            .where(AreaSubscription.id == subscription_id)
+            .values(watermark=func.now() - timedelta(minutes=10))
+        )
+        db.session.commit()
+        now = db.session.scalar(select(func.now()))
+        db.session.remove()
+    fresh = report(app, now - timedelta(minutes=5))
+    report(app, now + timedelta(minutes=5))  # not yet created, as far as the job knows
+    with app.app_context():
+        assert jobs.send_area_alerts() == 1
+        db.session.remove()
+    [alert] = alerts(app)
+    assert told_ids(alert) == [fresh]
