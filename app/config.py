@@ -131,6 +131,12 @@ class Config:
     NOTIFICATIONS_MAX_ATTEMPTS = 8
     NOTIFICATIONS_RETRY_BASE_SECONDS = 30
     NOTIFICATIONS_RETRY_MAX_SECONDS = 3600
+    # Area alerts: subscriptions per resident, at most one alert per subscription this
+    # often, and how long after its creation a report waits to be told of (its intake may
+    # still be committing: a report stamped earlier than the watermark would be missed).
+    AREA_SUBSCRIPTIONS_MAX = 10
+    AREA_ALERTS_INTERVAL_SECONDS = 3600
+    AREA_ALERTS_SETTLE_SECONDS = 60
 
     # Pagination
     PAGE_SIZE_DEFAULT = 50

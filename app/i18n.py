@@ -213,6 +213,36 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The quiet hours start and end at {start}: give an end other than the start "
         "(for instance 22:00 to 07:00), or leave “quiet_hours” out.",
     },
+    "area_choice": {
+        "fr": "Donnez soit un point (« point ») avec un rayon (« radius_m », 1 à 2000 mètres), "
+        "soit une commune (« commune », son code INSEE), mais pas les deux.",
+        "en": "Give either a point (“point”) with a radius (“radius_m”, 1 to 2000 metres), or "
+        "a commune (“commune”, its INSEE code), not both.",
+    },
+    "area_subscription_not_found": {
+        "fr": "Vous n'avez aucun abonnement de zone d'identifiant {id} : rechargez la liste "
+        "(GET /v1/me/area-subscriptions).",
+        "en": "You have no area subscription with the id {id}: reload the list "
+        "(GET /v1/me/area-subscriptions).",
+    },
+    "area_subscription_exists": {
+        "fr": "Vous êtes déjà abonné à cette zone (abonnement {id}) : modifiez-le avec "
+        "PUT /v1/me/area-subscriptions/{id} plutôt que d'en créer un second.",
+        "en": "You already subscribe to this area (subscription {id}): change it with "
+        "PUT /v1/me/area-subscriptions/{id} rather than creating a second one.",
+    },
+    "area_subscriptions_limit": {
+        "fr": "Vous avez déjà {limit} abonnements de zone, le maximum : supprimez-en un "
+        "avant d'en créer un autre.",
+        "en": "You already have {limit} area subscriptions, the most allowed: delete one "
+        "before creating another.",
+    },
+    "invalid_title": {
+        "fr": "Titre de notification invalide : corrigez les champs indiqués dans « errors » "
+        "(champs disponibles pour {kind} : {placeholders}).",
+        "en": "Invalid notification title: correct the fields listed in “errors” (available "
+        "placeholders for {kind}: {placeholders}).",
+    },
     "notification_not_found": {
         "fr": "Vous n'avez aucune notification d'identifiant {id} : rechargez la liste "
         "(GET /v1/me/notifications).",

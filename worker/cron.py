@@ -17,6 +17,8 @@ SCHEDULE = (
     (jobs.purge_feed_observations, 3600),
     (jobs.prune_devices, 86400),
     (jobs.sweep_notifications, 30),
+    # Each subscription is told at most once an hour: the job finds those due.
+    (jobs.send_area_alerts, 60),
 )
 
 

@@ -135,6 +135,16 @@ def sweep_notifications() -> bool:
     return sweep(db.session, current_app.config)
 
 
+def send_area_alerts() -> int:
+    """Tell the due area subscriptions of new public reports (at most one alert an hour
+    each; safe to run twice, or at once)."""
+    from flask import current_app
+
+    from app.notifications.areas import AlertPolicy, send_alerts
+
+    return send_alerts(db.session, AlertPolicy.from_config(current_app.config))
+
+
 def export_open_data() -> dict:
     """Produce the open data files (full and daily, every format) and publish those changed."""
     from flask import current_app

@@ -9,10 +9,12 @@ of a (notification, token) pair.
 
 from datetime import datetime, time
 
+from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
     ForeignKey,
     Identity,
@@ -69,7 +71,8 @@ class Device(db.Model):
 
 class Notification(db.Model):
     """One thing a resident is told about a report, written in the transaction of the event
-    it tells of. The in-app feed lists them; pushes are its deliveries."""
+    it tells of, or a batch of new reports in an area they watch (no report, no event). The
+    in-app feed lists them; pushes are its deliveries."""
 
     __tablename__ = "notifications"
     __table_args__ = (
@@ -82,16 +85,17 @@ class Notification(db.Model):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
     uid: Mapped[str] = mapped_column(String(128))
-    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
-    event_id: Mapped[int] = mapped_column(ForeignKey("report_events.id", ondelete="CASCADE"))
-    # The report's new state, or "update" (a public message, a desk move, a report merged in).
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("report_events.id", ondelete="CASCADE"))
+    # The report's new state, "update" (a public message, a desk move, a report merged in),
+    # or "area_alert" (new reports in an area the resident subscribed to).
     kind: Mapped[str] = mapped_column(String(30))
     language: Mapped[str] = mapped_column(String(2))
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     # Deep link for the app: report id, reference, state (strings, as FCM data must be).
     data: Mapped[dict] = mapped_column(JSONB)
-    # One per report: a phone shows only the latest notification of a report.
+    # One per report (or area subscription): a phone shows only the latest of it.
     collapse_key: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -152,3 +156,58 @@ class NotificationPreference(db.Model):
     # Excluded; before quiet_start: the quiet period spans midnight.
     quiet_end: Mapped[time | None] = mapped_column(Time)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AreaSubscription(db.Model):
+    """A resident's watch on an area, a point and a radius or a commune, for new public
+    reports of some categories (none listed: all), told at most once an interval."""
+
+    __tablename__ = "area_subscriptions"
+    __table_args__ = (
+        CheckConstraint(
+            "(commune_insee IS NULL) <> (geom IS NULL) AND (geom IS NULL) = (radius_m IS NULL)",
+            name="one_area",
+        ),
+        CheckConstraint("radius_m BETWEEN 1 AND 2000", name="radius_m"),
+        Index("ix_area_subscriptions_uid", "uid"),
+    )
+    __mapper_args__ = {"eager_defaults": True}
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    uid: Mapped[str] = mapped_column(String(128))
+    # The resident's name for it ("Home"): what the alert's title calls the area.
+    label: Mapped[str | None] = mapped_column(String(60))
+    commune_insee: Mapped[str | None] = mapped_column(
+        ForeignKey("communes.insee_code", ondelete="CASCADE")
+    )
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
+    # Lambert-93, metres: compared with the reports' geom_l93 (ST_DWithin, their GiST index).
+    geom_l93 = mapped_column(
+        Geometry("POINT", srid=2154, spatial_index=False),
+        Computed("ST_Transform(geom, 2154)", persisted=True),
+    )
+    radius_m: Mapped[int | None] = mapped_column(Integer)
+    # Category codes; empty: every category.
+    categories: Mapped[list[str]] = mapped_column(ARRAY(String(40)), server_default="{}")
+    # Reports created up to then have been considered: the next alert tells of later ones.
+    watermark: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_alert_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class NotificationTitle(db.Model):
+    """An edited title of a kind of notification (no row: the shipped one,
+    :data:`app.notifications.messages.TITLES`)."""
+
+    __tablename__ = "notification_titles"
+
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    text_fr: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str | None] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

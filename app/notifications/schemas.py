@@ -3,8 +3,10 @@ from datetime import time
 import marshmallow as ma
 
 from app.fields import StrictBoolean
+from app.geo.schemas import CommuneRefSchema
 from app.notifications.messages import TITLES
 from app.notifications.models import PLATFORMS
+from app.organisation.schemas import CATEGORY_CODE_PATTERN
 from app.pagination import PageArgsSchema
 
 # FCM registration tokens are URL-safe: letters, digits, "_", "-" and ":".
@@ -79,10 +81,18 @@ class NotificationIdPathSchema(ma.Schema):
 
 
 class NotificationDataSchema(ma.Schema):
-    report_id = ma.fields.String(required=True)
-    reference = ma.fields.String(required=True)
-    status = ma.fields.String(required=True, metadata={"description": "The report's new state"})
     kind = ma.fields.String(required=True)
+    report_id = ma.fields.String(metadata={"description": "Of a report's notification"})
+    reference = ma.fields.String(metadata={"description": "Of a report's notification"})
+    status = ma.fields.String(metadata={"description": "The report's new state"})
+    subscription_id = ma.fields.String(metadata={"description": "Of an area alert"})
+    count = ma.fields.String(metadata={"description": "An area alert's new reports"})
+    report_ids = ma.fields.String(
+        metadata={"description": "An area alert's reports (the first 50), comma-separated"}
+    )
+    references = ma.fields.String(
+        metadata={"description": "Their references, in the same order, comma-separated"}
+    )
 
 
 class NotificationSchema(ma.Schema):
@@ -90,7 +100,10 @@ class NotificationSchema(ma.Schema):
     created_at = ma.fields.AwareDateTime(required=True)
     kind = ma.fields.String(
         required=True,
-        metadata={"description": "The report's new state, or `update` (same state)"},
+        metadata={
+            "description": "The report's new state, `update` (same state), or `area_alert` "
+            "(new reports in an area subscribed to)"
+        },
     )
     language = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
@@ -98,7 +111,10 @@ class NotificationSchema(ma.Schema):
     data = ma.fields.Nested(
         NotificationDataSchema,
         required=True,
-        metadata={"description": "Deep link: the report it is about"},
+        metadata={
+            "description": "Deep link: the report, or the area subscription and its "
+            "new reports, it is about"
+        },
     )
     read_at = ma.fields.AwareDateTime(allow_none=True, required=True)
 
@@ -206,3 +222,123 @@ class NotificationPreferencesSchema(ma.Schema):
     quiet_hours = ma.fields.Nested(QuietHoursSchema, required=True, allow_none=True)
     time_zone = ma.fields.String(required=True, metadata={"description": "Of quiet hours"})
     updated_at = ma.fields.AwareDateTime(required=True, allow_none=True)
+
+
+# --- area subscriptions ---------------------------------------------------------------------
+
+INSEE_PATTERN = r"^[0-9][0-9AB][0-9]{3}$"
+RADIUS_MAX_M = 2000
+SUBSCRIPTION_ID_PARAMETER = [
+    {
+        "in": "path",
+        "name": "subscription_id",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 2**62},
+    }
+]
+
+
+class AreaPointSchema(ma.Schema):
+    lon = ma.fields.Float(required=True, validate=ma.validate.Range(min=-180, max=180))
+    lat = ma.fields.Float(required=True, validate=ma.validate.Range(min=-90, max=90))
+
+
+class AreaSubscriptionInSchema(ma.Schema):
+    """An area is a point with a radius, or a commune: either, not both (422 area_choice)."""
+
+    label = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(min=1, max=60),
+        metadata={"description": 'Your name for the area ("Home"): alerts call it that'},
+    )
+    # Not nullable: left out means no point (a nullable object would accept {} in OpenAPI).
+    point = ma.fields.Nested(
+        AreaPointSchema,
+        load_default=None,
+        allow_none=False,
+        metadata={"description": "WGS 84, in Dijon Métropole; with radius_m (not commune)"},
+    )
+    radius_m = ma.fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=ma.validate.Range(min=1, max=RADIUS_MAX_M),
+        metadata={"description": "Metres around point (1 to 2000)"},
+    )
+    commune = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Regexp(INSEE_PATTERN),
+        metadata={"description": "INSEE code of a commune (GET /v1/communes); not with point"},
+    )
+    categories = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Regexp(CATEGORY_CODE_PATTERN)),
+        load_default=list,
+        validate=ma.validate.Length(max=100),
+        metadata={"description": "Category codes (GET /v1/categories); empty: all"},
+    )
+
+
+class AreaSubscriptionSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    label = ma.fields.String(required=True, allow_none=True)
+    point = ma.fields.Nested(AreaPointSchema, required=True, allow_none=True)
+    radius_m = ma.fields.Integer(required=True, allow_none=True)
+    commune = ma.fields.Nested(CommuneRefSchema, required=True, allow_none=True)
+    categories = ma.fields.List(
+        ma.fields.String(), required=True, metadata={"description": "Empty: all"}
+    )
+    last_alert_at = ma.fields.AwareDateTime(
+        required=True,
+        allow_none=True,
+        metadata={"description": "At most one alert an hour: the next comes an hour after"},
+    )
+    created_at = ma.fields.AwareDateTime(required=True)
+    updated_at = ma.fields.AwareDateTime(required=True)
+
+
+class SubscriptionIdPathSchema(ma.Schema):
+    subscription_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=2**62))
+
+
+# --- notification titles --------------------------------------------------------------------
+
+TITLE_KINDS = tuple(TITLES)
+TITLE_TEXT = ma.validate.Length(min=1, max=200)
+TITLE_KIND_PARAMETER = [
+    {
+        "in": "path",
+        "name": "kind",
+        "required": True,
+        "schema": {"type": "string", "enum": list(TITLE_KINDS)},
+    }
+]
+
+
+class TitleSchema(ma.Schema):
+    kind = ma.fields.String(required=True)
+    text_fr = ma.fields.String(required=True)
+    text_en = ma.fields.String(required=True)
+    placeholders = ma.fields.List(ma.fields.String(), required=True)
+    edited = StrictBoolean(
+        required=True, metadata={"description": "False: the shipped title applies"}
+    )
+    updated_by = ma.fields.String(required=True, allow_none=True)
+    updated_at = ma.fields.AwareDateTime(required=True, allow_none=True)
+
+
+class TitleInSchema(ma.Schema):
+    text_fr = ma.fields.String(
+        required=True,
+        validate=TITLE_TEXT,
+        metadata={
+            "description": "Placeholders: {reference} for a report's kinds; {area} and "
+            "{count} for area_alert"
+        },
+    )
+    text_en = ma.fields.String(required=True, validate=TITLE_TEXT)
+
+
+class TitleKindPathSchema(ma.Schema):
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(TITLE_KINDS))

@@ -22,9 +22,11 @@ from app.notifications.models import (
     Device,
     Notification,
     NotificationPreference,
+    NotificationTitle,
 )
 from app.reports.models import Report, ReportFollower
 from app.triage.models import ReportEvent
+from app.users.identity import Identity
 
 # Set on the session when a transaction wrote deliveries: the dispatcher is queued after
 # its commit (app.notifications.dispatch), never before.
@@ -166,9 +168,10 @@ def notify(
     uids = sorted(set(recipients))
     if not event.public or not uids:
         return 0
-    languages = _languages(session, uids)
+    languages = languages_of(session, uids)
     kind = event.to_status if event.from_status != event.to_status else "update"
     data = {"report_id": str(report.id), "reference": report.reference, "status": report.status}
+    titles = title_texts(session, kind)
     rows = []
     for uid in uids:
         language = languages.get(uid)
@@ -183,7 +186,9 @@ def notify(
                 "event_id": event.id,
                 "kind": kind,
                 "language": language,
-                "title": messages.title(kind, language, report.reference),
+                "title": messages.render_title(
+                    kind, titles.get(language, titles["fr"]), {"reference": report.reference}
+                ),
                 "body": body or event.message_fr or "",
                 "data": {**data, "kind": kind},
                 "collapse_key": f"report-{report.id}",
@@ -198,9 +203,16 @@ def notify(
             .on_conflict_do_nothing(constraint="uq_notifications_event_id_uid")
             .returning(Notification.id, Notification.uid)
         ).all()
+    queue_pushes(session, written, kind, now or datetime.now(UTC))
+    return len(written)
+
+
+def queue_pushes(session: Session, written, kind: str, now: datetime) -> None:
+    """One pending delivery per enabled device of the notifications ``written`` (rows of
+    id, uid) of ``kind``, unless their resident muted the kind; during their quiet hours
+    the delivery waits until the end of them. Flushes only."""
     # Pushes by the time they may go (None: at once), as each resident chose.
     preferences = _preferences(session, [row.uid for row in written])
-    now = now or datetime.now(UTC)
     due: dict[datetime | None, list[int]] = {}
     for row in written:
         preference = preferences.get(row.uid)
@@ -226,7 +238,6 @@ def notify(
         ).all()
         if deliveries:
             session.info[PUSH_PENDING] = True
-    return len(written)
 
 
 def held_until(now: datetime, quiet_start: time | None, quiet_end: time | None):
@@ -300,7 +311,62 @@ def _present_preferences(found: NotificationPreference | None) -> dict:
     }
 
 
-def _languages(session: Session, uids: list[str]) -> dict[str, str]:
+# --- titles ---------------------------------------------------------------------------------
+
+
+def title_texts(session: Session, kind: str) -> dict[str, str]:
+    """The title template of ``kind`` per language: the edited one, else the shipped one."""
+    edited = session.get(NotificationTitle, kind)
+    if edited is not None:
+        return {"fr": edited.text_fr, "en": edited.text_en}
+    fr, en = messages.TITLES.get(kind, messages.TITLES["update"])
+    return {"fr": fr, "en": en}
+
+
+def list_titles(session: Session) -> list[dict]:
+    """Every kind's title, edited or shipped (``edited`` false, no author)."""
+    edited = {row.kind: row for row in session.scalars(select(NotificationTitle))}
+    return [_present_title(kind, edited.get(kind)) for kind in KINDS]
+
+
+def put_title(session: Session, *, actor: Identity, kind: str, text_fr: str, text_en: str) -> dict:
+    """Replace the title of a kind of notification (both languages)."""
+    errors = {
+        field: found
+        for field, text in (("text_fr", text_fr), ("text_en", text_en))
+        if (found := messages.title_errors(kind, text))
+    }
+    if errors:
+        raise Unprocessable(
+            "invalid_title",
+            kind=kind,
+            placeholders=", ".join("{" + p + "}" for p in messages.placeholders(kind)),
+            errors={"json": errors},
+        )
+    values = {"text_fr": text_fr, "text_en": text_en, "updated_by": actor.uid}
+    session.execute(
+        insert(NotificationTitle)
+        .values(kind=kind, **values)
+        .on_conflict_do_update(index_elements=["kind"], set_={**values, "updated_at": func.now()})
+    )
+    session.commit()
+    return _present_title(kind, session.get(NotificationTitle, kind, populate_existing=True))
+
+
+def _present_title(kind: str, edited: NotificationTitle | None) -> dict:
+    fr, en = messages.TITLES[kind]
+    return {
+        "kind": kind,
+        "text_fr": edited.text_fr if edited else fr,
+        "text_en": edited.text_en if edited else en,
+        "placeholders": list(messages.placeholders(kind)),
+        "edited": edited is not None,
+        "updated_by": edited.updated_by if edited else None,
+        "updated_at": edited.updated_at if edited else None,
+    }
+
+
+def languages_of(session: Session, uids: list[str]) -> dict[str, str]:
     """Each resident's language, from the locale of their most recently seen device."""
     rows = session.execute(
         select(Device.uid, Device.locale)

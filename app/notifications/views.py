@@ -1,11 +1,16 @@
+from flask import current_app
 from flask.views import MethodView
 
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
-from app.notifications import service
+from app.notifications import areas, service
 from app.notifications.schemas import (
     NOTIFICATION_ID_PARAMETER,
+    SUBSCRIPTION_ID_PARAMETER,
+    TITLE_KIND_PARAMETER,
     TOKEN_PARAMETER,
+    AreaSubscriptionInSchema,
+    AreaSubscriptionSchema,
     DeviceInSchema,
     DeviceSchema,
     FollowSchema,
@@ -17,19 +22,27 @@ from app.notifications.schemas import (
     NotificationPreferencesInSchema,
     NotificationPreferencesSchema,
     NotificationSchema,
+    SubscriptionIdPathSchema,
+    TitleInSchema,
+    TitleKindPathSchema,
+    TitleSchema,
     TokenPathSchema,
 )
 from app.pagination import decode_cursor, encode_cursor, page_size
 from app.reports.schemas import ReportIdPathSchema
 from app.reports.views import REPORT_ID_PARAMETER
 from app.users.identity import current_identity, roles_required
+from app.users.models import Role
 
 blp = Blueprint(
     "notifications",
     __name__,
     url_prefix="/v1",
-    description="Residents' devices (push) and in-app notifications",
+    description="Residents' devices (push), in-app notifications, area alerts, and the "
+    "notifications' titles",
 )
+# Who edits what residents are told: as the triage message templates.
+TITLE_EDITORS = (Role.SUPERVISOR, Role.ADMIN)
 
 
 @blp.route("/me/devices")
@@ -128,6 +141,104 @@ class Follow(MethodView):
     def delete(self, report_id):
         """Stop following a report (a supporter too: their support still counts)"""
         service.unfollow(db.session, uid=current_identity().uid, report_id=report_id)
+
+
+@blp.route("/me/area-subscriptions")
+class AreaSubscriptions(MethodView):
+    @roles_required(blp)
+    @blp.response(200, AreaSubscriptionSchema(many=True))
+    def get(self):
+        """The caller's area subscriptions, oldest first"""
+        return areas.list_subscriptions(db.session, uid=current_identity().uid)
+
+    @roles_required(blp)
+    @blp.arguments(AreaSubscriptionInSchema)
+    @blp.response(201, AreaSubscriptionSchema)
+    @blp.alt_response(
+        409,
+        description="The caller already subscribes to this area (area_subscription_exists, "
+        "with its subscription_id), or has the most subscriptions allowed "
+        "(area_subscriptions_limit)",
+        **PROBLEM_DOC,
+    )
+    @blp.alt_response(
+        422,
+        description="Point outside Dijon Métropole, unknown commune or category",
+        **PROBLEM_DOC,
+    )
+    def post(self, data):
+        """Subscribe to an area (a point and a radius up to 2 km, or a commune) and some
+        categories: new public reports there are told at most once an hour"""
+        return areas.create_subscription(
+            db.session,
+            uid=current_identity().uid,
+            data=data,
+            limit=int(current_app.config["AREA_SUBSCRIPTIONS_MAX"]),
+        )
+
+
+@blp.route("/me/area-subscriptions/<int:subscription_id>", parameters=SUBSCRIPTION_ID_PARAMETER)
+class AreaSubscriptionById(MethodView):
+    @roles_required(blp)
+    @blp.arguments(SubscriptionIdPathSchema, location="path", as_kwargs=True)
+    @blp.response(200, AreaSubscriptionSchema)
+    @blp.alt_response(404, description="No such subscription of the caller's", **PROBLEM_DOC)
+    def get(self, subscription_id):
+        """One of the caller's area subscriptions"""
+        return areas.get_subscription(
+            db.session, uid=current_identity().uid, subscription_id=subscription_id
+        )
+
+    @roles_required(blp)
+    @blp.arguments(SubscriptionIdPathSchema, location="path", as_kwargs=True)
+    @blp.arguments(AreaSubscriptionInSchema)
+    @blp.response(200, AreaSubscriptionSchema)
+    @blp.alt_response(404, description="No such subscription of the caller's", **PROBLEM_DOC)
+    @blp.alt_response(
+        409, description="Another subscription of the caller's has this area", **PROBLEM_DOC
+    )
+    @blp.alt_response(
+        422,
+        description="Point outside Dijon Métropole, unknown commune or category",
+        **PROBLEM_DOC,
+    )
+    def put(self, data, subscription_id):
+        """Replace an area subscription's area, categories and label"""
+        return areas.update_subscription(
+            db.session, uid=current_identity().uid, subscription_id=subscription_id, data=data
+        )
+
+    @roles_required(blp)
+    @blp.arguments(SubscriptionIdPathSchema, location="path", as_kwargs=True)
+    @blp.response(204)
+    @blp.alt_response(404, description="No such subscription of the caller's", **PROBLEM_DOC)
+    def delete(self, subscription_id):
+        """Unsubscribe from an area (its past alerts stay in the feed)"""
+        areas.delete_subscription(
+            db.session, uid=current_identity().uid, subscription_id=subscription_id
+        )
+
+
+@blp.route("/notification-titles")
+class Titles(MethodView):
+    @roles_required(blp, Role.AGENT, *TITLE_EDITORS)
+    @blp.response(200, TitleSchema(many=True))
+    def get(self):
+        """The title of each kind of notification, edited or shipped, with its placeholders"""
+        return service.list_titles(db.session)
+
+
+@blp.route("/notification-titles/<string:kind>", parameters=TITLE_KIND_PARAMETER)
+class TitleByKind(MethodView):
+    @roles_required(blp, *TITLE_EDITORS)
+    @blp.arguments(TitleKindPathSchema, location="path", as_kwargs=True)
+    @blp.arguments(TitleInSchema)
+    @blp.response(200, TitleSchema)
+    @blp.alt_response(422, description="Unknown placeholder (invalid_title)", **PROBLEM_DOC)
+    def put(self, data, kind):
+        """Replace the title of a kind of notification, in French and English (new
+        notifications get it)"""
+        return service.put_title(db.session, actor=current_identity(), kind=kind, **data)
 
 
 def _id_key(key: list) -> list:

@@ -77,7 +77,7 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 
 
-def template_errors(text: str) -> list[str]:
+def template_errors(text: str, placeholders: tuple[str, ...] = PLACEHOLDERS) -> list[str]:
     """What is wrong with a template text: unknown placeholders, formats, stray braces."""
     try:
         parsed = list(string.Formatter().parse(text))
@@ -87,13 +87,15 @@ def template_errors(text: str) -> list[str]:
     for _, field, spec, conversion in parsed:
         if field is None:
             continue
-        if field not in PLACEHOLDERS:
-            errors.append(f"unknown placeholder {{{field}}}: use {', '.join(PLACEHOLDERS)}")
+        if field not in placeholders:
+            errors.append(f"unknown placeholder {{{field}}}: use {', '.join(placeholders)}")
         elif spec or conversion:
             errors.append(f"{{{field}}} takes no format or conversion")
     return errors
 
 
-def render(text: str, values: Mapping[str, str]) -> str:
+def render(
+    text: str, values: Mapping[str, str], placeholders: tuple[str, ...] = PLACEHOLDERS
+) -> str:
     """The template filled in; a placeholder without a value becomes empty."""
-    return text.format_map({name: values.get(name) or "" for name in PLACEHOLDERS})
+    return text.format_map({name: values.get(name) or "" for name in placeholders})

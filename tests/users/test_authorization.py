@@ -273,6 +273,35 @@ MATRIX = {
         "/v1/me/notifications/{notification}/read",
         None,
     ),
+    # Area alerts: every caller has their own subscriptions; another's is 404.
+    ("GET", "/v1/me/area-subscriptions"): (EVERYONE, "/v1/me/area-subscriptions", None),
+    ("POST", "/v1/me/area-subscriptions"): (
+        EVERYONE,
+        "/v1/me/area-subscriptions",
+        {"point": {"lon": 5.0415, "lat": 47.322}, "radius_m": 500, "categories": ["pothole"]},
+    ),
+    ("GET", "/v1/me/area-subscriptions/{subscription_id}"): (
+        EVERYONE,
+        "/v1/me/area-subscriptions/{subscription}",
+        None,
+    ),
+    ("PUT", "/v1/me/area-subscriptions/{subscription_id}"): (
+        EVERYONE,
+        "/v1/me/area-subscriptions/{subscription}",
+        {"commune": "21231", "label": "Dijon"},
+    ),
+    ("DELETE", "/v1/me/area-subscriptions/{subscription_id}"): (
+        EVERYONE,
+        "/v1/me/area-subscriptions/{subscription}",
+        None,
+    ),
+    # Notification titles: read by the desks, edited as the message templates are.
+    ("GET", "/v1/notification-titles"): ({AG, S, AD}, "/v1/notification-titles", None),
+    ("PUT", "/v1/notification-titles/{kind}"): (
+        {S, AD},
+        "/v1/notification-titles/resolved",
+        {"text_fr": "Réglé : {reference}", "text_en": "Sorted: {reference}"},
+    ),
     # Open data: anyone, with or without a token.
     ("GET", "/v1/opendata/files"): (PUBLIC, "/v1/opendata/files", None),
     ("GET", "/v1/opendata/files/{name}"): (PUBLIC, "/v1/opendata/files/reports.csv", None),
@@ -518,6 +547,12 @@ def a_device(client, headers) -> str:
     return "matrix-device"
 
 
+def a_subscription(client, headers) -> int:
+    """An area subscription of the caller's (when the caller is someone)."""
+    response = client.post("/v1/me/area-subscriptions", headers=headers, json={"commune": "21231"})
+    return response.get_json()["id"] if response.status_code == 201 else 1
+
+
 def a_notification(app, client, token_for, headers) -> int:
     """A notification of the caller's (when the caller is someone), to mark read."""
     from app.extensions import db
@@ -607,6 +642,8 @@ def test_access(app, client, token_for, operation, caller):
         url = url.replace("{parking}", str(a_parking(app)))
     if "{device}" in url:
         url = url.format(device=a_device(client, caller_headers))
+    if "{subscription}" in url:
+        url = url.format(subscription=a_subscription(client, caller_headers))
     if "{notification}" in url:
         notification = a_notification(app, client, token_for, caller_headers)
         url = url.format(notification=notification)
