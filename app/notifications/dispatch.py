@@ -13,21 +13,32 @@ down: delayed, never lost). A worker killed between FCM's acceptance and the com
 result sends that batch again once the lease is over: FCM has no idempotency key, so
 delivery is at least once for that window; the collapse key per report and the
 notification id in the data let the app show it once.
+
+A run keeps FCM busy: while one batch is in flight (on a sending thread), the next one is
+claimed and the outcomes of the previous one recorded (on the run's own session: one
+thread talks to the database). At most two claimed batches wait for their outcomes to be
+recorded, both well within their lease.
+
+A retry that would come due during the resident's quiet hours (their preferences as they
+are when it is recorded) waits until the end of the quiet period, as a push written then
+would.
 """
 
 import contextlib
 import logging
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 
 import redis
 from flask import current_app, has_app_context
-from sqlalchemy import bindparam, event, exists, func, select, text, update
+from sqlalchemy import DateTime, bindparam, event, exists, func, select, text
 from sqlalchemy.orm import Session
 
 from app.notifications.fcm import TOKEN_GONE, Outcome, Push, PushSender
-from app.notifications.models import FAILED, PENDING, SENT, Delivery, Device
-from app.notifications.service import PUSH_PENDING
+from app.notifications.models import PENDING, Delivery, NotificationPreference
+from app.notifications.service import PUSH_PENDING, held_until
 
 log = logging.getLogger(__name__)
 JOB = "worker.jobs.dispatch_notifications"
@@ -60,48 +71,104 @@ class Policy:
 
 _CLAIM = text(
     """
-    WITH due AS (
-        SELECT id FROM notification_deliveries
-        WHERE status = 'pending' AND next_attempt_at <= now()
-          AND (lease_until IS NULL OR lease_until < now())
+    WITH clock AS (SELECT coalesce(:now, now()) AS now),
+    due AS (
+        SELECT id FROM notification_deliveries, clock
+        WHERE status = 'pending' AND next_attempt_at <= clock.now
+          AND (lease_until IS NULL OR lease_until < clock.now)
         ORDER BY next_attempt_at, id
         LIMIT :batch
-        FOR UPDATE SKIP LOCKED
+        FOR UPDATE OF notification_deliveries SKIP LOCKED
     )
     UPDATE notification_deliveries AS d
-    SET attempts = d.attempts + 1, lease_until = now() + make_interval(secs => :lease)
-    FROM due, notifications AS n, devices AS v
+    SET attempts = d.attempts + 1, lease_until = clock.now + make_interval(secs => :lease)
+    FROM due, clock, notifications AS n, devices AS v
     WHERE d.id = due.id AND n.id = d.notification_id AND v.id = d.device_id
     RETURNING d.id, d.attempts, d.device_id, v.token, v.enabled, n.id AS notification_id,
-              n.title, n.body, n.data, n.collapse_key
+              n.uid, n.title, n.body, n.data, n.collapse_key
+    """
+).bindparams(bindparam("now", type_=DateTime(timezone=True)))
+# Each statement below records the outcomes of a whole batch (arrays, one per column). The
+# attempts must still be the run's: a slower run whose lease was over records nothing.
+_SENT = text(
+    """
+    UPDATE notification_deliveries AS d
+    SET status = 'sent', fcm_message_id = o.message_id, sent_at = now(), lease_until = NULL,
+        last_error = NULL
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:message_ids AS text[])) AS o(id, message_id)
+    WHERE d.id = o.id AND d.status = 'pending'
+    """
+)  # accepted is final, whatever a slower run recorded meanwhile
+_FAILED = text(
+    """
+    UPDATE notification_deliveries AS d
+    SET status = 'failed', last_error = o.error, lease_until = NULL
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:attempts AS int[]), CAST(:errors AS text[]))
+         AS o(id, attempts, error)
+    WHERE d.id = o.id AND d.status = 'pending' AND d.attempts = o.attempts
+    """
+)
+_RETRIED = text(
+    """
+    UPDATE notification_deliveries AS d
+    SET last_error = o.error, lease_until = NULL, next_attempt_at = o.next_attempt_at
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:attempts AS int[]), CAST(:errors AS text[]),
+                CAST(:next_attempts AS timestamptz[])) AS o(id, attempts, error, next_attempt_at)
+    WHERE d.id = o.id AND d.status = 'pending' AND d.attempts = o.attempts
+    """
+)
+_TOKENS_GONE = text(
+    """
+    UPDATE devices AS v
+    SET enabled = false, disabled_reason = o.reason, disabled_at = now()
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:reasons AS text[])) AS o(id, reason)
+    WHERE v.id = o.id AND v.enabled
     """
 )
 
 
-def dispatch(session: Session, sender: PushSender, policy: Policy) -> Counter:
-    """Send every due delivery, batch by batch; returns how many ended how."""
+@dataclass
+class _Batch:
+    """Deliveries claimed together: those to push (``live``, sent on the sending thread)
+    and those whose device was disabled since they were written (``gone``)."""
+
+    live: list
+    gone: list
+    full: bool  # as many as a batch holds: more may be due
+    sending: Future | None = None
+
+
+def dispatch(
+    session: Session, sender: PushSender, policy: Policy, *, now: datetime | None = None
+) -> Counter:
+    """Send every due delivery, batch by batch, the next batch claimed and the previous
+    one's outcomes recorded while one is in flight; returns how many ended how. ``now``:
+    the time it is (the database's clock when not given)."""
     counts = Counter()
-    while True:
-        claimed = session.execute(
-            _CLAIM, {"batch": policy.batch, "lease": policy.lease_seconds}
-        ).all()
-        session.commit()  # the lease is visible to other dispatchers from here
-        if not claimed:
-            return counts
-        live = [row for row in claimed if row.enabled]
-        gone = [row for row in claimed if not row.enabled]
-        if gone:  # disabled since the delivery was written
-            _finish(session, gone, [Outcome(error="DEVICE_DISABLED")] * len(gone), policy)
-        try:
-            outcomes = sender.send([_push(row) for row in live])
-        except Exception as exc:  # the whole call failed (credentials...): retry the batch
-            log.warning("push batch failed: %s", exc.__class__.__name__, exc_info=exc)
-            outcomes = [Outcome(error="SEND_FAILED", detail=str(exc)[:300])] * len(live)
-        counts.update(_finish(session, live, outcomes, policy))
-        counts["disabled_device"] += len(gone)
-        session.commit()
-        if len(claimed) < policy.batch:
-            return counts
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-send") as sending:
+        flying = None
+        while True:
+            batch = _claim(session, policy, now) if flying is None or flying.full else None
+            if batch is not None and batch.live:
+                # Queued behind the batch in flight: FCM is not left idle between them.
+                batch.sending = sending.submit(sender.send, [_push(row) for row in batch.live])
+            if flying is not None:
+                counts.update(_record(session, flying, policy, now))
+            if batch is None or (not batch.live and not batch.gone):
+                return counts
+            flying = batch
+
+
+def _claim(session: Session, policy: Policy, now: datetime | None) -> _Batch:
+    claimed = session.execute(
+        _CLAIM, {"batch": policy.batch, "lease": policy.lease_seconds, "now": now}
+    ).all()
+    session.commit()  # the lease is visible to other dispatchers from here
+    return _Batch(
+        live=[row for row in claimed if row.enabled],
+        gone=[row for row in claimed if not row.enabled],
+        full=len(claimed) >= policy.batch,
+    )
 
 
 def _push(row) -> Push:
@@ -114,75 +181,86 @@ def _push(row) -> Push:
     )
 
 
-def _finish(session: Session, rows, outcomes: list[Outcome], policy: Policy) -> Counter:
+def _record(session: Session, batch: _Batch, policy: Policy, now: datetime | None) -> Counter:
+    """Wait for the batch's answers from FCM and record them."""
+    if batch.gone:  # disabled since the delivery was written
+        gone = [Outcome(error="DEVICE_DISABLED")] * len(batch.gone)
+        _finish(session, batch.gone, gone, policy, now)
+    counts = Counter(disabled_device=len(batch.gone))
+    if batch.sending is not None:
+        try:
+            outcomes = batch.sending.result()
+        except Exception as exc:  # the whole call failed (credentials...): retry the batch
+            log.warning("push batch failed: %s", exc.__class__.__name__, exc_info=exc)
+            outcomes = [Outcome(error="SEND_FAILED", detail=str(exc)[:300])] * len(batch.live)
+        counts.update(_finish(session, batch.live, outcomes, policy, now))
+    session.commit()
+    return counts
+
+
+def _finish(
+    session: Session, rows, outcomes: list[Outcome], policy: Policy, now: datetime | None
+) -> Counter:
     sent, failed, retried, tokens_gone = [], [], [], []
     for row, outcome in zip(rows, outcomes, strict=True):
         if outcome.accepted:
-            sent.append({"b_id": row.id, "b_message_id": outcome.message_id})
+            sent.append((row.id, outcome.message_id))
             continue
         error = f"{outcome.error}: {outcome.detail}" if outcome.detail else outcome.error
         error = error[:500]
         if outcome.error in TOKEN_GONE or outcome.error == "DEVICE_DISABLED":
-            failed.append({"b_id": row.id, "b_attempts": row.attempts, "b_error": error})
+            failed.append((row.id, row.attempts, error))
             if outcome.error in TOKEN_GONE:
-                tokens_gone.append({"b_device": row.device_id, "b_reason": outcome.error})
+                tokens_gone.append((row.device_id, outcome.error))
         elif row.attempts >= policy.max_attempts:
-            failed.append(
-                {"b_id": row.id, "b_attempts": row.attempts, "b_error": f"gave up: {error}"[:500]}
-            )
+            failed.append((row.id, row.attempts, f"gave up: {error}"[:500]))
         else:
-            retried.append(
-                {
-                    "b_id": row.id,
-                    "b_attempts": row.attempts,
-                    "b_error": error,
-                    "b_delay": policy.delay(row.attempts, outcome.retry_after),
-                }
-            )
-    d = _DELIVERIES.c
+            retried.append((row, error, policy.delay(row.attempts, outcome.retry_after)))
     if sent:
-        # Accepted is final, whatever a slower run recorded meanwhile.
-        session.execute(
-            update(_DELIVERIES)
-            .where(d.id == bindparam("b_id"), d.status == PENDING)
-            .values(
-                status=SENT,
-                fcm_message_id=bindparam("b_message_id"),
-                sent_at=func.now(),
-                lease_until=None,
-                last_error=None,
-            ),
-            sent,
-        )
-    mine = (d.id == bindparam("b_id"), d.status == PENDING, d.attempts == bindparam("b_attempts"))
+        ids, message_ids = zip(*sent, strict=True)
+        session.execute(_SENT, {"ids": list(ids), "message_ids": list(message_ids)})
     if failed:
+        ids, attempts, errors = zip(*failed, strict=True)
         session.execute(
-            update(_DELIVERIES)
-            .where(*mine)
-            .values(status=FAILED, last_error=bindparam("b_error"), lease_until=None),
-            failed,
+            _FAILED, {"ids": list(ids), "attempts": list(attempts), "errors": list(errors)}
         )
     if retried:
-        session.execute(
-            update(_DELIVERIES)
-            .where(*mine)
-            .values(
-                last_error=bindparam("b_error"),
-                lease_until=None,
-                next_attempt_at=func.now()
-                + func.make_interval(0, 0, 0, 0, 0, 0, bindparam("b_delay")),
-            ),
-            retried,
-        )
+        _retry(session, retried, now)
     if tokens_gone:
-        devices = Device.__table__
-        session.execute(
-            update(devices)
-            .where(devices.c.id == bindparam("b_device"), devices.c.enabled)
-            .values(enabled=False, disabled_reason=bindparam("b_reason"), disabled_at=func.now()),
-            tokens_gone,
-        )
+        ids, reasons = zip(*tokens_gone, strict=True)
+        session.execute(_TOKENS_GONE, {"ids": list(ids), "reasons": list(reasons)})
     return Counter(sent=len(sent), failed=len(failed), retried=len(retried))
+
+
+def _retry(session: Session, retried: list, now: datetime | None) -> None:
+    """Pending again after their delay; past the end of the resident's quiet hours when
+    the next attempt would fall in them."""
+    now = now or session.scalar(select(func.now()))
+    quiet = _quiet_hours(session, {row.uid for row, _, _ in retried})
+    next_attempts = []
+    for row, _, delay in retried:
+        at = now + timedelta(seconds=delay)
+        next_attempts.append(held_until(at, *quiet.get(row.uid, (None, None))) or at)
+    session.execute(
+        _RETRIED,
+        {
+            "ids": [row.id for row, _, _ in retried],
+            "attempts": [row.attempts for row, _, _ in retried],
+            "errors": [error for _, error, _ in retried],
+            "next_attempts": next_attempts,
+        },
+    )
+
+
+def _quiet_hours(session: Session, uids: set[str]) -> dict[str, tuple[time, time]]:
+    """The residents' quiet hours as they are now (those who set some)."""
+    preference = NotificationPreference
+    rows = session.execute(
+        select(preference.uid, preference.quiet_start, preference.quiet_end).where(
+            preference.uid.in_(uids), preference.quiet_start.is_not(None)
+        )
+    )
+    return {row.uid: (row.quiet_start, row.quiet_end) for row in rows}
 
 
 def due_waiting(session: Session) -> bool:

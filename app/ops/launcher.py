@@ -339,6 +339,18 @@ def development_env(services: Services) -> dict:
     return service_env(services, **extra)
 
 
+def push_notice(env: dict) -> str:
+    """What `make run` says of pushes: off without FCM credentials (the worker then sends
+    none: residents are told in the in-app feed only)."""
+    if not (env.get("FCM_CREDENTIALS") or env.get("SIGNALE_FCM_CREDENTIALS")):
+        return (
+            "OFF (no FCM_CREDENTIALS): residents are told in the in-app feed only "
+            "(GET /v1/me/notifications)"
+        )
+    endpoint = env.get("FCM_ENDPOINT") or env.get("SIGNALE_FCM_ENDPOINT")
+    return f"on, through FCM at {endpoint or 'Google'}"
+
+
 # --- commands --------------------------------------------------------------------------------
 
 
@@ -369,6 +381,7 @@ def run() -> int:
     signal.signal(signal.SIGINT, stop)
     try:
         env = development_env(services)
+        say(f"push notifications: {push_notice(env)}")
         prepare_database(env)
         say("loading the demo equipment (skipped when assets exist)")
         subprocess.run(
@@ -431,6 +444,7 @@ def run() -> int:
             f"  worker         rq on {services.redis_url} (with scheduler; cron: photo "
             f"sweep, key purge)\n"
             f"  feed simulator {simulator_banner(simulator)}\n"
+            f"  pushes         {push_notice(env)}\n"
             f"  dev token      .venv/bin/flask --app wsgi users dev-token some-uid\n"
             f"Press Ctrl-C to stop.\n",
             flush=True,

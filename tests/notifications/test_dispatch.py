@@ -3,6 +3,8 @@ every push reaches FCM exactly once (or is failed for a token gone for good), wh
 faults come: a duplicate run of the same batch, FCM down then back, transient errors."""
 
 import threading
+from collections import Counter
+from datetime import datetime
 
 import pytest
 from sqlalchemy import insert, select, text
@@ -219,6 +221,30 @@ def test_fcm_unreachable_is_retried_like_an_outage(app, client, auth, standin):
     assert deliveries(app)["tok-ana"].last_error.startswith("TRANSPORT")
 
 
+def test_a_proxy_set_in_the_environment_is_used(app, client, auth, standin, monkeypatch):
+    """The sender reads the environment once, when made (not at every push): a proxy set
+    there still carries the pushes (here one nothing listens on: nothing reaches FCM)."""
+    told(app, client, auth, {"ana": "tok-ana"})
+    nowhere = closed_port_url()
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, nowhere)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    proxied = FirebaseSender(
+        project_id=PROJECT_ID, credentials="static-token", endpoint=standin.url
+    )
+    assert run(app, proxied)["retried"] == 1
+    assert standin.accepted == [] and standin.refused == []
+    assert deliveries(app)["tok-ana"].last_error.startswith("TRANSPORT")
+    # Made again without it: straight to FCM.
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name)
+    direct = FirebaseSender(project_id=PROJECT_ID, credentials="static-token", endpoint=standin.url)
+    time_passes(app)
+    assert run(app, direct)["sent"] == 1
+    assert standin.accepted_tokens() == ["tok-ana"]
+
+
 def closed_port_url() -> str:
     """An address nothing listens on."""
     import socket
@@ -236,3 +262,99 @@ def test_a_second_sender_in_the_same_process_sends_too(app, client, auth, standi
     told(app, client, auth)
     assert run(app, again)["sent"] == 3
     assert sorted(standin.accepted_tokens()) == sorted(RESIDENTS.values())
+
+
+# --- quiet hours on retries: time is injected, nothing depends on the wall clock -------------
+
+
+def at(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp)
+
+
+def run_at(app, sender, stamp: str) -> Counter:
+    with app.app_context():
+        counts = dispatch(db.session, sender, Policy(), now=at(stamp))
+        db.session.remove()
+    return counts
+
+
+def quiet_from(client, auth, uid: str, start: str, end: str) -> None:
+    body = {"push": {}, "quiet_hours": {"start": start, "end": end}}
+    response = client.put(
+        "/v1/me/notification-preferences", headers=auth(Role.RESIDENT, uid=uid), json=body
+    )
+    assert response.status_code == 200, response.get_json()
+
+
+@pytest.mark.parametrize(
+    ("quiet", "fails_at", "during", "ends"),
+    [
+        # 22:00-07:00 spans midnight: a retry due at 22:00:15 waits until the next morning.
+        (
+            ("22:00", "07:00"),
+            "2099-12-01T21:59:45+01:00",
+            ["2099-12-01T22:00:15+01:00", "2099-12-01T23:30:00+01:00", "2099-12-02T06:59:59+01:00"],
+            "2099-12-02T07:00:00+01:00",
+        ),
+        # In the small hours of the same period: until 07:00 that day.
+        (
+            ("22:00", "07:00"),
+            "2099-12-02T03:00:00+01:00",
+            ["2099-12-02T03:00:30+01:00", "2099-12-02T06:00:00+01:00"],
+            "2099-12-02T07:00:00+01:00",
+        ),
+        # Within a day (a summer date: Paris is UTC+2).
+        (
+            ("12:00", "14:00"),
+            "2099-07-01T11:59:50+02:00",
+            ["2099-07-01T12:00:20+02:00", "2099-07-01T13:59:00+02:00"],
+            "2099-07-01T14:00:00+02:00",
+        ),
+    ],
+)
+def test_a_retry_due_in_the_residents_quiet_hours_waits_until_their_end(
+    app, client, auth, standin, sender, quiet, fails_at, during, ends
+):
+    told(app, client, auth, {"ana": "tok-ana"})
+    # Set after the push was written: the retry follows the preferences of its time.
+    quiet_from(client, auth, "ana", *quiet)
+    standin.fail("tok-ana", "UNAVAILABLE")  # Retry-After 30 s: due inside the quiet period
+    assert run_at(app, sender, fails_at)["retried"] == 1
+    ana = deliveries(app)["tok-ana"]
+    assert (ana.status, ana.next_attempt_at) == ("pending", at(ends))
+    for stamp in during:
+        assert run_at(app, sender, stamp)["sent"] == 0
+    assert standin.accepted == [] and standin.refused == [("tok-ana", "UNAVAILABLE")]
+    # The quiet period is over: it goes, once.
+    assert run_at(app, sender, ends)["sent"] == 1
+    assert run_at(app, sender, "2099-12-31T12:00:00+01:00")["sent"] == 0
+    assert standin.accepted_tokens() == ["tok-ana"]
+    assert deliveries(app)["tok-ana"].status == "sent"
+
+
+def test_a_retry_due_outside_quiet_hours_keeps_its_backoff(app, client, auth, standin, sender):
+    told(app, client, auth, {"ana": "tok-ana", "ben": "tok-ben"})
+    quiet_from(client, auth, "ana", "22:00", "07:00")
+    standin.fail("tok-ana", "UNAVAILABLE")
+    standin.fail("tok-ben", "UNAVAILABLE")
+    # 21:59:15 + 30 s is still evening for ana; ben has no quiet hours.
+    assert run_at(app, sender, "2099-12-01T21:59:15+01:00")["retried"] == 2
+    due = at("2099-12-01T21:59:45+01:00")
+    assert {token: d.next_attempt_at for token, d in deliveries(app).items()} == {
+        "tok-ana": due,
+        "tok-ben": due,
+    }
+    assert run_at(app, sender, "2099-12-01T21:59:45+01:00")["sent"] == 2
+    assert sorted(standin.accepted_tokens()) == ["tok-ana", "tok-ben"]
+
+
+def test_a_retry_of_a_resident_in_quiet_hours_holds_only_theirs(app, client, auth, standin, sender):
+    told(app, client, auth, {"ana": "tok-ana", "ben": "tok-ben"})
+    quiet_from(client, auth, "ben", "22:00", "07:00")
+    standin.fail("tok-ana", "UNAVAILABLE")
+    standin.fail("tok-ben", "UNAVAILABLE")
+    assert run_at(app, sender, "2099-12-01T23:00:00+01:00")["retried"] == 2
+    assert run_at(app, sender, "2099-12-01T23:00:30+01:00")["sent"] == 1
+    assert standin.accepted_tokens() == ["tok-ana"]
+    assert run_at(app, sender, "2099-12-02T07:00:00+01:00")["sent"] == 1
+    assert standin.accepted_tokens() == ["tok-ana", "tok-ben"]

@@ -93,6 +93,8 @@ def start_service(port: int, database_url: str, queue: str) -> subprocess.Popen:
         "SIGNALE_ENV": "development",
         # Its own port for the demo feed simulator, as for the API.
         "SIGNALE_SIMULATOR_PORT": str(free_port()),
+        "FCM_CREDENTIALS": "",
+        "SIGNALE_FCM_CREDENTIALS": "",
     }
     return subprocess.Popen(
         [sys.executable, "-m", "app.ops.launcher", "run"],
@@ -105,7 +107,7 @@ def start_service(port: int, database_url: str, queue: str) -> subprocess.Popen:
     )
 
 
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
+def wait_for(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, process.stdout.read()
@@ -166,12 +168,34 @@ def test_make_run_serves_the_api_and_the_worker_then_stops_cleanly_and_runs_agai
                 output = "".join(lines)
             assert process.returncode == 0, output
             assert "Signale is running" in output
+            # No FCM credentials: it says so at start-up and in what it runs.
+            assert "push notifications: OFF (no FCM_CREDENTIALS)" in output
+            assert (
+                "pushes         OFF (no FCM_CREDENTIALS): residents are told in the in-app"
+                in output
+            )
             with pytest.raises(OSError):
                 get(base + "/healthz")
             # The worker unregisters itself on a warm shutdown (a killed one would not).
             assert Worker.all(queue=Queue(queue, connection=redis_conn)) == [], output
     finally:
         drop_database(database_url)
+
+
+@pytest.mark.parametrize(
+    ("env", "notice"),
+    [
+        ({}, "OFF (no FCM_CREDENTIALS): residents are told in the in-app feed only"),
+        ({"FCM_CREDENTIALS": ""}, "OFF (no FCM_CREDENTIALS)"),
+        ({"FCM_CREDENTIALS": "/etc/signale/fcm.json"}, "on, through FCM at Google"),
+        (
+            {"SIGNALE_FCM_CREDENTIALS": "static-token", "FCM_ENDPOINT": "http://127.0.0.1:9098"},
+            "on, through FCM at http://127.0.0.1:9098",
+        ),
+    ],
+)
+def test_make_run_says_whether_pushes_are_on(env, notice):
+    assert launcher.push_notice(env).startswith(notice)
 
 
 def test_ctrl_c_while_the_service_is_starting_is_a_clean_stop():
