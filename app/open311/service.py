@@ -3,13 +3,12 @@ creating requests through the same intake as the app (validation, routing, dupli
 
 import hashlib
 import logging
-import re
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import redis
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.categories.models import GROUPS, Category
@@ -21,7 +20,7 @@ from app.open311.models import ApiKey, Submission
 from app.pagination import paginate
 from app.photos import service as photos
 from app.photos.models import Photo
-from app.reports.models import CLOSED_STATUSES, Report
+from app.reports.models import Report
 from app.reports.service import create_report
 from app.users.identity import Identity
 from app.users.models import Role
@@ -44,8 +43,6 @@ DATATYPES = {
 # Text questions whose answers are at most this long are "string", longer ones "text".
 STRING_MAX_LENGTH = 200
 BOOLEAN_VALUES = {"fr": ("Oui", "Non"), "en": ("Yes", "No")}
-# A house number at the start of an address ("12 bis, rue ..."): public outputs drop it.
-_HOUSE_NUMBER = re.compile(r"^\s*\d+\s*(?:bis|ter|quater|[a-z](?![a-z]))?\s*,?\s*", re.I)
 
 
 def _name(thing, lang: str, field: str = "name") -> str | None:
@@ -79,9 +76,11 @@ def _active_categories(session: Session):
     )
 
 
-def services(session: Session, lang: str) -> list[dict]:
-    """Our active categories as Open311 services."""
-    return [_service(category, lang) for category in _active_categories(session)]
+def services(session: Session, lang: str) -> tuple[list[dict], datetime | None]:
+    """Our active categories as Open311 services, and when the catalogue last changed (a
+    category deactivated counts: its update time is kept)."""
+    changed_at = session.scalar(select(func.max(Category.updated_at)))
+    return [_service(category, lang) for category in _active_categories(session)], changed_at
 
 
 def _service(category: Category, lang: str) -> dict:
@@ -100,18 +99,20 @@ def _service(category: Category, lang: str) -> dict:
     }
 
 
-def service_definition(session: Session, code: str, lang: str) -> dict:
-    """The service's attributes: our category's questions, in order."""
+def service_definition(session: Session, code: str, lang: str) -> tuple[dict, datetime]:
+    """The service's attributes (our category's questions, in order), and when the category
+    last changed."""
     category = session.scalar(select(Category).where(Category.code == code, Category.active))
     if category is None:
         raise not_found("service_not_found", code=code)
-    return {
+    definition = {
         "service_code": category.code,
         "attributes": [
             _attribute(question, order, lang)
             for order, question in enumerate(category.questions or [], start=1)
         ],
     }
+    return definition, category.updated_at
 
 
 def _attribute(question: dict, order: int, lang: str) -> dict:
@@ -164,53 +165,14 @@ def _datatype_description(question: dict, lang: str) -> str | None:
 # --- reading requests --------------------------------------------------------------------
 
 
-def open_or_closed(status: str) -> str:
-    return "closed" if status in CLOSED_STATUSES else "open"
-
-
-def street_only(address: str | None) -> str | None:
-    """The address without a leading house number: public outputs must not point at a home."""
-    if not address:
-        return None
-    return _HOUSE_NUMBER.sub("", address, count=1).strip() or None
-
-
-def present(row, *, lang: str, media_base: str, extensions: bool) -> dict:
-    """A report as an Open311 service request. Never any reporter data; the description is
-    left out until moderation can publish it."""
-    request = {
-        "service_request_id": row.reference,
-        "status": open_or_closed(row.status),
-        "service_name": row.service_name_en if lang == "en" else row.service_name_fr,
-        "service_code": row.service_code,
-        "agency_responsible": row.desk_name_en if lang == "en" else row.desk_name_fr,
-        "requested_datetime": row.created_at,
-        "updated_datetime": row.updated_at,
-        "expected_datetime": row.due_at,
-        "address": street_only(row.address),
-        "lat": round(row.lat, 6),
-        "long": round(row.long, 6),
-        "media_url": media_base + row.photo_key if row.photo_key else None,
-    }
-    if extensions:
-        request["extended_attributes"] = {
-            "detailed_status": row.status,
-            "duplicate_of": row.duplicate_of,
-            "commune": row.commune_name,
-            "commune_insee": row.commune_insee,
-            "support_count": row.support_count,
-            "channel": row.source,
-        }
-    return request
-
-
-def find_requests(session: Session, *, grid_m: int, filters: dict) -> list:
-    """Rows for ``GET requests``: by ids if given (other filters ignored), else searched."""
+def find_requests(session: Session, how: queries.Presentation, filters: dict):
+    """Documents for ``GET requests``: by ids if given (other filters ignored), else
+    searched."""
     if filters.get("service_request_ids"):
-        return queries.by_references(session, filters["service_request_ids"], grid_m=grid_m)
+        return queries.by_references(session, filters["service_request_ids"], how)
     return queries.search(
         session,
-        grid_m=grid_m,
+        how,
         service_codes=filters.get("service_codes"),
         statuses=filters.get("statuses"),
         start=filters.get("start"),
@@ -222,11 +184,11 @@ def find_requests(session: Session, *, grid_m: int, filters: dict) -> list:
     )
 
 
-def get_request(session: Session, reference: str, *, grid_m: int):
-    rows = queries.by_references(session, [reference], grid_m=grid_m)
-    if not rows:
+def get_request(session: Session, reference: str, how: queries.Presentation):
+    found = queries.by_references(session, [reference], how)
+    if not found.documents:
         raise not_found("request_not_found", id=reference)
-    return rows[0]
+    return found
 
 
 def request_for_token(session: Session, token: str) -> dict:
