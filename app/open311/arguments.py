@@ -111,7 +111,8 @@ def _finite(value: float) -> float:
 
 
 class SubmissionSchema(ma.Schema):
-    """``POST requests``, form-encoded. Coordinates are required: no geocoding here."""
+    """``POST requests``, form-encoded. The place: ``lat`` and ``long``, else
+    ``address_string`` or ``address_id`` (geocoded against the address register)."""
 
     class Meta:
         unknown = ma.EXCLUDE
@@ -153,7 +154,10 @@ def submission(form: MultiDict) -> dict:
                 _describe_field(name, messages) for name, messages in exc.messages.items()
             ],
         ) from None
-    if data["lat"] is None or data["long"] is None:
+    coordinates = (data["lat"], data["long"])
+    if None in coordinates and (
+        coordinates != (None, None) or not (data["address_string"] or data["address_id"])
+    ):
         raise Open311Error(400, "location_required")
     data["attributes"] = _attributes(form)
     return data

@@ -11,11 +11,12 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.addresses import service as addresses
 from app.categories.models import GROUPS, Category
 from app.errors import NotFound
 from app.open311 import media, queries
 from app.open311.arguments import typed_answers
-from app.open311.errors import not_found
+from app.open311.errors import Open311Error, not_found
 from app.open311.models import ApiKey, Submission
 from app.pagination import paginate
 from app.photos import service as photos
@@ -282,6 +283,32 @@ def _reporter(key: ApiKey, submission: dict) -> Identity:
     )
 
 
+def _place(session: Session, submission: dict) -> tuple[dict, str | None]:
+    """The request's point and address: as given, or the register's address it names (then
+    its label is the address kept)."""
+    if submission["lat"] is not None:
+        return {"lon": submission["long"], "lat": submission["lat"]}, submission.get(
+            "address_string"
+        )
+    try:
+        if submission.get("address_id"):
+            place = addresses.by_id(session, submission["address_id"])
+        else:
+            place = addresses.geocode(session, submission["address_string"])
+    except addresses.Ambiguous as ambiguous:
+        raise Open311Error(
+            400,
+            "address_ambiguous",
+            address=submission["address_string"],
+            candidates=" ; ".join(ambiguous.labels),
+        ) from None
+    except addresses.NoMatch:
+        if submission.get("address_id"):
+            raise Open311Error(400, "address_id_not_found", id=submission["address_id"]) from None
+        raise Open311Error(400, "address_not_found", address=submission["address_string"]) from None
+    return {"lon": place.lon, "lat": place.lat}, place.label
+
+
 def submit(session: Session, *, key: ApiKey, submission: dict, language: str) -> dict:
     """Create a report from an Open311 request, as intake does; returns the spec's answer."""
     names = [submission.get("first_name"), submission.get("last_name")]
@@ -299,10 +326,11 @@ def submit(session: Session, *, key: ApiKey, submission: dict, language: str) ->
     questions = session.scalar(
         select(Category.questions).where(Category.code == submission["service_code"])
     )
+    location, address = _place(session, submission)
     data = {
         "category": submission["service_code"],
-        "location": {"lon": submission["long"], "lat": submission["lat"]},
-        "address": submission.get("address_string"),
+        "location": location,
+        "address": address,
         "description": submission.get("description"),
         "answers": typed_answers(submission.get("attributes") or {}, questions or []),
         "contact": contact,
