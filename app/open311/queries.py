@@ -153,8 +153,12 @@ def by_token(session: Session, token: str) -> str | None:
     )
 
 
-def search(
-    session: Session,
+def search(session: Session, how: Presentation, **filters) -> Documents:
+    """Public requests matching the filters (see ``search_query``), newest first."""
+    return _documents(session, search_query(how, **filters))
+
+
+def search_query(
     how: Presentation,
     *,
     service_codes: list[str] | None,
@@ -165,8 +169,9 @@ def search(
     updated_before: datetime | None,
     offset: int,
     limit: int,
-) -> Documents:
-    """Public requests matching the filters, newest first."""
+):
+    """The statement of a page of ``GET requests``: served by ix_reports_created_at_id, or
+    by the indexes of LIST_INDEXES (models.py) for a service or an update time."""
     query = _base(how)
     if service_codes:
         query = query.where(Category.code.in_(service_codes))
@@ -182,5 +187,4 @@ def search(
     conditions = [b for b in bounds if b is not None]
     if conditions:
         query = query.where(*conditions)
-    query = query.order_by(Report.created_at.desc(), Report.id.desc()).offset(offset).limit(limit)
-    return _documents(session, query)
+    return query.order_by(Report.created_at.desc(), Report.id.desc()).offset(offset).limit(limit)
