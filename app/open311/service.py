@@ -29,8 +29,9 @@ from app.users.models import Role
 log = logging.getLogger(__name__)
 PENDING, FETCHED, REFUSED = "pending", "fetched", "refused"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
-# When the discovery document last changed: bump it with the endpoints or formats.
-CHANGESET = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
+# When the discovery document or what the endpoints accept last changed (address_string
+# and address_id geocoded): bump it with the endpoints, formats or parameters.
+CHANGESET = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 SOURCE = "open311"
 KEY_PREFIX = "s311_"
 

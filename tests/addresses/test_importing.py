@@ -107,3 +107,15 @@ def test_the_cli_imports_a_file_and_says_what_it_did(app, tmp_path):
     bad.write_text("a;b\n1;2\n", encoding="utf-8")
     refused = runner.invoke(args=["addresses", "import", str(bad)])
     assert refused.exit_code != 0 and "not a BAN addresses file" in refused.output
+
+
+def test_the_generated_demo_register_imports_whole_and_geocodes(session):
+    from pathlib import Path
+
+    from app.addresses import service
+
+    path = Path(__file__).resolve().parents[2] / "data" / "addresses-demo-generated.csv"
+    with path.open(encoding="utf-8", newline="") as lines:
+        report = importing.import_file(session, lines)
+    assert (report.read, report.inserted, report.malformed, report.outside) == (600, 600, 0, 0)
+    assert service.geocode(session, "12 rue Monge, Dijon").label == "12 Rue Monge 21000 Dijon"
