@@ -4,7 +4,7 @@ not use are ignored, as Open311 clients expect."""
 
 import math
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import marshmallow as ma
 from werkzeug.datastructures import MultiDict
@@ -99,9 +99,24 @@ def search_filters(args: MultiDict, *, now: datetime) -> dict:
     elif end:
         filters["start"] = end - span
     elif not (filters["updated_after"] or filters["updated_before"]):
-        # Neither dates nor update bounds: the last 90 days.
-        filters["start"] = now - span
+        # Neither dates nor update bounds: the last 90 days, from the current minute (the
+        # window moves by the minute: documents of the same minute can be cached).
+        filters["start"] = now.replace(second=0, microsecond=0) - span
     return filters
+
+
+def normalised(filters: dict) -> dict:
+    """The filters, defaults applied, as plain values equal for equivalent URLs (lists
+    sorted, date-times in UTC): what a cached document is keyed by."""
+
+    def plain(value):
+        if isinstance(value, list | set):
+            return sorted(value)
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).isoformat()
+        return value
+
+    return {name: plain(value) for name, value in filters.items()}
 
 
 def _finite(value: float) -> float:
