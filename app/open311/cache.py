@@ -22,6 +22,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import redis
 from flask import Response
@@ -51,6 +52,13 @@ VERSION = text(
       FROM latest
     """
 )
+
+
+def _plain(value) -> str:
+    """A version's timestamps in UTC: the same whatever the session's time zone."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -99,7 +107,7 @@ class DocumentCache:
         ttl = self.settings.ttl_s
         if age_s is None or age_s < self.settings.settle_s:
             ttl = self.settings.settle_s
-        material = json.dumps({**document, "version": version}, sort_keys=True, default=str)
+        material = json.dumps({**document, "version": version}, sort_keys=True, default=_plain)
         return PREFIX + hashlib.sha256(material.encode()).hexdigest(), ttl
 
     def get(self, key: str) -> Entry | None:
