@@ -112,7 +112,11 @@ class DocumentCache:
 
     def get(self, key: str) -> Entry | None:
         raw = self._call(self.client.get, key)
-        return Entry.load(raw) if raw else None
+        try:
+            return Entry.load(raw) if raw else None
+        except (ValueError, KeyError):  # not an entry of ours: built again, and replaced
+            log.warning("open311 cache entry unreadable: %s", key)
+            return None
 
     def put(self, key: str, entry: Entry, ttl_s: int) -> None:
         if len(entry.body) <= self.settings.max_bytes:

@@ -58,3 +58,12 @@ def test_each_list_reads_its_index(session, many_reports, filters, index):
     plan = explain(session, **filters)
     assert f" {index} " in f"{plan} ", plan
     assert "Seq Scan on reports" not in plan, plan
+
+
+def test_the_cache_data_version_reads_the_latest_update_from_the_index_alone(session, many_reports):
+    from app.open311.cache import VERSION
+
+    rows = session.execute(text(f"EXPLAIN {VERSION.text}")).all()
+    plan = "\n".join(r[0] for r in rows)
+    assert "Index Only Scan Backward using ix_reports_updated_at_id on reports" in plan, plan
+    assert "Seq Scan on reports" not in plan, plan

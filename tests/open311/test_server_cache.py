@@ -353,3 +353,17 @@ def test_with_redis_down_documents_are_served_and_the_outage_logged_once(
             assert offline.get(BASE + path).status_code == 200
     warnings = [r for r in caplog.records if r.name == "app.open311.cache"]
     assert len(warnings) == 1 and "unavailable" in warnings[0].getMessage()
+
+
+def test_an_unreadable_entry_is_a_miss_and_is_replaced(redis_conn):
+    from app.open311.cache import DocumentCache, Entry, Settings
+
+    cache = DocumentCache(redis_conn, Settings(ttl_s=60, settle_s=5, max_bytes=1000))
+    key = PREFIX + "test-unreadable"
+    for garbage in (b"no header line", b"{}\nbody", b"\xff\xfe\n"):
+        redis_conn.set(key, garbage, ex=60)
+        assert cache.get(key) is None
+    entry = Entry(b"[]", "application/json", "abc", None)
+    cache.put(key, entry, 60)
+    assert cache.get(key) == entry
+    redis_conn.delete(key)
