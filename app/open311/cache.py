@@ -31,6 +31,8 @@ from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 PREFIX = "open311:document:"
+# Bytes stored in the current minute (what bounds the cache's memory, see Settings).
+BUDGET_PREFIX = "open311:stored-bytes:"
 # After Redis failed, how long documents are served without trying it again.
 RETRY_S = 5.0
 
@@ -86,9 +88,15 @@ class Entry:
 
 @dataclass(frozen=True)
 class Settings:
+    """Entries live ``ttl_s`` (``settle_s`` while their version is fresh), none larger than
+    ``max_bytes``, and at most ``bytes_per_minute`` are stored each minute: however many
+    distinct URLs clients ask for, the cache holds at most about
+    ``bytes_per_minute * (ttl_s / 60 + 1)``."""
+
     ttl_s: int
     settle_s: int
     max_bytes: int
+    bytes_per_minute: int
 
 
 class DocumentCache:
@@ -119,8 +127,17 @@ class DocumentCache:
             return None
 
     def put(self, key: str, entry: Entry, ttl_s: int) -> None:
-        if len(entry.body) <= self.settings.max_bytes:
-            self._call(self.client.set, key, entry.dump(), ex=max(ttl_s, 1))
+        size = len(entry.body)
+        if size > self.settings.max_bytes or not self._within_budget(size):
+            return
+        self._call(self.client.set, key, entry.dump(), ex=max(ttl_s, 1))
+
+    def _within_budget(self, size: int) -> bool:
+        counter = BUDGET_PREFIX + str(int(time.time() // 60))
+        pipeline = self.client.pipeline(transaction=False)
+        pipeline.incrby(counter, size).expire(counter, 120)
+        counted = self._call(pipeline.execute)
+        return counted is not None and counted[0] <= self.settings.bytes_per_minute
 
     def _call(self, operation, *args, **kwargs):
         if time.monotonic() < self._down_until:
@@ -153,6 +170,7 @@ def for_app(app) -> DocumentCache | None:
             ttl_s=config["OPEN311_CACHE_TTL_SECONDS"],
             settle_s=config["OPEN311_CACHE_SETTLE_SECONDS"],
             max_bytes=config["OPEN311_CACHE_MAX_BYTES"],
+            bytes_per_minute=config["OPEN311_CACHE_BYTES_PER_MINUTE"],
         )
         cache = app.extensions["signale.open311_cache"] = DocumentCache(client, settings)
     return cache

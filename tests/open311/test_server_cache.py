@@ -5,6 +5,7 @@ still serves."""
 
 import io
 import logging
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -328,6 +329,31 @@ def test_documents_larger_than_the_bound_are_not_kept(
     assert built(seen)
 
 
+def test_no_more_than_the_bytes_of_a_minute_are_stored(
+    client, file_report, statements, cache_settings, redis_conn
+):
+    from app.open311.cache import BUDGET_PREFIX
+
+    file_report("pothole", answers={"size": "small"})
+    size = len(get(client, "/requests.json?page_size=999").data)
+    cache_settings(OPEN311_CACHE_BYTES_PER_MINUTE=int(size * 1.5))
+    for attempt in range(3):  # again if the minute turned meanwhile (a new minute's bytes)
+        minute = int(time.time() // 60)
+        for counter in redis_conn.scan_iter(BUDGET_PREFIX + "*"):
+            redis_conn.delete(counter)
+        kept, refused = (f"/requests.json?page_size={990 - 2 * attempt - i}" for i in (0, 1))
+        for path in (kept, refused):
+            get(client, path)
+        with statements() as seen_kept:
+            get(client, kept)
+        with statements() as seen_refused:
+            get(client, refused)
+        if int(time.time() // 60) == minute:
+            break
+    assert not built(seen_kept)  # within the minute's bytes: kept
+    assert built(seen_refused)  # beyond them: served, not kept
+
+
 def test_switched_off_every_get_builds_its_document(
     client, file_report, statements, cache_settings
 ):
@@ -358,7 +384,8 @@ def test_with_redis_down_documents_are_served_and_the_outage_logged_once(
 def test_an_unreadable_entry_is_a_miss_and_is_replaced(redis_conn):
     from app.open311.cache import DocumentCache, Entry, Settings
 
-    cache = DocumentCache(redis_conn, Settings(ttl_s=60, settle_s=5, max_bytes=1000))
+    settings = Settings(ttl_s=60, settle_s=5, max_bytes=1000, bytes_per_minute=10_000)
+    cache = DocumentCache(redis_conn, settings)
     key = PREFIX + "test-unreadable"
     for garbage in (b"no header line", b"{}\nbody", b"\xff\xfe\n"):
         redis_conn.set(key, garbage, ex=60)
