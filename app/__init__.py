@@ -139,6 +139,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from app.addresses.cli import addresses_cli
     from app.cli import assets_cli, categories_cli, reference, reports_cli, routing_cli, users
     from app.feeds.cli import feeds_cli
     from app.opendata.cli import opendata_cli
@@ -152,5 +153,6 @@ def _register_cli(app: Flask) -> None:
         routing_cli,
         feeds_cli,
         opendata_cli,
+        addresses_cli,
     ):
         app.cli.add_command(group)

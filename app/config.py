@@ -87,6 +87,16 @@ class Config:
     # pipeline checks the image as for uploads).
     OPEN311_MEDIA_MAX_BYTES = 20 * 1024 * 1024
     OPEN311_MEDIA_TIMEOUT_S = 20
+    # The GET documents' server-side cache (app/open311/cache.py): exact (keyed by a data
+    # version), entries kept this long, only this long while the data has just changed,
+    # none larger than this, and at most so many bytes stored a minute (the cache then
+    # holds at most about 11 minutes of it, whatever URLs clients invent). Off, every GET
+    # builds its document (benchmarks compare).
+    OPEN311_CACHE_ENABLED = True
+    OPEN311_CACHE_TTL_SECONDS = 600
+    OPEN311_CACHE_SETTLE_SECONDS = 5
+    OPEN311_CACHE_MAX_BYTES = 2 * 1024 * 1024
+    OPEN311_CACHE_BYTES_PER_MINUTE = 16 * 1024 * 1024
     # City sensor feeds: bounds of one poll (all its pages), broker page size, back-off
     # ceiling, how long observations are kept. (The dispatcher runs every 10 s: worker/cron.py.)
     FEEDS_POLL_TIMEOUT_SECONDS = 20

@@ -67,7 +67,8 @@ def serve(app_path: str, port: int, env: dict, workers: int = 2) -> subprocess.P
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
+    # Workers import the whole app: on a loaded shared machine, that takes a while.
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:

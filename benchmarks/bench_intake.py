@@ -24,8 +24,9 @@ from benchmarks import dataset, intake_floor  # noqa: E402
 from benchmarks.bench_http_ceiling import ensure_wrk, free_port, serve  # noqa: E402
 
 
-def wrk_run(wrk, url, *, connections, seconds, env, script=None, delay_ms=0):
-    command = [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+def wrk_run(wrk, url, *, connections, seconds, env, script=None, delay_ms=0, timeout_s=2):
+    command = [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout_s}s"]
+    command.append("--latency")
     if script:
         command += ["-s", str(script)]
     out = subprocess.run(

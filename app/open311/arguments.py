@@ -4,7 +4,7 @@ not use are ignored, as Open311 clients expect."""
 
 import math
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import marshmallow as ma
 from werkzeug.datastructures import MultiDict
@@ -99,9 +99,24 @@ def search_filters(args: MultiDict, *, now: datetime) -> dict:
     elif end:
         filters["start"] = end - span
     elif not (filters["updated_after"] or filters["updated_before"]):
-        # Neither dates nor update bounds: the last 90 days.
-        filters["start"] = now - span
+        # Neither dates nor update bounds: the last 90 days, from the current minute (the
+        # window moves by the minute: documents of the same minute can be cached).
+        filters["start"] = now.replace(second=0, microsecond=0) - span
     return filters
+
+
+def normalised(filters: dict) -> dict:
+    """The filters, defaults applied, as plain values equal for equivalent URLs (lists
+    sorted, date-times in UTC): what a cached document is keyed by."""
+
+    def plain(value):
+        if isinstance(value, list | set):
+            return sorted(value)
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).isoformat()
+        return value
+
+    return {name: plain(value) for name, value in filters.items()}
 
 
 def _finite(value: float) -> float:
@@ -111,7 +126,8 @@ def _finite(value: float) -> float:
 
 
 class SubmissionSchema(ma.Schema):
-    """``POST requests``, form-encoded. Coordinates are required: no geocoding here."""
+    """``POST requests``, form-encoded. The place: ``lat`` and ``long``, else
+    ``address_string`` or ``address_id`` (geocoded against the address register)."""
 
     class Meta:
         unknown = ma.EXCLUDE
@@ -153,7 +169,10 @@ def submission(form: MultiDict) -> dict:
                 _describe_field(name, messages) for name, messages in exc.messages.items()
             ],
         ) from None
-    if data["lat"] is None or data["long"] is None:
+    coordinates = (data["lat"], data["long"])
+    if None in coordinates and (
+        coordinates != (None, None) or not (data["address_string"] or data["address_id"])
+    ):
         raise Open311Error(400, "location_required")
     data["attributes"] = _attributes(form)
     return data

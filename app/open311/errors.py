@@ -45,10 +45,26 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ask for it in several parts.",
     },
     "location_required": {
-        "fr": "lat et long sont obligatoires : ce serveur ne géocode pas address_string ni "
-        "address_id ; envoyez les coordonnées WGS 84 du problème.",
-        "en": "lat and long are required: this server does not geocode address_string or "
-        "address_id; send the problem's WGS 84 coordinates.",
+        "fr": "Lieu manquant : envoyez lat et long (coordonnées WGS 84 du problème), ou "
+        "address_string (numéro, voie et commune), ou address_id (identifiant BAN).",
+        "en": "Missing place: send lat and long (the problem's WGS 84 coordinates), or "
+        "address_string (number, street and commune), or address_id (a BAN id).",
+    },
+    "address_not_found": {
+        "fr": "Adresse introuvable : « {address} » ne correspond à aucune adresse de Dijon "
+        "Métropole ; vérifiez le numéro, la voie et la commune, ou envoyez lat et long.",
+        "en": "Address not found: “{address}” matches no address of Dijon Métropole; check "
+        "the number, street and commune, or send lat and long.",
+    },
+    "address_ambiguous": {
+        "fr": "Adresse ambiguë : « {address} » peut désigner {candidates} ; précisez le "
+        "numéro, la voie et la commune (ou le code postal), ou envoyez lat et long.",
+        "en": "Ambiguous address: “{address}” may be {candidates}; give the number, street "
+        "and commune (or postcode), or send lat and long.",
+    },
+    "address_id_not_found": {
+        "fr": "Aucune adresse n'a l'identifiant BAN {id} dans le registre de Dijon Métropole.",
+        "en": "No address has the BAN id {id} in Dijon Métropole's register.",
     },
     "api_key_required": {
         "fr": "Clé d'API manquante : envoyez le paramètre api_key que la Métropole vous a délivré.",

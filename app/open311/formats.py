@@ -92,6 +92,15 @@ def render(fmt: str, root: str, document, status: int = 200, headers=None) -> Re
     return response
 
 
+def render_requests(fmt: str, documents: list[str]) -> Response:
+    """A list of service requests, each already a JSON document (see queries._document)."""
+    if fmt == "json":
+        body = "[" + ",".join(documents) + "]"
+    else:
+        body = to_xml("service_requests", [json.loads(d) for d in documents])
+    return Response(body, mimetype=MEDIA_TYPES[fmt])
+
+
 def errors_document(errors: list[tuple[int, str]]) -> list[dict]:
     """The spec's error document: one ``{code, description}`` per problem."""
     return [{"code": code, "description": description} for code, description in errors]

@@ -1,9 +1,10 @@
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, String, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.reports.models import Report
 
 
 class ApiKey(db.Model):
@@ -41,3 +42,17 @@ class Submission(db.Model):
     media_status: Mapped[str | None] = mapped_column(String(12))
     media_error: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# GET requests, newest first: a service's requests (service_code), and those updated since
+# a date (updated_after, with no date range: without it, a scan of every report). The
+# default list (the last 90 days) is served by ix_reports_created_at_id.
+LIST_INDEXES = (
+    Index(
+        "ix_reports_category_created_at_id",
+        Report.category_id,
+        Report.created_at,
+        Report.id,
+    ),
+    Index("ix_reports_updated_at_id", Report.updated_at, Report.id),
+)

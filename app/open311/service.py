@@ -3,25 +3,25 @@ creating requests through the same intake as the app (validation, routing, dupli
 
 import hashlib
 import logging
-import re
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import redis
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.addresses import service as addresses
 from app.categories.models import GROUPS, Category
 from app.errors import NotFound
 from app.open311 import media, queries
 from app.open311.arguments import typed_answers
-from app.open311.errors import not_found
+from app.open311.errors import Open311Error, not_found
 from app.open311.models import ApiKey, Submission
 from app.pagination import paginate
 from app.photos import service as photos
 from app.photos.models import Photo
-from app.reports.models import CLOSED_STATUSES, Report
+from app.reports.models import Report
 from app.reports.service import create_report
 from app.users.identity import Identity
 from app.users.models import Role
@@ -29,8 +29,9 @@ from app.users.models import Role
 log = logging.getLogger(__name__)
 PENDING, FETCHED, REFUSED = "pending", "fetched", "refused"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
-# When the discovery document last changed: bump it with the endpoints or formats.
-CHANGESET = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
+# When the discovery document or what the endpoints accept last changed (address_string
+# and address_id geocoded): bump it with the endpoints, formats or parameters.
+CHANGESET = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 SOURCE = "open311"
 KEY_PREFIX = "s311_"
 
@@ -44,8 +45,6 @@ DATATYPES = {
 # Text questions whose answers are at most this long are "string", longer ones "text".
 STRING_MAX_LENGTH = 200
 BOOLEAN_VALUES = {"fr": ("Oui", "Non"), "en": ("Yes", "No")}
-# A house number at the start of an address ("12 bis, rue ..."): public outputs drop it.
-_HOUSE_NUMBER = re.compile(r"^\s*\d+\s*(?:bis|ter|quater|[a-z](?![a-z]))?\s*,?\s*", re.I)
 
 
 def _name(thing, lang: str, field: str = "name") -> str | None:
@@ -79,9 +78,11 @@ def _active_categories(session: Session):
     )
 
 
-def services(session: Session, lang: str) -> list[dict]:
-    """Our active categories as Open311 services."""
-    return [_service(category, lang) for category in _active_categories(session)]
+def services(session: Session, lang: str) -> tuple[list[dict], datetime | None]:
+    """Our active categories as Open311 services, and when the catalogue last changed (a
+    category deactivated counts: its update time is kept)."""
+    changed_at = session.scalar(select(func.max(Category.updated_at)))
+    return [_service(category, lang) for category in _active_categories(session)], changed_at
 
 
 def _service(category: Category, lang: str) -> dict:
@@ -100,18 +101,20 @@ def _service(category: Category, lang: str) -> dict:
     }
 
 
-def service_definition(session: Session, code: str, lang: str) -> dict:
-    """The service's attributes: our category's questions, in order."""
+def service_definition(session: Session, code: str, lang: str) -> tuple[dict, datetime]:
+    """The service's attributes (our category's questions, in order), and when the category
+    last changed."""
     category = session.scalar(select(Category).where(Category.code == code, Category.active))
     if category is None:
         raise not_found("service_not_found", code=code)
-    return {
+    definition = {
         "service_code": category.code,
         "attributes": [
             _attribute(question, order, lang)
             for order, question in enumerate(category.questions or [], start=1)
         ],
     }
+    return definition, category.updated_at
 
 
 def _attribute(question: dict, order: int, lang: str) -> dict:
@@ -164,54 +167,14 @@ def _datatype_description(question: dict, lang: str) -> str | None:
 # --- reading requests --------------------------------------------------------------------
 
 
-def open_or_closed(status: str) -> str:
-    return "closed" if status in CLOSED_STATUSES else "open"
-
-
-def street_only(address: str | None) -> str | None:
-    """The address without a leading house number: public outputs must not point at a home."""
-    if not address:
-        return None
-    return _HOUSE_NUMBER.sub("", address, count=1).strip() or None
-
-
-def present(row, *, lang: str, media_base: str, extensions: bool) -> dict:
-    """A report as an Open311 service request. Never any reporter data; the description
-    only as moderation published it (null until then)."""
-    request = {
-        "service_request_id": row.reference,
-        "status": open_or_closed(row.status),
-        "service_name": row.service_name_en if lang == "en" else row.service_name_fr,
-        "service_code": row.service_code,
-        "description": row.public_description,
-        "agency_responsible": row.desk_name_en if lang == "en" else row.desk_name_fr,
-        "requested_datetime": row.created_at,
-        "updated_datetime": row.updated_at,
-        "expected_datetime": row.due_at,
-        "address": street_only(row.address),
-        "lat": round(row.lat, 6),
-        "long": round(row.long, 6),
-        "media_url": media_base + row.photo_key if row.photo_key else None,
-    }
-    if extensions:
-        request["extended_attributes"] = {
-            "detailed_status": row.status,
-            "duplicate_of": row.duplicate_of,
-            "commune": row.commune_name,
-            "commune_insee": row.commune_insee,
-            "support_count": row.support_count,
-            "channel": row.source,
-        }
-    return request
-
-
-def find_requests(session: Session, *, grid_m: int, filters: dict) -> list:
-    """Rows for ``GET requests``: by ids if given (other filters ignored), else searched."""
+def find_requests(session: Session, how: queries.Presentation, filters: dict):
+    """Documents for ``GET requests``: by ids if given (other filters ignored), else
+    searched."""
     if filters.get("service_request_ids"):
-        return queries.by_references(session, filters["service_request_ids"], grid_m=grid_m)
+        return queries.by_references(session, filters["service_request_ids"], how)
     return queries.search(
         session,
-        grid_m=grid_m,
+        how,
         service_codes=filters.get("service_codes"),
         statuses=filters.get("statuses"),
         start=filters.get("start"),
@@ -223,11 +186,11 @@ def find_requests(session: Session, *, grid_m: int, filters: dict) -> list:
     )
 
 
-def get_request(session: Session, reference: str, *, grid_m: int):
-    rows = queries.by_references(session, [reference], grid_m=grid_m)
-    if not rows:
+def get_request(session: Session, reference: str, how: queries.Presentation):
+    found = queries.by_references(session, [reference], how)
+    if not found.documents:
         raise not_found("request_not_found", id=reference)
-    return rows[0]
+    return found
 
 
 def request_for_token(session: Session, token: str) -> dict:
@@ -321,6 +284,32 @@ def _reporter(key: ApiKey, submission: dict) -> Identity:
     )
 
 
+def _place(session: Session, submission: dict) -> tuple[dict, str | None]:
+    """The request's point and address: as given, or the register's address it names (then
+    its label is the address kept)."""
+    if submission["lat"] is not None:
+        return {"lon": submission["long"], "lat": submission["lat"]}, submission.get(
+            "address_string"
+        )
+    try:
+        if submission.get("address_id"):
+            place = addresses.by_id(session, submission["address_id"])
+        else:
+            place = addresses.geocode(session, submission["address_string"])
+    except addresses.Ambiguous as ambiguous:
+        raise Open311Error(
+            400,
+            "address_ambiguous",
+            address=submission["address_string"],
+            candidates=" ; ".join(ambiguous.labels),
+        ) from None
+    except addresses.NoMatch:
+        if submission.get("address_id"):
+            raise Open311Error(400, "address_id_not_found", id=submission["address_id"]) from None
+        raise Open311Error(400, "address_not_found", address=submission["address_string"]) from None
+    return {"lon": place.lon, "lat": place.lat}, place.label
+
+
 def submit(session: Session, *, key: ApiKey, submission: dict, language: str) -> dict:
     """Create a report from an Open311 request, as intake does; returns the spec's answer."""
     names = [submission.get("first_name"), submission.get("last_name")]
@@ -338,10 +327,11 @@ def submit(session: Session, *, key: ApiKey, submission: dict, language: str) ->
     questions = session.scalar(
         select(Category.questions).where(Category.code == submission["service_code"])
     )
+    location, address = _place(session, submission)
     data = {
         "category": submission["service_code"],
-        "location": {"lon": submission["long"], "lat": submission["lat"]},
-        "address": submission.get("address_string"),
+        "location": location,
+        "address": address,
         "description": submission.get("description"),
         "answers": typed_answers(submission.get("attributes") or {}, questions or []),
         "contact": contact,

@@ -6,12 +6,13 @@ GeoReport v2 specification is their contract, they answer XML as well as JSON, a
 errors are the spec's error documents rather than problem+json.
 """
 
+import hashlib
 import logging
 from datetime import UTC, datetime
 
 import redis
 from flask import Blueprint as FlaskBlueprint
-from flask import current_app, g, request
+from flask import Response, current_app, g, request
 from flask.views import MethodView
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
@@ -21,8 +22,10 @@ from app import i18n
 from app.errors import PROBLEM_DOC, Problem
 from app.extensions import Blueprint, db
 from app.open311 import arguments, ratelimit, service
+from app.open311 import cache as document_cache
 from app.open311.errors import Open311Error, describe, not_found
-from app.open311.formats import errors_document, render
+from app.open311.formats import errors_document, render, render_requests
+from app.open311.queries import Presentation
 from app.open311.schemas import (
     ApiKeyCreatedSchema,
     ApiKeyIdPathSchema,
@@ -39,10 +42,11 @@ log = logging.getLogger(__name__)
 
 georeport = FlaskBlueprint("open311", __name__, url_prefix="/open311/v2")
 FMT = "<any(xml, json):fmt>"
-
-
-def _grid() -> int:
-    return current_app.config["OPEN311_LOCATION_GRID_M"]
+# How long shared caches may keep a document: requests move within minutes, the catalogue
+# within days, the discovery document with our releases.
+REQUESTS_MAX_AGE = 60
+SERVICES_MAX_AGE = 600
+DISCOVERY_MAX_AGE = 3600
 
 
 @georeport.before_request
@@ -64,6 +68,64 @@ def _open_to_other_sites(response):
     return response
 
 
+def _etag(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:32]
+
+
+def cacheable(
+    response: Response,
+    *,
+    max_age: int,
+    last_modified=None,
+    by_language: bool = True,
+    etag: str | None = None,
+) -> Response:
+    """Public caching of a GET answer: a strong ETag (a hash of the body: 304 when the
+    client has it), Cache-Control, Last-Modified where the document has a natural one, and
+    Vary on the language its names and descriptions are in."""
+    response.set_etag(etag or _etag(response.get_data()))
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    if last_modified is not None:
+        response.last_modified = last_modified
+    if by_language:
+        response.vary.add("Accept-Language")
+    return response.make_conditional(request)
+
+
+def cached(build, *, arguments: dict, max_age: int) -> Response:
+    """The document ``build()`` answers (a response and its Last-Modified), from the
+    server-side cache when it holds it at the current data version (app/open311/cache.py):
+    a hit, a 304 included, sends one cheap statement instead of the document's."""
+    documents = document_cache.for_app(current_app)
+    entry = key = None
+    if documents is not None:
+        key, ttl = documents.key(
+            db.session,
+            {
+                "path": request.path,
+                "arguments": arguments,
+                "language": i18n.request_language(),
+                "base": request.url_root,
+                "grid_m": current_app.config["OPEN311_LOCATION_GRID_M"],
+            },
+        )
+        entry = documents.get(key)
+    if entry is None:
+        response, last_modified = build()
+        body = response.get_data()
+        entry = document_cache.Entry(
+            body,
+            response.mimetype,
+            _etag(body),
+            last_modified.timestamp() if last_modified else None,
+        )
+        if documents is not None:
+            documents.put(key, entry, ttl)
+    return cacheable(
+        entry.response(), max_age=max_age, last_modified=entry.last_modified, etag=entry.etag
+    )
+
+
 @georeport.get(f"/discovery.{FMT}")
 def discovery(fmt):
     config = current_app.config
@@ -73,32 +135,53 @@ def discovery(fmt):
         key_service=config["OPEN311_KEY_SERVICE"],
         production=config["SIGNALE_ENV"] == "production",
     )
-    return render(fmt, "discovery", document)
+    return cacheable(
+        render(fmt, "discovery", document),
+        max_age=DISCOVERY_MAX_AGE,
+        last_modified=service.CHANGESET,
+        by_language=False,
+    )
 
 
 @georeport.get(f"/services.{FMT}")
 def services(fmt):
-    return render(fmt, "services", service.services(db.session, i18n.request_language()))
+    def build():
+        document, changed_at = service.services(db.session, i18n.request_language())
+        return render(fmt, "services", document), changed_at
+
+    return cached(build, arguments={}, max_age=SERVICES_MAX_AGE)
 
 
 @georeport.get(f"/services/<service_code>.{FMT}")
 def service_definition(service_code, fmt):
-    definition = service.service_definition(db.session, service_code, i18n.request_language())
-    return render(fmt, "service_definition", definition)
+    def build():
+        definition, changed_at = service.service_definition(
+            db.session, service_code, i18n.request_language()
+        )
+        return render(fmt, "service_definition", definition), changed_at
+
+    return cached(build, arguments={}, max_age=SERVICES_MAX_AGE)
 
 
-def _present(rows, extensions: bool) -> list[dict]:
-    lang, media = i18n.request_language(), request.url_root + "v1/media/"
-    return [
-        service.present(row, lang=lang, media_base=media, extensions=extensions) for row in rows
-    ]
+def _presentation(extensions: bool) -> Presentation:
+    return Presentation(
+        grid_m=current_app.config["OPEN311_LOCATION_GRID_M"],
+        lang=i18n.request_language(),
+        media_base=request.url_root + "v1/media/",
+        extensions=extensions,
+    )
 
 
 @georeport.get(f"/requests.{FMT}")
 def requests(fmt):
     filters = arguments.search_filters(request.args, now=datetime.now(UTC))
-    rows = service.find_requests(db.session, grid_m=_grid(), filters=filters)
-    return render(fmt, "service_requests", _present(rows, filters["extensions"]))
+
+    def build():
+        how = _presentation(filters["extensions"])
+        found = service.find_requests(db.session, how, filters)
+        return render_requests(fmt, found.documents), found.updated_at
+
+    return cached(build, arguments=arguments.normalised(filters), max_age=REQUESTS_MAX_AGE)
 
 
 @georeport.post(f"/requests.{FMT}")
@@ -121,9 +204,13 @@ def create_request(fmt):
 
 @georeport.get(f"/requests/<request_id>.{FMT}")
 def request_by_id(request_id, fmt):
-    row = service.get_request(db.session, request_id, grid_m=_grid())
     extensions = (request.args.get("extensions") or "").lower() == "true"
-    return render(fmt, "service_requests", _present([row], extensions))
+
+    def build():
+        found = service.get_request(db.session, request_id, _presentation(extensions))
+        return render_requests(fmt, found.documents), found.updated_at
+
+    return cached(build, arguments={"extensions": extensions}, max_age=REQUESTS_MAX_AGE)
 
 
 @georeport.get(f"/tokens/<token>.{FMT}")

@@ -329,6 +329,11 @@ def prepare_database(env: dict) -> None:
     subprocess.run([*flask, "reference", "load"], env=env, cwd=ROOT, check=True)
     say("loading the demo organisation (routing rules, crews) unless it exists")
     subprocess.run([*flask, "routing", "seed"], env=env, cwd=ROOT, check=True)
+    say("loading the demo address register (generated, not surveyed) unless addresses exist")
+    register = str(ROOT / "data" / "addresses-demo-generated.csv")
+    subprocess.run(
+        [*flask, "addresses", "import", register, "--if-empty"], env=env, cwd=ROOT, check=True
+    )
 
 
 def development_env(services: Services) -> dict:

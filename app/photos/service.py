@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, Forbidden, Problem
@@ -125,6 +125,8 @@ def process_photo(session: Session, photo_id: int) -> str:
         photo.thumbnail_key = _put_by_hash(store, "thumbnails", result.thumbnail)
         photo.width, photo.height = result.width, result.height
         photo.status = READY
+        if photo.kind == "report":
+            _touch(session, photo.report_id)
         if result.gps and photo.kind == "report":
             report = get_report(session, photo.report_id)
             if place_from_photo(session, report, *result.gps):
@@ -134,6 +136,12 @@ def process_photo(session: Session, photo_id: int) -> str:
     session.commit()
     store.delete(upload_key)  # only once the outcome is safely recorded
     return photo.status
+
+
+def _touch(session: Session, report_id: int) -> None:
+    """A report photo ready is the report's public photo (Open311's media_url): the report
+    changed for public documents, whose cache is keyed by the latest update."""
+    session.execute(update(Report).where(Report.id == report_id).values(updated_at=func.now()))
 
 
 def _put_by_hash(store: Storage, prefix: str, data: bytes) -> str:

@@ -110,3 +110,12 @@ def get_json(client, path: str, status: int = 200, **kwargs):
 def children(element: ET.Element) -> dict[str, str | None]:
     """A flat element's children as {name: text}."""
     return {child.tag: child.text for child in element}
+
+
+@pytest.fixture
+def address_register(session):
+    """The small BAN register of tests/addresses, imported."""
+    from app.addresses import importing
+    from tests.addresses.conftest import REGISTER, ban_csv
+
+    assert importing.import_file(session, ban_csv()).inserted == len(REGISTER)

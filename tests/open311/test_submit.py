@@ -3,7 +3,7 @@
 import xml.etree.ElementTree as ET
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.open311.models import Submission
 from app.reports.models import Report, ReportContact
@@ -134,10 +134,74 @@ def test_wrong_answers_are_400_naming_the_attribute(client, api_key):
     assert "attribute[nope]" in response.get_data(as_text=True)
 
 
-def test_an_address_without_coordinates_is_refused_clearly(client, api_key):
+def test_an_address_string_alone_is_geocoded_and_routed_at_the_address(
+    client, api_key, session, address_register
+):
     response = post(
-        client, form(api_key(), lat=None, long=None, address_string="1 rue de la Liberté")
+        client,
+        form(api_key(), lat=None, long=None, address_string="12 rue de la liberte, DIJON"),
     )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    (created,) = response.get_json()
+    report = session.scalar(select(Report).where(Report.reference == created["service_request_id"]))
+    lon, lat = session.execute(
+        select(func.ST_X(Report.geom), func.ST_Y(Report.geom)).where(Report.id == report.id)
+    ).one()
+    assert (lon, lat) == (5.0380, 47.3221)  # the register's point of 12 Rue de la Liberté
+    assert report.address == "12 Rue de la Liberté 21000 Dijon"
+    assert report.commune_insee == "21231"
+    assert report.desk_id is not None  # routed as intake routes
+    (public,) = get_json(client, f"/requests/{report.reference}.json")
+    assert public["address"] == "Rue de la Liberté 21000 Dijon"  # never the house number
+
+
+def test_an_address_id_alone_is_the_register_address(client, api_key, session, address_register):
+    response = post(client, form(api_key(), lat=None, long=None, address_id="21231_0150_00003"))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    (created,) = response.get_json()
+    report = session.scalar(select(Report).where(Report.reference == created["service_request_id"]))
+    assert report.address == "3 Place Darcy 21000 Dijon"
+    unknown = post(client, form(api_key(), lat=None, long=None, address_id="21231_0150_00099"))
+    assert unknown.status_code == 400
+    assert "21231_0150_00099" in unknown.get_json()[0]["description"]
+
+
+def test_an_ambiguous_address_is_a_400_naming_the_candidates(client, api_key, address_register):
+    data = form(api_key(), lat=None, long=None, address_string="7 rue Chabot-Charny")
+    response = post(client, data, fmt="xml")
+    assert response.status_code == 400
+    root = ET.fromstring(response.data)
+    description = root.find("error").findtext("description")
+    assert root.find("error").findtext("code") == "400"
+    assert description.startswith("Adresse ambiguë")
+    assert "7 Rue Chabot-Charny 21000 Dijon" in description
+    assert "7 Rue Chabot-Charny 21300 Chenôve" in description
+    english = post(client, data, headers={"Accept-Language": "en"})
+    assert english.get_json()[0]["description"].startswith("Ambiguous address")
+    assert english.get_json()[0]["code"] == 400
+
+
+def test_an_address_the_register_does_not_know_is_a_400(client, api_key, session, address_register):
+    response = post(
+        client, form(api_key(), lat=None, long=None, address_string="3 rue de Rivoli, Paris")
+    )
+    assert response.status_code == 400
+    (error,) = response.get_json()
+    assert "3 rue de Rivoli, Paris" in error["description"]
+    assert "lat" in error["description"]
+    assert session.scalar(select(func.count()).select_from(Report)) == 0
+
+
+@pytest.mark.parametrize(
+    "place",
+    [
+        {"lat": None, "long": None},
+        {"long": None},
+        {"lat": None, "address_string": "12 rue de la Liberté, Dijon"},
+    ],
+)
+def test_without_a_whole_place_the_request_is_refused_clearly(client, api_key, place):
+    response = post(client, form(api_key(), **place))
     assert response.status_code == 400
     (error,) = response.get_json()
     assert "address_string" in error["description"] and "lat" in error["description"]

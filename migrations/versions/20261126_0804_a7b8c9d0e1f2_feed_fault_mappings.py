@@ -1,7 +1,7 @@
 """feed_fault_mappings: which equipment states are faults (and of which category), as data
 
 Revision ID: a7b8c9d0e1f2
-Revises: e4f5a6b7c8d9
+Revises: a3c5e7f9b1d2
 Create Date: 2026-11-26 06:40:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "a7b8c9d0e1f2"
-down_revision = "e4f5a6b7c8d9"
+down_revision = "a3c5e7f9b1d2"
 branch_labels = None
 depends_on = None
 

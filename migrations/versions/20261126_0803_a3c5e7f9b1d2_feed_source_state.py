@@ -1,7 +1,7 @@
 """feed_source_state: what an adapter keeps between polls, and the source's ttl
 
 Revision ID: a3c5e7f9b1d2
-Revises: e4f5a6b7c8d9
+Revises: b7d2e9f4a1c3
 Create Date: 2026-11-26 06:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = "a3c5e7f9b1d2"
-down_revision = "e4f5a6b7c8d9"
+down_revision = "b7d2e9f4a1c3"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """opendata_files: JSON files too (the statistics tables are published as CSV and JSON)
 
 Revision ID: b7d2e9f4a1c3
-Revises: e4f5a6b7c8d9
+Revises: a1d2e3f4b5c6
 Create Date: 2026-11-26 06:00:00
 
 """
@@ -9,7 +9,7 @@ Create Date: 2026-11-26 06:00:00
 from alembic import op
 
 revision = "b7d2e9f4a1c3"
-down_revision = "e4f5a6b7c8d9"
+down_revision = "a1d2e3f4b5c6"
 branch_labels = None
 depends_on = None
 

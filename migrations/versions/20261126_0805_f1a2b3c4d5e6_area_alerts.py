@@ -2,7 +2,7 @@
 that are about no single report (an area alert), and titles edited per kind
 
 Revision ID: f1a2b3c4d5e6
-Revises: e4f5a6b7c8d9
+Revises: a7b8c9d0e1f2
 Create Date: 2026-11-26 06:00:00
 
 """
@@ -13,7 +13,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
 
 revision = "f1a2b3c4d5e6"
-down_revision = "e4f5a6b7c8d9"
+down_revision = "a7b8c9d0e1f2"
 branch_labels = None
 depends_on = None
 
