@@ -3,6 +3,7 @@ from datetime import UTC
 import marshmallow as ma
 
 from app.feeds.models import FAULT_ATTRIBUTES, FORMATS, KINDS, NAME_PATTERN
+from app.fields import StrictBoolean
 from app.geojson import GeometrySchema
 from app.pagination import PageArgsSchema, page_schema
 from app.reports.schemas import PointSchema
@@ -40,7 +41,7 @@ class FeedInSchema(ma.Schema):
         validate=ma.validate.Range(min=10, max=7 * 86400),
         metadata={"description": "Data observed longer ago than this is flagged stale"},
     )
-    enabled = ma.fields.Boolean(load_default=True)
+    enabled = StrictBoolean(load_default=True)
 
 
 class SkippedEntitySchema(ma.Schema):
@@ -92,7 +93,7 @@ class FeedSchema(ma.Schema):
     source_url = ma.fields.String(required=True)
     poll_interval_seconds = ma.fields.Integer(required=True)
     freshness_limit_seconds = ma.fields.Integer(required=True)
-    enabled = ma.fields.Boolean(required=True)
+    enabled = StrictBoolean(required=True)
     next_poll_at = ma.fields.DateTime(required=True)
     health = ma.fields.Nested(FeedHealthSchema, required=True)
     created_at = ma.fields.DateTime(required=True)
@@ -126,7 +127,7 @@ class FaultMappingInSchema(ma.Schema):
             "equipment works again (its open ticket gets an event)"
         },
     )
-    active = ma.fields.Boolean(load_default=True)
+    active = StrictBoolean(load_default=True)
 
 
 class FaultMappingSchema(ma.Schema):
@@ -137,7 +138,7 @@ class FaultMappingSchema(ma.Schema):
     attribute = ma.fields.String(required=True)
     value = ma.fields.String(required=True)
     category = ma.fields.String(required=True, allow_none=True, attribute="category_code")
-    active = ma.fields.Boolean(required=True)
+    active = StrictBoolean(required=True)
     updated_at = ma.fields.DateTime(required=True)
 
 

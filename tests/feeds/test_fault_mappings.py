@@ -130,6 +130,9 @@ def test_unknown_or_inactive_categories_and_bad_keys_are_refused(session, client
     assert questions.json["code"] == "fault_category_has_required_questions"
     assert "fault" in questions.json["detail"]
     assert client.put(url, json={}, headers=headers).status_code == 422
+    # JSON booleans only: 0 is not false.
+    zero = client.put(url, json={"category": "streetlight_out", "active": 0}, headers=headers)
+    assert zero.status_code == 422 and "active" in zero.json["errors"]["json"]
     bad_attribute = client.put(
         f"{BASE}/Streetlight/colour/red", json={"category": "streetlight_out"}, headers=headers
     )

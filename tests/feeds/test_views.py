@@ -56,6 +56,8 @@ def test_an_admin_registers_reads_lists_replaces_and_deletes_a_feed(client, auth
         ({"source_url": "http://[::1/x"}, "invalid_feed_url"),
         ({"source_url": "ftp://example.org/x"}, "validation_failed"),
         ({"poll_interval_seconds": 1}, "validation_failed"),
+        # JSON booleans only: 0 is not false.
+        ({"enabled": 0}, "validation_failed"),
     ],
 )
 def test_a_feed_whose_format_cannot_carry_its_kind_is_refused(client, auth, change, code):
