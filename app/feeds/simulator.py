@@ -718,7 +718,7 @@ def gbfs_station_information(moment: datetime) -> dict:
     return gbfs_document({"stations": stations}, moment, GBFS_INFORMATION_TTL)
 
 
-def gbfs_station_status(city: "City", moment: datetime) -> dict:
+def gbfs_station_status(city: City, moment: datetime) -> dict:
     """The NGSI-LD BikeHireDockingStation entities' figures, GBFS-shaped: current until the
     next sample (``ttl``)."""
     sample = floor_time(moment, SAMPLE_SECONDS)
@@ -738,7 +738,7 @@ def gbfs_station_status(city: "City", moment: datetime) -> dict:
     return gbfs_document({"stations": stations}, sample, ttl)
 
 
-def vehicle_positions(city: "City", moment: datetime) -> bytes:
+def vehicle_positions(city: City, moment: datetime) -> bytes:
     """A GTFS-Realtime FeedMessage (full dataset) of every vehicle's position."""
     message = gtfs_realtime_pb2.FeedMessage()
     message.header.gtfs_realtime_version = "2.0"
