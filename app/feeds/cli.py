@@ -52,9 +52,14 @@ def add(name, kind, format_, url, interval, freshness, disabled):
     help="The feed simulator's address (python -m app.feeds.simulator), e.g. http://127.0.0.1:8001",
 )
 def demo(base_url):
-    """Register the feed simulator's feeds, one per entity type (idempotent)."""
-    from app.feeds.simulator import DEMO_FEEDS
+    """Register the feed simulator's feeds, one per entity type, and remove the demo feeds
+    they replaced (idempotent)."""
+    from app.feeds.simulator import DEMO_FEEDS, RETIRED_DEMO_FEEDS
 
+    retired = service.list_feeds(db.session)
+    for feed in (feed for feed in retired if feed.name in RETIRED_DEMO_FEEDS):
+        service.delete_feed(db.session, feed.name)
+        click.echo(f"feed {feed.name}: removed (replaced)")
     for feed in DEMO_FEEDS:
         try:
             _feed, created = service.put_feed(db.session, feed.name, feed.definition(base_url))

@@ -1,4 +1,4 @@
-"""A demo NGSI-LD context broker serving live-looking Dijon data (``make run`` starts it).
+"""A demo feed source serving live-looking Dijon data (``make run`` starts it).
 
     python -m app.feeds.simulator --port 8001 [--database-url URL] [--at 2026-11-26T08:00:00Z]
 
@@ -8,6 +8,11 @@ OnStreetParking, BikeHireDockingStation, TrafficFlowObserved and Streetlight. Ca
 street zones, bike stations and road segments are placed in Dijon by hand; the street
 lights are a sample of the demo equipment register (``flask assets generate``), read from
 the database, so their references are real asset references.
+
+The bike stations are also a GBFS v3.0 system (``/gbfs/gbfs.json``, ``station_information``,
+``station_status``: the same stations and figures as the NGSI-LD entities), and Divia's
+buses and trams a GTFS-Realtime VehiclePositions feed (``/gtfs-rt/vehicle-positions.pb``):
+vehicles running back and forth along approximate lines at a steady commercial speed.
 
 Every value is a pure function of the time (Europe/Paris for the daily curves) and of the
 entity: the same instant gives the same answer, in any process, so tests can predict it.
@@ -27,11 +32,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from google.transit import gtfs_realtime_pb2
+
 PARIS = ZoneInfo("Europe/Paris")
 ENTITIES_PATH = "/ngsi-ld/v1/entities"
+GBFS_PATH = "/gbfs/"
+GBFS_FILES = ("gbfs.json", "station_information.json", "station_status.json")
+GBFS_VERSION = "3.0"
+# Stations move rarely: their information is announced current for an hour.
+GBFS_INFORMATION_TTL = 3600
+VEHICLES_PATH = "/gtfs-rt/vehicle-positions.pb"
+# Vehicles report their position every 15 seconds.
+POSITION_SECONDS = 15
 CONTEXT = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld"
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 20  # the NGSI-LD default page size
@@ -251,6 +267,135 @@ ROADS = (
 
 
 @dataclass(frozen=True)
+class TransitLine:
+    """A Divia line: vehicles run back and forth along ``path`` (lon, lat), evenly spaced,
+    at ``speed_kmh`` (a commercial speed, stops included)."""
+
+    route_id: str
+    name: str
+    path: tuple
+    vehicles: int
+    speed_kmh: float
+
+    @property
+    def length(self) -> float:
+        return sum(metres(a, b) for a, b in pairwise(self.path))
+
+    @property
+    def round_trip_seconds(self) -> float:
+        return 2 * self.length / (self.speed_kmh / 3.6)
+
+
+# APPROXIMATE paths through real Dijon places (stations, squares, termini), not the
+# surveyed tracks and routes: enough for a map that moves, not for navigation.
+TRANSIT_LINES = (
+    TransitLine(
+        "T1",
+        "T1 Dijon Gare – Quetigny Centre",
+        (
+            (5.0272, 47.3233),  # Dijon Gare
+            (5.0358, 47.3224),  # Darcy
+            (5.0410, 47.3237),  # Godrans – Les Halles
+            (5.0449, 47.3275),  # République
+            (5.0494, 47.3297),  # Auditorium
+            (5.0570, 47.3170),  # Mazen-Sully
+            (5.0620, 47.3155),  # Érasme
+            (5.0680, 47.3140),  # Université
+            (5.0900, 47.3140),  # Grand Marché
+            (5.1040, 47.3160),  # Quetigny Centre
+        ),
+        4,
+        20,
+    ),
+    TransitLine(
+        "T2",
+        "T2 Dijon Gare – Chenôve Centre",
+        (
+            (5.0272, 47.3233),  # Dijon Gare
+            (5.0340, 47.3183),  # Monge
+            (5.0370, 47.3130),  # Jean Jaurès
+            (5.0360, 47.3080),  # Avenue Jean Jaurès
+            (5.0300, 47.3000),  # Route de Beaune
+            (5.0170, 47.2930),  # Chenôve Roland Carraz
+            (5.0090, 47.2905),  # Chenôve Centre
+        ),
+        4,
+        20,
+    ),
+    TransitLine(
+        "L3",
+        "L3 Fontaine d'Ouche – Grésilles",
+        (
+            (5.0060, 47.3180),  # Fontaine d'Ouche
+            (5.0200, 47.3210),  # Avenue du Lac
+            (5.0324, 47.3232),  # Foch
+            (5.0410, 47.3237),  # Godrans
+            (5.0449, 47.3275),  # République
+            (5.0540, 47.3330),  # Maladière
+            (5.0610, 47.3350),  # Grésilles
+        ),
+        4,
+        16,
+    ),
+    TransitLine(
+        "L4",
+        "L4 Montchapet – Chevreul",
+        (
+            (5.0280, 47.3330),  # Montchapet
+            (5.0330, 47.3300),  # Victor Hugo
+            (5.0362, 47.3226),  # Darcy
+            (5.0378, 47.3202),  # Bossuet
+            (5.0420, 47.3080),  # Chevreul
+        ),
+        4,
+        15,
+    ),
+    TransitLine(
+        "L5",
+        "L5 Toison d'Or – Université",
+        (
+            (5.0590, 47.3555),  # Toison d'Or
+            (5.0465, 47.3330),  # Drapeau
+            (5.0449, 47.3275),  # République
+            (5.0448, 47.3225),  # Théâtre
+            (5.0470, 47.3200),  # Carnot
+            (5.0570, 47.3170),  # Mazen-Sully
+            (5.0680, 47.3140),  # Université
+        ),
+        4,
+        17,
+    ),
+    TransitLine(
+        "L6",
+        "L6 Bourroches – CHU",
+        (
+            (5.0220, 47.3070),  # Bourroches
+            (5.0310, 47.3110),  # Arsenal
+            (5.0357, 47.3165),  # Cité de la Gastronomie
+            (5.0446, 47.3160),  # Place Wilson
+            (5.0510, 47.3205),  # Place du 30 Octobre
+            (5.0680, 47.3223),  # CHU
+        ),
+        4,
+        16,
+    ),
+    TransitLine(
+        "L7",
+        "L7 Lac Kir – Clemenceau",
+        (
+            (5.0050, 47.3255),  # Lac Kir
+            (5.0283, 47.3228),  # Gare
+            (5.0375, 47.3240),  # Grangier
+            (5.0427, 47.3262),  # Trémouille
+            (5.0487, 47.3300),  # Clemenceau
+        ),
+        4,
+        15,
+    ),
+)
+
+
+@dataclass(frozen=True)
 class Streetlight:
     reference: str
     lon: float
@@ -333,6 +478,15 @@ class City:
                 "observationDateTime": iso(sample),
             }
             for station in BIKE_STATIONS
+        ]
+
+    # Transit.
+
+    def vehicles(self, moment: datetime) -> list[dict]:
+        """Every vehicle of every line at ``moment`` (sampled every POSITION_SECONDS)."""
+        sample = floor_time(moment, POSITION_SECONDS)
+        return [
+            vehicle(line, index, sample) for line in TRANSIT_LINES for index in range(line.vehicles)
         ]
 
     # Traffic.
@@ -422,6 +576,55 @@ def bikes_at(station: BikeStation, sample: datetime) -> int:
     return round(station.capacity * clamp(fill + noise))
 
 
+def metres(a: tuple, b: tuple) -> float:
+    """Distance between two (lon, lat) points (equirectangular: fine across a city)."""
+    mean_lat = math.radians((a[1] + b[1]) / 2)
+    dx = math.radians(b[0] - a[0]) * math.cos(mean_lat)
+    dy = math.radians(b[1] - a[1])
+    return 6_371_000 * math.hypot(dx, dy)
+
+
+def bearing(a: tuple, b: tuple) -> float:
+    """Degrees clockwise from north, from ``a`` towards ``b``."""
+    dx = (b[0] - a[0]) * math.cos(math.radians((a[1] + b[1]) / 2))
+    return math.degrees(math.atan2(dx, b[1] - a[1])) % 360
+
+
+def along(path: tuple, distance: float) -> tuple[tuple, float]:
+    """The point ``distance`` metres along ``path`` and the bearing of its segment."""
+    for a, b in pairwise(path):
+        step = metres(a, b)
+        if distance <= step:
+            share = distance / step
+            point = (a[0] + (b[0] - a[0]) * share, a[1] + (b[1] - a[1]) * share)
+            return point, bearing(a, b)
+        distance -= step
+    return path[-1], bearing(path[-2], path[-1])
+
+
+def vehicle(line: TransitLine, index: int, sample: datetime) -> dict:
+    """Vehicle ``index`` of ``line``: the line's vehicles are evenly spaced over a round trip
+    and run at its speed, so where each is follows from the time alone. A trip is one way
+    (direction 0 outbound, 1 back), numbered by the round trips since the epoch."""
+    period = line.round_trip_seconds
+    trips, phase = divmod(sample.timestamp() / period + index / line.vehicles, 1)
+    direction = 0 if phase < 0.5 else 1
+    path = line.path if direction == 0 else line.path[::-1]
+    point, heading = along(path, (2 * phase - direction) * line.length)
+    return {
+        "id": f"divia-{line.route_id.lower()}-{index + 1}",
+        "label": f"{line.route_id} {index + 1:02d}",
+        "route_id": line.route_id,
+        "trip_id": f"{line.route_id}-{int(trips)}-{direction}",
+        "direction_id": direction,
+        "lon": point[0],
+        "lat": point[1],
+        "bearing": round(heading, 1),
+        "speed": round(line.speed_kmh / 3.6, 2),
+        "timestamp": int(sample.timestamp()),
+    }
+
+
 def traffic_load(hour: float, slug: str, period: datetime) -> float:
     """0 (empty road) to 1 (jammed): a daytime level with the two rush hours on top."""
     rush = max(bump(hour, 8.0, 0.9), bump(hour, 17.75, 1.1))
@@ -486,6 +689,77 @@ def normalized(entity: dict) -> dict:
     return out
 
 
+# --- GBFS and GTFS-Realtime forms ---------------------------------------------------------
+
+
+def gbfs_document(data: dict, updated: datetime, ttl: int) -> dict:
+    return {"last_updated": iso(updated), "ttl": ttl, "version": GBFS_VERSION, "data": data}
+
+
+def gbfs_discovery(base_url: str, moment: datetime) -> dict:
+    feeds = [
+        {"name": name.removesuffix(".json"), "url": f"{base_url}{GBFS_PATH}{name}"}
+        for name in GBFS_FILES[1:]
+    ]
+    return gbfs_document({"feeds": feeds}, moment, GBFS_INFORMATION_TTL)
+
+
+def gbfs_station_information(moment: datetime) -> dict:
+    stations = [
+        {
+            "station_id": station.slug,
+            "name": [{"text": station.name, "language": "fr"}],
+            "lat": station.lat,
+            "lon": station.lon,
+            "capacity": station.capacity,
+        }
+        for station in BIKE_STATIONS
+    ]
+    return gbfs_document({"stations": stations}, moment, GBFS_INFORMATION_TTL)
+
+
+def gbfs_station_status(city: City, moment: datetime) -> dict:
+    """The NGSI-LD BikeHireDockingStation entities' figures, GBFS-shaped: current until the
+    next sample (``ttl``)."""
+    sample = floor_time(moment, SAMPLE_SECONDS)
+    stations = [
+        {
+            "station_id": entity["id"].rsplit(":", 1)[1],
+            "num_vehicles_available": entity["availableBikeNumber"],
+            "num_docks_available": entity["freeSlotNumber"],
+            "is_installed": True,
+            "is_renting": True,
+            "is_returning": True,
+            "last_reported": entity["observationDateTime"],
+        }
+        for entity in city.bike_stations(moment)
+    ]
+    ttl = SAMPLE_SECONDS - int((moment - sample).total_seconds())
+    return gbfs_document({"stations": stations}, sample, ttl)
+
+
+def vehicle_positions(city: City, moment: datetime) -> bytes:
+    """A GTFS-Realtime FeedMessage (full dataset) of every vehicle's position."""
+    message = gtfs_realtime_pb2.FeedMessage()
+    message.header.gtfs_realtime_version = "2.0"
+    message.header.incrementality = gtfs_realtime_pb2.FeedHeader.FULL_DATASET
+    message.header.timestamp = int(floor_time(moment, POSITION_SECONDS).timestamp())
+    for found in city.vehicles(moment):
+        entity = message.entity.add(id=found["id"])
+        position = entity.vehicle
+        position.trip.trip_id = found["trip_id"]
+        position.trip.route_id = found["route_id"]
+        position.trip.direction_id = found["direction_id"]
+        position.vehicle.id = found["id"]
+        position.vehicle.label = found["label"]
+        position.position.longitude = found["lon"]
+        position.position.latitude = found["lat"]
+        position.position.bearing = found["bearing"]
+        position.position.speed = found["speed"]
+        position.timestamp = found["timestamp"]
+    return message.SerializeToString()
+
+
 # --- the demo feeds -------------------------------------------------------------------------
 
 
@@ -496,32 +770,50 @@ class DemoFeed:
     name: str
     kind: str
     entity_type: str
-    key_values: bool
+    format: str
+    path: str
     interval: int
     freshness: int
 
     def definition(self, base_url: str) -> dict:
-        url = f"{base_url.rstrip('/')}{ENTITIES_PATH}?type={self.entity_type}"
         return {
             "kind": self.kind,
-            "format": "ngsi-ld",
-            "source_url": url + ("&options=keyValues" if self.key_values else ""),
+            "format": self.format,
+            "source_url": f"{base_url.rstrip('/')}{self.path}",
             "poll_interval_seconds": self.interval,
             "freshness_limit_seconds": self.freshness,
             "enabled": True,
         }
 
 
+def ngsi_ld(name: str, kind: str, entity_type: str, key_values: bool, *timing: int) -> DemoFeed:
+    path = f"{ENTITIES_PATH}?type={entity_type}" + ("&options=keyValues" if key_values else "")
+    return DemoFeed(name, kind, entity_type, "ngsi-ld", path, *timing)
+
+
 # Both NGSI-LD forms are exercised: normalized for parking and traffic, key-values for
-# bikes and street lights. Freshness: a few sample periods (street lights change state
-# every half hour at most).
+# street lights. The bike stations are read as GBFS (the simulator's NGSI-LD bike stations
+# are the same stations: registering both would list each station twice). Freshness: a
+# few sample periods (street lights change state every half hour at most).
 DEMO_FEEDS = (
-    DemoFeed("demo-car-parks", "parking", "OffStreetParking", False, 30, 300),
-    DemoFeed("demo-street-parking", "parking", "OnStreetParking", False, 60, 300),
-    DemoFeed("demo-bike-stations", "bikes", "BikeHireDockingStation", True, 30, 300),
-    DemoFeed("demo-traffic", "traffic", "TrafficFlowObserved", False, 60, 900),
-    DemoFeed("demo-street-lights", "streetlights", "Streetlight", True, 60, 3600),
+    ngsi_ld("demo-car-parks", "parking", "OffStreetParking", False, 30, 300),
+    ngsi_ld("demo-street-parking", "parking", "OnStreetParking", False, 60, 300),
+    DemoFeed(
+        "demo-bikes-gbfs",
+        "bikes",
+        "BikeHireDockingStation",
+        "gbfs",
+        f"{GBFS_PATH}gbfs.json",
+        30,
+        300,
+    ),
+    ngsi_ld("demo-traffic", "traffic", "TrafficFlowObserved", False, 60, 900),
+    ngsi_ld("demo-street-lights", "streetlights", "Streetlight", True, 60, 3600),
+    DemoFeed("demo-vehicles", "vehicles", "TransitVehicle", "gtfs-rt", VEHICLES_PATH, 20, 120),
 )
+# Demo feeds of earlier versions that `flask feeds demo` removes: the NGSI-LD bike
+# stations, replaced by demo-bikes-gbfs.
+RETIRED_DEMO_FEEDS = ("demo-bike-stations",)
 
 
 # --- the broker -----------------------------------------------------------------------------
@@ -578,17 +870,24 @@ class BrokerHandler(BaseHTTPRequestHandler):
             self._send(200, self._index())
         elif parts.path == ENTITIES_PATH:
             self._entities(parse_qs(parts.query))
+        elif parts.path.startswith(GBFS_PATH) and parts.path[len(GBFS_PATH) :] in GBFS_FILES:
+            self._gbfs(parts.path[len(GBFS_PATH) :])
+        elif parts.path == VEHICLES_PATH:
+            body = vehicle_positions(self.server.city, self.server.clock())
+            self._send_bytes(200, body, "application/x-protobuf")
         else:
             self._error(404, "ResourceNotFound", f"no resource at {parts.path}")
 
     def _index(self) -> dict:
         return {
-            "service": "Signale feed simulator (NGSI-LD, demo data for Dijon)",
+            "service": "Signale feed simulator (NGSI-LD, GBFS, GTFS-Realtime; demo data for Dijon)",
             "entities": {
                 entity_type: f"{self.server.url}{ENTITIES_PATH}?type={entity_type}"
                 for entity_type in self.server.city.counts()
             },
             "counts": self.server.city.counts(),
+            "gbfs": f"{self.server.url}{GBFS_PATH}gbfs.json",
+            "gtfs_rt_vehicle_positions": f"{self.server.url}{VEHICLES_PATH}",
         }
 
     def _entities(self, query: dict) -> None:
@@ -605,6 +904,15 @@ class BrokerHandler(BaseHTTPRequestHandler):
         headers = {"NGSILD-Results-Count": str(len(found))} if count else {}
         self._send(200, page, "application/ld+json", headers)
 
+    def _gbfs(self, name: str) -> None:
+        moment, city = self.server.clock(), self.server.city
+        document = {
+            "gbfs.json": lambda: gbfs_discovery(self.server.url, moment),
+            "station_information.json": lambda: gbfs_station_information(moment),
+            "station_status.json": lambda: gbfs_station_status(city, moment),
+        }[name]()
+        self._send(200, document)
+
     def _error(self, status: int, kind: str, detail: str) -> None:
         problem = {
             "type": f"https://uri.etsi.org/ngsi-ld/errors/{kind}",
@@ -615,6 +923,9 @@ class BrokerHandler(BaseHTTPRequestHandler):
 
     def _send(self, status, document, content_type="application/json", headers=None) -> None:
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        self._send_bytes(status, body, content_type, headers)
+
+    def _send_bytes(self, status, body: bytes, content_type: str, headers=None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))

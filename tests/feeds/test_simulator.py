@@ -1,5 +1,6 @@
-"""The demo feed simulator: its values follow the time, its faults are predictable, our own
-NGSI-LD adapter reads it, and `flask feeds demo` registers it once."""
+"""The demo feed simulator: its values follow the time, its faults and vehicles are
+predictable, our own NGSI-LD, GBFS and GTFS-Realtime adapters read it, and `flask feeds demo`
+registers it once."""
 
 import json
 import signal
@@ -15,7 +16,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from app.assets.service import put_asset
-from app.feeds import service
+from app.feeds import gtfs_rt, service
 from app.feeds import simulator as sim
 from app.feeds.models import Feed, FeedEntity
 from app.feeds.views import congestion_level
@@ -25,6 +26,13 @@ ROOT = Path(__file__).resolve().parents[2]
 # A Tuesday in Dijon.
 TUESDAY = datetime(2026, 11, 24, tzinfo=sim.PARIS)
 LIGHTS = [sim.Streetlight(f"SL-9{n:05d}", 5.03 + n * 5e-4, 47.32) for n in range(40)]
+VEHICLES = sum(line.vehicles for line in sim.TRANSIT_LINES)
+# Every feed's entities, by type: the NGSI-LD ones and the vehicles.
+COUNTS = {**sim.City(LIGHTS).counts(), gtfs_rt.ENTITY_TYPE: VEHICLES}
+OUTSIDE_THE_METROPOLIS = text(
+    "SELECT count(*) FROM feed_entities e "
+    "WHERE NOT ST_Covers((SELECT ST_Union(geom) FROM communes), e.geom)"
+)
 
 
 def at(hour: int, minute: int = 0, day: datetime = TUESDAY) -> datetime:
@@ -184,18 +192,17 @@ def test_the_broker_speaks_ngsi_ld_paging_forms_and_errors(broker):
 def test_every_demo_feed_parses_with_our_adapter_with_the_expected_counts(session, cli, broker):
     assert cli("feeds", "demo", "--base-url", broker.url).exit_code == 0
     limits = service.PollLimits(timeout_seconds=10, page_size=7)  # several pages each
-    counts = sim.City(LIGHTS).counts()
     for feed in sim.DEMO_FEEDS:
         feed_id = session.scalar(select(Feed.id).where(Feed.name == feed.name))
         outcome = service.poll_feed(session, feed_id, limits=limits)
         assert outcome["status"] == "ok", outcome
-        assert (outcome["seen"], outcome["skipped"]) == (counts[feed.entity_type], 0), feed.name
+        assert (outcome["seen"], outcome["skipped"]) == (COUNTS[feed.entity_type], 0), feed.name
     stored = dict(
         session.execute(
             select(FeedEntity.entity_type, func.count()).group_by(FeedEntity.entity_type)
         ).all()
     )
-    assert stored == counts
+    assert stored == COUNTS
     # What the residents see is what the simulator computed for that minute.
     expected = {p["id"]: p["availableSpotNumber"] for p in sim.City([]).car_parks(at(11, 30))}
     parkings = session.execute(
@@ -205,13 +212,7 @@ def test_every_demo_feed_parses_with_our_adapter_with_the_expected_counts(sessio
     ).all()
     assert dict(parkings) == expected
     # Everything is inside the 23 communes (a road may cross from one to the next).
-    outside = session.scalar(
-        text(
-            "SELECT count(*) FROM feed_entities e "
-            "WHERE NOT ST_Covers((SELECT ST_Union(geom) FROM communes), e.geom)"
-        )
-    )
-    assert outside == 0
+    assert session.scalar(OUTSIDE_THE_METROPOLIS) == 0
 
 
 def test_a_later_poll_follows_the_simulated_clock(session, cli, broker):
@@ -231,18 +232,151 @@ def test_a_later_poll_follows_the_simulated_clock(session, cli, broker):
     assert free_spaces() < night
 
 
+def test_the_gbfs_stations_agree_with_the_ngsi_ld_ones(session, cli, broker):
+    broker.clock_setting["now"] = at(11, 30) + timedelta(seconds=20)
+    status, headers, discovery = get_json(broker.url + "/gbfs/gbfs.json")
+    assert (status, headers["Content-Type"], discovery["version"]) == (
+        200,
+        "application/json",
+        "3.0",
+    )
+    assert {feed["name"] for feed in discovery["data"]["feeds"]} == {
+        "station_information",
+        "station_status",
+    }
+    _, _, information = get_json(broker.url + "/gbfs/station_information.json")
+    assert information["data"]["stations"][0]["name"] == [{"text": "Darcy", "language": "fr"}]
+    _, _, status_file = get_json(broker.url + "/gbfs/station_status.json")
+    # Current until the next minute's figures.
+    assert (status_file["last_updated"], status_file["ttl"]) == (sim.iso(at(11, 30)), 40)
+    assert get_json(broker.url + "/gbfs/free_bike_status.json")[0] == 404
+
+    cli("feeds", "demo", "--base-url", broker.url)
+    feed_id = session.scalar(select(Feed.id).where(Feed.name == "demo-bikes-gbfs"))
+    outcome = service.poll_feed(session, feed_id)
+    assert (outcome["status"], outcome["seen"], outcome["skipped"]) == ("ok", 40, 0)
+    stored = {
+        entity_id: (name, available, capacity, measures["free_docks"], observed)
+        for entity_id, name, available, capacity, measures, observed in session.execute(
+            select(
+                FeedEntity.entity_id,
+                FeedEntity.name,
+                FeedEntity.available,
+                FeedEntity.capacity,
+                FeedEntity.measures,
+                FeedEntity.observed_at,
+            ).where(FeedEntity.feed_id == feed_id)
+        )
+    }
+    ngsi_ld = {
+        entity["id"].rsplit(":", 1)[1]: (
+            entity["name"],
+            entity["availableBikeNumber"],
+            entity["totalSlotNumber"],
+            entity["freeSlotNumber"],
+            datetime.fromisoformat(entity["observationDateTime"]),
+        )
+        for entity in sim.City([]).bike_stations(at(11, 30))
+    }
+    assert stored == ngsi_ld
+
+
+def test_vehicle_positions_parse_with_our_adapter_inside_the_metropolis(session, cli, broker):
+    with urllib.request.urlopen(broker.url + sim.VEHICLES_PATH, timeout=5) as response:
+        assert response.headers["Content-Type"] == "application/x-protobuf"
+        message = gtfs_rt.load(response.read())
+    assert message.header.timestamp == int(at(11, 30).timestamp())
+    cli("feeds", "demo", "--base-url", broker.url)
+    feed_id = session.scalar(select(Feed.id).where(Feed.name == "demo-vehicles"))
+    outcome = service.poll_feed(session, feed_id)
+    assert (outcome["status"], outcome["seen"], outcome["skipped"]) == ("ok", VEHICLES, 0)
+    vehicles = session.scalars(select(FeedEntity).where(FeedEntity.feed_id == feed_id)).all()
+    assert len(vehicles) == VEHICLES == 28
+    assert {v.measures["route_id"] for v in vehicles} == {
+        "T1",
+        "T2",
+        "L3",
+        "L4",
+        "L5",
+        "L6",
+        "L7",
+    }
+    assert all(
+        v.measures["trip_id"].startswith(v.measures["route_id"] + "-")
+        and 0 <= v.measures["bearing"] < 360
+        and v.measures["speed_kmh"] in (15.0, 16.0, 17.0, 20.0)
+        and v.observed_at == at(11, 30)
+        for v in vehicles
+    )
+    assert session.scalar(OUTSIDE_THE_METROPOLIS) == 0
+
+
+def test_vehicles_move_along_their_line_predictably():
+    city = sim.City([])
+    start = at(11, 30)
+    # Positions are sampled every 15 seconds.
+    assert city.vehicles(start + timedelta(seconds=14)) == city.vehicles(start)
+    now = {v["id"]: v for v in city.vehicles(start)}
+    later = {v["id"]: v for v in city.vehicles(start + timedelta(seconds=60))}
+    assert now.keys() == later.keys()
+    straight = 0
+    for key, before in now.items():
+        after = later[key]
+        assert (after["lon"], after["lat"]) != (before["lon"], before["lat"]), key
+        if after["trip_id"] == before["trip_id"] and after["bearing"] == before["bearing"]:
+            # Still on the same stretch: 60 seconds at the line's speed, heading its way.
+            moved = sim.metres((before["lon"], before["lat"]), (after["lon"], after["lat"]))
+            assert moved == pytest.approx(before["speed"] * 60, abs=0.5), key
+            heading = sim.bearing((before["lon"], before["lat"]), (after["lon"], after["lat"]))
+            assert heading == pytest.approx(before["bearing"], abs=0.5), key
+            straight += 1
+    assert straight >= VEHICLES // 2
+    for line in sim.TRANSIT_LINES:
+        period = timedelta(seconds=line.round_trip_seconds)
+        spacing = period / line.vehicles
+        first, second = sim.vehicle(line, 0, start), sim.vehicle(line, 1, start)
+        # The next vehicle is where this one will be a spacing later...
+        ahead = sim.vehicle(line, 0, start + spacing)
+        assert (ahead["lon"], ahead["lat"]) == pytest.approx((second["lon"], second["lat"]))
+        # ... and a round trip later the vehicle is back where it was, on its next trip.
+        back = sim.vehicle(line, 0, start + period)
+        assert (back["lon"], back["lat"]) == pytest.approx((first["lon"], first["lat"]))
+        route, trip, direction = first["trip_id"].split("-")
+        assert back["trip_id"] == f"{route}-{int(trip) + 1}-{direction}"
+
+
 # --- the demo command ------------------------------------------------------------------------
 
 
 def test_feeds_demo_is_idempotent_and_follows_the_simulator_s_address(session, cli):
+    # An earlier demo registered the NGSI-LD bike stations: the GBFS feed replaces it.
+    service.put_feed(
+        session,
+        "demo-bike-stations",
+        sim.ngsi_ld("x", "bikes", "BikeHireDockingStation", True, 30, 300).definition(
+            "http://127.0.0.1:8001"
+        ),
+    )
     first = cli("feeds", "demo", "--base-url", "http://127.0.0.1:8001")
     assert first.exit_code == 0, first.output
     assert first.output.count("created") == len(sim.DEMO_FEEDS)
+    assert "feed demo-bike-stations: removed (replaced)" in first.output
     second = cli("feeds", "demo", "--base-url", "http://127.0.0.1:8011/")
     assert second.exit_code == 0, second.output
     assert second.output.count("updated") == len(sim.DEMO_FEEDS)
+    assert "removed" not in second.output
     feeds = {f.name: f for f in session.scalars(select(Feed))}
     assert sorted(feeds) == sorted(f.name for f in sim.DEMO_FEEDS)
+    # One bikes feed: each station listed once.
+    assert [f.name for f in feeds.values() if f.kind == "bikes"] == ["demo-bikes-gbfs"]
+    bikes, vehicles = feeds["demo-bikes-gbfs"], feeds["demo-vehicles"]
+    assert (bikes.format, bikes.source_url) == ("gbfs", "http://127.0.0.1:8011/gbfs/gbfs.json")
+    assert (vehicles.kind, vehicles.format, vehicles.poll_interval_seconds) == (
+        "vehicles",
+        "gtfs-rt",
+        20,
+    )
+    assert vehicles.source_url == "http://127.0.0.1:8011/gtfs-rt/vehicle-positions.pb"
     lights = feeds["demo-street-lights"]
     assert lights.source_url == (
         "http://127.0.0.1:8011/ngsi-ld/v1/entities?type=Streetlight&options=keyValues"
@@ -252,7 +386,7 @@ def test_feeds_demo_is_idempotent_and_follows_the_simulator_s_address(session, c
         "ngsi-ld",
         60,
     )
-    assert all(30 <= f.poll_interval_seconds <= 60 and f.enabled for f in feeds.values())
+    assert all(15 <= f.poll_interval_seconds <= 60 and f.enabled for f in feeds.values())
     refused = cli("feeds", "demo", "--base-url", "ftp://127.0.0.1")
     assert refused.exit_code != 0
     assert "http or https" in refused.output
@@ -326,6 +460,31 @@ def test_the_simulator_process_feeds_parkings_and_opens_a_ticket_for_a_faulty_li
     expected = sim.City([]).car_parks(frozen)[0]
     assert dauphine["free_spaces"] == expected["availableSpotNumber"]
     assert dauphine["stale"] is True  # frozen in the past: older than the 5-minute limit
+
+    # The buses and trams, as the simulator placed them at that instant (stale too).
+    response = client.get(
+        "/v1/mobility/vehicles?bbox=4.95,47.25,5.15,47.40&limit=100", headers=auth()
+    )
+    assert response.status_code == 200
+    features = {f["properties"]["source_id"]: f for f in response.json["features"]}
+    expected = {v["id"]: v for v in sim.City([]).vehicles(frozen)}
+    assert features.keys() == expected.keys()
+    t1 = features["divia-t1-1"]
+    assert t1["geometry"]["coordinates"] == pytest.approx(
+        [expected["divia-t1-1"]["lon"], expected["divia-t1-1"]["lat"]], abs=1e-5
+    )
+    assert t1["properties"]["route_id"] == "T1"
+    assert t1["properties"]["trip_id"] == expected["divia-t1-1"]["trip_id"]
+    assert t1["properties"]["stale"] is True
+    # Each bike station once, with the simulator's figures.
+    response = client.get(
+        "/v1/mobility/bikes?lon=5.0415&lat=47.322&radius=5000&limit=100", headers=auth()
+    )
+    assert response.status_code == 200
+    bikes = sorted((i["name"], i["bikes_available"]) for i in response.json["items"])
+    assert bikes == sorted(
+        (s["name"], s["availableBikeNumber"]) for s in sim.City([]).bike_stations(frozen)
+    )
 
     tickets = session.execute(
         text(
