@@ -109,7 +109,12 @@ def main() -> None:
         OPENDATA_STATISTICS_CACHE_ENABLED=False,
         OPENDATA_STATISTICS_TIMEOUT_MS=0,  # PostgreSQL's "no timeout"
     )
-    warm_app = _app(env["DATABASE_URL"], dbapi, OPENDATA_STATISTICS_CACHE_ENABLED=True)
+    warm_app = _app(
+        env["DATABASE_URL"],
+        dbapi,
+        OPENDATA_STATISTICS_CACHE_ENABLED=True,
+        OPENDATA_STATISTICS_TIMEOUT_MS=0,
+    )
     with app.app_context():
         started = time.perf_counter()
         for statement in HISTORY:
