@@ -121,8 +121,9 @@ class Config:
     # fewer reports than this is published as null, flagged "suppressed" (small cells).
     OPENDATA_STATISTICS_MIN_COUNT = 3
     # Their answers' server-side cache (app/opendata/cache.py, exact: keyed by a data
-    # version; bounds as OPEN311_CACHE_*), and how long one uncached answer may compute
-    # (under gunicorn's 30 s timeout): beyond, a 503 statistics_busy.
+    # version; settings as OPEN311_CACHE_*'s, entries up to 8 MB: the whole history by
+    # month), and how long one uncached answer may compute (under gunicorn's 30 s
+    # timeout): beyond, a 503 statistics_busy, to retry after so many seconds.
     OPENDATA_STATISTICS_CACHE_ENABLED = True
     OPENDATA_STATISTICS_CACHE_TTL_SECONDS = 3600
     OPENDATA_STATISTICS_CACHE_SETTLE_SECONDS = 5
