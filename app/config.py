@@ -87,9 +87,9 @@ class Config:
     # pipeline checks the image as for uploads).
     OPEN311_MEDIA_MAX_BYTES = 20 * 1024 * 1024
     OPEN311_MEDIA_TIMEOUT_S = 20
-    # The GET documents' server-side cache (app/open311/cache.py): exact (keyed by a data
-    # version), entries kept this long, only this long while the data has just changed,
-    # none larger than this, and at most so many bytes stored a minute (the cache then
+    # The GET documents' server-side cache (app/cache.py, app/open311/cache.py): exact
+    # (keyed by a data version), entries kept this long, only this long while the data has
+    # just changed, none larger than this, and at most so many bytes stored a minute (the cache then
     # holds at most about 11 minutes of it, whatever URLs clients invent). Off, every GET
     # builds its document (benchmarks compare).
     OPEN311_CACHE_ENABLED = True
@@ -120,6 +120,17 @@ class Config:
     # Statistics (/v1/opendata/statistics/*, and their nightly files): a figure drawn from
     # fewer reports than this is published as null, flagged "suppressed" (small cells).
     OPENDATA_STATISTICS_MIN_COUNT = 3
+    # Their answers' server-side cache (app/opendata/cache.py, exact: keyed by a data
+    # version; settings as OPEN311_CACHE_*'s, entries up to 8 MB: the whole history by
+    # month), and how long one uncached answer may compute (under gunicorn's 30 s
+    # timeout): beyond, a 503 statistics_busy, to retry after so many seconds.
+    OPENDATA_STATISTICS_CACHE_ENABLED = True
+    OPENDATA_STATISTICS_CACHE_TTL_SECONDS = 3600
+    OPENDATA_STATISTICS_CACHE_SETTLE_SECONDS = 5
+    OPENDATA_STATISTICS_CACHE_MAX_BYTES = 8 * 1024 * 1024
+    OPENDATA_STATISTICS_CACHE_BYTES_PER_MINUTE = 16 * 1024 * 1024
+    OPENDATA_STATISTICS_TIMEOUT_MS = 20_000
+    OPENDATA_STATISTICS_RETRY_AFTER_SECONDS = 60
 
     # Notifications. Device tokens not registered again for this long are pruned (FCM
     # itself treats tokens idle for 270 days as expired).

@@ -468,6 +468,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Internal service error. It was logged under reference {request_id}; try "
         "again later.",
     },
+    "statistics_busy": {
+        "fr": "Ces statistiques prennent trop longtemps à calculer en ce moment : réessayez "
+        "dans {retry_after} s, restreignez la période (from, to) ou un autre filtre, ou "
+        "téléchargez les fichiers de la nuit, tables entières : {files}.",
+        "en": "These statistics take too long to compute right now: retry in {retry_after} s, "
+        "narrow the period (from, to) or another filter, or download the nightly files, "
+        "whole tables: {files}.",
+    },
     "service_unavailable": {
         "fr": "Service momentanément indisponible ({detail}) : réessayez dans quelques instants.",
         "en": "Service temporarily unavailable ({detail}): try again in a moment.",

@@ -18,6 +18,7 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
+from app import cache as shared_cache
 from app import i18n
 from app.errors import PROBLEM_DOC, Problem
 from app.extensions import Blueprint, db
@@ -96,31 +97,22 @@ def cached(build, *, arguments: dict, max_age: int) -> Response:
     """The document ``build()`` answers (a response and its Last-Modified), from the
     server-side cache when it holds it at the current data version (app/open311/cache.py):
     a hit, a 304 included, sends one cheap statement instead of the document's."""
-    documents = document_cache.for_app(current_app)
-    entry = key = None
-    if documents is not None:
-        key, ttl = documents.key(
-            db.session,
-            {
-                "path": request.path,
-                "arguments": arguments,
-                "language": i18n.request_language(),
-                "base": request.url_root,
-                "grid_m": current_app.config["OPEN311_LOCATION_GRID_M"],
-            },
-        )
-        entry = documents.get(key)
-    if entry is None:
+    document = {
+        "path": request.path,
+        "arguments": arguments,
+        "language": i18n.request_language(),
+        "base": request.url_root,
+        "grid_m": current_app.config["OPEN311_LOCATION_GRID_M"],
+    }
+
+    def build_entry() -> document_cache.Entry:
         response, last_modified = build()
         body = response.get_data()
-        entry = document_cache.Entry(
-            body,
-            response.mimetype,
-            _etag(body),
-            last_modified.timestamp() if last_modified else None,
-        )
-        if documents is not None:
-            documents.put(key, entry, ttl)
+        modified = last_modified.timestamp() if last_modified else None
+        return document_cache.Entry(body, response.mimetype, _etag(body), modified)
+
+    documents = document_cache.for_app(current_app)
+    entry = shared_cache.fetch(documents, db.session, document, build_entry)
     return cacheable(
         entry.response(), max_age=max_age, last_modified=entry.last_modified, etag=entry.etag
     )

@@ -3,9 +3,13 @@ import json
 
 from flask import Response, current_app, request, send_file, url_for
 from flask.views import MethodView
+from psycopg.errors import QueryCanceled
+from sqlalchemy import exc as sa_exc
 
-from app.errors import PROBLEM_DOC, NotFound
+from app import cache as shared_cache
+from app.errors import PROBLEM_DOC, NotFound, Problem
 from app.extensions import Blueprint, db
+from app.opendata import cache as statistics_cache
 from app.opendata import catalog, queries, service, statistics
 from app.opendata.schemas import (
     NAME_PATTERN,
@@ -165,13 +169,47 @@ def cacheable(body: str, media_type: str) -> Response:
     return response.make_conditional(request)
 
 
-def _statistics(table: str, args: dict) -> Response:
-    min_count = int(current_app.config["OPENDATA_STATISTICS_MIN_COUNT"])
-    items = statistics.rows(db.session, table, statistics.Filters(**args), min_count)
+def _statistics_entry(table: str, args: dict, min_count: int) -> shared_cache.Entry:
+    """The table's answer, computed within OPENDATA_STATISTICS_TIMEOUT_MS: beyond, 503
+    statistics_busy (a worker is never held up to gunicorn's timeout)."""
+    config = current_app.config
+    try:
+        items = statistics.rows(
+            db.session,
+            table,
+            statistics.Filters(**args),
+            min_count,
+            timeout_ms=config["OPENDATA_STATISTICS_TIMEOUT_MS"],
+        )
+    except sa_exc.OperationalError as error:
+        if not isinstance(error.orig, QueryCanceled):
+            raise
+        db.session.rollback()
+        retry_after = config["OPENDATA_STATISTICS_RETRY_AFTER_SECONDS"]
+        raise Problem(
+            "statistics_busy",
+            503,
+            headers={"Retry-After": str(retry_after)},
+            retry_after=retry_after,
+            files=url_for("opendata.OpenDataFiles", _external=True),
+        ) from error
     document = TABLE_SCHEMAS[table]().dump(service.statistics_document(table, min_count, items))
-    return cacheable(
-        json.dumps(document, ensure_ascii=False, separators=(",", ":")), "application/json"
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    return shared_cache.Entry(body, "application/json", hashlib.sha256(body).hexdigest(), None)
+
+
+def _statistics(table: str, args: dict) -> Response:
+    """A statistics answer, from the server-side cache when it holds it at the current data
+    version (app/opendata/cache.py): a hit sends one cheap statement instead of the table's."""
+    min_count = int(current_app.config["OPENDATA_STATISTICS_MIN_COUNT"])
+    document = {"path": request.path, "arguments": args, "min_count": min_count}
+    entry = shared_cache.fetch(
+        statistics_cache.for_app(current_app),
+        db.session,
+        document,
+        lambda: _statistics_entry(table, args, min_count),
     )
+    return cacheable(entry.body.decode(), entry.mimetype)
 
 
 def _statistics_view(table: str, args_schema, summary: str):
@@ -182,6 +220,9 @@ def _statistics_view(table: str, args_schema, summary: str):
         @blp.response(200, TABLE_SCHEMAS[table], headers=CACHE_HEADERS)
         @blp.alt_response(304, description="Not modified (If-None-Match)")
         @blp.alt_response(422, description="Invalid filter", **PROBLEM_DOC)
+        @blp.alt_response(
+            503, description="Too long to compute now (statistics_busy)", **PROBLEM_DOC
+        )
         def get(self, args):
             return _statistics(table, args)
 

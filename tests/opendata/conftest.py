@@ -1,6 +1,6 @@
 """Helpers of the open data tests: reports straight in the database, their history, equipment."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -82,6 +82,27 @@ def add_photo(app):
         return key
 
     return add
+
+
+@pytest.fixture
+def february(app, add_report, history):
+    """Four potholes of February 2026 in Dijon (three by the app, resolved after 10, 20 and
+    60 hours, due after 24), and one by an Open311 partner."""
+    for hours, source in ((10, "app"), (20, "app"), (60, "app"), (None, "open311")):
+        report_id = add_report()
+        with database(app) as session:
+            session.execute(
+                update(Report)
+                .where(Report.id == report_id)
+                .values(
+                    created_at=datetime.fromisoformat("2026-02-10T08:00:00+00:00"),
+                    due_at=datetime.fromisoformat("2026-02-11T08:00:00+00:00"),
+                    source=source,
+                )
+            )
+            session.commit()
+        if hours:
+            history(report_id, ("acknowledged", 1), ("resolved", hours))
 
 
 __all__ = ["add_report"]

@@ -3,40 +3,16 @@
 import csv
 import io
 import json
-from datetime import datetime
 
 import pytest
-from sqlalchemy import update
 
 from app.opendata import service
 from app.photos.storage import FilesystemStorage
-from app.reports.models import Report
 from tests.conftest import MEDIA_ROOT
 from tests.opendata.conftest import database
 
 STATISTICS = "/v1/opendata/statistics"
 TABLES = ("reports-by-month", "resolution-times", "service-level", "sources")
-
-
-@pytest.fixture
-def february(app, add_report, history):
-    """Four potholes of February 2026 in Dijon (three by the app, resolved after 10, 20 and
-    60 hours, due after 24), and one by an Open311 partner."""
-    for hours, source in ((10, "app"), (20, "app"), (60, "app"), (None, "open311")):
-        report_id = add_report()
-        with database(app) as session:
-            session.execute(
-                update(Report)
-                .where(Report.id == report_id)
-                .values(
-                    created_at=datetime.fromisoformat("2026-02-10T08:00:00+00:00"),
-                    due_at=datetime.fromisoformat("2026-02-11T08:00:00+00:00"),
-                    source=source,
-                )
-            )
-            session.commit()
-        if hours:
-            history(report_id, ("acknowledged", 1), ("resolved", hours))
 
 
 def test_every_table_is_public_cacheable_and_revalidates(client, february):

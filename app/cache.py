@@ -1,0 +1,183 @@
+"""Server-side cache of GET documents in Redis, exact rather than stale (Open311's
+documents: app/open311/cache.py; the open-data statistics: app/opendata/cache.py).
+
+An entry is the response's body and headers, kept under a hash of everything the document
+depends on: its path, its arguments (normalised: equivalent URLs share an entry), and a
+DATA VERSION read by one cheap statement (each user's ``version``, which also gives
+``age_s``: how long ago that version's latest write was). A write thus changes the key: the
+next request misses and builds the document afresh; entries of old versions expire (TTL).
+
+Timestamps are taken before commit, so a slow transaction can commit an update older than
+a version already read. An entry whose version is younger than ``settle_s`` seconds is
+therefore kept only that long: a document misses such a transaction for at most that long,
+unless the transaction itself lasted longer than that.
+
+Redis down or erring: documents are served uncached (logged once per incident; Redis is
+tried again after ``RETRY_S``).
+"""
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import redis
+from flask import Response
+from sqlalchemy import TextClause
+from sqlalchemy.orm import Session
+
+# After Redis failed, how long documents are served without trying it again.
+RETRY_S = 5.0
+
+
+def _plain(value) -> str:
+    """A version's timestamps in UTC: the same whatever the session's time zone."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A cached document: what a response needs to be rebuilt byte for byte."""
+
+    body: bytes
+    mimetype: str
+    etag: str
+    last_modified: float | None
+
+    def dump(self) -> bytes:
+        head = {"mimetype": self.mimetype, "etag": self.etag, "lm": self.last_modified}
+        return json.dumps(head).encode() + b"\n" + self.body
+
+    @classmethod
+    def load(cls, raw: bytes) -> "Entry":
+        head, body = raw.split(b"\n", 1)
+        fields = json.loads(head)
+        return cls(body, fields["mimetype"], fields["etag"], fields["lm"])
+
+    def response(self) -> Response:
+        return Response(self.body, mimetype=self.mimetype)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Entries live ``ttl_s`` (``settle_s`` while their version is fresh), none larger than
+    ``max_bytes``, and at most ``bytes_per_minute`` are stored each minute: however many
+    distinct URLs clients ask for, the cache holds at most about
+    ``bytes_per_minute * (ttl_s / 60 + 1)``."""
+
+    ttl_s: int
+    settle_s: int
+    max_bytes: int
+    bytes_per_minute: int
+
+
+class DocumentCache:
+    """Get and put entries; every Redis error means "not cached", never an error.
+
+    Each user subclasses it with its ``name`` (the Redis keys' prefix), ``version`` (the
+    statement of its data version, with an ``age_s`` column) and ``log``."""
+
+    name: str
+    version: TextClause
+    log: logging.Logger
+
+    def __init__(self, client: redis.Redis, settings: Settings):
+        self.client = client
+        self.settings = settings
+        self._down_until = 0.0
+
+    def key(self, session: Session, document: dict) -> tuple[str, int]:
+        """The entry's key for ``document`` (path, arguments...) at the current data
+        version, and how long an entry stored under it may live."""
+        version = session.execute(self.version).one()._asdict()
+        age_s = version.pop("age_s")
+        ttl = self.settings.ttl_s
+        if age_s is None or age_s < self.settings.settle_s:
+            ttl = self.settings.settle_s
+        material = json.dumps({**document, "version": version}, sort_keys=True, default=_plain)
+        return self.prefix() + hashlib.sha256(material.encode()).hexdigest(), ttl
+
+    @classmethod
+    def prefix(cls) -> str:
+        return f"{cls.name}:document:"
+
+    @classmethod
+    def budget_prefix(cls) -> str:
+        """Bytes stored in the current minute (what bounds the cache's memory)."""
+        return f"{cls.name}:stored-bytes:"
+
+    def get(self, key: str) -> Entry | None:
+        raw = self._call(self.client.get, key)
+        try:
+            return Entry.load(raw) if raw else None
+        except (ValueError, KeyError):  # not an entry of ours: built again, and replaced
+            self.log.warning("%s cache entry unreadable: %s", self.name, key)
+            return None
+
+    def put(self, key: str, entry: Entry, ttl_s: int) -> None:
+        size = len(entry.body)
+        if size > self.settings.max_bytes or not self._within_budget(size):
+            return
+        self._call(self.client.set, key, entry.dump(), ex=max(ttl_s, 1))
+
+    def _within_budget(self, size: int) -> bool:
+        counter = self.budget_prefix() + str(int(time.time() // 60))
+        pipeline = self.client.pipeline(transaction=False)
+        pipeline.incrby(counter, size).expire(counter, 120)
+        counted = self._call(pipeline.execute)
+        return counted is not None and counted[0] <= self.settings.bytes_per_minute
+
+    def _call(self, operation, *args, **kwargs):
+        if time.monotonic() < self._down_until:
+            return None
+        try:
+            result = operation(*args, **kwargs)
+        except (redis.RedisError, OSError) as error:
+            if not self._down_until:
+                self.log.warning("%s cache unavailable, serving uncached: %s", self.name, error)
+            self._down_until = time.monotonic() + RETRY_S
+            return None
+        if self._down_until:
+            self.log.info("%s cache available again", self.name)
+            self._down_until = 0.0
+        return result
+
+
+def fetch(cache: DocumentCache | None, session: Session, document: dict, build) -> Entry:
+    """The entry of ``document`` (path, arguments...): from ``cache`` when it holds it at the
+    current data version (one cheap statement), else ``build()``'s, stored there."""
+    if cache is None:
+        return build()
+    key, ttl = cache.key(session, document)
+    entry = cache.get(key)
+    if entry is None:
+        entry = build()
+        cache.put(key, entry, ttl)
+    return entry
+
+
+def for_app(app, cache_class: type[DocumentCache], config_prefix: str) -> DocumentCache | None:
+    """The application's cache of this class (None when ``<config_prefix>_ENABLED`` is
+    off). Its own Redis connection, with short timeouts: a cache that hangs is worse than
+    none."""
+    config = app.config
+    if not config[f"{config_prefix}_ENABLED"]:
+        return None
+    extension = f"signale.{cache_class.name}_cache"
+    cache = app.extensions.get(extension)
+    if cache is None:
+        client = redis.Redis.from_url(
+            config["REDIS_URL"], socket_connect_timeout=0.5, socket_timeout=0.5
+        )
+        settings = Settings(
+            ttl_s=config[f"{config_prefix}_TTL_SECONDS"],
+            settle_s=config[f"{config_prefix}_SETTLE_SECONDS"],
+            max_bytes=config[f"{config_prefix}_MAX_BYTES"],
+            bytes_per_minute=config[f"{config_prefix}_BYTES_PER_MINUTE"],
+        )
+        cache = app.extensions[extension] = cache_class(client, settings)
+    return cache
