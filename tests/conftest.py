@@ -9,11 +9,12 @@ import os
 import tempfile
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import psycopg
 import pytest
 import redis
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from app import create_app
 from app.extensions import db
@@ -196,3 +197,25 @@ def auth(token_for):
         return {"Authorization": f"Bearer {token_for(role, **kwargs)}"}
 
     return make
+
+
+@pytest.fixture
+def statements(app):
+    """``with statements() as seen``: the SQL the app sends meanwhile."""
+    with app.app_context():
+        engine = db.engine
+
+    @contextmanager
+    def record():
+        seen: list[str] = []
+
+        def listener(conn, cursor, statement, *args):
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+
+    return record

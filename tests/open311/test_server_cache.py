@@ -6,10 +6,9 @@ still serves."""
 import io
 import logging
 import time
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from app.extensions import db
 from app.open311.cache import PREFIX
@@ -38,28 +37,6 @@ def cache_settings(app):
     apply(OPEN311_CACHE_SETTLE_SECONDS=3600)
     yield apply
     apply(**saved)
-
-
-@pytest.fixture
-def statements(app):
-    """``with statements() as seen``: the SQL the app sends meanwhile."""
-    with app.app_context():
-        engine = db.engine
-
-    @contextmanager
-    def record():
-        seen: list[str] = []
-
-        def listener(conn, cursor, statement, *args):
-            seen.append(statement)
-
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            yield seen
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-
-    return record
 
 
 def built(seen: list[str]) -> bool:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from app.extensions import db
 from app.reports.models import Report
@@ -34,28 +34,6 @@ def cache_settings(app):
     apply(OPENDATA_STATISTICS_CACHE_SETTLE_SECONDS=3600)
     yield apply
     apply(**saved)
-
-
-@pytest.fixture
-def statements(app):
-    """``with statements() as seen``: the SQL the app sends meanwhile."""
-    with app.app_context():
-        engine = db.engine
-
-    @contextmanager
-    def record():
-        seen: list[str] = []
-
-        def listener(conn, cursor, statement, *args):
-            seen.append(statement)
-
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            yield seen
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-
-    return record
 
 
 def built(seen: list[str]) -> bool:
