@@ -27,7 +27,7 @@ from app.organisation.models import Crew, Desk
 from app.organisation.service import desks_by_code
 from app.reports import routing as report_routing
 from app.reports.models import CLOSED_STATUSES, Report, ReportFollower, ReportSupporter
-from app.triage import messages, transitions
+from app.triage import messages, queries, transitions
 from app.triage.models import MessageTemplate, ReportEvent
 from app.users.identity import Identity
 from app.users.models import STAFF_ROLES, Role
@@ -300,11 +300,8 @@ def _check_reach(session: Session, actor: Identity, report: Report) -> None:
 
 
 def _check_reopen_window(session: Session, report: Report) -> None:
-    resolved_at = session.scalar(
-        select(func.max(ReportEvent.created_at)).where(
-            ReportEvent.report_id == report.id, ReportEvent.to_status == "resolved"
-        )
-    )
+    # The resolution the open data publish: a note on the resolved report does not move it.
+    resolved_at = session.scalar(queries.last_entered(report.id, "resolved"))
     resolved_at = resolved_at or report.updated_at
     if datetime.now(UTC) - resolved_at > timedelta(days=transitions.REOPEN_WINDOW_DAYS):
         raise Conflict(

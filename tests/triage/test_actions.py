@@ -4,7 +4,7 @@ categories routed again, merges moving supporters and followers."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.assets.service import put_asset
 from app.extensions import db
@@ -14,7 +14,7 @@ from app.reports.models import Report, ReportFollower, ReportSupporter
 from app.reports.service import add_support
 from app.triage.models import ReportEvent
 from app.users.models import Role
-from tests.triage.helpers import DIJON, act, history, make_report
+from tests.triage.helpers import DIJON, act, add_event, history, make_report
 
 # Around central Dijon (as tests/organisation/test_routing.py): DIJON is in WEST only.
 WEST = [[[5.00, 47.30], [5.10, 47.30], [5.10, 47.35], [5.00, 47.35], [5.00, 47.30]]]
@@ -134,6 +134,48 @@ def test_a_resident_reopens_within_30_days(app, client, auth, setup):
     )
     response = act(client, auth(Role.RESIDENT, uid="ana"), report_id, "reopen", {"reason": "r"})
     assert response.status_code == 200
+
+
+def resolved_days_ago(app, days: float, *, closed: bool = False, reporter: str = "ana") -> int:
+    """A report its crew resolved ``days`` ago by the database's clock (which stamps events);
+    with ``closed``, closed by the desk two minutes later."""
+    resolved_at = func.now() - timedelta(days=days)
+    report_id = make_report(app, status="closed" if closed else "resolved", reporter=reporter)
+    add_event(
+        app,
+        report_id,
+        resolved_at,
+        "resolve",
+        "in_progress",
+        "resolved",
+        actor_uid="crew-1",
+        actor_role="crew",
+        reason_code="repaired",
+    )
+    if closed:
+        add_event(app, report_id, resolved_at + timedelta(minutes=2), "close", "resolved", "closed")
+    return report_id
+
+
+def test_a_note_or_public_update_after_the_resolution_does_not_extend_the_reopen_window(
+    app, client, auth
+):
+    report_id = resolved_days_ago(app, 31)
+    # The desk writes on the resolved report since: the report stays resolved.
+    add_event(app, report_id, func.now() - timedelta(days=2), "note", "resolved", "resolved")
+    add_event(
+        app,
+        report_id,
+        func.now() - timedelta(days=1),
+        "public_update",
+        "resolved",
+        "resolved",
+        public=True,
+        message_fr="Contrôle fait",
+        message_en="Checked",
+    )
+    response = act(client, auth(Role.RESIDENT, uid="ana"), report_id, "reopen", {"reason": "r"})
+    assert (response.status_code, response.get_json()["code"]) == (409, "reopen_window_over")
 
 
 # --- crews ----------------------------------------------------------------------------------

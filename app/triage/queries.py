@@ -1,0 +1,31 @@
+"""Read side of a report's history: when it entered a state.
+
+One definition for every output that dates a state: the open data files, the statistics
+(time to resolve, service level) and the resident's reopen window all read ``resolved_at``
+from :func:`entered`. Only a state change counts: a note, a public update or a sensor's
+"working again" written on a resolved report keeps it resolved (``from_status`` =
+``to_status``) and moves nothing.
+"""
+
+from sqlalchemy import ColumnElement, Select, and_, func, select
+
+from app.triage.models import ReportEvent
+
+
+def entered(*statuses: str) -> ColumnElement[bool]:
+    """The events that brought a report into one of ``statuses`` from another state."""
+    return and_(
+        ReportEvent.to_status.in_(statuses), ReportEvent.from_status != ReportEvent.to_status
+    )
+
+
+# A report's resolutions: every time it was resolved (again, after a reopen).
+RESOLUTION = entered("resolved")
+
+
+def last_entered(report_id, status: str) -> Select:
+    """When the report (an id, or a column to correlate with) last entered ``status``: one
+    row, ``<status>_at``, null when it never did."""
+    return select(func.max(ReportEvent.created_at).label(f"{status}_at")).where(
+        ReportEvent.report_id == report_id, entered(status)
+    )
