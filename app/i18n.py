@@ -371,10 +371,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "and decide with the desk.",
     },
     "transition_not_allowed": {
-        "fr": "Action « {action} » impossible : le signalement est « {status} ». Elle est "
-        "possible depuis : {allowed_from}. Actions possibles maintenant : {allowed_now}.",
+        "fr": "Action « {action} » impossible : le signalement est « {status} ». Elle n'est "
+        "possible que s'il est : {allowed_from}. Actions possibles maintenant : {allowed_now}.",
         "en": "Action “{action}” is not possible: the report is “{status}”. It is allowed "
-        "from: {allowed_from}. Actions allowed now: {allowed_now}.",
+        "only when the report is: {allowed_from}. Actions allowed now: {allowed_now}.",
     },
     "not_your_crew_ticket": {
         "fr": "Ce signalement n'est pas confié à votre équipe ({crew}) : seule l'équipe "
@@ -495,11 +495,23 @@ def request_language() -> str:
     return request.accept_languages.best_match(SUPPORTED, default=DEFAULT)
 
 
+class Localized(dict):
+    """A message parameter worded in each language (``{"fr": ..., "en": ...}``), such as a
+    state named in words: each message shows the wording of its own language."""
+
+    def text(self, lang: str) -> str:
+        return self.get(lang) or self[DEFAULT]
+
+
 def message(code: str, lang: str | None = None, /, **params) -> str:
     """The message for ``code`` in ``lang`` (the request's language by default)."""
     lang = lang or request_language()
     texts = MESSAGES.get(code) or MESSAGES["internal_error"]
     text = texts.get(lang) or texts[DEFAULT]
+    params = {
+        name: value.text(lang) if isinstance(value, Localized) else value
+        for name, value in params.items()
+    }
     try:
         return text.format(**params)
     except (KeyError, IndexError):

@@ -74,7 +74,7 @@ SUMMARIES = {
     "publish_description": "Publish the description, edited of personal details, to the "
     "public, Open311 and open data; null withdraws it (desk)",
     "reopen": "Reopen: the desk from resolved, closed, rejected or duplicate; the reporter or "
-    "a supporter from resolved, within 30 days",
+    "a supporter from resolved or closed, within 30 days of the resolution",
     "close": "Close a resolved report (desk)",
     "start": "Start work on an assigned ticket (the assigned crew)",
     "resolve": "Resolve with a resolution code (the assigned crew)",
@@ -157,10 +157,9 @@ def _action_view(action: str):
         )
         return report_view(report), {"ETag": service.etag(report)}
 
-    allowed = transitions.allowed_from
     roles = sorted(transitions.roles_for(action))
     post.__doc__ = f"{SUMMARIES[action]}\n\n" + "; ".join(
-        f"{role.value} from {', '.join(allowed(action, role))}" for role in roles
+        transitions.describe(action, role) for role in roles
     )
     decorators = (
         roles_required(blp, *roles),
