@@ -370,6 +370,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "changed in the meantime (it is now “{status}”). Both versions are attached; show them "
         "and decide with the desk.",
     },
+    "client_at_out_of_range": {
+        "fr": "L'heure de l'action sur l'appareil (« client_at » : {client_at}) est impossible : "
+        "elle doit suivre {since} ({earliest}) et ne pas dépasser l'heure du serveur ({now}) de "
+        "plus de {skew} minutes. Vérifiez l'horloge de l'appareil, puis renvoyez l'action.",
+        "en": "The time of the action on the device (“client_at”: {client_at}) is impossible: it "
+        "must come after {since} ({earliest}) and no more than {skew} minutes after the "
+        "server's time ({now}). Check the device's clock, then send the action again.",
+    },
     "transition_not_allowed": {
         "fr": "Action « {action} » impossible : le signalement est « {status} ». Elle n'est "
         "possible que s'il est : {allowed_from}. Actions possibles maintenant : {allowed_now}.",

@@ -114,6 +114,13 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
 
 _NONE = ("aucune", "none")
 
+# The earliest a device's time for an action may be (problem client_at_out_of_range).
+SINCE_CREATED = ("la création du signalement", "the report was created")
+SINCE_GIVEN_TO_CREW = (
+    "l'attribution du ticket à votre équipe",
+    "the ticket was given to your crew",
+)
+
 
 def status_words(*statuses: str) -> i18n.Localized:
     """The states in words, in each language (a message parameter), listed with commas."""

@@ -7,8 +7,9 @@ from :func:`entered`. Only a state change counts: a note, a public update or a s
 ``to_status``) and moves nothing.
 """
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
+from app.queue.queries import CREW_STATUSES
 from app.triage.models import ReportEvent
 
 
@@ -28,4 +29,17 @@ def last_entered(report_id, status: str) -> Select:
     row, ``<status>_at``, null when it never did."""
     return select(func.max(ReportEvent.created_at).label(f"{status}_at")).where(
         ReportEvent.report_id == report_id, entered(status)
+    )
+
+
+def given_to_crew(report_id, crew_code: str) -> Select:
+    """When the ticket was last given to the crew: the last assignment to it from another
+    crew, or from a state in which it was not working on the ticket (assigning the crew that
+    intake suggested). One row, ``given_at``, null when no assignment is in the history."""
+    before, after = ReportEvent.details["crew"][0].astext, ReportEvent.details["crew"][1].astext
+    return select(func.max(ReportEvent.created_at).label("given_at")).where(
+        ReportEvent.report_id == report_id,
+        ReportEvent.to_status == "assigned",
+        after == crew_code,
+        or_(ReportEvent.from_status.not_in(CREW_STATUSES), before.is_distinct_from(crew_code)),
     )

@@ -5,8 +5,8 @@ Every action follows the same steps: the role may do it at all (403), the report
 (404), it is within the caller's reach (403: an agent's desks, a crew's tickets, a resident's
 own or supported report), the client saw the current version (428 without If-Match, 412 when
 stale), the transition table allows it from the current state, within the row's time limit
-if it has one (409); then the action's own checks (422), the version claim in the database,
-the change and its event.
+if it has one (409); then the device's time is possible and the action's own checks pass
+(422); then the version claim in the database, the change and its event.
 
 "Now" is the database's clock, which stamps the events, unless the caller passes ``now``.
 """
@@ -38,6 +38,8 @@ from app.users.models import STAFF_ROLES, Role
 _REPORTS = Report.__table__
 # Reason codes residents see in the history; a crew's hand-back reason stays internal.
 PUBLIC_REASON_ACTIONS = ("reject", "resolve")
+# How far ahead of the server's clock a device's ``client_at`` may be (its clock drifts).
+CLIENT_CLOCK_SKEW = timedelta(minutes=5)
 
 
 def etag(report: Report) -> str:
@@ -165,6 +167,8 @@ def _perform(session, actor, report_id, action, versions, params, render, now) -
     window = transition.window_for(actor.role)
     if window is not None:
         _check_window(session, report, window, now)
+    if params.get("client_at") is not None:
+        _check_client_at(session, actor, report, params["client_at"], now)
     event = ReportEvent(
         report_id=report.id,
         client_at=params.get("client_at"),
@@ -332,6 +336,40 @@ def _check_window(
             extra={at: since.isoformat()},
             **{at: since.date().isoformat()},
         )
+
+
+def _check_client_at(
+    session: Session, actor: Identity, report: Report, client_at: datetime, now: datetime | None
+) -> None:
+    """The device's time for the action goes into the official history: it must be one at
+    which the caller could act. Not before the ticket was given to the crew (for a crew; the
+    report's creation for others), not after the server's time plus CLIENT_CLOCK_SKEW."""
+    earliest, since = report.created_at, messages.SINCE_CREATED
+    if actor.role == Role.CREW:
+        given_at = session.scalar(queries.given_to_crew(report.id, actor.crew))
+        earliest, since = max(earliest, given_at or earliest), messages.SINCE_GIVEN_TO_CREW
+    server_now = _now(session, now)
+    latest = server_now + CLIENT_CLOCK_SKEW
+    if earliest <= client_at <= latest:
+        return
+    earliest_text = earliest.isoformat(timespec="seconds")
+    raise Unprocessable(
+        "client_at_out_of_range",
+        client_at=client_at.isoformat(timespec="seconds"),
+        earliest=earliest_text,
+        since=i18n.Localized(zip(i18n.SUPPORTED, since, strict=True)),
+        now=server_now.isoformat(timespec="seconds"),
+        skew=int(CLIENT_CLOCK_SKEW.total_seconds() // 60),
+        errors={
+            "json": {
+                "client_at": [
+                    f"must be between {earliest_text} and the server's time "
+                    f"plus {CLIENT_CLOCK_SKEW.total_seconds() / 60:g} minutes"
+                ]
+            }
+        },
+        extra={"earliest": earliest.isoformat(), "server_time": server_now.isoformat()},
+    )
 
 
 # --- what each action changes ---------------------------------------------------------------

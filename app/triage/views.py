@@ -180,7 +180,12 @@ def _action_view(action: str):
         blp.alt_response(
             412, description="Stale If-Match: `current` is the report now", **PROBLEM_DOC
         ),
-        blp.alt_response(422, description="Invalid or unknown value", **PROBLEM_DOC),
+        blp.alt_response(
+            422,
+            description="Invalid or unknown value, or an impossible device time "
+            "(client_at_out_of_range)",
+            **PROBLEM_DOC,
+        ),
         blp.alt_response(428, description="If-Match missing", **PROBLEM_DOC),
     )
     for decorator in reversed(decorators):
