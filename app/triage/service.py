@@ -562,6 +562,9 @@ def _merge(session, actor, report, event, params):
             id=target_id,
             errors={"json": {"into": [f"no report {target_id}"]}},
         )
+    # The original gets an event and a new version too: it must be within the caller's
+    # reach, as the report acted on is (an agent merges only into their own desks' reports).
+    _check_reach(session, actor, target)
     if target.status in CLOSED_STATUSES:
         raise Conflict(
             "merge_target_closed",

@@ -400,6 +400,26 @@ def test_merge_moves_supporters_and_followers_and_both_histories_tell_it(app, cl
     assert staff["merged"]["id"] == merged and staff["supporters_moved"] == 2
 
 
+def test_an_agent_merges_only_into_a_report_of_their_own_desks(app, client, auth):
+    report_id = make_report(app, status="acknowledged")  # voirie, the agent's desk
+    other_desk = make_report(app, status="acknowledged", desk="eclairage", crew=None)
+    supervisor = auth(Role.SUPERVISOR)  # voirie and eclairage
+    other_etag = etag_of(client, supervisor, other_desk)
+    response = act(client, auth(Role.AGENT), report_id, "merge", {"into": other_desk})
+    assert response.status_code == 403
+    assert response.get_json()["code"] == "not_your_desk"
+    assert "eclairage" in response.get_json()["detail"]
+    # Neither report changed: no event, no new version for the other desk.
+    assert etag_of(client, supervisor, other_desk) == other_etag
+    assert history(client, supervisor, other_desk)[1:] == []
+    assert history(client, supervisor, report_id)[1:] == []
+    # A supervisor of both desks may.
+    response = act(client, supervisor, report_id, "merge", {"into": other_desk})
+    assert response.status_code == 200
+    assert response.get_json()["duplicate_of"]["id"] == other_desk
+    assert history(client, supervisor, other_desk)[-1]["action"] == "merge"
+
+
 def test_merge_needs_another_report_still_being_dealt_with(app, client, auth):
     agent = auth(Role.AGENT)
     report_id = make_report(app)
