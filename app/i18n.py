@@ -370,11 +370,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "changed in the meantime (it is now “{status}”). Both versions are attached; show them "
         "and decide with the desk.",
     },
+    "client_at_out_of_range": {
+        "fr": "L'heure de l'action sur l'appareil (« client_at » : {client_at}) est impossible : "
+        "elle doit suivre {since} ({earliest}) et ne pas dépasser l'heure du serveur ({now}) de "
+        "plus de {skew} minutes. Vérifiez l'horloge de l'appareil, puis renvoyez l'action.",
+        "en": "The time of the action on the device (“client_at”: {client_at}) is impossible: it "
+        "must come after {since} ({earliest}) and no more than {skew} minutes after the "
+        "server's time ({now}). Check the device's clock, then send the action again.",
+    },
     "transition_not_allowed": {
-        "fr": "Action « {action} » impossible : le signalement est « {status} ». Elle est "
-        "possible depuis : {allowed_from}. Actions possibles maintenant : {allowed_now}.",
+        "fr": "Action « {action} » impossible : le signalement est « {status} ». Elle n'est "
+        "possible que s'il est : {allowed_from}. Actions possibles maintenant : {allowed_now}.",
         "en": "Action “{action}” is not possible: the report is “{status}”. It is allowed "
-        "from: {allowed_from}. Actions allowed now: {allowed_now}.",
+        "only when the report is: {allowed_from}. Actions allowed now: {allowed_now}.",
     },
     "not_your_crew_ticket": {
         "fr": "Ce signalement n'est pas confié à votre équipe ({crew}) : seule l'équipe "
@@ -495,11 +503,23 @@ def request_language() -> str:
     return request.accept_languages.best_match(SUPPORTED, default=DEFAULT)
 
 
+class Localized(dict):
+    """A message parameter worded in each language (``{"fr": ..., "en": ...}``), such as a
+    state named in words: each message shows the wording of its own language."""
+
+    def text(self, lang: str) -> str:
+        return self.get(lang) or self[DEFAULT]
+
+
 def message(code: str, lang: str | None = None, /, **params) -> str:
     """The message for ``code`` in ``lang`` (the request's language by default)."""
     lang = lang or request_language()
     texts = MESSAGES.get(code) or MESSAGES["internal_error"]
     text = texts.get(lang) or texts[DEFAULT]
+    params = {
+        name: value.text(lang) if isinstance(value, Localized) else value
+        for name, value in params.items()
+    }
     try:
         return text.format(**params)
     except (KeyError, IndexError):

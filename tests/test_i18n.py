@@ -4,6 +4,7 @@ import ast
 from pathlib import Path
 
 from app import errors, i18n
+from app.triage import transitions
 
 APP = Path(__file__).resolve().parents[1] / "app"
 PROBLEM_CLASSES = {"Problem", "NotFound", "Unauthorized", "Forbidden", "Conflict", "Unprocessable"}
@@ -21,6 +22,8 @@ def raised_codes() -> set[str]:
                 and isinstance(node.args[0], ast.Constant)
             ):
                 codes.add(node.args[0].value)
+    # The 409 of a transition's time limit is named by the table (app/triage/transitions.py).
+    codes |= {w.problem for t in transitions.TABLE.values() for w in t.windows.values()}
     return codes
 
 
@@ -53,3 +56,9 @@ def test_no_message_is_left_without_a_code_that_uses_it():
 def test_placeholders_are_filled_in_both_languages():
     assert "7" in i18n.message("unknown_crew", "fr", code="7")
     assert "7" in i18n.message("unknown_crew", "en", code="7")
+
+
+def test_a_parameter_worded_in_each_language_shows_the_messages_own():
+    status = i18n.Localized({"fr": "résolu", "en": "resolved"})
+    assert "« résolu »" in i18n.message("report_changed", "fr", status=status)
+    assert "“resolved”" in i18n.message("report_changed", "en", status=status)

@@ -24,6 +24,7 @@ from app.organisation.models import Desk
 from app.photos.models import READY, Photo
 from app.reports.models import Report
 from app.triage.models import ReportEvent
+from app.triage.queries import RESOLUTION, entered, last_entered
 
 # The states that mean the desk took the report up: acknowledged, or straight to a crew.
 TAKEN_UP = ("acknowledged", "assigned", "in_progress")
@@ -69,27 +70,21 @@ def published():
 def history(*, taken_up: bool = True):
     """Per report, from its history: when it was last resolved (a reopened report resolved
     again counts from its last resolution) and, with ``taken_up``, when the desk first took
-    it up (without, only the resolutions are read)."""
-    resolved_at = (
-        func.max(ReportEvent.created_at)
-        .filter(ReportEvent.to_status == "resolved")
-        .label("resolved_at")
-    )
+    it up (without, only the resolutions are read). Only state changes count
+    (``app.triage.queries``): a note on a resolved report moves neither."""
+    resolved_at = func.max(ReportEvent.created_at).filter(RESOLUTION).label("resolved_at")
     if not taken_up:
         return (
             select(ReportEvent.report_id, resolved_at)
-            .where(ReportEvent.to_status == "resolved")
+            .where(RESOLUTION)
             .group_by(ReportEvent.report_id)
             .subquery("events")
         )
-    acknowledged_at = (
-        func.min(ReportEvent.created_at)
-        .filter(ReportEvent.to_status.in_(TAKEN_UP))
-        .label("acknowledged_at")
-    )
+    taken = entered(*TAKEN_UP)
+    acknowledged_at = func.min(ReportEvent.created_at).filter(taken).label("acknowledged_at")
     return (
         select(ReportEvent.report_id, acknowledged_at, resolved_at)
-        .where(ReportEvent.to_status.in_((*TAKEN_UP, "resolved")))
+        .where(entered(*TAKEN_UP, "resolved"))
         .group_by(ReportEvent.report_id)
         .subquery("events")
     )
@@ -98,11 +93,7 @@ def history(*, taken_up: bool = True):
 def last_resolution():
     """history()'s ``resolved_at`` for the report at hand, as a LATERAL subquery (join it
     ON true): it reads the events of the reports a query keeps, history() every report's."""
-    return (
-        select(func.max(ReportEvent.created_at).label("resolved_at"))
-        .where(ReportEvent.report_id == Report.id, ReportEvent.to_status == "resolved")
-        .lateral("last_resolution")
-    )
+    return last_entered(Report.id, "resolved").lateral("last_resolution")
 
 
 def resolution(last_resolved):

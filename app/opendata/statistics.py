@@ -8,9 +8,10 @@ Months are calendar months in Dijon (Europe/Paris) of the report's creation; eve
 is on the report's creation, so a table covers the reports made in a period.
 
 Times to resolve are the exports' (``app.opendata.queries.resolution``): from the creation
-to the last resolution in the history, for a report that is resolved or closed now (a
-reopened and resolved again report counts from its last resolution; a reopened one still
-open does not count). The service level is met when that resolution is no later than the
+to the last resolution in the history (the last time it entered ``resolved``: a note or a
+public update on a resolved report moves nothing), for a report that is resolved or closed
+now (a reopened and resolved again report counts from its last resolution; a reopened one
+still open does not count). The service level is met when that resolution is no later than the
 report's due date (set from its category's service level at intake), or, for a report
 without one, than its creation plus the category's ``service_level_hours`` now.
 

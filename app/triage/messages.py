@@ -5,7 +5,9 @@ migration; the texts below are the same, for a database where a default row is m
 """
 
 import string
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+
+from app import i18n
 
 # Placeholders a template may use.
 PLACEHOLDERS = ("reference", "desk", "category", "reason", "original")
@@ -75,6 +77,66 @@ REASONS: dict[str, tuple[str, str]] = {
         "the crew did not find the problem on site",
     ),
 }
+
+
+# States as residents and staff read them: a problem's text names a state in words, never by
+# its code (app.triage.transitions checks that every state and action has its words).
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "new": ("nouveau", "new"),
+    "acknowledged": ("pris en compte", "acknowledged"),
+    "assigned": ("confié à une équipe", "assigned to a crew"),
+    "in_progress": ("en cours d'intervention", "being worked on"),
+    "reopened": ("rouvert", "reopened"),
+    "resolved": ("résolu", "resolved"),
+    "closed": ("clos", "closed"),
+    "rejected": ("refusé", "rejected"),
+    "duplicate": ("rattaché à un autre signalement", "merged into another report"),
+}
+
+# Actions likewise.
+ACTION_LABELS: dict[str, tuple[str, str]] = {
+    "acknowledge": ("prendre en compte", "acknowledge"),
+    "set_priority": ("changer la priorité", "set the priority"),
+    "assign": ("confier à une équipe", "assign to a crew"),
+    "reroute": ("réaiguiller vers un autre guichet", "re-route to another desk"),
+    "change_category": ("changer la catégorie", "change the category"),
+    "merge": ("rattacher à un autre signalement", "merge into another report"),
+    "reject": ("refuser", "reject"),
+    "note": ("ajouter une note interne", "add an internal note"),
+    "public_update": ("informer les habitants", "tell residents"),
+    "publish_description": ("publier la description", "publish the description"),
+    "reopen": ("rouvrir", "reopen"),
+    "close": ("clore", "close"),
+    "start": ("commencer l'intervention", "start work"),
+    "resolve": ("déclarer résolu", "resolve"),
+    "hand_back": ("rendre au guichet", "hand back to the desk"),
+}
+
+_NONE = ("aucune", "none")
+
+# The earliest a device's time for an action may be (problem client_at_out_of_range).
+SINCE_CREATED = ("la création du signalement", "the report was created")
+SINCE_GIVEN_TO_CREW = (
+    "l'attribution du ticket à votre équipe",
+    "the ticket was given to your crew",
+)
+
+
+def status_words(*statuses: str) -> i18n.Localized:
+    """The states in words, in each language (a message parameter), listed with commas."""
+    return _words(STATUS_LABELS, statuses)
+
+
+def action_words(*actions: str) -> i18n.Localized:
+    """The actions in words, in each language, listed with commas ("none" for none)."""
+    return _words(ACTION_LABELS, actions)
+
+
+def _words(labels: Mapping[str, tuple[str, str]], codes: Iterable[str]) -> i18n.Localized:
+    worded = [labels[code] for code in codes] or [_NONE]
+    return i18n.Localized(
+        {lang: ", ".join(words[i] for words in worded) for i, lang in enumerate(i18n.SUPPORTED)}
+    )
 
 
 def template_errors(text: str, placeholders: tuple[str, ...] = PLACEHOLDERS) -> list[str]:

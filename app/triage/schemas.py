@@ -8,8 +8,10 @@ from app.organisation.schemas import CODE_PATTERN
 from app.pagination import PageArgsSchema
 from app.reports.schemas import ReportDeskSchema
 from app.triage import messages, transitions
+from app.triage.service import CLIENT_CLOCK_SKEW
 
 REPORT_ID = ma.validate.Range(min=1, max=2**62)
+_SKEW_MINUTES = CLIENT_CLOCK_SKEW.total_seconds() / 60
 
 
 class MessageInSchema(ma.Schema):
@@ -34,7 +36,12 @@ class ActionInSchema(ma.Schema):
         metadata={"description": "Staff: internal note, never shown to residents"},
     )
     client_at = ma.fields.AwareDateTime(
-        metadata={"description": "When the action was done on the device (offline replays)"}
+        metadata={
+            "description": "When the action was done on the device (offline replays): not "
+            "before the ticket was given to the crew (the report's creation for others), nor "
+            f"more than {_SKEW_MINUTES:g} minutes after the server's time, else 422 "
+            "client_at_out_of_range"
+        }
     )
 
 

@@ -4,12 +4,15 @@ resident-facing message templates.
 Every action follows the same steps: the role may do it at all (403), the report exists
 (404), it is within the caller's reach (403: an agent's desks, a crew's tickets, a resident's
 own or supported report), the client saw the current version (428 without If-Match, 412 when
-stale), the transition table allows it from the current state (409); then the action's own
-checks (422), the version claim in the database, the change and its event.
+stale), the transition table allows it from the current state, within the row's time limit
+if it has one (409); then the device's time is possible and the action's own checks pass
+(422); then the version claim in the database, the change and its event.
+
+"Now" is the database's clock, which stamps the events, unless the caller passes ``now``.
 """
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from geoalchemy2.shape import to_shape
 from sqlalchemy import delete, func, literal, select, text
@@ -27,7 +30,7 @@ from app.organisation.models import Crew, Desk
 from app.organisation.service import desks_by_code
 from app.reports import routing as report_routing
 from app.reports.models import CLOSED_STATUSES, Report, ReportFollower, ReportSupporter
-from app.triage import messages, transitions
+from app.triage import messages, queries, transitions
 from app.triage.models import MessageTemplate, ReportEvent
 from app.users.identity import Identity
 from app.users.models import STAFF_ROLES, Role
@@ -35,6 +38,8 @@ from app.users.models import STAFF_ROLES, Role
 _REPORTS = Report.__table__
 # Reason codes residents see in the history; a crew's hand-back reason stays internal.
 PUBLIC_REASON_ACTIONS = ("reject", "resolve")
+# How far ahead of the server's clock a device's ``client_at`` may be (its clock drifts).
+CLIENT_CLOCK_SKEW = timedelta(minutes=5)
 
 
 def etag(report: Report) -> str:
@@ -51,12 +56,13 @@ def perform(
     versions: list[int] | None,
     params: dict,
     render: Callable[[Report], dict] | None = None,
+    now: datetime | None = None,
 ) -> Report:
     """Do ``action`` on the report as ``actor``, if one of ``versions`` (from If-Match) is
     its current version; commits the change with its event. ``render`` shapes the current
     report carried by a 412."""
     try:
-        report = _perform(session, actor, report_id, action, versions, params, render)
+        report = _perform(session, actor, report_id, action, versions, params, render, now)
     except Problem:
         session.rollback()
         raise
@@ -65,7 +71,13 @@ def perform(
 
 
 def perform_many(
-    session: Session, *, actor: Identity, action: str, items: list[dict], params: dict
+    session: Session,
+    *,
+    actor: Identity,
+    action: str,
+    items: list[dict],
+    params: dict,
+    now: datetime | None = None,
 ) -> list[dict]:
     """Do ``action`` on each report of ``items`` ({id, version}), each in its own
     transaction: one item's refusal does not undo the others. One result per item."""
@@ -79,6 +91,7 @@ def perform_many(
                 action=action,
                 versions=[item["version"]],
                 params=params,
+                now=now,
             )
         except Problem as problem:
             results.append(
@@ -118,6 +131,7 @@ def perform_once(
     versions: list[int] | None,
     params: dict,
     render: Callable[[Report], dict],
+    now: datetime | None = None,
 ) -> idempotency.Outcome:
     """:func:`perform` under an Idempotency-Key (``claim``: owner, scope, key, request
     fingerprint): a retry, or a replayed offline batch sent twice, gets the first answer
@@ -127,7 +141,7 @@ def perform_once(
         if replay is not None:
             session.rollback()
             return replay
-        report = _perform(session, actor, report_id, action, versions, params, render)
+        report = _perform(session, actor, report_id, action, versions, params, render, now)
         outcome = idempotency.complete(session, **claim, status_code=200, body=render(report))
     except Problem:
         session.rollback()
@@ -136,7 +150,7 @@ def perform_once(
     return outcome
 
 
-def _perform(session, actor, report_id, action, versions, params, render) -> Report:
+def _perform(session, actor, report_id, action, versions, params, render, now) -> Report:
     if actor.role not in transitions.roles_for(action):
         transitions.decide(action, actor.role, "new")  # raises the 403, worded once
     report = session.get(Report, report_id)
@@ -150,8 +164,11 @@ def _perform(session, actor, report_id, action, versions, params, render) -> Rep
     if report.version not in versions:
         raise _stale(report, render)
     transition = transitions.decide(action, actor.role, report.status)
-    if actor.role == Role.RESIDENT:  # residents may only reopen
-        _check_reopen_window(session, report)
+    window = transition.window_for(actor.role)
+    if window is not None:
+        _check_window(session, report, window, now)
+    if params.get("client_at") is not None:
+        _check_client_at(session, actor, report, params["client_at"], now)
     event = ReportEvent(
         report_id=report.id,
         client_at=params.get("client_at"),
@@ -223,9 +240,9 @@ def _rebase_offline_write(session, actor, report, action, versions, params, rend
     except (Forbidden, Conflict) as refused:
         raise Conflict(
             "offline_conflict",
-            action=action,
+            action=messages.action_words(action),
             client_at=params["client_at"].isoformat(),
-            status=report.status,
+            status=messages.status_words(report.status),
             headers={"ETag": etag(report)},
             extra={
                 "why": refused.code,
@@ -270,7 +287,7 @@ def _stale(report: Report, render) -> Problem:
         412,
         headers={"ETag": etag(report)},
         extra=extra,
-        status=report.status,
+        status=messages.status_words(report.status),
     )
 
 
@@ -299,20 +316,60 @@ def _check_reach(session: Session, actor: Identity, report: Report) -> None:
             raise Forbidden("not_reporter_or_supporter")
 
 
-def _check_reopen_window(session: Session, report: Report) -> None:
-    resolved_at = session.scalar(
-        select(func.max(ReportEvent.created_at)).where(
-            ReportEvent.report_id == report.id, ReportEvent.to_status == "resolved"
-        )
-    )
-    resolved_at = resolved_at or report.updated_at
-    if datetime.now(UTC) - resolved_at > timedelta(days=transitions.REOPEN_WINDOW_DAYS):
+def _now(session: Session, now: datetime | None) -> datetime:
+    """The instant the action happens: the caller's, else the database's (the events' clock)."""
+    return now or session.scalar(select(func.now()))
+
+
+def _check_window(
+    session: Session, report: Report, window: transitions.Window, now: datetime | None
+) -> None:
+    """The row's time limit: from the report's last entry into ``window.after`` (the
+    resolution the open data publish); a report whose history never says so (imported)
+    counts from its last change."""
+    since = session.scalar(queries.last_entered(report.id, window.after)) or report.updated_at
+    if _now(session, now) - since > timedelta(days=window.days):
+        at = f"{window.after}_at"
         raise Conflict(
-            "reopen_window_over",
-            days=transitions.REOPEN_WINDOW_DAYS,
-            resolved_at=resolved_at.date().isoformat(),
-            extra={"resolved_at": resolved_at.isoformat()},
+            window.problem,
+            days=window.days,
+            extra={at: since.isoformat()},
+            **{at: since.date().isoformat()},
         )
+
+
+def _check_client_at(
+    session: Session, actor: Identity, report: Report, client_at: datetime, now: datetime | None
+) -> None:
+    """The device's time for the action goes into the official history: it must be one at
+    which the caller could act. Not before the ticket was given to the crew (for a crew; the
+    report's creation for others), not after the server's time plus CLIENT_CLOCK_SKEW."""
+    earliest, since = report.created_at, messages.SINCE_CREATED
+    if actor.role == Role.CREW:
+        given_at = session.scalar(queries.given_to_crew(report.id, actor.crew))
+        earliest, since = max(earliest, given_at or earliest), messages.SINCE_GIVEN_TO_CREW
+    server_now = _now(session, now)
+    latest = server_now + CLIENT_CLOCK_SKEW
+    if earliest <= client_at <= latest:
+        return
+    earliest_text = earliest.isoformat(timespec="seconds")
+    raise Unprocessable(
+        "client_at_out_of_range",
+        client_at=client_at.isoformat(timespec="seconds"),
+        earliest=earliest_text,
+        since=i18n.Localized(zip(i18n.SUPPORTED, since, strict=True)),
+        now=server_now.isoformat(timespec="seconds"),
+        skew=int(CLIENT_CLOCK_SKEW.total_seconds() // 60),
+        errors={
+            "json": {
+                "client_at": [
+                    f"must be between {earliest_text} and the server's time "
+                    f"plus {CLIENT_CLOCK_SKEW.total_seconds() / 60:g} minutes"
+                ]
+            }
+        },
+        extra={"earliest": earliest.isoformat(), "server_time": server_now.isoformat()},
+    )
 
 
 # --- what each action changes ---------------------------------------------------------------
@@ -505,11 +562,14 @@ def _merge(session, actor, report, event, params):
             id=target_id,
             errors={"json": {"into": [f"no report {target_id}"]}},
         )
+    # The original gets an event and a new version too: it must be within the caller's
+    # reach, as the report acted on is (an agent merges only into their own desks' reports).
+    _check_reach(session, actor, target)
     if target.status in CLOSED_STATUSES:
         raise Conflict(
             "merge_target_closed",
             reference=target.reference,
-            status=target.status,
+            status=messages.status_words(target.status),
             extra={"target_status": target.status},
         )
     event.details["into"] = {"id": target.id, "reference": target.reference}
@@ -809,7 +869,9 @@ def delete_template(session: Session, *, category_code: str, status: str) -> Non
     """Remove a category's template: its reports get the state's default again."""
     template = session.scalar(_template_query(_category_id(session, category_code), status))
     if template is None:
-        raise NotFound("template_not_found", category=category_code, status=status)
+        raise NotFound(
+            "template_not_found", category=category_code, status=messages.status_words(status)
+        )
     session.delete(template)
     session.commit()
 

@@ -4,10 +4,11 @@ This module is the one table of the ticket's life: the service, the views (403 f
 that may never do an action) and the 409 answers (what is allowed from here) all read it.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.errors import Conflict, Forbidden
 from app.reports.models import STATUSES
+from app.triage import messages
 from app.users.models import Role
 
 # The desk works tickets: agents on their own desks' reports, supervisors on any desk's.
@@ -24,9 +25,27 @@ OPEN_WORK = ("new", "acknowledged", "assigned", "in_progress", "reopened")
 # The action keeps the report in its state.
 SAME = None
 
-# (action, from-states, to-state, roles). Read it as: "<roles> may <action> a report in any
-# of <from-states>; it is then in <to-state>". Admins configure; they do not work tickets.
-_ROWS: tuple[tuple[str, tuple[str, ...], str | None, frozenset[Role]], ...] = (
+
+@dataclass(frozen=True)
+class Window:
+    """A time limit on a row: its roles may do the action only within ``days`` of the
+    report's last entry into ``after`` (app.triage.queries.entered); later, 409 ``problem``."""
+
+    after: str
+    days: int
+    problem: str
+
+
+# Residents may reopen a resolved report (or one the desk closed since) this long after it
+# was resolved: the "resolved" message promises it.
+REOPEN_WINDOW_DAYS = 30
+REOPEN_WINDOW = Window(after="resolved", days=REOPEN_WINDOW_DAYS, problem="reopen_window_over")
+
+# (action, from-states, to-state, roles[, window]). Read it as: "<roles> may <action> a
+# report in any of <from-states> (within <window>); it is then in <to-state>". Two rows may
+# give the same action from the same state to different roles. Admins configure; they do
+# not work tickets.
+_ROWS: tuple[tuple, ...] = (
     ("acknowledge", ("new", "reopened"), "acknowledged", DESK),
     ("set_priority", OPEN_WORK, SAME, DESK),
     # Assigning from `new` acknowledges on the way; from `in_progress` it takes the ticket
@@ -41,9 +60,10 @@ _ROWS: tuple[tuple[str, tuple[str, ...], str | None, frozenset[Role]], ...] = (
     ("public_update", ANY, SAME, DESK),
     # Moderation: the desk publishes the description (edited if need be), or withdraws it.
     ("publish_description", ANY, SAME, DESK),
-    # A resident (the reporter or a supporter) may say "not fixed" within 30 days.
-    ("reopen", ("resolved",), "reopened", DESK | RESIDENT),
-    ("reopen", ("closed", "rejected", "duplicate"), "reopened", DESK),
+    # A resident (the reporter or a supporter) may say "not fixed" within 30 days of the
+    # resolution, even once the desk has closed the report.
+    ("reopen", ("resolved", "closed"), "reopened", RESIDENT, REOPEN_WINDOW),
+    ("reopen", ("resolved", "closed", "rejected", "duplicate"), "reopened", DESK),
     ("close", ("resolved",), "closed", DESK),
     ("start", ("assigned",), "in_progress", CREW),
     # A quick job may be resolved without pressing "start" first.
@@ -58,15 +78,32 @@ class Transition:
     from_status: str
     to_status: str  # the from-state when the action keeps it
     roles: frozenset[Role]
+    # The roles that may do it only within a time limit, and the limit.
+    windows: dict[Role, Window] = field(default_factory=dict)
+
+    def window_for(self, role: Role) -> Window | None:
+        return self.windows.get(role)
 
 
 def _build() -> dict[tuple[str, str], Transition]:
-    table = {}
-    for action, sources, target, roles in _ROWS:
+    table: dict[tuple[str, str], Transition] = {}
+    for action, sources, target, roles, *window in _ROWS:
+        windows = {role: window[0] for role in roles} if window else {}
         for source in sources:
             assert source in STATUSES and (target is None or target in STATUSES)
-            assert (action, source) not in table, f"{action} from {source} twice"
-            table[action, source] = Transition(action, source, target or source, roles)
+            assert all(w.after in STATUSES for w in windows.values())
+            to_status = target or source
+            found = table.get((action, source))
+            if found is not None:
+                assert found.to_status == to_status, f"{action} from {source}: two targets"
+                assert not found.roles & roles, f"{action} from {source} twice for a role"
+                roles_now, windows_now = found.roles | roles, {**found.windows, **windows}
+            else:
+                roles_now, windows_now = roles, windows
+            table[action, source] = Transition(action, source, to_status, roles_now, windows_now)
+    # Problems name states and actions in words (app.triage.messages), never by their codes.
+    assert set(messages.STATUS_LABELS) == set(STATUSES)
+    assert {a for a, _ in table} == set(messages.ACTION_LABELS)
     return table
 
 
@@ -85,8 +122,6 @@ HAND_BACK_REASONS = (
 RESOLUTION_CODES = ("repaired", "made_safe", "replaced", "cleaned", "already_fixed", "other")
 # Actions a bulk request may apply to a selection.
 BULK_ACTIONS = ("acknowledge", "assign", "merge")
-# Residents may reopen a resolved report this long after it was resolved.
-REOPEN_WINDOW_DAYS = 30
 
 
 def roles_for(action: str) -> frozenset[Role]:
@@ -102,6 +137,14 @@ def allowed_from(action: str, role: Role) -> tuple[str, ...]:
 def allowed_actions(status: str, role: Role) -> tuple[str, ...]:
     """What ``role`` may do to a report in ``status``."""
     return tuple(a for a in ACTIONS if role in _roles(a, status))
+
+
+def describe(action: str, role: Role) -> str:
+    """Whence ``role`` may do ``action``, and within which time limit (the API's docs)."""
+    states = allowed_from(action, role)
+    windows = dict.fromkeys(w for s in states if (w := TABLE[action, s].window_for(role)))
+    limits = "".join(f", within {w.days} days of becoming {w.after}" for w in windows)
+    return f"{role.value} from {', '.join(states)}{limits}"
 
 
 def _roles(action: str, status: str) -> frozenset[Role]:
@@ -128,10 +171,10 @@ def decide(action: str, role: Role, status: str) -> Transition:
         now = allowed_actions(status, role)
         raise Conflict(
             "transition_not_allowed",
-            action=action,
-            status=status,
-            allowed_from=", ".join(allowed),
-            allowed_now=", ".join(now) or "-",
+            action=messages.action_words(action),
+            status=messages.status_words(status),
+            allowed_from=messages.status_words(*allowed),
+            allowed_now=messages.action_words(*now),
             extra={
                 "action": action,
                 "current_status": status,

@@ -74,7 +74,7 @@ SUMMARIES = {
     "publish_description": "Publish the description, edited of personal details, to the "
     "public, Open311 and open data; null withdraws it (desk)",
     "reopen": "Reopen: the desk from resolved, closed, rejected or duplicate; the reporter or "
-    "a supporter from resolved, within 30 days",
+    "a supporter from resolved or closed, within 30 days of the resolution",
     "close": "Close a resolved report (desk)",
     "start": "Start work on an assigned ticket (the assigned crew)",
     "resolve": "Resolve with a resolution code (the assigned crew)",
@@ -157,10 +157,9 @@ def _action_view(action: str):
         )
         return report_view(report), {"ETag": service.etag(report)}
 
-    allowed = transitions.allowed_from
     roles = sorted(transitions.roles_for(action))
     post.__doc__ = f"{SUMMARIES[action]}\n\n" + "; ".join(
-        f"{role.value} from {', '.join(allowed(action, role))}" for role in roles
+        transitions.describe(action, role) for role in roles
     )
     decorators = (
         roles_required(blp, *roles),
@@ -181,7 +180,12 @@ def _action_view(action: str):
         blp.alt_response(
             412, description="Stale If-Match: `current` is the report now", **PROBLEM_DOC
         ),
-        blp.alt_response(422, description="Invalid or unknown value", **PROBLEM_DOC),
+        blp.alt_response(
+            422,
+            description="Invalid or unknown value, or an impossible device time "
+            "(client_at_out_of_range)",
+            **PROBLEM_DOC,
+        ),
         blp.alt_response(428, description="If-Match missing", **PROBLEM_DOC),
     )
     for decorator in reversed(decorators):

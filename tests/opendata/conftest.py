@@ -14,21 +14,22 @@ from tests.factories import add_report, database
 
 @pytest.fixture
 def history(app):
-    """``history(report_id, (to_status, hours_after_creation), ...)``: events as triage
-    writes them (the report's status is set to the last one)."""
+    """``history(report_id, (to_status, hours_after_creation[, action]), ...)``: events as
+    triage writes them (the report's status is set to the last one). A step to the state
+    the report is in is an action that keeps it, such as a ``note``."""
 
-    def add(report_id: int, *steps: tuple[str, float]) -> None:
+    def add(report_id: int, *steps: tuple) -> None:
         with database(app) as session:
             report = session.get(Report, report_id)
             previous = report.status
-            for to_status, hours in steps:
+            for to_status, hours, *action in steps:
                 session.add(
                     ReportEvent(
                         report_id=report_id,
                         created_at=report.created_at + timedelta(hours=hours),
                         actor_uid="agent-1",
                         actor_role="agent",
-                        action="step",
+                        action=action[0] if action else "step",
                         from_status=previous,
                         to_status=to_status,
                         public=True,

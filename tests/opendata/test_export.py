@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from datetime import datetime, timedelta
 
 import psycopg
 import pyarrow.parquet as pq
@@ -84,6 +85,21 @@ def test_full_and_daily_files_in_every_format(app, add_report, export, storage):
         assert len(lines) == entry.row_count
     for entry in files.values():
         assert entry.size_bytes == len(read(storage, entry))
+
+
+def test_the_files_publish_the_resolution_not_a_later_note(
+    app, add_report, history, export, storage
+):
+    report_id = add_report(reference="DIJ-2026-000001", created_hours_ago=72)
+    history(report_id, ("assigned", 1), ("resolved", 26, "resolve"), ("resolved", 27, "note"))
+    export()
+    files = published(app)
+    (row,) = csv.DictReader(io.StringIO(read(storage, files["reports.csv"]).decode()))
+    created, resolved = (datetime.fromisoformat(row[c]) for c in ("created_at", "resolved_at"))
+    assert resolved - created == timedelta(hours=26)
+    assert row["time_to_resolve_seconds"] == str(26 * 3600)
+    (feature,) = json.loads(read(storage, files["reports.geojson"]))["features"]
+    assert datetime.fromisoformat(feature["properties"]["resolved_at"]) == resolved
 
 
 def test_an_unchanged_file_keeps_its_content_and_date(app, add_report, export):

@@ -1,11 +1,16 @@
 """The anonymised row of each public report: what it says, and where it puts the report."""
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import func, select, update
 
 from app.opendata.queries import COLUMNS, export_rows
 from app.reports.models import Report
+from app.users.models import Role
 from tests.opendata.conftest import database
+from tests.triage.helpers import act, make_report
+from tests.triage.helpers import history as history_of
 
 MEDIA = "https://signale.example/v1/media/"
 
@@ -69,6 +74,42 @@ def test_acknowledged_and_resolved_dates_come_from_the_history(app, add_report, 
     assert (row["resolved_at"] - created).total_seconds() == 26 * 3600
     assert row["time_to_resolve_seconds"] == 26 * 3600
     assert row["status"] == "closed"
+
+
+def test_a_note_or_an_update_on_a_resolved_report_does_not_move_its_resolution(
+    app, add_report, history
+):
+    report_id = add_report(reference="DIJ-2026-000001", created_hours_ago=100)
+    history(
+        report_id,
+        ("acknowledged", 2),
+        ("resolved", 26, "resolve"),
+        ("resolved", 27, "note"),
+        ("resolved", 40, "public_update"),
+        ("closed", 50, "close"),
+        ("closed", 60, "note"),
+    )
+    row = rows(app)["DIJ-2026-000001"]
+    assert (row["resolved_at"] - row["created_at"]).total_seconds() == 26 * 3600
+    assert row["time_to_resolve_seconds"] == 26 * 3600
+    # A note before any state change is not a taking up either.
+    noted = add_report(reference="DIJ-2026-000002", created_hours_ago=10, status="assigned")
+    history(noted, ("assigned", 1, "note"))
+    assert rows(app)["DIJ-2026-000002"]["acknowledged_at"] is None
+
+
+def test_the_published_resolution_is_the_crews_resolve_not_the_desks_later_note(app, client, auth):
+    """Through the API, as the issue saw it: resolve, then a note seconds later."""
+    crew, agent = auth(Role.CREW), auth(Role.AGENT)
+    report_id = make_report(app, status="in_progress", reference="DIJ-2026-000001")
+    assert act(client, crew, report_id, "resolve", {"resolution": "repaired"}).status_code == 200
+    assert act(client, agent, report_id, "note", {"note": "Contrôlé"}).status_code == 200
+    message = {"message": {"fr": "Merci de votre patience"}}
+    assert act(client, agent, report_id, "public_update", message).status_code == 200
+    events = {e["action"]: e["at"] for e in history_of(client, agent, report_id)}
+    row = rows(app)["DIJ-2026-000001"]
+    assert row["resolved_at"] == datetime.fromisoformat(events["resolve"])
+    assert row["resolved_at"] < datetime.fromisoformat(events["note"])
 
 
 def test_straight_to_a_crew_counts_as_taken_up(app, add_report, history):

@@ -90,6 +90,27 @@ def test_after_a_reopen_the_last_resolution_counts_and_a_reopened_report_does_no
     assert (overall["resolved"], overall["median_hours"], overall["p90_hours"]) == (2, 27.0, 45.4)
 
 
+@pytest.mark.parametrize("narrow", [False, True], ids=["whole-history", "one-category"])
+def test_a_note_on_a_resolved_report_moves_neither_its_time_to_resolve_nor_its_service_level(
+    app, add_report, history, narrow
+):
+    # Due 24 h after creation, resolved at 10 h; the desk writes on it at 30 h and 100 h.
+    report_id = add_report(created_hours_ago=CREATED, due_in_hours=-CREATED + 24)
+    history(
+        report_id,
+        ("acknowledged", 1),
+        ("resolved", 10, "resolve"),
+        ("resolved", 30, "note"),
+        ("resolved", 100, "public_update"),
+    )
+    # Both ways of reading the history: every report's at once, or the kept reports' only.
+    filters = {"category": "pothole"} if narrow else {}
+    times = by_group(table(app, "resolution-times", **filters))[(None, None)]
+    assert (times["resolved"], times["median_hours"], times["p90_hours"]) == (1, 10.0, 10.0)
+    level = by_group(table(app, "service-level", **filters))[(None, None)]
+    assert (level["resolved"], level["within_service_level"], level["share"]) == (1, 1, 1.0)
+
+
 def test_duplicates_and_reports_without_a_position_are_not_counted(
     app, add_report, resolved_after, change
 ):

@@ -1,20 +1,21 @@
 """What each action does beyond the state: who may reach which report, crews, desks,
 categories routed again, merges moving supporters and followers."""
 
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.assets.service import put_asset
 from app.extensions import db
 from app.organisation.models import Crew
 from app.organisation.service import create_rule, put_crew
-from app.reports.models import Report, ReportFollower, ReportSupporter
+from app.reports.models import STATUSES, Report, ReportFollower, ReportSupporter
 from app.reports.service import add_support
-from app.triage.models import ReportEvent
+from app.triage import transitions
 from app.users.models import Role
-from tests.triage.helpers import DIJON, act, history, make_report
+from tests.triage.helpers import DIJON, act, add_event, etag_of, history, make_report
 
 # Around central Dijon (as tests/organisation/test_routing.py): DIJON is in WEST only.
 WEST = [[[5.00, 47.30], [5.10, 47.30], [5.10, 47.35], [5.00, 47.35], [5.00, 47.30]]]
@@ -92,48 +93,109 @@ def test_the_reporter_or_a_supporter_may_reopen_a_resolved_report_others_may_not
     assert "Pirate" not in str(event["message"])
 
 
-def test_a_resident_cannot_reopen_more_than_30_days_after_resolution(app, client, auth, setup):
-    report_id = make_report(app, status="resolved", reporter="ana")
-    setup(
-        lambda s: s.add(
-            ReportEvent(
-                report_id=report_id,
-                created_at=datetime.now(UTC) - timedelta(days=31),
-                actor_uid="crew-1",
-                actor_role="crew",
-                action="resolve",
-                from_status="in_progress",
-                to_status="resolved",
-                public=True,
-            )
-        )
+def resolved_days_ago(app, days: float, *, closed: bool = False, reporter: str = "ana") -> int:
+    """A report its crew resolved ``days`` ago by the database's clock (which stamps events);
+    with ``closed``, closed by the desk two minutes later."""
+    resolved_at = func.now() - timedelta(days=days)
+    report_id = make_report(app, status="closed" if closed else "resolved", reporter=reporter)
+    add_event(
+        app,
+        report_id,
+        resolved_at,
+        "resolve",
+        "in_progress",
+        "resolved",
+        actor_uid="crew-1",
+        actor_role="crew",
+        reason_code="repaired",
     )
+    if closed:
+        add_event(app, report_id, resolved_at + timedelta(minutes=2), "close", "resolved", "closed")
+    return report_id
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["resolved", "closed"])
+def test_a_resident_cannot_reopen_more_than_30_days_after_resolution(app, client, auth, closed):
+    report_id = resolved_days_ago(app, 31, closed=closed)
     resident = auth(Role.RESIDENT, uid="ana")
     response = act(client, resident, report_id, "reopen", {"reason": "Toujours là"})
     assert response.status_code == 409
     assert response.get_json()["code"] == "reopen_window_over"
+    assert response.get_json()["resolved_at"]
     # The desk still may.
     assert act(client, auth(Role.AGENT), report_id, "reopen", {"reason": "r"}).status_code == 200
 
 
-def test_a_resident_reopens_within_30_days(app, client, auth, setup):
-    report_id = make_report(app, status="resolved", reporter="ana")
-    setup(
-        lambda s: s.add(
-            ReportEvent(
-                report_id=report_id,
-                created_at=datetime.now(UTC) - timedelta(days=29),
-                actor_uid="crew-1",
-                actor_role="crew",
-                action="resolve",
-                from_status="in_progress",
-                to_status="resolved",
-                public=True,
-            )
-        )
+@pytest.mark.parametrize("closed", [False, True], ids=["resolved", "closed"])
+def test_a_resident_reopens_within_30_days(app, client, auth, closed):
+    # Closed by the desk after the resolution: the "resolved" message's promise still holds.
+    report_id = resolved_days_ago(app, 29, closed=closed)
+    before = etag_of(client, auth(Role.AGENT), report_id)
+    response = act(client, auth(Role.RESIDENT, uid="ana"), report_id, "reopen", {"reason": "r"})
+    assert response.status_code == 200, response.get_json()
+    answer = response.get_json()
+    assert (answer["id"], answer["status"]) == (report_id, "reopened")
+    assert answer["version"] == int(before.strip('"')) + 1
+    assert response.headers["ETag"] == f'"{answer["version"]}"'
+    event = history(client, auth(Role.AGENT), report_id)[-1]
+    assert (event["action"], event["from_status"], event["to_status"]) == (
+        "reopen",
+        "closed" if closed else "resolved",
+        "reopened",
+    )
+    assert (event["actor_uid"], event["actor_role"]) == ("ana", "resident")
+    assert event["details"] == {"reason": "r"} and event["public"] is True
+    assert "rouvert" in event["message"]["fr"]
+    with app.app_context():
+        assert db.session.get(Report, report_id).status == "reopened"
+        db.session.remove()
+
+
+def test_a_note_or_public_update_after_the_resolution_does_not_extend_the_reopen_window(
+    app, client, auth
+):
+    report_id = resolved_days_ago(app, 31)
+    # The desk writes on the resolved report since: the report stays resolved.
+    add_event(app, report_id, func.now() - timedelta(days=2), "note", "resolved", "resolved")
+    add_event(
+        app,
+        report_id,
+        func.now() - timedelta(days=1),
+        "public_update",
+        "resolved",
+        "resolved",
+        public=True,
+        message_fr="Contrôle fait",
+        message_en="Checked",
     )
     response = act(client, auth(Role.RESIDENT, uid="ana"), report_id, "reopen", {"reason": "r"})
-    assert response.status_code == 200
+    assert (response.status_code, response.get_json()["code"]) == (409, "reopen_window_over")
+
+
+def test_problems_name_states_and_actions_in_words_never_by_their_codes(app, client, auth):
+    codes = re.compile(r"\b(" + "|".join((*STATUSES, *transitions.ACTIONS)) + r")\b")
+    rejected = make_report(app, status="rejected", reporter="ana")
+    resident = auth(Role.RESIDENT, uid="ana")
+    french = act(client, {**resident, "Accept-Language": "fr"}, rejected, "reopen", {"reason": "r"})
+    assert (french.status_code, french.get_json()["code"]) == (409, "transition_not_allowed")
+    detail = french.get_json()["detail"]
+    assert "« rouvrir »" in detail and "« refusé »" in detail and "résolu, clos" in detail
+    assert codes.search(detail) is None, detail
+    # The codes stay in the members a client reads.
+    assert french.get_json()["current_status"] == "rejected"
+    assert french.get_json()["allowed_actions"] == []
+    working = make_report(app, status="in_progress", reporter="ana")
+    english = act(client, {**resident, "Accept-Language": "en"}, working, "reopen", {"reason": "r"})
+    detail = english.get_json()["detail"]
+    assert "“being worked on”" in detail and "Actions allowed now: none" in detail
+    assert "in_progress" not in detail
+    # A stale version names the state in words too.
+    agent = auth(Role.AGENT)
+    stale = act(
+        client, {**agent, "Accept-Language": "fr"}, working, "note", {"note": "n"}, etag='"0"'
+    )
+    assert stale.status_code == 412
+    assert "« en cours d'intervention »" in stale.get_json()["detail"]
 
 
 # --- crews ----------------------------------------------------------------------------------
@@ -336,6 +398,26 @@ def test_merge_moves_supporters_and_followers_and_both_histories_tell_it(app, cl
     staff = history(client, agent, original)[-1]["details"]
     # New supporters of the original: sue and bob (sam already was).
     assert staff["merged"]["id"] == merged and staff["supporters_moved"] == 2
+
+
+def test_an_agent_merges_only_into_a_report_of_their_own_desks(app, client, auth):
+    report_id = make_report(app, status="acknowledged")  # voirie, the agent's desk
+    other_desk = make_report(app, status="acknowledged", desk="eclairage", crew=None)
+    supervisor = auth(Role.SUPERVISOR)  # voirie and eclairage
+    other_etag = etag_of(client, supervisor, other_desk)
+    response = act(client, auth(Role.AGENT), report_id, "merge", {"into": other_desk})
+    assert response.status_code == 403
+    assert response.get_json()["code"] == "not_your_desk"
+    assert "eclairage" in response.get_json()["detail"]
+    # Neither report changed: no event, no new version for the other desk.
+    assert etag_of(client, supervisor, other_desk) == other_etag
+    assert history(client, supervisor, other_desk)[1:] == []
+    assert history(client, supervisor, report_id)[1:] == []
+    # A supervisor of both desks may.
+    response = act(client, supervisor, report_id, "merge", {"into": other_desk})
+    assert response.status_code == 200
+    assert response.get_json()["duplicate_of"]["id"] == other_desk
+    assert history(client, supervisor, other_desk)[-1]["action"] == "merge"
 
 
 def test_merge_needs_another_report_still_being_dealt_with(app, client, auth):

@@ -32,9 +32,10 @@ EXPECTED = {
     "note": [(DESK | {C}, ALL, None)],
     "public_update": [(DESK, ALL, None)],
     "publish_description": [(DESK, ALL, None)],
+    # The resident within 30 days of the resolution (tests/triage/test_actions.py).
     "reopen": [
-        (DESK | {R}, ("resolved",), "reopened"),
-        (DESK, ("closed", "rejected", "duplicate"), "reopened"),
+        (DESK | {R}, ("resolved", "closed"), "reopened"),
+        (DESK, ("rejected", "duplicate"), "reopened"),
     ],
     "close": [(DESK, ("resolved",), "closed")],
     "start": [({C}, ("assigned",), "in_progress")],
