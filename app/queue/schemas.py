@@ -115,6 +115,17 @@ class WorkItemSchema(ma.Schema):
     description = ma.fields.String(
         required=True, allow_none=True, metadata={"description": "What the resident wrote"}
     )
+    answers = ma.fields.Dict(
+        required=True,
+        metadata={"description": "The resident's answers to the category's questions"},
+    )
+    crew_over_capacity = ma.fields.Boolean(
+        required=True,
+        metadata={
+            "description": "Routing gave the ticket to the crew holding it although every "
+            "candidate crew was at or over capacity (the report's routing.crew says how full)"
+        },
+    )
     location = ma.fields.Nested(PointSchema, required=True, allow_none=True)
     support_count = ma.fields.Integer(required=True)
     version = ma.fields.Integer(
