@@ -252,12 +252,40 @@ def test_support_counts_once_and_follows_and_the_reporter_cannot_support(
 def test_a_report_is_accepted_while_redis_is_down(database_url, token_for):
     app = make_app(database_url, REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens there
     token = token_for(Role.RESIDENT, uid="offline")
-    response = app.test_client().post(
-        "/v1/reports",
-        json=POTHOLE,
-        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "offline-1"},
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "offline-1"}
+    response = client.post("/v1/reports", json=POTHOLE, headers=headers)
+    # The answer: the reporter's view of the new report.
+    assert response.status_code == 201, response.get_data(as_text=True)
+    body = response.get_json()
+    assert re.fullmatch(r"DIJ-\d{4}-\d{6}", body["reference"])
+    assert response.headers["Location"] == f"/v1/reports/{body['id']}"
+    assert (body["status"], body["is_mine"]) == ("new", True)
+    assert body["description"] == POTHOLE["description"]
+    assert body["answers"] == POTHOLE["answers"]
+    # The state: stored, new, the resident's, in the commune, routed to a desk.
+    with app.app_context():
+        report = db.session.get(Report, body["id"])
+        assert (report.status, report.reporter_uid, report.commune_insee) == (
+            "new",
+            "offline",
+            "21231",
+        )
+        assert report.desk_id is not None and report.reference == body["reference"]
+        db.session.remove()
+    # The event: the report's history opens with its submission.
+    history = client.get(f"/v1/reports/{body['id']}/history", headers=headers).get_json()
+    (submitted,) = history["items"]
+    assert (submitted["action"], submitted["from_status"], submitted["to_status"]) == (
+        "submit",
+        None,
+        "new",
     )
-    assert response.status_code == 201
+    # A retry is answered from PostgreSQL, not Redis: the same report, nothing more created.
+    again = client.post("/v1/reports", json=POTHOLE, headers=headers)
+    assert (again.status_code, again.get_json()) == (201, body)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert count_reports(app) == 1
 
 
 def test_references_keep_growing_past_a_million(client, resident, session):
