@@ -6,7 +6,7 @@ from app.organisation.schemas import CATEGORY_CODE_PATTERN, CODE_PATTERN
 from app.pagination import PageArgsSchema, page_schema
 from app.queue.queries import SORTS
 from app.reports.models import OPEN_STATUSES, STATUSES
-from app.reports.schemas import CategoryRefSchema, PointSchema, bbox_field
+from app.reports.schemas import CategoryRefSchema, CrewRefSchema, PointSchema, bbox_field
 
 _OPEN = ", ".join(OPEN_STATUSES)
 
@@ -90,11 +90,6 @@ class TicketArgsSchema(PageArgsSchema):
         validate=ma.validate.Range(min=-90, max=90),
         metadata={"description": "The tablet's latitude (WGS 84), with lon"},
     )
-
-
-class CrewRefSchema(ma.Schema):
-    code = ma.fields.String(required=True)
-    name = ma.fields.String(required=True)
 
 
 class WorkItemSchema(ma.Schema):

@@ -178,7 +178,48 @@ def test_nobody_else_sees_the_reporters_data(client, resident, auth):
     assert mine["description"].startswith("Trou profond")
 
 
-def test_lists_filter_by_place_category_and_paginate(client, resident):
+def test_the_reports_staff_see_what_the_resident_said_and_which_crew_holds_it(
+    app, client, resident, auth, crew_code
+):
+    """The desk and the crew triage with the description and the answers; after an assign,
+    the answer and the report name the crew holding the ticket, while routing.crew stays
+    what routing proposed."""
+    from app.organisation.service import create_rule, put_crew
+    from tests.triage.helpers import act
+
+    with app.app_context():
+        create_rule(db.session, {"name": "Voirie", "priority": 1, "desk": "voirie"})
+        put_crew(db.session, code="v-east", name="Est", desk="voirie", skills=["pothole"])
+        db.session.remove()
+    report_id = submit(client, resident).get_json()["id"]
+    agent, crew_member = auth(Role.AGENT), auth(Role.CREW)  # voirie; voirie-nord
+    said = {"description": POTHOLE["description"], "answers": POTHOLE["answers"]}
+    view = client.get(f"/v1/reports/{report_id}", headers=agent).get_json()
+    assert {key: view[key] for key in said} == said
+    assert view["crew"] == {"code": "v-east", "name": "Est"}
+    assert view["routing"]["crew"]["crew"] == "v-east"
+    assert "contact" not in view  # read at /contact, audited
+    # Not the crew's ticket yet: the public projection, nothing the resident said.
+    view = client.get(f"/v1/reports/{report_id}", headers=crew_member).get_json()
+    assert not set(said) & set(view)
+    assert view["location"] != {"type": "Point", "coordinates": [DIJON["lon"], DIJON["lat"]]}
+    answer = act(client, agent, report_id, "assign", {"crew": crew_code})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    answer = answer.get_json()
+    assert answer["status"] == "assigned"
+    assert answer["crew"] == {"code": "voirie-nord", "name": "Voirie Nord"}
+    assert answer["routing"]["crew"]["crew"] == "v-east"  # what routing proposed
+    view = client.get(f"/v1/reports/{report_id}", headers=agent).get_json()
+    assert (view["crew"], view["routing"]) == (answer["crew"], answer["routing"])
+    # The crew now holding it sees what the resident said, and where exactly.
+    view = client.get(f"/v1/reports/{report_id}", headers=crew_member).get_json()
+    assert {key: view[key] for key in said} == said
+    assert view["location"] == {"type": "Point", "coordinates": [DIJON["lon"], DIJON["lat"]]}
+    assert view["address"] == POTHOLE["address"]
+    assert view["crew"]["code"] == crew_code
+
+
+def test_lists_filter_by_place_category_and_paginate(client, resident, auth):
     near_keys = []
     for i in range(3):
         body = {**POTHOLE, "location": {"lon": 5.0415 + i * 0.0001, "lat": 47.322}}
@@ -209,7 +250,15 @@ def test_lists_filter_by_place_category_and_paginate(client, resident):
     assert seen == sorted(seen, reverse=True) and len(seen) == 5
     collection = client.get("/v1/reports/geojson?category=other", headers=resident).get_json()
     assert collection["type"] == "FeatureCollection"
-    assert collection["features"][0]["geometry"]["coordinates"] == [5.0415, 47.322]
+    # The public map: the report's public projection, even for its reporter (whose own list
+    # is /v1/me/reports).
+    (feature,) = collection["features"]
+    public = client.get(f"/v1/reports/{other}", headers=auth()).get_json()
+    assert (
+        feature["geometry"]
+        == public["location"]
+        != {"type": "Point", "coordinates": [5.0415, 47.322]}
+    )
 
 
 def test_a_bad_area_is_a_clear_422(client, resident):
