@@ -1,9 +1,9 @@
 from geoalchemy2 import Geometry
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import Computed, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.geo.models import WGS84
+from app.geo.models import LAMBERT93, WGS84
 
 
 class Address(db.Model):
@@ -35,3 +35,9 @@ class Address(db.Model):
     # compared with (see service.normalised).
     search: Mapped[str] = mapped_column(String(400))
     geom = mapped_column(Geometry("POINT", srid=WGS84, spatial_index=False), nullable=False)
+    # Lambert-93, metres: the public projection of a report names the street of the address
+    # nearest its snapped position (KNN on this column's GiST index).
+    geom_l93 = mapped_column(
+        Geometry("POINT", srid=LAMBERT93, spatial_index=True),
+        Computed(f"ST_Transform(geom, {LAMBERT93})", persisted=True),
+    )

@@ -1,22 +1,24 @@
 """Read side of Open311: public service requests, as rows of plain columns.
 
 Only what may be public is selected: no reporter uid, contact or answers, and of the
-description only what moderation published.
-Positions are coarsened to a grid (``OPEN311_LOCATION_GRID_M``, Lambert-93 metres) so that
-a request cannot point at a private home.
+description only what moderation published. Where a request is, is the report's public
+projection (app.reports.public, the same for every public channel): its position snapped to
+a grid (``OPEN311_LOCATION_GRID_M``, Lambert-93 metres) and the street there from the
+address register, never the address as typed, so that a request cannot point at a home.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Float, Numeric, String, Text, case, cast, func, literal, select, text
+from sqlalchemy import String, Text, case, cast, func, literal, select, text, true
 from sqlalchemy.orm import Session, aliased
 
 from app.categories.models import Category
-from app.geo.models import WGS84, Commune
+from app.geo.models import Commune
 from app.open311.models import Submission
 from app.organisation.models import Desk
 from app.photos.models import READY, Photo
+from app.reports import public
 from app.reports.models import CLOSED_STATUSES, OPEN_STATUSES, Report
 
 _ORIGINAL = aliased(Report)
@@ -30,18 +32,9 @@ class Documents:
     updated_at: datetime | None
 
 
-def coarsened(grid_m: int):
-    """The report's position snapped to a ``grid_m`` Lambert-93 grid, in WGS 84: what every
-    public output shows (Open311, open data), so that none can point at a private home."""
-    return func.ST_Transform(func.ST_SnapToGrid(Report.geom_l93, grid_m), WGS84)
-
-
 # The time zone of every date-time of a document: W3C date-times with Dijon's offset.
 LOCAL_TIME_ZONE = "Europe/Paris"
 _W3C = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
-# A house number at the start of an address ("12 bis, rue ..."), and any whitespace
-# around: public outputs drop them, so that none points at a home.
-HOUSE_NUMBER = r"^\s*(\d+\s*(bis|ter|quater|[a-z](?![a-z]))?\s*,?\s*)?|\s+$"
 
 
 @dataclass(frozen=True)
@@ -55,17 +48,8 @@ class Presentation:
     extensions: bool = False
 
 
-def street_only(address):
-    """The address without a leading house number (NULL when nothing is left)."""
-    return func.nullif(func.regexp_replace(address, HOUSE_NUMBER, "", "gi"), "")
-
-
 def _w3c(column):
     return func.to_char(column, _W3C)
-
-
-def _degrees(value):
-    return cast(func.round(cast(value, Numeric), 6), Float)
 
 
 def _photo():
@@ -84,12 +68,12 @@ def _object(fields: dict):
     return func.json_build_object(*(part for item in fields.items() for part in item))
 
 
-def _document(how: Presentation):
+def _document(how: Presentation, place):
     """A report as an Open311 service request, as JSON text built by PostgreSQL: a page of
     1000 built from Python objects spent most of its time in our Python (bench_open311.py:
     about 4 times the requests/s this way). Never any reporter data; the description only
-    as moderation published it; null fields are left out."""
-    coarse = coarsened(how.grid_m)
+    as moderation published it; the place as ``place`` (the public projection) gives it;
+    null fields are left out."""
     english = how.lang == "en"
     fields = {
         "service_request_id": Report.reference,
@@ -101,9 +85,9 @@ def _document(how: Presentation):
         "requested_datetime": _w3c(Report.created_at),
         "updated_datetime": _w3c(Report.updated_at),
         "expected_datetime": _w3c(Report.due_at),
-        "address": street_only(Report.address),
-        "lat": _degrees(func.ST_Y(coarse)),
-        "long": _degrees(func.ST_X(coarse)),
+        "address": place.c.address,
+        "lat": place.c.lat,
+        "long": place.c.lon,
         "media_url": literal(how.media_base, String) + _photo(),
     }
     if how.extensions:
@@ -121,12 +105,14 @@ def _document(how: Presentation):
 
 
 def _base(how: Presentation):
+    place = public.place(how.grid_m)
     return (
-        select(_document(how), Report.updated_at)
+        select(_document(how, place), Report.updated_at)
         .join(Category, Report.category_id == Category.id)
         .outerjoin(Desk, Report.desk_id == Desk.id)
         .outerjoin(Commune, Report.commune_insee == Commune.insee_code)
         .outerjoin(_ORIGINAL, Report.duplicate_of_id == _ORIGINAL.id)
+        .join(place, true())
         # A report waiting for its photo's GPS position is not public yet.
         .where(Report.geom.is_not(None))
     )

@@ -54,12 +54,12 @@ REPORTS_TEXT = {
         (
             "Tous les signalements publics, anonymisés : référence, catégorie, commune, pôle, "
             "état, dates de création, de prise en charge et de résolution, délai, doublon, "
-            "soutiens, source, photo publique, position arrondie à une grille de 50 m ou "
-            "placée sur l'équipement signalé. Aucune donnée sur les personnes.",
+            "soutiens, source, photo publique, position arrondie à une grille de 50 m. "
+            "Aucune donnée sur les personnes.",
             "Every public report, anonymised: reference, category, commune, desk, state, "
             "created, acknowledged and resolved dates, time to resolve, duplicate of, "
-            "supporters, source, public photo, position snapped to a 50 m grid or at the "
-            "equipment reported. No personal data.",
+            "supporters, source, public photo, position snapped to a 50 m grid. No personal "
+            "data.",
         ),
     ),
     "reports-daily": (

@@ -3,25 +3,23 @@
 Only what may be public is selected. No reporter uid, contact, address or answers, and of
 the free text only what moderation published (``public_description``: the desk's
 ``publish_description`` action): residents' own words and answers can name a person or a
-home. The position is the
-equipment's when the report is attached to a piece of public equipment, else the report's
-snapped to a grid (the same as Open311's: two grids together would locate a report more
-finely than either). A photo is given only when it is a public one (ready, of the report
-itself: not a crew's "after" photo nor a resident's "reopen" one).
+home. The position is the report's public projection (app.reports.public), the same as
+Open311's and the API's: snapped to a grid (two positions of one report, on two channels,
+would locate it more finely than either). A photo is given only when it is a public one
+(ready, of the report itself: not a crew's "after" photo nor a resident's "reopen" one).
 """
 
 from datetime import date
 
-from sqlalchemy import BigInteger, Float, Numeric, Select, case, cast, func, literal, select
+from sqlalchemy import BigInteger, Select, case, cast, func, literal, select, true
 from sqlalchemy.orm import Session, aliased
 
-from app.assets.models import Asset
 from app.categories.models import Category
 from app.geo.models import Commune
-from app.open311.queries import coarsened
 from app.opendata.models import OpenDataFile
 from app.organisation.models import Desk
 from app.photos.models import READY, Photo
+from app.reports import public
 from app.reports.models import Report
 from app.triage.models import ReportEvent
 from app.triage.queries import RESOLUTION, entered, last_entered
@@ -55,11 +53,6 @@ COLUMNS = (
 )
 
 _ORIGINAL = aliased(Report)
-
-
-def _rounded(value):
-    # A millionth of a degree is about 0.1 m: more digits only say the grid's arithmetic.
-    return cast(func.round(cast(value, Numeric), 6), Float)
 
 
 def published():
@@ -121,10 +114,7 @@ def export_rows(*, grid_m: int, media_base: str) -> Select:
         .scalar_subquery()
     )
     resolved_at = resolution(events.c.resolved_at)
-    position = case(
-        (Asset.id.is_not(None), Asset.geom),
-        else_=coarsened(grid_m),
-    )
+    place = public.place(grid_m)
     return (
         select(
             Report.reference,
@@ -145,17 +135,17 @@ def export_rows(*, grid_m: int, media_base: str) -> Select:
             Report.source,
             Report.public_description.label("description"),
             (literal(media_base) + photo).label("photo_url"),
-            case((Asset.id.is_not(None), "asset"), else_=f"grid_{grid_m}m").label("location_basis"),
-            _rounded(func.ST_X(position)).label("lon"),
-            _rounded(func.ST_Y(position)).label("lat"),
+            literal(f"grid_{grid_m}m").label("location_basis"),
+            place.c.lon,
+            place.c.lat,
             func.date(func.timezone(TIMEZONE, Report.created_at)).label("day"),
         )
         .join(Category, Report.category_id == Category.id)
         .outerjoin(Desk, Report.desk_id == Desk.id)
         .outerjoin(Commune, Report.commune_insee == Commune.insee_code)
         .outerjoin(_ORIGINAL, Report.duplicate_of_id == _ORIGINAL.id)
-        .outerjoin(Asset, Report.asset_id == Asset.id)
         .outerjoin(events, events.c.report_id == Report.id)
+        .join(place, true())
         .where(published())
         .order_by(Report.created_at, Report.id)
     )

@@ -88,8 +88,8 @@ class OpenDataFiles(MethodView):
         """The published files: the statistics tables (CSV and JSON), the full reports
         files, then the daily ones, newest first. Reports columns: reference, category,
         commune, desk, status, created/acknowledged/resolved dates, time to resolve,
-        duplicate of, supporters, source, public photo, and a position snapped to a grid or
-        at the equipment reported (never a reporter's data, address or text)"""
+        duplicate of, supporters, source, public photo, and a position snapped to a grid
+        (never a reporter's data, address or text)"""
         limit = page_size(args["limit"])
         cursor = decode_cursor(args["cursor"], 1)
         entries = queries.files(

@@ -208,12 +208,30 @@ def routed_crew(desk_id):
     ).lateral("routed_crew")
 
 
+CREW_CHOICE = (
+    "lowest open workload for its capacity among the desk's crews covering the point with "
+    "the skill, then nearest depot"
+)
+
+
 def crew_explanation(code: str, workload: int, capacity: int, metres: float | None) -> dict:
+    """What the router records about the crew it chose (intake, re-routing). The crews are
+    ordered by workload for capacity, so when the chosen one is full every candidate is:
+    ``over_capacity`` says so, and the explanation says it in words for the desk."""
+    over_capacity = workload >= capacity
+    why = CREW_CHOICE
+    if over_capacity:
+        why += (
+            f"; every candidate crew is at or over capacity ({code}: {workload} open "
+            f"tickets for a capacity of {capacity}): share the work out or add a crew"
+        )
     return {
         "crew": code,
         "workload": workload,
         "capacity": capacity,
         "depot_distance_m": None if metres is None else round(metres),
+        "over_capacity": over_capacity,
+        "why": why,
     }
 
 

@@ -89,6 +89,16 @@ def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def crew_over_capacity():
+    """Routing's explanation says every candidate crew was full (app.organisation.routing.
+    crew_explanation), and the crew it proposed still holds the ticket."""
+    proposed = Report.routing["crew"]
+    return func.coalesce(
+        and_(proposed["over_capacity"].as_boolean(), proposed["crew"].as_string() == Crew.code),
+        false(),
+    )
+
+
 def items_query(here=None):
     """The columns a work-list item shows; with ``here`` (Lambert-93), its distance too."""
     columns = [
@@ -100,6 +110,8 @@ def items_query(here=None):
         func.coalesce(OVERDUE, false()).label("overdue"),
         Report.address,
         Report.description,
+        Report.answers,
+        crew_over_capacity().label("crew_over_capacity"),
         Report.support_count,
         Report.version,
         Report.created_at,

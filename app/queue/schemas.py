@@ -6,7 +6,7 @@ from app.organisation.schemas import CATEGORY_CODE_PATTERN, CODE_PATTERN
 from app.pagination import PageArgsSchema, page_schema
 from app.queue.queries import SORTS
 from app.reports.models import OPEN_STATUSES, STATUSES
-from app.reports.schemas import CategoryRefSchema, PointSchema, bbox_field
+from app.reports.schemas import CategoryRefSchema, CrewRefSchema, PointSchema, bbox_field
 
 _OPEN = ", ".join(OPEN_STATUSES)
 
@@ -92,11 +92,6 @@ class TicketArgsSchema(PageArgsSchema):
     )
 
 
-class CrewRefSchema(ma.Schema):
-    code = ma.fields.String(required=True)
-    name = ma.fields.String(required=True)
-
-
 class WorkItemSchema(ma.Schema):
     """A report as a work-list item: staff fields, never the reporter's identity or contact."""
 
@@ -114,6 +109,17 @@ class WorkItemSchema(ma.Schema):
     address = ma.fields.String(required=True, allow_none=True)
     description = ma.fields.String(
         required=True, allow_none=True, metadata={"description": "What the resident wrote"}
+    )
+    answers = ma.fields.Dict(
+        required=True,
+        metadata={"description": "The resident's answers to the category's questions"},
+    )
+    crew_over_capacity = ma.fields.Boolean(
+        required=True,
+        metadata={
+            "description": "Routing gave the ticket to the crew holding it although every "
+            "candidate crew was at or over capacity (the report's routing.crew says how full)"
+        },
     )
     location = ma.fields.Nested(PointSchema, required=True, allow_none=True)
     support_count = ma.fields.Integer(required=True)

@@ -152,6 +152,8 @@ def present(row) -> dict:
         "crew": None if row.crew_code is None else {"code": row.crew_code, "name": row.crew_name},
         "address": row.address,
         "description": row.description,
+        "answers": row.answers,
+        "crew_over_capacity": row.crew_over_capacity,
         "location": None
         if row.lon is None
         else {"type": "Point", "coordinates": [row.lon, row.lat]},

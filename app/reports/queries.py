@@ -2,13 +2,14 @@
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.categories.models import Category
 from app.errors import Unprocessable
 from app.geo.models import LAMBERT93, WGS84, in_lambert93_domain
 from app.pagination import decode_cursor, paginate
+from app.reports import public
 from app.reports.models import CLOSED_STATUSES, Report
 
 SUGGESTION_RADIUS_M = 250
@@ -20,25 +21,29 @@ def lambert93(lon: float, lat: float):
     return func.ST_Transform(func.ST_SetSRID(func.ST_MakePoint(lon, lat), WGS84), LAMBERT93)
 
 
-def suggestions(session: Session, *, lon: float, lat: float, category: str) -> list:
+def suggestions(session: Session, *, lon: float, lat: float, category: str, grid_m: int) -> list:
     """ "Is it one of these?": the open reports of ``category`` within 250 m, nearest first,
-    as (report, distance in metres)."""
+    as (report, public place, distance in metres): distances are the public positions'."""
     if not in_lambert93_domain(lon, lat):
         return []
-    return [tuple(row) for row in session.execute(suggestion_query(lon, lat, category)).unique()]
+    rows = session.execute(suggestion_query(lon, lat, category, grid_m)).unique()
+    return [(row.Report, public.PublicPlace.of(row), row.distance_m) for row in rows]
 
 
-def suggestion_query(lon: float, lat: float, category: str):
+def suggestion_query(lon: float, lat: float, category: str, grid_m: int):
     here = lambert93(lon, lat)
+    place = public.place(grid_m)
+    distance = public.distance(grid_m, here)
     return (
-        select(Report, func.ST_Distance(Report.geom_l93, here))
+        select(Report, place.c.lon, place.c.lat, place.c.address, distance.label("distance_m"))
         .join(Category, Report.category_id == Category.id)
+        .join(place, true())
         .where(
             Category.code == category,
             Report.status.not_in(CLOSED_STATUSES),
-            func.ST_DWithin(Report.geom_l93, here, SUGGESTION_RADIUS_M),
+            public.within(grid_m, here, SUGGESTION_RADIUS_M),
         )
-        .order_by(Report.geom_l93.op("<->")(here), Report.id)
+        .order_by(distance, Report.id)
         .limit(SUGGESTIONS)
     )
 
@@ -46,6 +51,7 @@ def suggestion_query(lon: float, lat: float, category: str):
 def list_reports(
     session: Session,
     *,
+    grid_m: int,
     near: str | None = None,
     radius: int = 500,
     bbox: str | None = None,
@@ -55,21 +61,37 @@ def list_reports(
     after: list | None = None,
     limit: int = 50,
 ) -> dict:
-    """A page of reports, newest first, keyset-paginated on (created_at, id)."""
+    """A page of reports, newest first, keyset-paginated on (created_at, id), as (report,
+    public place). The public list places and finds its reports by their public projection
+    (app.reports.public); a reporter's own list (``reporter_uid``) by their exact places, and
+    its items have no public place (None)."""
+    own = reporter_uid is not None
     query = select(Report).order_by(Report.created_at.desc(), Report.id.desc()).limit(limit + 1)
+    if not own:
+        place = public.place(grid_m)
+        query = query.add_columns(place.c.lon, place.c.lat, place.c.address).join(place, true())
     if near:
         lon, lat = parse_point(near)
         if not in_lambert93_domain(lon, lat):
             return paginate([], limit, None)  # no report that far from Dijon
-        query = query.where(func.ST_DWithin(Report.geom_l93, lambert93(lon, lat), radius))
+        here = lambert93(lon, lat)
+        query = query.where(
+            func.ST_DWithin(Report.geom_l93, here, radius)
+            if own
+            else public.within(grid_m, here, radius)
+        )
     if bbox:
         x1, y1, x2, y2 = parse_bbox(bbox)
-        query = query.where(Report.geom.intersects(func.ST_MakeEnvelope(x1, y1, x2, y2, 4326)))
+        query = query.where(
+            Report.geom.intersects(func.ST_MakeEnvelope(x1, y1, x2, y2, 4326))
+            if own
+            else public.in_box(grid_m, x1, y1, x2, y2)
+        )
     if category:
         query = query.join(Category).where(Category.code == category)
     if status:
         query = query.where(Report.status == status)
-    if reporter_uid:
+    if own:
         query = query.where(Report.reporter_uid == reporter_uid)
     else:  # a report still waiting for its photo's position is not on public lists
         query = query.where(Report.geom.is_not(None))
@@ -81,8 +103,11 @@ def list_reports(
                 and_(Report.created_at == created_at, Report.id < report_id),
             )
         )
-    rows = list(session.scalars(query).unique())
-    return paginate(rows, limit, lambda r: [r.created_at.isoformat(), r.id])
+    if own:
+        rows = [(report, None) for report in session.scalars(query).unique()]
+    else:
+        rows = [(row.Report, public.PublicPlace.of(row)) for row in session.execute(query).unique()]
+    return paginate(rows, limit, lambda row: [row[0].created_at.isoformat(), row[0].id])
 
 
 def parse_cursor(cursor: str | None) -> list | None:

@@ -175,13 +175,9 @@ def _crew_decision(row, *, duplicate: bool) -> dict:
             "why": "no active crew of this desk covers the point with the skill: "
             "the desk assigns one by hand",
         }
-    return {
-        **rules.crew_explanation(
-            row.crew_code, row.workload, row.crew_capacity, row.depot_distance_m
-        ),
-        "why": "lowest open workload for its capacity among the desk's crews covering "
-        "the point with the skill, then nearest depot",
-    }
+    return rules.crew_explanation(
+        row.crew_code, row.workload, row.crew_capacity, row.depot_distance_m
+    )
 
 
 def named_asset(session: Session, category: Category, reference: str) -> list:

@@ -105,9 +105,15 @@ class ReportRefSchema(ma.Schema):
     reference = ma.fields.String(required=True)
 
 
+class CrewRefSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+
+
 class ReportSchema(ma.Schema):
-    """A report as anyone may see it: no reporter identity or contact, and no free text but
-    what moderation published."""
+    """A report as anyone may see it, its public projection (the same as Open311's and open
+    data's): no reporter identity or contact, no free text but what moderation published,
+    the position on a grid and the street, never the address as typed."""
 
     id = ma.fields.Integer(required=True)
     reference = ma.fields.String(required=True, metadata={"description": "e.g. DIJ-2026-004213"})
@@ -117,9 +123,20 @@ class ReportSchema(ma.Schema):
         PointSchema,
         required=True,
         allow_none=True,
-        metadata={"description": "null until the first photo's GPS gives it"},
+        metadata={
+            "description": "Snapped to a 50 m grid (OPEN311_LOCATION_GRID_M); exact for its "
+            "reporter and its staff. null until the first photo's GPS gives it"
+        },
     )
-    address = ma.fields.String(allow_none=True, required=True)
+    address = ma.fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "The street and commune at the public position, from the address "
+            "register (null when it has none there); the address as typed for its reporter "
+            "and its staff"
+        },
+    )
     public_description = ma.fields.String(
         allow_none=True,
         required=True,
@@ -168,19 +185,37 @@ class OwnReportSchema(ReportSchema):
 
 
 class ReportViewSchema(ReportSchema):
-    """The public fields always; the reporter's own fields only when the reporter asks; how
-    the control centre handles it (priority, due date, routing explanation) for staff only."""
+    """The public fields always; the reporter's own fields only when the reporter asks; what
+    the resident said (description, answers) and the exact place for the report's staff
+    (agents of its desk, supervisors, admins, the crew holding it); how the control centre
+    handles it (priority, due date, routing explanation, crew) for staff only."""
 
     is_mine = StrictBoolean(required=True)
-    description = ma.fields.String(allow_none=True)
-    answers = ma.fields.Dict()
+    description = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "What the resident wrote: the reporter and the report's staff"},
+    )
+    answers = ma.fields.Dict(
+        metadata={
+            "description": "The answers to the category's questions: the reporter and "
+            "the report's staff"
+        }
+    )
     accuracy_m = ma.fields.Float(allow_none=True)
     language = ma.fields.String()
     contact = ma.fields.Nested(ContactSchema, allow_none=True)
     priority = ma.fields.Integer(metadata={"description": "Staff only: 1 urgent .. 4 low"})
     due_at = ma.fields.AwareDateTime(allow_none=True, metadata={"description": "Staff only"})
     routing = ma.fields.Dict(
-        metadata={"description": "Staff only: why routing decided what it did"}
+        metadata={
+            "description": "Staff only: why routing decided what it did, as it proposed it "
+            "(routing.crew is the crew it proposed; `crew` is the one holding the ticket now)"
+        }
+    )
+    crew = ma.fields.Nested(
+        CrewRefSchema,
+        allow_none=True,
+        metadata={"description": "Staff only: the crew holding the ticket now (null: none)"},
     )
     version = ma.fields.Integer(
         metadata={"description": "Bumped by every action on the report; its ETag"}

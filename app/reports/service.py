@@ -1,6 +1,7 @@
 """Use cases of reports: submitting, reading, supporting."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import current_app
 from geoalchemy2 import WKTElement
@@ -15,14 +16,16 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.geo import service as geo
 from app.geo.models import WGS84
 from app.idempotency import service as idempotency
-from app.reports import routing
+from app.organisation.models import Crew
+from app.reports import public, routing
 from app.reports.models import (
     Report,
     ReportContact,
     ReportFollower,
     ReportSupporter,
 )
-from app.users.identity import Identity
+from app.users.identity import Identity, works_desk
+from app.users.models import STAFF_ROLES, Role
 
 SUBMIT_SCOPE = "POST /v1/reports"
 # What the database fills in when a report is created.
@@ -233,10 +236,51 @@ def add_support(session: Session, report_id: int, uid: str) -> bool:
     return bool(added)
 
 
-def present(report: Report, viewer_uid: str | None, photos=(), *, staff: bool = False) -> dict:
+@dataclass(frozen=True)
+class StaffView:
+    """What a staff caller sees of how the city handles a report; ``handles``: the caller is
+    of the report's own staff (see :func:`handles`), who also see what the resident said and
+    where exactly."""
+
+    handles: bool
+    crew: Crew | None
+
+
+def handles(viewer: Identity, report: Report, crew: Crew | None) -> bool:
+    """Whether ``viewer`` is of the report's own staff: an agent of its desk, a supervisor or
+    an admin, or a member of the crew holding it (``crew``, the report's)."""
+    if works_desk(viewer, report.desk.code if report.desk is not None else None):
+        return True
+    return viewer.role == Role.CREW and crew is not None and crew.code == viewer.crew
+
+
+def view_of(session: Session, report: Report, viewer: Identity, photos=(), *, grid_m: int) -> dict:
+    """The report as ``viewer`` may see it (``GET /v1/reports/{id}``, a triage action's
+    answer): the reporter their own fields, the report's staff what the resident said and
+    where exactly, other staff how it is handled; everyone else its public projection."""
+    staff = None
+    if viewer.role in STAFF_ROLES:
+        crew = session.get(Crew, report.crew_id) if report.crew_id is not None else None
+        staff = StaffView(handles=handles(viewer, report, crew), crew=crew)
+    exact = viewer.uid == report.reporter_uid or (staff is not None and staff.handles)
+    place = None if exact else public.place_of(session, report.id, grid_m)
+    return present(report, viewer.uid, photos, place=place, staff=staff)
+
+
+def present(
+    report: Report,
+    viewer_uid: str | None,
+    photos=(),
+    *,
+    place: public.PublicPlace | None = None,
+    staff: StaffView | None = None,
+) -> dict:
     """The report as ``viewer_uid`` may see it: the reporter gets their own fields too.
 
-    ``photos`` are the report's Photo rows; others see the ready ones only.
+    Where it is: ``place`` (its public projection, app.reports.public) when given, else the
+    exact position and the address as typed (for the reporter and the report's staff).
+    ``staff``: how the city handles it, for staff callers. ``photos`` are the report's Photo
+    rows; others than the reporter see the ready ones only.
     """
     from app.photos.service import present as present_photo
 
@@ -266,10 +310,22 @@ def present(report: Report, viewer_uid: str | None, photos=(), *, staff: bool = 
         "updated_at": report.updated_at,
         "is_mine": viewer_uid is not None and viewer_uid == report.reporter_uid,
     }
+    exact = view["is_mine"] or (staff is not None and staff.handles)
+    if place is not None:
+        view.update(location=place.location, address=place.address)
+    elif not exact:  # never the exact place by omission
+        raise ValueError("a public view of a report needs its public projection")
     shown = (present_photo(p, owner=view["is_mine"]) for p in photos)
     view["photos"] = [p for p in shown if p is not None]
-    if staff:  # how the control centre handles it; never shown to residents
-        view.update(priority=report.priority, due_at=report.due_at, routing=report.routing)
+    if staff is not None:  # how the control centre handles it; never shown to residents
+        view.update(
+            priority=report.priority,
+            due_at=report.due_at,
+            routing=report.routing,
+            crew=None if staff.crew is None else {"code": staff.crew.code, "name": staff.crew.name},
+        )
+        if staff.handles:  # what the resident said: for the desk and the crew to triage
+            view.update(description=report.description, answers=report.answers)
     if view["is_mine"]:
         view.update(
             description=report.description,

@@ -1,4 +1,4 @@
-from flask import Response, g, json, request
+from flask import Response, current_app, g, json, request
 from flask.views import MethodView
 
 from app import i18n
@@ -8,7 +8,7 @@ from app.geojson import page_as_features
 from app.idempotency import service as idempotency
 from app.pagination import page_size
 from app.photos.service import photos_of
-from app.reports import contact, queries, service
+from app.reports import contact, public, queries, service
 from app.reports.schemas import (
     OwnReportPageSchema,
     OwnReportSchema,
@@ -24,7 +24,7 @@ from app.reports.schemas import (
     SupportSchema,
 )
 from app.users.identity import current_identity, roles_required
-from app.users.models import STAFF_ROLES, Role
+from app.users.models import Role
 
 blp = Blueprint(
     "reports", __name__, url_prefix="/v1", description="Residents' reports: submit, read, support"
@@ -107,6 +107,7 @@ class ReportsGeoJSON(MethodView):
 def _page(args: dict, reporter_uid: str | None = None) -> dict:
     page = queries.list_reports(
         db.session,
+        grid_m=public.grid_of(current_app.config),
         near=args.get("near"),
         radius=args.get("radius", 500),
         bbox=args.get("bbox"),
@@ -116,9 +117,13 @@ def _page(args: dict, reporter_uid: str | None = None) -> dict:
         after=queries.parse_cursor(args.get("cursor")),
         limit=page_size(args.get("limit")),
     )
-    # Only the caller's own list carries the reporter's fields.
-    photos = photos_of(db.session, [r.id for r in page["items"]])
-    page["items"] = [service.present(r, reporter_uid, photos.get(r.id, ())) for r in page["items"]]
+    # Only the caller's own list carries the reporter's fields; the public one is the
+    # reports' public projection.
+    photos = photos_of(db.session, [r.id for r, _ in page["items"]])
+    page["items"] = [
+        service.present(r, reporter_uid, photos.get(r.id, ()), place=place)
+        for r, place in page["items"]
+    ]
     return page
 
 
@@ -133,13 +138,20 @@ class Suggestions(MethodView):
         250 m, best 5, nearest first)"""
         category = service.active_category(db.session, args["category"], field="category")
         found = queries.suggestions(
-            db.session, lon=args["lon"], lat=args["lat"], category=category.code
+            db.session,
+            lon=args["lon"],
+            lat=args["lat"],
+            category=category.code,
+            grid_m=public.grid_of(current_app.config),
         )
-        photos = photos_of(db.session, [report.id for report, _ in found])
+        photos = photos_of(db.session, [report.id for report, _, _ in found])
         return {
             "items": [
-                {**service.present(report, None, photos.get(report.id, ())), "distance_m": d}
-                for report, d in found
+                {
+                    **service.present(report, None, photos.get(report.id, ()), place=place),
+                    "distance_m": d,
+                }
+                for report, place, d in found
             ]
         }
 
@@ -171,11 +183,19 @@ class ReportById(MethodView):
     )
     @blp.alt_response(404, description="No such report", **PROBLEM_DOC)
     def get(self, report_id):
-        """One report: public fields, plus the reporter's own fields for the reporter"""
+        """One report: its public projection (the position on a 50 m grid, the street);
+        the reporter's own fields for the reporter; for the report's staff (agents of its
+        desk, supervisors, admins, the crew holding it) what the resident said and where
+        exactly; for staff, how it is handled"""
         report = service.get_report(db.session, report_id)
         photos = photos_of(db.session, [report_id]).get(report_id, ())
-        identity = current_identity()
-        view = service.present(report, identity.uid, photos, staff=identity.role in STAFF_ROLES)
+        view = service.view_of(
+            db.session,
+            report,
+            current_identity(),
+            photos,
+            grid_m=public.grid_of(current_app.config),
+        )
         return {**view, "version": report.version}, {"ETag": f'"{report.version}"'}
 
 

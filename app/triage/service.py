@@ -533,11 +533,7 @@ def _choose_crew(
         }
         return None
     crew, why = chosen
-    routing["crew"] = {
-        **why,
-        "why": "lowest open workload for its capacity among the desk's crews covering "
-        "the point with the skill, then nearest depot",
-    }
+    routing["crew"] = why
     return crew.id
 
 

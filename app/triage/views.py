@@ -3,7 +3,7 @@ and the message templates. Every write takes If-Match with the report's ETag."""
 
 import json
 
-from flask import Response, request
+from flask import Response, current_app, request
 from flask.views import MethodView
 from werkzeug.http import parse_etags
 
@@ -12,6 +12,7 @@ from app.extensions import Blueprint, db
 from app.idempotency import service as idempotency
 from app.pagination import decode_cursor, encode_cursor, page_size
 from app.photos.service import photos_of
+from app.reports import public
 from app.reports import service as reports
 from app.reports.schemas import ReportIdPathSchema, ReportViewSchema
 from app.reports.views import REPORT_ID_PARAMETER
@@ -29,7 +30,7 @@ from app.triage.schemas import (
     TemplateStatusPathSchema,
 )
 from app.users.identity import current_identity, roles_required
-from app.users.models import STAFF_ROLES, Role
+from app.users.models import Role
 
 blp = Blueprint(
     "triage",
@@ -97,9 +98,14 @@ def if_match_versions() -> list[int] | None:
 
 def report_view(report) -> dict:
     """The report as the caller may see it, as GET /v1/reports/{report_id} shows it."""
-    identity = current_identity()
     photos = photos_of(db.session, [report.id]).get(report.id, ())
-    view = reports.present(report, identity.uid, photos, staff=identity.role in STAFF_ROLES)
+    view = reports.view_of(
+        db.session,
+        report,
+        current_identity(),
+        photos,
+        grid_m=public.grid_of(current_app.config),
+    )
     return {**view, "version": report.version}
 
 

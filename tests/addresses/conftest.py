@@ -48,6 +48,12 @@ def ban_csv(rows=REGISTER, *extra_lines: str) -> io.StringIO:
     return io.StringIO("\n".join([HEADER, *(line(r) for r in rows), *extra_lines]) + "\n")
 
 
+def add_addresses(session, rows) -> None:
+    """``rows`` (in REGISTER's shape) added to the register, as an import does."""
+    report = importing.import_file(session, ban_csv(rows))
+    assert report.inserted + report.updated == len(rows), report.errors
+
+
 @pytest.fixture
 def register(session):
     """The register above, imported."""

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from app.extensions import db
+from tests.addresses.conftest import add_addresses
+from tests.factories import database
 from tests.open311.conftest import children, get_json, get_xml
 from tests.photos.images import jpeg
 
@@ -24,8 +26,26 @@ SPEC_FIELDS = {
 }
 
 
-def test_requests_xml_carries_the_spec_fields_of_each_request(client, file_report):
-    filed = file_report("pothole", answers={"size": "small"}, address="rue de la Liberté")
+def test_requests_xml_carries_the_spec_fields_of_each_request(app, client, file_report):
+    # The register's address nearest the report's public position names its street.
+    with database(app) as session:
+        add_addresses(
+            session,
+            [
+                (
+                    "21231_0420_00030",
+                    30,
+                    "",
+                    "Rue de la Liberté",
+                    "21000",
+                    "21231",
+                    "Dijon",
+                    5.0416,
+                    47.322,
+                )
+            ],
+        )
+    filed = file_report("pothole", answers={"size": "small"}, address="30 rue de la Liberté")
     root = get_xml(client, "/requests.xml")
     assert root.tag == "service_requests"
     (request,) = root
@@ -37,7 +57,7 @@ def test_requests_xml_carries_the_spec_fields_of_each_request(client, file_repor
     assert fields["service_code"] == "pothole"
     assert fields["service_name"] == "Nid-de-poule"
     assert fields["agency_responsible"] == filed["desk"]["name_fr"]
-    assert fields["address"] == "rue de la Liberté"
+    assert fields["address"] == "Rue de la Liberté 21000 Dijon"  # never the typed text
     assert datetime.fromisoformat(fields["requested_datetime"]).utcoffset() is not None
     assert datetime.fromisoformat(fields["expected_datetime"]) > datetime.fromisoformat(
         fields["requested_datetime"]

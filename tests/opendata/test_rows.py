@@ -57,12 +57,15 @@ def test_the_position_is_snapped_to_the_grid_and_never_the_exact_one(app, add_re
     assert (coarser["lon"], coarser["lat"]) == pytest.approx(snapped(app, report_id, 200), abs=1e-6)
 
 
-def test_a_report_on_public_equipment_is_placed_at_the_equipment(app, add_report, attach_asset):
+def test_a_report_on_public_equipment_is_on_the_grid_too(app, add_report, attach_asset):
+    """One public projection for every channel: Open311 and the API show the grid point of a
+    report on equipment, so open data does too (the equipment's position and the grid's
+    together would locate the report more finely than either)."""
     report_id = add_report(reference="DIJ-2026-000001", at=(5.043217, 47.321789))
     attach_asset(report_id, "SL-42", 5.04335, 47.32165)
     row = rows(app)["DIJ-2026-000001"]
-    assert row["location_basis"] == "asset"
-    assert (row["lon"], row["lat"]) == pytest.approx((5.04335, 47.32165), abs=1e-9)
+    assert row["location_basis"] == "grid_50m"
+    assert (row["lon"], row["lat"]) == pytest.approx(snapped(app, report_id, 50), abs=1e-6)
 
 
 def test_acknowledged_and_resolved_dates_come_from_the_history(app, add_report, history):

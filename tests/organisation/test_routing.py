@@ -222,6 +222,28 @@ def test_workload_is_weighed_against_capacity(session, desks, add_crew, assign):
     assert crew.code == "small"
 
 
+def test_when_every_candidate_crew_is_full_the_explanation_says_so(
+    session, desks, add_crew, assign
+):
+    big = add_crew("big", zone=WEST, capacity=10)
+    small = add_crew("small", zone=EAST, capacity=2)
+    assign(big, 9)  # 90 %
+    assign(small, 1)  # 50 %: one crew still has room
+    crew, why = choose_crew(session, desks["voirie"].id, "pothole", *IN_BOTH)
+    assert crew.code == "small" and why["over_capacity"] is False
+    assert "capacity (" not in why["why"]
+    assign(small, 1)  # 100 %: full
+    assign(big, 1)  # 100 %: full
+    crew, why = choose_crew(session, desks["voirie"].id, "pothole", *IN_BOTH)
+    assert why["over_capacity"] is True
+    assert f"every candidate crew is at or over capacity ({crew.code}: " in why["why"]
+    assign(big, 221)  # 231 open tickets for a capacity of 10, as the desk once saw
+    crew, why = choose_crew(session, desks["voirie"].id, "pothole", *IN_BOTH)
+    assert (crew.code, why["workload"], why["capacity"]) == ("small", 2, 2)
+    assert why["over_capacity"] is True
+    assert "(small: 2 open tickets for a capacity of 2)" in why["why"]
+
+
 def test_a_crew_without_a_zone_works_everywhere(session, desks, add_crew):
     add_crew("anywhere")
     crew, why = choose_crew(session, desks["voirie"].id, "pothole", *OUTSIDE)

@@ -1,9 +1,11 @@
 """GET /v1/crews/me/tickets: a crew member's tablet lists the crew's open tickets."""
 
 import pytest
+from sqlalchemy import update
 
+from app.reports.models import Report
 from app.users.models import Role
-from tests.factories import DIJON
+from tests.factories import DIJON, database
 
 EAST = (5.0565, 47.3220)
 FAR_EAST = (5.0715, 47.3220)
@@ -41,6 +43,22 @@ def test_only_the_crews_own_open_tickets_nearest_to_the_tablet_first(
     items = response.get_json()["items"]
     assert items[0]["distance_m"] < 1 < items[1]["distance_m"] < items[2]["distance_m"]
     assert items[0]["crew"]["code"] == "voirie-nord"
+
+
+def test_a_ticket_carries_what_the_resident_said(app, client, crew_member, add_report, crews):
+    ticket = add_report(status="assigned", crew_id=crews["voirie-nord"], description="Trou profond")
+    with database(app) as session:
+        session.execute(
+            update(Report)
+            .where(Report.id == ticket)
+            .values(answers={"size": "large", "on_cycle_lane": True})
+        )
+        session.commit()
+    (item,) = tickets(client, crew_member).get_json()["items"]
+    assert item["description"] == "Trou profond"
+    assert item["answers"] == {"size": "large", "on_cycle_lane": True}
+    (synced,) = client.get("/v1/crews/me/sync", headers=crew_member).get_json()["tickets"]
+    assert synced["answers"] == item["answers"]
 
 
 def test_without_a_position_the_most_urgent_come_first(client, crew_member, add_report, crews):

@@ -3,14 +3,15 @@
 import re
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 
+from app.organisation.routing import crew_explanation
 from app.queue import queries
 from app.queue.queries import Filters
 from app.reports.generate import generate
-from app.reports.models import CLOSED_STATUSES, OPEN_STATUSES
+from app.reports.models import CLOSED_STATUSES, OPEN_STATUSES, Report
 from app.users.models import Role
-from tests.factories import DIJON
+from tests.factories import DIJON, database
 
 EAST = (5.0565, 47.3220)  # ~1.1 km east of DIJON
 FAR_EAST = (5.0715, 47.3220)  # ~2.3 km east
@@ -94,6 +95,40 @@ def test_an_item_carries_what_the_agent_needs_and_no_contact_details(
     body = get_queue(client, agent).get_data(as_text=True)
     for personal in ("Camille", "camille@example.fr", "0612345678", "resident-"):
         assert personal not in body
+
+
+def set_columns(app, report_id: int, **values) -> None:
+    with database(app) as session:
+        session.execute(update(Report).where(Report.id == report_id).values(**values))
+        session.commit()
+
+
+def test_an_item_carries_the_residents_answers_and_whether_routing_found_every_crew_full(
+    app, client, agent, add_report, crews
+):
+    """The category's questions are there for triage: the desk reads the answers in its
+    queue, and sees when routing proposed a crew that was already full."""
+    full = add_report(status="assigned", crew_id=crews["voirie-nord"])
+    reassigned = add_report(status="assigned", crew_id=crews["voirie-sud"])
+    room = add_report(status="assigned", crew_id=crews["voirie-nord"])
+    unrouted = add_report()  # routed before routing recorded it, or with no crew at all
+
+    def proposed(code, over_capacity):
+        explanation = crew_explanation(code, 231 if over_capacity else 2, 13, None)
+        return {"crew": explanation}
+
+    set_columns(app, full, answers={"size": "large"}, routing=proposed("voirie-nord", True))
+    set_columns(app, reassigned, routing=proposed("voirie-nord", True))  # then reassigned
+    set_columns(app, room, routing=proposed("voirie-nord", False))
+    items = {item["id"]: item for item in get_queue(client, agent).get_json()["items"]}
+    assert items[full]["answers"] == {"size": "large"}
+    assert items[room]["answers"] == {}
+    assert {report: items[report]["crew_over_capacity"] for report in items} == {
+        full: True,
+        reassigned: False,
+        room: False,
+        unrouted: False,
+    }
 
 
 def test_status_filter_takes_one_or_more_states_closed_ones_included(client, agent, add_report):

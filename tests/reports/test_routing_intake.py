@@ -51,6 +51,29 @@ def test_the_rule_picks_the_desk_and_the_fitting_crew_is_assigned(app, client, a
     second = submit(client, resident, "b", {**POTHOLE, "location": {"lon": 5.06, "lat": 47.33}})
     staff = client.get(f"/v1/reports/{second['id']}", headers=auth(Role.AGENT)).get_json()
     assert staff["routing"]["crew"] == {**staff["routing"]["crew"], "crew": "v-east", "workload": 1}
+    assert staff["routing"]["crew"]["over_capacity"] is False
+
+
+def test_routing_says_when_the_crew_it_proposes_is_over_capacity(app, client, auth):
+    """The only crew fitting has 13 open tickets for a capacity of 13: it is proposed, and
+    the explanation the desk reads says every candidate is full."""
+    with app.app_context():
+        create_rule(db.session, {"name": "Voirie", "priority": 10, "desk": "voirie"})
+        put_crew(
+            db.session, code="v-east", name="Est", desk="voirie", skills=["pothole"], capacity=13
+        )
+        db.session.commit()
+        db.session.remove()
+    resident = auth(Role.RESIDENT, uid="ana")
+    for n in range(14):  # 80 m apart: no duplicates
+        body = {**POTHOLE, "location": {"lon": 5.02 + n * 0.001, "lat": 47.33}}
+        report = submit(client, resident, f"k{n}", body)
+    staff = client.get(f"/v1/reports/{report['id']}", headers=auth(Role.AGENT)).get_json()
+    crew = staff["routing"]["crew"]
+    assert (crew["crew"], crew["workload"], crew["capacity"]) == ("v-east", 13, 13)
+    assert crew["over_capacity"] is True
+    assert "every candidate crew is at or over capacity" in crew["why"]
+    assert "v-east: 13 open tickets for a capacity of 13" in crew["why"]
 
 
 def test_a_point_on_the_border_of_two_communes_goes_to_one_the_lower_insee_code(app, client, auth):

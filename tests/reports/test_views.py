@@ -178,7 +178,48 @@ def test_nobody_else_sees_the_reporters_data(client, resident, auth):
     assert mine["description"].startswith("Trou profond")
 
 
-def test_lists_filter_by_place_category_and_paginate(client, resident):
+def test_the_reports_staff_see_what_the_resident_said_and_which_crew_holds_it(
+    app, client, resident, auth, crew_code
+):
+    """The desk and the crew triage with the description and the answers; after an assign,
+    the answer and the report name the crew holding the ticket, while routing.crew stays
+    what routing proposed."""
+    from app.organisation.service import create_rule, put_crew
+    from tests.triage.helpers import act
+
+    with app.app_context():
+        create_rule(db.session, {"name": "Voirie", "priority": 1, "desk": "voirie"})
+        put_crew(db.session, code="v-east", name="Est", desk="voirie", skills=["pothole"])
+        db.session.remove()
+    report_id = submit(client, resident).get_json()["id"]
+    agent, crew_member = auth(Role.AGENT), auth(Role.CREW)  # voirie; voirie-nord
+    said = {"description": POTHOLE["description"], "answers": POTHOLE["answers"]}
+    view = client.get(f"/v1/reports/{report_id}", headers=agent).get_json()
+    assert {key: view[key] for key in said} == said
+    assert view["crew"] == {"code": "v-east", "name": "Est"}
+    assert view["routing"]["crew"]["crew"] == "v-east"
+    assert "contact" not in view  # read at /contact, audited
+    # Not the crew's ticket yet: the public projection, nothing the resident said.
+    view = client.get(f"/v1/reports/{report_id}", headers=crew_member).get_json()
+    assert not set(said) & set(view)
+    assert view["location"] != {"type": "Point", "coordinates": [DIJON["lon"], DIJON["lat"]]}
+    answer = act(client, agent, report_id, "assign", {"crew": crew_code})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    answer = answer.get_json()
+    assert answer["status"] == "assigned"
+    assert answer["crew"] == {"code": "voirie-nord", "name": "Voirie Nord"}
+    assert answer["routing"]["crew"]["crew"] == "v-east"  # what routing proposed
+    view = client.get(f"/v1/reports/{report_id}", headers=agent).get_json()
+    assert (view["crew"], view["routing"]) == (answer["crew"], answer["routing"])
+    # The crew now holding it sees what the resident said, and where exactly.
+    view = client.get(f"/v1/reports/{report_id}", headers=crew_member).get_json()
+    assert {key: view[key] for key in said} == said
+    assert view["location"] == {"type": "Point", "coordinates": [DIJON["lon"], DIJON["lat"]]}
+    assert view["address"] == POTHOLE["address"]
+    assert view["crew"]["code"] == crew_code
+
+
+def test_lists_filter_by_place_category_and_paginate(client, resident, auth):
     near_keys = []
     for i in range(3):
         body = {**POTHOLE, "location": {"lon": 5.0415 + i * 0.0001, "lat": 47.322}}
@@ -209,7 +250,15 @@ def test_lists_filter_by_place_category_and_paginate(client, resident):
     assert seen == sorted(seen, reverse=True) and len(seen) == 5
     collection = client.get("/v1/reports/geojson?category=other", headers=resident).get_json()
     assert collection["type"] == "FeatureCollection"
-    assert collection["features"][0]["geometry"]["coordinates"] == [5.0415, 47.322]
+    # The public map: the report's public projection, even for its reporter (whose own list
+    # is /v1/me/reports).
+    (feature,) = collection["features"]
+    public = client.get(f"/v1/reports/{other}", headers=auth()).get_json()
+    assert (
+        feature["geometry"]
+        == public["location"]
+        != {"type": "Point", "coordinates": [5.0415, 47.322]}
+    )
 
 
 def test_a_bad_area_is_a_clear_422(client, resident):
@@ -252,12 +301,40 @@ def test_support_counts_once_and_follows_and_the_reporter_cannot_support(
 def test_a_report_is_accepted_while_redis_is_down(database_url, token_for):
     app = make_app(database_url, REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens there
     token = token_for(Role.RESIDENT, uid="offline")
-    response = app.test_client().post(
-        "/v1/reports",
-        json=POTHOLE,
-        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "offline-1"},
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "offline-1"}
+    response = client.post("/v1/reports", json=POTHOLE, headers=headers)
+    # The answer: the reporter's view of the new report.
+    assert response.status_code == 201, response.get_data(as_text=True)
+    body = response.get_json()
+    assert re.fullmatch(r"DIJ-\d{4}-\d{6}", body["reference"])
+    assert response.headers["Location"] == f"/v1/reports/{body['id']}"
+    assert (body["status"], body["is_mine"]) == ("new", True)
+    assert body["description"] == POTHOLE["description"]
+    assert body["answers"] == POTHOLE["answers"]
+    # The state: stored, new, the resident's, in the commune, routed to a desk.
+    with app.app_context():
+        report = db.session.get(Report, body["id"])
+        assert (report.status, report.reporter_uid, report.commune_insee) == (
+            "new",
+            "offline",
+            "21231",
+        )
+        assert report.desk_id is not None and report.reference == body["reference"]
+        db.session.remove()
+    # The event: the report's history opens with its submission.
+    history = client.get(f"/v1/reports/{body['id']}/history", headers=headers).get_json()
+    (submitted,) = history["items"]
+    assert (submitted["action"], submitted["from_status"], submitted["to_status"]) == (
+        "submit",
+        None,
+        "new",
     )
-    assert response.status_code == 201
+    # A retry is answered from PostgreSQL, not Redis: the same report, nothing more created.
+    again = client.post("/v1/reports", json=POTHOLE, headers=headers)
+    assert (again.status_code, again.get_json()) == (201, body)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert count_reports(app) == 1
 
 
 def test_references_keep_growing_past_a_million(client, resident, session):

@@ -697,3 +697,151 @@ def test_access(app, client, token_for, operation, caller):
             "not_reporter_or_supporter",
             "photo_not_allowed",
         }, response.json
+
+
+# --- who sees what of a report ----------------------------------------------------------------
+# What a resident said (description, answers) and where exactly (the exact point and the
+# address as typed) reach the reporter and the report's own staff only: agents of its desk,
+# supervisors, admins and the crew holding it. Other staff see how it is handled (priority,
+# due date, routing, crew) on its public projection; everyone else sees the public
+# projection alone, the same as Open311's (tests/reports/test_public_projection.py).
+SAID, EXACT, HANDLING, OWN = "said", "exact", "handling", "own"
+SEES = {
+    "its reporter": {SAID, EXACT, OWN},
+    "another resident": set(),
+    "anonymous resident": set(),
+    "agent of its desk": {SAID, EXACT, HANDLING},
+    "agent of another desk": {HANDLING},
+    "supervisor": {SAID, EXACT, HANDLING},
+    "admin": {SAID, EXACT, HANDLING},
+    "crew holding it": {SAID, EXACT, HANDLING},
+    "another crew": {HANDLING},
+}
+FRONT_DOOR = (5.043217, 47.321789)
+TYPED_ADDRESS = "Chez Zorglub Quenneville, 17 rue Chabot-Charny, 06 12 34 56 78"
+SAID_TEXT = "Trou profond devant chez Mme Bernard"
+ANSWERS = {"size": "large", "on_cycle_lane": True}
+
+
+def a_report_at_a_front_door(app, client, token_for) -> dict:
+    """A pothole filed at a front door with what its reporter said, routed to voirie and
+    assigned to the crew voirie-nord; a register address on its street nearby."""
+    from sqlalchemy import select, update
+
+    from app.extensions import db
+    from app.organisation.models import Crew
+    from app.organisation.service import create_rule, put_crew
+    from app.reports.models import Report
+    from app.users.service import put_user
+    from tests.addresses.conftest import add_addresses
+
+    with app.app_context():
+        session = db.session
+        create_rule(session, {"name": "Voirie", "priority": 1, "desk": "voirie"})
+        put_crew(session, code="voirie-sud", name="Voirie Sud", desk="voirie")
+        put_user(session, actor=None, uid="lights-agent", role=AG, desks=["eclairage"])
+        put_user(session, actor=None, uid="south-crew", role=C, crew="voirie-sud")
+        add_addresses(
+            session,
+            [
+                (
+                    "21231_0999_00017",
+                    17,
+                    "",
+                    "Rue Chabot-Charny",
+                    "21000",
+                    "21231",
+                    "Dijon",
+                    *FRONT_DOOR,
+                )
+            ],
+        )
+        session.remove()
+    headers = {
+        "Authorization": f"Bearer {token_for(R, uid='the-reporter')}",
+        "Idempotency-Key": "front-door",
+    }
+    body = {
+        "category": "pothole",
+        "location": {"lon": FRONT_DOOR[0], "lat": FRONT_DOOR[1]},
+        "address": TYPED_ADDRESS,
+        "description": SAID_TEXT,
+        "answers": ANSWERS,
+        "contact": {"name": "Marguerite", "phone": "06 12 34 56 78"},
+    }
+    response = client.post("/v1/reports", headers=headers, json=body)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    report = response.get_json()
+    with app.app_context():
+        session = db.session
+        crew = session.scalar(select(Crew.id).where(Crew.code == "voirie-nord"))
+        session.execute(
+            update(Report).where(Report.id == report["id"]).values(crew_id=crew, status="assigned")
+        )
+        session.commit()
+        session.remove()
+    return report
+
+
+def viewer_headers(caller: str, token_for) -> dict:
+    token = {
+        "its reporter": lambda: token_for(R, uid="the-reporter"),
+        "another resident": lambda: token_for(R),
+        "anonymous resident": lambda: token_for(R, anonymous=True),
+        "agent of its desk": lambda: token_for(AG),
+        "agent of another desk": lambda: mint_emulator_token(PROJECT_ID, "lights-agent"),
+        "supervisor": lambda: token_for(S),
+        "admin": lambda: token_for(AD),
+        "crew holding it": lambda: token_for(C),
+        "another crew": lambda: mint_emulator_token(PROJECT_ID, "south-crew"),
+    }[caller]()
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("caller", sorted(SEES))
+def test_who_sees_what_a_resident_said_and_where_exactly(app, client, token_for, caller):
+    report = a_report_at_a_front_door(app, client, token_for)
+    public = client.get(f"/open311/v2/requests/{report['reference']}.json").get_json()[0]
+    headers = viewer_headers(caller, token_for)
+    view = client.get(f"/v1/reports/{report['id']}", headers=headers)
+    assert view.status_code == 200, view.get_data(as_text=True)
+    view = view.get_json()
+    sees = SEES[caller]
+    said = {"description": SAID_TEXT, "answers": ANSWERS}
+    if SAID in sees:
+        assert {key: view.get(key) for key in said} == said
+    else:
+        assert not set(said) & set(view)
+    if EXACT in sees:
+        assert view["location"]["coordinates"] == list(FRONT_DOOR)
+        assert view["address"] == TYPED_ADDRESS
+    else:  # the public projection, the very one Open311 publishes
+        assert view["location"]["coordinates"] == [public["long"], public["lat"]]
+        assert view["address"] == public["address"] == "Rue Chabot-Charny 21000 Dijon"
+    handling = {"priority", "due_at", "routing", "crew"}
+    if HANDLING in sees:
+        assert handling <= set(view)
+        assert view["crew"] == {"code": "voirie-nord", "name": "Voirie Nord"}
+    else:
+        assert not handling & set(view)
+    own = {"contact", "language", "accuracy_m"}
+    assert (own <= set(view)) if OWN in sees else not (own & set(view))
+    # The lists, the map and the suggestions are public for everyone, reporter and staff
+    # included (staff work from the queues): the public projection alone.
+    lon, lat = FRONT_DOOR
+    for url in (
+        f"/v1/reports?near={lon},{lat}&radius=200",
+        f"/v1/reports/geojson?bbox={lon - 0.01},{lat - 0.01},{lon + 0.01},{lat + 0.01}",
+        f"/v1/reports/suggestions?lon={lon}&lat={lat}&category=pothole",
+    ):
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200, url
+        text = response.get_data(as_text=True)
+        for secret in (SAID_TEXT, "Zorglub", "06 12 34 56 78", "rue Chabot", f"{lon:.5f}"):
+            assert secret not in text, (url, secret)
+        body = response.get_json()
+        (item,) = body.get("items") or body["features"]
+        location = item.get("location") or item["geometry"]
+        address = item.get("address") or item["properties"]["address"]
+        assert location["coordinates"] == [public["long"], public["lat"]], url
+        assert address == public["address"], url
