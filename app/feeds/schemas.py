@@ -2,6 +2,7 @@ from datetime import UTC
 
 import marshmallow as ma
 
+from app.feeds.congestion import RULE as CONGESTION_RULE
 from app.feeds.models import FAULT_ATTRIBUTES, FORMATS, KINDS, NAME_PATTERN
 from app.fields import StrictBoolean
 from app.geojson import GeometrySchema
@@ -265,14 +266,6 @@ class ParkingHistorySchema(ma.Schema):
 
 ParkingPageSchema = page_schema(ParkingSchema, "ParkingPageSchema")
 BikeStationPageSchema = page_schema(BikeStationSchema, "BikeStationPageSchema")
-
-
-CONGESTION_RULE = (
-    "free, moderate, heavy or unknown: heavy when the source says congested; else from "
-    "the detector occupancy (under 0.15 free, under 0.35 moderate, else heavy); else from "
-    "the average speed against TRAFFIC_FREE_FLOW_SPEED_KMH, 50 (at least 70% free, at "
-    "least 40% moderate, else heavy); unknown when none is given"
-)
 
 
 class TrafficSegmentSchema(ma.Schema):
