@@ -24,6 +24,7 @@ from app.feeds.schemas import (
     TrafficCollectionSchema,
     VehicleCollectionSchema,
 )
+from app.feeds.vocabulary import our_status
 from app.pagination import page_size
 from app.reports.queries import parse_bbox
 from app.users.identity import roles_required
@@ -191,7 +192,8 @@ def _common(item: dict) -> dict:
         "location": item["location"],
         "geometry": item["geometry"],
         "distance_m": round(item["distance_m"], 1),
-        "status": item["status"],
+        "status": our_status(item["entity_type"], item["status"], item["available"]),
+        "source_status": item["status"],
         "observed_at": item["observed_at"],
         "stale": item["stale"],
     }

@@ -39,7 +39,7 @@ def test_an_off_street_car_park_gives_free_spaces_occupancy_and_observation_time
     state = parse(example("OffStreetParking", normalized=True))
     assert state.entity_id == "urn:ngsi-ld:OffStreetParking:porto-ParkingLot-23889"
     assert (state.available, state.capacity, state.occupancy) == (132, 414, 0.68)
-    assert state.status == "spacesAvailable"
+    assert state.status is None  # the source gives none (the API says open from the counts)
     assert state.observed_at == datetime(2021, 3, 11, 15, 51, 2, tzinfo=UTC)
     assert state.name == "Parque de estacionamento Trindade"
     assert state.geom.geom_type == "Point"
@@ -86,7 +86,7 @@ def test_generated_dijon_car_parks_in_both_forms(normalized):
         0,
         50,
         1.0,
-        "full",
+        None,
     )
     assert state.geom.coords[0] == pytest.approx(CENTRE)
 
