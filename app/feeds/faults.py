@@ -3,7 +3,8 @@
 The mapping is data (the ``feed_fault_mappings`` table, admins edit it): entity type,
 attribute and value -> category code, no category meaning the equipment works again. It is
 read once per poll. A fault opens a report as intake would (validation, routing,
-duplicates) with source ``sensor``, attached to the matching asset; while that ticket is
+duplicates) with source ``sensor``, attached to the asset the entity names (every
+identifier its model defines, then its id), else to the nearest; while that ticket is
 open, the fault repeated by later polls adds nothing. Working again, the equipment adds an
 event to the open ticket; a crew confirms and closes it.
 """
@@ -19,6 +20,7 @@ from app.assets.models import Asset
 from app.categories.models import Category
 from app.errors import NotFound, Unprocessable
 from app.feeds.models import FeedFaultMapping
+from app.feeds.ngsi_ld import EQUIPMENT_IDENTIFIERS
 from app.reports.models import CLOSED_STATUSES, Report
 from app.reports.service import create_report
 from app.triage.models import ReportEvent
@@ -73,7 +75,7 @@ ORDER BY m.id
 # The nearest working asset of a kind within the snap distance of the entity (GiST).
 NEAREST_ASSET = text(
     """
-SELECT a.id, a.reference
+SELECT a.id, a.reference, ST_Distance(a.geom_l93, e.geom_l93) AS distance_m
 FROM assets a, feed_entities e
 WHERE e.id = :entity_pk AND a.kind = :kind AND a.status <> 'removed'
   AND ST_DWithin(a.geom_l93, e.geom_l93, :snap)
@@ -254,7 +256,7 @@ def _fault(session: Session, row, feed_name: str, category: Category | None) -> 
         open_on_asset = session.scalar(
             select(Report.id)
             .where(
-                Report.asset_id == asset[0],
+                Report.asset_id == asset.id,
                 Report.category_id == category.id,
                 Report.status.not_in(CLOSED_STATUSES),
             )
@@ -277,7 +279,7 @@ def _fault(session: Session, row, feed_name: str, category: Category | None) -> 
         data={
             "category": category.code,
             "location": {"lon": row.lon, "lat": row.lat},
-            "asset_reference": asset[1] if asset else None,
+            "asset_reference": asset.reference if asset else None,
             "description": f"Défaut signalé par le capteur {row.entity_id[:200]} : {row.value}",
             "answers": {},
         },
@@ -289,32 +291,53 @@ def _fault(session: Session, row, feed_name: str, category: Category | None) -> 
     return report.status != "duplicate"
 
 
-def _matching_asset(session: Session, category: Category, row) -> tuple[int, str] | None:
-    """The asset by reference (the entity's refStreetlight, else the last segment of its
-    id), else the nearest of the category's kind within its snap distance."""
+@dataclass(frozen=True)
+class Equipment:
+    """The asset a fault is about, and how it was found: ``named_by`` the entity's
+    attribute naming it (``id``: the entity's id), else the nearest, ``distance_m`` away."""
+
+    id: int
+    reference: str
+    named_by: str | None = None
+    distance_m: float | None = None
+
+
+def _matching_asset(session: Session, category: Category, row) -> Equipment | None:
+    """The asset by reference: what the entity names (its EQUIPMENT_IDENTIFIERS, in order,
+    then its id), each whole then by its last segment; else the nearest of the category's
+    kind within its snap distance."""
     if not category.asset_kind:
         return None
-    named = [row.measures.get("ref_streetlight"), row.entity_id]
-    references = [ref.rsplit(":", 1)[-1] for ref in named if ref]
-    references = list(dict.fromkeys([*(r for r in named if r), *references]))
+    named = [
+        (attribute, value)
+        for attribute in EQUIPMENT_IDENTIFIERS.get(row.entity_type, ())
+        if (value := (row.measures.get("equipment") or {}).get(attribute))
+    ]
+    named.append(("id", row.entity_id))
+    candidates: dict[str, str] = {}  # reference -> the attribute naming it, in order
+    for attribute, value in named:
+        candidates.setdefault(value, attribute)
+        candidates.setdefault(value.rsplit(":", 1)[-1], attribute)
     found = {
-        a.reference: (a.id, a.reference)
+        a.reference: a
         for a in session.scalars(
             select(Asset).where(
-                Asset.reference.in_(references),
+                Asset.reference.in_(list(candidates)),
                 Asset.kind == category.asset_kind,
                 Asset.status != "removed",
             )
         )
     }
-    for reference in references:
+    for reference, attribute in candidates.items():
         if reference in found:
-            return found[reference]
+            return Equipment(found[reference].id, reference, named_by=attribute)
     nearest = session.execute(
         NEAREST_ASSET,
         {"entity_pk": row.id, "kind": category.asset_kind, "snap": category.snap_distance_m},
     ).first()
-    return None if nearest is None else (nearest.id, nearest.reference)
+    if nearest is None:
+        return None
+    return Equipment(nearest.id, nearest.reference, distance_m=round(nearest.distance_m, 1))
 
 
 def _link(session: Session, entity_pk: int, report_id: int | None) -> None:

@@ -36,6 +36,11 @@ OBSERVED_AT_ATTRIBUTES = (
 # A sensor clock slightly ahead is tolerated; further ahead, the timestamp is wrong.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_ID_LENGTH = 256
+# The attributes by which an entity names the equipment it is, most specific first: matched
+# to asset references (then the last segment of its id, then the nearest asset) when a fault
+# opens a ticket. Streetlight: refStreetlight (how platforms point at a lamp, as our
+# simulator does) and the Smart Data Models' streetPoleNum (the pole's number).
+EQUIPMENT_IDENTIFIERS = {"Streetlight": ("refStreetlight", "streetPoleNum")}
 
 
 class NotNgsiLd(ValueError):
@@ -236,6 +241,18 @@ def source_status(attributes: dict, entity_type: str) -> str | None:
     return text({"status": value}, "status")
 
 
+def identifier(attributes: dict, name: str) -> str | None:
+    """An identifier the source gives as a string or a whole number (a pole number)."""
+    value = attributes.get(name)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > MAX_ID_LENGTH:
+        raise Malformed(f"{name} is not an identifier of 1 to {MAX_ID_LENGTH} characters")
+    return value
+
+
 def flag(attributes: dict, name: str) -> bool | None:
     value = attributes.get(name)
     if value is None or isinstance(value, bool):
@@ -293,11 +310,7 @@ def _traffic(attributes: dict) -> dict:
 
 def _streetlight(attributes: dict) -> dict:
     return {
-        "measures": {
-            "power_state": text(attributes, "powerState"),
-            # The equipment this lamp is, when the source names it (matched to an asset).
-            "ref_streetlight": text(attributes, "refStreetlight", MAX_ID_LENGTH),
-        },
+        "measures": {"power_state": text(attributes, "powerState")},
     }
 
 
@@ -328,6 +341,13 @@ def parse_entity(entity, kind: str, now: datetime) -> EntityState:
     # fault mappings may test it); the API maps it to ours (vocabulary).
     values.setdefault("status", source_status(attributes, entity_type))
     measures = {k: v for k, v in values.pop("measures", {}).items() if v is not None}
+    equipment = {
+        name: found
+        for name in EQUIPMENT_IDENTIFIERS.get(entity_type, ())
+        if (found := identifier(attributes, name)) is not None
+    }
+    if equipment:
+        measures["equipment"] = equipment
     name = attributes.get("name") or attributes.get("stationName")
     return EntityState(
         entity_id=entity_id,

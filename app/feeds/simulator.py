@@ -529,7 +529,7 @@ class City:
                 "type": "Streetlight",
                 "status": faulty.get(light.reference, "ok"),
                 "powerState": "off" if light.reference in faulty else lit,
-                "refStreetlight": light.reference,
+                "streetPoleNum": light.reference,
                 "location": {"type": "Point", "coordinates": [light.lon, light.lat]},
                 "observationDateTime": iso(since),
             }

@@ -70,7 +70,8 @@ def test_bike_station_traffic_and_streetlight_values():
     assert traffic.occupancy == 0.76
     assert traffic.observed_at == datetime(2016, 12, 7, 11, 15, tzinfo=UTC)
     light = parse(example("Streetlight", normalized=True), "streetlights")
-    assert (light.status, light.measures) == ("ok", {"power_state": "off"})
+    assert (light.status, light.measures["power_state"]) == ("ok", "off")
+    assert light.measures["equipment"] == {"streetPoleNum": "2"}
 
 
 def test_the_guadalajara_streetlight_is_kept_but_outside_lambert93():

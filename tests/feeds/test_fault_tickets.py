@@ -1,0 +1,126 @@
+"""A sensor-opened ticket: attached to the equipment the entity names (every identifier its
+Smart Data Model defines, then the nearest asset). Over real HTTP into the real database;
+every time is explicit."""
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from app.assets.models import Asset
+from app.feeds import service
+from app.feeds.models import FeedEntity
+from app.reports.models import Report
+from tests.feeds.factories import CENTRE, example, normalize
+from tests.feeds.test_faults import FEED, a_feed, an_asset, reports
+
+LIMITS = service.PollLimits(timeout_seconds=2, max_bytes=256 * 1024)
+# 18:30 in Dijon: the ticket says so in the city's time.
+OBSERVED = "2026-11-24T17:30:00Z"
+POLLED = datetime(2026, 11, 24, 17, 31, tzinfo=UTC)
+
+
+def poll(session, feed_id) -> dict:
+    outcome = service.poll_feed(session, feed_id, limits=LIMITS, now=POLLED)
+    assert outcome["status"] == "ok", outcome
+    return outcome["tickets"]
+
+
+def guadalajara_light(offset_m: float = 0.0, normalized: bool = False, **changes) -> dict:
+    """The shared Smart Data Models Streetlight example (streetPoleNum "2", id ending in
+    4567), moved ``offset_m`` east of Dijon's centre and reporting a defective lamp."""
+    entity = {k: v for k, v in example("Streetlight").items() if k != "@context"}
+    entity.update(
+        {
+            "status": "defectiveLamp",
+            "location": {
+                "type": "Point",
+                "coordinates": [CENTRE[0] + offset_m / 75_500, CENTRE[1]],
+            },
+            "observationDateTime": OBSERVED,
+            **changes,
+        }
+    )
+    entity = {k: v for k, v in entity.items() if v is not None}
+    return normalize(entity) if normalized else entity
+
+
+def asset_of(report: Report, session) -> str | None:
+    return session.scalar(select(Asset.reference).where(Asset.id == report.asset_id))
+
+
+@pytest.mark.parametrize("normalized", [False, True], ids=["key-values", "normalized"])
+def test_the_pole_number_of_the_smart_data_model_finds_the_asset_before_the_nearest(
+    session, feed_source, normalized
+):
+    an_asset(session, "2", offset_m=200)  # the pole the feed names, beyond the snap distance
+    an_asset(session, "SL-NEAR", offset_m=5)  # nearer, but the feed names another
+    url = feed_source.serve("/l.json", [guadalajara_light(normalized=normalized)])
+    assert poll(session, a_feed(session, url))["opened"] == 1
+    [report] = reports(session)
+    assert asset_of(report, session) == "2"
+
+
+def test_identifiers_are_tried_in_the_model_s_order_then_the_id_then_the_nearest(
+    session, feed_source
+):
+    for reference, offset in (("LAMP-REF", 300), ("9", 400), ("4567", 500), ("SL-N", 3000)):
+        an_asset(session, reference, offset_m=offset)
+    lights = [
+        # refStreetlight names the lamp: it comes before the pole number and the id.
+        guadalajara_light(
+            0, id="urn:ngsi-ld:Streetlight:a:4567", refStreetlight="urn:x:LAMP-REF", streetPoleNum=9
+        ),
+        # A pole number given as a number; before the id.
+        guadalajara_light(1000, id="urn:ngsi-ld:Streetlight:b:4567", streetPoleNum=9),
+        # A pole number the register does not know: the last segment of the id.
+        guadalajara_light(2000, id="urn:ngsi-ld:Streetlight:c:4567", streetPoleNum="77"),
+        # Nothing known by name: the nearest asset within the snap distance (10 m away).
+        guadalajara_light(2990, id="urn:ngsi-ld:Streetlight:d:0001", streetPoleNum="78"),
+    ]
+    url = feed_source.serve("/l.json", lights)
+    assert poll(session, a_feed(session, url)) == {
+        "opened": 4,
+        "joined": 0,
+        "recovered": 0,
+        "failed": 0,
+    }
+    attached = session.execute(
+        select(FeedEntity.entity_id, Asset.reference)
+        .join(Report, Report.id == FeedEntity.fault_report_id)
+        .join(Asset, Asset.id == Report.asset_id)
+    ).all()
+    assert dict(attached) == {
+        "urn:ngsi-ld:Streetlight:a:4567": "LAMP-REF",
+        "urn:ngsi-ld:Streetlight:b:4567": "9",
+        "urn:ngsi-ld:Streetlight:c:4567": "4567",
+        "urn:ngsi-ld:Streetlight:d:0001": "SL-N",
+    }
+
+
+def test_every_fault_from_an_independent_broker_is_attached_to_the_pole_it_names(
+    session, feed_source
+):
+    """Ten SDM-shaped street lights from a paginated broker, ids of its own, each naming its
+    pole by streetPoleNum, 60 m from where the register has it (beyond the 30 m snap)."""
+    lights = []
+    for n in range(10):
+        an_asset(session, f"EP-{n:04d}", offset_m=n * 200 + 60)
+        lights.append(
+            guadalajara_light(
+                n * 200,
+                id=f"urn:ngsi-ld:Streetlight:broker:{n:08x}",
+                streetPoleNum=f"EP-{n:04d}",
+            )
+        )
+    url = feed_source.serve("/ngsi-ld/v1/entities", pages=lights)
+    feed, _ = service.put_feed(
+        session, "broker", {**FEED, "format": "ngsi-ld", "source_url": f"{url}?type=Streetlight"}
+    )
+    outcome = service.poll_feed(
+        session, feed.id, limits=service.PollLimits(timeout_seconds=2, page_size=3), now=POLLED
+    )
+    assert outcome["tickets"] == {"opened": 10, "joined": 0, "recovered": 0, "failed": 0}
+    assert sorted(asset_of(r, session) for r in reports(session)) == [
+        f"EP-{n:04d}" for n in range(10)
+    ]
