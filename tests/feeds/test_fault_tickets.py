@@ -1,6 +1,6 @@
 """A sensor-opened ticket: attached to the equipment the entity names (every identifier its
-Smart Data Model defines, then the nearest asset). Over real HTTP into the real database;
-every time is explicit."""
+Smart Data Model defines, then the nearest asset), and written for an agent in French and
+English. Over real HTTP into the real database; every time is explicit."""
 
 from datetime import UTC, datetime
 
@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from app.assets.models import Asset
-from app.feeds import service
+from app.feeds import faults, service
 from app.feeds.models import FeedEntity
 from app.reports.models import Report
-from tests.feeds.factories import CENTRE, example, normalize
+from tests.feeds.factories import CENTRE, example, normalize, road_segment
 from tests.feeds.test_faults import FEED, a_feed, an_asset, reports
 
 LIMITS = service.PollLimits(timeout_seconds=2, max_bytes=256 * 1024)
@@ -123,4 +123,79 @@ def test_every_fault_from_an_independent_broker_is_attached_to_the_pole_it_names
     assert outcome["tickets"] == {"opened": 10, "joined": 0, "recovered": 0, "failed": 0}
     assert sorted(asset_of(r, session) for r in reports(session)) == [
         f"EP-{n:04d}" for n in range(10)
+    ]
+
+
+def test_the_ticket_is_written_for_an_agent_in_french_then_english(session, feed_source):
+    an_asset(session, "2", offset_m=200)
+    url = feed_source.serve("/l.json", [guadalajara_light()])
+    poll(session, a_feed(session, url, name="eclairage-nord"))
+    [report] = reports(session)
+    assert report.description == (
+        "Panne signalée automatiquement par le flux de capteurs « eclairage-nord » : lampe "
+        "défectueuse (status = defectiveLamp), observée le 24/11/2026 à 18:30 (heure de "
+        "Paris).\n"
+        "Équipement : lampadaire 2 (le capteur le désigne par streetPoleNum).\n"
+        "Capteur : urn:ngsi-ld:Streetlight:streetlight:guadalajara:4567.\n"
+        "\n"
+        "Fault reported automatically by the sensor feed “eclairage-nord”: defective lamp "
+        "(status = defectiveLamp), observed on 2026-11-24 at 18:30 (Paris time).\n"
+        "Equipment: street light 2 (the sensor names it by streetPoleNum).\n"
+        "Sensor: urn:ngsi-ld:Streetlight:streetlight:guadalajara:4567."
+    )
+
+
+def test_the_ticket_says_how_the_equipment_was_found_or_that_none_was(session, feed_source):
+    an_asset(session, "SL-0001", offset_m=12)
+    lights = [
+        guadalajara_light(0, id="urn:ngsi-ld:Streetlight:x:1", streetPoleNum=None),
+        guadalajara_light(
+            3000, id="urn:ngsi-ld:Streetlight:x:2", streetPoleNum=None, status="columnIssue"
+        ),
+    ]
+    poll(session, a_feed(session, feed_source.serve("/l.json", lights)))
+    near, alone = reports(session)
+    assert (
+        "Équipement : lampadaire SL-0001 (l'équipement de ce type le plus proche du capteur, "
+        "à 12 m)." in near.description
+    )
+    assert (
+        "Equipment: street light SL-0001 (the nearest of its kind to the sensor, 12 m away)."
+        in near.description
+    )
+    assert alone.asset_id is None
+    assert "problème de mât (status = columnIssue)" in alone.description
+    assert (
+        "Équipement : aucun équipement « lampadaire » du registre ne correspond au capteur ni "
+        "ne se trouve à moins de 30 m : à identifier sur place." in alone.description
+    )
+    assert "Equipment: no street light of the register matches the sensor or is within 30 m" in (
+        alone.description
+    )
+
+
+def test_a_counter_s_ticket_names_the_sensor_and_keeps_an_unregistered_word(session, feed_source):
+    faults.put_mapping(
+        session,
+        "TrafficFlowObserved",
+        "status",
+        "detectorFault",
+        {"category": "other", "active": True},
+    )
+    counter = road_segment(1, status="detectorFault", intensity=0, observed=OBSERVED)
+    feed, _ = service.put_feed(
+        session,
+        "comptages",
+        {**FEED, "kind": "traffic", "source_url": feed_source.serve("/t.json", [counter])},
+    )
+    poll(session, feed.id)
+    [report] = reports(session)
+    assert report.description.splitlines() == [
+        "Panne signalée automatiquement par le flux de capteurs « comptages » : detectorFault "
+        "(status = detectorFault), observée le 24/11/2026 à 18:30 (heure de Paris).",
+        "Capteur : Segment 1 (urn:ngsi-ld:TrafficFlowObserved:dijon:1).",
+        "",
+        "Fault reported automatically by the sensor feed “comptages”: detectorFault "
+        "(status = detectorFault), observed on 2026-11-24 at 18:30 (Paris time).",
+        "Sensor: Segment 1 (urn:ngsi-ld:TrafficFlowObserved:dijon:1).",
     ]
