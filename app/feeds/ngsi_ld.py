@@ -242,8 +242,11 @@ def source_status(attributes: dict, entity_type: str) -> str | None:
 
 
 def identifier(attributes: dict, name: str) -> str | None:
-    """An identifier the source gives as a string or a whole number (a pole number)."""
+    """An identifier the source gives as a string or a whole number (a pole number); of a
+    list (a Relationship to several), the first."""
     value = attributes.get(name)
+    if isinstance(value, list):
+        value = value[0] if value else None
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if value is None or value == "":

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from app.assets.models import Asset
-from app.feeds import faults, service
+from app.feeds import faults, ngsi_ld, service
 from app.feeds.models import FeedEntity
+from app.feeds.states import Malformed
 from app.reports.models import Report
 from tests.feeds.factories import CENTRE, example, normalize, road_segment
 from tests.feeds.test_faults import FEED, a_feed, an_asset, reports
@@ -71,8 +72,11 @@ def test_identifiers_are_tried_in_the_model_s_order_then_the_id_then_the_nearest
         guadalajara_light(
             0, id="urn:ngsi-ld:Streetlight:a:4567", refStreetlight="urn:x:LAMP-REF", streetPoleNum=9
         ),
-        # A pole number given as a number; before the id.
-        guadalajara_light(1000, id="urn:ngsi-ld:Streetlight:b:4567", streetPoleNum=9),
+        # A pole number given as a number (refStreetlight naming nothing known, as a
+        # list); before the id.
+        guadalajara_light(
+            1000, id="urn:ngsi-ld:Streetlight:b:4567", streetPoleNum=9, refStreetlight=["u:x"]
+        ),
         # A pole number the register does not know: the last segment of the id.
         guadalajara_light(2000, id="urn:ngsi-ld:Streetlight:c:4567", streetPoleNum="77"),
         # Nothing known by name: the nearest asset within the snap distance (10 m away).
@@ -199,3 +203,10 @@ def test_a_counter_s_ticket_names_the_sensor_and_keeps_an_unregistered_word(sess
         "(status = detectorFault), observed on 2026-11-24 at 18:30 (Paris time).",
         "Sensor: Segment 1 (urn:ngsi-ld:TrafficFlowObserved:dijon:1).",
     ]
+
+
+def test_an_identifier_that_is_not_one_is_refused_with_a_reason():
+    with pytest.raises(Malformed, match="streetPoleNum is not an identifier"):
+        ngsi_ld.parse_entity(guadalajara_light(streetPoleNum={"n": 2}), "streetlights", POLLED)
+    state = ngsi_ld.parse_entity(guadalajara_light(streetPoleNum=2), "streetlights", POLLED)
+    assert state.measures["equipment"] == {"streetPoleNum": "2"}
