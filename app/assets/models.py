@@ -18,7 +18,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 
-KINDS = ("street_light", "traffic_signal", "camera", "drain", "sign", "bench", "poi")
+# Each kind of equipment, in French and English (for staff: sensor-opened tickets...).
+KIND_NAMES = {
+    "street_light": ("lampadaire", "street light"),
+    "traffic_signal": ("feu tricolore", "traffic signal"),
+    "camera": ("caméra", "camera"),
+    "drain": ("avaloir", "drain"),
+    "sign": ("panneau", "sign"),
+    "bench": ("banc", "bench"),
+    "poi": ("lieu sensible", "sensitive place"),
+}
+KINDS = tuple(KIND_NAMES)
 STATUSES = ("in_service", "faulty", "out_of_service", "removed")
 REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 

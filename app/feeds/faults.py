@@ -3,22 +3,27 @@
 The mapping is data (the ``feed_fault_mappings`` table, admins edit it): entity type,
 attribute and value -> category code, no category meaning the equipment works again. It is
 read once per poll. A fault opens a report as intake would (validation, routing,
-duplicates) with source ``sensor``, attached to the matching asset; while that ticket is
-open, the fault repeated by later polls adds nothing. Working again, the equipment adds an
-event to the open ticket; a crew confirms and closes it.
+duplicates) with source ``sensor``, attached to the asset the entity names (every
+identifier its model defines, then its id), else to the nearest, its text written for an
+agent in French and English; while that ticket is open, the fault repeated by later polls
+adds nothing. Working again, the equipment adds an event to the open ticket; a crew
+confirms and closes it.
 """
 
 import logging
 from dataclasses import asdict, dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.assets.models import Asset
+from app.assets.models import KIND_NAMES, Asset
 from app.categories.models import Category
 from app.errors import NotFound, Unprocessable
 from app.feeds.models import FeedFaultMapping
+from app.feeds.ngsi_ld import EQUIPMENT_IDENTIFIERS
+from app.feeds.vocabulary import label
 from app.reports.models import CLOSED_STATUSES, Report
 from app.reports.service import create_report
 from app.triage.models import ReportEvent
@@ -35,6 +40,8 @@ DEFAULT_MAPPINGS = (
     ("Streetlight", "status", "ok", None),
 )
 SENSOR_OK = "sensor_ok"
+# Ticket texts give the observation time in the city's time.
+LOCAL_TIME = ZoneInfo("Europe/Paris")
 CLOSED = "(" + ", ".join(f"'{s}'" for s in CLOSED_STATUSES) + ")"
 
 # The feed's entities whose stored state asks for something: a mapped fault not covered by
@@ -46,8 +53,8 @@ PENDING = text(
     f"""
 WITH matched AS (
     SELECT DISTINCT ON (e.id)
-           e.id, e.entity_id, e.entity_type, e.status, e.observed_at, e.measures, e.geom,
-           e.fault_report_id, m.attribute, m.value, m.category_code
+           e.id, e.entity_id, e.entity_type, e.name, e.status, e.observed_at, e.measures,
+           e.geom, e.fault_report_id, m.attribute, m.value, m.category_code
     FROM feed_entities e
     JOIN unnest(CAST(:types AS text[]), CAST(:attributes AS text[]),
                 CAST(:mapped_values AS text[]), CAST(:codes AS text[]))
@@ -58,8 +65,8 @@ WITH matched AS (
     WHERE e.feed_id = :feed_id
     ORDER BY e.id, m.category_code IS NULL, m.category_code
 )
-SELECT m.id, m.entity_id, m.entity_type, m.attribute, m.value, m.observed_at, m.measures,
-       m.fault_report_id, m.category_code,
+SELECT m.id, m.entity_id, m.entity_type, m.name, m.attribute, m.value, m.observed_at,
+       m.measures, m.fault_report_id, m.category_code,
        ST_X(ST_PointOnSurface(m.geom)) AS lon, ST_Y(ST_PointOnSurface(m.geom)) AS lat
 FROM matched m
 LEFT JOIN reports r ON r.id = m.fault_report_id
@@ -73,7 +80,7 @@ ORDER BY m.id
 # The nearest working asset of a kind within the snap distance of the entity (GiST).
 NEAREST_ASSET = text(
     """
-SELECT a.id, a.reference
+SELECT a.id, a.reference, ST_Distance(a.geom_l93, e.geom_l93) AS distance_m
 FROM assets a, feed_entities e
 WHERE e.id = :entity_pk AND a.kind = :kind AND a.status <> 'removed'
   AND ST_DWithin(a.geom_l93, e.geom_l93, :snap)
@@ -254,7 +261,7 @@ def _fault(session: Session, row, feed_name: str, category: Category | None) -> 
         open_on_asset = session.scalar(
             select(Report.id)
             .where(
-                Report.asset_id == asset[0],
+                Report.asset_id == asset.id,
                 Report.category_id == category.id,
                 Report.status.not_in(CLOSED_STATUSES),
             )
@@ -277,8 +284,8 @@ def _fault(session: Session, row, feed_name: str, category: Category | None) -> 
         data={
             "category": category.code,
             "location": {"lon": row.lon, "lat": row.lat},
-            "asset_reference": asset[1] if asset else None,
-            "description": f"Défaut signalé par le capteur {row.entity_id[:200]} : {row.value}",
+            "asset_reference": asset.reference if asset else None,
+            "description": fault_description(row, feed_name, category, asset),
             "answers": {},
         },
         language="fr",
@@ -289,32 +296,106 @@ def _fault(session: Session, row, feed_name: str, category: Category | None) -> 
     return report.status != "duplicate"
 
 
-def _matching_asset(session: Session, category: Category, row) -> tuple[int, str] | None:
-    """The asset by reference (the entity's refStreetlight, else the last segment of its
-    id), else the nearest of the category's kind within its snap distance."""
+@dataclass(frozen=True)
+class Equipment:
+    """The asset a fault is about, and how it was found: ``named_by`` the entity's
+    attribute naming it (``id``: the entity's id), else the nearest, ``distance_m`` away."""
+
+    id: int
+    reference: str
+    named_by: str | None = None
+    distance_m: float | None = None
+
+
+def _matching_asset(session: Session, category: Category, row) -> Equipment | None:
+    """The asset by reference: what the entity names (its EQUIPMENT_IDENTIFIERS, in order,
+    then its id), each whole then by its last segment; else the nearest of the category's
+    kind within its snap distance."""
     if not category.asset_kind:
         return None
-    named = [row.measures.get("ref_streetlight"), row.entity_id]
-    references = [ref.rsplit(":", 1)[-1] for ref in named if ref]
-    references = list(dict.fromkeys([*(r for r in named if r), *references]))
+    named = [
+        (attribute, value)
+        for attribute in EQUIPMENT_IDENTIFIERS.get(row.entity_type, ())
+        if (value := (row.measures.get("equipment") or {}).get(attribute))
+    ]
+    named.append(("id", row.entity_id))
+    candidates: dict[str, str] = {}  # reference -> the attribute naming it, in order
+    for attribute, value in named:
+        candidates.setdefault(value, attribute)
+        candidates.setdefault(value.rsplit(":", 1)[-1], attribute)
     found = {
-        a.reference: (a.id, a.reference)
+        a.reference: a
         for a in session.scalars(
             select(Asset).where(
-                Asset.reference.in_(references),
+                Asset.reference.in_(list(candidates)),
                 Asset.kind == category.asset_kind,
                 Asset.status != "removed",
             )
         )
     }
-    for reference in references:
+    for reference, attribute in candidates.items():
         if reference in found:
-            return found[reference]
+            return Equipment(found[reference].id, reference, named_by=attribute)
     nearest = session.execute(
         NEAREST_ASSET,
         {"entity_pk": row.id, "kind": category.asset_kind, "snap": category.snap_distance_m},
     ).first()
-    return None if nearest is None else (nearest.id, nearest.reference)
+    if nearest is None:
+        return None
+    return Equipment(nearest.id, nearest.reference, distance_m=round(nearest.distance_m, 1))
+
+
+def fault_description(row, feed_name: str, category: Category, asset: Equipment | None) -> str:
+    """The ticket's text for an agent, in French then English: the fault in words, the
+    equipment and how it was found, the feed, the sensor and when it observed the fault."""
+    local = row.observed_at.astimezone(LOCAL_TIME)
+    kind = KIND_NAMES.get(category.asset_kind or "", ("équipement", "equipment"))
+    fault = {
+        language: f"{label(row.entity_type, row.attribute, row.value, language)} "
+        f"({row.attribute} = {row.value})"
+        for language in ("fr", "en")
+    }
+    if asset is None and category.asset_kind:
+        where = (
+            f"aucun équipement « {kind[0]} » du registre ne correspond au capteur ni ne se "
+            f"trouve à moins de {category.snap_distance_m} m : à identifier sur place.",
+            f"no {kind[1]} of the register matches the sensor or is within "
+            f"{category.snap_distance_m} m: to be identified on site.",
+        )
+    elif asset is None:
+        where = None
+    elif asset.named_by == "id":
+        where = (
+            f"{kind[0]} {asset.reference} (d'après l'identifiant du capteur).",
+            f"{kind[1]} {asset.reference} (from the sensor's id).",
+        )
+    elif asset.named_by:
+        where = (
+            f"{kind[0]} {asset.reference} (le capteur le désigne par {asset.named_by}).",
+            f"{kind[1]} {asset.reference} (the sensor names it by {asset.named_by}).",
+        )
+    else:
+        distance = f"{asset.distance_m:.0f} m"
+        where = (
+            f"{kind[0]} {asset.reference} (l'équipement de ce type le plus proche du capteur, "
+            f"à {distance}).",
+            f"{kind[1]} {asset.reference} (the nearest of its kind to the sensor, {distance} "
+            "away).",
+        )
+    sensor = row.entity_id[:200] if not row.name else f"{row.name} ({row.entity_id[:200]})"
+    french = [
+        f"Panne signalée automatiquement par le flux de capteurs « {feed_name} » : "
+        f"{fault['fr']}, observée le {local:%d/%m/%Y à %H:%M} (heure de Paris).",
+        *([f"Équipement : {where[0]}"] if where else []),
+        f"Capteur : {sensor}.",
+    ]
+    english = [
+        f"Fault reported automatically by the sensor feed “{feed_name}”: {fault['en']}, "
+        f"observed on {local:%Y-%m-%d at %H:%M} (Paris time).",
+        *([f"Equipment: {where[1]}"] if where else []),
+        f"Sensor: {sensor}.",
+    ]
+    return "\n".join(french) + "\n\n" + "\n".join(english)
 
 
 def _link(session: Session, entity_pk: int, report_id: int | None) -> None:

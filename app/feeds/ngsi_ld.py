@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import shapely
 from shapely.geometry import shape
 
+from app.feeds import vocabulary
 from app.feeds.states import EntityState, Malformed
 from app.geo.models import LAMBERT93_DOMAIN
 
@@ -35,6 +36,11 @@ OBSERVED_AT_ATTRIBUTES = (
 # A sensor clock slightly ahead is tolerated; further ahead, the timestamp is wrong.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_ID_LENGTH = 256
+# The attributes by which an entity names the equipment it is, most specific first: matched
+# to asset references (then the last segment of its id, then the nearest asset) when a fault
+# opens a ticket. Streetlight: refStreetlight (how platforms point at a lamp, as our
+# simulator does) and the Smart Data Models' streetPoleNum (the pole's number).
+EQUIPMENT_IDENTIFIERS = {"Streetlight": ("refStreetlight", "streetPoleNum")}
 
 
 class NotNgsiLd(ValueError):
@@ -215,13 +221,39 @@ def fraction(attributes: dict, name: str) -> float | None:
 
 def text(attributes: dict, name: str, limit: int = 40) -> str | None:
     value = attributes.get(name)
-    if isinstance(value, list):  # e.g. OffStreetParking's status: ["open", "spacesAvailable"]
+    if isinstance(value, list):  # several values (status has its own choice): the first
         value = value[0] if value else None
     if value is None:
         return None
     if not isinstance(value, str):
         raise Malformed(f"{name} is not a string")
     return value[:limit] or None
+
+
+def source_status(attributes: dict, entity_type: str) -> str | None:
+    """The status word as the source gave it; of a list (OffStreetParking's ``["open",
+    "full"]``), the one saying most."""
+    value = attributes.get("status")
+    if isinstance(value, list):
+        if not all(isinstance(v, str) for v in value):
+            raise Malformed("status is not a string")
+        value = vocabulary.most_telling(entity_type, value)
+    return text({"status": value}, "status")
+
+
+def identifier(attributes: dict, name: str) -> str | None:
+    """An identifier the source gives as a string or a whole number (a pole number); of a
+    list (a Relationship to several), the first."""
+    value = attributes.get(name)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > MAX_ID_LENGTH:
+        raise Malformed(f"{name} is not an identifier of 1 to {MAX_ID_LENGTH} characters")
+    return value
 
 
 def flag(attributes: dict, name: str) -> bool | None:
@@ -242,14 +274,12 @@ def _parking(attributes: dict) -> dict:
         raise Malformed("availableSpotNumber is larger than totalSpotNumber")
     if occupancy is None and available is not None and capacity:
         occupancy = round(1 - available / capacity, 4)
-    status = text(attributes, "status")
-    if status is None and available is not None:
-        status = "full" if available == 0 else "spacesAvailable"
-    return {"available": available, "capacity": capacity, "occupancy": occupancy, "status": status}
+    # No status invented from the counts: the API says full or open from them (vocabulary).
+    return {"available": available, "capacity": capacity, "occupancy": occupancy}
 
 
 def _parking_spot(attributes: dict) -> dict:
-    status = text(attributes, "status")
+    status = source_status(attributes, "ParkingSpot")
     available = {"free": 1, "occupied": 0, "closed": 0}.get(status)
     return {
         "available": available,
@@ -265,7 +295,6 @@ def _bike_station(attributes: dict) -> dict:
     return {
         "available": bikes,
         "capacity": count(attributes, "totalSlotNumber"),
-        "status": text(attributes, "status"),
         "measures": {"free_docks": docks},
     }
 
@@ -284,12 +313,7 @@ def _traffic(attributes: dict) -> dict:
 
 def _streetlight(attributes: dict) -> dict:
     return {
-        "status": text(attributes, "status"),
-        "measures": {
-            "power_state": text(attributes, "powerState"),
-            # The equipment this lamp is, when the source names it (matched to an asset).
-            "ref_streetlight": text(attributes, "refStreetlight", MAX_ID_LENGTH),
-        },
+        "measures": {"power_state": text(attributes, "powerState")},
     }
 
 
@@ -316,10 +340,17 @@ def parse_entity(entity, kind: str, now: datetime) -> EntityState:
     attributes, observed = flatten(entity)
     geom = geometry(attributes.get("location"))
     values = READERS[entity_type](attributes)
-    # Any equipment's own status, when its reader has none (a counter reporting a detector
-    # fault): fault mappings may test it.
-    values.setdefault("status", text(attributes, "status"))
+    # The source's own status word, whatever the type (a counter reporting a detector fault:
+    # fault mappings may test it); the API maps it to ours (vocabulary).
+    values.setdefault("status", source_status(attributes, entity_type))
     measures = {k: v for k, v in values.pop("measures", {}).items() if v is not None}
+    equipment = {
+        name: found
+        for name in EQUIPMENT_IDENTIFIERS.get(entity_type, ())
+        if (found := identifier(attributes, name)) is not None
+    }
+    if equipment:
+        measures["equipment"] = equipment
     name = attributes.get("name") or attributes.get("stationName")
     return EntityState(
         entity_id=entity_id,

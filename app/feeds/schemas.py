@@ -2,7 +2,9 @@ from datetime import UTC
 
 import marshmallow as ma
 
+from app.feeds.congestion import RULE as CONGESTION_RULE
 from app.feeds.models import FAULT_ATTRIBUTES, FORMATS, KINDS, NAME_PATTERN
+from app.feeds.vocabulary import STATUSES
 from app.fields import StrictBoolean
 from app.geojson import GeometrySchema
 from app.pagination import PageArgsSchema, page_schema
@@ -188,7 +190,6 @@ class MobilityItemSchema(ma.Schema):
         metadata={"description": "Its whole shape (a zone's polygon), GeoJSON"},
     )
     distance_m = ma.fields.Float(required=True)
-    status = ma.fields.String(required=True, allow_none=True)
     observed_at = ma.fields.DateTime(required=True)
     stale = ma.fields.Boolean(
         required=True,
@@ -196,10 +197,33 @@ class MobilityItemSchema(ma.Schema):
     )
 
 
+def status_fields(kind: str) -> tuple[ma.fields.String, ma.fields.String]:
+    """``status`` in our vocabulary for a ``kind`` item (documented from the registry,
+    vocabulary.STATUSES) and ``source_status``, the source's own word beside it."""
+    statuses = STATUSES[kind]
+    meanings = "; ".join(f"{status}: {meaning}" for status, meaning in statuses.items())
+    status = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(tuple(statuses)),
+        metadata={"description": f"In our vocabulary, whatever the source's: {meanings}"},
+    )
+    source_status = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The status word the source gave (Smart Data Models / DATEX II: "
+            "spacesAvailable, open, free, working...; for a GBFS station, the one its "
+            "is_installed, is_renting and is_returning give), null when it gave none"
+        },
+    )
+    return status, source_status
+
+
 class ParkingSchema(MobilityItemSchema):
     class Meta:
         ordered = True
 
+    status, source_status = status_fields("parking")
     type = ma.fields.String(required=True, metadata={"description": "off_street, on_street, spot"})
     free_spaces = ma.fields.Integer(required=True, allow_none=True)
     total_spaces = ma.fields.Integer(required=True, allow_none=True)
@@ -212,6 +236,7 @@ class BikeStationSchema(MobilityItemSchema):
     class Meta:
         ordered = True
 
+    status, source_status = status_fields("bikes")
     bikes_available = ma.fields.Integer(required=True, allow_none=True)
     docks_available = ma.fields.Integer(required=True, allow_none=True)
     capacity = ma.fields.Integer(required=True, allow_none=True)
@@ -265,14 +290,6 @@ class ParkingHistorySchema(ma.Schema):
 
 ParkingPageSchema = page_schema(ParkingSchema, "ParkingPageSchema")
 BikeStationPageSchema = page_schema(BikeStationSchema, "BikeStationPageSchema")
-
-
-CONGESTION_RULE = (
-    "free, moderate, heavy or unknown: heavy when the source says congested; else from "
-    "the detector occupancy (under 0.15 free, under 0.35 moderate, else heavy); else from "
-    "the average speed against TRAFFIC_FREE_FLOW_SPEED_KMH, 50 (at least 70% free, at "
-    "least 40% moderate, else heavy); unknown when none is given"
-)
 
 
 class TrafficSegmentSchema(ma.Schema):

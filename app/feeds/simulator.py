@@ -54,6 +54,13 @@ DEFAULT_LIMIT = 20  # the NGSI-LD default page size
 # Parking and bike values change once a minute; traffic counts cover 5-minute periods.
 SAMPLE_SECONDS = 60
 TRAFFIC_PERIOD_SECONDS = 300
+# A lane carries at most 1,800 vehicles an hour; a vehicle covers a loop detector over its
+# length plus the loop's (about 4.5 + 2 m); stopped traffic still leaves gaps. A road is
+# congested, as a source flags it, once its speed falls under 40% of its free flow.
+LANE_CAPACITY = 1800
+EFFECTIVE_VEHICLE_LENGTH_M = 6.5
+MAX_OCCUPANCY = 0.95
+CONGESTED_SPEED_SHARE = 0.4
 # Street-light faults: a fault may start in each half-hour window, and lasts 1-4 windows.
 FAULT_WINDOW_SECONDS = 1800
 FAULT_START_RATE = 0.002
@@ -522,7 +529,7 @@ class City:
                 "type": "Streetlight",
                 "status": faulty.get(light.reference, "ok"),
                 "powerState": "off" if light.reference in faulty else lit,
-                "refStreetlight": light.reference,
+                "streetPoleNum": light.reference,
                 "location": {"type": "Point", "coordinates": [light.lon, light.lat]},
                 "observationDateTime": iso(since),
             }
@@ -626,25 +633,32 @@ def vehicle(line: TransitLine, index: int, sample: datetime) -> dict:
 
 
 def traffic_load(hour: float, slug: str, period: datetime) -> float:
-    """0 (empty road) to 1 (jammed): a daytime level with the two rush hours on top."""
+    """0 (empty road) to 1 (demand at the road's capacity): a daytime level with the two rush
+    hours on top, scaled by how busy the road is (fixed per road: some saturate at rush
+    hour, others stay fluid)."""
+    busy = 0.75 + 0.4 * unit("busy", slug)
     rush = max(bump(hour, 8.0, 0.9), bump(hour, 17.75, 1.1))
     noise = (unit("traffic", slug, int(period.timestamp())) - 0.5) * 0.1
-    return clamp(0.05 + 0.35 * bump(hour, 13.0, 4.0) + 0.62 * rush + noise)
+    return clamp(0.05 + busy * (0.35 * bump(hour, 13.0, 4.0) + 0.75 * rush) + noise)
 
 
 def _road(road: Road, start: datetime, end: datetime) -> dict:
     load = traffic_load(local_hour(start), road.slug, end) * day_factor(start, 0.75, 0.5)
-    # Vehicles per lane in 5 minutes at saturation, about 1,800 an hour.
-    intensity = round(road.lanes * 150 * min(1.0, load * 1.2))
+    # Vehicles per lane and hour (up to LANE_CAPACITY) and their speed, which falls as the
+    # road fills. Occupancy follows from both, as a loop detector measures it: the vehicles
+    # per km of lane (flow / speed), each covering the detector over its effective length.
+    flow = LANE_CAPACITY * min(1.0, load * 1.2)
+    speed = road.free_flow_kmh * (1 - 0.8 * load**2)
+    occupancy = min(flow / speed * EFFECTIVE_VEHICLE_LENGTH_M / 1000, MAX_OCCUPANCY)
     return {
         "id": f"urn:ngsi-ld:TrafficFlowObserved:dijon:{road.slug}",
         "type": "TrafficFlowObserved",
         "name": road.name,
         "laneDirection": "forward",
-        "intensity": intensity,
-        "occupancy": round(0.04 + 0.5 * load, 3),
-        "averageVehicleSpeed": round(road.free_flow_kmh * (1 - 0.8 * load**2), 1),
-        "congested": load > 0.8,
+        "intensity": round(road.lanes * flow * TRAFFIC_PERIOD_SECONDS / 3600),
+        "occupancy": round(occupancy, 3),
+        "averageVehicleSpeed": round(speed, 1),
+        "congested": speed < CONGESTED_SPEED_SHARE * road.free_flow_kmh,
         "location": {"type": "LineString", "coordinates": [list(c) for c in road.coordinates]},
         "dateObserved": f"{iso(start)}/{iso(end)}",
         "dateObservedFrom": iso(start),

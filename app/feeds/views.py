@@ -7,6 +7,7 @@ from flask.views import MethodView
 from app.errors import PROBLEM_DOC, Unprocessable
 from app.extensions import Blueprint, db
 from app.feeds import queries, service
+from app.feeds.congestion import congestion_level
 from app.feeds.models import NAME_PATTERN, Feed
 from app.feeds.schemas import (
     BikeStationPageSchema,
@@ -23,6 +24,7 @@ from app.feeds.schemas import (
     TrafficCollectionSchema,
     VehicleCollectionSchema,
 )
+from app.feeds.vocabulary import our_status
 from app.pagination import page_size
 from app.reports.queries import parse_bbox
 from app.users.identity import roles_required
@@ -190,7 +192,8 @@ def _common(item: dict) -> dict:
         "location": item["location"],
         "geometry": item["geometry"],
         "distance_m": round(item["distance_m"], 1),
-        "status": item["status"],
+        "status": our_status(item["entity_type"], item["status"], item["available"]),
+        "source_status": item["status"],
         "observed_at": item["observed_at"],
         "stale": item["stale"],
     }
@@ -281,22 +284,6 @@ class Bikes(MethodView):
             for item in page["items"]
         ]
         return cacheable(BIKE_PAGE, page)
-
-
-def congestion_level(
-    congested: bool | None, occupancy: float | None, speed: float | None, free_flow: float
-) -> str:
-    """The rule documented on ``congestion`` (schemas.CONGESTION_RULE)."""
-    if congested:
-        return "heavy"
-    if occupancy is not None:
-        return "free" if occupancy < 0.15 else "moderate" if occupancy < 0.35 else "heavy"
-    if speed is not None and free_flow > 0:
-        ratio = speed / free_flow
-        return "free" if ratio >= 0.7 else "moderate" if ratio >= 0.4 else "heavy"
-    if congested is False:
-        return "free"
-    return "unknown"
 
 
 @mobility.route("/traffic")

@@ -85,15 +85,17 @@ def test_a_gbfs_system_is_served_by_the_bikes_endpoint_like_ngsi_ld_stations(
             i["docks_available"],
             i["capacity"],
             i["status"],
+            i["source_status"],
             i["stale"],
             i["feed"],
         )
         for i in items
     ]
     # Both versions give the French name: v2.3's string, v3.0's "fr" text, not the "en" one.
+    # Our status, and beside it the Smart Data Models word the station's flags give.
     assert got == [
-        ("station1", "Station 1", 1, 3, 16, "working", False, "velodi"),
-        ("station2", "Station 2", 6, 8, 16, "withIncidence", False, "velodi"),
+        ("station1", "Station 1", 1, 3, 16, "in_service", "working", False, "velodi"),
+        ("station2", "Station 2", 6, 8, 16, "degraded", "withIncidence", False, "velodi"),
     ]
     assert {datetime.fromisoformat(i["observed_at"]) for i in items} == {reported}
     assert items[0]["location"] == {

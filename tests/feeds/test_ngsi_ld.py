@@ -39,7 +39,7 @@ def test_an_off_street_car_park_gives_free_spaces_occupancy_and_observation_time
     state = parse(example("OffStreetParking", normalized=True))
     assert state.entity_id == "urn:ngsi-ld:OffStreetParking:porto-ParkingLot-23889"
     assert (state.available, state.capacity, state.occupancy) == (132, 414, 0.68)
-    assert state.status == "spacesAvailable"
+    assert state.status is None  # the source gives none (the API says open from the counts)
     assert state.observed_at == datetime(2021, 3, 11, 15, 51, 2, tzinfo=UTC)
     assert state.name == "Parque de estacionamento Trindade"
     assert state.geom.geom_type == "Point"
@@ -70,7 +70,8 @@ def test_bike_station_traffic_and_streetlight_values():
     assert traffic.occupancy == 0.76
     assert traffic.observed_at == datetime(2016, 12, 7, 11, 15, tzinfo=UTC)
     light = parse(example("Streetlight", normalized=True), "streetlights")
-    assert (light.status, light.measures) == ("ok", {"power_state": "off"})
+    assert (light.status, light.measures["power_state"]) == ("ok", "off")
+    assert light.measures["equipment"] == {"streetPoleNum": "2"}
 
 
 def test_the_guadalajara_streetlight_is_kept_but_outside_lambert93():
@@ -86,7 +87,7 @@ def test_generated_dijon_car_parks_in_both_forms(normalized):
         0,
         50,
         1.0,
-        "full",
+        None,
     )
     assert state.geom.coords[0] == pytest.approx(CENTRE)
 

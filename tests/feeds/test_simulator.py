@@ -18,8 +18,8 @@ from sqlalchemy import func, select, text
 from app.assets.service import put_asset
 from app.feeds import gtfs_rt, service
 from app.feeds import simulator as sim
+from app.feeds.congestion import congestion_level
 from app.feeds.models import Feed, FeedEntity
-from app.feeds.views import congestion_level
 from app.reports.models import Report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,21 +93,57 @@ def test_car_park_occupancy_follows_the_time_of_day_predictably():
     assert all(abs(later[k]["occupancy"] - noon[k]["occupancy"]) < 0.1 for k in noon)
 
 
-def test_traffic_jams_at_rush_hour_and_flows_at_night():
-    city = sim.City([])
+def levels(moment: datetime) -> dict[str, str]:
+    """The congestion residents see on each simulated road at ``moment``, by road."""
+    return {
+        r["id"].rsplit(":", 1)[1]: congestion_level(
+            r["congested"], r["occupancy"], r["averageVehicleSpeed"], 50.0
+        )
+        for r in sim.City([]).traffic(moment)
+    }
 
-    def levels(moment):
-        return [
-            congestion_level(r["congested"], r["occupancy"], r["averageVehicleSpeed"], 50.0)
-            for r in city.traffic(moment)
-        ]
 
-    assert set(levels(at(3))) == {"free"}
-    assert set(levels(at(8))) == {"heavy"}
-    assert set(levels(at(13))) <= {"moderate", "heavy"}
-    rush, night = city.traffic(at(17, 45)), city.traffic(at(3))
+def test_traffic_jams_at_rush_hour_on_the_busiest_roads_and_flows_at_night_and_midday():
+    assert set(levels(at(3)).values()) == {"free"}
+    rush = levels(at(8))
+    assert sorted(set(rush.values())) == ["free", "heavy", "moderate"], rush
+    assert list(levels(at(17, 45)).values()).count("heavy") >= 3
+    # Late morning, between the rush hours: the roads flow.
+    assert set(levels(at(11)).values()) == {"free"}
+    rush, night = sim.City([]).traffic(at(17, 45)), sim.City([]).traffic(at(3))
     assert all(r["intensity"] > n["intensity"] for r, n in zip(rush, night, strict=True))
     assert all(r["location"]["type"] == "LineString" for r in rush)
+
+
+def test_the_congestion_rule_agrees_with_the_simulated_speeds_all_week():
+    """Every road, every 5 minutes for a week: what residents are told agrees with how fast
+    the simulator says traffic moves on that road (its own free-flow speed, 50 to 90 km/h)."""
+    free_flow = {road.slug: road.free_flow_kmh for road in sim.ROADS}
+    seen = set()
+    for period in range(7 * 288):
+        moment = at(0) + timedelta(minutes=5 * period)
+        for r in sim.City([]).traffic(moment):
+            slug = r["id"].rsplit(":", 1)[1]
+            level = congestion_level(r["congested"], r["occupancy"], r["averageVehicleSpeed"], 50.0)
+            share = r["averageVehicleSpeed"] / free_flow[slug]
+            seen.add(level)
+            # Near free-flow speed (78.7 km/h on a 90 km/h road...): free, never moderate.
+            if share >= 0.85:
+                assert level == "free", (moment, r)
+            # Heavy exactly when the source flags the lane congested.
+            assert (level == "heavy") == r["congested"], (moment, r)
+    assert seen == {"free", "moderate", "heavy"}
+
+
+def test_simulated_occupancy_follows_from_flow_and_speed_as_a_detector_measures_it():
+    lanes = {road.slug: road.lanes for road in sim.ROADS}
+    for hour in (3, 8, 11, 13, 17, 22):
+        for r in sim.City([]).traffic(at(hour)):
+            per_lane_hour = r["intensity"] / lanes[r["id"].rsplit(":", 1)[1]] * 12
+            density = per_lane_hour / r["averageVehicleSpeed"]  # vehicles per km of lane
+            assert r["occupancy"] == pytest.approx(
+                min(density * sim.EFFECTIVE_VEHICLE_LENGTH_M / 1000, sim.MAX_OCCUPANCY), abs=0.01
+            ), r
 
 
 def test_bike_stations_fill_in_the_centre_in_the_morning():
@@ -230,6 +266,22 @@ def test_a_later_poll_follows_the_simulated_clock(session, cli, broker):
     night = free_spaces()
     broker.clock_setting["now"] = at(11, 30)
     assert free_spaces() < night
+
+
+def test_residents_see_the_simulated_rush_hour_s_three_levels(session, client, auth, cli, broker):
+    broker.clock_setting["now"] = at(8, 2)
+    cli("feeds", "demo", "--base-url", broker.url)
+    feed_id = session.scalar(select(Feed.id).where(Feed.name == "demo-traffic"))
+    outcome = service.poll_feed(session, feed_id, now=at(8, 2).astimezone(UTC))
+    assert outcome["status"] == "ok", outcome
+    response = client.get("/v1/mobility/traffic?bbox=4.95,47.25,5.15,47.40", headers=auth())
+    assert response.status_code == 200
+    shown = {
+        f["properties"]["source_id"].rsplit(":", 1)[1]: f["properties"]["congestion"]
+        for f in response.json["features"]
+    }
+    assert shown == levels(at(8, 2))
+    assert sorted(set(shown.values())) == ["free", "heavy", "moderate"]
 
 
 def test_the_gbfs_stations_agree_with_the_ngsi_ld_ones(session, cli, broker):

@@ -1,11 +1,14 @@
 """GET /v1/mobility/traffic: TrafficFlowObserved segments in a box, as GeoJSON."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from app.extensions import db
 from app.feeds import service
-from app.feeds.views import congestion_level
+from app.feeds.congestion import congestion_level
 from tests.feeds.factories import CENTRE, ago, road_segment
+from tests.feeds.factories import example as example_entity
 
 FEED = {
     "kind": "traffic",
@@ -14,15 +17,18 @@ FEED = {
     "freshness_limit_seconds": 600,
     "enabled": True,
 }
+# Explicit times: what the tests check does not depend on the clock.
+OBSERVED_AT = "2026-11-24T11:00:00+01:00"
+POLLED_AT = datetime(2026, 11, 24, 10, 1, tzinfo=UTC)
 # About 1.5 km around the centre.
 BOX = f"{CENTRE[0] - 0.02:.4f},{CENTRE[1] - 0.01:.4f},{CENTRE[0] + 0.02:.4f},{CENTRE[1] + 0.01:.4f}"
 
 
-def load(app, feed_source, entities, name="traffic"):
+def load(app, feed_source, entities, name="traffic", now=None):
     url = feed_source.serve(f"/{name}.json", entities)
     with app.app_context():
         feed, _ = service.put_feed(db.session, name, {**FEED, "source_url": url})
-        assert service.poll_feed(db.session, feed.id)["status"] == "ok"
+        assert service.poll_feed(db.session, feed.id, now=now)["status"] == "ok"
         db.session.remove()
 
 
@@ -112,10 +118,43 @@ def test_a_box_outside_lambert93_s_domain_is_empty(app, client, auth, feed_sourc
         (None, None, 19.9, "heavy"),
         (False, None, None, "free"),
         (None, None, None, "unknown"),
+        # The source says the lane was not congested: the measures say moderate at most.
+        (False, 0.52, 20.0, "moderate"),
+        (False, None, 12.0, "moderate"),
+        (False, 0.2, None, "moderate"),
+        (False, 0.05, 48.0, "free"),
     ],
 )
 def test_the_congestion_rule(congested, occupancy, speed, level):
     assert congestion_level(congested, occupancy, speed, 50.0) == level
+
+
+@pytest.mark.parametrize(
+    "values, level",
+    [
+        # The Smart Data Models example (Valladolid): a detector occupied 76% of the time.
+        ({}, "heavy"),
+        # Readings of the demo simulator on a Tuesday (Rocade Est at 11:00, Avenue Jean
+        # Jaurès at 08:00, Avenue de Langres at 08:00).
+        ({"averageVehicleSpeed": 84.2, "occupancy": 0.047, "congested": False}, "free"),
+        ({"averageVehicleSpeed": 20.6, "occupancy": 0.568, "congested": False}, "moderate"),
+        ({"averageVehicleSpeed": 16.9, "occupancy": 0.694, "congested": True}, "heavy"),
+        # A source without occupancy nor flag: the speed against the 50 km/h reference.
+        ({"averageVehicleSpeed": 78.7, "occupancy": None, "intensity": 120}, "free"),
+    ],
+)
+def test_the_three_levels_with_real_values_through_the_api(
+    app, client, auth, feed_source, values, level
+):
+    example = {k: v for k, v in example_entity("TrafficFlowObserved").items() if k != "@context"}
+    # The example's shape and values, placed in Dijon, with the values of the case.
+    entity = {**example, **road_segment(1, observed=OBSERVED_AT), **values}
+    entity = {k: v for k, v in entity.items() if v is not None}
+    load(app, feed_source, [entity], now=POLLED_AT)
+    response = client.get(f"/v1/mobility/traffic?bbox={BOX}", headers=auth())
+    assert response.status_code == 200, response.get_json()
+    [feature] = response.get_json()["features"]
+    assert feature["properties"]["congestion"] == level
 
 
 def test_traffic_in_a_box_uses_the_lambert93_gist_index(session):

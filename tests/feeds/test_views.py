@@ -118,13 +118,14 @@ def test_parkings_near_a_point_nearest_first_with_freshness(app, client, auth, f
         200,
         0.75,
     )
-    assert nearest["status"] == "spacesAvailable"
+    # The source gave no status: ours from the free spaces, none of its own beside it.
+    assert (nearest["status"], nearest["source_status"]) == ("open", None)
     assert nearest["location"]["type"] == "Point"
     assert nearest["feed"] == "parkings"
     assert datetime.fromisoformat(nearest["observed_at"]).tzinfo is not None
     # Observed two hours ago, with a 10-minute freshness limit: flagged, not shown as current.
     assert [i["stale"] for i in items] == [False, True, False]
-    assert items[2]["status"] == "full"
+    assert (items[2]["status"], items[2]["source_status"]) == ("full", None)
 
 
 def test_parkings_answers_carry_an_etag_and_cache_control(app, client, auth, feed_source):
