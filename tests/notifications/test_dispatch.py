@@ -5,6 +5,7 @@ pushes tell the latest truth: of a backlog, a device gets only a report's newest
 pushes of one report to one device never overtake each other."""
 
 import threading
+import time
 from collections import Counter
 from datetime import datetime
 
@@ -503,7 +504,7 @@ def test_a_push_in_flight_holds_back_only_its_own_report_on_that_device(
 def test_two_dispatchers_never_claim_for_one_device_at_once(app, client, auth, standin, sender):
     """A claim keeps the devices it works on locked until its leases are committed: a
     second dispatcher, whose snapshot cannot see those leases yet, skips the device
-    rather than send a newer push past the one being claimed."""
+    (without waiting) rather than send a newer push past the one being claimed."""
     report_id = told(app, client, auth, {"ana": "tok-ana"})
     with app.app_context():
         claiming = Session(db.engine)
@@ -513,19 +514,38 @@ def test_two_dispatchers_never_claim_for_one_device_at_once(app, client, auth, s
             # A newer state is written meanwhile (its delivery's foreign key is not held up).
             assign = act(client, auth(Role.AGENT), report_id, "assign", {"crew": "voirie-nord"})
             assert assign.status_code == 200
-            counts = run(app, sender)
-            assert (counts["sent"], counts["superseded"]) == (0, 0)
-            assert standin.accepted == []
+            second: list[Counter] = []
+            running = threading.Thread(target=lambda: second.append(run(app, sender)))
+            running.start()
+            # Were it to wait for the first claim's rows, it would go on once they are
+            # committed, blind to the lease: it must have finished without waiting.
+            while running.is_alive() and not waiting_for_a_lock(db.engine):
+                time.sleep(0.05)
             claiming.commit()
+            running.join(timeout=60)
         finally:
             claiming.close()
         db.session.remove()
+    assert (second[0]["sent"], second[0]["superseded"]) == (0, 0)
+    assert standin.accepted == []
     assert statuses_by_token(app) == {"tok-ana": ["pending", "pending"]}
     # The first dispatcher died before sending: once its lease is over, the newest goes.
     time_passes(app)
     assert run(app, sender)["sent"] == 1
     assert pushed_states(standin) == [("tok-ana", "assigned")]
     assert statuses_by_token(app) == {"tok-ana": ["superseded", "sent"]}
+
+
+def waiting_for_a_lock(engine) -> bool:
+    """Whether some connection to this database waits for a lock (asked in a transaction
+    of its own: pg_stat_activity is read once per transaction)."""
+    with engine.connect() as connection:
+        return bool(
+            connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).scalar()
+        )
 
 
 def test_a_push_still_in_flight_past_its_lease_and_accepted_is_recorded_sent(
