@@ -1,23 +1,37 @@
 """The push dispatcher: works the outbox (notification_deliveries) in the rq worker.
 
-A run claims due pending deliveries (``FOR UPDATE SKIP LOCKED``, and a lease so that no
-other run takes them while they are in flight), sends them through the FCM adapter at most
+A run claims due pending deliveries (their devices locked ``SKIP LOCKED``, and a lease so
+that no other run takes them while they are in flight), sends them through the FCM adapter at most
 500 per call, and records each outcome: the message id (sent: never sent again), a token
 FCM refused for good (failed, and the device disabled), or a transient error (pending again
 after an exponential backoff, at least Retry-After, until the attempts run out).
+
+Pushes tell the latest truth: for one device and one collapse key (a report, or an area
+subscription), only the newest pending delivery is pushed, and never while another of them
+is in flight. The older pending ones are superseded (a final state: never pushed; their
+notifications stay in the in-app feed). send_each sends a batch's messages in parallel, in
+no order, so a batch holds at most one per device and collapse key; a claim skips a
+collapse key with one in flight (in the batch being sent, or another dispatcher's), and
+the devices it works on stay locked until its leases are committed, so that a second
+dispatcher never works on them meanwhile. A phone offline through a backlog therefore ends on the
+newest state, after the older one it may already have got. This holds while leases do: a
+push still in flight past its lease (a run stalled that long) may be overtaken; accepted
+all the same, it is recorded sent.
 
 Workflow state lives in the rows, so a job may run twice or be lost: the job is queued
 after the commit of the transaction that wrote deliveries, and a periodic sweep queues it
 again while due rows are not in flight (Redis flushed, a worker SIGKILLed mid-batch, FCM
 down: delayed, never lost). A worker killed between FCM's acceptance and the commit of the
-result sends that batch again once the lease is over: FCM has no idempotency key, so
-delivery is at least once for that window; the collapse key per report and the
-notification id in the data let the app show it once.
+result sends that batch again once the lease is over (unless a newer push of the same
+report is pending by then: it goes instead): FCM has no idempotency key, so delivery is at
+least once for that window; the collapse key per report and the notification id in the
+data let the app show it once.
 
 A run keeps FCM busy: while one batch is in flight (on a sending thread), the next one is
 claimed and the outcomes of the previous one recorded (on the run's own session: one
 thread talks to the database). At most two claimed batches wait for their outcomes to be
-recorded, both well within their lease.
+recorded, both well within their lease. Once the last batch is recorded, a last claim
+takes the newer pushes that its flight held back.
 
 A retry that would come due during the resident's quiet hours (their preferences as they
 are when it is recorded) waits until the end of the quiet period, as a push written then
@@ -69,23 +83,66 @@ class Policy:
         return max(backoff, retry_after or 0)
 
 
-_CLAIM = text(
+# A claim takes the devices of the due deliveries it finds (FOR NO KEY UPDATE SKIP LOCKED:
+# another claim skips them, writers of new deliveries are not held up, their foreign key
+# only takes KEY SHARE), then, in a new statement whose snapshot sees every lease committed
+# before the lock was granted, works those devices' pending deliveries per collapse key
+# (one report, or area subscription): nothing is claimed while one is in flight, only the
+# newest is claimed, the older ones are superseded. So one device never has two of a
+# collapse key in flight at once, in one batch or two, in one dispatcher or two.
+_LOCK_DEVICES = text(
     """
     WITH clock AS (SELECT coalesce(:now, now()) AS now),
     due AS (
-        SELECT id FROM notification_deliveries, clock
+        SELECT device_id FROM notification_deliveries, clock
         WHERE status = 'pending' AND next_attempt_at <= clock.now
           AND (lease_until IS NULL OR lease_until < clock.now)
         ORDER BY next_attempt_at, id
         LIMIT :batch
-        FOR UPDATE OF notification_deliveries SKIP LOCKED
     )
-    UPDATE notification_deliveries AS d
-    SET attempts = d.attempts + 1, lease_until = clock.now + make_interval(secs => :lease)
-    FROM due, clock, notifications AS n, devices AS v
-    WHERE d.id = due.id AND n.id = d.notification_id AND v.id = d.device_id
-    RETURNING d.id, d.attempts, d.device_id, v.token, v.enabled, n.id AS notification_id,
-              n.uid, n.title, n.body, n.data, n.collapse_key
+    SELECT v.id, (SELECT count(*) FROM due) AS due FROM devices AS v
+    WHERE v.id IN (SELECT device_id FROM due)
+    FOR NO KEY UPDATE OF v SKIP LOCKED
+    """
+).bindparams(bindparam("now", type_=DateTime(timezone=True)))
+_CLAIM = text(
+    """
+    WITH clock AS (SELECT coalesce(:now, now()) AS now),
+    pending AS (
+        SELECT d.id, d.device_id, d.notification_id, d.next_attempt_at,
+               coalesce(d.lease_until >= clock.now, false) AS in_flight,
+               row_number() OVER newest AS rank,
+               bool_or(coalesce(d.lease_until >= clock.now, false)) OVER key AS key_in_flight
+        FROM notification_deliveries AS d
+        JOIN notifications AS n ON n.id = d.notification_id, clock
+        WHERE d.device_id = ANY(CAST(:devices AS bigint[])) AND d.status = 'pending'
+        WINDOW key AS (PARTITION BY d.device_id, n.collapse_key),
+               newest AS (key ORDER BY d.notification_id DESC)
+    ),
+    superseded AS (
+        UPDATE notification_deliveries AS d SET status = 'superseded', lease_until = NULL
+        FROM pending AS p
+        WHERE d.id = p.id AND p.rank > 1 AND NOT p.in_flight AND d.status = 'pending'
+        RETURNING d.id
+    ),
+    due AS (
+        SELECT p.id FROM pending AS p, clock
+        WHERE p.rank = 1 AND NOT p.key_in_flight AND p.next_attempt_at <= clock.now
+        ORDER BY p.next_attempt_at, p.id
+        LIMIT :batch
+    ),
+    claimed AS (
+        UPDATE notification_deliveries AS d
+        SET attempts = d.attempts + 1, lease_until = clock.now + make_interval(secs => :lease)
+        FROM due, clock, notifications AS n, devices AS v
+        WHERE d.id = due.id AND n.id = d.notification_id AND v.id = d.device_id
+          AND d.status = 'pending'
+        RETURNING d.id, d.attempts, d.device_id, v.token, v.enabled,
+                  n.id AS notification_id, n.uid, n.title, n.body, n.data, n.collapse_key
+    )
+    -- One row at least: how many were superseded, whether or not any was claimed.
+    SELECT claimed.*, s.superseded
+    FROM (SELECT count(*) AS superseded FROM superseded) AS s LEFT JOIN claimed ON true
     """
 ).bindparams(bindparam("now", type_=DateTime(timezone=True)))
 # Each statement below records the outcomes of a whole batch (arrays, one per column). The
@@ -96,9 +153,9 @@ _SENT = text(
     SET status = 'sent', fcm_message_id = o.message_id, sent_at = now(), lease_until = NULL,
         last_error = NULL
     FROM unnest(CAST(:ids AS bigint[]), CAST(:message_ids AS text[])) AS o(id, message_id)
-    WHERE d.id = o.id AND d.status = 'pending'
+    WHERE d.id = o.id AND d.status IN ('pending', 'superseded')
     """
-)  # accepted is final, whatever a slower run recorded meanwhile
+)  # accepted is final, whatever a slower run recorded meanwhile (superseded past its lease)
 _FAILED = text(
     """
     UPDATE notification_deliveries AS d
@@ -134,8 +191,13 @@ class _Batch:
 
     live: list
     gone: list
-    full: bool  # as many as a batch holds: more may be due
+    full: bool  # as many due as a batch holds: more may be due
+    superseded: int = 0  # older pending ones of the claimed devices, not pushed
     sending: Future | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.live and not self.gone
 
 
 def dispatch(
@@ -149,26 +211,45 @@ def dispatch(
         flying = None
         while True:
             batch = _claim(session, policy, now) if flying is None or flying.full else None
-            if batch is not None and batch.live:
-                # Queued behind the batch in flight: FCM is not left idle between them.
-                batch.sending = sending.submit(sender.send, [_push(row) for row in batch.live])
+            if batch is not None:
+                counts["superseded"] += batch.superseded
+                if batch.live:
+                    # Queued behind the batch in flight: FCM is not left idle between them.
+                    batch.sending = sending.submit(sender.send, [_push(r) for r in batch.live])
             if flying is not None:
                 counts.update(_record(session, flying, policy, now))
-            if batch is None or (not batch.live and not batch.gone):
+                if batch is None or batch.empty:
+                    # A last look: newer pushes of the reports that were in flight, held
+                    # back meanwhile, may go now.
+                    flying = None
+                    continue
+            elif batch.empty:
                 return counts
             flying = batch
 
 
 def _claim(session: Session, policy: Policy, now: datetime | None) -> _Batch:
-    claimed = session.execute(
-        _CLAIM, {"batch": policy.batch, "lease": policy.lease_seconds, "now": now}
-    ).all()
-    session.commit()  # the lease is visible to other dispatchers from here
+    claimed, due, superseded = claim_rows(session, policy, now)
+    session.commit()  # the leases are visible to other dispatchers from here
     return _Batch(
         live=[row for row in claimed if row.enabled],
         gone=[row for row in claimed if not row.enabled],
-        full=len(claimed) >= policy.batch,
+        full=due >= policy.batch,
+        superseded=superseded,
     )
+
+
+def claim_rows(session: Session, policy: Policy, now: datetime | None) -> tuple[list, int, int]:
+    """Lease the newest due delivery of each collapse key of the devices taken (at most a
+    batch), superseding the older pending ones; uncommitted. Returns the rows claimed, how
+    many due rows were found, and how many were superseded."""
+    params = {"batch": policy.batch, "lease": policy.lease_seconds, "now": now}
+    locked = session.execute(_LOCK_DEVICES, params).all()
+    if not locked:
+        return [], 0, 0
+    rows = session.execute(_CLAIM, {**params, "devices": [row.id for row in locked]}).all()
+    claimed = [row for row in rows if row.id is not None]
+    return claimed, locked[0].due, rows[0].superseded
 
 
 def _push(row) -> Push:

@@ -7,6 +7,8 @@ gets a ``projects/{project}/messages/{id}`` name, and errors are Google's error 
 with FCM's ``FcmError`` detail (UNREGISTERED, INVALID_ARGUMENT, UNAVAILABLE with
 Retry-After, QUOTA_EXCEEDED, INTERNAL). Tokens can be told to fail (once, or for good), the
 whole service can be taken down and brought back, and requests can be held in flight.
+``GET /`` shows what it received (JSON: accepted messages, refused tokens, in arrival
+order): where a developer looks for the pushes of ``make run``.
 
     python -m app.notifications.fcm_standin --port 9098
 """
@@ -99,6 +101,15 @@ class FcmStandIn:
         with self._lock:
             return [a["token"] for a in self.accepted]
 
+    def received(self) -> dict:
+        """What ``GET /`` shows: the project, the messages accepted and the refusals."""
+        with self._lock:
+            return {
+                "project": self.project_id,
+                "accepted": list(self.accepted),
+                "refused": [{"token": token, "error": code} for token, code in self.refused],
+            }
+
     # --- protocol -------------------------------------------------------------------------
 
     def _answer(self, path: str, headers, raw: bytes) -> tuple[int, dict, dict]:
@@ -158,8 +169,16 @@ class FcmStandIn:
                     if standin._dropping:
                         self.close_connection = True
                         return
-                status, body, headers = standin._answer(self.path, self.headers, raw)
-                payload = json.dumps(body).encode()
+                self._reply(*standin._answer(self.path, self.headers, raw))
+
+            def do_GET(self):
+                if self.path.split("?", 1)[0] != "/":
+                    self._reply(*_error(404, "NOT_FOUND", None, f"no such page: {self.path}"))
+                    return
+                self._reply(200, standin.received(), {})
+
+            def _reply(self, status: int, body: dict, headers: dict) -> None:
+                payload = json.dumps(body, ensure_ascii=False, indent=1).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=UTF-8")
                 self.send_header("Content-Length", str(len(payload)))
@@ -188,8 +207,15 @@ def main(argv=None) -> None:
     parser.add_argument("--port", type=int, default=9098)
     parser.add_argument("--project", default="demo-signale")
     args = parser.parse_args(argv)
-    standin = FcmStandIn(args.project, port=args.port)
-    print(f"FCM stand-in on {standin.url} (project {args.project}); Ctrl-C stops it", flush=True)
+    try:
+        standin = FcmStandIn(args.project, port=args.port)
+    except OSError as exc:
+        raise SystemExit(f"FCM stand-in: cannot listen on 127.0.0.1:{args.port}: {exc}") from exc
+    print(
+        f"FCM stand-in on {standin.url} (project {args.project}; what it received: "
+        f"{standin.url}/); Ctrl-C stops it",
+        flush=True,
+    )
     with contextlib.suppress(KeyboardInterrupt):
         standin._server.serve_forever()
 

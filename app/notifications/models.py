@@ -34,7 +34,11 @@ from app.extensions import db
 
 PLATFORMS = ("android", "ios", "web")
 PENDING, SENT, FAILED = "pending", "sent", "failed"
-DELIVERY_STATUSES = (PENDING, SENT, FAILED)
+# Not pushed: a newer notification of the same collapse key (the same report, or area
+# subscription) was pending for the same device, and only the newest state is pushed. The
+# notification stays in the in-app feed.
+SUPERSEDED = "superseded"
+DELIVERY_STATUSES = (PENDING, SENT, FAILED, SUPERSEDED)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -102,7 +106,9 @@ class Notification(db.Model):
 
 
 class Delivery(db.Model):
-    """One push of a notification to one device: the outbox row the dispatcher works."""
+    """One push of a notification to one device: the outbox row the dispatcher works.
+    Pending until sent, failed, or superseded by a newer one of the same collapse key for
+    the same device (a phone shows only the latest of it: only the newest is pushed)."""
 
     __tablename__ = "notification_deliveries"
     __table_args__ = (
@@ -117,6 +123,13 @@ class Delivery(db.Model):
             postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_notification_deliveries_device_id", "device_id"),
+        # What a claim reads of the devices it locked: their pending rows, newest first.
+        Index(
+            "ix_notification_deliveries_pending_device",
+            "device_id",
+            "notification_id",
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)

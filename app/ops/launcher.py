@@ -6,7 +6,9 @@ PostGIS or Redis is missing and we are root on Debian, install the Debian packag
 stop with the exact packages to install. Everything this process starts, it stops on exit.
 
     python -m app.ops.launcher run      # migrate, load reference data, serve API + worker
-                                        # (+ the demo feed simulator, SIGNALE_SIMULATOR=off)
+                                        # (+ the demo feed simulator, SIGNALE_SIMULATOR=off,
+                                        # + in development an FCM stand-in the worker pushes
+                                        # to, unless FCM_CREDENTIALS; SIGNALE_FCM_STANDIN=off)
     python -m app.ops.launcher test [pytest args]
     python -m app.ops.launcher bench
     python -m app.ops.launcher provision   # print the environment, start nothing else
@@ -36,6 +38,7 @@ LOCAL_REDIS_PORT = 63799
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/signale"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_SIMULATOR_PORT = "8001"
+DEFAULT_FCM_STANDIN_PORT = "9098"
 PYTHON = sys.executable
 
 
@@ -346,14 +349,74 @@ def development_env(services: Services) -> dict:
 
 def push_notice(env: dict) -> str:
     """What `make run` says of pushes: off without FCM credentials (the worker then sends
-    none: residents are told in the in-app feed only)."""
-    if not (env.get("FCM_CREDENTIALS") or env.get("SIGNALE_FCM_CREDENTIALS")):
+    none: residents are told in the in-app feed only), else where they go (and, for a
+    stand-in, where to see what it received)."""
+    from app.notifications.fcm import STATIC_TOKEN
+
+    credentials = env.get("FCM_CREDENTIALS") or env.get("SIGNALE_FCM_CREDENTIALS")
+    if not credentials:
         return (
             "OFF (no FCM_CREDENTIALS): residents are told in the in-app feed only "
             "(GET /v1/me/notifications)"
         )
-    endpoint = env.get("FCM_ENDPOINT") or env.get("SIGNALE_FCM_ENDPOINT")
+    endpoint = env.get("SIGNALE_FCM_ENDPOINT") or env.get("FCM_ENDPOINT")
+    if credentials == STATIC_TOKEN and endpoint:  # only a stand-in takes it
+        endpoint = endpoint.rstrip("/")
+        return f"on, through the FCM stand-in at {endpoint} (what it received: {endpoint}/)"
     return f"on, through FCM at {endpoint or 'Google'}"
+
+
+def fcm_standin_url(env: dict) -> str | None:
+    """Where `make run` serves the FCM stand-in that development pushes go to, so that a
+    newcomer sees them; None in production (real credentials only), when FCM credentials
+    are given (pushes go to that FCM), or when switched off (SIGNALE_FCM_STANDIN=off)."""
+    if env.get("SIGNALE_ENV", "development") == "production":
+        return None
+    if env.get("FCM_CREDENTIALS") or env.get("SIGNALE_FCM_CREDENTIALS"):
+        return None
+    if env.get("SIGNALE_FCM_STANDIN", "on").lower() in ("off", "0", "false", "no"):
+        return None
+    port = env.get("SIGNALE_FCM_STANDIN_PORT") or DEFAULT_FCM_STANDIN_PORT
+    return f"http://127.0.0.1:{port}"
+
+
+def with_fcm_standin(env: dict, url: str) -> dict:
+    """The service's environment with pushes sent to the stand-in at ``url``: its fixed
+    bearer token (which the service refuses in production), its endpoint, and the project
+    it is started for (``FCM_PROJECT_ID``, else the Firebase project, as the worker's)."""
+    from app.config import Config
+    from app.notifications.fcm import STATIC_TOKEN
+
+    project = (
+        env.get("SIGNALE_FCM_PROJECT_ID")
+        or env.get("FCM_PROJECT_ID")
+        or env.get("SIGNALE_FIREBASE_PROJECT_ID")
+        or env.get("FIREBASE_PROJECT_ID")
+        or Config.FIREBASE_PROJECT_ID
+    )
+    # The SIGNALE_-prefixed forms would override these (even empty): the plain ones only.
+    prefixed = {"SIGNALE_FCM_CREDENTIALS", "SIGNALE_FCM_ENDPOINT", "SIGNALE_FCM_PROJECT_ID"}
+    pointed = {k: v for k, v in env.items() if k not in prefixed}
+    pointed.update(FCM_CREDENTIALS=STATIC_TOKEN, FCM_ENDPOINT=url, FCM_PROJECT_ID=project)
+    return pointed
+
+
+def start_fcm_standin(url: str, env: dict) -> subprocess.Popen:
+    say(f"starting the FCM stand-in on {url}")
+    port = url.rsplit(":", 1)[1]
+    return subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "app.notifications.fcm_standin",
+            "--port",
+            port,
+            "--project",
+            env["FCM_PROJECT_ID"],
+        ],
+        env=env,
+        cwd=ROOT,
+    )
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -386,6 +449,9 @@ def run() -> int:
     signal.signal(signal.SIGINT, stop)
     try:
         env = development_env(services)
+        standin = fcm_standin_url(env)
+        if standin:
+            env = with_fcm_standin(env, standin)
         say(f"push notifications: {push_notice(env)}")
         prepare_database(env)
         say("loading the demo equipment (skipped when assets exist)")
@@ -397,6 +463,8 @@ def run() -> int:
         )
         if stopping:  # Ctrl-C while the database was prepared: start nothing
             return 0
+        if standin:
+            children.append(start_fcm_standin(standin, env))
         simulator = simulator_url()
         if simulator:
             children.append(start_simulator(simulator, env))
@@ -428,6 +496,8 @@ def run() -> int:
         children.append(subprocess.Popen([PYTHON, "-m", "worker.cron"], env=env, cwd=ROOT))
         base = f"http://127.0.0.1:{port}"
         ready = wait_ready(base + "/readyz", children)
+        if ready and standin:
+            ready = wait_ready(standin + "/", children, timeout=30)
         if ready and simulator:
             # Its feeds are registered once it answers, so that their first polls succeed.
             ready = wait_ready(simulator + "/", children, timeout=30)

@@ -1,17 +1,22 @@
 """The dispatcher drives firebase-admin's real messaging client against the FCM stand-in:
 every push reaches FCM exactly once (or is failed for a token gone for good), whatever
-faults come: a duplicate run of the same batch, FCM down then back, transient errors."""
+faults come: a duplicate run of the same batch, FCM down then back, transient errors. And
+pushes tell the latest truth: of a backlog, a device gets only a report's newest state, and
+pushes of one report to one device never overtake each other."""
 
 import threading
+import time
 from collections import Counter
 from datetime import datetime
 
 import pytest
 from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.notifications.dispatch import Policy, dispatch
+from app.notifications.dispatch import Policy, claim_rows, dispatch, due_waiting
 from app.notifications.fcm import FirebaseSender
+from app.notifications.fcm_standin import FcmStandIn
 from app.notifications.models import Delivery, Device, Notification
 from app.reports.models import ReportFollower
 from app.users.models import Role
@@ -358,3 +363,210 @@ def test_a_retry_of_a_resident_in_quiet_hours_holds_only_theirs(app, client, aut
     assert standin.accepted_tokens() == ["tok-ana"]
     assert run_at(app, sender, "2099-12-02T07:00:00+01:00")["sent"] == 1
     assert standin.accepted_tokens() == ["tok-ana", "tok-ben"]
+
+
+# --- the latest truth: one push per device and report, the newest, never overtaken ---------
+
+
+def progress(client, auth, report_id: int) -> None:
+    """The report moves on while nothing is pushed: assigned, in progress, resolved."""
+    agent, crew = auth(Role.AGENT), auth(Role.CREW, uid="crew-durand")
+    assert act(client, agent, report_id, "assign", {"crew": "voirie-nord"}).status_code == 200
+    assert act(client, crew, report_id, "start", staff_headers=agent).status_code == 200
+    resolved = act(
+        client, crew, report_id, "resolve", {"resolution": "repaired"}, staff_headers=agent
+    )
+    assert resolved.status_code == 200
+
+
+def pushed_states(standin) -> list[tuple[str, str]]:
+    """(token, the report's state it tells of), in the order FCM took them."""
+    return [(a["token"], a["message"]["data"]["status"]) for a in standin.accepted]
+
+
+def statuses_by_token(app) -> dict[str, list[str]]:
+    """Each device token's deliveries, oldest notification first: their status."""
+    with app.app_context():
+        rows = db.session.execute(
+            select(Device.token, Delivery.status)
+            .join(Delivery, Delivery.device_id == Device.id)
+            .order_by(Delivery.notification_id)
+        ).all()
+        db.session.remove()
+    found: dict[str, list[str]] = {}
+    for token, status in rows:
+        found.setdefault(token, []).append(status)
+    return found
+
+
+@pytest.mark.parametrize("batch", [500, 1])
+def test_a_backlog_pushes_only_the_newest_state_of_a_report_to_each_device(
+    app, client, auth, standin, sender, batch
+):
+    """Four states of one report wait for each of three devices (the worker was down): each
+    device gets one push, the resolution; the others are superseded, still in the feed. With
+    batches of one, the claim still takes the newest of a device, not the oldest due."""
+    report_id = told(app, client, auth)
+    progress(client, auth, report_id)
+    counts = run(app, sender, Policy(batch=batch))
+    assert (counts["sent"], counts["superseded"]) == (3, 9)
+    assert sorted(pushed_states(standin)) == sorted((t, "resolved") for t in RESIDENTS.values())
+    older = ["superseded"] * 3
+    assert statuses_by_token(app) == {token: [*older, "sent"] for token in RESIDENTS.values()}
+    for uid in RESIDENTS:
+        feed = client.get("/v1/me/notifications", headers=auth(Role.RESIDENT, uid=uid))
+        assert [n["kind"] for n in feed.get_json()["items"]] == [
+            "resolved",
+            "in_progress",
+            "assigned",
+            "acknowledged",
+        ]
+    # Superseded is final: nothing is due, nothing more is sent.
+    with app.app_context():
+        assert not due_waiting(db.session)
+        db.session.remove()
+    assert run(app, sender)["sent"] == 0
+    assert len(standin.accepted) == 3
+
+
+def test_after_an_outage_a_phone_gets_the_newest_state_not_the_first_one_retried(
+    app, client, auth, standin, sender
+):
+    report_id = told(app, client, auth, {"ana": "tok-ana"})
+    standin.down = True
+    assert run(app, sender)["retried"] == 1  # "acknowledged" waits for FCM
+    progress(client, auth, report_id)
+    standin.down = False
+    time_passes(app)
+    counts = run(app, sender)
+    assert (counts["sent"], counts["superseded"]) == (1, 3)
+    assert pushed_states(standin) == [("tok-ana", "resolved")]
+    with app.app_context():
+        first = db.session.scalar(select(Delivery).order_by(Delivery.notification_id).limit(1))
+        # What it went through is kept.
+        assert (first.status, first.attempts) == ("superseded", 1)
+        assert first.last_error.startswith("UNAVAILABLE")
+        db.session.remove()
+
+
+@pytest.fixture
+def other_standin():
+    """A second FCM stand-in: what a second dispatcher sends there is told apart."""
+    server = FcmStandIn(PROJECT_ID).start()
+    yield server
+    server.stop()
+
+
+def sender_to(standin) -> FirebaseSender:
+    return FirebaseSender(project_id=PROJECT_ID, credentials="static-token", endpoint=standin.url)
+
+
+def test_a_newer_push_of_a_report_never_overtakes_one_in_flight_to_the_same_device(
+    app, client, auth, standin, sender, other_standin
+):
+    report_id = told(app, client, auth, {"ana": "tok-ana"})
+    standin.hold()
+    first = threading.Thread(target=run, args=(app, sender))
+    first.start()
+    assert standin.in_flight.acquire(timeout=60)  # "acknowledged" is in flight...
+    assert (
+        act(client, auth(Role.AGENT), report_id, "assign", {"crew": "voirie-nord"}).status_code
+        == 200
+    )
+    # ...when "assigned" is written and another dispatcher runs: it waits for the first.
+    assert run(app, sender_to(other_standin))["sent"] == 0
+    assert other_standin.accepted == []
+    standin.release()
+    first.join(timeout=60)
+    # Once "acknowledged" is recorded, the first run's last look sends "assigned" after it.
+    assert pushed_states(standin) == [("tok-ana", "acknowledged"), ("tok-ana", "assigned")]
+    assert statuses_by_token(app) == {"tok-ana": ["sent", "sent"]}
+
+
+def test_a_push_in_flight_holds_back_only_its_own_report_on_that_device(
+    app, client, auth, standin, sender, other_standin
+):
+    told(app, client, auth, {"ana": "tok-ana"})
+    standin.hold()
+    first = threading.Thread(target=run, args=(app, sender))
+    first.start()
+    assert standin.in_flight.acquire(timeout=60)
+    # Another report of ana's is acknowledged meanwhile: nothing of it is in flight.
+    other = make_report(app, reporter="ana")
+    assert act(client, auth(Role.AGENT), other, "acknowledge").status_code == 200
+    assert run(app, sender_to(other_standin))["sent"] == 1
+    assert other_standin.accepted[0]["message"]["data"]["report_id"] == str(other)
+    standin.release()
+    first.join(timeout=60)
+    assert pushed_states(standin) == [("tok-ana", "acknowledged")]
+
+
+def test_two_dispatchers_never_claim_for_one_device_at_once(app, client, auth, standin, sender):
+    """A claim keeps the devices it works on locked until its leases are committed: a
+    second dispatcher, whose snapshot cannot see those leases yet, skips the device
+    (without waiting) rather than send a newer push past the one being claimed."""
+    report_id = told(app, client, auth, {"ana": "tok-ana"})
+    with app.app_context():
+        claiming = Session(db.engine)
+        try:
+            claimed, _, _ = claim_rows(claiming, Policy(), None)  # "acknowledged", uncommitted
+            assert [row.data["status"] for row in claimed] == ["acknowledged"]
+            # A newer state is written meanwhile (its delivery's foreign key is not held up).
+            assign = act(client, auth(Role.AGENT), report_id, "assign", {"crew": "voirie-nord"})
+            assert assign.status_code == 200
+            second: list[Counter] = []
+            running = threading.Thread(target=lambda: second.append(run(app, sender)))
+            running.start()
+            # Were it to wait for the first claim's rows, it would go on once they are
+            # committed, blind to the lease: it must have finished without waiting.
+            while running.is_alive() and not waiting_for_a_lock(db.engine):
+                time.sleep(0.05)
+            claiming.commit()
+            running.join(timeout=60)
+        finally:
+            claiming.close()
+        db.session.remove()
+    assert (second[0]["sent"], second[0]["superseded"]) == (0, 0)
+    assert standin.accepted == []
+    assert statuses_by_token(app) == {"tok-ana": ["pending", "pending"]}
+    # The first dispatcher died before sending: once its lease is over, the newest goes.
+    time_passes(app)
+    assert run(app, sender)["sent"] == 1
+    assert pushed_states(standin) == [("tok-ana", "assigned")]
+    assert statuses_by_token(app) == {"tok-ana": ["superseded", "sent"]}
+
+
+def waiting_for_a_lock(engine) -> bool:
+    """Whether some connection to this database waits for a lock (asked in a transaction
+    of its own: pg_stat_activity is read once per transaction)."""
+    with engine.connect() as connection:
+        return bool(
+            connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).scalar()
+        )
+
+
+def test_a_push_still_in_flight_past_its_lease_and_accepted_is_recorded_sent(
+    app, client, auth, standin, sender, other_standin
+):
+    """Past its lease a push is no longer in flight for the others: a newer one supersedes
+    it and goes; if FCM accepts the first all the same, it was sent (sent is final)."""
+    report_id = told(app, client, auth, {"ana": "tok-ana"})
+    standin.hold()
+    first = threading.Thread(target=run, args=(app, sender))
+    first.start()
+    assert standin.in_flight.acquire(timeout=60)
+    time_passes(app)  # the first run stalls past its lease
+    assert (
+        act(client, auth(Role.AGENT), report_id, "assign", {"crew": "voirie-nord"}).status_code
+        == 200
+    )
+    counts = run(app, sender_to(other_standin))
+    assert (counts["sent"], counts["superseded"]) == (1, 1)
+    assert statuses_by_token(app) == {"tok-ana": ["superseded", "sent"]}
+    standin.release()
+    first.join(timeout=60)
+    assert pushed_states(standin) == [("tok-ana", "acknowledged")]
+    assert statuses_by_token(app) == {"tok-ana": ["sent", "sent"]}

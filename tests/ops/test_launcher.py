@@ -1,6 +1,8 @@
 """The provisioning behind `make run` / `make test`, and `make run` itself, end to end."""
 
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -17,7 +19,9 @@ import pytest
 import redis
 from rq import Queue, Worker
 
+from app import config
 from app.feeds.simulator import DEMO_FEEDS
+from app.notifications import fcm
 from app.ops import launcher
 from app.users.tokens import mint_emulator_token
 from tests.conftest import PROJECT_ID, create_database, drop_database, redis_test_url
@@ -91,8 +95,9 @@ def start_service(port: int, database_url: str, queue: str) -> subprocess.Popen:
         "WEB_CONCURRENCY": "1",
         "LOG_LEVEL": "WARNING",
         "SIGNALE_ENV": "development",
-        # Its own port for the demo feed simulator, as for the API.
+        # Its own port for the demo feed simulator and the FCM stand-in, as for the API.
         "SIGNALE_SIMULATOR_PORT": str(free_port()),
+        "SIGNALE_FCM_STANDIN_PORT": str(free_port()),
         "FCM_CREDENTIALS": "",
         "SIGNALE_FCM_CREDENTIALS": "",
     }
@@ -161,6 +166,8 @@ def test_make_run_serves_the_api_and_the_worker_then_stops_cleanly_and_runs_agai
                 while b"Parking Dauphine" not in get(base + near, token)[1]:
                     assert time.monotonic() < deadline, "the demo car parks never appeared"
                     time.sleep(1)
+                if attempt == 0:
+                    a_push_reaches_the_standin(base, lines, database_url)
             finally:
                 process.send_signal(signal.SIGINT)
                 process.wait(timeout=60)
@@ -168,18 +175,73 @@ def test_make_run_serves_the_api_and_the_worker_then_stops_cleanly_and_runs_agai
                 output = "".join(lines)
             assert process.returncode == 0, output
             assert "Signale is running" in output
-            # No FCM credentials: it says so at start-up and in what it runs.
-            assert "push notifications: OFF (no FCM_CREDENTIALS)" in output
-            assert (
-                "pushes         OFF (no FCM_CREDENTIALS): residents are told in the in-app"
-                in output
-            )
+            # No FCM credentials in development: pushes go to the stand-in it started.
+            assert "push notifications: on, through the FCM stand-in at" in output
+            assert "pushes         on, through the FCM stand-in at http://127.0.0.1:" in output
             with pytest.raises(OSError):
                 get(base + "/healthz")
             # The worker unregisters itself on a warm shutdown (a killed one would not).
             assert Worker.all(queue=Queue(queue, connection=redis_conn)) == [], output
     finally:
         drop_database(database_url)
+
+
+def a_push_reaches_the_standin(base: str, lines: list[str], database_url: str) -> None:
+    """As a newcomer would: a resident's phone is registered, the desk acknowledges their
+    report, and the push is on the page the banner names (``lines``: the output so far)."""
+    banner = "".join(lines)
+    received = re.search(r"\(what it received: (http://127\.0\.0\.1:\d+/)\)", banner)[1]
+    resident = mint_emulator_token(PROJECT_ID, "newcomer")
+    phone = {"token": "newcomer-phone", "platform": "android", "locale": "fr-FR"}
+    assert send(base + "/v1/me/devices", resident, phone)[0] in (200, 201)
+    filed = {"category": "other", "location": {"lon": 5.0415, "lat": 47.322}, "answers": {}}
+    status, body = send(base + "/v1/reports", resident, filed, {"Idempotency-Key": "newcomer-1"})
+    assert status == 201, body
+    report_id = json.loads(body)["id"]
+    with psycopg.connect(database_url) as conn:
+        (desk,) = conn.execute(
+            "SELECT d.code FROM reports AS r JOIN desks AS d ON d.id = r.desk_id WHERE r.id = %s",
+            (report_id,),
+        ).fetchone()
+    # The banner's dev-token command, for an agent of the report's desk.
+    dev_token = [sys.executable, "-m", "flask", "--app", "wsgi", "users", "dev-token"]
+    agent = subprocess.run(
+        [*dev_token, "newcomer-agent", "--role", "agent", "--desk", desk],
+        env={**os.environ, "DATABASE_URL": database_url, "SIGNALE_ENV": "development"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    request = urllib.request.Request(f"{base}/v1/reports/{report_id}")
+    request.add_header("Authorization", f"Bearer {agent}")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        etag = response.headers["ETag"]
+    acknowledge = f"{base}/v1/reports/{report_id}/actions/acknowledge"
+    assert send(acknowledge, agent, {}, {"If-Match": etag})[0] == 200
+    deadline = time.monotonic() + 60
+    while True:
+        accepted = json.loads(get(received)[1])["accepted"]
+        pushes = [a["message"] for a in accepted if a["token"] == "newcomer-phone"]
+        if pushes:
+            break
+        assert time.monotonic() < deadline, "no push at the stand-in:\n" + "".join(lines)
+        time.sleep(0.5)
+    assert pushes[0]["data"]["report_id"] == str(report_id)
+    assert pushes[0]["data"]["status"] == "acknowledged"
+
+
+def send(url: str, token: str, body: dict, headers: dict | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    request.add_header("Authorization", f"Bearer {token}")
+    request.add_header("Content-Type", "application/json")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
 
 
 @pytest.mark.parametrize(
@@ -189,13 +251,106 @@ def test_make_run_serves_the_api_and_the_worker_then_stops_cleanly_and_runs_agai
         ({"FCM_CREDENTIALS": ""}, "OFF (no FCM_CREDENTIALS)"),
         ({"FCM_CREDENTIALS": "/etc/signale/fcm.json"}, "on, through FCM at Google"),
         (
+            {"FCM_CREDENTIALS": "/etc/signale/fcm.json", "FCM_ENDPOINT": "https://fcm.example"},
+            "on, through FCM at https://fcm.example",
+        ),
+        (
             {"SIGNALE_FCM_CREDENTIALS": "static-token", "FCM_ENDPOINT": "http://127.0.0.1:9098"},
-            "on, through FCM at http://127.0.0.1:9098",
+            "on, through the FCM stand-in at http://127.0.0.1:9098 "
+            "(what it received: http://127.0.0.1:9098/)",
         ),
     ],
 )
 def test_make_run_says_whether_pushes_are_on(env, notice):
     assert launcher.push_notice(env).startswith(notice)
+
+
+@pytest.mark.parametrize(
+    ("env", "url"),
+    [
+        ({"SIGNALE_ENV": "development"}, "http://127.0.0.1:9098"),
+        ({"SIGNALE_ENV": "development", "FCM_CREDENTIALS": ""}, "http://127.0.0.1:9098"),
+        (
+            {"SIGNALE_ENV": "development", "SIGNALE_FCM_STANDIN_PORT": "9123"},
+            "http://127.0.0.1:9123",
+        ),
+        ({"SIGNALE_ENV": "test"}, "http://127.0.0.1:9098"),
+        # Production needs real credentials: never the stand-in.
+        ({"SIGNALE_ENV": "production"}, None),
+        # Credentials given: pushes go to that FCM.
+        ({"SIGNALE_ENV": "development", "FCM_CREDENTIALS": "/etc/signale/fcm.json"}, None),
+        ({"SIGNALE_ENV": "development", "SIGNALE_FCM_CREDENTIALS": "application-default"}, None),
+        ({"SIGNALE_ENV": "development", "SIGNALE_FCM_STANDIN": "off"}, None),
+    ],
+)
+def test_make_run_starts_an_fcm_standin_in_development_only_without_credentials(env, url):
+    assert launcher.fcm_standin_url(env) == url
+
+
+@pytest.mark.parametrize(
+    ("env", "project"),
+    [
+        ({}, "demo-signale"),
+        ({"FIREBASE_PROJECT_ID": "dijon-signale"}, "dijon-signale"),
+        ({"FIREBASE_PROJECT_ID": "dijon-signale", "FCM_PROJECT_ID": "dijon-push"}, "dijon-push"),
+        (
+            {"SIGNALE_FCM_PROJECT_ID": "dijon-push-2", "FCM_PROJECT_ID": "dijon-push"},
+            "dijon-push-2",
+        ),
+    ],
+)
+def test_in_development_the_service_is_pointed_at_the_standin_for_its_own_project(env, project):
+    url = "http://127.0.0.1:9123"
+    pointed = launcher.with_fcm_standin(
+        {
+            "SIGNALE_ENV": "development",
+            # Empty or elsewhere, the prefixed forms would override the service's settings.
+            "SIGNALE_FCM_CREDENTIALS": "",
+            "SIGNALE_FCM_ENDPOINT": "https://elsewhere",
+            **env,
+        },
+        url,
+    )
+    assert (pointed["FCM_CREDENTIALS"], pointed["FCM_ENDPOINT"]) == ("static-token", url)
+    assert pointed["FCM_PROJECT_ID"] == project
+    assert not {k for k in pointed if k.startswith("SIGNALE_FCM_")}
+    assert launcher.push_notice(pointed) == (
+        f"on, through the FCM stand-in at {url} (what it received: {url}/)"
+    )
+
+
+def test_the_standin_make_run_starts_takes_the_services_pushes_and_shows_them(monkeypatch):
+    """The stand-in as `make run` starts it (a child process on 127.0.0.1), the service's
+    FCM configuration read from the environment `make run` gives it, and the page the
+    banner names: the push is there."""
+    url = f"http://127.0.0.1:{free_port()}"
+    env = launcher.with_fcm_standin({**os.environ, "SIGNALE_ENV": "development"}, url)
+    process = launcher.start_fcm_standin(url, env)
+    try:
+        assert launcher.wait_ready(url + "/", [process], timeout=30)
+        for name in ("FCM_CREDENTIALS", "FCM_ENDPOINT", "FCM_PROJECT_ID"):
+            monkeypatch.setenv(name, env[name])
+        sender = fcm.from_config(config.load())
+        push = fcm.Push(
+            token="newcomer-phone",
+            title="Signalement pris en compte",
+            body="Merci !",
+            data={"report_id": "1", "status": "acknowledged"},
+            collapse_key="report-1",
+        )
+        [outcome] = sender.send([push])
+        assert outcome.accepted
+        status, body = get(url + "/")
+        received = json.loads(body)
+        assert status == 200
+        [accepted] = received["accepted"]
+        assert (accepted["token"], accepted["name"]) == ("newcomer-phone", outcome.message_id)
+        assert accepted["message"]["data"] == push.data
+        assert received["refused"] == []
+        assert get(url + "/elsewhere")[0] == 404
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def test_ctrl_c_while_the_service_is_starting_is_a_clean_stop():
