@@ -2,7 +2,7 @@
 and the index of each device's pending deliveries the dispatcher's claim reads
 
 Revision ID: c4e8a2f6b1d3
-Revises: a7d3e9f1c2b4
+Revises: c8e2f4a6b1d3
 Create Date: 2026-12-03 09:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c4e8a2f6b1d3"
-down_revision = "a7d3e9f1c2b4"
+down_revision = "c8e2f4a6b1d3"
 branch_labels = None
 depends_on = None
 
