@@ -198,10 +198,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Malformed request: {detail}",
     },
     "invalid_character": {
-        "fr": "La requête contient le caractère NUL (U+0000, %00), refusé partout : "
-        "retirez-le de l'URL ou des champs indiqués dans « errors ».",
-        "en": "The request contains the NUL character (U+0000, %00), refused everywhere: "
-        "remove it from the URL or from the fields listed in “errors”.",
+        "fr": "La requête contient un caractère refusé partout : le caractère NUL (U+0000, "
+        "%00) ou une moitié isolée de paire de substitution UTF-16 (\\ud800 à \\udfff, qui "
+        "n'est pas un caractère) : retirez-le de l'URL ou des champs indiqués dans « errors ».",
+        "en": "The request contains a character refused everywhere: NUL (U+0000, %00) or a "
+        "lone UTF-16 surrogate (\\ud800 to \\udfff, which is not a character): remove it "
+        "from the URL or from the fields listed in “errors”.",
+    },
+    "json_too_deep": {
+        "fr": "Le corps JSON imbrique trop de tableaux ou d'objets (au plus {limit} niveaux) : "
+        "envoyez le document décrit par la documentation de l'API.",
+        "en": "The JSON body nests too many arrays or objects (at most {limit} levels): send "
+        "the document the API documentation describes.",
     },
     "device_not_found": {
         "fr": "Cet appareil n'est pas enregistré sur votre compte : rien à supprimer.",
