@@ -1,6 +1,7 @@
 """Fetching the photo a partner named by ``media_url``, without becoming a proxy into our
 network: http(s) only; every address the name resolves to must be public (no loopback,
-private, link-local, shared or reserved address), checked again at each redirect; the
+private, link-local, shared or reserved address, however IPv6 spells it), checked again
+at each redirect; the
 connection goes to the address that was checked (a second DNS answer cannot swap it);
 the size and the total time are bounded.
 """
@@ -35,10 +36,40 @@ def resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(info[4][0].split("%")[0] for info in found))
 
 
+# Other IPv6 is public only in global unicast space (2000::/3) and outside these prefixes:
+# Teredo (tunnels to an IPv4 address it hides), benchmarking and documentation (named here
+# rather than left to the Python version's is_global).
+_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
+_NOT_PUBLIC_V6 = tuple(
+    ipaddress.ip_network(prefix)
+    for prefix in ("2001::/32", "2001:2::/48", "2001:db8::/32", "3fff::/20")
+)
+# NAT64's well-known prefix (RFC 6052): the last 32 bits are the IPv4 address reached.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def is_public(address: str) -> bool:
+    """Whether a connection to ``address`` reaches only the public Internet, whatever the
+    address's spelling: an IPv6 form that carries an IPv4 address (mapped, NAT64, 6to4) is
+    judged by that IPv4 address; every other non-global form (IPv4-compatible, site-local,
+    unique local, link-local, local-use NAT64, multicast...) is refused."""
     ip = ipaddress.ip_address(address)
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if ip.version == 4:
+        return _public_v4(ip)
+    if ip.ipv4_mapped is not None:
+        return _public_v4(ip.ipv4_mapped)
+    if ip in _NAT64:
+        return _public_v4(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip.sixtofour is not None:
+        return _public_v4(ip.sixtofour)
+    return (
+        ip in _GLOBAL_UNICAST
+        and not any(ip in prefix for prefix in _NOT_PUBLIC_V6)
+        and ip.is_global
+    )
+
+
+def _public_v4(ip: ipaddress.IPv4Address) -> bool:
     return ip.is_global and not ip.is_multicast
 
 

@@ -129,6 +129,55 @@ def test_loopback_private_and_link_local_addresses_are_refused(url):
     assert refused.value.reason == "address_not_allowed"
 
 
+# IPv6 spellings that reach IPv4 or private space: each must be judged by what it reaches.
+HIDDEN_PRIVATE = [
+    "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+    "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+    "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254 (cloud metadata)
+    "64:ff9b:1::a00:1",  # local-use NAT64 (RFC 8215)
+    "2002:a00:1::1",  # 6to4 behind 10.0.0.1
+    "2002:7f00:1::1",  # 6to4 behind 127.0.0.1
+    "::7f00:1",  # IPv4-compatible 127.0.0.1
+    "::a00:1",  # IPv4-compatible 10.0.0.1
+    "::ffff:a00:1",  # IPv4-mapped 10.0.0.1
+    "::ffff:169.254.169.254",
+    "fec0::1",  # site-local
+    "fc00::1",  # unique local
+    "fe80::1",  # link-local
+    "ff02::1",  # multicast
+    "::",
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+    "2001:db8::1",  # documentation
+    "3fff::1",  # documentation (RFC 9637)
+]
+
+
+@pytest.mark.parametrize("address", HIDDEN_PRIVATE)
+def test_ipv6_forms_reaching_ipv4_or_private_space_are_refused(address):
+    assert not media.is_public(address)
+    with pytest.raises(Refused) as refused:
+        media.fetch(f"http://[{address}]/photo.jpg", Policy())
+    assert refused.value.reason == "address_not_allowed"
+    # The same address answered by DNS.
+    with pytest.raises(Refused) as refused:
+        media.fetch("http://photos.example.org/photo.jpg", Policy(resolve=lambda h, p: [address]))
+    assert refused.value.reason == "address_not_allowed"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "93.184.216.34",
+        "2606:4700:4700::1111",
+        "::ffff:93.184.216.34",  # IPv4-mapped public address
+        "64:ff9b::5db8:d822",  # NAT64 of 93.184.216.34 (an IPv6-only network's DNS64)
+        "2002:5db8:d822::1",  # 6to4 behind 93.184.216.34
+    ],
+)
+def test_public_addresses_are_allowed_whatever_their_spelling(address):
+    assert media.is_public(address)
+
+
 @pytest.mark.parametrize("url", ["ftp://example.org/a.jpg", "file:///etc/passwd", "gopher://x/"])
 def test_other_schemes_are_refused(url):
     with pytest.raises(Refused) as refused:
