@@ -1,15 +1,20 @@
 """Fetching the photo a partner named by ``media_url``, without becoming a proxy into our
 network: http(s) only; every address the name resolves to must be public (no loopback,
 private, link-local, shared or reserved address, however IPv6 spells it), checked again
-at each redirect; the
-connection goes to the address that was checked (a second DNS answer cannot swap it);
-the size and the total time are bounded.
+at each redirect; the connection goes to the address that was checked (a second DNS answer
+cannot swap it); the size is bounded, and so is the total time: one deadline for the whole
+fetch (name resolution, connection, TLS, request, status line, headers, body, redirects),
+checked before every read and write, so a server sending a byte a second cannot hold the
+worker past it.
 """
 
 import http.client
+import io
 import ipaddress
+import select
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,29 +87,97 @@ class Policy:
     allowed: Callable[[str], bool] = field(default=is_public)
 
 
-class _PinnedHTTP(http.client.HTTPConnection):
-    """Talks to ``host`` (Host header) at the address already checked."""
+class _DeadlineSocket:
+    """A connected socket whose every send and receive may wait only what is left before
+    the deadline (a socket timeout alone bounds each call, not their sum)."""
 
-    def __init__(self, host: str, address: str, port: int, timeout: float):
-        super().__init__(host, port, timeout=timeout)
+    def __init__(self, sock: socket.socket, deadline: float):
+        self._sock = sock
+        self.deadline = deadline
+        # As socket.socket does: http.client closes the connection while its response
+        # still reads the body to the end, so the file descriptor lives until both are closed.
+        self._readers = 0
+        self._closed = False
+
+    def sendall(self, data) -> None:
+        self._sock.settimeout(_remaining(self.deadline))
+        self._sock.sendall(data)
+
+    def recv_into(self, buffer) -> int:
+        self._sock.settimeout(_remaining(self.deadline))
+        return self._sock.recv_into(buffer)
+
+    def makefile(self, mode: str = "rb", *args, **kwargs):
+        # http.client reads the status line, the headers and the body through this file.
+        self._readers += 1
+        return io.BufferedReader(_DeadlineReader(self))
+
+    def reader_closed(self) -> None:
+        self._readers -= 1
+        if self._closed and self._readers <= 0:
+            self._sock.close()
+
+    def close(self) -> None:
+        self._closed = True
+        if self._readers <= 0:
+            self._sock.close()
+
+
+class _DeadlineReader(io.RawIOBase):
+    def __init__(self, sock: _DeadlineSocket):
+        self._sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        return self._sock.recv_into(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._sock.reader_closed()
+        super().close()
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """Talks to ``host`` (Host header) at the address already checked, within the deadline."""
+
+    def __init__(self, host: str, address: str, port: int, deadline: float):
+        super().__init__(host, port, timeout=_remaining(deadline))
         self.address = address
+        self.deadline = deadline
 
     def connect(self):
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        sock = socket.create_connection((self.address, self.port), _remaining(self.deadline))
+        self.sock = _DeadlineSocket(self._secure(sock), self.deadline)
+
+    def _secure(self, sock: socket.socket) -> socket.socket:
+        return sock
 
 
 class _PinnedHTTPS(_PinnedHTTP):
-    def connect(self):
-        super().connect()
+    def _secure(self, sock: socket.socket) -> socket.socket:
         context = ssl.create_default_context()
-        self.sock = context.wrap_socket(self.sock, server_hostname=self.host)
+        tls = context.wrap_socket(sock, server_hostname=self.host, do_handshake_on_connect=False)
+        # The handshake's reads and writes, each waited for within the deadline.
+        tls.setblocking(False)
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                select.select([tls], [], [], _remaining(self.deadline))
+            except ssl.SSLWantWriteError:
+                select.select([], [tls], [], _remaining(self.deadline))
+        tls.setblocking(True)
+        return tls
 
 
 def fetch(url: str, policy: Policy) -> bytes:
     """The body at ``url`` (after at most ``max_redirects``); Refused otherwise."""
     deadline = time.monotonic() + policy.timeout_s
     for _ in range(policy.max_redirects + 1):
-        response, connection, sock = _get(url, policy, deadline)
+        response, connection = _get(url, policy, deadline)
         try:
             if response.status in REDIRECTS:
                 location = response.getheader("Location")
@@ -114,8 +187,9 @@ def fetch(url: str, policy: Policy) -> bytes:
                 continue
             if response.status != 200:
                 raise Refused(f"http_{response.status}")
-            return _read(response, sock, policy, deadline)
+            return _read(response, policy)
         finally:
+            response.close()
             connection.close()
     raise Refused("too_many_redirects")
 
@@ -130,26 +204,48 @@ def _get(url: str, policy: Policy, deadline: float):
         raise Refused("scheme_not_allowed")
     if not parts.hostname:
         raise Refused("invalid_url")
-    addresses = policy.resolve(parts.hostname, port)
+    addresses = _resolve_within(policy.resolve, parts.hostname, port, deadline)
     if not addresses:
         raise Refused("dns_failed")
     # All of them: a name answering one public and one private address is refused.
     if not all(policy.allowed(a) for a in addresses):
         raise Refused("address_not_allowed")
     pinned = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
-    connection = pinned(parts.hostname, addresses[0], port, _remaining(deadline))
+    connection = pinned(parts.hostname, addresses[0], port, deadline)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         connection.request("GET", path, headers={"Accept": "image/*", "User-Agent": "Signale"})
-        # Kept: the connection lets go of its socket when the response reads to the close.
-        sock = connection.sock
-        return connection.getresponse(), connection, sock
+        return connection.getresponse(), connection
+    except Refused:
+        connection.close()
+        raise
     except TimeoutError as exc:
         connection.close()
         raise Refused("too_slow") from exc
     except (OSError, http.client.HTTPException) as exc:
         connection.close()
         raise Refused("connection_failed") from exc
+
+
+def _resolve_within(resolve, host: str, port: int, deadline: float) -> list[str]:
+    """``resolve(host, port)`` within the deadline. The system resolver cannot be
+    interrupted: past the deadline its thread is left to finish alone, and nothing waits."""
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["addresses"] = resolve(host, port)
+        except Exception as exc:  # raised again in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name=f"resolve {host}", daemon=True)
+    thread.start()
+    thread.join(_remaining(deadline))
+    if thread.is_alive():
+        raise Refused("too_slow")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["addresses"]
 
 
 def _remaining(deadline: float) -> float:
@@ -159,14 +255,13 @@ def _remaining(deadline: float) -> float:
     return left
 
 
-def _read(response, sock, policy: Policy, deadline: float) -> bytes:
+def _read(response, policy: Policy) -> bytes:
     declared = response.getheader("Content-Length")
     if declared and declared.isdigit() and int(declared) > policy.max_bytes:
         raise Refused("too_large")
     body = bytearray()
     try:
         while True:
-            sock.settimeout(_remaining(deadline))
             chunk = response.read1(CHUNK)
             if not chunk:
                 return bytes(body)
