@@ -16,6 +16,7 @@ from webargs.core import missing, parse_json
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from app import errors
+from app.errors import Problem
 
 # Constraint names are predictable, so migrations can refer to them.
 NAMING_CONVENTION = {
@@ -61,9 +62,9 @@ class ArgumentsParser(FlaskParser):
         try:
             document = parse_json(req.get_data(cache=True))
         except RecursionError:
-            raise errors.Problem("json_too_deep", 400, limit=MAX_JSON_DEPTH) from None
+            raise Problem("json_too_deep", 400, limit=MAX_JSON_DEPTH) from None
         if _depth_exceeds(document, MAX_JSON_DEPTH):
-            raise errors.Problem("json_too_deep", 400, limit=MAX_JSON_DEPTH)
+            raise Problem("json_too_deep", 400, limit=MAX_JSON_DEPTH)
         return document
 
     def pre_load(self, location_data, *, schema, req, location):
@@ -71,7 +72,7 @@ class ArgumentsParser(FlaskParser):
         if location == "json":
             found = _character_errors(location_data)
             if found:
-                raise errors.Problem("invalid_character", 422, errors={"json": found})
+                raise Problem("invalid_character", 422, errors={"json": found})
         return location_data
 
 
