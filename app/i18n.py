@@ -211,6 +211,34 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The JSON body nests too many arrays or objects (at most {limit} levels): send "
         "the document the API documentation describes.",
     },
+    "uri_too_long": {
+        "fr": "La ligne de requête (méthode, chemin et paramètres) dépasse {limit} octets : "
+        "raccourcissez l'URL, par exemple avec moins de filtres ou des valeurs plus courtes.",
+        "en": "The request line (method, path and parameters) exceeds {limit} bytes: shorten "
+        "the URL, for instance with fewer filters or shorter values.",
+    },
+    "header_fields_too_large": {
+        "fr": "Les en-têtes de la requête sont trop grands ou trop nombreux (au plus {fields} "
+        "en-têtes de {size} octets chacun) : retirez les en-têtes inutiles ou raccourcissez-les.",
+        "en": "The request headers are too large or too many (at most {fields} headers of "
+        "{size} bytes each): remove the headers that are not needed or shorten them.",
+    },
+    "request_refused": {
+        "fr": "Le serveur refuse cette requête ({detail}) : vérifiez la connexion utilisée.",
+        "en": "The server refuses this request ({detail}): check the connection used.",
+    },
+    "expectation_failed": {
+        "fr": "L'en-tête Expect envoyé n'est pas pris en charge ({detail}) : retirez-le, ou "
+        "envoyez « Expect: 100-continue ».",
+        "en": "The Expect header sent is not supported ({detail}): remove it, or send "
+        "“Expect: 100-continue”.",
+    },
+    "transfer_coding_unsupported": {
+        "fr": "Ce codage de transfert n'est pas pris en charge ({detail}) : envoyez le corps "
+        "tel quel ou en « chunked ».",
+        "en": "This transfer coding is not supported ({detail}): send the body as it is or "
+        "“chunked”.",
+    },
     "device_not_found": {
         "fr": "Cet appareil n'est pas enregistré sur votre compte : rien à supprimer.",
         "en": "This device is not registered to your account: there is nothing to remove.",
