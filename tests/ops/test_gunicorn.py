@@ -123,9 +123,18 @@ def test_too_many_headers_is_a_431_problem(gunicorn):
     assert_problem(exchange(gunicorn, get(gunicorn, headers=many)), 431, "header_fields_too_large")
 
 
-def test_a_malformed_request_line_is_a_400_problem(gunicorn):
-    answer = exchange(gunicorn, b"GET\x01 / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    assert_problem(answer, 400, "bad_request")
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GET\x01 / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        # NUL as a raw byte (percent-encoded, the application refuses it: invalid_character).
+        b"GET /v1/reports?q=a\x00b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Note: a\x00b\r\nConnection: close\r\n\r\n",
+    ],
+    ids=["method", "NUL in the query", "NUL in a header"],
+)
+def test_a_malformed_request_is_a_400_problem(gunicorn, raw):
+    assert_problem(exchange(gunicorn, raw), 400, "bad_request")
 
 
 def test_answers_through_gunicorn_carry_the_security_headers(gunicorn):
