@@ -36,7 +36,7 @@ migrate = Migrate()
 # interpreter's recursion in parsing or validation (a 500 instead of a problem).
 MAX_JSON_DEPTH = 32
 # The characters PostgreSQL text, XML and UTF-8 cannot carry: NUL, and UTF-16 surrogates
-# (JSON may spell a lone one, "\\ud800": it decodes to a str that cannot be encoded).
+# (JSON may spell a lone one, "\ud800": it decodes to a str that cannot be encoded).
 _NUL = "\x00"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 NUL_MESSAGE = "must not contain the NUL character (U+0000)"

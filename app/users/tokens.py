@@ -98,7 +98,7 @@ class FirebaseTokenVerifier:
 
 # What a uid or an e-mail address may not hold: control characters (NUL cannot even be
 # stored: PostgreSQL text refuses it) and lone UTF-16 surrogates (a JSON payload may spell
-# "\\ud800"; no encoder can write it). Firebase issues neither.
+# "\ud800"; no encoder can write it). Firebase issues neither.
 _UNUSABLE_TEXT = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 
 
