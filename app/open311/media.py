@@ -149,7 +149,11 @@ class _PinnedHTTP(http.client.HTTPConnection):
 
     def connect(self):
         sock = socket.create_connection((self.address, self.port), _remaining(self.deadline))
-        self.sock = _DeadlineSocket(self._secure(sock), self.deadline)
+        try:
+            self.sock = _DeadlineSocket(self._secure(sock), self.deadline)
+        except BaseException:
+            sock.close()
+            raise
 
     def _secure(self, sock: socket.socket) -> socket.socket:
         return sock
