@@ -29,9 +29,10 @@ def create_app(config: dict | None = None) -> Flask:
     )
     _check_safety(app)
 
-    from app.ops import observability
+    from app.ops import headers, observability
 
     observability.init_app(app)
+    headers.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     init_redis(app)

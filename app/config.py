@@ -163,6 +163,10 @@ class Config:
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 200
 
+    # Production answers tell browsers to use HTTPS only for this long (Strict-Transport-
+    # Security; app/ops/headers.py).
+    HSTS_MAX_AGE_SECONDS = 2 * 365 * 24 * 3600
+
     # Request bodies larger than this are refused with 413 (photos have their own limit).
     MAX_CONTENT_LENGTH = 1 * 1024 * 1024
     # Asset import files (GeoJSON or CSV) may be larger.

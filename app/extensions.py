@@ -1,6 +1,7 @@
 """Unbound extension singletons, bound to an application in ``create_app``."""
 
 import http
+import re
 
 import flask_smorest
 import marshmallow as ma
@@ -11,9 +12,11 @@ from flask_smorest import Api as _Api
 from flask_smorest.utils import prepare_response
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
-from webargs.flaskparser import FlaskParser
+from webargs.core import missing, parse_json
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from app import errors
+from app.errors import Problem
 
 # Constraint names are predictable, so migrations can refer to them.
 NAMING_CONVENTION = {
@@ -28,9 +31,24 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 
 
+# How deeply a request's JSON may nest. Our deepest documents (a GeoJSON polygon inside a
+# subscription) nest 6 levels; without a bound, a client nesting ~1000 levels exhausts the
+# interpreter's recursion in parsing or validation (a 500 instead of a problem).
+MAX_JSON_DEPTH = 32
+# The characters PostgreSQL text, XML and UTF-8 cannot carry: NUL, and UTF-16 surrogates
+# (JSON may spell a lone one, "\ud800": it decodes to a str that cannot be encoded).
+_NUL = "\x00"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+NUL_MESSAGE = "must not contain the NUL character (U+0000)"
+SURROGATE_MESSAGE = (
+    "must be valid Unicode: a lone UTF-16 surrogate (\\ud800 to \\udfff) is not a character"
+)
+
+
 class ArgumentsParser(FlaskParser):
     """webargs' parser, refusing unknown query parameters by name: a mistyped filter must
-    not be silently ignored."""
+    not be silently ignored. Every JSON body goes through it: nesting bounded, and no string
+    (key or value) that PostgreSQL could not store."""
 
     DEFAULT_UNKNOWN_BY_LOCATION = {
         **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
@@ -38,20 +56,57 @@ class ArgumentsParser(FlaskParser):
         "querystring": ma.RAISE,
     }
 
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return missing
+        try:
+            document = parse_json(req.get_data(cache=True))
+        except RecursionError:
+            raise Problem("json_too_deep", 400, limit=MAX_JSON_DEPTH) from None
+        if _depth_exceeds(document, MAX_JSON_DEPTH):
+            raise Problem("json_too_deep", 400, limit=MAX_JSON_DEPTH)
+        return document
+
     def pre_load(self, location_data, *, schema, req, location):
-        # PostgreSQL text cannot hold NUL: refuse it here, by field, rather than fail later.
+        # Refused here, by field, rather than failing later in the database or an encoder.
         if location == "json":
-            found = _nul_errors(location_data)
+            found = _character_errors(location_data)
             if found:
-                raise errors.Problem("invalid_character", 422, errors={"json": found})
+                raise Problem("invalid_character", 422, errors={"json": found})
         return location_data
 
 
-def _nul_errors(value):
-    """``{field: messages}`` for every string under ``value`` that contains NUL."""
-    message = ["must not contain the NUL character (U+0000)"]
+def _depth_exceeds(document, limit: int) -> bool:
+    """Whether ``document`` nests arrays and objects more than ``limit`` deep (iteratively:
+    the check itself must not recurse)."""
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _text_error(text: str) -> list[str] | None:
+    if _NUL in text:
+        return [NUL_MESSAGE]
+    if _SURROGATE.search(text):
+        return [SURROGATE_MESSAGE]
+    return None
+
+
+def _character_errors(value):
+    """``{field: messages}`` for every string under ``value`` (keys included) that holds NUL
+    or a lone surrogate; ``value``'s depth is bounded by the parser."""
     if isinstance(value, str):
-        return message if "\x00" in value else None
+        return _text_error(value)
     if isinstance(value, dict):
         items = value.items()
     elif isinstance(value, list):
@@ -60,13 +115,19 @@ def _nul_errors(value):
         return None
     errors = {}
     for key, item in items:
-        if isinstance(key, str) and "\x00" in key:
-            errors[key] = message
+        wrong_key = _text_error(key) if isinstance(key, str) else None
+        if wrong_key:
+            # The key itself cannot be echoed back as it is.
+            errors[_printable(key)] = wrong_key
         else:
-            nested = _nul_errors(item)
+            nested = _character_errors(item)
             if nested:
                 errors[key] = nested
     return errors or None
+
+
+def _printable(key: str) -> str:
+    return _SURROGATE.sub("\ufffd", key.replace(_NUL, ""))
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -198,10 +198,46 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Malformed request: {detail}",
     },
     "invalid_character": {
-        "fr": "La requête contient le caractère NUL (U+0000, %00), refusé partout : "
-        "retirez-le de l'URL ou des champs indiqués dans « errors ».",
-        "en": "The request contains the NUL character (U+0000, %00), refused everywhere: "
-        "remove it from the URL or from the fields listed in “errors”.",
+        "fr": "La requête contient un caractère refusé partout : le caractère NUL (U+0000, "
+        "%00) ou une moitié isolée de paire de substitution UTF-16 (\\ud800 à \\udfff, qui "
+        "n'est pas un caractère) : retirez-le de l'URL ou des champs indiqués dans « errors ».",
+        "en": "The request contains a character refused everywhere: NUL (U+0000, %00) or a "
+        "lone UTF-16 surrogate (\\ud800 to \\udfff, which is not a character): remove it "
+        "from the URL or from the fields listed in “errors”.",
+    },
+    "json_too_deep": {
+        "fr": "Le corps JSON imbrique trop de tableaux ou d'objets (au plus {limit} niveaux) : "
+        "envoyez le document décrit par la documentation de l'API.",
+        "en": "The JSON body nests too many arrays or objects (at most {limit} levels): send "
+        "the document the API documentation describes.",
+    },
+    "uri_too_long": {
+        "fr": "La ligne de requête (méthode, chemin et paramètres) dépasse {limit} octets : "
+        "raccourcissez l'URL, par exemple avec moins de filtres ou des valeurs plus courtes.",
+        "en": "The request line (method, path and parameters) exceeds {limit} bytes: shorten "
+        "the URL, for instance with fewer filters or shorter values.",
+    },
+    "header_fields_too_large": {
+        "fr": "Les en-têtes de la requête sont trop grands ou trop nombreux (au plus {fields} "
+        "en-têtes de {size} octets chacun) : retirez les en-têtes inutiles ou raccourcissez-les.",
+        "en": "The request headers are too large or too many (at most {fields} headers of "
+        "{size} bytes each): remove the headers that are not needed or shorten them.",
+    },
+    "request_refused": {
+        "fr": "Le serveur refuse cette requête ({detail}) : vérifiez la connexion utilisée.",
+        "en": "The server refuses this request ({detail}): check the connection used.",
+    },
+    "expectation_failed": {
+        "fr": "L'en-tête Expect envoyé n'est pas pris en charge ({detail}) : retirez-le, ou "
+        "envoyez « Expect: 100-continue ».",
+        "en": "The Expect header sent is not supported ({detail}): remove it, or send "
+        "“Expect: 100-continue”.",
+    },
+    "transfer_coding_unsupported": {
+        "fr": "Ce codage de transfert n'est pas pris en charge ({detail}) : envoyez le corps "
+        "tel quel ou en « chunked ».",
+        "en": "This transfer coding is not supported ({detail}): send the body as it is or "
+        "“chunked”.",
     },
     "device_not_found": {
         "fr": "Cet appareil n'est pas enregistré sur votre compte : rien à supprimer.",

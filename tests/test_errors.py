@@ -1,8 +1,12 @@
 """Every error is RFC 9457 problem+json with a stable code, in the request's language."""
 
+import json
+
 import pytest
 
+from app.extensions import MAX_JSON_DEPTH, SURROGATE_MESSAGE
 from app.users.models import Role
+from app.users.tokens import mint_emulator_token
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "instance", "request_id"}
 
@@ -124,3 +128,58 @@ def test_nul_characters_are_refused_by_field_not_crashed_on(client, auth):
     assert_problem(
         client.get("/v1/admin/users?cursor=%00", headers=admin), 400, "invalid_character"
     )
+
+
+def _report_body(**fields) -> dict:
+    body = {
+        "category": "pothole",
+        "location": {"lon": 5.0415, "lat": 47.3220},
+        "description": "Trou profond",
+        "answers": {"size": "large"},
+    }
+    return {**body, **fields}
+
+
+def test_a_lone_surrogate_in_a_stored_json_string_is_refused_by_field(client, auth):
+    # "\ud800" alone decodes to a str no encoder can write (the idempotency fingerprint,
+    # psycopg): it was a 500.
+    headers = {**auth(), "Idempotency-Key": "k-1", "Content-Type": "application/json"}
+    raw = json.dumps(_report_body(description="Trou \ud800 profond"))
+    assert "\\ud800" in raw
+    body = assert_problem(
+        client.post("/v1/reports", headers=headers, data=raw), 422, "invalid_character"
+    )
+    assert body["errors"]["json"] == {"description": [SURROGATE_MESSAGE]}
+    # In a key as well (the key is echoed without it), and the English text names it.
+    raw = json.dumps(_report_body(answers={"si\udfffze": "large"}))
+    response = client.post("/v1/reports", headers={**headers, "Accept-Language": "en"}, data=raw)
+    body = assert_problem(response, 422, "invalid_character")
+    assert body["errors"]["json"] == {"answers": {"si\ufffdze": [SURROGATE_MESSAGE]}}
+    assert "lone UTF-16 surrogate" in body["detail"]
+    # A surrogate pair is one real character, and is accepted.
+    raw = json.dumps(_report_body(description="Trou profond \U0001f573"))
+    assert "\\ud83d\\udd73" in raw
+    assert client.post("/v1/reports", headers=headers, data=raw).status_code == 201
+
+
+@pytest.mark.parametrize("depth", [40, 990, 100_000])
+def test_json_nested_too_deep_is_a_400_problem_whatever_the_depth(client, auth, depth):
+    headers = {**auth(), "Idempotency-Key": "k-1", "Content-Type": "application/json"}
+    for nested in ("[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth):
+        response = client.post("/v1/reports", headers=headers, data=nested)
+        body = assert_problem(response, 400, "json_too_deep")
+        assert str(MAX_JSON_DEPTH) in body["detail"]
+    # Within the bound, the body is an ordinary invalid document.
+    nested = json.dumps(_report_body(answers={"size": [[[["large"]]]]}))
+    assert_problem(client.post("/v1/reports", headers=headers, data=nested), 422, "invalid_answers")
+
+
+@pytest.mark.parametrize("uid", ["a\u0000b", "a\ud800b", "line\nbreak"])
+def test_a_token_whose_uid_cannot_be_stored_is_a_401_not_a_500(client, uid):
+    from tests.conftest import PROJECT_ID
+
+    token = mint_emulator_token(PROJECT_ID, uid)
+    body = assert_problem(
+        client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}), 401, "token_invalid"
+    )
+    assert "uid" in body["detail"]

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from app import errors, i18n
 from app.triage import transitions
+from app.ops import gunicorn_errors
 
 APP = Path(__file__).resolve().parents[1] / "app"
 PROBLEM_CLASSES = {"Problem", "NotFound", "Unauthorized", "Forbidden", "Conflict", "Unprocessable"}
@@ -31,6 +32,7 @@ def test_every_raised_code_has_both_languages():
     codes = (
         raised_codes()
         | set(errors._HTTP_CODES.values())
+        | set(gunicorn_errors.CODES.values())
         | {
             "validation_failed",
             "malformed_json",
@@ -48,6 +50,7 @@ def test_no_message_is_left_without_a_code_that_uses_it():
     used = (
         raised_codes()
         | set(errors._HTTP_CODES.values())
+        | set(gunicorn_errors.CODES.values())
         | {"validation_failed", "malformed_json", "internal_error", "service_unavailable"}
     )
     assert set(i18n.MESSAGES) - used == set()

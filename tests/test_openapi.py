@@ -1,9 +1,13 @@
 """schemathesis over every operation of the OpenAPI document, as each kind of caller.
 
 Fails on any server error, undocumented status code or content type, or response that does
-not match its schema.
+not match its schema. Besides schemathesis' own examples, each valid body is sent again in
+the shapes an outside probe turned into 500s (a lone surrogate or a NUL in every string,
+nesting a thousand levels deep), and every operation is called with tokens whose uid
+PostgreSQL cannot store.
 """
 
+import json
 import os
 
 import pytest
@@ -15,6 +19,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app.pagination import encode_cursor
 from app.users.models import Role
+from app.users.tokens import mint_emulator_token
+from tests.conftest import PROJECT_ID
 
 schema = schemathesis.pytest.from_fixture("api_schema")
 # OPENAPI_PATHS=^/v1/opendata: only these operations (pytest's -k cannot select them: they
@@ -34,12 +40,42 @@ def api_schema(app):
     return schemathesis.openapi.from_wsgi("/openapi.json", app)
 
 
+# A valid token whose uid holds what no database text can (Firebase issues neither).
+UNSTORABLE_UIDS = {"uid with NUL": "a\u0000b", "uid with a lone surrogate": "a\ud800b"}
+# Appended to every string of a valid body: the characters PostgreSQL text or UTF-8 refuse.
+HOSTILE_TEXT = ("\ud800", "\u0000")
+DEEP = 1000
+
+
 @pytest.fixture
 def callers(token_for):
     headers = {"no token": {}}
     for role in Role:
         headers[role.value] = {"Authorization": f"Bearer {token_for(role)}"}
+    for name, uid in UNSTORABLE_UIDS.items():
+        headers[name] = {"Authorization": f"Bearer {mint_emulator_token(PROJECT_ID, uid)}"}
     return headers
+
+
+def _with_text(value, suffix: str):
+    """``value`` with ``suffix`` appended to every string in it, keys included."""
+    if isinstance(value, str):
+        return value + suffix
+    if isinstance(value, dict):
+        return {_with_text(k, suffix): _with_text(v, suffix) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_text(item, suffix) for item in value]
+    return value
+
+
+def hostile_bodies(case) -> list[bytes]:
+    """The case's valid JSON body in the shapes that must be refused with a 4xx."""
+    if not isinstance(case.body, dict | list) or "json" not in (case.media_type or ""):
+        return []
+    # json.dumps escapes a lone surrogate as \ud800, as a hostile client would send it.
+    shapes = [json.dumps(_with_text(case.body, text)) for text in HOSTILE_TEXT]
+    shapes.append("[" * DEEP + json.dumps(case.body) + "]" * DEEP)
+    return [shape.encode() for shape in shapes if shape != json.dumps(case.body)]
 
 
 @schema.parametrize()
@@ -59,15 +95,19 @@ def test_every_operation_conforms_for_every_caller(case, callers):
         # schemathesis broke the Authorization header on purpose: send it as generated.
         case.call_and_validate(excluded_checks=[positive_data_acceptance])
         return
+    positive = not (case.meta and case.meta.generation.mode.is_negative)
     for headers in callers.values():
         response = case.call_and_validate(
             headers=headers, excluded_checks=[positive_data_acceptance]
         )
-        if (
-            case.meta
-            and not case.meta.generation.mode.is_negative
-            and response.status_code in (400, 422)
-        ):
+        if positive and response.status_code not in (401, 403):
+            # This caller's body is read: send it again as a hostile client would.
+            for body in hostile_bodies(case):
+                hostile = case.call_and_validate(
+                    headers=headers, data=body, excluded_checks=[positive_data_acceptance]
+                )
+                assert 400 <= hostile.status_code < 500, (hostile.status_code, body[:200])
+        if positive and response.status_code in (400, 422):
             # A schema-valid request may break a business rule (an unknown desk, a crew
             # member without a crew), never the request schema itself: the OpenAPI document
             # must describe exactly what the API accepts.

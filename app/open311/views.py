@@ -36,6 +36,7 @@ from app.open311.schemas import (
     ApiKeySchema,
 )
 from app.pagination import decode_cursor, page_size
+from app.urls import public_base, public_url
 from app.users.identity import current_identity, roles_required
 from app.users.models import Role
 
@@ -101,7 +102,7 @@ def cached(build, *, arguments: dict, max_age: int) -> Response:
         "path": request.path,
         "arguments": arguments,
         "language": i18n.request_language(),
-        "base": request.url_root,
+        "base": public_base(),
         "grid_m": current_app.config["OPEN311_LOCATION_GRID_M"],
     }
 
@@ -122,7 +123,7 @@ def cached(build, *, arguments: dict, max_age: int) -> Response:
 def discovery(fmt):
     config = current_app.config
     document = service.discovery(
-        url=request.url_root + "open311/v2/",
+        url=public_url(georeport.url_prefix + "/"),
         contact=config["OPEN311_CONTACT"],
         key_service=config["OPEN311_KEY_SERVICE"],
         production=config["SIGNALE_ENV"] == "production",
@@ -159,7 +160,7 @@ def _presentation(extensions: bool) -> Presentation:
     return Presentation(
         grid_m=current_app.config["OPEN311_LOCATION_GRID_M"],
         lang=i18n.request_language(),
-        media_base=request.url_root + "v1/media/",
+        media_base=public_url("v1/media/"),
         extensions=extensions,
     )
 

@@ -18,6 +18,7 @@ from app.opendata.formats import FORMATS, WRITERS
 from app.opendata.models import OpenDataFile
 from app.opendata.queries import export_rows
 from app.photos.storage import Storage
+from app.urls import public_url
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ def settings(config) -> dict:
     """The export's settings from the application's configuration."""
     return {
         "grid_m": int(config["OPEN311_LOCATION_GRID_M"]),
-        "media_base": config["PUBLIC_BASE_URL"].rstrip("/") + "/v1/media/",
+        "media_base": public_url("v1/media/", config),
         "min_count": int(config["OPENDATA_STATISTICS_MIN_COUNT"]),
     }
 

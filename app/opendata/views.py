@@ -1,7 +1,7 @@
 import hashlib
 import json
 
-from flask import Response, current_app, request, send_file, url_for
+from flask import Response, current_app, request, send_file
 from flask.views import MethodView
 from psycopg.errors import QueryCanceled
 from sqlalchemy import exc as sa_exc
@@ -22,6 +22,7 @@ from app.opendata.schemas import (
     StatisticsArgsSchema,
 )
 from app.pagination import decode_cursor, page_size, paginate
+from app.urls import public_url_for
 
 blp = Blueprint(
     "opendata",
@@ -75,7 +76,7 @@ def _present(entry) -> dict:
         "sha256": entry.sha256,
         "modified_at": entry.modified_at,
         "generated_at": entry.generated_at,
-        "url": url_for("opendata.OpenDataFileByName", name=entry.name, _external=True),
+        "url": public_url_for("opendata.OpenDataFileByName", name=entry.name),
     }
 
 
@@ -191,7 +192,7 @@ def _statistics_entry(table: str, args: dict, min_count: int) -> shared_cache.En
             503,
             headers={"Retry-After": str(retry_after)},
             retry_after=retry_after,
-            files=url_for("opendata.OpenDataFiles", _external=True),
+            files=public_url_for("opendata.OpenDataFiles"),
         ) from error
     document = TABLE_SCHEMAS[table]().dump(service.statistics_document(table, min_count, items))
     body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
@@ -275,9 +276,9 @@ class Catalog(MethodView):
         frequency, schema and files, for open data portals to harvest"""
         document = catalog.catalog(
             db.session,
-            base_url=url_for("opendata.Catalog", _external=True),
-            file_url=lambda name: url_for("opendata.OpenDataFileByName", name=name, _external=True),
-            schema_url=lambda name: url_for("opendata.TableSchema", name=name, _external=True),
+            base_url=public_url_for("opendata.Catalog"),
+            file_url=lambda name: public_url_for("opendata.OpenDataFileByName", name=name),
+            schema_url=lambda name: public_url_for("opendata.TableSchema", name=name),
         )
         return cacheable(json.dumps(document, ensure_ascii=False), "application/ld+json")
 

@@ -10,6 +10,7 @@ production does for expired tokens.
 import base64
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -82,13 +83,7 @@ class FirebaseTokenVerifier:
             raise VerifierUnavailable(str(exc)) from exc
         if emulator_mode():
             self._check_times(claims)
-        firebase = claims.get("firebase") or {}
-        return Claims(
-            uid=claims["uid"],
-            sign_in_provider=firebase.get("sign_in_provider"),
-            email=claims.get("email"),
-            email_verified=bool(claims.get("email_verified")),
-        )
+        return claims_of(claims)
 
     def _check_times(self, claims: dict) -> None:
         now = time.time()
@@ -99,6 +94,31 @@ class FirebaseTokenVerifier:
             raise TokenRejected("expired", expired=True)
         if iat > now + self.clock_skew:
             raise TokenRejected("issued in the future")
+
+
+# What a uid or an e-mail address may not hold: control characters (NUL cannot even be
+# stored: PostgreSQL text refuses it) and lone UTF-16 surrogates (a JSON payload may spell
+# "\ud800"; no encoder can write it). Firebase issues neither.
+_UNUSABLE_TEXT = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def claims_of(decoded: dict) -> Claims:
+    """The claims we use from a verified token's payload; TokenRejected when the identity
+    they name could not be looked up or stored as it is."""
+    for name in ("uid", "email"):
+        value = decoded.get(name)
+        if value is not None and (not isinstance(value, str) or _UNUSABLE_TEXT.search(value)):
+            raise TokenRejected(f"malformed {name} claim")
+    firebase = decoded.get("firebase") or {}
+    if not isinstance(firebase, dict):
+        raise TokenRejected("malformed firebase claim")
+    provider = firebase.get("sign_in_provider")
+    return Claims(
+        uid=decoded["uid"],
+        sign_in_provider=provider if isinstance(provider, str) else None,
+        email=decoded.get("email"),
+        email_verified=bool(decoded.get("email_verified")),
+    )
 
 
 def _short_reason(exc: Exception) -> str:

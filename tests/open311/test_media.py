@@ -1,6 +1,7 @@
 """Fetching a partner's media_url: http(s) only, public addresses only (also after
 redirects and whatever DNS answers), bounded in size and time, then the photo pipeline."""
 
+import socketserver
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -129,6 +130,55 @@ def test_loopback_private_and_link_local_addresses_are_refused(url):
     assert refused.value.reason == "address_not_allowed"
 
 
+# IPv6 spellings that reach IPv4 or private space: each must be judged by what it reaches.
+HIDDEN_PRIVATE = [
+    "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+    "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+    "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254 (cloud metadata)
+    "64:ff9b:1::a00:1",  # local-use NAT64 (RFC 8215)
+    "2002:a00:1::1",  # 6to4 behind 10.0.0.1
+    "2002:7f00:1::1",  # 6to4 behind 127.0.0.1
+    "::7f00:1",  # IPv4-compatible 127.0.0.1
+    "::a00:1",  # IPv4-compatible 10.0.0.1
+    "::ffff:a00:1",  # IPv4-mapped 10.0.0.1
+    "::ffff:169.254.169.254",
+    "fec0::1",  # site-local
+    "fc00::1",  # unique local
+    "fe80::1",  # link-local
+    "ff02::1",  # multicast
+    "::",
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+    "2001:db8::1",  # documentation
+    "3fff::1",  # documentation (RFC 9637)
+]
+
+
+@pytest.mark.parametrize("address", HIDDEN_PRIVATE)
+def test_ipv6_forms_reaching_ipv4_or_private_space_are_refused(address):
+    assert not media.is_public(address)
+    with pytest.raises(Refused) as refused:
+        media.fetch(f"http://[{address}]/photo.jpg", Policy())
+    assert refused.value.reason == "address_not_allowed"
+    # The same address answered by DNS.
+    with pytest.raises(Refused) as refused:
+        media.fetch("http://photos.example.org/photo.jpg", Policy(resolve=lambda h, p: [address]))
+    assert refused.value.reason == "address_not_allowed"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "93.184.216.34",
+        "2606:4700:4700::1111",
+        "::ffff:93.184.216.34",  # IPv4-mapped public address
+        "64:ff9b::5db8:d822",  # NAT64 of 93.184.216.34 (an IPv6-only network's DNS64)
+        "2002:5db8:d822::1",  # 6to4 behind 93.184.216.34
+    ],
+)
+def test_public_addresses_are_allowed_whatever_their_spelling(address):
+    assert media.is_public(address)
+
+
 @pytest.mark.parametrize("url", ["ftp://example.org/a.jpg", "file:///etc/passwd", "gopher://x/"])
 def test_other_schemes_are_refused(url):
     with pytest.raises(Refused) as refused:
@@ -158,6 +208,85 @@ def test_a_response_slower_than_the_bound_is_refused(partner):
     with pytest.raises(Refused) as refused:
         media.fetch(f"http://photos.partner.test:{partner}/slow", partner_policy(timeout_s=0.5))
     assert refused.value.reason == "too_slow"
+
+
+# A server that answers one byte at a time, each well within any per-read timeout, and
+# never finishes: only a deadline on the whole fetch stops the client.
+DRIP_INTERVAL_S = 0.05
+DRIP_PREFIX = {
+    "status line": b"HTTP/1.1 200 OK",
+    "headers": b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nX-Drip: ",
+    "body": b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n",
+}
+STOP_DRIPPING = threading.Event()
+
+
+class Drip(socketserver.BaseRequestHandler):
+    def handle(self):
+        request = b""
+        while b"\r\n\r\n" not in request:
+            request += self.request.recv(4096)
+        phase = request.split(b" ")[1].decode().strip("/").replace("-", " ")
+        # The status line and the header value grow one space or letter at a time.
+        filler = b" " if phase == "status line" else b"a"
+        try:
+            self.request.sendall(DRIP_PREFIX[phase])
+            while not STOP_DRIPPING.wait(DRIP_INTERVAL_S):
+                self.request.sendall(filler)
+        except OSError:
+            pass  # the client gave up: what the test expects
+
+
+@pytest.fixture(scope="module")
+def dripping():
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Drip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    STOP_DRIPPING.set()
+    server.shutdown()
+    server.server_close()
+
+
+def fetch_in_background(url: str, policy: Policy) -> dict:
+    """``fetch`` in a thread, waited for at most a minute (a generous bound, not a
+    measurement: a bounded fetch gives up after its own half second); returns what it did."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["body"] = media.fetch(url, policy)
+        except Refused as refused:
+            outcome["refused"] = refused.reason
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(60)
+    outcome["finished"] = not thread.is_alive()
+    return outcome
+
+
+@pytest.mark.parametrize("phase", ["status-line", "headers", "body"])
+def test_the_time_limit_bounds_the_whole_fetch_even_a_byte_at_a_time(dripping, phase):
+    url = f"http://photos.partner.test:{dripping}/{phase}"
+    outcome = fetch_in_background(url, partner_policy(timeout_s=0.5))
+    assert outcome == {"refused": "too_slow", "finished": True}
+
+
+def test_the_time_limit_bounds_the_name_resolution_too():
+    stuck = threading.Event()
+
+    def resolve(host, port):
+        stuck.wait()  # a resolver that never answers
+        return ["93.184.216.34"]
+
+    try:
+        outcome = fetch_in_background(
+            "http://photos.example.org/photo.jpg", Policy(resolve=resolve, timeout_s=0.5)
+        )
+    finally:
+        stuck.set()
+    assert outcome == {"refused": "too_slow", "finished": True}
 
 
 def test_an_error_status_is_refused(partner):

@@ -268,8 +268,9 @@ def test_media_url_is_the_public_display_photo(client, file_report, ready_photo,
     report = response.get_json()
     ready_photo(report["id"], headers)
     (request,) = get_json(client, f"/requests/{report['reference']}.json")
-    assert request["media_url"].startswith("http://localhost/v1/media/display/")
-    assert client.get(request["media_url"].removeprefix("http://localhost")).status_code == 200
+    base = "https://signale.metropole-dijon.fr"  # PUBLIC_BASE_URL, not the request's host
+    assert request["media_url"].startswith(f"{base}/v1/media/display/")
+    assert client.get(request["media_url"].removeprefix(base)).status_code == 200
 
 
 def test_media_url_is_never_a_reopen_or_after_photo(app, client, auth):

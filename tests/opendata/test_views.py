@@ -90,7 +90,7 @@ def test_the_listing_is_public_filterable_and_paginated(client, exported):
     assert daily[0]["day"] > daily[-1]["day"]  # newest first
     csv_full = next(i for i in items if i["name"] == "reports.csv")
     assert csv_full["row_count"] == 3 and csv_full["media_type"].startswith("text/csv")
-    assert csv_full["url"] == "http://localhost/v1/opendata/files/reports.csv"
+    assert csv_full["url"] == "https://signale.metropole-dijon.fr/v1/opendata/files/reports.csv"
     only_json = client.get(f"{FILES}?format=json").get_json()["items"]
     assert len(only_json) == 4 and {i["media_type"] for i in only_json} == {"application/json"}
     only_csv = client.get(f"{FILES}?format=csv&period=daily").get_json()["items"]
