@@ -4,8 +4,8 @@ import ast
 from pathlib import Path
 
 from app import errors, i18n
-from app.triage import transitions
 from app.ops import gunicorn_errors
+from app.triage import transitions
 
 APP = Path(__file__).resolve().parents[1] / "app"
 PROBLEM_CLASSES = {"Problem", "NotFound", "Unauthorized", "Forbidden", "Conflict", "Unprocessable"}
