@@ -8,7 +8,6 @@ errors are the spec's error documents rather than problem+json.
 
 import hashlib
 import logging
-from datetime import UTC, datetime
 
 import redis
 from flask import Blueprint as FlaskBlueprint
@@ -19,7 +18,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from app import cache as shared_cache
-from app import i18n
+from app import clock, i18n
 from app.errors import PROBLEM_DOC, Problem
 from app.extensions import Blueprint, db
 from app.open311 import arguments, ratelimit, service
@@ -166,7 +165,7 @@ def _presentation(extensions: bool) -> Presentation:
 
 @georeport.get(f"/requests.{FMT}")
 def requests(fmt):
-    filters = arguments.search_filters(request.args, now=datetime.now(UTC))
+    filters = arguments.search_filters(request.args, now=clock.now(db.session))
 
     def build():
         how = _presentation(filters["extensions"])

@@ -8,11 +8,12 @@ best-fitting crew. Python then decides and writes the explanation agents read.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Float, Numeric, bindparam, func, literal, null, select, text, true
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.assets.models import Asset
 from app.categories.models import Category
 from app.errors import Unprocessable
@@ -81,7 +82,7 @@ def route(
         # Outside Lambert-93's area no report can be routed, and PROJ may refuse the point.
         statement = _LOOKUP if enabled and in_lambert93_domain(lon, lat) else _LOOKUP_PLACE_ONLY
         if statement is _LOOKUP:
-            params.update(rules.desk_params(category_code, at or datetime.now(UTC)))
+            params.update(rules.desk_params(category_code, at or clock.now(session)))
             session.execute(_GENERIC_PLANS)
     row = session.execute(statement, params).first()
     if row is None or (active_only and not row.Category.active):

@@ -9,7 +9,7 @@ checks (422), the version claim in the database, the change and its event.
 """
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from geoalchemy2.shape import to_shape
 from sqlalchemy import delete, func, literal, select, text
@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app import i18n
+from app import clock, i18n
 from app.categories.models import Category
 from app.errors import Conflict, Forbidden, NotFound, Problem, Unprocessable
 from app.idempotency import service as idempotency
@@ -306,7 +306,7 @@ def _check_reopen_window(session: Session, report: Report) -> None:
         )
     )
     resolved_at = resolved_at or report.updated_at
-    if datetime.now(UTC) - resolved_at > timedelta(days=transitions.REOPEN_WINDOW_DAYS):
+    if clock.now(session) - resolved_at > timedelta(days=transitions.REOPEN_WINDOW_DAYS):
         raise Conflict(
             "reopen_window_over",
             days=transitions.REOPEN_WINDOW_DAYS,

@@ -333,3 +333,23 @@ def test_parkings_near_a_point_use_the_lambert93_gist_index(session, now):
         for n in every
         if n["Node Type"] == "Seq Scan" and n.get("Relation Name") == "feed_entities"
     ], plan
+
+
+def test_a_worker_whose_clock_is_an_hour_slow_stores_fresh_states_and_polls_on_time(
+    session, feed_source, now, time_machine
+):
+    """The poll keeps time by the database's clock (app.clock), as the dispatcher's SQL
+    does: a host an hour slow neither refuses fresh states as "in the future" nor makes the
+    feed due again at once."""
+    url = feed_source.serve("/p.json", [car_park(1, now=now), car_park(2, now=now)])
+    feed_id = a_feed(session, url)
+    assert service.claim_due_feeds(session, lease_seconds=100) == [feed_id]
+    time_machine.move_to(now - timedelta(hours=1), tick=True)
+
+    outcome = poll(session, feed_id)
+    assert (outcome["status"], outcome["seen"], outcome["skipped"]) == ("ok", 2, 0)
+    feed = session.get(Feed, feed_id)
+    assert feed.last_polled_at >= now
+    assert feed.next_poll_at == feed.last_polled_at + timedelta(seconds=60)
+    session.rollback()
+    assert service.claim_due_feeds(session, lease_seconds=100) == []

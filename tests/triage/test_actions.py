@@ -92,13 +92,13 @@ def test_the_reporter_or_a_supporter_may_reopen_a_resolved_report_others_may_not
     assert "Pirate" not in str(event["message"])
 
 
-def test_a_resident_cannot_reopen_more_than_30_days_after_resolution(app, client, auth, setup):
+def test_a_resident_cannot_reopen_more_than_30_days_after_resolution(app, client, auth, setup, now):
     report_id = make_report(app, status="resolved", reporter="ana")
     setup(
         lambda s: s.add(
             ReportEvent(
                 report_id=report_id,
-                created_at=datetime.now(UTC) - timedelta(days=31),
+                created_at=now - timedelta(days=31),
                 actor_uid="crew-1",
                 actor_role="crew",
                 action="resolve",
@@ -116,13 +116,13 @@ def test_a_resident_cannot_reopen_more_than_30_days_after_resolution(app, client
     assert act(client, auth(Role.AGENT), report_id, "reopen", {"reason": "r"}).status_code == 200
 
 
-def test_a_resident_reopens_within_30_days(app, client, auth, setup):
+def test_a_resident_reopens_within_30_days(app, client, auth, setup, now):
     report_id = make_report(app, status="resolved", reporter="ana")
     setup(
         lambda s: s.add(
             ReportEvent(
                 report_id=report_id,
-                created_at=datetime.now(UTC) - timedelta(days=29),
+                created_at=now - timedelta(days=29),
                 actor_uid="crew-1",
                 actor_role="crew",
                 action="resolve",
@@ -137,6 +137,32 @@ def test_a_resident_reopens_within_30_days(app, client, auth, setup):
 
 
 # --- crews ----------------------------------------------------------------------------------
+
+
+def test_the_reopen_window_counts_by_the_database_s_clock(
+    app, client, auth, setup, now, time_machine
+):
+    report_id = make_report(app, status="resolved", reporter="ana")
+    setup(
+        lambda s: s.add(
+            ReportEvent(
+                report_id=report_id,
+                created_at=now - timedelta(days=1),
+                actor_uid="crew-1",
+                actor_role="crew",
+                action="resolve",
+                from_status="in_progress",
+                to_status="resolved",
+                public=True,
+            )
+        )
+    )
+    # Resolved yesterday; this server (and the identity provider that issues the resident's
+    # token) believes it is a month later: only the database's clock counts.
+    time_machine.move_to(datetime.now(UTC) + timedelta(days=30), tick=True)
+    response = act(client, auth(Role.RESIDENT, uid="ana"), report_id, "reopen", {"reason": "r"})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["status"] == "reopened"
 
 
 def test_assign_takes_a_crew_of_the_reports_desk_only(app, client, auth, setup):
