@@ -41,6 +41,12 @@ os.environ["SIGNALE_QUEUES"] = f"signale-test-{uuid.uuid4().hex[:8]}"
 PROJECT_ID = "demo-signale"
 MEDIA_ROOT = tempfile.mkdtemp(prefix="signale-media-")
 os.environ["MEDIA_ROOT"] = MEDIA_ROOT  # worker processes started by tests share it
+# Nothing of a run goes into the checkout, where a running `make run` keeps its local
+# instances and metrics files: the launcher's var directory (for `make run` started by a
+# test too) is temporary, and no metrics are written into a multiprocess directory.
+VAR_DIR = tempfile.mkdtemp(prefix="signale-var-")
+os.environ["SIGNALE_VAR_DIR"] = VAR_DIR
+os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 # Tables that hold reference data loaded once per run; every other table is emptied after
 # each test.
 REFERENCE_TABLES = {"communes", "desks", "alembic_version", "spatial_ref_sys"}
