@@ -2,10 +2,10 @@
 
 Provisioning: use ``DATABASE_URL`` / ``REDIS_URL`` when they reach a server; otherwise start
 project-local PostgreSQL and Redis instances under the var directory (``SIGNALE_VAR_DIR``,
-default ``var/`` of the checkout; `make run` keeps its metrics files there too) from the
-system's binaries. When
-PostGIS or Redis is missing and we are root on Debian, install the Debian packages; otherwise
-stop with the exact packages to install. Everything this process starts, it stops on exit.
+default ``var/`` of the checkout, where `make run` keeps its metrics files too) from the
+system's binaries. When PostGIS or Redis is missing and we are root on Debian, install the
+Debian packages; otherwise stop with the exact packages to install. Everything this process
+starts, it stops on exit.
 
     python -m app.ops.launcher run      # migrate, load reference data, serve API + worker
                                         # (+ the demo feed simulator, SIGNALE_SIMULATOR=off)
@@ -146,7 +146,9 @@ def postgres_home(var: Path) -> Path:
     probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(var)], check=False)
     if probe.returncode == 0:
         return home
-    digest = hashlib.sha1(str(var.resolve()).encode()).hexdigest()[:10]
+    # The checkout's own name for its default var/ (as before SIGNALE_VAR_DIR existed).
+    owner = ROOT if var == ROOT / "var" else var.resolve()
+    digest = hashlib.sha1(str(owner).encode()).hexdigest()[:10]
     return Path(f"/var/tmp/signale-{digest}") / "postgres"
 
 
