@@ -95,7 +95,8 @@ def cacheable(
 def cached(build, *, arguments: dict, max_age: int) -> Response:
     """The document ``build()`` answers (a response and its Last-Modified), from the
     server-side cache when it holds it at the current data version (app/open311/cache.py):
-    a hit, a 304 included, sends one cheap statement instead of the document's."""
+    a hit, a 304 included, sends one cheap statement instead of the document's (and the
+    database's time, for the default 90-day window of requests)."""
     document = {
         "path": request.path,
         "arguments": arguments,
@@ -165,7 +166,8 @@ def _presentation(extensions: bool) -> Presentation:
 
 @georeport.get(f"/requests.{FMT}")
 def requests(fmt):
-    filters = arguments.search_filters(request.args, now=clock.now(db.session))
+    # The database's clock (app.clock), read only when the default window needs it.
+    filters = arguments.search_filters(request.args, now=lambda: clock.now(db.session))
 
     def build():
         how = _presentation(filters["extensions"])
