@@ -128,10 +128,11 @@ def start_service(port: int, database_url: str, queue: str) -> subprocess.Popen:
     )
 
 
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
+def wait_for(url: str, process: subprocess.Popen, lines: list[str], timeout: float = 180) -> None:
+    """Until ``url`` answers 200; ``lines``: the process's output so far (read by a thread)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read()
+        assert process.poll() is None, "".join(lines)
         try:
             if get(url)[0] == 200:
                 return
@@ -162,7 +163,7 @@ def test_make_run_serves_the_api_and_the_worker_then_stops_cleanly_and_runs_agai
             reader.start()
             try:
                 base = f"http://127.0.0.1:{port}"
-                wait_for(base + "/readyz", process)
+                wait_for(base + "/readyz", process, lines)
                 token = token_for_the_service(f"visitor-{attempt}")
                 status, body = get(base + "/v1/communes", token)
                 assert status == 200
