@@ -21,6 +21,7 @@ import psycopg
 import pytest
 import redis
 import time_machine
+from hypothesis.configuration import set_hypothesis_home_dir
 from sqlalchemy import event, func, select, text
 
 from app import create_app
@@ -47,6 +48,10 @@ os.environ["MEDIA_ROOT"] = MEDIA_ROOT  # worker processes started by tests share
 VAR_DIR = tempfile.mkdtemp(prefix="signale-var-")
 os.environ["SIGNALE_VAR_DIR"] = VAR_DIR
 os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+# Nor does Hypothesis's example store (schemathesis), which would be .hypothesis/ in the
+# checkout.
+os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = tempfile.mkdtemp(prefix="signale-hypothesis-")
+set_hypothesis_home_dir(os.environ["HYPOTHESIS_STORAGE_DIRECTORY"])
 # Tables that hold reference data loaded once per run; every other table is emptied after
 # each test.
 REFERENCE_TABLES = {"communes", "desks", "alembic_version", "spatial_ref_sys"}
