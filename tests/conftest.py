@@ -3,6 +3,11 @@ and Redis (database 15 of the server in REDIS_URL).
 
 `make test` provisions both and sets DATABASE_URL / REDIS_URL. Run bare, the suite uses the
 same defaults as the service.
+
+No test may depend on today's date: with TEST_CLOCK_SHIFT_DAYS set (365, say), this
+process's clock is moved by that many days (time-machine) before any test is imported, while
+PostgreSQL, Redis and the processes tests start keep the real time, as a skewed application
+server would (`TEST_CLOCK_SHIFT_DAYS=365 make test`). tests/test_clock.py runs a subset so.
 """
 
 import os
@@ -10,11 +15,14 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 import redis
-from sqlalchemy import event, text
+import time_machine
+from hypothesis.configuration import set_hypothesis_home_dir
+from sqlalchemy import event, func, select, text
 
 from app import create_app
 from app.extensions import db
@@ -22,15 +30,40 @@ from app.ops.launcher import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, libpq_url,
 from app.users.models import Role
 from app.users.tokens import mint_emulator_token
 
+# Before any test module (or the conftest of its directory) is imported: instants computed
+# at import are moved too.
+CLOCK_SHIFT_DAYS = float(os.environ.get("TEST_CLOCK_SHIFT_DAYS") or 0)
+if CLOCK_SHIFT_DAYS:
+    time_machine.travel(datetime.now(UTC) + timedelta(days=CLOCK_SHIFT_DAYS), tick=True).start()
+
 os.environ.setdefault("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
 # Jobs of this run go to a queue of their own (Redis db 15 may be shared).
 os.environ["SIGNALE_QUEUES"] = f"signale-test-{uuid.uuid4().hex[:8]}"
 PROJECT_ID = "demo-signale"
 MEDIA_ROOT = tempfile.mkdtemp(prefix="signale-media-")
 os.environ["MEDIA_ROOT"] = MEDIA_ROOT  # worker processes started by tests share it
+# Nothing of a run goes into the checkout, where a running `make run` keeps its local
+# instances and metrics files: the launcher's var directory (for `make run` started by a
+# test too) is temporary, and no metrics are written into a multiprocess directory.
+VAR_DIR = tempfile.mkdtemp(prefix="signale-var-")
+os.environ["SIGNALE_VAR_DIR"] = VAR_DIR
+os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+# Nor does Hypothesis's example store (schemathesis), which would be .hypothesis/ in the
+# checkout.
+os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = tempfile.mkdtemp(prefix="signale-hypothesis-")
+set_hypothesis_home_dir(os.environ["HYPOTHESIS_STORAGE_DIRECTORY"])
 # Tables that hold reference data loaded once per run; every other table is emptied after
 # each test.
 REFERENCE_TABLES = {"communes", "desks", "alembic_version", "spatial_ref_sys"}
+
+
+def pytest_report_header(config):
+    if CLOCK_SHIFT_DAYS:
+        return (
+            f"clock moved {CLOCK_SHIFT_DAYS:g} days (TEST_CLOCK_SHIFT_DAYS): this "
+            f"process reads {datetime.now(UTC).isoformat(timespec='seconds')}"
+        )
+    return None
 
 
 def server_url() -> str:
@@ -142,6 +175,16 @@ def ctx(app):
 @pytest.fixture
 def session(ctx):
     return db.session
+
+
+@pytest.fixture
+def now(app) -> datetime:
+    """The database's clock at the test's start, the one the service keeps time by
+    (app.clock): the instant a test hands to factories and to services' ``now=``."""
+    with app.app_context():
+        instant = db.session.scalar(select(func.now()))
+        db.session.remove()
+    return instant.astimezone(UTC)
 
 
 @pytest.fixture

@@ -3,11 +3,11 @@
 
 import contextlib
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from geoalchemy2 import WKTElement
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.categories.models import Category
 from app.extensions import db
@@ -17,7 +17,6 @@ from app.reports.models import Report, ReportContact
 
 # Central Dijon, and a point about 1.1 km east of it.
 DIJON = (5.0415, 47.3220)
-NOW = datetime.now(UTC)
 
 
 @contextlib.contextmanager
@@ -40,10 +39,14 @@ def crews(app, crew_code) -> dict[str, int]:
 @pytest.fixture
 def add_report(app):
     """``add_report(**fields)``: a report of the voirie desk, new, pothole, priority 3, due in
-    a day, in central Dijon, created an hour ago, unless told otherwise; returns its id."""
+    a day, in central Dijon, created an hour ago, unless told otherwise; returns its id.
+
+    Ages and due dates count from ``now``: by default the database's clock when the test
+    started, the one the service compares them with (app.clock)."""
     with database(app) as session:
         categories = {c.code: c.id for c in session.scalars(select(Category))}
         desk_ids = {d.code: d.id for d in session.scalars(select(Desk))}
+        started = session.scalar(select(func.now()))
     serial = itertools.count(1)
 
     def add(
@@ -60,8 +63,10 @@ def add_report(app):
         created_hours_ago: float = 1,
         contact=None,
         reference=None,
+        now: datetime | None = None,
     ) -> int:
         n = next(serial)
+        now = now or started
         report = Report(
             reference=reference or f"DIJ-2026-9{n:05d}",
             category_id=categories[category],
@@ -69,13 +74,13 @@ def add_report(app):
             desk_id=desk_ids[desk] if desk else None,
             crew_id=crew_id,
             priority=priority,
-            due_at=None if due_in_hours is None else NOW + timedelta(hours=due_in_hours),
+            due_at=None if due_in_hours is None else now + timedelta(hours=due_in_hours),
             geom=None if at is None else WKTElement(f"POINT({at[0]} {at[1]})", 4326),
             commune_insee=commune,
             description=description,
             address=f"{n} rue de la Liberté",
             reporter_uid=f"resident-{n}",
-            created_at=NOW - timedelta(hours=created_hours_ago),
+            created_at=now - timedelta(hours=created_hours_ago),
         )
         if contact:
             report.contact = ReportContact(**contact)

@@ -4,13 +4,14 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import shapely
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.errors import NotFound, Unprocessable
 from app.feeds.adapters import FORMAT_KINDS, adapter_for
 from app.feeds.faults import FaultOutcome, active_mappings, process_faults
@@ -107,7 +108,7 @@ def put_feed(session: Session, name: str, data: dict) -> tuple[Feed, bool]:
         "enabled",
     ):
         setattr(feed, key, data[key])
-    feed.next_poll_at = datetime.now(UTC)
+    feed.next_poll_at = clock.now(session)
     session.commit()
     return feed, created
 
@@ -122,7 +123,7 @@ def request_poll(session: Session, name: str) -> Feed:
     """Make the feed due now: the dispatcher queues its poll within seconds (back-off
     included: an admin asking is a reason to try again)."""
     feed = get_feed(session, name)
-    feed.next_poll_at = datetime.now(UTC)
+    feed.next_poll_at = clock.now(session)
     session.commit()
     return feed
 
@@ -153,9 +154,10 @@ def poll_feed(
         return {"feed": None, "status": "gone"}
     name, url, kind, format_ = feed.name, feed.source_url, feed.kind, feed.format
     source_state = dict(feed.source_state)
+    # The database's clock, as for the SQL that finds feeds due and states stale.
+    now = now or clock.now(session)
     # No transaction stays open while the source is fetched.
     session.rollback()
-    now = now or datetime.now(UTC)
     result = PollResult()
     error = None
     try:
@@ -347,15 +349,15 @@ def claim_due_feeds(session: Session, lease_seconds: int) -> list[int]:
 def purge_observations(session: Session, older_than: timedelta, batch: int = 50_000) -> int:
     """Delete observations older than ``older_than``, one committed batch at a time, so a
     large purge never holds one long transaction (the BRIN index finds the old rows)."""
-    cutoff = datetime.now(UTC) - older_than
     total = 0
     while True:
         deleted = session.execute(
             text(
                 "DELETE FROM feed_observations WHERE ctid = ANY(ARRAY("
-                " SELECT ctid FROM feed_observations WHERE observed_at < :cutoff LIMIT :batch))"
+                " SELECT ctid FROM feed_observations WHERE observed_at < now() - :older_than"
+                " LIMIT :batch))"
             ),
-            {"cutoff": cutoff, "batch": batch},
+            {"older_than": older_than, "batch": batch},
         ).rowcount
         session.commit()
         total += deleted

@@ -1,9 +1,10 @@
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import Response, current_app, json, request
 from flask.views import MethodView
 
+from app import clock
 from app.errors import PROBLEM_DOC, Unprocessable
 from app.extensions import Blueprint, db
 from app.feeds import queries, service
@@ -248,7 +249,7 @@ class ParkingHistory(MethodView):
     )
     def get(self, args, parking_id):
         """Occupancy of a car park, zone or spot over time, in hourly aggregates"""
-        end = args["to"] or datetime.now(UTC)
+        end = args["to"] or clock.now(db.session)
         try:
             start = args["from_"] or end - timedelta(hours=24)
         except OverflowError:  # `to` in year 1: nothing before it

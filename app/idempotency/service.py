@@ -3,13 +3,14 @@
 The key's record is written in the same transaction as the work it protects, so either both
 exist or neither does. A transaction-scoped advisory lock on (owner, scope, key) tells a
 concurrent duplicate (409) from a retry after completion (the stored response, replayed).
+A key lives for LIFETIME by the database's clock (app.clock), whichever server sees the retry.
 """
 
 import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import BigInteger, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -28,7 +29,7 @@ _KEYS = IdempotencyKey.__table__
 @dataclass(frozen=True)
 class _Stored:
     id: int
-    expires_at: datetime
+    expired: bool
     fingerprint: str
     status_code: int
     body: dict
@@ -38,8 +39,7 @@ class _Stored:
     def from_row(cls, row: list | None) -> "_Stored | None":
         if row is None:
             return None
-        id_, expires_at, *rest = row
-        return cls(id_, datetime.fromisoformat(expires_at), *rest)
+        return cls(*row)
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def begin(
     if not record.acquired:
         raise Conflict("idempotency_in_progress", headers={"Retry-After": "1"})
     record = _Stored.from_row(record.record)
-    if record is not None and record.expires_at <= datetime.now(UTC):
+    if record is not None and record.expired:
         session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == record.id))
         record = None
     if record is None:
@@ -113,7 +113,6 @@ def complete(
         "status_code": status_code,
         "body": body,
         "location": location,
-        "expires_at": datetime.now(UTC) + LIFETIME,
     }
     if session.execute(_COMPLETE, values).first() is None:
         raise Conflict("idempotency_in_progress", headers={"Retry-After": "1"})
@@ -129,7 +128,7 @@ def _begin_statement():
         select(
             func.json_build_array(
                 found.id,
-                found.expires_at,
+                found.expires_at <= func.now(),
                 found.fingerprint,
                 found.status_code,
                 found.body,
@@ -150,13 +149,16 @@ def _begin_statement():
 _BEGIN = _begin_statement()
 # A twin that took the lock just after this one's snapshot has committed the key: the lock
 # and the lookup share one statement, so the unique constraint decides (nothing returned).
-_COMPLETE = insert(IdempotencyKey).on_conflict_do_nothing().returning(IdempotencyKey.id)
+_COMPLETE = (
+    insert(IdempotencyKey)
+    .values(expires_at=func.now() + LIFETIME)
+    .on_conflict_do_nothing()
+    .returning(IdempotencyKey.id)
+)
 
 
 def purge_expired(session: Session) -> int:
     """Delete expired keys; returns how many."""
-    result = session.execute(
-        delete(IdempotencyKey).where(IdempotencyKey.expires_at <= datetime.now(UTC))
-    )
+    result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at <= func.now()))
     session.commit()
     return result.rowcount

@@ -13,7 +13,7 @@ from sqlalchemy import BigInteger, DateTime, any_, delete, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on, insert
 from sqlalchemy.orm import Session
 
-from app import i18n
+from app import clock, i18n
 from app.errors import NotFound, Unprocessable
 from app.notifications import messages
 from app.notifications.models import (
@@ -203,7 +203,7 @@ def notify(
             .on_conflict_do_nothing(constraint="uq_notifications_event_id_uid")
             .returning(Notification.id, Notification.uid)
         ).all()
-    queue_pushes(session, written, kind, now or datetime.now(UTC))
+    queue_pushes(session, written, kind, now or clock.now(session))
     return len(written)
 
 

@@ -4,6 +4,7 @@ not use are ignored, as Open311 clients expect."""
 
 import math
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import marshmallow as ma
@@ -68,8 +69,9 @@ def _list(args: MultiDict, name: str) -> list[str] | None:
     return items
 
 
-def search_filters(args: MultiDict, *, now: datetime) -> dict:
-    """The filters of ``GET requests``, defaults applied (90 days, 1000 requests)."""
+def search_filters(args: MultiDict, *, now: Callable[[], datetime]) -> dict:
+    """The filters of ``GET requests``, defaults applied (90 days, 1000 requests); ``now()``
+    is read only for the default window."""
     filters = {
         "service_request_ids": _list(args, "service_request_id"),
         "service_codes": _list(args, "service_code"),
@@ -101,7 +103,7 @@ def search_filters(args: MultiDict, *, now: datetime) -> dict:
     elif not (filters["updated_after"] or filters["updated_before"]):
         # Neither dates nor update bounds: the last 90 days, from the current minute (the
         # window moves by the minute: documents of the same minute can be cached).
-        filters["start"] = now.replace(second=0, microsecond=0) - span
+        filters["start"] = now().replace(second=0, microsecond=0) - span
     return filters
 
 

@@ -11,6 +11,7 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.addresses import service as addresses
 from app.categories.models import GROUPS, Category
 from app.errors import NotFound
@@ -258,7 +259,7 @@ def revoke_key(session: Session, key_id: int) -> dict:
     if key is None:
         raise NotFound("open311_key_not_found", id=key_id)
     if key.revoked_at is None:
-        key.revoked_at = datetime.now(UTC)
+        key.revoked_at = clock.now(session)
     view = present_key(key)
     session.commit()
     return view
@@ -390,11 +391,13 @@ def fetch_media(session: Session, report_id: int, policy: media.Policy) -> str |
 
 def pending_media(session: Session, older_than: timedelta) -> list[int]:
     """Submissions whose media_url is still pending after ``older_than``: job lost?"""
-    cutoff = datetime.now(UTC) - older_than
     ids = list(
         session.scalars(
             select(Submission.report_id)
-            .where(Submission.media_status == PENDING, Submission.created_at < cutoff)
+            .where(
+                Submission.media_status == PENDING,
+                Submission.created_at < func.now() - older_than,
+            )
             .order_by(Submission.report_id)
             .limit(1000)
         )

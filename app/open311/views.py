@@ -8,7 +8,6 @@ errors are the spec's error documents rather than problem+json.
 
 import hashlib
 import logging
-from datetime import UTC, datetime
 
 import redis
 from flask import Blueprint as FlaskBlueprint
@@ -19,7 +18,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from app import cache as shared_cache
-from app import i18n
+from app import clock, i18n
 from app.errors import PROBLEM_DOC, Problem
 from app.extensions import Blueprint, db
 from app.open311 import arguments, ratelimit, service
@@ -97,7 +96,8 @@ def cacheable(
 def cached(build, *, arguments: dict, max_age: int) -> Response:
     """The document ``build()`` answers (a response and its Last-Modified), from the
     server-side cache when it holds it at the current data version (app/open311/cache.py):
-    a hit, a 304 included, sends one cheap statement instead of the document's."""
+    a hit, a 304 included, sends one cheap statement instead of the document's (and the
+    database's time, for the default 90-day window of requests)."""
     document = {
         "path": request.path,
         "arguments": arguments,
@@ -167,7 +167,8 @@ def _presentation(extensions: bool) -> Presentation:
 
 @georeport.get(f"/requests.{FMT}")
 def requests(fmt):
-    filters = arguments.search_filters(request.args, now=datetime.now(UTC))
+    # The database's clock (app.clock), read only when the default window needs it.
+    filters = arguments.search_filters(request.args, now=lambda: clock.now(db.session))
 
     def build():
         how = _presentation(filters["extensions"])

@@ -6,13 +6,14 @@ import json
 import logging
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.opendata import statistics
 from app.opendata.formats import FORMATS, WRITERS
 from app.opendata.models import OpenDataFile
@@ -173,7 +174,7 @@ def export_reports(
     if not session.scalar(select(func.pg_try_advisory_xact_lock(_LOCK))):
         session.rollback()
         return {"skipped": "another export is running"}
-    now = datetime.now(UTC)
+    now = clock.now(session)
     known = {f.name: f for f in session.scalars(select(OpenDataFile))}
     keys_before = {f.storage_key for f in known.values()}
     changed = 0

@@ -1,9 +1,11 @@
 """What `make run`, `make test` and `make bench` do after the virtualenv exists.
 
 Provisioning: use ``DATABASE_URL`` / ``REDIS_URL`` when they reach a server; otherwise start
-project-local PostgreSQL and Redis instances under ``var/`` from the system's binaries. When
-PostGIS or Redis is missing and we are root on Debian, install the Debian packages; otherwise
-stop with the exact packages to install. Everything this process starts, it stops on exit.
+project-local PostgreSQL and Redis instances under the var directory (``SIGNALE_VAR_DIR``,
+default ``var/`` of the checkout, where `make run` keeps its metrics files too) from the
+system's binaries. When PostGIS or Redis is missing and we are root on Debian, install the
+Debian packages; otherwise stop with the exact packages to install. Everything this process
+starts, it stops on exit.
 
     python -m app.ops.launcher run      # migrate, load reference data, serve API + worker
                                         # (+ the demo feed simulator, SIGNALE_SIMULATOR=off,
@@ -32,7 +34,6 @@ import psycopg
 import redis
 
 ROOT = Path(__file__).resolve().parents[2]
-VAR = ROOT / "var"
 LOCAL_PG_PORT = 54329
 LOCAL_REDIS_PORT = 63799
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/signale"
@@ -51,10 +52,18 @@ def say(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
+def var_dir() -> Path:
+    """Where this checkout's local state goes: ``SIGNALE_VAR_DIR`` (relative to the checkout),
+    else ``var/``. Test runs set it to a temporary directory (tests/conftest.py), so that they
+    never touch what a running `make run` keeps there."""
+    return ROOT / (os.environ.get("SIGNALE_VAR_DIR") or "var")
+
+
 @dataclass
 class Services:
     database_url: str
     redis_url: str
+    var: Path
     stop_actions: list = field(default_factory=list)
 
     def stop(self) -> None:
@@ -125,21 +134,24 @@ def pg_bindir() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
-def postgres_home() -> Path:
-    """Where the local cluster lives: ``var/postgres``, unless we are root and the postgres
-    user cannot reach it (a checkout inside a private directory); then under /var/tmp."""
-    home = VAR / "postgres"
+def postgres_home(var: Path) -> Path:
+    """Where the local cluster lives: ``<var>/postgres``, unless we are root and the postgres
+    user cannot reach it (a checkout inside a private directory); then under /var/tmp, in a
+    directory of that var directory's own."""
+    home = var / "postgres"
     if not is_root():
         return home
     try:
         pwd.getpwnam("postgres")
     except KeyError as exc:
         raise ProvisioningError("no 'postgres' system user to run PostgreSQL as") from exc
-    VAR.mkdir(parents=True, exist_ok=True)
-    probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(VAR)], check=False)
+    var.mkdir(parents=True, exist_ok=True)
+    probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(var)], check=False)
     if probe.returncode == 0:
         return home
-    digest = hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]
+    # The checkout's own name for its default var/ (as before SIGNALE_VAR_DIR existed).
+    owner = ROOT if var == ROOT / "var" else var.resolve()
+    digest = hashlib.sha1(str(owner).encode()).hexdigest()[:10]
     return Path(f"/var/tmp/signale-{digest}") / "postgres"
 
 
@@ -150,7 +162,7 @@ def start_local_postgres(services: Services, name: str) -> str:
         bindir = pg_bindir()
         if bindir is None:
             raise ProvisioningError("PostgreSQL's initdb is still missing after installation")
-    home = postgres_home()
+    home = postgres_home(services.var)
     data, run_dir, log_file = home / "data", home / "run", home / "postgres.log"
     run_dir.mkdir(parents=True, exist_ok=True)
     # PostgreSQL refuses to run as root: run it as the postgres system user.
@@ -260,7 +272,7 @@ def start_local_redis(services: Services) -> str:
     if redis_reachable(url):
         say(f"project-local Redis already running on port {LOCAL_REDIS_PORT}")
         return url
-    directory = VAR / "redis"
+    directory = services.var / "redis"
     directory.mkdir(parents=True, exist_ok=True)
     say(f"starting project-local Redis on 127.0.0.1:{LOCAL_REDIS_PORT}")
     subprocess.run(
@@ -296,10 +308,11 @@ def start_local_redis(services: Services) -> str:
 # --- the whole provisioning ---------------------------------------------------------------
 
 
-def provision() -> Services:
+def provision(var: Path | None = None) -> Services:
+    """Reachable servers, else local instances under ``var`` (default :func:`var_dir`)."""
     database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
-    services = Services(database_url, redis_url)
+    services = Services(database_url, redis_url, var or var_dir())
     try:
         if not pg_reachable(database_url):
             say(f"no PostgreSQL at {urlsplit(database_url).netloc}: using a local instance")
@@ -469,7 +482,7 @@ def run() -> int:
         if simulator:
             children.append(start_simulator(simulator, env))
         port = os.environ.get("PORT", "8000")
-        metrics_dir = VAR / "prometheus"
+        metrics_dir = services.var / "prometheus"
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)

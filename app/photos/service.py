@@ -4,7 +4,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import redis
 from flask import current_app
@@ -132,7 +132,7 @@ def process_photo(session: Session, photo_id: int) -> str:
             if place_from_photo(session, report, *result.gps):
                 log.info("report placed from photo GPS", extra={"report_id": report.id})
     upload_key, photo.upload_key = photo.upload_key, None
-    photo.processed_at = datetime.now(UTC)
+    photo.processed_at = func.now()
     session.commit()
     store.delete(upload_key)  # only once the outcome is safely recorded
     return photo.status
@@ -154,11 +154,10 @@ def _put_by_hash(store: Storage, prefix: str, data: bytes) -> str:
 
 def due_for_processing(session: Session, older_than: timedelta) -> list[int]:
     """Photos still processing after ``older_than``: their job may have been lost."""
-    cutoff = datetime.now(UTC) - older_than
     ids = list(
         session.scalars(
             select(Photo.id)
-            .where(Photo.status == PROCESSING, Photo.created_at < cutoff)
+            .where(Photo.status == PROCESSING, Photo.created_at < func.now() - older_than)
             .order_by(Photo.id)
             .limit(1000)
         )

@@ -8,7 +8,7 @@ best-fitting crew. Python then decides and writes the explanation agents read.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Float, Numeric, bindparam, func, literal, null, select, text, true
 from sqlalchemy.orm import Session
@@ -81,8 +81,8 @@ def route(
         # Outside Lambert-93's area no report can be routed, and PROJ may refuse the point.
         statement = _LOOKUP if enabled and in_lambert93_domain(lon, lat) else _LOOKUP_PLACE_ONLY
         if statement is _LOOKUP:
-            params.update(rules.desk_params(category_code, at or datetime.now(UTC)))
-            session.execute(_GENERIC_PLANS)
+            now = session.execute(_GENERIC_PLANS).one().now
+            params.update(rules.desk_params(category_code, at or now))
     row = session.execute(statement, params).first()
     if row is None or (active_only and not row.Category.active):
         raise Unprocessable(
@@ -341,7 +341,10 @@ _LOOKUP = _lookup(placed=True, routed=True)
 # For the rest of the transaction, a prepared statement (psycopg prepares one run five times
 # on a connection) keeps its generic plan: planning the lookup for each report's point cost
 # about as much as running it (~1 ms), and PostgreSQL's own choice was to replan every time.
-_GENERIC_PLANS = text("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)")
+# With the database's time (app.clock) for time-of-day rules: one round trip for both.
+_GENERIC_PLANS = text(
+    "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), now() AS now"
+)
 _LOOKUP_PLACE_ONLY = _lookup(placed=True, routed=False)
 _LOOKUP_UNPLACED = _lookup(placed=False, routed=False)
 

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app import i18n
+from app import clock, i18n
 from app.categories.models import Category
 from app.errors import Conflict, Forbidden, NotFound, Problem, Unprocessable
 from app.idempotency import service as idempotency
@@ -318,7 +318,7 @@ def _check_reach(session: Session, actor: Identity, report: Report) -> None:
 
 def _now(session: Session, now: datetime | None) -> datetime:
     """The instant the action happens: the caller's, else the database's (the events' clock)."""
-    return now or session.scalar(select(func.now()))
+    return now or clock.now(session)
 
 
 def _check_window(

@@ -154,7 +154,7 @@ def test_nearest_asset_uses_the_lambert93_gist_index_on_a_realistic_register(ses
     assert "ix_assets_kind" not in plan_text, plan_text
     assert '"Node Type": "Seq Scan"' not in plan_text, plan_text
     # So does the snap inside intake's lookup, for the kind with 25,000 of them.
-    lookup = lookup_statement("streetlight_out", lon, lat, datetime.now(UTC))
+    lookup = lookup_statement("streetlight_out", lon, lat, datetime(2026, 11, 24, 10, tzinfo=UTC))
     sql = str(lookup.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
     plan_text = json.dumps(session.execute(text("EXPLAIN (FORMAT JSON) " + sql)).scalar())
     assert '"Index Name": "ix_assets_working_kind_geom_l93"' in plan_text, plan_text

@@ -1,7 +1,12 @@
-"""Dijon-located NGSI-LD entities of the shapes of the Smart Data Models examples."""
+"""Dijon-located NGSI-LD entities of the shapes of the Smart Data Models examples.
+
+Every factory that dates what it makes takes ``now``, the instant the poll reading it runs
+at (a test's fixed instant, or the ``now`` fixture: the database's clock the service uses):
+nothing here reads a clock.
+"""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
@@ -14,8 +19,9 @@ def example(entity_type: str, normalized: bool = False) -> dict:
     return json.loads((DATA / f"{entity_type}.{suffix}.jsonld").read_text())
 
 
-def ago(**delta) -> str:
-    return (datetime.now(UTC) - timedelta(**delta)).isoformat(timespec="seconds")
+def ago(now: datetime, **delta) -> str:
+    """``delta`` before ``now``, as an NGSI-LD DateTime."""
+    return (now - timedelta(**delta)).isoformat(timespec="seconds")
 
 
 def normalize(entity: dict) -> dict:
@@ -38,6 +44,7 @@ def normalize(entity: dict) -> dict:
 def car_park(
     number: int,
     *,
+    now: datetime,
     available: int = 120,
     total: int = 400,
     offset_m: float = 0.0,
@@ -45,7 +52,8 @@ def car_park(
     normalized: bool = False,
     **extra,
 ) -> dict:
-    """A car park ``offset_m`` metres east of the centre (about)."""
+    """A car park ``offset_m`` metres east of the centre (about), observed a minute before
+    ``now`` unless ``observed`` says when."""
     lon = CENTRE[0] + offset_m / 75_500  # metres per degree of longitude at 47.3° N
     entity = {
         "id": f"urn:ngsi-ld:OffStreetParking:dijon:P{number}",
@@ -54,13 +62,15 @@ def car_park(
         "availableSpotNumber": available,
         "totalSpotNumber": total,
         "location": {"type": "Point", "coordinates": [lon, CENTRE[1]]},
-        "observationDateTime": observed or ago(minutes=1),
+        "observationDateTime": observed or ago(now, minutes=1),
         **extra,
     }
     return normalize(entity) if normalized else entity
 
 
-def bike_station(number: int, *, bikes: int = 7, docks: int = 13, offset_m: float = 0.0) -> dict:
+def bike_station(
+    number: int, *, now: datetime, bikes: int = 7, docks: int = 13, offset_m: float = 0.0
+) -> dict:
     lon = CENTRE[0] + offset_m / 75_500
     return {
         "id": f"urn:ngsi-ld:BikeHireDockingStation:dijon:{number}",
@@ -71,7 +81,7 @@ def bike_station(number: int, *, bikes: int = 7, docks: int = 13, offset_m: floa
         "totalSlotNumber": bikes + docks,
         "status": "working",
         "location": {"type": "Point", "coordinates": [lon, CENTRE[1]]},
-        "observationDate": ago(minutes=1),
+        "observationDate": ago(now, minutes=1),
     }
 
 
@@ -79,6 +89,7 @@ def streetlight(
     reference: str,
     status: str = "ok",
     *,
+    now: datetime,
     offset_m: float = 0.0,
     observed: str | None = None,
     normalized: bool = False,
@@ -92,13 +103,15 @@ def streetlight(
         "status": status,
         "powerState": "off" if status != "ok" else "on",
         "location": {"type": "Point", "coordinates": [lon, CENTRE[1]]},
-        "observationDateTime": observed or ago(minutes=1),
+        "observationDateTime": observed or ago(now, minutes=1),
         **extra,
     }
     return normalize(entity) if normalized else entity
 
 
-def road_segment(number: int, *, offset_m: float = 0.0, observed: str | None = None, **values):
+def road_segment(
+    number: int, *, now: datetime, offset_m: float = 0.0, observed: str | None = None, **values
+):
     """A TrafficFlowObserved counter on a 200 m segment starting ``offset_m`` east of the centre."""
     lon = CENTRE[0] + offset_m / 75_500
     return {
@@ -109,7 +122,7 @@ def road_segment(number: int, *, offset_m: float = 0.0, observed: str | None = N
             "type": "LineString",
             "coordinates": [[lon, CENTRE[1]], [lon + 200 / 75_500, CENTRE[1]]],
         },
-        "dateObservedTo": observed or ago(minutes=1),
+        "dateObservedTo": observed or ago(now, minutes=1),
         "laneDirection": "forward",
         **values,
     }
@@ -125,18 +138,20 @@ def gbfs_time(moment: datetime, version: str):
     return int(moment.timestamp()) if version == "2.3" else moment.isoformat(timespec="seconds")
 
 
-def gbfs_file(stations: list, version: str, *, ttl: int = 0, updated: datetime | None = None):
+def gbfs_file(stations: list, version: str, *, now: datetime, ttl: int = 0):
+    """A GBFS file of ``stations`` last updated at ``now``."""
     return {
-        "last_updated": gbfs_time(updated or datetime.now(UTC), version),
+        "last_updated": gbfs_time(now, version),
         "ttl": ttl,
         "version": version,
         "data": {"stations": stations},
     }
 
 
-def gbfs_stations(version: str, *, reported: datetime | None = None) -> tuple[list, list]:
-    """The example's stations (station1, station2) placed 100 m apart east of the centre:
-    ``(station_information, station_status)`` entries of this GBFS version."""
+def gbfs_stations(version: str, *, reported: datetime) -> tuple[list, list]:
+    """The example's stations (station1, station2) placed 100 m apart east of the centre,
+    last reported at ``reported``: ``(station_information, station_status)`` entries of this
+    GBFS version."""
     template = {
         k: v for k, v in gbfs_example("station_information")[0].items() if k != "station_area"
     }
@@ -158,13 +173,13 @@ def gbfs_stations(version: str, *, reported: datetime | None = None) -> tuple[li
                 "lon": CENTRE[0] + number * 100 / 75_500,
             }
         )
-        status["last_reported"] = gbfs_time(reported or datetime.now(UTC), version)
+        status["last_reported"] = gbfs_time(reported, version)
         if version == "3.0":
             status["num_vehicles_available"] = status.pop("num_bikes_available")
     return information, statuses
 
 
-def gbfs_discovery(version: str, urls: dict, *, ttl: int = 0) -> dict:
+def gbfs_discovery(version: str, urls: dict, *, now: datetime, ttl: int = 0) -> dict:
     """gbfs.json: v2.3 lists the files per language (the English URLs, listed first, are
     not served: French is the one to read), v3.0 once."""
     feeds = [{"name": name, "url": url} for name, url in urls.items()]
@@ -173,7 +188,7 @@ def gbfs_discovery(version: str, urls: dict, *, ttl: int = 0) -> dict:
     if version == "2.3":
         data = {"en": {"feeds": english}, "fr": {"feeds": feeds}}
     return {
-        "last_updated": gbfs_time(datetime.now(UTC), version),
+        "last_updated": gbfs_time(now, version),
         "ttl": ttl,
         "version": version,
         "data": data,

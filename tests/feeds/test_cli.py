@@ -9,8 +9,8 @@ def cli(app):
     return lambda *args: runner.invoke(args=list(args))
 
 
-def test_feeds_add_list_and_poll(cli, feed_source):
-    url = feed_source.serve("/p.json", [car_park(1), {"id": "broken"}])
+def test_feeds_add_list_and_poll(cli, feed_source, now):
+    url = feed_source.serve("/p.json", [car_park(1, now=now), {"id": "broken"}])
     added = cli(
         "feeds",
         "add",

@@ -50,8 +50,10 @@ def test_the_shipped_mappings_are_listed(client, auth):
     assert all(m["active"] for m in response.json)
 
 
-def test_an_added_mapping_for_traffic_counters_opens_a_ticket(session, client, auth, feed_source):
-    counter = road_segment(1, status="detectorFault", intensity=0)
+def test_an_added_mapping_for_traffic_counters_opens_a_ticket(
+    session, client, auth, feed_source, now
+):
+    counter = road_segment(1, status="detectorFault", intensity=0, now=now)
     feed_id = a_feed(session, feed_source.serve("/t.json", [counter]), "traffic", "traffic")
     assert poll(session, feed_id)["opened"] == 0  # not mapped yet
     response = client.put(
@@ -70,9 +72,11 @@ def test_an_added_mapping_for_traffic_counters_opens_a_ticket(session, client, a
     assert "detectorFault" in report.description
 
 
-def test_a_deactivated_mapping_opens_nothing_until_reactivated(session, client, auth, feed_source):
+def test_a_deactivated_mapping_opens_nothing_until_reactivated(
+    session, client, auth, feed_source, now
+):
     an_asset(session, "SL-0100")
-    lights = [streetlight("SL-0100", "defectiveLamp")]
+    lights = [streetlight("SL-0100", "defectiveLamp", now=now)]
     feed_id = a_feed(session, feed_source.serve("/l.json", lights), "streetlights", "lights")
     url = f"{BASE}/Streetlight/status/defectiveLamp"
     off = client.put(
@@ -86,8 +90,8 @@ def test_a_deactivated_mapping_opens_nothing_until_reactivated(session, client, 
     assert poll(session, feed_id)["opened"] == 1
 
 
-def test_a_deleted_mapping_opens_nothing(session, client, auth, feed_source):
-    lights = [streetlight("SL-0101", "columnIssue")]
+def test_a_deleted_mapping_opens_nothing(session, client, auth, feed_source, now):
+    lights = [streetlight("SL-0101", "columnIssue", now=now)]
     feed_id = a_feed(session, feed_source.serve("/l.json", lights), "streetlights", "lights")
     deleted = client.delete(f"{BASE}/Streetlight/status/columnIssue", headers=auth("admin"))
     assert deleted.status_code == 204
@@ -97,14 +101,14 @@ def test_a_deleted_mapping_opens_nothing(session, client, auth, feed_source):
     assert again.json["code"] == "fault_mapping_not_found"
 
 
-def test_a_power_state_mapping_wins_over_an_ok_status(session, client, auth, feed_source):
+def test_a_power_state_mapping_wins_over_an_ok_status(session, client, auth, feed_source, now):
     """A lamp "ok" by its status but "off" by a mapped power state is a fault, not a repair."""
     client.put(
         f"{BASE}/Streetlight/powerState/off",
         json={"category": "streetlight_out"},
         headers=auth("admin"),
     )
-    light = streetlight("SL-0102", "ok")  # the factory says powerState "on" when ok
+    light = streetlight("SL-0102", "ok", now=now)  # the factory says powerState "on" when ok
     light["powerState"] = "off"
     feed_id = a_feed(session, feed_source.serve("/l.json", [light]), "streetlights", "lights")
     assert poll(session, feed_id) == {"opened": 1, "joined": 0, "recovered": 0, "failed": 0}

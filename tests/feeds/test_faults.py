@@ -59,17 +59,19 @@ def events(session, action="sensor_ok") -> list[ReportEvent]:
     return found
 
 
-def test_a_defect_opens_exactly_one_ticket_however_many_polls_repeat_it(session, feed_source):
+def test_a_defect_opens_exactly_one_ticket_however_many_polls_repeat_it(session, feed_source, now):
     asset_id = an_asset(session, "SL-0042", offset_m=5)
     an_asset(session, "SL-0043", offset_m=2)  # nearer, but the reference decides
     feed_id = a_feed(
         session,
-        feed_source.serve("/l.json", [streetlight("SL-0042", "ok", observed=ago(minutes=40))]),
+        feed_source.serve(
+            "/l.json", [streetlight("SL-0042", "ok", observed=ago(now, minutes=40), now=now)]
+        ),
     )
     assert poll(session, feed_id)["opened"] == 0
     for minutes, status in ((30, "defectiveLamp"), (20, "defectiveLamp"), (10, "brokenLantern")):
         feed_source.serve(
-            "/l.json", [streetlight("SL-0042", status, observed=ago(minutes=minutes))]
+            "/l.json", [streetlight("SL-0042", status, observed=ago(now, minutes=minutes), now=now)]
         )
         poll(session, feed_id)
     [report] = reports(session)
@@ -84,25 +86,28 @@ def test_a_defect_opens_exactly_one_ticket_however_many_polls_repeat_it(session,
     assert session.scalar(select(FeedEntity.fault_report_id)) == report.id
 
 
-def test_repeating_the_same_poll_opens_no_second_ticket(session, feed_source):
+def test_repeating_the_same_poll_opens_no_second_ticket(session, feed_source, now):
     an_asset(session, "SL-1")
-    url = feed_source.serve("/l.json", [streetlight("SL-1", "columnIssue")])
+    url = feed_source.serve("/l.json", [streetlight("SL-1", "columnIssue", now=now)])
     feed_id = a_feed(session, url)
     assert poll(session, feed_id) == {"opened": 1, "joined": 0, "recovered": 0, "failed": 0}
     assert poll(session, feed_id) == {"opened": 0, "joined": 0, "recovered": 0, "failed": 0}
     assert len(reports(session)) == 1
 
 
-def test_ok_afterwards_adds_a_staff_event_and_leaves_the_ticket_open(session, feed_source):
+def test_ok_afterwards_adds_a_staff_event_and_leaves_the_ticket_open(session, feed_source, now):
     an_asset(session, "SL-7")
     feed_id = a_feed(
         session,
         feed_source.serve(
-            "/l.json", [streetlight("SL-7", "defectiveLamp", observed=ago(minutes=20))]
+            "/l.json",
+            [streetlight("SL-7", "defectiveLamp", observed=ago(now, minutes=20), now=now)],
         ),
     )
     poll(session, feed_id)
-    feed_source.serve("/l.json", [streetlight("SL-7", "ok", observed=ago(minutes=10))])
+    feed_source.serve(
+        "/l.json", [streetlight("SL-7", "ok", observed=ago(now, minutes=10), now=now)]
+    )
     assert poll(session, feed_id)["recovered"] == 1
     [event] = events(session)
     [report] = reports(session)
@@ -110,22 +115,26 @@ def test_ok_afterwards_adds_a_staff_event_and_leaves_the_ticket_open(session, fe
     assert event.from_status == event.to_status == report.status == "new"
     assert event.details["entity"] == "urn:ngsi-ld:Streetlight:dijon:SL-7"
     # Still ok: no second event. Faulty again while the ticket is open: no second ticket.
-    feed_source.serve("/l.json", [streetlight("SL-7", "ok", observed=ago(minutes=5))])
+    feed_source.serve("/l.json", [streetlight("SL-7", "ok", observed=ago(now, minutes=5), now=now)])
     assert poll(session, feed_id)["recovered"] == 0
-    feed_source.serve("/l.json", [streetlight("SL-7", "defectiveLamp", observed=ago(minutes=1))])
+    feed_source.serve(
+        "/l.json", [streetlight("SL-7", "defectiveLamp", observed=ago(now, minutes=1), now=now)]
+    )
     assert poll(session, feed_id) == {"opened": 0, "joined": 1, "recovered": 0, "failed": 0}
     assert len(reports(session)) == 1
     assert len(events(session)) == 1
 
 
-def test_an_unmapped_status_opens_nothing(session, feed_source):
+def test_an_unmapped_status_opens_nothing(session, feed_source, now):
     an_asset(session, "SL-9")
-    feed_id = a_feed(session, feed_source.serve("/l.json", [streetlight("SL-9", "dimmed")]))
+    feed_id = a_feed(
+        session, feed_source.serve("/l.json", [streetlight("SL-9", "dimmed", now=now)])
+    )
     assert poll(session, feed_id) == {"opened": 0, "joined": 0, "recovered": 0, "failed": 0}
     assert reports(session) == []
 
 
-def test_a_fault_on_an_asset_with_an_open_report_joins_it(session, feed_source, client, auth):
+def test_a_fault_on_an_asset_with_an_open_report_joins_it(session, feed_source, client, auth, now):
     asset_id = an_asset(session, "SL-5")
     category = session.scalar(select(Category).where(Category.code == "streetlight_out"))
     resident = Report(
@@ -138,33 +147,41 @@ def test_a_fault_on_an_asset_with_an_open_report_joins_it(session, feed_source, 
     )
     session.add(resident)
     session.commit()
-    feed_id = a_feed(session, feed_source.serve("/l.json", [streetlight("SL-5", "brokenLantern")]))
+    feed_id = a_feed(
+        session, feed_source.serve("/l.json", [streetlight("SL-5", "brokenLantern", now=now)])
+    )
     assert poll(session, feed_id)["joined"] == 1
     assert [r.id for r in reports(session)] == [resident.id]
     assert session.scalar(select(FeedEntity.fault_report_id)) == resident.id
 
 
-def test_the_asset_is_the_named_one_else_the_nearest_within_the_snap_distance(session, feed_source):
+def test_the_asset_is_the_named_one_else_the_nearest_within_the_snap_distance(
+    session, feed_source, now
+):
     named = an_asset(session, "LAMP-A", offset_m=45)  # beyond the snap: named only
     near = an_asset(session, "LAMP-B", offset_m=112)
     an_asset(session, "LAMP-C", offset_m=160)  # 60 m away: beyond the 30 m snap distance
     lights = [
         # Normalized, naming its equipment by refStreetlight (a Relationship).
         streetlight(
-            "X1", "defectiveLamp", normalized=True, refStreetlight="urn:ngsi-ld:Asset:LAMP-A"
+            "X1",
+            "defectiveLamp",
+            normalized=True,
+            refStreetlight="urn:ngsi-ld:Asset:LAMP-A",
+            now=now,
         ),
-        streetlight("X2", "defectiveLamp", offset_m=100),
+        streetlight("X2", "defectiveLamp", offset_m=100, now=now),
     ]
     feed_id = a_feed(session, feed_source.serve("/l.json", lights))
     assert poll(session, feed_id)["opened"] == 2
     assert [r.asset_id for r in reports(session)] == [named, near]
 
 
-def test_a_fault_outside_the_area_is_counted_and_the_poll_still_succeeds(session, feed_source):
+def test_a_fault_outside_the_area_is_counted_and_the_poll_still_succeeds(session, feed_source, now):
     paris = {"type": "Point", "coordinates": [2.3522, 48.8566]}
     feed_id = a_feed(
         session,
-        feed_source.serve("/l.json", [streetlight("P1", "defectiveLamp", location=paris)]),
+        feed_source.serve("/l.json", [streetlight("P1", "defectiveLamp", location=paris, now=now)]),
     )
     assert poll(session, feed_id) == {"opened": 0, "joined": 0, "recovered": 0, "failed": 1}
     assert reports(session) == []

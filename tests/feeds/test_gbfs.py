@@ -28,20 +28,23 @@ FEED = {
 VERSIONS = ("2.3", "3.0")
 
 
-def serve(feed_source, version, information, statuses, *, ttl=0, information_ttl=None) -> str:
-    """Serve a GBFS system; returns its gbfs.json URL."""
+def serve(feed_source, version, information, statuses, *, now, ttl=0, information_ttl=None) -> str:
+    """Serve a GBFS system whose files were updated at ``now``; returns its gbfs.json URL."""
     urls = {
         "station_information": feed_source.serve(
             "/gbfs/station_information.json",
             gbfs_file(
-                information, version, ttl=ttl if information_ttl is None else information_ttl
+                information,
+                version,
+                now=now,
+                ttl=ttl if information_ttl is None else information_ttl,
             ),
         ),
         "station_status": feed_source.serve(
-            "/gbfs/station_status.json", gbfs_file(statuses, version, ttl=ttl)
+            "/gbfs/station_status.json", gbfs_file(statuses, version, now=now, ttl=ttl)
         ),
     }
-    return feed_source.serve("/gbfs/gbfs.json", gbfs_discovery(version, urls, ttl=ttl))
+    return feed_source.serve("/gbfs/gbfs.json", gbfs_discovery(version, urls, now=now, ttl=ttl))
 
 
 def a_feed(session, url, **changes) -> int:
@@ -63,12 +66,12 @@ def stations(session) -> dict:
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_a_gbfs_system_is_served_by_the_bikes_endpoint_like_ngsi_ld_stations(
-    app, client, auth, feed_source, version
+    app, client, auth, feed_source, version, now
 ):
-    reported = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
+    reported = now.replace(microsecond=0) - timedelta(minutes=2)
     information, statuses = gbfs_stations(version, reported=reported)
     statuses[1]["is_renting"] = False
-    url = serve(feed_source, version, information, statuses)
+    url = serve(feed_source, version, information, statuses, now=now)
     with app.app_context():
         outcome = poll(db.session, a_feed(db.session, url))
         db.session.remove()
@@ -122,18 +125,20 @@ def test_the_station_status_comes_from_installed_renting_and_returning(
     assert gbfs.status(station) == status
 
 
-def test_a_file_is_not_fetched_again_before_its_ttl_expires(session, feed_source):
-    information, statuses = gbfs_stations("3.0")
-    url = serve(feed_source, "3.0", information, statuses, ttl=300, information_ttl=3600)
+def test_a_file_is_not_fetched_again_before_its_ttl_expires(session, feed_source, now):
+    information, statuses = gbfs_stations("3.0", reported=now)
+    url = serve(feed_source, "3.0", information, statuses, now=now, ttl=300, information_ttl=3600)
     feed_id = a_feed(session, url)
-    now = datetime.now(UTC)
     assert poll(session, feed_id, now=now)["changed"] == 2
     assert len(feed_source.requests) == 3
 
     # Within the ttl: nothing fetched, nothing changed, the stations and health kept.
     statuses[0]["num_vehicles_available"] = 9
     statuses[0]["last_reported"] = gbfs_time(now + timedelta(seconds=60), "3.0")
-    feed_source.serve("/gbfs/station_status.json", gbfs_file(statuses, "3.0", ttl=300))
+    feed_source.serve(
+        "/gbfs/station_status.json",
+        gbfs_file(statuses, "3.0", now=now, ttl=300),
+    )
     outcome = poll(session, feed_id, now=now + timedelta(seconds=200))
     assert (outcome["status"], outcome["changed"]) == ("ok", 0)
     assert len(feed_source.requests) == 3
@@ -150,13 +155,12 @@ def test_a_file_is_not_fetched_again_before_its_ttl_expires(session, feed_source
     assert stations(session)["station1"] == (9, 3)
 
 
-def test_the_freshness_limit_counts_the_source_s_ttl(app, client, auth, feed_source):
-    now = datetime.now(UTC)
-    information, statuses = gbfs_stations("2.3")
+def test_the_freshness_limit_counts_the_source_s_ttl(app, client, auth, feed_source, now):
+    information, statuses = gbfs_stations("2.3", reported=now)
     statuses[0]["last_reported"] = gbfs_time(now - timedelta(seconds=800), "2.3")
     statuses[1]["last_reported"] = gbfs_time(now - timedelta(seconds=1000), "2.3")
     # Freshness limit 600 s + ttl 300 s: 800 s old is still current, 1000 s is stale.
-    url = serve(feed_source, "2.3", information, statuses, ttl=300)
+    url = serve(feed_source, "2.3", information, statuses, now=now, ttl=300)
     with app.app_context():
         assert poll(db.session, a_feed(db.session, url))["status"] == "ok"
         db.session.remove()
@@ -169,8 +173,8 @@ def test_the_freshness_limit_counts_the_source_s_ttl(app, client, auth, feed_sou
     ]
 
 
-def test_malformed_stations_are_skipped_counted_and_explained(session, feed_source):
-    information, statuses = gbfs_stations("2.3")
+def test_malformed_stations_are_skipped_counted_and_explained(session, feed_source, now):
+    information, statuses = gbfs_stations("2.3", reported=now)
     extra = [dict(information[0], station_id=f"s{n}") for n in range(3, 8)]
     del extra[0]["lat"]  # s3: no coordinates
     extra[1]["lat"] = 95  # s4: out of range
@@ -181,8 +185,8 @@ def test_malformed_stations_are_skipped_counted_and_explained(session, feed_sour
     more[4]["is_renting"] = "yes"  # s7
     # s8: in station_status only
     statuses += more
-    statuses[1]["last_reported"] = gbfs_time(datetime.now(UTC) + timedelta(hours=1), "2.3")
-    feed_id = a_feed(session, serve(feed_source, "2.3", information, statuses))
+    statuses[1]["last_reported"] = gbfs_time(now + timedelta(hours=1), "2.3")
+    feed_id = a_feed(session, serve(feed_source, "2.3", information, statuses, now=now))
     outcome = poll(session, feed_id)
     assert (outcome["status"], outcome["seen"], outcome["skipped"]) == ("ok", 8, 7)
     assert list(stations(session)) == ["station1"]
@@ -198,20 +202,28 @@ def test_malformed_stations_are_skipped_counted_and_explained(session, feed_sour
     ]
 
 
-def discovery_without_status(feed_source):
+def discovery_without_status(feed_source, now):
     document = gbfs_discovery(
-        "3.0", {"station_information": feed_source.url("/gbfs/station_information.json")}
+        "3.0",
+        {"station_information": feed_source.url("/gbfs/station_information.json")},
+        now=now,
     )
     return {"path": "/gbfs/gbfs.json", "document": document}
 
 
-def discovery_of_a_local_file(feed_source):
+def information_all_malformed(feed_source, now):
+    document = gbfs_file([{"station_id": "station1"}], "3.0", now=now)
+    return {"path": "/gbfs/station_information.json", "document": document}
+
+
+def discovery_of_a_local_file(feed_source, now):
     document = gbfs_discovery(
         "2.3",
         {
             "station_information": feed_source.url("/gbfs/station_information.json"),
             "station_status": "file:///etc/passwd",
         },
+        now=now,
     )
     return {"path": "/gbfs/gbfs.json", "document": document}
 
@@ -237,30 +249,24 @@ FAILURES = {
         "not_gbfs",
     ),
     "status timeout": ({"path": "/gbfs/station_status.json", "hang": True}, "timeout"),
-    "information stations all malformed": (
-        {
-            "path": "/gbfs/station_information.json",
-            "document": gbfs_file([{"station_id": "station1"}], "3.0"),
-        },
-        "no_valid_entities",
-    ),
+    "information stations all malformed": (information_all_malformed, "no_valid_entities"),
 }
 
 
 @pytest.mark.parametrize("failure", sorted(FAILURES))
 def test_a_broken_gbfs_file_fails_the_poll_and_keeps_the_last_good_state(
-    session, feed_source, failure
+    session, feed_source, failure, now
 ):
-    information, statuses = gbfs_stations("3.0")
-    feed_id = a_feed(session, serve(feed_source, "3.0", information, statuses))
+    information, statuses = gbfs_stations("3.0", reported=now)
+    feed_id = a_feed(session, serve(feed_source, "3.0", information, statuses, now=now))
     assert poll(session, feed_id)["status"] == "ok"
     good_state = session.get(Feed, feed_id).source_state
     session.rollback()
 
     options, code = FAILURES[failure]
-    options = dict(options(feed_source) if callable(options) else options)
+    options = dict(options(feed_source, now) if callable(options) else options)
     feed_source.serve(options.pop("path"), **options)
-    later = datetime.now(UTC) + timedelta(seconds=1)
+    later = now + timedelta(seconds=1)
     outcome = poll(session, feed_id, now=later)
     assert (outcome["status"], outcome["error"]) == ("failed", code)
     assert stations(session) == {"station1": (1, 3), "station2": (6, 8)}

@@ -25,22 +25,27 @@ BOX = f"{CENTRE[0] - 0.02:.4f},{CENTRE[1] - 0.01:.4f},{CENTRE[0] + 0.02:.4f},{CE
 FEW_SEATS = gtfs_realtime_pb2.VehiclePosition.FEW_SEATS_AVAILABLE
 
 
-def vehicle(vehicle_id: str, *, offset_m: float = 0.0, seen=None, **fields) -> dict:
-    """A vehicle ``offset_m`` metres east of the centre (``lat``/``lon`` override it)."""
+# For a message refused whatever its time.
+SOME_INSTANT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def vehicle(vehicle_id: str, *, now: datetime, offset_m: float = 0.0, seen=None, **fields) -> dict:
+    """A vehicle ``offset_m`` metres east of the centre (``lat``/``lon`` override it), seen
+    20 s before ``now`` unless ``seen`` says when."""
     return {
         "id": vehicle_id,
         "lat": CENTRE[1],
         "lon": CENTRE[0] + offset_m / 75_500,
-        "seen": seen or datetime.now(UTC) - timedelta(seconds=20),
+        "seen": seen or now - timedelta(seconds=20),
         **fields,
     }
 
 
-def message(*vehicles: dict, sent=None) -> bytes:
-    """A VehiclePositions FeedMessage of these vehicles, serialised."""
+def message(*vehicles: dict, sent: datetime) -> bytes:
+    """A VehiclePositions FeedMessage of these vehicles sent at ``sent``, serialised."""
     feed = gtfs_realtime_pb2.FeedMessage()
     feed.header.gtfs_realtime_version = "2.0"
-    feed.header.timestamp = int((sent or datetime.now(UTC)).timestamp())
+    feed.header.timestamp = int(sent.timestamp())
     for spec in vehicles:
         entity = feed.entity.add()
         entity.id = f"entity-{spec['id']}"
@@ -86,7 +91,7 @@ def load(app, feed_source, body: bytes) -> dict:
 
 
 def test_vehicles_in_the_box_as_geojson_with_trip_speed_occupancy_and_freshness(
-    app, client, auth, feed_source
+    app, client, auth, feed_source, now
 ):
     outcome = load(
         app,
@@ -100,9 +105,11 @@ def test_vehicles_in_the_box_as_geojson_with_trip_speed_occupancy_and_freshness(
                 bearing=92.5,
                 speed=10.0,
                 occupancy=FEW_SEATS,
+                now=now,
             ),
-            vehicle("L3-007", offset_m=300, seen=datetime.now(UTC) - timedelta(minutes=10)),
-            vehicle("L5-001", offset_m=5000),  # outside the box
+            vehicle("L3-007", offset_m=300, seen=now - timedelta(minutes=10), now=now),
+            vehicle("L5-001", offset_m=5000, now=now),  # outside the box
+            sent=now,
         ),
     )
     assert (outcome["status"], outcome["seen"], outcome["skipped"]) == ("ok", 3, 0)
@@ -139,35 +146,40 @@ def test_vehicles_in_the_box_as_geojson_with_trip_speed_occupancy_and_freshness(
 
 
 def test_vehicles_missing_from_the_latest_message_disappear_and_keep_no_history(
-    session, feed_source
+    session, feed_source, now
 ):
-    url = feed_source.serve("/vp.pb", message(vehicle("A"), vehicle("B", offset_m=100)))
+    url = feed_source.serve(
+        "/vp.pb", message(vehicle("A", now=now), vehicle("B", offset_m=100, now=now), sent=now)
+    )
     feed_id = a_feed(session, url)
     assert poll(session, feed_id)["changed"] == 2
-    moved = vehicle("B", offset_m=200, seen=datetime.now(UTC), route="L3", trip="L3-1")
-    feed_source.serve("/vp.pb", message(moved))
+    moved = vehicle("B", offset_m=200, seen=now, route="L3", trip="L3-1", now=now)
+    feed_source.serve("/vp.pb", message(moved, sent=now))
     outcome = poll(session, feed_id)
     # B moved, A left service.
     assert (outcome["status"], outcome["changed"]) == ("ok", 2)
     assert vehicles(session) == {"B": {"route_id": "L3", "trip_id": "L3-1"}}
     assert session.scalar(select(func.count()).select_from(FeedObservation)) == 0
     # A message with no vehicle at all (the network at night) empties the map.
-    feed_source.serve("/vp.pb", message())
+    feed_source.serve("/vp.pb", message(sent=now))
     assert poll(session, feed_id)["status"] == "ok"
     assert vehicles(session) == {}
 
 
-def test_vehicles_without_a_usable_position_are_skipped_counted_and_explained(session, feed_source):
+def test_vehicles_without_a_usable_position_are_skipped_counted_and_explained(
+    session, feed_source, now
+):
     url = feed_source.serve(
         "/vp.pb",
         message(
-            vehicle("ok"),
-            vehicle("no-position", lat=None),
-            vehicle("north-of-the-pole", lat=95.0),
-            vehicle("null-island", lat=0.0, lon=0.0),
-            vehicle("nan", lat=float("nan")),
-            vehicle("reversing", speed=-3.0),
-            vehicle("future", seen=datetime.now(UTC) + timedelta(hours=1)),
+            vehicle("ok", now=now),
+            vehicle("no-position", lat=None, now=now),
+            vehicle("north-of-the-pole", lat=95.0, now=now),
+            vehicle("null-island", lat=0.0, lon=0.0, now=now),
+            vehicle("nan", lat=float("nan"), now=now),
+            vehicle("reversing", speed=-3.0, now=now),
+            vehicle("future", seen=now + timedelta(hours=1), now=now),
+            sent=now,
         ),
     )
     feed_id = a_feed(session, url)
@@ -197,18 +209,23 @@ FAILURES = {
     "differential": ({"document": differential()}, "not_gtfs_rt"),
     "http 500": ({"document": b"oops", "status": 500}, "http_status"),
     "timeout": ({"hang": True}, "timeout"),
-    "only invalid vehicles": ({"document": message(vehicle("x", lat=None))}, "no_valid_entities"),
+    "only invalid vehicles": (
+        {"document": message(vehicle("x", lat=None, now=SOME_INSTANT), sent=SOME_INSTANT)},
+        "no_valid_entities",
+    ),
 }
 
 
 @pytest.mark.parametrize("failure", sorted(FAILURES))
-def test_a_failed_poll_keeps_the_last_vehicle_positions(session, feed_source, failure):
-    url = feed_source.serve("/vp.pb", message(vehicle("A", route="T2", trip="T2-1")))
+def test_a_failed_poll_keeps_the_last_vehicle_positions(session, feed_source, failure, now):
+    url = feed_source.serve(
+        "/vp.pb", message(vehicle("A", route="T2", trip="T2-1", now=now), sent=now)
+    )
     feed_id = a_feed(session, url)
     assert poll(session, feed_id)["status"] == "ok"
     options, code = FAILURES[failure]
     feed_source.serve("/vp.pb", **options)
-    later = datetime.now(UTC) + timedelta(seconds=1)
+    later = now + timedelta(seconds=1)
     outcome = poll(session, feed_id, now=later)
     assert (outcome["status"], outcome["error"]) == ("failed", code)
     assert vehicles(session) == {"A": {"route_id": "T2", "trip_id": "T2-1"}}
@@ -217,11 +234,11 @@ def test_a_failed_poll_keeps_the_last_vehicle_positions(session, feed_source, fa
     assert feed.next_poll_at == later + timedelta(seconds=60)
 
 
-def test_vehicles_are_cursor_paginated_in_id_order(app, client, auth, feed_source):
+def test_vehicles_are_cursor_paginated_in_id_order(app, client, auth, feed_source, now):
     load(
         app,
         feed_source,
-        message(*(vehicle(f"V{n}", offset_m=100 * n) for n in range(1, 6))),
+        message(*(vehicle(f"V{n}", offset_m=100 * n, now=now) for n in range(1, 6)), sent=now),
     )
     headers, seen, cursor = auth(), [], None
     while True:

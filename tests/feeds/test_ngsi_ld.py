@@ -76,12 +76,12 @@ def test_bike_station_traffic_and_streetlight_values():
 
 def test_the_guadalajara_streetlight_is_kept_but_outside_lambert93():
     assert parse(example("Streetlight"), "streetlights").projectable is False
-    assert parse(car_park(1)).projectable is True
+    assert parse(car_park(1, now=NOW)).projectable is True
 
 
 @pytest.mark.parametrize("normalized", [False, True], ids=["key-values", "normalized"])
 def test_generated_dijon_car_parks_in_both_forms(normalized):
-    state = parse(car_park(7, available=0, total=50, normalized=normalized))
+    state = parse(car_park(7, available=0, total=50, normalized=normalized, now=NOW))
     assert state.entity_id == "urn:ngsi-ld:OffStreetParking:dijon:P7"
     assert (state.available, state.capacity, state.occupancy, state.status) == (
         0,
@@ -93,7 +93,9 @@ def test_generated_dijon_car_parks_in_both_forms(normalized):
 
 
 def test_expanded_type_uris_and_occupied_counts_are_understood():
-    entity = car_park(1, type="https://smartdatamodels.org/dataModel.Parking/OffStreetParking")
+    entity = car_park(
+        1, type="https://smartdatamodels.org/dataModel.Parking/OffStreetParking", now=NOW
+    )
     del entity["availableSpotNumber"]
     entity["occupiedSpotNumber"] = 300
     state = parse(entity)
@@ -128,7 +130,7 @@ def test_expanded_type_uris_and_occupied_counts_are_understood():
     ],
 )
 def test_malformed_entities_are_refused_with_a_reason(change, reason):
-    entity = {**car_park(1), **change}
+    entity = {**car_park(1, now=NOW), **change}
     if entity["location"] is None:
         del entity["location"]
     with pytest.raises(Malformed, match=reason):
@@ -136,7 +138,7 @@ def test_malformed_entities_are_refused_with_a_reason(change, reason):
 
 
 def test_a_normalized_attribute_with_a_wrong_value_type_is_refused():
-    entity = car_park(1, normalized=True)
+    entity = car_park(1, normalized=True, now=NOW)
     entity["totalSpotNumber"] = {"type": "Property", "value": "400"}
     with pytest.raises(Malformed, match="totalSpotNumber is not a number"):
         parse(entity)
@@ -158,7 +160,7 @@ def test_a_document_that_is_not_ngsi_ld_is_refused_as_a_whole(body):
 
 
 def test_a_document_may_be_an_array_one_entity_or_a_graph():
-    entity = bike_station(1)
+    entity = bike_station(1, now=NOW)
     assert ngsi_ld.load_document(b"[]") == []
     for document in ([entity], entity, {"@context": [], "@graph": [entity]}):
         import json
@@ -168,7 +170,7 @@ def test_a_document_may_be_an_array_one_entity_or_a_graph():
 
 def test_a_self_crossing_zone_outline_is_repaired_not_refused():
     bow_tie = [[[5.04, 47.32], [5.05, 47.33], [5.05, 47.32], [5.04, 47.33], [5.04, 47.32]]]
-    entity = {**car_park(1), "type": "OnStreetParking"}
+    entity = {**car_park(1, now=NOW), "type": "OnStreetParking"}
     entity["location"] = {"type": "Polygon", "coordinates": bow_tie}
     state = parse(entity)
     assert state.geom.is_valid

@@ -9,6 +9,8 @@ from app.feeds import service
 from app.feeds.models import Feed, FeedEntity, FeedObservation
 from tests.feeds.factories import ago, car_park, example
 
+# For entities refused whatever their time.
+SOME_INSTANT = datetime(2026, 1, 1, tzinfo=UTC)
 LIMITS = service.PollLimits(timeout_seconds=2, max_bytes=256 * 1024, page_size=2)
 FEED = {
     "kind": "parking",
@@ -38,8 +40,10 @@ def observations(session) -> int:
     return session.scalar(select(func.count()).select_from(FeedObservation))
 
 
-def test_a_document_poll_stores_states_observations_and_health(session, feed_source):
-    url = feed_source.serve("/parkings.json", [car_park(1, available=10), car_park(2)])
+def test_a_document_poll_stores_states_observations_and_health(session, feed_source, now):
+    url = feed_source.serve(
+        "/parkings.json", [car_park(1, available=10, now=now), car_park(2, now=now)]
+    )
     feed_id = a_feed(session, url)
     outcome = poll(session, feed_id)
     assert outcome == {
@@ -62,27 +66,32 @@ def test_a_document_poll_stores_states_observations_and_health(session, feed_sou
     assert feed.next_poll_at == feed.last_polled_at + timedelta(seconds=60)
 
 
-def test_a_repeated_observation_is_stored_once_and_a_new_one_is_added(session, feed_source):
-    first = ago(minutes=5)
-    url = feed_source.serve("/p.json", [car_park(1, available=10, observed=first)])
+def test_a_repeated_observation_is_stored_once_and_a_new_one_is_added(session, feed_source, now):
+    first = ago(now, minutes=5)
+    url = feed_source.serve("/p.json", [car_park(1, available=10, observed=first, now=now)])
     feed_id = a_feed(session, url)
     poll(session, feed_id)
     assert poll(session, feed_id)["changed"] == 0
     assert observations(session) == 1
-    feed_source.serve("/p.json", [car_park(1, available=4, observed=ago(minutes=1))])
+    feed_source.serve("/p.json", [car_park(1, available=4, observed=ago(now, minutes=1), now=now)])
     assert poll(session, feed_id)["changed"] == 1
     assert states(session) == {"urn:ngsi-ld:OffStreetParking:dijon:P1": 4}
     assert observations(session) == 2
     # An older observation arriving late does not overwrite the latest state.
-    feed_source.serve("/p.json", [car_park(1, available=99, observed=ago(minutes=30))])
+    feed_source.serve(
+        "/p.json", [car_park(1, available=99, observed=ago(now, minutes=30), now=now)]
+    )
     assert poll(session, feed_id)["changed"] == 0
     assert states(session) == {"urn:ngsi-ld:OffStreetParking:dijon:P1": 4}
 
 
-def test_an_entity_listed_twice_in_one_poll_keeps_its_latest_observation(session, feed_source):
+def test_an_entity_listed_twice_in_one_poll_keeps_its_latest_observation(session, feed_source, now):
     url = feed_source.serve(
         "/p.json",
-        [car_park(1, available=1, observed=ago(minutes=2)), car_park(1, available=2)],
+        [
+            car_park(1, available=1, observed=ago(now, minutes=2), now=now),
+            car_park(1, available=2, now=now),
+        ],
     )
     outcome = poll(session, a_feed(session, url))
     assert (outcome["status"], outcome["changed"]) == ("ok", 1)
@@ -106,13 +115,16 @@ def test_the_shared_examples_in_both_forms_are_stored(session, feed_source):
     assert polygon == "POLYGON"
 
 
-def test_malformed_entities_are_skipped_counted_and_explained(session, feed_source):
-    bad_type = {**car_park(2), "availableSpotNumber": "many"}
-    no_location = car_park(3)
+def test_malformed_entities_are_skipped_counted_and_explained(session, feed_source, now):
+    bad_type = {**car_park(2, now=now), "availableSpotNumber": "many"}
+    no_location = car_park(3, now=now)
     del no_location["location"]
-    bad_coordinates = {**car_park(4), "location": {"type": "Point", "coordinates": [5, 95]}}
+    bad_coordinates = {
+        **car_park(4, now=now),
+        "location": {"type": "Point", "coordinates": [5, 95]},
+    }
     url = feed_source.serve(
-        "/p.json", [car_park(1), bad_type, no_location, bad_coordinates, "not an entity"]
+        "/p.json", [car_park(1, now=now), bad_type, no_location, bad_coordinates, "not an entity"]
     )
     feed_id = a_feed(session, url)
     outcome = poll(session, feed_id)
@@ -134,8 +146,8 @@ def test_malformed_entities_are_skipped_counted_and_explained(session, feed_sour
     ]
 
 
-def test_a_broker_is_read_page_by_page_with_limit_and_offset(session, feed_source):
-    entities = [car_park(n, available=n) for n in range(1, 6)]
+def test_a_broker_is_read_page_by_page_with_limit_and_offset(session, feed_source, now):
+    entities = [car_park(n, available=n, now=now) for n in range(1, 6)]
     url = feed_source.serve("/ngsi-ld/v1/entities", pages=entities)
     feed_id = a_feed(session, url + "?type=OffStreetParking", format="ngsi-ld")
     outcome = poll(session, feed_id)
@@ -148,10 +160,12 @@ def test_a_broker_is_read_page_by_page_with_limit_and_offset(session, feed_sourc
     ]
 
 
-def test_a_broker_s_next_link_is_followed(session, feed_source):
-    feed_source.serve("/page2", [car_park(3)])
+def test_a_broker_s_next_link_is_followed(session, feed_source, now):
+    feed_source.serve("/page2", [car_park(3, now=now)])
     url = feed_source.serve(
-        "/page1", [car_park(1), car_park(2)], headers={"Link": '</page2>; rel="next"'}
+        "/page1",
+        [car_park(1, now=now), car_park(2, now=now)],
+        headers={"Link": '</page2>; rel="next"'},
     )
     outcome = poll(session, a_feed(session, url, format="ngsi-ld"))
     assert (outcome["status"], outcome["seen"]) == ("ok", 3)
@@ -169,15 +183,17 @@ FAILURES = {
     ),
     "not found": ({"document": b"[]", "status": 404}, "http_status"),
     "wrong types only": (
-        {"document": [{**car_park(1), "totalSpotNumber": "x"}, {"id": 3}]},
+        {"document": [{**car_park(1, now=SOME_INSTANT), "totalSpotNumber": "x"}, {"id": 3}]},
         "no_valid_entities",
     ),
 }
 
 
 @pytest.mark.parametrize("failure", sorted(FAILURES))
-def test_a_failed_poll_keeps_the_last_good_state_and_shows_in_health(session, feed_source, failure):
-    url = feed_source.serve("/p.json", [car_park(1, available=33)])
+def test_a_failed_poll_keeps_the_last_good_state_and_shows_in_health(
+    session, feed_source, failure, now
+):
+    url = feed_source.serve("/p.json", [car_park(1, available=33, now=now)])
     feed_id = a_feed(session, url)
     assert poll(session, feed_id)["status"] == "ok"
     good_success = session.get(Feed, feed_id).last_success_at
@@ -185,7 +201,7 @@ def test_a_failed_poll_keeps_the_last_good_state_and_shows_in_health(session, fe
 
     options, code = FAILURES[failure]
     feed_source.serve("/p.json", **options)
-    later = datetime.now(UTC) + timedelta(seconds=1)
+    later = now + timedelta(seconds=1)
     outcome = poll(session, feed_id, now=later)
     assert (outcome["status"], outcome["error"]) == ("failed", code)
     assert states(session) == {"urn:ngsi-ld:OffStreetParking:dijon:P1": 33}
@@ -206,25 +222,27 @@ def test_an_unreachable_source_is_a_failure_too(session, feed_source):
     assert (outcome["status"], outcome["error"]) == ("failed", "unreachable")
 
 
-def test_repeated_failures_back_off_up_to_the_ceiling_and_a_success_resets(session, feed_source):
+def test_repeated_failures_back_off_up_to_the_ceiling_and_a_success_resets(
+    session, feed_source, now
+):
     url = feed_source.serve("/p.json", b"down", status=503)
     feed_id = a_feed(session, url)
     delays = []
-    for _ in range(8):
-        now = datetime.now(UTC)
-        poll(session, feed_id, now=now)
-        delays.append((session.get(Feed, feed_id).next_poll_at - now).total_seconds())
+    for attempt in range(8):
+        at = now + timedelta(seconds=attempt)
+        poll(session, feed_id, now=at)
+        delays.append((session.get(Feed, feed_id).next_poll_at - at).total_seconds())
         session.rollback()
     assert delays == [120, 240, 480, 960, 1920, 3600, 3600, 3600]
     assert session.get(Feed, feed_id).consecutive_failures == 8
     session.rollback()
-    feed_source.serve("/p.json", [car_park(1)])
+    feed_source.serve("/p.json", [car_park(1, now=now)])
     assert poll(session, feed_id)["status"] == "ok"
     assert session.get(Feed, feed_id).consecutive_failures == 0
 
 
-def test_due_feeds_are_claimed_once_until_their_poll_or_lease_ends(session, feed_source):
-    url = feed_source.serve("/p.json", [car_park(1)])
+def test_due_feeds_are_claimed_once_until_their_poll_or_lease_ends(session, feed_source, now):
+    url = feed_source.serve("/p.json", [car_park(1, now=now)])
     due = a_feed(session, url, name="due")
     a_feed(session, url, name="disabled", enabled=False)
     later = a_feed(session, url, name="later")
@@ -235,33 +253,37 @@ def test_due_feeds_are_claimed_once_until_their_poll_or_lease_ends(session, feed
     session.commit()
     assert service.claim_due_feeds(session, lease_seconds=100) == [due]
     assert service.claim_due_feeds(session, lease_seconds=100) == []
-    poll(session, due, now=datetime.now(UTC) - timedelta(minutes=5))
+    # Polled five minutes ago by the database's clock: due again, 60 s interval.
+    poll(session, due, now=now - timedelta(minutes=5))
     assert service.claim_due_feeds(session, lease_seconds=100) == [due]
 
 
-def test_the_purge_deletes_observations_older_than_the_retention_only(session, feed_source):
+def test_the_purge_deletes_observations_older_than_the_retention_only(session, feed_source, now):
     url = feed_source.serve(
         "/p.json",
-        [car_park(1, observed=ago(days=91)), car_park(2, observed=ago(days=89))],
+        [
+            car_park(1, observed=ago(now, days=91), now=now),
+            car_park(2, observed=ago(now, days=89), now=now),
+        ],
     )
     poll(session, a_feed(session, url))
     assert service.purge_observations(session, timedelta(days=90), batch=1) == 1
     kept = session.scalars(select(FeedObservation.observed_at)).all()
     assert len(kept) == 1
-    assert kept[0] > datetime.now(UTC) - timedelta(days=90)
+    assert kept[0] > now - timedelta(days=90)
     # The latest state stays whatever its age: the stale flag says how old it is.
     assert len(states(session)) == 2
 
 
-def test_a_feed_deleted_takes_its_entities_and_history(session, feed_source):
-    url = feed_source.serve("/p.json", [car_park(1)])
+def test_a_feed_deleted_takes_its_entities_and_history(session, feed_source, now):
+    url = feed_source.serve("/p.json", [car_park(1, now=now)])
     poll(session, a_feed(session, url))
     service.delete_feed(session, "parkings")
     assert states(session) == {}
     assert observations(session) == 0
 
 
-def test_parkings_near_a_point_use_the_lambert93_gist_index(session):
+def test_parkings_near_a_point_use_the_lambert93_gist_index(session, now):
     import random
 
     from shapely.geometry import Point
@@ -270,7 +292,6 @@ def test_parkings_near_a_point_use_the_lambert93_gist_index(session):
     from app.feeds.states import EntityState
 
     rng = random.Random(7)
-    now = datetime.now(UTC)
 
     def spread(entity_type: str, count: int) -> list[EntityState]:
         return [
@@ -312,3 +333,23 @@ def test_parkings_near_a_point_use_the_lambert93_gist_index(session):
         for n in every
         if n["Node Type"] == "Seq Scan" and n.get("Relation Name") == "feed_entities"
     ], plan
+
+
+def test_a_worker_whose_clock_is_an_hour_slow_stores_fresh_states_and_polls_on_time(
+    session, feed_source, now, time_machine
+):
+    """The poll keeps time by the database's clock (app.clock), as the dispatcher's SQL
+    does: a host an hour slow neither refuses fresh states as "in the future" nor makes the
+    feed due again at once."""
+    url = feed_source.serve("/p.json", [car_park(1, now=now), car_park(2, now=now)])
+    feed_id = a_feed(session, url)
+    assert service.claim_due_feeds(session, lease_seconds=100) == [feed_id]
+    time_machine.move_to(now - timedelta(hours=1), tick=True)
+
+    outcome = poll(session, feed_id)
+    assert (outcome["status"], outcome["seen"], outcome["skipped"]) == ("ok", 2, 0)
+    feed = session.get(Feed, feed_id)
+    assert feed.last_polled_at >= now
+    assert feed.next_poll_at == feed.last_polled_at + timedelta(seconds=60)
+    session.rollback()
+    assert service.claim_due_feeds(session, lease_seconds=100) == []

@@ -33,16 +33,18 @@ def load(app, feed_source, entities, name="traffic", now=None):
 
 
 def test_segments_in_the_box_as_geojson_with_congestion_and_freshness(
-    app, client, auth, feed_source
+    app, client, auth, feed_source, now
 ):
     load(
         app,
         feed_source,
         [
-            road_segment(1, intensity=420, averageVehicleSpeed=48.0, occupancy=0.08),
-            road_segment(2, offset_m=300, intensity=900, occupancy=0.52, observed=ago(hours=1)),
-            road_segment(3, offset_m=600, averageVehicleSpeed=12.0),
-            road_segment(4, offset_m=5000, intensity=10),  # outside the box
+            road_segment(1, intensity=420, averageVehicleSpeed=48.0, occupancy=0.08, now=now),
+            road_segment(
+                2, offset_m=300, intensity=900, occupancy=0.52, observed=ago(now, hours=1), now=now
+            ),
+            road_segment(3, offset_m=600, averageVehicleSpeed=12.0, now=now),
+            road_segment(4, offset_m=5000, intensity=10, now=now),  # outside the box
         ],
     )
     response = client.get(f"/v1/mobility/traffic?bbox={BOX}", headers=auth())
@@ -68,8 +70,12 @@ def test_segments_in_the_box_as_geojson_with_congestion_and_freshness(
     assert again.status_code == 304
 
 
-def test_traffic_is_cursor_paginated_in_id_order(app, client, auth, feed_source):
-    load(app, feed_source, [road_segment(n, offset_m=100 * n, intensity=n) for n in range(1, 6)])
+def test_traffic_is_cursor_paginated_in_id_order(app, client, auth, feed_source, now):
+    load(
+        app,
+        feed_source,
+        [road_segment(n, offset_m=100 * n, intensity=n, now=now) for n in range(1, 6)],
+    )
     headers, seen, cursor = auth(), [], None
     while True:
         url = f"/v1/mobility/traffic?bbox={BOX}&limit=2" + (f"&cursor={cursor}" if cursor else "")
@@ -99,8 +105,8 @@ def test_traffic_refuses_what_is_not_a_box_with_a_problem(client, auth, query, s
         assert response.get_json()["code"] == code
 
 
-def test_a_box_outside_lambert93_s_domain_is_empty(app, client, auth, feed_source):
-    load(app, feed_source, [road_segment(1, intensity=5)])
+def test_a_box_outside_lambert93_s_domain_is_empty(app, client, auth, feed_source, now):
+    load(app, feed_source, [road_segment(1, intensity=5, now=now)])
     response = client.get("/v1/mobility/traffic?bbox=100,10,120,20", headers=auth())
     assert response.status_code == 200
     assert response.get_json()["features"] == []
@@ -148,7 +154,7 @@ def test_the_three_levels_with_real_values_through_the_api(
 ):
     example = {k: v for k, v in example_entity("TrafficFlowObserved").items() if k != "@context"}
     # The example's shape and values, placed in Dijon, with the values of the case.
-    entity = {**example, **road_segment(1, observed=OBSERVED_AT), **values}
+    entity = {**example, **road_segment(1, now=POLLED_AT, observed=OBSERVED_AT), **values}
     entity = {k: v for k, v in entity.items() if v is not None}
     load(app, feed_source, [entity], now=POLLED_AT)
     response = client.get(f"/v1/mobility/traffic?bbox={BOX}", headers=auth())
@@ -157,13 +163,12 @@ def test_the_three_levels_with_real_values_through_the_api(
     assert feature["properties"]["congestion"] == level
 
 
-def test_traffic_in_a_box_uses_the_lambert93_gist_index(session):
+def test_traffic_in_a_box_uses_the_lambert93_gist_index(session, now):
     """20,000 street lights and 300 road segments spread over the metropolis: the box query
     must find its segments through geom_l93's GiST index, never by scanning every entity
     (nor by walking the primary key in id order and filtering each row)."""
     import json
     import random
-    from datetime import UTC, datetime
 
     from shapely.geometry import LineString, Point
     from sqlalchemy import text
@@ -172,7 +177,6 @@ def test_traffic_in_a_box_uses_the_lambert93_gist_index(session):
     from app.feeds.states import EntityState
 
     rng = random.Random(11)
-    now = datetime.now(UTC)
 
     def spot() -> tuple[float, float]:
         return 4.95 + rng.random() * 0.2, 47.27 + rng.random() * 0.1

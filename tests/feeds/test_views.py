@@ -1,6 +1,6 @@
 """The feed registry's admin endpoints and the residents' mobility reads."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -95,15 +95,15 @@ def load(app, feed_source, entities, *, name="parkings", kind="parking", **chang
         db.session.remove()
 
 
-def test_parkings_near_a_point_nearest_first_with_freshness(app, client, auth, feed_source):
+def test_parkings_near_a_point_nearest_first_with_freshness(app, client, auth, feed_source, now):
     load(
         app,
         feed_source,
         [
-            car_park(1, available=0, total=200, offset_m=300),
-            car_park(2, available=50, total=200, offset_m=100),
-            car_park(3, available=10, total=100, offset_m=200, observed=ago(hours=2)),
-            car_park(4, offset_m=3000),
+            car_park(1, available=0, total=200, offset_m=300, now=now),
+            car_park(2, available=50, total=200, offset_m=100, now=now),
+            car_park(3, available=10, total=100, offset_m=200, observed=ago(now, hours=2), now=now),
+            car_park(4, offset_m=3000, now=now),
         ],
     )
     response = client.get(f"/v1/mobility/parkings?{NEAR}&radius=1000", headers=auth())
@@ -128,8 +128,8 @@ def test_parkings_near_a_point_nearest_first_with_freshness(app, client, auth, f
     assert (items[2]["status"], items[2]["source_status"]) == ("full", None)
 
 
-def test_parkings_answers_carry_an_etag_and_cache_control(app, client, auth, feed_source):
-    load(app, feed_source, [car_park(1)])
+def test_parkings_answers_carry_an_etag_and_cache_control(app, client, auth, feed_source, now):
+    load(app, feed_source, [car_park(1, now=now)])
     headers = auth()
     first = client.get(f"/v1/mobility/parkings?{NEAR}", headers=headers)
     etag = first.headers["ETag"]
@@ -138,7 +138,9 @@ def test_parkings_answers_carry_an_etag_and_cache_control(app, client, auth, fee
     assert again.status_code == 304
     assert again.get_data() == b""
     # New data: a new tag.
-    feed_source.serve("/parkings.json", [car_park(1, available=3, observed=ago(seconds=5))])
+    feed_source.serve(
+        "/parkings.json", [car_park(1, available=3, observed=ago(now, seconds=5), now=now)]
+    )
     with app.app_context():
         service.poll_feed(db.session, service.get_feed(db.session, "parkings").id)
     changed = client.get(
@@ -148,8 +150,8 @@ def test_parkings_answers_carry_an_etag_and_cache_control(app, client, auth, fee
     assert changed.get_json()["items"][0]["free_spaces"] == 3
 
 
-def test_parkings_are_cursor_paginated(app, client, auth, feed_source):
-    load(app, feed_source, [car_park(n, offset_m=50 * n) for n in range(1, 6)])
+def test_parkings_are_cursor_paginated(app, client, auth, feed_source, now):
+    load(app, feed_source, [car_park(n, offset_m=50 * n, now=now) for n in range(1, 6)])
     headers, seen, cursor = auth(), [], None
     while True:
         url = f"/v1/mobility/parkings?{NEAR}&limit=2" + (f"&cursor={cursor}" if cursor else "")
@@ -161,8 +163,10 @@ def test_parkings_are_cursor_paginated(app, client, auth, feed_source):
     assert seen == [f"Parking {n}" for n in range(1, 6)]
 
 
-def test_a_disabled_feed_and_a_place_outside_france_show_nothing(app, client, auth, feed_source):
-    load(app, feed_source, [car_park(1)])
+def test_a_disabled_feed_and_a_place_outside_france_show_nothing(
+    app, client, auth, feed_source, now
+):
+    load(app, feed_source, [car_park(1, now=now)])
     headers = auth()
     far = client.get("/v1/mobility/parkings?lon=-70&lat=-40", headers=headers)
     assert (far.status_code, far.get_json()["items"]) == (200, [])
@@ -183,11 +187,14 @@ def test_mobility_reads_need_a_token_and_valid_arguments(client, auth):
     assert (cursor.status_code, cursor.get_json()["code"]) == (400, "invalid_cursor")
 
 
-def test_bike_stations_near_a_point(app, client, auth, feed_source):
+def test_bike_stations_near_a_point(app, client, auth, feed_source, now):
     load(
         app,
         feed_source,
-        [bike_station(1, bikes=0, docks=20, offset_m=150), bike_station(2, offset_m=40)],
+        [
+            bike_station(1, bikes=0, docks=20, offset_m=150, now=now),
+            bike_station(2, offset_m=40, now=now),
+        ],
         name="velodi",
         kind="bikes",
     )
@@ -206,12 +213,12 @@ def test_bike_stations_near_a_point(app, client, auth, feed_source):
     assert parkings["items"] == []
 
 
-def test_a_failing_feed_shows_its_error_in_health(app, client, auth, feed_source):
-    load(app, feed_source, [car_park(1)])
+def test_a_failing_feed_shows_its_error_in_health(app, client, auth, feed_source, now):
+    load(app, feed_source, [car_park(1, now=now)])
     feed_source.serve("/parkings.json", b"boom", status=500)
     with app.app_context():
         feed = service.get_feed(db.session, "parkings")
-        service.poll_feed(db.session, feed.id, now=datetime.now(UTC) + timedelta(seconds=1))
+        service.poll_feed(db.session, feed.id, now=now + timedelta(seconds=1))
     health = client.get("/v1/admin/feeds/parkings", headers=auth("admin")).get_json()["health"]
     assert health["state"] == "failing"
     assert health["last_error_code"] == "http_status"
@@ -222,8 +229,8 @@ def test_a_failing_feed_shows_its_error_in_health(app, client, auth, feed_source
     assert len(items) == 1
 
 
-def test_a_parking_s_history_in_hourly_aggregates(app, client, auth, feed_source):
-    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+def test_a_parking_s_history_in_hourly_aggregates(app, client, auth, feed_source, now):
+    hour = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
     url = feed_source.serve("/parkings.json", [])
     with app.app_context():
         feed, _ = service.put_feed(
@@ -235,7 +242,8 @@ def test_a_parking_s_history_in_hourly_aggregates(app, client, auth, feed_source
     for minutes, available in ((10, 100), (40, 50), (70, 20)):
         observed = (hour + timedelta(minutes=minutes)).isoformat()
         feed_source.serve(
-            "/parkings.json", [car_park(1, available=available, total=200, observed=observed)]
+            "/parkings.json",
+            [car_park(1, available=available, total=200, observed=observed, now=now)],
         )
         with app.app_context():
             assert service.poll_feed(db.session, feed_id)["changed"] == 1

@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_due_feed_is_polled_by_the_worker_and_served(
-    app, database_url, client, auth, feed_source, redis_conn
+    app, database_url, client, auth, feed_source, redis_conn, now
 ):
-    url = feed_source.serve("/p.json", [car_park(1, available=42)])
+    url = feed_source.serve("/p.json", [car_park(1, available=42, now=now)])
     with app.app_context():
         service.put_feed(
             db.session,

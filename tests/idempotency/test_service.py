@@ -1,5 +1,7 @@
 """The idempotency record on its own, against the race its single-statement claim leaves."""
 
+from datetime import UTC, datetime, timedelta
+
 import psycopg
 import pytest
 from sqlalchemy import func
@@ -39,3 +41,16 @@ def test_an_expired_record_is_forgotten_and_the_work_done_again(session):
     idempotency.complete(session, **CLAIM, status_code=201, body={"id": 2})
     session.commit()
     assert idempotency.begin(session, **CLAIM).body == {"id": 2}
+
+
+def test_a_key_lives_its_day_by_the_database_s_clock_whatever_the_server_s(session, time_machine):
+    idempotency.begin(session, **CLAIM)
+    idempotency.complete(session, **CLAIM, status_code=201, body={"id": 1})
+    session.commit()
+    # The retry reaches a server whose clock is two days ahead: still a replay, kept.
+    time_machine.move_to(datetime.now(UTC) + timedelta(days=2), tick=True)
+    replay = idempotency.begin(session, **CLAIM)
+    assert replay is not None and replay.body == {"id": 1}
+    session.rollback()
+    assert idempotency.purge_expired(session) == 0
+    assert session.query(IdempotencyKey).count() == 1

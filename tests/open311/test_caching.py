@@ -51,12 +51,12 @@ def test_documents_in_words_vary_on_the_language_and_the_discovery_does_not(clie
 
 
 def test_the_etag_of_the_list_and_of_the_request_change_when_the_request_changes(
-    client, file_report, set_report
+    client, file_report, set_report, now
 ):
     reference = file_report("pothole", answers={"size": "small"})["reference"]
     paths = [f"{BASE}/requests.json", f"{BASE}/requests/{reference}.json"]
     before = {path: client.get(path).headers["ETag"] for path in paths}
-    set_report(reference, status="resolved", updated_at=datetime.now(UTC) + timedelta(seconds=2))
+    set_report(reference, status="resolved", updated_at=now + timedelta(seconds=2))
     for path in paths:
         response = client.get(path, headers={"If-None-Match": before[path]})
         assert response.status_code == 200, path

@@ -138,10 +138,10 @@ def test_status_filter_open_closed_and_both(client, file_report, set_report):
 
 
 def test_service_request_id_takes_a_comma_list_and_ignores_other_filters(
-    client, file_report, set_report
+    client, file_report, set_report, now
 ):
     refs = [file_report(n=n)["reference"] for n in range(3)]
-    set_report(refs[0], created_at=datetime.now(UTC) - timedelta(days=400))
+    set_report(refs[0], created_at=now - timedelta(days=400))
     found = get_json(client, f"/requests.json?service_request_id={refs[0]},{refs[2]}&status=closed")
     assert {r["service_request_id"] for r in found} == {refs[0], refs[2]}
 
@@ -154,13 +154,13 @@ def test_service_code_filter(client, file_report):
     assert len(get_json(client, "/requests.json?service_code=pothole,other")) == 2
 
 
-def test_without_dates_only_the_last_90_days_are_listed(client, file_report, set_report):
+def test_without_dates_only_the_last_90_days_are_listed(client, file_report, set_report, now):
     recent = file_report(n=0)["reference"]
     old = file_report(n=1)["reference"]
-    set_report(old, created_at=datetime.now(UTC) - timedelta(days=91))
+    set_report(old, created_at=now - timedelta(days=91))
     assert [r["service_request_id"] for r in get_json(client, "/requests.json")] == [recent]
-    start = (datetime.now(UTC) - timedelta(days=100)).isoformat()
-    end = (datetime.now(UTC) - timedelta(days=20)).isoformat()
+    start = (now - timedelta(days=100)).isoformat()
+    end = (now - timedelta(days=20)).isoformat()
     found = get_json(client, "/requests.json", query_string={"start_date": start, "end_date": end})
     assert [r["service_request_id"] for r in found] == [old]
 
@@ -210,13 +210,15 @@ def test_at_most_1000_requests_newest_first_then_pages(client, app, file_report)
     ]
 
 
-def test_updated_after_and_before(client, file_report, set_report):
+def test_updated_after_and_before(client, file_report, set_report, now):
     stale = file_report(n=0)["reference"]
     fresh = file_report(n=1)["reference"]
-    set_report(stale, updated_at=datetime(2026, 1, 1, tzinfo=UTC))
-    found = get_json(client, "/requests.json?updated_after=2026-06-01T00:00:00Z")
+    set_report(stale, updated_at=now - timedelta(days=200))
+    between = {"updated_after": (now - timedelta(days=100)).isoformat()}
+    found = get_json(client, "/requests.json", query_string=between)
     assert [r["service_request_id"] for r in found] == [fresh]
-    found = get_json(client, "/requests.json?updated_before=2026-06-01T00:00:00Z")
+    between = {"updated_before": (now - timedelta(days=100)).isoformat()}
+    found = get_json(client, "/requests.json", query_string=between)
     assert [r["service_request_id"] for r in found] == [stale]
 
 

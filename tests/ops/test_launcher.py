@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
+import time_machine
 from rq import Queue, Worker
 
 from app import config
@@ -24,7 +25,7 @@ from app.feeds.simulator import DEMO_FEEDS
 from app.notifications import fcm
 from app.ops import launcher
 from app.users.tokens import mint_emulator_token
-from tests.conftest import PROJECT_ID, create_database, drop_database, redis_test_url
+from tests.conftest import PROJECT_ID, VAR_DIR, create_database, drop_database, redis_test_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,6 +34,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_the_var_directory_is_the_checkout_s_unless_told_otherwise(monkeypatch):
+    # A test run's is temporary (tests/conftest.py): nothing of it goes into the checkout.
+    assert not launcher.var_dir().is_relative_to(ROOT)
+    monkeypatch.delenv("SIGNALE_VAR_DIR")
+    assert launcher.var_dir() == ROOT / "var"
+    monkeypatch.setenv("SIGNALE_VAR_DIR", "var-demo")
+    assert launcher.var_dir() == ROOT / "var-demo"
+    monkeypatch.setenv("SIGNALE_VAR_DIR", "/srv/signale")
+    assert launcher.var_dir() == Path("/srv/signale")
 
 
 def test_reachable_servers_are_used_as_they_are(monkeypatch):
@@ -48,12 +60,11 @@ def test_reachable_servers_are_used_as_they_are(monkeypatch):
 def test_unreachable_servers_are_replaced_by_local_instances_that_stop_on_exit(monkeypatch):
     var = Path(tempfile.mkdtemp(prefix="signale-var-"))
     var.chmod(0o755)  # the postgres system user must reach it when we run as root
-    monkeypatch.setattr(launcher, "VAR", var)
     monkeypatch.setattr(launcher, "LOCAL_PG_PORT", free_port())
     monkeypatch.setattr(launcher, "LOCAL_REDIS_PORT", free_port())
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/signale_local")
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
-    services = launcher.provision()
+    services = launcher.provision(var)
     try:
         assert f":{launcher.LOCAL_PG_PORT}/signale_local" in services.database_url
         assert f":{launcher.LOCAL_REDIS_PORT}/" in services.redis_url
@@ -65,13 +76,23 @@ def test_unreachable_servers_are_replaced_by_local_instances_that_stop_on_exit(m
         services.stop()
     assert not launcher.pg_reachable(services.database_url)
     assert not launcher.redis_reachable(services.redis_url)
+    assert (var / "postgres" / "data" / "PG_VERSION").exists()
+    assert (var / "redis" / "redis.log").exists()
     # A second provisioning reuses the initialised cluster.
-    again = launcher.provision()
+    again = launcher.provision(var)
     try:
         assert again.database_url == services.database_url
     finally:
         again.stop()
         subprocess.run(["rm", "-rf", str(var)], check=False)
+
+
+def token_for_the_service(uid: str) -> str:
+    """A token for the service this test starts: issued at the host's real time, which that
+    process reads even when this one's clock is moved (TEST_CLOCK_SHIFT_DAYS)."""
+    hatch = time_machine.escape_hatch
+    now = hatch.time.time() if hatch.is_travelling() else time.time()
+    return mint_emulator_token(PROJECT_ID, uid, issued_at=now)
 
 
 def get(url: str, token: str | None = None) -> tuple[int, bytes]:
@@ -112,10 +133,11 @@ def start_service(port: int, database_url: str, queue: str) -> subprocess.Popen:
     )
 
 
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
+def wait_for(url: str, process: subprocess.Popen, lines: list[str], timeout: float = 180) -> None:
+    """Until ``url`` answers 200; ``lines``: the process's output so far (read by a thread)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read()
+        assert process.poll() is None, "".join(lines)
         try:
             if get(url)[0] == 200:
                 return
@@ -125,9 +147,16 @@ def wait_for(url: str, process: subprocess.Popen, timeout: float = 180) -> None:
     raise AssertionError(f"{url} not ready in {timeout}s")
 
 
+def checkout_metrics() -> tuple[int, int] | None:
+    """The checkout's own metrics directory (a developer's `make run`), as (device, inode)."""
+    path = ROOT / "var" / "prometheus"
+    return (path.stat().st_dev, path.stat().st_ino) if path.exists() else None
+
+
 def test_make_run_serves_the_api_and_the_worker_then_stops_cleanly_and_runs_again(redis_conn):
     database_url = create_database("signale_run")
     queue = f"signale-run-{uuid.uuid4().hex[:8]}"
+    developers_metrics = checkout_metrics()
     try:
         for attempt in range(2):
             port = free_port()
@@ -139,11 +168,15 @@ def test_make_run_serves_the_api_and_the_worker_then_stops_cleanly_and_runs_agai
             reader.start()
             try:
                 base = f"http://127.0.0.1:{port}"
-                wait_for(base + "/readyz", process)
-                token = mint_emulator_token(PROJECT_ID, f"visitor-{attempt}")
+                wait_for(base + "/readyz", process, lines)
+                token = token_for_the_service(f"visitor-{attempt}")
                 status, body = get(base + "/v1/communes", token)
                 assert status == 200
                 assert body.count(b'"Feature"') == 23
+                # Its metrics files are in the run's var directory (temporary in tests).
+                status, metrics = get(base + "/metrics")
+                assert status == 200 and b"signale_http_requests_total" in metrics
+                assert list((Path(VAR_DIR) / "prometheus").glob("*.db"))
                 # The worker registers itself in Redis once it has started.
                 deadline = time.monotonic() + 30
                 while not Worker.all(queue=Queue(queue, connection=redis_conn)):
@@ -182,6 +215,8 @@ def test_make_run_serves_the_api_and_the_worker_then_stops_cleanly_and_runs_agai
                 get(base + "/healthz")
             # The worker unregisters itself on a warm shutdown (a killed one would not).
             assert Worker.all(queue=Queue(queue, connection=redis_conn)) == [], output
+        # A developer's `make run` of this checkout keeps its metrics: not wiped, not made.
+        assert checkout_metrics() == developers_metrics
     finally:
         drop_database(database_url)
 

@@ -6,7 +6,7 @@ queries use), then brought back to WGS 84 for the API.
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from geoalchemy2 import WKTElement
@@ -100,9 +100,9 @@ def test_a_closed_report_is_never_a_duplicate_target(app, client, people, status
     assert submit(client, people["bob"], wgs84(app, 1), "b")["status"] == "new"
 
 
-def test_only_reports_within_the_window_count(app, client, people):
+def test_only_reports_within_the_window_count(app, client, people, now):
     original = submit(client, people["alice"], wgs84(app), "a")
-    set_on(app, original["id"], created_at=datetime.now(UTC) - timedelta(days=30, minutes=1))
+    set_on(app, original["id"], created_at=now - timedelta(days=30, minutes=1))
     assert submit(client, people["bob"], wgs84(app, 1), "b")["status"] == "new"
     set_category(app, "pothole", duplicate_window_days=31)
     assert submit(client, people["carol"], wgs84(app, 1), "c")["status"] == "duplicate"

@@ -24,8 +24,7 @@ def test_generated_reports_are_inside_their_commune_with_valid_answers(session):
 
 
 def test_generated_open_work_is_spread_over_the_desks_states_and_crews(session):
-    from datetime import UTC, datetime
-
+    from app import clock
     from app.organisation.demo import seed_crews, seed_rules
     from app.organisation.models import Crew, Desk
     from app.reports.models import OPEN_STATUSES
@@ -52,6 +51,6 @@ def test_generated_open_work_is_spread_over_the_desks_states_and_crews(session):
         else:
             assert report.crew_id is None
         assert report.due_at is not None and 1 <= report.priority <= 4
-    now = datetime.now(UTC)
+    now = clock.now(session)  # the generator dates reports by the database's clock
     overdue = sum(r.due_at < now for r in open_work)
     assert 0.2 * len(open_work) < overdue < 0.9 * len(open_work)  # some overdue, not all

@@ -1,6 +1,9 @@
 """Routing inside the intake transaction: the resident's 201 already names the desk; the
 crew and the explanation are for staff."""
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from app.extensions import db
 from app.organisation.service import create_rule, put_crew
 from app.users.models import Role
@@ -118,3 +121,24 @@ def test_with_routing_switched_off_a_report_gets_its_commune_and_nothing_else(
     with unrouted_app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_time_of_day_rule_reads_the_database_s_clock_not_the_host_s(
+    app, client, auth, now, time_machine
+):
+    dijon = now.astimezone(ZoneInfo("Europe/Paris"))
+    window = {
+        "starts_at": (dijon - timedelta(hours=1)).strftime("%H:%M"),
+        "ends_at": (dijon + timedelta(hours=1)).strftime("%H:%M"),
+    }
+    with app.app_context():
+        create_rule(
+            db.session,
+            {"name": "Astreinte", "priority": 10, "desk": "securite", **window},
+        )
+        db.session.commit()
+        db.session.remove()
+    # This server's clock is twelve hours off (and so is the token it is handed).
+    time_machine.move_to(datetime.now(UTC) + timedelta(hours=12), tick=True)
+    report = submit(client, auth(Role.RESIDENT, uid="ana"), "a")
+    assert report["desk"]["code"] == "securite"

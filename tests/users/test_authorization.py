@@ -446,10 +446,9 @@ def a_feed(app) -> None:
 
 def a_parking(app) -> int:
     """A car park of the feed "parkings", with its id, for its history."""
-    from datetime import UTC, datetime
-
     from shapely.geometry import Point
 
+    from app import clock
     from app.extensions import db
     from app.feeds.models import FeedEntity
     from app.feeds.service import get_feed, store_states
@@ -462,7 +461,7 @@ def a_parking(app) -> int:
             entity_id="urn:ngsi-ld:OffStreetParking:P1",
             entity_type="OffStreetParking",
             geom=Point(5.0415, 47.322),
-            observed_at=datetime.now(UTC),
+            observed_at=clock.now(db.session),
         )
         store_states(db.session, feed.id, [state])
         db.session.commit()
