@@ -2,7 +2,7 @@
 categories routed again, merges moving supporters and followers."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -198,33 +198,17 @@ def test_problems_name_states_and_actions_in_words_never_by_their_codes(app, cli
     assert "« en cours d'intervention »" in stale.get_json()["detail"]
 
 
-# --- crews ----------------------------------------------------------------------------------
-
-
-def test_the_reopen_window_counts_by_the_database_s_clock(
-    app, client, auth, setup, now, time_machine
-):
-    report_id = make_report(app, status="resolved", reporter="ana")
-    setup(
-        lambda s: s.add(
-            ReportEvent(
-                report_id=report_id,
-                created_at=now - timedelta(days=1),
-                actor_uid="crew-1",
-                actor_role="crew",
-                action="resolve",
-                from_status="in_progress",
-                to_status="resolved",
-                public=True,
-            )
-        )
-    )
+def test_the_reopen_window_counts_by_the_database_s_clock(app, client, auth, time_machine):
+    report_id = resolved_days_ago(app, 1)
     # Resolved yesterday; this server (and the identity provider that issues the resident's
     # token) believes it is a month later: only the database's clock counts.
     time_machine.move_to(datetime.now(UTC) + timedelta(days=30), tick=True)
     response = act(client, auth(Role.RESIDENT, uid="ana"), report_id, "reopen", {"reason": "r"})
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["status"] == "reopened"
+
+
+# --- crews ----------------------------------------------------------------------------------
 
 
 def test_assign_takes_a_crew_of_the_reports_desk_only(app, client, auth, setup):
