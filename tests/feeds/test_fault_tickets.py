@@ -186,7 +186,7 @@ def test_a_counter_s_ticket_names_the_sensor_and_keeps_an_unregistered_word(sess
         "detectorFault",
         {"category": "other", "active": True},
     )
-    counter = road_segment(1, status="detectorFault", intensity=0, observed=OBSERVED)
+    counter = road_segment(1, now=POLLED, status="detectorFault", intensity=0, observed=OBSERVED)
     feed, _ = service.put_feed(
         session,
         "comptages",

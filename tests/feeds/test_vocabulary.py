@@ -45,14 +45,14 @@ def test_two_brokers_words_for_an_open_car_park_read_the_same(app, client, auth,
         feed_source,
         "broker-a",
         "parking",
-        [car_park(1, status="spacesAvailable", observed=OBSERVED)],
+        [car_park(1, status="spacesAvailable", now=POLLED, observed=OBSERVED)],
     )
     load(
         app,
         feed_source,
         "broker-b",
         "parking",
-        [car_park(2, status="open", observed=OBSERVED, offset_m=100)],
+        [car_park(2, status="open", now=POLLED, observed=OBSERVED, offset_m=100)],
     )
     assert statuses(client, auth, "parkings") == {
         "P1": ("open", "spacesAvailable"),
@@ -70,15 +70,15 @@ def test_every_parking_word_maps_and_a_list_is_read_by_its_most_telling_word(
         observationDateTime=OBSERVED,
     )
     entities = [
-        car_park(1, status=["open", "full"], available=0, observed=OBSERVED),
-        car_park(2, status="closedAbnormal", offset_m=100, observed=OBSERVED),
-        car_park(3, status="almostFull", available=4, offset_m=200, observed=OBSERVED),
-        car_park(4, status="fullAtEntrance", offset_m=300, observed=OBSERVED),
+        car_park(1, status=["open", "full"], available=0, now=POLLED, observed=OBSERVED),
+        car_park(2, status="closedAbnormal", offset_m=100, now=POLLED, observed=OBSERVED),
+        car_park(3, status="almostFull", available=4, offset_m=200, now=POLLED, observed=OBSERVED),
+        car_park(4, status="fullAtEntrance", offset_m=300, now=POLLED, observed=OBSERVED),
         # An application-specific word: ours says unknown, the source's is kept.
-        car_park(5, status="maintenance", offset_m=400, observed=OBSERVED),
+        car_park(5, status="maintenance", offset_m=400, now=POLLED, observed=OBSERVED),
         # No word at all: ours from the counts, nothing beside it.
-        car_park(6, available=0, offset_m=500, observed=OBSERVED),
-        car_park(7, available=12, offset_m=600, observed=OBSERVED),
+        car_park(6, available=0, offset_m=500, now=POLLED, observed=OBSERVED),
+        car_park(7, available=12, offset_m=600, now=POLLED, observed=OBSERVED),
         spot,  # the Smart Data Models example: "free"
     ]
     load(app, feed_source, "parkings", "parking", entities)
@@ -97,7 +97,7 @@ def test_every_parking_word_maps_and_a_list_is_read_by_its_most_telling_word(
 def test_bike_station_words_map_to_ours(app, client, auth, feed_source):
     stations = []
     for number, status in enumerate(("working", "outOfService", "withIncidence", "empty"), 1):
-        station = bike_station(number, offset_m=number * 100)
+        station = bike_station(number, now=POLLED, offset_m=number * 100)
         station.update(status=status, observationDate=OBSERVED)
         stations.append(station)
     load(app, feed_source, "bikes", "bikes", stations)
