@@ -6,6 +6,14 @@ Flask's ``from_prefixed_env`` parses as JSON where it can.
 """
 
 import os
+from pathlib import Path
+
+# The checkout (or installed tree) the code runs from: relative paths of the configuration
+# are resolved against it, never against the current directory (a worker or a CLI command
+# started elsewhere must write where the API serves from).
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Settings that name a directory or a file.
+PATH_SETTINGS = ("MEDIA_ROOT",)
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/signale"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -53,14 +61,15 @@ class Config:
     AUTH_CLOCK_SKEW_SECONDS = 10
 
     # Photo files: "filesystem" (MEDIA_ROOT) or "s3" (S3_BUCKET on S3_ENDPOINT_URL; the
-    # credentials may also come from boto3's usual environment variables).
+    # credentials may also come from boto3's usual environment variables). A relative
+    # MEDIA_ROOT is under PROJECT_ROOT; production needs an absolute one.
     STORAGE_BACKEND = "filesystem"
     S3_BUCKET = ""
     S3_ENDPOINT_URL = ""
     S3_REGION = ""
     S3_ACCESS_KEY_ID = ""
     S3_SECRET_ACCESS_KEY = ""
-    MEDIA_ROOT = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "var" / "media")
+    MEDIA_ROOT = "var/media"
 
     # Abuse limits (flask-limiter syntax; several separated by ";").
     RATELIMIT_ENABLED = True
@@ -193,6 +202,13 @@ class Config:
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     JSON_SORT_KEYS = False
+
+
+def resolve_paths(cfg) -> None:
+    """Make every path setting absolute, once, against PROJECT_ROOT (an absolute one stays)."""
+    for name in PATH_SETTINGS:
+        if cfg.get(name):
+            cfg[name] = str(PROJECT_ROOT / cfg[name])
 
 
 def load(overrides: dict | None = None) -> dict:
