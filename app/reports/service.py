@@ -24,7 +24,7 @@ from app.reports.models import (
 )
 from app.users.identity import Identity
 
-SUBMIT_SCOPE = "POST /v1/reports"
+SUBMIT_SCOPE = idempotency.request_scope("POST", "/v1/reports")
 # What the database fills in when a report is created.
 _RETURNED = (
     "id",
