@@ -81,6 +81,8 @@ def _check_safety(app: Flask) -> None:
             f"{app.config['MEDIA_ROOT']!r}): the API, the worker and the CLI must use the same "
             "files wherever they were started from."
         )
+    if app.config["OPEN311_ENDPOINT_TYPE"] not in ("production", "test"):
+        raise ConfigurationError("OPEN311_ENDPOINT_TYPE must be production or test")
     if app.config["SIGNALE_ENV"] not in ("development", "test", "production"):
         raise ConfigurationError("SIGNALE_ENV must be development, test or production")
 

@@ -88,6 +88,10 @@ class Config:
     # key's rate limit, and the grid (Lambert-93 metres) public positions are snapped to so
     # that a request cannot point at a private home.
     OPEN311_JURISDICTION_ID = "metropole-dijon.fr"
+    # What the discovery tells partners this endpoint is: "production" (requests filed here
+    # are real tickets, worked by the desks: the case whatever SIGNALE_ENV) or "test" (a
+    # sandbox whose operator says so).
+    OPEN311_ENDPOINT_TYPE = "production"
     OPEN311_CONTACT = "Dijon Métropole, Signale"
     OPEN311_KEY_SERVICE = "Partner keys are issued by Dijon Métropole's Signale administrators."
     OPEN311_DEFAULT_RATE_LIMIT = "60/minute;1000/day"

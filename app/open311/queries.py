@@ -1,7 +1,8 @@
 """Read side of Open311: public service requests, as rows of plain columns.
 
-Only what may be public is selected: no reporter uid, contact or answers, and of the
-description only what moderation published.
+Only what may be public is selected: no reporter uid, contact or answers, of the
+description only what moderation published, and as status notes only the messages the
+history shows residents.
 Positions are coarsened to a grid (``OPEN311_LOCATION_GRID_M``, Lambert-93 metres) so that
 a request cannot point at a private home.
 """
@@ -18,6 +19,7 @@ from app.open311.models import Submission
 from app.organisation.models import Desk
 from app.photos.models import READY, Photo
 from app.reports.models import CLOSED_STATUSES, OPEN_STATUSES, Report
+from app.triage.models import ReportEvent
 
 _ORIGINAL = aliased(Report)
 
@@ -80,6 +82,29 @@ def _photo():
     )
 
 
+def status_notes(lang: str):
+    """The latest message published for the public on the report (a public update, the
+    resolution, the state's message), in ``lang``: what the history shows residents, written
+    or chosen by staff (a template, an agent's or a crew's words), never a resident's text."""
+    message = (
+        func.coalesce(ReportEvent.message_en, ReportEvent.message_fr)
+        if lang == "en"
+        else ReportEvent.message_fr
+    )
+    return (
+        select(message)
+        .where(
+            ReportEvent.report_id == Report.id,
+            ReportEvent.public.is_(True),
+            ReportEvent.message_fr.is_not(None),
+        )
+        .order_by(ReportEvent.id.desc())
+        .limit(1)
+        .correlate(Report)
+        .scalar_subquery()
+    )
+
+
 def _object(fields: dict):
     return func.json_build_object(*(part for item in fields.items() for part in item))
 
@@ -94,6 +119,7 @@ def _document(how: Presentation):
     fields = {
         "service_request_id": Report.reference,
         "status": case((Report.status.in_(CLOSED_STATUSES), "closed"), else_="open"),
+        "status_notes": status_notes(how.lang),
         "service_name": Category.name_en if english else Category.name_fr,
         "service_code": Category.code,
         "description": Report.public_description,

@@ -54,7 +54,7 @@ def _name(thing, lang: str, field: str = "name") -> str | None:
 # --- discovery and services -------------------------------------------------------------
 
 
-def discovery(*, url: str, contact: str, key_service: str, production: bool) -> dict:
+def discovery(*, url: str, contact: str, key_service: str, endpoint_type: str) -> dict:
     """The discovery document: where this endpoint is, its formats, whom to contact."""
     return {
         "changeset": CHANGESET,
@@ -65,7 +65,7 @@ def discovery(*, url: str, contact: str, key_service: str, production: bool) -> 
                 "specification": SPECIFICATION,
                 "url": url,
                 "changeset": CHANGESET,
-                "type": "production" if production else "test",
+                "type": endpoint_type,
                 "formats": ["text/xml", "application/json"],
             }
         ],

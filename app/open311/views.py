@@ -125,7 +125,7 @@ def discovery(fmt):
         url=request.url_root + "open311/v2/",
         contact=config["OPEN311_CONTACT"],
         key_service=config["OPEN311_KEY_SERVICE"],
-        production=config["SIGNALE_ENV"] == "production",
+        endpoint_type=config["OPEN311_ENDPOINT_TYPE"],
     )
     return cacheable(
         render(fmt, "discovery", document),
