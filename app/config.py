@@ -78,6 +78,8 @@ class Config:
     RATELIMIT_REPORTS_PER_IP = "60/minute;1000/day"
     RATELIMIT_PHOTOS_PER_USER = "30/minute;300/day"
     RATELIMIT_PHOTOS_PER_IP = "120/minute"
+    RATELIMIT_SUPPORTS_PER_IP = "30/minute;300/day"
+    RATELIMIT_SUPPORTS_PER_IP_AND_REPORT = "5/day"
     RATELIMIT_MOBILITY_PER_IP = "120/minute"
 
     # Routing of new reports (desk, crew, equipment, duplicates). Off only to measure what it

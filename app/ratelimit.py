@@ -23,6 +23,12 @@ from app.users.identity import current_identity
 RULES = {
     "reports.Reports": (("RATELIMIT_REPORTS_PER_USER", "user"), ("RATELIMIT_REPORTS_PER_IP", "ip")),
     "photos.Photos": (("RATELIMIT_PHOTOS_PER_USER", "user"), ("RATELIMIT_PHOTOS_PER_IP", "ip")),
+    # Anyone can mint anonymous identities: supports are counted per address, and per
+    # address and report (each resident supports a report once anyway).
+    "reports.Support": (
+        ("RATELIMIT_SUPPORTS_PER_IP", "ip"),
+        ("RATELIMIT_SUPPORTS_PER_IP_AND_REPORT", "ip_report"),
+    ),
     "mobility.Parkings": (("RATELIMIT_MOBILITY_PER_IP", "ip"),),
     "mobility.ParkingHistory": (("RATELIMIT_MOBILITY_PER_IP", "ip"),),
     "mobility.Bikes": (("RATELIMIT_MOBILITY_PER_IP", "ip"),),
@@ -72,6 +78,13 @@ def caller_uid() -> str:
     return "uid:" + current_identity().uid
 
 
+def address_and_report() -> str:
+    return f"{get_remote_address()}:report:{request.view_args.get('report_id')}"
+
+
+KEY_FUNCS = {"user": caller_uid, "ip": get_remote_address, "ip_report": address_and_report}
+
+
 def init_app(app) -> None:
     limiter = Limiter(
         key_func=get_remote_address,
@@ -90,7 +103,7 @@ def init_app(app) -> None:
         for config_key, per in rules:
             view = limiter.limit(
                 app.config[config_key],
-                key_func=caller_uid if per == "user" else get_remote_address,
+                key_func=KEY_FUNCS[per],
                 methods=METHODS.get(endpoint, ["POST"]),
                 scope=f"{endpoint}:{per}",
                 exempt_when=is_replay if endpoint in IDEMPOTENT else None,

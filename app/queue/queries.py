@@ -101,6 +101,7 @@ def items_query(here=None):
         Report.address,
         Report.description,
         Report.support_count,
+        Report.anonymous_support_count,
         Report.version,
         Report.created_at,
         Report.updated_at,

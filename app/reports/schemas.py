@@ -182,6 +182,12 @@ class ReportViewSchema(ReportSchema):
     routing = ma.fields.Dict(
         metadata={"description": "Staff only: why routing decided what it did"}
     )
+    anonymous_support_count = ma.fields.Integer(
+        metadata={
+            "description": "Staff only: of support_count, the supports of anonymous sign-ins "
+            "(which anyone can mint)"
+        }
+    )
     version = ma.fields.Integer(
         metadata={"description": "Bumped by every action on the report; its ETag"}
     )
