@@ -1,4 +1,5 @@
-"""Abuse limits on report and photo creation: per user and per IP, in Redis (flask-limiter).
+"""Abuse limits on creating reports, photos and supports: per user and per IP, in Redis
+(flask-limiter).
 
 Limits are configuration (``RATELIMIT_*``). When Redis is unreachable the limiter lets
 requests through rather than refuse residents' reports (``swallow_errors``). A retry under
