@@ -28,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["DATABASE_URL"]
     )
     _check_safety(app)
+    config_module.resolve_paths(app.config)
 
     from app.ops import headers, observability
 
@@ -71,6 +72,18 @@ def _check_safety(app: Flask) -> None:
             "FCM_CREDENTIALS=static-token is for an FCM stand-in: give the service account "
             "file (or application-default) in production."
         )
+    if (
+        app.config["SIGNALE_ENV"] == "production"
+        and app.config["STORAGE_BACKEND"] == "filesystem"
+        and not Path(app.config["MEDIA_ROOT"]).is_absolute()
+    ):
+        raise ConfigurationError(
+            f"MEDIA_ROOT must be an absolute path in production (it is "
+            f"{app.config['MEDIA_ROOT']!r}): the API, the worker and the CLI must use the same "
+            "files wherever they were started from."
+        )
+    if app.config["OPEN311_ENDPOINT_TYPE"] not in ("production", "test"):
+        raise ConfigurationError("OPEN311_ENDPOINT_TYPE must be production or test")
     if app.config["SIGNALE_ENV"] not in ("development", "test", "production"):
         raise ConfigurationError("SIGNALE_ENV must be development, test or production")
 

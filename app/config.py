@@ -6,6 +6,14 @@ Flask's ``from_prefixed_env`` parses as JSON where it can.
 """
 
 import os
+from pathlib import Path
+
+# The checkout (or installed tree) the code runs from: relative paths of the configuration
+# are resolved against it, never against the current directory (a worker or a CLI command
+# started elsewhere must write where the API serves from).
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Settings that name a directory or a file.
+PATH_SETTINGS = ("MEDIA_ROOT",)
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/signale"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -53,14 +61,15 @@ class Config:
     AUTH_CLOCK_SKEW_SECONDS = 10
 
     # Photo files: "filesystem" (MEDIA_ROOT) or "s3" (S3_BUCKET on S3_ENDPOINT_URL; the
-    # credentials may also come from boto3's usual environment variables).
+    # credentials may also come from boto3's usual environment variables). A relative
+    # MEDIA_ROOT is under PROJECT_ROOT; production needs an absolute one.
     STORAGE_BACKEND = "filesystem"
     S3_BUCKET = ""
     S3_ENDPOINT_URL = ""
     S3_REGION = ""
     S3_ACCESS_KEY_ID = ""
     S3_SECRET_ACCESS_KEY = ""
-    MEDIA_ROOT = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "var" / "media")
+    MEDIA_ROOT = "var/media"
 
     # Abuse limits (flask-limiter syntax; several separated by ";").
     RATELIMIT_ENABLED = True
@@ -69,6 +78,8 @@ class Config:
     RATELIMIT_REPORTS_PER_IP = "60/minute;1000/day"
     RATELIMIT_PHOTOS_PER_USER = "30/minute;300/day"
     RATELIMIT_PHOTOS_PER_IP = "120/minute"
+    RATELIMIT_SUPPORTS_PER_IP = "30/minute;300/day"
+    RATELIMIT_SUPPORTS_PER_IP_AND_REPORT = "5/day"
     RATELIMIT_MOBILITY_PER_IP = "120/minute"
 
     # Routing of new reports (desk, crew, equipment, duplicates). Off only to measure what it
@@ -79,6 +90,10 @@ class Config:
     # key's rate limit, and the grid (Lambert-93 metres) public positions are snapped to so
     # that a request cannot point at a private home.
     OPEN311_JURISDICTION_ID = "metropole-dijon.fr"
+    # What the discovery tells partners this endpoint is: "production" (requests filed here
+    # are real tickets, worked by the desks: the case whatever SIGNALE_ENV) or "test" (a
+    # sandbox whose operator says so).
+    OPEN311_ENDPOINT_TYPE = "production"
     OPEN311_CONTACT = "Dijon Métropole, Signale"
     OPEN311_KEY_SERVICE = "Partner keys are issued by Dijon Métropole's Signale administrators."
     OPEN311_DEFAULT_RATE_LIMIT = "60/minute;1000/day"
@@ -197,6 +212,13 @@ class Config:
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     JSON_SORT_KEYS = False
+
+
+def resolve_paths(cfg) -> None:
+    """Make every path setting absolute, once, against PROJECT_ROOT (an absolute one stays)."""
+    for name in PATH_SETTINGS:
+        if cfg.get(name):
+            cfg[name] = str(PROJECT_ROOT / cfg[name])
 
 
 def load(overrides: dict | None = None) -> dict:

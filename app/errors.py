@@ -2,7 +2,8 @@
 
 Every error response of the API goes through :func:`problem_response`, so clients can rely
 on one shape: ``type``, ``title``, ``status``, ``detail``, ``code`` (stable, machine
-readable), ``instance`` and, for validation errors, ``errors`` (field -> messages).
+readable), ``instance`` and, for validation errors, ``errors`` (field -> messages), all in
+the request's language (field messages through :mod:`app.field_messages`).
 """
 
 import logging
@@ -14,7 +15,7 @@ from flask import Response, g, json, request
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
-from app import i18n
+from app import field_messages, i18n
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://signale.metropole-dijon.fr/problems/"
@@ -103,12 +104,15 @@ def problem_response(
     status: int, error_code: str, /, *, errors=None, headers=None, extra=None, **params
 ) -> Response:
     code = error_code
+    lang = i18n.request_language()
+    # What a message names from a check (a field message as its reason) is in its language.
+    params = {key: field_messages.translate(value, lang) for key, value in params.items()}
     body = {
         **(extra or {}),
         "type": TYPE_BASE + code,
         "title": HTTPStatus(status).phrase,
         "status": status,
-        "detail": i18n.message(code, **params),
+        "detail": i18n.message(code, lang, **params),
         "code": code,
         "instance": request.path,
     }
@@ -116,11 +120,11 @@ def problem_response(
     if request_id:
         body["request_id"] = request_id
     if errors:
-        body["errors"] = errors
+        body["errors"] = field_messages.localise_errors(errors, lang)
     response = Response(
         json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MEDIA_TYPE
     )
-    response.headers["Content-Language"] = i18n.request_language()
+    response.headers["Content-Language"] = lang
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response

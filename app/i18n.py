@@ -35,6 +35,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en obtenir un nouveau.",
         "en": "The ID token is invalid ({reason}): sign in again to get a new one.",
     },
+    "token_uid_reserved": {
+        "fr": "Ce jeton désigne un identifiant réservé aux signalements reçus par d'autres "
+        "canaux (Open311, capteurs) : connectez-vous avec votre propre compte Firebase.",
+        "en": "This token names an identifier reserved for reports received through other "
+        "channels (Open311, sensors): sign in with your own Firebase account.",
+    },
     "auth_unavailable": {
         "fr": "Le service d'authentification est momentanément indisponible : réessayez "
         "dans quelques instants.",

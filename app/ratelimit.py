@@ -1,23 +1,35 @@
-"""Abuse limits on report and photo creation: per user and per IP, in Redis (flask-limiter).
+"""Abuse limits on creating reports, photos and supports: per user and per IP, in Redis
+(flask-limiter).
 
 Limits are configuration (``RATELIMIT_*``). When Redis is unreachable the limiter lets
-requests through rather than refuse residents' reports (``swallow_errors``).
+requests through rather than refuse residents' reports (``swallow_errors``). A retry under
+an Idempotency-Key already answered creates nothing: it is neither counted nor refused, so
+a client that lost the answer gets it whatever the limits.
 """
 
 import math
 import time
 import uuid
 
-from flask import current_app
+from flask import current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from app.errors import Problem
+from app.extensions import db
+from app.idempotency import service as idempotency
 from app.users.identity import current_identity
 
 # endpoint -> (config key of the limit, what the limit is counted per)
 RULES = {
     "reports.Reports": (("RATELIMIT_REPORTS_PER_USER", "user"), ("RATELIMIT_REPORTS_PER_IP", "ip")),
     "photos.Photos": (("RATELIMIT_PHOTOS_PER_USER", "user"), ("RATELIMIT_PHOTOS_PER_IP", "ip")),
+    # Anyone can mint anonymous identities: supports are counted per address, and per
+    # address and report (each resident supports a report once anyway).
+    "reports.Support": (
+        ("RATELIMIT_SUPPORTS_PER_IP", "ip"),
+        ("RATELIMIT_SUPPORTS_PER_IP_AND_REPORT", "ip_report"),
+    ),
     "mobility.Parkings": (("RATELIMIT_MOBILITY_PER_IP", "ip"),),
     "mobility.ParkingHistory": (("RATELIMIT_MOBILITY_PER_IP", "ip"),),
     "mobility.Bikes": (("RATELIMIT_MOBILITY_PER_IP", "ip"),),
@@ -35,8 +47,43 @@ METHODS = {
 }
 
 
+# Creations made under an Idempotency-Key (app.idempotency): their retries are exempt.
+IDEMPOTENT = {"reports.Reports", "photos.Photos"}
+
+
+def is_replay() -> bool:
+    """Whether this request retries one already answered under its Idempotency-Key."""
+    if "signale_replay" not in g:
+        g.signale_replay = _is_replay()
+    return g.signale_replay
+
+
+def _is_replay() -> bool:
+    header = request.headers.get("Idempotency-Key")
+    if header is None:
+        return False
+    try:
+        key = idempotency.check_key(header)
+        owner = current_identity().uid
+    except Problem:  # the view answers these (400, 401...)
+        return False
+    return idempotency.answered(
+        db.session,
+        owner=owner,
+        scope=idempotency.request_scope(request.method, request.path),
+        key=key,
+    )
+
+
 def caller_uid() -> str:
     return "uid:" + current_identity().uid
+
+
+def address_and_report() -> str:
+    return f"{get_remote_address()}:report:{request.view_args.get('report_id')}"
+
+
+KEY_FUNCS = {"user": caller_uid, "ip": get_remote_address, "ip_report": address_and_report}
 
 
 def init_app(app) -> None:
@@ -57,9 +104,10 @@ def init_app(app) -> None:
         for config_key, per in rules:
             view = limiter.limit(
                 app.config[config_key],
-                key_func=caller_uid if per == "user" else get_remote_address,
+                key_func=KEY_FUNCS[per],
                 methods=METHODS.get(endpoint, ["POST"]),
                 scope=f"{endpoint}:{per}",
+                exempt_when=is_replay if endpoint in IDEMPOTENT else None,
             )(view)
         app.view_functions[endpoint] = view
     app.extensions["signale.limiter"] = limiter

@@ -108,6 +108,8 @@ def make_app(database_url: str, **overrides):
             "RATELIMIT_REPORTS_PER_USER": "100000/minute",
             "RATELIMIT_PHOTOS_PER_USER": "100000/minute",
             "RATELIMIT_MOBILITY_PER_IP": "100000/minute",
+            "RATELIMIT_SUPPORTS_PER_IP": "100000/minute",
+            "RATELIMIT_SUPPORTS_PER_IP_AND_REPORT": "100000/minute",
             **overrides,
         }
     )

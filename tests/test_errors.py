@@ -122,7 +122,7 @@ def test_nul_characters_are_refused_by_field_not_crashed_on(client, auth):
     )
     body = assert_problem(response, 422, "invalid_character")
     assert body["errors"]["json"] == {
-        "desks": {"0": ["must not contain the NUL character (U+0000)"]}
+        "desks": {"0": ["ne doit pas contenir le caractère NUL (U+0000)"]}
     }
     assert_problem(client.get("/v1/admin/users/a%00b", headers=admin), 400, "invalid_character")
     assert_problem(

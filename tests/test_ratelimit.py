@@ -69,3 +69,62 @@ def test_photo_uploads_are_limited_too(limited, token_for):
 def test_reading_is_not_limited(limited, auth):
     client, me = limited.test_client(), auth(uid="reader")
     assert all(client.get("/v1/reports", headers=me).status_code == 200 for _ in range(6))
+
+
+def test_a_retry_of_an_answered_report_gets_its_answer_whatever_the_limit(limited, auth):
+    client, me = limited.test_client(), auth(uid="retrier")
+    first = post(client, me, 0)
+    assert first.status_code == 201
+    assert post(client, me, 1).status_code == 201
+    assert post(client, me, 2).status_code == 429  # the limit is reached
+    for _ in range(3):  # the app lost the answer and retries
+        again = post(client, me, 0)
+        assert again.status_code == 201
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert again.get_json() == first.get_json()
+        assert again.headers["Location"] == first.headers["Location"]
+
+
+def test_retries_are_not_counted_against_the_limits(limited, auth):
+    client, me = limited.test_client(), auth(uid="patient")
+    assert post(client, me, 0).status_code == 201
+    assert [post(client, me, 0).status_code for _ in range(5)] == [201] * 5
+    # Neither the resident's (2) nor the address's (4) limit counted the five retries.
+    assert post(client, me, 1).status_code == 201
+    assert post(client, me, 2).status_code == 429
+
+
+def test_a_key_reused_for_another_report_after_the_limit_creates_nothing(limited, auth):
+    client, me = limited.test_client(), auth(uid="reuser")
+    assert [post(client, me, n).status_code for n in range(2)] == [201, 201]
+    reused = client.post(
+        "/v1/reports",
+        json={**REPORT, "description": "another one"},
+        headers={**me, "Idempotency-Key": "k0", "Accept-Language": "fr"},
+    )
+    assert reused.status_code == 422
+    assert reused.get_json()["code"] == "idempotency_key_reused"
+    # Another resident's request with the same key is a creation of theirs: counted.
+    other = auth(uid="other")
+    assert [post(client, other, n).status_code for n in range(3)] == [201, 201, 429]
+
+
+def test_a_retried_photo_upload_gets_its_answer_after_the_limit(limited, token_for):
+    client = limited.test_client()
+    me = {"Authorization": f"Bearer {token_for(Role.RESIDENT, uid='snapper2')}"}
+    report_id = post(client, me, 1).get_json()["id"]
+
+    def upload(n):
+        return client.post(
+            f"/v1/reports/{report_id}/photos",
+            headers={**me, "Idempotency-Key": f"p{n}"},
+            data={"file": (io.BytesIO(jpeg()), "p.jpg")},
+        )
+
+    first = upload(0)
+    assert first.status_code == 202
+    assert upload(1).status_code == 429
+    again = upload(0)
+    assert again.status_code == 202
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == first.get_json()["id"]

@@ -27,7 +27,7 @@ from app.feeds.vocabulary import label
 from app.reports.models import CLOSED_STATUSES, Report
 from app.reports.service import create_report
 from app.triage.models import ReportEvent
-from app.users.identity import Identity
+from app.users.identity import SENSOR_NAMESPACE, Identity, internal_uid
 from app.users.models import Role
 
 log = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ class FaultOutcome:
 
 
 def sensor_uid(feed_name: str) -> str:
-    return f"sensor:{feed_name}"
+    return internal_uid(SENSOR_NAMESPACE, feed_name)
 
 
 def process_faults(

@@ -65,6 +65,28 @@ def check_key(key: str | None) -> str:
     return key
 
 
+def request_scope(method: str, path: str) -> str:
+    """What a key is scoped to: the request's method and path (``POST /v1/reports``)."""
+    return f"{method} {path}"
+
+
+def answered(session: Session, *, owner: str, scope: str, key: str) -> bool:
+    """Whether a completed request holds this key: a retry with it creates nothing (it gets
+    the stored answer, or a 422 if its body differs), so abuse limits need not count it."""
+    found = _KEYS.c
+    return (
+        session.scalar(
+            select(found.id).where(
+                found.owner == owner,
+                found.scope == scope,
+                found.key == key,
+                found.expires_at > datetime.now(UTC),
+            )
+        )
+        is not None
+    )
+
+
 def lock_id(owner: str, scope: str, key: str) -> int:
     digest = hashlib.sha256(f"{owner}\n{scope}\n{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)

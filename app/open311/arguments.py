@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import marshmallow as ma
 from werkzeug.datastructures import MultiDict
 
+from app import field_messages
 from app.open311.errors import Open311Error, bad_parameter
 from app.open311.formats import LOCAL_TIME
 from app.reports.schemas import PHONE_PATTERN
@@ -181,6 +182,7 @@ def submission(form: MultiDict) -> dict:
 
 
 def _describe_field(name: str, messages) -> str:
+    messages = field_messages.localise_errors(messages)
     text = "; ".join(messages) if isinstance(messages, list) else str(messages)
     return bad_parameter(name, text).descriptions[0]
 

@@ -5,7 +5,7 @@ Descriptions are in the request's language: French by default, English with
 ``Accept-Language: en``. The document's ``code`` is the HTTP status, as in the spec.
 """
 
-from app import i18n
+from app import field_messages, i18n
 
 # key -> {language: description}; descriptions say what to fix.
 MESSAGES: dict[str, dict[str, str]] = {
@@ -119,4 +119,5 @@ def not_found(key: str, **params) -> Open311Error:
 
 
 def bad_parameter(name: str, reason: str) -> Open311Error:
+    reason = field_messages.translate(reason)
     return Open311Error(400, "invalid_parameter", name=name, reason=reason)

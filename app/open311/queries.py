@@ -5,6 +5,7 @@ description only what moderation published. Where a request is, is the report's 
 projection (app.reports.public, the same for every public channel): its position snapped to
 a grid (``OPEN311_LOCATION_GRID_M``, Lambert-93 metres) and the street there from the
 address register, never the address as typed, so that a request cannot point at a home.
+As status notes, only the messages the history shows residents.
 """
 
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from app.organisation.models import Desk
 from app.photos.models import READY, Photo
 from app.reports import public
 from app.reports.models import CLOSED_STATUSES, OPEN_STATUSES, Report
+from app.triage.models import ReportEvent
 
 _ORIGINAL = aliased(Report)
 
@@ -64,6 +66,29 @@ def _photo():
     )
 
 
+def status_notes(lang: str):
+    """The latest message published for the public on the report (a public update, the
+    resolution, the state's message), in ``lang``: what the history shows residents, written
+    or chosen by staff (a template, an agent's or a crew's words), never a resident's text."""
+    message = (
+        func.coalesce(ReportEvent.message_en, ReportEvent.message_fr)
+        if lang == "en"
+        else ReportEvent.message_fr
+    )
+    return (
+        select(message)
+        .where(
+            ReportEvent.report_id == Report.id,
+            ReportEvent.public.is_(True),
+            ReportEvent.message_fr.is_not(None),
+        )
+        .order_by(ReportEvent.id.desc())
+        .limit(1)
+        .correlate(Report)
+        .scalar_subquery()
+    )
+
+
 def _object(fields: dict):
     return func.json_build_object(*(part for item in fields.items() for part in item))
 
@@ -78,6 +103,7 @@ def _document(how: Presentation, place):
     fields = {
         "service_request_id": Report.reference,
         "status": case((Report.status.in_(CLOSED_STATUSES), "closed"), else_="open"),
+        "status_notes": status_notes(how.lang),
         "service_name": Category.name_en if english else Category.name_fr,
         "service_code": Category.code,
         "description": Report.public_description,

@@ -24,7 +24,7 @@ from app.photos import service as photos
 from app.photos.models import Photo
 from app.reports.models import Report
 from app.reports.service import create_report
-from app.users.identity import Identity
+from app.users.identity import OPEN311_NAMESPACE, Identity, internal_uid
 from app.users.models import Role
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def _name(thing, lang: str, field: str = "name") -> str | None:
 # --- discovery and services -------------------------------------------------------------
 
 
-def discovery(*, url: str, contact: str, key_service: str, production: bool) -> dict:
+def discovery(*, url: str, contact: str, key_service: str, endpoint_type: str) -> dict:
     """The discovery document: where this endpoint is, its formats, whom to contact."""
     return {
         "changeset": CHANGESET,
@@ -66,7 +66,7 @@ def discovery(*, url: str, contact: str, key_service: str, production: bool) -> 
                 "specification": SPECIFICATION,
                 "url": url,
                 "changeset": CHANGESET,
-                "type": "production" if production else "test",
+                "type": endpoint_type,
                 "formats": ["text/xml", "application/json"],
             }
         ],
@@ -281,7 +281,10 @@ def _reporter(key: ApiKey, submission: dict) -> Identity:
     who = submission.get("device_id") or submission.get("email") or uuid.uuid4().hex
     digest = hashlib.sha256(f"{key.id}\n{who}".encode()).hexdigest()[:32]
     return Identity(
-        uid=f"open311:{key.id}:{digest}", role=Role.RESIDENT, anonymous=True, email=None
+        uid=internal_uid(OPEN311_NAMESPACE, key.id, digest),
+        role=Role.RESIDENT,
+        anonymous=True,
+        email=None,
     )
 
 

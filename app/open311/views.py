@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from app import cache as shared_cache
-from app import clock, i18n
+from app import clock, field_messages, i18n
 from app.errors import PROBLEM_DOC, Problem
 from app.extensions import Blueprint, db
 from app.open311 import arguments, ratelimit, service
@@ -126,7 +126,7 @@ def discovery(fmt):
         url=public_url(georeport.url_prefix + "/"),
         contact=config["OPEN311_CONTACT"],
         key_service=config["OPEN311_KEY_SERVICE"],
-        production=config["SIGNALE_ENV"] == "production",
+        endpoint_type=config["OPEN311_ENDPOINT_TYPE"],
     )
     return cacheable(
         render(fmt, "discovery", document),
@@ -277,7 +277,7 @@ def _flatten(errors, path=()) -> list[str]:
 def _problem(error: Problem):
     """Shared code (intake, answers) refused the request: said the Open311 way."""
     status = 400 if error.status in (400, 422) else error.status
-    descriptions = _flatten(error.errors) if error.errors else []
+    descriptions = _flatten(field_messages.localise_errors(error.errors)) if error.errors else []
     # These summaries point at problem+json's "errors" member, which these documents lack.
     if error.code not in ("invalid_answers", "validation_failed") or not descriptions:
         descriptions.insert(0, i18n.message(error.code, **error.params))

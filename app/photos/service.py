@@ -48,7 +48,7 @@ def accept_upload(
     """Store the upload and a ``processing`` photo row; the worker does the rest."""
     claim = {
         "owner": uploader.uid,
-        "scope": f"POST /v1/reports/{report_id}/photos",
+        "scope": idempotency.request_scope("POST", f"/v1/reports/{report_id}/photos"),
         "key": idempotency_key,
         "request_fingerprint": request_fingerprint,
     }

@@ -113,6 +113,7 @@ def items_query(here=None):
         Report.answers,
         crew_over_capacity().label("crew_over_capacity"),
         Report.support_count,
+        Report.anonymous_support_count,
         Report.version,
         Report.created_at,
         Report.updated_at,

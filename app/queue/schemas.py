@@ -123,6 +123,10 @@ class WorkItemSchema(ma.Schema):
     )
     location = ma.fields.Nested(PointSchema, required=True, allow_none=True)
     support_count = ma.fields.Integer(required=True)
+    anonymous_support_count = ma.fields.Integer(
+        required=True,
+        metadata={"description": "Of support_count, the supports of anonymous sign-ins"},
+    )
     version = ma.fields.Integer(
         required=True, metadata={"description": "The report's version: its ETag for If-Match"}
     )

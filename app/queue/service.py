@@ -158,6 +158,7 @@ def present(row) -> dict:
         if row.lon is None
         else {"type": "Point", "coordinates": [row.lon, row.lat]},
         "support_count": row.support_count,
+        "anonymous_support_count": row.anonymous_support_count,
         "version": row.version,
         "created_at": row.created_at.isoformat(),
         "updated_at": row.updated_at.isoformat(),

@@ -4,6 +4,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Computed,
     DateTime,
     Float,
@@ -112,6 +113,9 @@ class Report(db.Model):
             postgresql_ops={"reference": "gin_trgm_ops"},
             postgresql_where=text(f"{OPEN_WORK.text} AND reference IS NOT NULL"),
         ),
+        CheckConstraint(
+            "anonymous_support_count BETWEEN 0 AND support_count", name="anonymous_supports"
+        ),
     )
 
     # id, reference and timestamps are filled by the database and returned by the INSERT.
@@ -142,6 +146,9 @@ class Report(db.Model):
     public_description: Mapped[str | None] = mapped_column(Text)
     answers: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
     reporter_uid: Mapped[str] = mapped_column(String(128))
+    # Signed in with Firebase anonymous sign-in: their voice counts apart when it becomes a
+    # support (the reporter of a duplicate, or of a merged report, supports the original).
+    reporter_anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     language: Mapped[str] = mapped_column(String(2), default="fr", server_default="fr")
     source: Mapped[str] = mapped_column(String(20), default="app", server_default="app")
     # Where routing sent it: the desk, and the crew when one fitted.
@@ -150,6 +157,8 @@ class Report(db.Model):
         ForeignKey("crews.id", ondelete="SET NULL"), index=True
     )
     support_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Of those, the supports of anonymous sign-ins (minted freely): staff see them apart.
+    anonymous_support_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # 1 urgent, 2 high, 3 normal, 4 low: from the category's service level at intake.
     priority: Mapped[int] = mapped_column(SmallInteger, default=3, server_default="3")
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -207,6 +216,8 @@ class ReportSupporter(db.Model):
         ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
     )
     uid: Mapped[str] = mapped_column(String(128), primary_key=True)
+    # A Firebase anonymous sign-in: counted apart (Report.anonymous_support_count).
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

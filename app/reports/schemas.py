@@ -217,6 +217,12 @@ class ReportViewSchema(ReportSchema):
         allow_none=True,
         metadata={"description": "Staff only: the crew holding the ticket now (null: none)"},
     )
+    anonymous_support_count = ma.fields.Integer(
+        metadata={
+            "description": "Staff only: of support_count, the supports of anonymous sign-ins "
+            "(which anyone can mint)"
+        }
+    )
     version = ma.fields.Integer(
         metadata={"description": "Bumped by every action on the report; its ETag"}
     )

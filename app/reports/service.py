@@ -27,7 +27,7 @@ from app.reports.models import (
 from app.users.identity import Identity, works_desk
 from app.users.models import STAFF_ROLES, Role
 
-SUBMIT_SCOPE = "POST /v1/reports"
+SUBMIT_SCOPE = idempotency.request_scope("POST", "/v1/reports")
 # What the database fills in when a report is created.
 _RETURNED = (
     "id",
@@ -35,6 +35,7 @@ _RETURNED = (
     "status",
     "source",
     "support_count",
+    "anonymous_support_count",
     "created_at",
     "updated_at",
     "due_at",
@@ -110,6 +111,7 @@ def _create(
         "description": data.get("description"),
         "answers": answers,
         "reporter_uid": reporter.uid,
+        "reporter_anonymous": reporter.anonymous,
         "language": language,
         "source": source,
     }
@@ -119,7 +121,7 @@ def _create(
         values.update(status="duplicate", duplicate_of_id=original_id)
         # The reporter's voice goes to the original: they support and follow it.
         if original_reporter != reporter.uid:
-            add_support(session, original_id, reporter.uid)
+            add_support(session, original_id, reporter.uid, anonymous=reporter.anonymous)
     # A Core INSERT: the ORM's unit of work costs more than the statement on this hot path.
     # id, reference, status, timestamps and the due date come back with RETURNING.
     created = session.execute(
@@ -191,7 +193,9 @@ def place_from_photo(session: Session, report: Report, lon: float, lat: float) -
         report.status, report.duplicate_of_id = "duplicate", original[0]
         report.crew_id = None
         if original[2] != report.reporter_uid:
-            add_support(session, original[0], report.reporter_uid)
+            add_support(
+                session, original[0], report.reporter_uid, anonymous=report.reporter_anonymous
+            )
     session.flush()
     return True
 
@@ -208,17 +212,18 @@ def support(session: Session, *, resident: Identity, report_id: int) -> dict:
     report = get_report(session, report_id)
     if report.reporter_uid == resident.uid:
         raise Conflict("cannot_support_own_report")
-    add_support(session, report_id, resident.uid)
+    add_support(session, report_id, resident.uid, anonymous=resident.anonymous)
     count = session.scalar(select(Report.support_count).where(Report.id == report_id))
     session.commit()
     return {"report_id": report_id, "supported": True, "support_count": count}
 
 
-def add_support(session: Session, report_id: int, uid: str) -> bool:
-    """Count ``uid``'s support once and make them a follower; False if they already were."""
+def add_support(session: Session, report_id: int, uid: str, *, anonymous: bool = False) -> bool:
+    """Count ``uid``'s support once (an anonymous sign-in's apart too) and make them a
+    follower; False if they already were."""
     added = session.execute(
         insert(ReportSupporter)
-        .values(report_id=report_id, uid=uid)
+        .values(report_id=report_id, uid=uid, anonymous=anonymous)
         .on_conflict_do_nothing()
         .returning(ReportSupporter.uid)
     ).first()
@@ -226,7 +231,10 @@ def add_support(session: Session, report_id: int, uid: str) -> bool:
         session.execute(
             update(Report)
             .where(Report.id == report_id)
-            .values(support_count=Report.support_count + 1)
+            .values(
+                support_count=Report.support_count + 1,
+                anonymous_support_count=Report.anonymous_support_count + int(anonymous),
+            )
         )
         session.execute(
             insert(ReportFollower)
@@ -322,6 +330,7 @@ def present(
             priority=report.priority,
             due_at=report.due_at,
             routing=report.routing,
+            anonymous_support_count=report.anonymous_support_count or 0,
             crew=None if staff.crew is None else {"code": staff.crew.code, "name": staff.crew.name},
         )
         if staff.handles:  # what the resident said: for the desk and the crew to triage

@@ -584,12 +584,13 @@ def _merge(session, actor, report, event, params):
             .where(_REPORTS.c.id == target.id)
             .values(
                 support_count=_supporter_count(target.id),
+                anonymous_support_count=_supporter_count(target.id, anonymous=True),
                 version=_REPORTS.c.version + 1,
                 updated_at=func.now(),
             )
             .returning(_REPORTS.c.support_count, _REPORTS.c.version)
         ).one()
-        report.support_count = 0
+        report.support_count = report.anonymous_support_count = 0
         event.details.update(moved)
         session.add(
             ReportEvent(
@@ -619,13 +620,18 @@ def _merge(session, actor, report, event, params):
 def _move_supporters_and_followers(session: Session, report: Report, target: Report) -> dict:
     """The report's supporters and followers, and its reporter as a supporter, go to the
     target (its own reporter excepted); nothing is left on the report."""
-    supporters = select(ReportSupporter.uid).where(ReportSupporter.report_id == report.id)
-    voices = supporters.union(select(literal(report.reporter_uid))).subquery()
+    supporters = select(ReportSupporter.uid, ReportSupporter.anonymous).where(
+        ReportSupporter.report_id == report.id
+    )
+    reporter = select(literal(report.reporter_uid), literal(report.reporter_anonymous))
+    voices = supporters.union(reporter).subquery()
     moved_supporters = session.execute(
         insert(ReportSupporter)
         .from_select(
-            ["report_id", "uid"],
-            select(literal(target.id), voices.c.uid).where(voices.c.uid != target.reporter_uid),
+            ["report_id", "uid", "anonymous"],
+            select(literal(target.id), voices.c.uid, voices.c.anonymous).where(
+                voices.c.uid != target.reporter_uid
+            ),
         )
         .on_conflict_do_nothing()
         .returning(ReportSupporter.uid)
@@ -662,13 +668,13 @@ def _move_supporters_and_followers(session: Session, report: Report, target: Rep
     return {"supporters_moved": len(moved_supporters), "followers_moved": len(moved_followers)}
 
 
-def _supporter_count(report_id: int):
-    return (
-        select(func.count())
-        .select_from(ReportSupporter)
-        .where(ReportSupporter.report_id == report_id)
-        .scalar_subquery()
-    )
+def _supporter_count(report_id: int, *, anonymous: bool | None = None):
+    """Its supporters (``anonymous``: those of anonymous sign-ins only), as a subquery."""
+    query = select(func.count()).select_from(ReportSupporter)
+    query = query.where(ReportSupporter.report_id == report_id)
+    if anonymous is not None:
+        query = query.where(ReportSupporter.anonymous.is_(anonymous))
+    return query.scalar_subquery()
 
 
 def _reject(session, actor, report, event, params):

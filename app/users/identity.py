@@ -14,6 +14,24 @@ from app.organisation.models import Crew, Desk
 from app.users.models import ALL_ROLES, Role, User, user_desks
 from app.users.tokens import Claims, TokenRejected, TokenVerifier, VerifierUnavailable
 
+# Reporters that are not people: what Open311 partners file, and the city's sensor feeds.
+# Their reports carry uids in these namespaces, apart from Firebase users: no token may name
+# one (it would be that reporter, and read the contact details given with its reports).
+OPEN311_NAMESPACE = "open311"
+SENSOR_NAMESPACE = "sensor"
+INTERNAL_NAMESPACES = (OPEN311_NAMESPACE, SENSOR_NAMESPACE)
+
+
+def internal_uid(namespace: str, *parts) -> str:
+    """The uid of an internal reporter: ``namespace:part:...``."""
+    assert namespace in INTERNAL_NAMESPACES, namespace
+    return ":".join((namespace, *(str(part) for part in parts)))
+
+
+def is_internal_uid(uid: str) -> bool:
+    """Whether ``uid`` is an internal reporter's, which no person signs in as."""
+    return uid.partition(":")[0] in INTERNAL_NAMESPACES and ":" in uid
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -108,6 +126,8 @@ def current_identity() -> Identity:
             raise Unauthorized("token_invalid", reason=exc.reason) from exc
         except VerifierUnavailable as exc:
             raise Problem("auth_unavailable", 503, headers={"Retry-After": "5"}) from exc
+        if is_internal_uid(claims.uid):
+            raise Unauthorized("token_uid_reserved")
         g.identity = resolve(db.session, claims)
     return g.identity
 

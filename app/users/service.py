@@ -7,7 +7,7 @@ from app.audit import service as audit
 from app.errors import Forbidden, NotFound, Unprocessable
 from app.organisation.service import crew_by_code, desks_by_code
 from app.pagination import paginate
-from app.users.identity import Identity
+from app.users.identity import INTERNAL_NAMESPACES, Identity, is_internal_uid
 from app.users.models import Role, User
 
 ROLE_NEEDS_DESKS = (Role.AGENT, Role.SUPERVISOR)
@@ -66,6 +66,12 @@ def put_user(
         raise Unprocessable(
             "validation_failed",
             errors={"path": {"uid": ["a Firebase uid has 1 to 128 characters"]}},
+        )
+    if is_internal_uid(uid):  # no token may carry it: nobody could sign in as this account
+        reserved = ", ".join(f"{namespace}:" for namespace in INTERNAL_NAMESPACES)
+        raise Unprocessable(
+            "validation_failed",
+            errors={"path": {"uid": [f"uids starting with {reserved} are reserved"]}},
         )
     _check_assignment(role, desks, crew)
     user = session.scalar(select(User).where(User.firebase_uid == uid))

@@ -62,5 +62,5 @@ def test_a_bad_definition_is_a_422_with_fields(client, auth):
     body = response.get_json()
     assert body["code"] == "invalid_category"
     assert body["errors"]["json"]["questions"] == {
-        "0": {"choices": ["a choice question needs choices"]}
+        "0": {"choices": ["une question à choix a besoin de choix"]}
     }

@@ -65,4 +65,4 @@ def test_the_service_area_feature(client, auth):
 def test_an_unknown_query_parameter_is_named_not_ignored(client, auth):
     response = client.get("/v1/service-area/locate?lon=5&lat=47.3&radius=9", headers=auth())
     assert response.status_code == 422
-    assert response.get_json()["errors"] == {"query": {"radius": ["Unknown field."]}}
+    assert response.get_json()["errors"] == {"query": {"radius": ["Champ inconnu."]}}

@@ -12,9 +12,27 @@ def test_discovery_names_the_v2_endpoint_its_formats_and_contact_in_xml(client):
     fields = children(endpoint)
     assert fields["specification"] == "http://wiki.open311.org/GeoReport_v2"
     assert fields["url"].endswith("/open311/v2/")
-    assert fields["type"] == "test"
+    # Requests filed here are real tickets: a production endpoint, whatever SIGNALE_ENV.
+    assert fields["type"] == "production"
     assert [f.text for f in endpoint.find("formats")] == ["text/xml", "application/json"]
     assert [f.tag for f in endpoint.find("formats")] == ["format", "format"]
+
+
+def test_a_sandbox_says_it_is_a_test_endpoint(database_url):
+    from tests.conftest import make_app
+
+    sandbox = make_app(database_url, OPEN311_ENDPOINT_TYPE="test").test_client()
+    assert get_json(sandbox, "/discovery.json")["endpoints"][0]["type"] == "test"
+
+
+def test_an_unknown_endpoint_type_is_refused_at_start(database_url):
+    import pytest
+
+    from app import ConfigurationError
+    from tests.conftest import make_app
+
+    with pytest.raises(ConfigurationError, match="OPEN311_ENDPOINT_TYPE"):
+        make_app(database_url, OPEN311_ENDPOINT_TYPE="staging")
 
 
 def test_discovery_in_json(client):

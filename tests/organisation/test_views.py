@@ -76,7 +76,7 @@ def test_a_crew_needs_a_known_desk_and_a_clean_code(client, auth):
     admin = auth(Role.ADMIN)
     response = client.put("/v1/admin/crews/x", headers=admin, json={"name": "X", "desk": "mars"})
     assert response.status_code == 422
-    assert response.get_json()["errors"] == {"json": {"desk": ["unknown desk: mars"]}}
+    assert response.get_json()["errors"] == {"json": {"desk": ["guichet inconnu : mars"]}}
     response = client.put(
         "/v1/admin/crews/Bad Code!", headers=admin, json={"name": "X", "desk": "voirie"}
     )
@@ -92,7 +92,7 @@ def test_a_crew_skill_must_be_a_known_category(client, auth):
     )
     assert response.status_code == 422
     assert response.get_json()["code"] == "unknown_category"
-    assert response.get_json()["errors"] == {"json": {"skills": ["unknown category: volcano"]}}
+    assert response.get_json()["errors"] == {"json": {"skills": ["catégorie inconnue : volcano"]}}
 
 
 def test_a_self_intersecting_zone_is_refused_saying_where_it_crosses(client, auth):
@@ -121,7 +121,9 @@ def test_malformed_coordinates_and_unclosed_rings_are_invalid_geometry(client, a
         ({"type": "Polygon", "coordinates": [[[500, 1], [1, 1], [1, 2], [500, 1]]]}, "-180"),
     ):
         response = client.put(
-            "/v1/admin/crews/x", headers=admin, json={"name": "X", "desk": "voirie", "zone": zone}
+            "/v1/admin/crews/x",
+            headers={**admin, "Accept-Language": "en"},
+            json={"name": "X", "desk": "voirie", "zone": zone},
         )
         assert response.status_code == 422, zone
         assert response.get_json()["code"] == "invalid_geometry"

@@ -80,8 +80,8 @@ def test_invalid_answers_are_field_errors_and_nothing_is_created(app, client, re
     response = submit(client, resident, {**POTHOLE, "answers": {"size": 3, "depth": 9}})
     assert response.status_code == 422
     assert response.get_json()["errors"]["json"]["answers"] == {
-        "size": ["expected one of: small, medium, large"],
-        "depth": ["no such question for category pothole"],
+        "size": ["attendu parmi : small, medium, large"],
+        "depth": ["la catégorie pothole n'a pas cette question"],
     }
     assert count_reports(app) == 0
 
