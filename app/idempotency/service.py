@@ -80,7 +80,7 @@ def answered(session: Session, *, owner: str, scope: str, key: str) -> bool:
                 found.owner == owner,
                 found.scope == scope,
                 found.key == key,
-                found.expires_at > datetime.now(UTC),
+                found.expires_at > func.now(),
             )
         )
         is not None

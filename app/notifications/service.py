@@ -26,13 +26,11 @@ from app.notifications.models import (
 )
 from app.reports.models import Report, ReportFollower
 from app.triage.models import ReportEvent
-from app.users.identity import Identity
+from app.users.identity import Identity, is_internal_uid
 
 # Set on the session when a transaction wrote deliveries: the dispatcher is queued after
 # its commit (app.notifications.dispatch), never before.
 PUSH_PENDING = "signale.notifications.push_pending"
-# Reports filed through Open311 carry a partner's pseudonymous uid nobody signs in with.
-_NOBODY_PREFIX = "open311:"
 # Quiet hours are the resident's local time, which is Dijon's.
 LOCAL_TIME = ZoneInfo("Europe/Paris")
 # What a notification can be about: the report's new state, or "update" (same state).
@@ -149,7 +147,8 @@ def audience(session: Session, report: Report) -> set[str]:
         select(ReportFollower.uid).where(ReportFollower.report_id == report.id)
     )
     uids = {report.reporter_uid, *followers}
-    return {uid for uid in uids if uid and not uid.startswith(_NOBODY_PREFIX)}
+    # Open311 partners' and sensors' reports carry internal uids nobody signs in with.
+    return {uid for uid in uids if uid and not is_internal_uid(uid)}
 
 
 def notify(

@@ -60,6 +60,13 @@ def test_a_state_change_tells_the_reporter_supporters_and_followers_once_each(
     assert ana.collapse_key == f"report-{report_id}"
 
 
+@pytest.mark.parametrize("reporter", ["open311:1:4f2a9c", "sensor:demo-streetlights"])
+def test_internal_reporters_are_never_told(app, client, auth, reporter):
+    report_id = make_report(app, reporter=reporter)
+    assert act(client, auth(Role.AGENT), report_id, "acknowledge").status_code == 200
+    assert notifications_of(app) == []
+
+
 def test_internal_actions_tell_nobody(app, client, auth):
     report_id = make_report(app, status="assigned", reporter="ana")
     assert act(client, auth(Role.AGENT), report_id, "note", {"note": "x"}).status_code == 200
