@@ -357,6 +357,12 @@ def development_env(services: Services) -> dict:
     if extra["SIGNALE_ENV"] != "production" and "FIREBASE_AUTH_EMULATOR_HOST" not in os.environ:
         # Development accepts Auth-emulator tokens (minted with `flask users dev-token`).
         extra["FIREBASE_AUTH_EMULATOR_HOST"] = "127.0.0.1:9099"
+    if extra["SIGNALE_ENV"] != "production" and not (
+        os.environ.get("PUBLIC_BASE_URL") or os.environ.get("SIGNALE_PUBLIC_BASE_URL")
+    ):
+        # Absolute links (open data files, catalogue, Open311) must reach this local
+        # service, not the production site (whose files a developer cannot see).
+        extra["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
     return service_env(services, **extra)
 
 

@@ -412,3 +412,23 @@ def test_ctrl_c_while_the_service_is_starting_is_a_clean_stop():
         if process.poll() is None:
             process.kill()
         drop_database(database_url)
+
+
+@pytest.mark.parametrize(
+    ("env", "base"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"PORT": "8123"}, "http://127.0.0.1:8123"),
+        ({"PUBLIC_BASE_URL": "https://signale.test"}, "https://signale.test"),
+        ({"SIGNALE_PUBLIC_BASE_URL": "https://signale.test"}, None),
+        # Production's links are the configured public site, never a local address.
+        ({"SIGNALE_ENV": "production"}, None),
+    ],
+)
+def test_make_run_links_to_the_local_service_in_development(monkeypatch, tmp_path, env, base):
+    for name in ("PORT", "PUBLIC_BASE_URL", "SIGNALE_PUBLIC_BASE_URL", "SIGNALE_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    services = launcher.Services("postgresql://db/signale", "redis://r/0", tmp_path)
+    assert launcher.development_env(services).get("PUBLIC_BASE_URL") == base
