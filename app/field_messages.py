@@ -167,6 +167,9 @@ FRENCH: dict[str, str] = {
     "the report already has this category": "le signalement a déjà cette catégorie",
     "a report cannot join itself": "un signalement ne peut pas être fusionné avec lui-même",
     "no report {id}": "aucun signalement n'a l'identifiant {id}",
+    "must be between {earliest} and the server's time plus {minutes} minutes": (
+        "doit être entre {earliest} et l'heure du serveur plus {minutes} minutes"
+    ),
     # Message templates and notification titles.
     "{error}: write a brace as {{{{ or }}}}": "{error} : écrivez une accolade ainsi : {{{{ ou }}}}",
     "Single '}}' encountered in format string": "accolade « }} » isolée",

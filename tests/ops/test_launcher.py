@@ -226,7 +226,7 @@ def a_push_reaches_the_standin(base: str, lines: list[str], database_url: str) -
     report, and the push is on the page the banner names (``lines``: the output so far)."""
     banner = "".join(lines)
     received = re.search(r"\(what it received: (http://127\.0\.0\.1:\d+/)\)", banner)[1]
-    resident = mint_emulator_token(PROJECT_ID, "newcomer")
+    resident = token_for_the_service("newcomer")
     phone = {"token": "newcomer-phone", "platform": "android", "locale": "fr-FR"}
     assert send(base + "/v1/me/devices", resident, phone)[0] in (200, 201)
     filed = {"category": "other", "location": {"lon": 5.0415, "lat": 47.322}, "answers": {}}

@@ -248,9 +248,13 @@ def test_a_report_without_location_takes_its_photos_gps(app, client, reporter, a
         client, reporter, report["id"], jpeg(exif=gps_exif(lat=47.3220, lon=5.0415))
     ).get_json()["id"]
     assert process(app, photo_id) == "ready"
-    placed = client.get(f"/v1/reports/{report['id']}", headers=auth()).get_json()
+    # The reporter sees the exact place; everyone else its public projection (snapped).
+    placed = client.get(f"/v1/reports/{report['id']}", headers=reporter).get_json()
     lon, lat = placed["location"]["coordinates"]
     assert abs(lon - 5.0415) < 1e-4 and abs(lat - 47.322) < 1e-4
+    public = client.get(f"/v1/reports/{report['id']}", headers=auth()).get_json()
+    assert public["location"]["coordinates"] != [lon, lat]
+    assert abs(public["location"]["coordinates"][0] - 5.0415) < 1e-3
     assert placed["commune"] == {"insee_code": "21231", "name": "Dijon"}
     ids = [r["id"] for r in client.get("/v1/reports", headers=auth()).get_json()["items"]]
     assert report["id"] in ids
