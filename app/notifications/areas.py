@@ -16,13 +16,14 @@ from geoalchemy2 import WKTElement
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import i18n
+from app import clock, i18n
 from app.categories.models import Category
 from app.errors import Conflict, NotFound, Unprocessable
 from app.geo import service as geo
 from app.geo.models import WGS84, Commune
 from app.notifications import messages, service
 from app.notifications.models import AreaSubscription, Notification
+from app.reports import public
 from app.reports.models import Report
 from app.reports.service import outside_service_area
 
@@ -35,12 +36,15 @@ DATA_REPORTS = 50
 class AlertPolicy:
     interval: timedelta = timedelta(hours=1)
     settle: timedelta = timedelta(seconds=60)
+    # The public projection's grid: an area is matched against reports' public positions.
+    grid_m: int = 50
 
     @classmethod
     def from_config(cls, config) -> "AlertPolicy":
         return cls(
             interval=timedelta(seconds=int(config["AREA_ALERTS_INTERVAL_SECONDS"])),
             settle=timedelta(seconds=int(config["AREA_ALERTS_SETTLE_SECONDS"])),
+            grid_m=public.grid_of(config),
         )
 
 
@@ -218,7 +222,7 @@ def send_alerts(session: Session, policy: AlertPolicy, *, now: datetime | None =
     """Tell every due subscription (never told, or told ``policy.interval`` ago) of the new
     public reports in its area, one transaction each; returns how many were told. ``now``
     defaults to the database's clock, which stamps the reports."""
-    now = now or session.scalar(select(func.now()))
+    now = now or clock.now(session)
     due = list(
         session.scalars(
             select(AreaSubscription.id).where(_due(now, policy)).order_by(AreaSubscription.id)
@@ -244,7 +248,7 @@ def _alert(session: Session, subscription_id: int, now: datetime, policy: AlertP
     if subscription is None or cutoff <= subscription.watermark:
         session.rollback()
         return 0
-    found = session.execute(new_reports(subscription, cutoff)).all()
+    found = session.execute(new_reports(subscription, cutoff, policy.grid_m)).all()
     subscription.watermark = cutoff
     if found:
         _write_alert(session, subscription, found, now)
@@ -253,10 +257,12 @@ def _alert(session: Session, subscription_id: int, now: datetime, policy: AlertP
     return 1 if found else 0
 
 
-def new_reports(subscription: AreaSubscription, cutoff: datetime):
+def new_reports(subscription: AreaSubscription, cutoff: datetime, grid_m: int = 50):
     """The public reports a subscription is to be told of, oldest first: created after its
     watermark up to ``cutoff``, in its area and categories, not duplicates of another, not
-    the subscriber's own. Public as Open311 and open data have it: positioned."""
+    the subscriber's own. Public as Open311 and open data have it: positioned, and in the
+    area by its public position (snapped to ``grid_m``), so that small areas cannot locate a
+    report more finely than every other public channel."""
     query = (
         select(Report.id, Report.reference, Category.name_fr, Category.name_en)
         .join(Category, Category.id == Report.category_id)
@@ -273,13 +279,13 @@ def new_reports(subscription: AreaSubscription, cutoff: datetime):
     if subscription.commune_insee is not None:
         query = query.where(Report.commune_insee == subscription.commune_insee)
     else:
-        # Metres, on the reports' Lambert-93 column: its GiST index serves the search.
+        # Metres, in Lambert-93: the reports' GiST index finds the candidates first.
         centre = (
             select(AreaSubscription.geom_l93)
             .where(AreaSubscription.id == subscription.id)
             .scalar_subquery()
         )
-        query = query.where(func.ST_DWithin(Report.geom_l93, centre, subscription.radius_m))
+        query = query.where(public.within(grid_m, centre, subscription.radius_m))
     if subscription.categories:
         query = query.where(Category.code.in_(subscription.categories))
     return query

@@ -219,16 +219,54 @@ def test_quiet_hours_hold_an_alerts_push_until_their_end(app, client, zoe):
 # --- what is told ---------------------------------------------------------------------------
 
 
+def grid_point(east_m: float = 0, north_m: float = 0) -> tuple[float, float]:
+    """(lon, lat) of the public grid's node nearest central Dijon (Lambert-93, 50 m), moved
+    ``east_m`` and ``north_m``: a report placed on a node has its own position as public one."""
+    with db.engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_Translate(ST_SnapToGrid("
+                "ST_Transform(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 2154), 50), "
+                ":e, :n), 4326) AS p) AS q"
+            ),
+            {"lon": DIJON[0], "lat": DIJON[1], "e": east_m, "n": north_m},
+        ).one()
+    return row[0], row[1]
+
+
 def test_the_radius_is_measured_in_metres_a_few_either_side(app, client, zoe):
-    subscribe(app, client, zoe)
     with app.app_context():
-        inside = report(app, minutes(1), at=east_of(*DIJON, 495))
-        outside = report(app, minutes(2), at=east_of(*DIJON, 505))
+        centre = grid_point()
+        # On grid nodes, the public positions are the exact ones: 500 m in, 550 m out.
+        inside = report(app, minutes(1), at=grid_point(east_m=500))
+        outside = report(app, minutes(2), at=grid_point(east_m=550))
         db.session.remove()
+    home = {**HOME, "point": {"lon": centre[0], "lat": centre[1]}, "radius_m": 505}
+    subscribe(app, client, zoe, home)
     assert run(app, minutes(20)) == 1
     [alert] = alerts(app)
     assert told_ids(alert) == [inside]
     assert outside not in told_ids(alert)
+
+
+def test_a_small_area_finds_a_report_by_its_public_position_never_its_exact_one(app, client, zoe):
+    """A 5 m area on a report's exact spot would locate it far more finely than the 50 m grid
+    every public channel shows: areas are matched against the public position."""
+    with app.app_context():
+        exact = grid_point(east_m=20)  # its public position is the node 20 m west
+        node = grid_point()
+        report_id = report(app, minutes(1), at=exact)
+        db.session.remove()
+    probe = {**HOME, "label": "Sonde", "point": {"lon": exact[0], "lat": exact[1]}, "radius_m": 5}
+    subscribe(app, client, zoe, probe)
+    assert run(app, minutes(20)) == 0
+    assert alerts(app) == []
+    # The same small area on the public position is told: it is what everyone is shown.
+    on_node = {**probe, "label": "Nœud", "point": {"lon": node[0], "lat": node[1]}}
+    subscribe(app, client, zoe, on_node)
+    assert run(app, minutes(20)) == 1
+    [alert] = alerts(app)
+    assert told_ids(alert) == [report_id]
 
 
 def test_a_commune_subscription_is_told_of_that_communes_reports_only(app, client, zoe):
