@@ -120,6 +120,10 @@ FRENCH: dict[str, str] = {
     "coordinates are required": "les coordonnées sont obligatoires",
     "must be a finite number": "doit être un nombre fini",
     "must not contain the NUL character (U+0000)": "ne doit pas contenir le caractère NUL (U+0000)",
+    "must be valid Unicode: a lone UTF-16 surrogate (\\ud800 to \\udfff) is not a character": (
+        "doit être de l'Unicode valide : un demi-codet UTF-16 isolé (\\ud800 à \\udfff) n'est pas "
+        "un caractère"
+    ),
     "invalid cursor": "curseur invalide",
     # --- reports, intake, routing --------------------------------------------------------------
     "outside the 23 communes of Dijon Métropole": "hors des 23 communes de Dijon Métropole",

@@ -70,9 +70,17 @@ def _is_replay() -> bool:
     return idempotency.answered(
         db.session,
         owner=owner,
-        scope=idempotency.request_scope(request.method, request.path),
+        scope=idempotency.request_scope(request.method, _canonical_path()),
         key=key,
     )
+
+
+def _canonical_path() -> str:
+    """The request's path as the services spell it in a key's scope: rebuilt from the route
+    and its converted arguments (``/v1/reports/007/photos`` is report 7's)."""
+    if request.url_rule is None:
+        return request.path
+    return current_app.url_map.bind("").build(request.endpoint, request.view_args or {})
 
 
 def caller_uid() -> str:

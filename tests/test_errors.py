@@ -5,6 +5,7 @@ import json
 import pytest
 
 from app.extensions import MAX_JSON_DEPTH, SURROGATE_MESSAGE
+from app.field_messages import translate
 from app.users.models import Role
 from app.users.tokens import mint_emulator_token
 
@@ -149,7 +150,8 @@ def test_a_lone_surrogate_in_a_stored_json_string_is_refused_by_field(client, au
     body = assert_problem(
         client.post("/v1/reports", headers=headers, data=raw), 422, "invalid_character"
     )
-    assert body["errors"]["json"] == {"description": [SURROGATE_MESSAGE]}
+    assert body["errors"]["json"] == {"description": [translate(SURROGATE_MESSAGE, "fr")]}
+    assert "demi-codet UTF-16 isolé" in body["errors"]["json"]["description"][0]
     # In a key as well (the key is echoed without it), and the English text names it.
     raw = json.dumps(_report_body(answers={"si\udfffze": "large"}))
     response = client.post("/v1/reports", headers={**headers, "Accept-Language": "en"}, data=raw)

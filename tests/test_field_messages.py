@@ -335,6 +335,13 @@ def test_every_field_message_our_code_writes_has_a_french_text():
                 for message in _literal_messages(ast.List(elts=[node.args[position]])):
                     if translate(message, "fr") == message:
                         untranslated.append(f"{path.relative_to(APP_DIR)}: {message}")
+            # Messages kept in module constants (NUL_MESSAGE = "...") and returned as errors.
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id.endswith("_MESSAGE") for t in node.targets
+            ):
+                for message in _literal_messages(ast.List(elts=[node.value])):
+                    if translate(message, "fr") == message:
+                        untranslated.append(f"{path.relative_to(APP_DIR)}: {message}")
     assert untranslated == []
 
 

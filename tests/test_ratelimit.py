@@ -128,3 +128,11 @@ def test_a_retried_photo_upload_gets_its_answer_after_the_limit(limited, token_f
     assert again.status_code == 202
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.get_json()["id"] == first.get_json()["id"]
+    # The same report spelled otherwise in the path is the same request.
+    padded = client.post(
+        f"/v1/reports/{report_id:04d}/photos",
+        headers={**me, "Idempotency-Key": "p0"},
+        data={"file": (io.BytesIO(jpeg()), "p.jpg")},
+    )
+    assert padded.status_code == 202, padded.get_json()
+    assert padded.get_json()["id"] == first.get_json()["id"]
