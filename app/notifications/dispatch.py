@@ -50,6 +50,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import DateTime, bindparam, event, exists, func, select, text
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.notifications.fcm import TOKEN_GONE, Outcome, Push, PushSender
 from app.notifications.models import PENDING, Delivery, NotificationPreference
 from app.notifications.service import PUSH_PENDING, held_until
@@ -316,7 +317,7 @@ def _finish(
 def _retry(session: Session, retried: list, now: datetime | None) -> None:
     """Pending again after their delay; past the end of the resident's quiet hours when
     the next attempt would fall in them."""
-    now = now or session.scalar(select(func.now()))
+    now = now or clock.now(session)
     quiet = _quiet_hours(session, {row.uid for row, _, _ in retried})
     next_attempts = []
     for row, _, delay in retried:

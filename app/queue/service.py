@@ -4,9 +4,10 @@ writes."""
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, not_, select
+from sqlalchemy import and_, not_, select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.errors import Forbidden, NotFound, Unprocessable
 from app.geo.models import in_lambert93_domain
 from app.organisation.models import Crew, Desk
@@ -178,7 +179,7 @@ def crew_sync(session: Session, *, viewer: Identity, since: datetime | None) -> 
     """What changed for the caller's crew since the cursor's time: its open tickets changed
     (all of them without a cursor: ``full``), the tickets it no longer holds (reassigned,
     handed back, resolved, closed by the desk...), and the cursor for the next sync."""
-    now = session.scalar(select(func.now()))
+    now = clock.now(session)
     crew_id = session.scalar(select(Crew.id).where(Crew.code == viewer.crew))
     if crew_id is None:  # a crew member whose crew was removed holds nothing
         return {
