@@ -12,12 +12,13 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from app.queue.queries import CREW_STATUSES
 from app.triage.models import ReportEvent
 
+# A state change, whatever the state.
+_CHANGED = ReportEvent.from_status != ReportEvent.to_status
+
 
 def entered(*statuses: str) -> ColumnElement[bool]:
     """The events that brought a report into one of ``statuses`` from another state."""
-    return and_(
-        ReportEvent.to_status.in_(statuses), ReportEvent.from_status != ReportEvent.to_status
-    )
+    return and_(ReportEvent.to_status.in_(statuses), _CHANGED)
 
 
 # A report's resolutions: every time it was resolved (again, after a reopen).
@@ -30,6 +31,18 @@ def last_entered(report_id, status: str) -> Select:
     return select(func.max(ReportEvent.created_at).label(f"{status}_at")).where(
         ReportEvent.report_id == report_id, entered(status)
     )
+
+
+def window_start(report_id, status: str) -> Select:
+    """Whence a time limit after ``status`` counts (transitions.Window), one row: ``entered``,
+    when the report last entered ``status``; ``changed``, when its state last changed, for a
+    report whose history never says it entered it (imported). Both null without a state
+    change in the history: the report's creation counts. Never a note or any other event
+    that keeps the state: writing on a report does not extend its window."""
+    return select(
+        func.max(ReportEvent.created_at).filter(entered(status)).label("entered"),
+        func.max(ReportEvent.created_at).filter(_CHANGED).label("changed"),
+    ).where(ReportEvent.report_id == report_id)
 
 
 def given_to_crew(report_id, crew_code: str) -> Select:

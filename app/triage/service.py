@@ -13,6 +13,7 @@ if it has one (409); then the device's time is possible and the action's own che
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import cache
 
 from geoalchemy2.shape import to_shape
 from sqlalchemy import delete, func, literal, select, text
@@ -151,22 +152,23 @@ def perform_once(
 
 
 def _perform(session, actor, report_id, action, versions, params, render, now) -> Report:
-    if actor.role not in transitions.roles_for(action):
-        transitions.decide(action, actor.role, "new")  # raises the 403, worded once
+    transitions.require_role(action, actor.role)
+    # The one instant of the action: its time limits and the device's time are judged by it.
+    now = now or clock.now(session)
     report = session.get(Report, report_id)
     if report is None:
         raise NotFound("report_not_found", id=report_id)
+    timing = _timing(session, report, now)
     if _is_offline_replay(actor, report, versions, params):
-        versions = _rebase_offline_write(session, actor, report, action, versions, params, render)
+        versions = _rebase_offline_write(
+            session, actor, report, action, versions, params, render, timing
+        )
     _check_reach(session, actor, report)
     if versions is None:
         raise Problem("if_match_required", 428)
     if report.version not in versions:
         raise _stale(report, render)
-    transition = transitions.decide(action, actor.role, report.status)
-    window = transition.window_for(actor.role)
-    if window is not None:
-        _check_window(session, report, window, now)
+    transition = transitions.decide(action, actor.role, report.status, timing)
     if params.get("client_at") is not None:
         _check_client_at(session, actor, report, params["client_at"], now)
     event = ReportEvent(
@@ -229,14 +231,14 @@ def _is_offline_replay(actor: Identity, report: Report, versions, params: dict) 
     )
 
 
-def _rebase_offline_write(session, actor, report, action, versions, params, render):
+def _rebase_offline_write(session, actor, report, action, versions, params, render, timing):
     """The ticket changed while the tablet was offline. The write still applies, on top of
     the current version, when the ticket is still the crew's and the action is allowed from
     its state now (an agent changing the priority meanwhile does not undo a repair); else
     409 with both versions, for the tablet to show."""
     try:
         _check_reach(session, actor, report)
-        transitions.decide(action, actor.role, report.status)
+        transitions.decide(action, actor.role, report.status, timing)
     except (Forbidden, Conflict) as refused:
         raise Conflict(
             "offline_conflict",
@@ -316,30 +318,22 @@ def _check_reach(session: Session, actor: Identity, report: Report) -> None:
             raise Forbidden("not_reporter_or_supporter")
 
 
-def _now(session: Session, now: datetime | None) -> datetime:
-    """The instant the action happens: the caller's, else the database's (the events' clock)."""
-    return now or clock.now(session)
+def _timing(session: Session, report: Report, now: datetime) -> transitions.Timing:
+    """The report's time limits as of ``now``. A limit after a state counts from the
+    report's last entry into it (the resolution the open data publish); a report whose
+    history never says so (imported) counts from its last state change, else its creation:
+    a note written since extends nothing. Read once, and only for a row with a limit."""
 
+    @cache
+    def since(status: str) -> datetime:
+        found = session.execute(queries.window_start(report.id, status)).one()
+        return found.entered or found.changed or report.created_at
 
-def _check_window(
-    session: Session, report: Report, window: transitions.Window, now: datetime | None
-) -> None:
-    """The row's time limit: from the report's last entry into ``window.after`` (the
-    resolution the open data publish); a report whose history never says so (imported)
-    counts from its last change."""
-    since = session.scalar(queries.last_entered(report.id, window.after)) or report.updated_at
-    if _now(session, now) - since > timedelta(days=window.days):
-        at = f"{window.after}_at"
-        raise Conflict(
-            window.problem,
-            days=window.days,
-            extra={at: since.isoformat()},
-            **{at: since.date().isoformat()},
-        )
+    return transitions.Timing(now=now, since=since)
 
 
 def _check_client_at(
-    session: Session, actor: Identity, report: Report, client_at: datetime, now: datetime | None
+    session: Session, actor: Identity, report: Report, client_at: datetime, now: datetime
 ) -> None:
     """The device's time for the action goes into the official history: it must be one at
     which the caller could act. Not before the ticket was given to the crew (for a crew; the
@@ -348,8 +342,7 @@ def _check_client_at(
     if actor.role == Role.CREW:
         given_at = session.scalar(queries.given_to_crew(report.id, actor.crew))
         earliest, since = max(earliest, given_at or earliest), messages.SINCE_GIVEN_TO_CREW
-    server_now = _now(session, now)
-    latest = server_now + CLIENT_CLOCK_SKEW
+    latest = now + CLIENT_CLOCK_SKEW
     if earliest <= client_at <= latest:
         return
     earliest_text = earliest.isoformat(timespec="seconds")
@@ -358,7 +351,7 @@ def _check_client_at(
         client_at=client_at.isoformat(timespec="seconds"),
         earliest=earliest_text,
         since=i18n.Localized(zip(i18n.SUPPORTED, since, strict=True)),
-        now=server_now.isoformat(timespec="seconds"),
+        now=now.isoformat(timespec="seconds"),
         skew=int(CLIENT_CLOCK_SKEW.total_seconds() // 60),
         errors={
             "json": {
@@ -368,7 +361,7 @@ def _check_client_at(
                 ]
             }
         },
-        extra={"earliest": earliest.isoformat(), "server_time": server_now.isoformat()},
+        extra={"earliest": earliest.isoformat(), "server_time": now.isoformat()},
     )
 
 

@@ -1,10 +1,13 @@
 """Which role may do which action on a report in which state, and the state it leads to.
 
 This module is the one table of the ticket's life: the service, the views (403 for a role
-that may never do an action) and the 409 answers (what is allowed from here) all read it.
+that may never do an action) and the 409 answers (what is allowed from here, and now) all
+read it.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from app.errors import Conflict, Forbidden
 from app.reports.models import STATUSES
@@ -34,6 +37,19 @@ class Window:
     after: str
     days: int
     problem: str
+
+    def is_open(self, since: datetime, now: datetime) -> bool:
+        return now - since <= timedelta(days=self.days)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """What a time limit is measured with, for one report: the instant of the action, and
+    when the report entered a state (``since(status)``, asked only for a row with a window:
+    app.triage.queries.window_start)."""
+
+    now: datetime
+    since: Callable[[str], datetime]
 
 
 # Residents may reopen a resolved report (or one the desk closed since) this long after it
@@ -134,9 +150,17 @@ def allowed_from(action: str, role: Role) -> tuple[str, ...]:
     return tuple(s for s in STATUSES if role in _roles(action, s))
 
 
-def allowed_actions(status: str, role: Role) -> tuple[str, ...]:
-    """What ``role`` may do to a report in ``status``."""
-    return tuple(a for a in ACTIONS if role in _roles(a, status))
+def allowed_actions(status: str, role: Role, timing: Timing) -> tuple[str, ...]:
+    """What ``role`` may do now to a report in ``status``: a row with a time limit counts
+    only while its window is open (``timing``)."""
+    return tuple(a for a in ACTIONS if _may_now(TABLE.get((a, status)), role, timing))
+
+
+def _may_now(transition: Transition | None, role: Role, timing: Timing) -> bool:
+    if transition is None or role not in transition.roles:
+        return False
+    window = transition.window_for(role)
+    return window is None or window.is_open(timing.since(window.after), timing.now)
 
 
 def describe(action: str, role: Role) -> str:
@@ -152,23 +176,29 @@ def _roles(action: str, status: str) -> frozenset[Role]:
     return transition.roles if transition else frozenset()
 
 
-def decide(action: str, role: Role, status: str) -> Transition:
-    """The transition ``role`` makes by doing ``action`` on a report in ``status``.
-
-    403 ``forbidden_role`` when the role may never do it; 409 ``transition_not_allowed``
-    (naming the current state, the states it is allowed from and what may be done now)
-    when it may, but not from this state.
-    """
+def require_role(action: str, role: Role) -> None:
+    """403 ``forbidden_role`` when ``role`` may never do ``action``, from any state."""
     if role not in roles_for(action):
         raise Forbidden(
             "forbidden_role",
             role=role.value,
             allowed=", ".join(sorted(r.value for r in roles_for(action))),
         )
+
+
+def decide(action: str, role: Role, status: str, timing: Timing) -> Transition:
+    """The transition ``role`` makes by doing ``action`` now on a report in ``status``.
+
+    403 ``forbidden_role`` when the role may never do it; 409 ``transition_not_allowed``
+    (naming the current state, the states it is allowed from and what may be done now)
+    when it may, but not from this state; 409 with the row's window problem when it may
+    from this state, but no longer (saying since when, and what may be done now).
+    """
+    require_role(action, role)
     transition = TABLE.get((action, status))
     if transition is None or role not in transition.roles:
         allowed = allowed_from(action, role)
-        now = allowed_actions(status, role)
+        now = allowed_actions(status, role, timing)
         raise Conflict(
             "transition_not_allowed",
             action=messages.action_words(action),
@@ -182,4 +212,19 @@ def decide(action: str, role: Role, status: str) -> Transition:
                 "allowed_actions": list(now),
             },
         )
+    window = transition.window_for(role)
+    if window is not None:
+        since = timing.since(window.after)
+        if not window.is_open(since, timing.now):
+            at = f"{window.after}_at"
+            raise Conflict(
+                window.problem,
+                days=window.days,
+                **{at: since.date().isoformat()},
+                extra={
+                    at: since.isoformat(),
+                    "current_status": status,
+                    "allowed_actions": list(allowed_actions(status, role, timing)),
+                },
+            )
     return transition

@@ -15,7 +15,15 @@ from app.reports.models import STATUSES, Report, ReportFollower, ReportSupporter
 from app.reports.service import add_support
 from app.triage import transitions
 from app.users.models import Role
-from tests.triage.helpers import DIJON, act, add_event, etag_of, history, make_report
+from tests.triage.helpers import (
+    DIJON,
+    act,
+    add_event,
+    database_now,
+    etag_of,
+    history,
+    make_report,
+)
 
 # Around central Dijon (as tests/organisation/test_routing.py): DIJON is in WEST only.
 WEST = [[[5.00, 47.30], [5.10, 47.30], [5.10, 47.35], [5.00, 47.35], [5.00, 47.30]]]
@@ -170,6 +178,80 @@ def test_a_note_or_public_update_after_the_resolution_does_not_extend_the_reopen
     )
     response = act(client, auth(Role.RESIDENT, uid="ana"), report_id, "reopen", {"reason": "r"})
     assert (response.status_code, response.get_json()["code"]) == (409, "reopen_window_over")
+
+
+@pytest.mark.parametrize("status", ["resolved", "closed"])
+def test_what_a_resident_may_do_now_honours_the_reopen_window(status):
+    resolved_at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    asked = []
+
+    def timing(days: float) -> transitions.Timing:
+        def since(state):
+            asked.append(state)
+            return resolved_at
+
+        return transitions.Timing(now=resolved_at + timedelta(days=days), since=since)
+
+    resident, agent = Role.RESIDENT, Role.AGENT
+    assert transitions.allowed_actions(status, resident, timing(29)) == ("reopen",)
+    assert transitions.allowed_actions(status, resident, timing(30)) == ("reopen",)
+    assert transitions.allowed_actions(status, resident, timing(30.01)) == ()
+    assert asked == ["resolved"] * 3
+    # The desk has no time limit: its window is never asked for.
+    assert "reopen" in transitions.allowed_actions(status, agent, timing(400))
+    assert asked == ["resolved"] * 3
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["resolved", "closed"])
+def test_a_409_after_the_reopen_window_does_not_offer_the_reopen_again(app, client, auth, closed):
+    report_id = resolved_days_ago(app, 31, closed=closed)
+    response = act(client, auth(Role.RESIDENT, uid="ana"), report_id, "reopen", {"reason": "r"})
+    answer = response.get_json()
+    assert (response.status_code, answer["code"]) == (409, "reopen_window_over")
+    assert answer["current_status"] == ("closed" if closed else "resolved")
+    assert answer["allowed_actions"] == []
+
+
+def imported(app, *, status: str = "resolved", created_days_ago: float, **fields) -> int:
+    """A report brought in from another system in ``status``: its history never says it
+    entered it."""
+    return make_report(
+        app,
+        status=status,
+        reporter="ana",
+        created_at=func.now() - timedelta(days=created_days_ago),
+        **fields,
+    )
+
+
+def test_an_imported_report_s_reopen_window_counts_from_its_creation_not_a_later_note(
+    app, client, auth
+):
+    old = imported(app, created_days_ago=40)
+    # The desk writes on it today: the report's updated_at moves, its window does not.
+    assert act(client, auth(Role.AGENT), old, "note", {"note": "Vu"}).status_code == 200
+    resident = auth(Role.RESIDENT, uid="ana")
+    response = act(client, resident, old, "reopen", {"reason": "r"})
+    assert (response.status_code, response.get_json()["code"]) == (409, "reopen_window_over")
+    assert response.get_json()["resolved_at"].startswith(
+        (database_now(app) - timedelta(days=40)).date().isoformat()
+    )
+    recent = imported(app, created_days_ago=10)
+    assert act(client, resident, recent, "reopen", {"reason": "r"}).status_code == 200
+
+
+@pytest.mark.parametrize(("closed_days_ago", "expected"), [(31, 409), (10, 200)])
+def test_an_imported_report_s_reopen_window_counts_from_its_last_state_change(
+    app, client, auth, closed_days_ago, expected
+):
+    # Imported resolved long ago (no resolution in its history), closed by the desk since.
+    report_id = imported(app, status="closed", created_days_ago=60)
+    add_event(
+        app, report_id, func.now() - timedelta(days=closed_days_ago), "close", "resolved", "closed"
+    )
+    add_event(app, report_id, func.now() - timedelta(days=1), "note", "closed", "closed")
+    response = act(client, auth(Role.RESIDENT, uid="ana"), report_id, "reopen", {"reason": "r"})
+    assert response.status_code == expected, response.get_json()
 
 
 def test_problems_name_states_and_actions_in_words_never_by_their_codes(app, client, auth):
