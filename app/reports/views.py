@@ -188,15 +188,7 @@ class ReportById(MethodView):
         desk, supervisors, admins, the crew holding it) what the resident said and where
         exactly; for staff, how it is handled"""
         report = service.get_report(db.session, report_id)
-        photos = photos_of(db.session, [report_id]).get(report_id, ())
-        view = service.view_of(
-            db.session,
-            report,
-            current_identity(),
-            photos,
-            grid_m=public.grid_of(current_app.config),
-        )
-        return {**view, "version": report.version}, {"ETag": f'"{report.version}"'}
+        return report_view(report), {"ETag": f'"{report.version}"'}
 
 
 @blp.route("/reports/<int:report_id>/contact", parameters=REPORT_ID_PARAMETER)
@@ -225,3 +217,13 @@ class Support(MethodView):
     def post(self, report_id):
         """Support a report ("me too"): counted once per resident, who then follows it"""
         return service.support(db.session, resident=current_identity(), report_id=report_id)
+
+
+def report_view(report) -> dict:
+    """The report as the caller may see it (GET /v1/reports/{report_id}, a triage action's
+    answer): its public projection, the reporter's own fields, or its staff's view."""
+    photos = photos_of(db.session, [report.id]).get(report.id, ())
+    view = service.view_of(
+        db.session, report, current_identity(), photos, grid_m=public.grid_of(current_app.config)
+    )
+    return {**view, "version": report.version}

@@ -3,7 +3,7 @@ and the message templates. Every write takes If-Match with the report's ETag."""
 
 import json
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask.views import MethodView
 from werkzeug.http import parse_etags
 
@@ -11,11 +11,8 @@ from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
 from app.idempotency import service as idempotency
 from app.pagination import decode_cursor, encode_cursor, page_size
-from app.photos.service import photos_of
-from app.reports import public
-from app.reports import service as reports
 from app.reports.schemas import ReportIdPathSchema, ReportViewSchema
-from app.reports.views import REPORT_ID_PARAMETER
+from app.reports.views import REPORT_ID_PARAMETER, report_view
 from app.triage import service, transitions
 from app.triage.schemas import (
     ACTION_SCHEMAS,
@@ -94,19 +91,6 @@ def if_match_versions() -> list[int] | None:
         return None
     # Other tags (weak ones, foreign ones) can never match: the answer is then 412.
     return [int(tag) for tag in tags.as_set() if tag.isascii() and tag.isdigit() and len(tag) < 12]
-
-
-def report_view(report) -> dict:
-    """The report as the caller may see it, as GET /v1/reports/{report_id} shows it."""
-    photos = photos_of(db.session, [report.id]).get(report.id, ())
-    view = reports.view_of(
-        db.session,
-        report,
-        current_identity(),
-        photos,
-        grid_m=public.grid_of(current_app.config),
-    )
-    return {**view, "version": report.version}
 
 
 def render(report) -> dict:
