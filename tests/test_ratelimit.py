@@ -31,6 +31,14 @@ def post(client, headers, n):
     )
 
 
+def upload(client, headers, report_id, n):
+    return client.post(
+        f"/v1/reports/{report_id}/photos",
+        headers={**headers, "Idempotency-Key": f"p{n}"},
+        data={"file": (io.BytesIO(jpeg()), "p.jpg")},
+    )
+
+
 def test_a_resident_is_limited_per_minute_with_retry_after(limited, auth):
     client, me = limited.test_client(), auth(uid="busy")
     assert [post(client, me, n).status_code for n in range(2)] == [201, 201]
@@ -56,14 +64,7 @@ def test_photo_uploads_are_limited_too(limited, token_for):
     me = {"Authorization": f"Bearer {token_for(Role.RESIDENT, uid='snapper')}"}
     report_id = post(client, me, 1).get_json()["id"]
 
-    def upload(n):
-        return client.post(
-            f"/v1/reports/{report_id}/photos",
-            headers={**me, "Idempotency-Key": f"p{n}"},
-            data={"file": (io.BytesIO(jpeg()), "p.jpg")},
-        )
-
-    assert [upload(n).status_code for n in range(2)] == [202, 429]
+    assert [upload(client, me, report_id, n).status_code for n in range(2)] == [202, 429]
 
 
 def test_reading_is_not_limited(limited, auth):
@@ -114,25 +115,14 @@ def test_a_retried_photo_upload_gets_its_answer_after_the_limit(limited, token_f
     me = {"Authorization": f"Bearer {token_for(Role.RESIDENT, uid='snapper2')}"}
     report_id = post(client, me, 1).get_json()["id"]
 
-    def upload(n):
-        return client.post(
-            f"/v1/reports/{report_id}/photos",
-            headers={**me, "Idempotency-Key": f"p{n}"},
-            data={"file": (io.BytesIO(jpeg()), "p.jpg")},
-        )
-
-    first = upload(0)
+    first = upload(client, me, report_id, 0)
     assert first.status_code == 202
-    assert upload(1).status_code == 429
-    again = upload(0)
+    assert upload(client, me, report_id, 1).status_code == 429
+    again = upload(client, me, report_id, 0)
     assert again.status_code == 202
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.get_json()["id"] == first.get_json()["id"]
     # The same report spelled otherwise in the path is the same request.
-    padded = client.post(
-        f"/v1/reports/{report_id:04d}/photos",
-        headers={**me, "Idempotency-Key": "p0"},
-        data={"file": (io.BytesIO(jpeg()), "p.jpg")},
-    )
+    padded = upload(client, me, f"{report_id:04d}", 0)
     assert padded.status_code == 202, padded.get_json()
     assert padded.get_json()["id"] == first.get_json()["id"]
