@@ -50,7 +50,10 @@ def explain(session, now, **filters) -> str:
     ("filters", "index"),
     [
         ({}, "ix_reports_created_at_id"),
-        ({"statuses": {"open"}}, "ix_reports_created_at_id"),
+        # Open work is a few percent of the reports: walking the list's order or the open
+        # reports' partial indexes (a few rows, then sorted) are both cheap, and the planner
+        # picks either on such data.
+        ({"statuses": {"open"}}, ("ix_reports_created_at_id", "ix_reports_open_desk_created_at")),
         ({"service_codes": ["pothole"]}, "ix_reports_category_created_at_id"),
         (
             {"start": None, "updated_after": timedelta(days=2)},
@@ -60,7 +63,8 @@ def explain(session, now, **filters) -> str:
 )
 def test_each_list_reads_its_index(session, many_reports, now, filters, index):
     plan = explain(session, now, **filters)
-    assert f" {index} " in f"{plan} ", plan
+    indexes = (index,) if isinstance(index, str) else index
+    assert any(f" {name} " in f"{plan} " for name in indexes), plan
     assert "Seq Scan on reports" not in plan, plan
 
 
