@@ -89,7 +89,7 @@ def _check_safety(app: Flask) -> None:
 
 
 def _init_auth(app: Flask) -> None:
-    from app.users.tokens import FirebaseTokenVerifier
+    from app.auth.tokens import FirebaseTokenVerifier
 
     if app.config.get("FIREBASE_AUTH_EMULATOR_HOST"):
         # firebase-admin reads emulator mode from the environment only.
@@ -114,10 +114,10 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.ops.views import blp as ops
     from app.organisation.views import blp as organisation
     from app.photos.views import blp as photos
-    from app.queue.views import blp as queue
     from app.reports.views import blp as reports
     from app.triage.views import blp as triage
     from app.users.views import blp as users
+    from app.worklists.views import blp as queue
 
     for blueprint in (
         ops,

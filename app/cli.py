@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from app import i18n
 from app.assets.importing import FORMATS
 from app.assets.models import KINDS
+from app.auth.tokens import emulator_mode, mint_emulator_token
 from app.categories import service as categories
 from app.errors import Problem
 from app.extensions import db
@@ -19,7 +20,6 @@ from app.geo import service as geo
 from app.organisation import service as organisation
 from app.users import service as users_service
 from app.users.models import STAFF_ROLES, Role
-from app.users.tokens import emulator_mode, mint_emulator_token
 
 reference = AppGroup("reference", help="Reference data: communes and the control centre's desks.")
 users = AppGroup("users", help="Staff accounts and development tokens.")

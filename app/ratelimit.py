@@ -15,10 +15,10 @@ from flask import current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from app.auth.identity import current_identity
 from app.errors import Problem
 from app.extensions import db
 from app.idempotency import service as idempotency
-from app.users.identity import current_identity
 
 # endpoint -> (config key of the limit, what the limit is counted per)
 RULES = {

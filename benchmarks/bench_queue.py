@@ -31,8 +31,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.auth.tokens import mint_emulator_token  # noqa: E402
 from app.ops.launcher import ensure_database, libpq_url, with_database  # noqa: E402
-from app.users.tokens import mint_emulator_token  # noqa: E402
 from benchmarks import dataset  # noqa: E402
 from benchmarks.bench_http_ceiling import ensure_wrk, free_port, serve  # noqa: E402
 from benchmarks.bench_intake import wrk_run  # noqa: E402
@@ -48,7 +48,7 @@ def page_statement(env: dict, commune: str) -> tuple[str, dict]:
     """The SQL the queue runs for the page, and its parameters (psycopg's format)."""
     from app import create_app
     from app.extensions import db
-    from app.queue import queries
+    from app.worklists import queries
 
     app = create_app({"DATABASE_URL": env["DATABASE_URL"], "LOG_LEVEL": "WARNING"})
     with app.app_context():

@@ -2,7 +2,7 @@
 communes, 60 crews, 200 routing rules: see benchmarks/dataset.py).
 
 Three measures in one run:
-- the routing step alone, in-process: `app.reports.routing.route` (commune, desk, asset,
+- the routing step alone, in-process: `app.routing.intake.route` (commune, desk, asset,
   duplicate, crew, priority and the explanation) on random points, median and p95;
 - its floor: the same SQL statement, with the same parameters, run by psycopg directly;
 - intake through gunicorn (as benchmarks/bench_intake.py) with routing, and with it
@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.ops.launcher import libpq_url  # noqa: E402
-from app.reports import routing  # noqa: E402
+from app.routing import intake as routing  # noqa: E402
 from benchmarks import dataset  # noqa: E402
 from benchmarks.bench_http_ceiling import ensure_wrk, free_port, serve  # noqa: E402
 from benchmarks.bench_intake import wrk_run  # noqa: E402

@@ -97,7 +97,7 @@ LIMIT %(missing)s
 
 def bench_env(**extra) -> dict:
     """The environment of a process working on `signale_bench` (created if missing)."""
-    from app.users.tokens import mint_emulator_token
+    from app.auth.tokens import mint_emulator_token
 
     base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/signale")
     bench_db = with_database(libpq_url(base), "signale_bench")

@@ -5,9 +5,9 @@ import json
 import pytest
 from sqlalchemy import select
 
+from app.auth.tokens import FirebaseTokenVerifier
 from app.extensions import db
 from app.users.models import Role, User
-from app.users.tokens import FirebaseTokenVerifier
 from tests.conftest import PROJECT_ID
 
 

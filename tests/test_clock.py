@@ -43,7 +43,7 @@ CLOCK_SUBSET = [
     "tests/triage/test_offline.py::test_a_device_time_before_the_report_was_made_or_in_the_future_is_refused",
     "tests/open311/test_requests.py::test_without_dates_only_the_last_90_days_are_listed",
     "tests/open311/test_requests.py::test_updated_after_and_before",
-    "tests/queue/test_desk_queue.py::test_counts_split_the_filtered_queue_by_state_with_the_overdue",
+    "tests/worklists/test_desk_queue.py::test_counts_split_the_filtered_queue_by_state_with_the_overdue",
     "tests/audit/test_personal_data_reads.py::"
     "test_supervisors_and_admins_list_the_reads_newest_first_with_filters",
 ]

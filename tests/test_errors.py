@@ -4,10 +4,10 @@ import json
 
 import pytest
 
+from app.auth.tokens import mint_emulator_token
 from app.extensions import MAX_JSON_DEPTH, SURROGATE_MESSAGE
 from app.field_messages import translate
 from app.users.models import Role
-from app.users.tokens import mint_emulator_token
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "instance", "request_id"}
 

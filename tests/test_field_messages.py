@@ -127,9 +127,9 @@ def test_a_problems_detail_names_what_to_fix_in_its_own_language(client, auth):
 
 
 def partner_key(app) -> str:
+    from app.auth.identity import Identity
     from app.extensions import db
     from app.open311 import service
-    from app.users.identity import Identity
 
     with app.app_context():
         admin = Identity(uid="admin-1", role=Role.ADMIN, anonymous=False, email=None)

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from app.auth.tokens import mint_emulator_token
 from app.pagination import encode_cursor
 from app.users.models import Role
-from app.users.tokens import mint_emulator_token
 from tests.conftest import PROJECT_ID
 
 schema = schemathesis.pytest.from_fixture("api_schema")

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from app.opendata import service
-from app.photos.storage import FilesystemStorage
+from app.storage import FilesystemStorage
 from tests.conftest import MEDIA_ROOT, make_app
 from tests.factories import add_report, database  # noqa: F401 (add_report: a fixture)
 from tests.opendata.conftest import add_photo  # noqa: F401 (fixture)

@@ -16,11 +16,11 @@ from app.assets.schemas import (
     AssetUploadSchema,
     ImportReportSchema,
 )
+from app.auth.identity import roles_required
 from app.errors import PROBLEM_DOC, Problem, Unprocessable
 from app.extensions import Blueprint, db
+from app.geo.arguments import parse_bbox, parse_point
 from app.pagination import page_size
-from app.reports.queries import parse_bbox, parse_point
-from app.users.identity import roles_required
 from app.users.models import Role
 
 blp = Blueprint(

@@ -2,10 +2,10 @@ from flask.views import MethodView
 
 from app.audit import service
 from app.audit.schemas import PersonalDataReadArgsSchema, PersonalDataReadPageSchema
+from app.auth.identity import roles_required
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
 from app.pagination import page_size
-from app.users.identity import roles_required
 from app.users.models import Role
 
 blp = Blueprint(

@@ -1,5 +1,6 @@
 from flask.views import MethodView
 
+from app.auth.identity import roles_required
 from app.categories import service
 from app.categories.schemas import (
     CODE_PATTERN,
@@ -10,7 +11,6 @@ from app.categories.schemas import (
 )
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
-from app.users.identity import roles_required
 from app.users.models import Role
 
 blp = Blueprint(

@@ -5,6 +5,7 @@ A blueprint of its own beside the feed registry's (views.py), so the two evolve 
 
 from flask.views import MethodView
 
+from app.auth.identity import roles_required
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
 from app.feeds import faults
@@ -16,7 +17,6 @@ from app.feeds.schemas import (
     FaultMappingPathSchema,
     FaultMappingSchema,
 )
-from app.users.identity import roles_required
 from app.users.models import Role
 
 blp = Blueprint(

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.assets.models import KIND_NAMES, Asset
+from app.auth.identity import SENSOR_NAMESPACE, Identity, internal_uid
 from app.categories.models import Category
 from app.errors import NotFound, Unprocessable
 from app.feeds.models import FeedFaultMapping
@@ -27,7 +28,6 @@ from app.feeds.vocabulary import label
 from app.reports.models import CLOSED_STATUSES, Report
 from app.reports.service import create_report
 from app.triage.models import ReportEvent
-from app.users.identity import SENSOR_NAMESPACE, Identity, internal_uid
 from app.users.models import Role
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import shapely
 
-from app.feeds.ngsi_ld import FUTURE_TOLERANCE, MAX_ID_LENGTH, count, in_lambert93_domain
+from app.feeds.ngsi_ld import FUTURE_TOLERANCE, MAX_ID_LENGTH, count
 from app.feeds.states import EntityState, Malformed, PollResult
+from app.geo.arguments import in_lambert93_domain
 
 ENTITY_TYPE = "BikeHireDockingStation"
 FILES = ("station_information", "station_status")
@@ -198,7 +199,7 @@ def station_state(station: dict, where: dict, updated: datetime, now: datetime) 
         entity_type=ENTITY_TYPE,
         name=where["name"],
         geom=geom,
-        projectable=in_lambert93_domain(geom),
+        projectable=in_lambert93_domain(*geom.bounds),
         observed_at=observed,
         status=status(station),
         available=bikes,

@@ -12,8 +12,9 @@ import shapely
 from google.protobuf.message import DecodeError
 from google.transit import gtfs_realtime_pb2
 
-from app.feeds.ngsi_ld import FUTURE_TOLERANCE, MAX_ID_LENGTH, in_lambert93_domain
+from app.feeds.ngsi_ld import FUTURE_TOLERANCE, MAX_ID_LENGTH
 from app.feeds.states import EntityState, Malformed, PollResult
+from app.geo.arguments import in_lambert93_domain
 
 ENTITY_TYPE = "TransitVehicle"
 OCCUPANCY = gtfs_realtime_pb2.VehiclePosition.OccupancyStatus
@@ -93,7 +94,7 @@ def vehicle_state(entity, sent_at: datetime, now: datetime) -> EntityState:
         entity_type=ENTITY_TYPE,
         name=position.vehicle.label[:200] or None,
         geom=geom,
-        projectable=in_lambert93_domain(geom),
+        projectable=in_lambert93_domain(*geom.bounds),
         observed_at=observed,
         measures={k: v for k, v in measures.items() if v is not None},
     )

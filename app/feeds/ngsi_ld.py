@@ -14,7 +14,7 @@ from shapely.geometry import shape
 
 from app.feeds import vocabulary
 from app.feeds.states import EntityState, Malformed
-from app.geo.models import LAMBERT93_DOMAIN
+from app.geo.arguments import in_lambert93_domain
 
 # Which entity types a feed of each kind carries.
 KIND_TYPES = {
@@ -184,12 +184,6 @@ def _numbers_only(coordinates, depth: int = 0) -> bool:
     return all(_numbers_only(c, depth + 1) for c in coordinates)
 
 
-def in_lambert93_domain(geom) -> bool:
-    west, south, east, north = geom.bounds
-    d_west, d_south, d_east, d_north = LAMBERT93_DOMAIN
-    return d_west <= west and east <= d_east and d_south <= south and north <= d_north
-
-
 def count(attributes: dict, name: str) -> int | None:
     value = attributes.get(name)
     if value is None:
@@ -357,7 +351,7 @@ def parse_entity(entity, kind: str, now: datetime) -> EntityState:
         entity_type=entity_type,
         name=name[:200] if isinstance(name, str) else None,
         geom=geom,
-        projectable=in_lambert93_domain(geom),
+        projectable=in_lambert93_domain(*geom.bounds),
         observed_at=observed_at(attributes, observed, now),
         measures=measures,
         **values,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.errors import NotFound
 from app.feeds.adapters import KIND_ENTITY_TYPES
 from app.feeds.models import FeedEntity
-from app.geo.models import LAMBERT93_DOMAIN, in_lambert93_domain
+from app.geo.arguments import clip_to_lambert93_domain, in_lambert93_domain
 from app.pagination import decode_cursor, paginate
 
 # ST_DWithin and the distance both use geom_l93 (GiST); entities of disabled feeds are
@@ -158,12 +158,11 @@ def in_box(
 ) -> dict:
     """A page of the ``kind`` entities meeting ``bbox`` (WGS 84), in id order."""
     after = decode_cursor(cursor, 1, parse_id_cursor)
-    d_west, d_south, d_east, d_north = LAMBERT93_DOMAIN
     # Only the part of the box where Lambert-93 is defined (PROJ may refuse the rest).
-    west, south = max(bbox[0], d_west), max(bbox[1], d_south)
-    east, north = min(bbox[2], d_east), min(bbox[3], d_north)
-    if west >= east or south >= north:
+    clipped = clip_to_lambert93_domain(bbox)
+    if clipped is None:
         return {"items": [], "next_cursor": None}
+    west, south, east, north = clipped
     rows = session.execute(
         IN_BOX,
         {

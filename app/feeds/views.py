@@ -5,6 +5,7 @@ from flask import Response, current_app, json, request
 from flask.views import MethodView
 
 from app import clock
+from app.auth.identity import roles_required
 from app.errors import PROBLEM_DOC, Unprocessable
 from app.extensions import Blueprint, db
 from app.feeds import queries, service
@@ -26,9 +27,8 @@ from app.feeds.schemas import (
     VehicleCollectionSchema,
 )
 from app.feeds.vocabulary import our_status
+from app.geo.arguments import parse_bbox
 from app.pagination import page_size
-from app.reports.queries import parse_bbox
-from app.users.identity import roles_required
 from app.users.models import Role
 
 blp = Blueprint(

@@ -7,14 +7,6 @@ from app.extensions import db
 WGS84 = 4326
 # RGF93 / Lambert-93: France's official metric projection, for distances and buffers.
 LAMBERT93 = 2154
-# Its area of use (mainland France), lon/lat: PROJ refuses to project some points far
-# outside it (the south pole, for one), and no report of ours lies out there.
-LAMBERT93_DOMAIN = (-9.86, 41.15, 10.38, 51.56)
-
-
-def in_lambert93_domain(lon: float, lat: float) -> bool:
-    west, south, east, north = LAMBERT93_DOMAIN
-    return west <= lon <= east and south <= lat <= north
 
 
 class Commune(db.Model):

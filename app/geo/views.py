@@ -1,5 +1,6 @@
 from flask.views import MethodView
 
+from app.auth.identity import roles_required
 from app.errors import PROBLEM_DOC, NotFound
 from app.extensions import Blueprint, db
 from app.geo import service
@@ -10,7 +11,6 @@ from app.geo.schemas import (
     PointArgsSchema,
     ServiceAreaSchema,
 )
-from app.users.identity import roles_required
 
 blp = Blueprint(
     "geo",

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, distinct_on, insert
 from sqlalchemy.orm import Session
 
 from app import clock, i18n
+from app.auth.identity import Identity, is_internal_uid
 from app.errors import NotFound, Unprocessable
 from app.notifications import messages
 from app.notifications.models import (
@@ -26,7 +27,6 @@ from app.notifications.models import (
 )
 from app.reports.models import Report, ReportFollower
 from app.triage.models import ReportEvent
-from app.users.identity import Identity, is_internal_uid
 
 # Set on the session when a transaction wrote deliveries: the dispatcher is queued after
 # its commit (app.notifications.dispatch), never before.

@@ -1,6 +1,7 @@
 from flask import current_app
 from flask.views import MethodView
 
+from app.auth.identity import current_identity, roles_required
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
 from app.notifications import areas, service
@@ -31,7 +32,6 @@ from app.notifications.schemas import (
 from app.pagination import decode_cursor, encode_cursor, page_size
 from app.reports.schemas import ReportIdPathSchema
 from app.reports.views import REPORT_ID_PARAMETER
-from app.users.identity import current_identity, roles_required
 from app.users.models import Role
 
 blp = Blueprint(

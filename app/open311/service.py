@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.addresses import service as addresses
+from app.auth.identity import OPEN311_NAMESPACE, Identity, internal_uid
 from app.categories.models import GROUPS, Category
 from app.errors import NotFound
 from app.open311 import media, queries
@@ -24,7 +25,6 @@ from app.photos import service as photos
 from app.photos.models import Photo
 from app.reports.models import Report
 from app.reports.service import create_report
-from app.users.identity import OPEN311_NAMESPACE, Identity, internal_uid
 from app.users.models import Role
 
 log = logging.getLogger(__name__)

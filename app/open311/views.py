@@ -19,6 +19,7 @@ from werkzeug.routing import RequestRedirect
 
 from app import cache as shared_cache
 from app import clock, field_messages, i18n
+from app.auth.identity import current_identity, roles_required
 from app.errors import PROBLEM_DOC, Problem
 from app.extensions import Blueprint, db
 from app.open311 import arguments, ratelimit, service
@@ -36,7 +37,6 @@ from app.open311.schemas import (
 )
 from app.pagination import decode_cursor, page_size
 from app.urls import public_base, public_url
-from app.users.identity import current_identity, roles_required
 from app.users.models import Role
 
 log = logging.getLogger(__name__)

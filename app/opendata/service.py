@@ -18,7 +18,7 @@ from app.opendata import statistics
 from app.opendata.formats import FORMATS, WRITERS
 from app.opendata.models import OpenDataFile
 from app.opendata.queries import export_rows
-from app.photos.storage import Storage
+from app.storage import Storage
 from app.urls import public_url
 
 log = logging.getLogger(__name__)

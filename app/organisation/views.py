@@ -1,5 +1,6 @@
 from flask.views import MethodView
 
+from app.auth.identity import roles_required
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
 from app.organisation import service
@@ -13,7 +14,6 @@ from app.organisation.schemas import (
     RoutingRuleSchema,
     RuleIdPathSchema,
 )
-from app.users.identity import roles_required
 from app.users.models import STAFF_ROLES, Role
 
 blp = Blueprint(

@@ -11,15 +11,15 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app.auth.identity import Identity, works_desk
 from app.errors import Conflict, Forbidden, Problem
 from app.idempotency import service as idempotency
 from app.organisation.models import Crew
 from app.photos import processing
 from app.photos.models import PROCESSING, READY, REJECTED, Photo
-from app.photos.storage import Storage, from_config
 from app.reports.models import Report, ReportSupporter
 from app.reports.service import get_report, place_from_photo
-from app.users.identity import Identity, works_desk
+from app.storage import Storage, from_config
 from app.users.models import Role
 
 log = logging.getLogger(__name__)

@@ -4,6 +4,7 @@ import hashlib
 from flask import Response, json, request
 from flask.views import MethodView
 
+from app.auth.identity import current_identity, roles_required
 from app.errors import PROBLEM_DOC, NotFound
 from app.extensions import Blueprint, db
 from app.idempotency import service as idempotency
@@ -16,7 +17,6 @@ from app.photos.schemas import (
     PhotoUploadSchema,
 )
 from app.reports.views import IDEMPOTENCY_KEY_PARAMETER, REPORT_ID_PARAMETER
-from app.users.identity import current_identity, roles_required
 
 blp = Blueprint("photos", __name__, url_prefix="/v1", description="Report photos")
 

@@ -4,9 +4,9 @@ and each one audited in the same transaction (who, when, which report, which req
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app.auth.identity import Identity, works_desk
 from app.errors import Forbidden
 from app.reports.service import get_report
-from app.users.identity import Identity, works_desk
 
 
 def read_contact(

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.categories.models import Category
 from app.geo.models import Commune
 from app.organisation.models import Desk, RoutingRule
-from app.reports.routing import priority_for
+from app.routing.intake import priority_for
 
 DIJON = "21231"
 DIJON_SHARE = 0.6

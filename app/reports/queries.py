@@ -6,19 +6,13 @@ from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.categories.models import Category
-from app.errors import Unprocessable
-from app.geo.models import LAMBERT93, WGS84, in_lambert93_domain
+from app.geo.arguments import in_lambert93_domain, lambert93, parse_bbox, parse_point
 from app.pagination import decode_cursor, paginate
 from app.reports import public
 from app.reports.models import CLOSED_STATUSES, Report
 
 SUGGESTION_RADIUS_M = 250
 SUGGESTIONS = 5
-
-
-def lambert93(lon: float, lat: float):
-    """The point, projected to Lambert-93 metres (check in_lambert93_domain first)."""
-    return func.ST_Transform(func.ST_SetSRID(func.ST_MakePoint(lon, lat), WGS84), LAMBERT93)
 
 
 def suggestions(session: Session, *, lon: float, lat: float, category: str, grid_m: int) -> list:
@@ -113,29 +107,3 @@ def list_reports(
 def parse_cursor(cursor: str | None) -> list | None:
     """(created_at, id) from a cursor issued by :func:`list_reports`."""
     return decode_cursor(cursor, 2, lambda k: [datetime.fromisoformat(k[0]), int(k[1])])
-
-
-def parse_point(text: str) -> tuple[float, float]:
-    lon, lat = (float(v) for v in text.split(","))
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        raise Unprocessable(
-            "invalid_area",
-            errors={"query": {"near": ["lon must be within ±180 and lat within ±90"]}},
-        )
-    return lon, lat
-
-
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    x1, y1, x2, y2 = (float(v) for v in text.split(","))
-    if not (-180 <= x1 < x2 <= 180 and -90 <= y1 < y2 <= 90):
-        raise Unprocessable(
-            "invalid_area",
-            errors={
-                "query": {
-                    "bbox": [
-                        "expected min_lon < max_lon and min_lat < max_lat within WGS 84 bounds"
-                    ]
-                }
-            },
-        )
-    return x1, y1, x2, y2

@@ -229,7 +229,7 @@ class ReportViewSchema(ReportSchema):
 
 
 def bbox_field() -> ma.fields.String:
-    """A ``bbox`` query argument (checked further by :func:`app.reports.queries.parse_bbox`)."""
+    """A ``bbox`` query argument (checked further by :func:`app.geo.arguments.parse_bbox`)."""
     return ma.fields.String(
         load_default=None,
         validate=ma.validate.Regexp(

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from app.auth.identity import Identity, works_desk
 from app.categories.models import Category
 from app.categories.service import validate_answers
 from app.errors import Conflict, NotFound, Unprocessable
@@ -17,14 +18,14 @@ from app.geo import service as geo
 from app.geo.models import WGS84
 from app.idempotency import service as idempotency
 from app.organisation.models import Crew
-from app.reports import public, routing
+from app.reports import public
 from app.reports.models import (
     Report,
     ReportContact,
     ReportFollower,
     ReportSupporter,
 )
-from app.users.identity import Identity, works_desk
+from app.routing import intake
 from app.users.models import STAFF_ROLES, Role
 
 SUBMIT_SCOPE = idempotency.request_scope("POST", "/v1/reports")
@@ -86,7 +87,7 @@ def _create(
 ) -> Report:
     location = data.get("location")
     lon, lat = (location["lon"], location["lat"]) if location else (None, None)
-    routed = routing.route(
+    routed = intake.route(
         session,
         data["category"],
         lon,
@@ -178,7 +179,7 @@ def place_from_photo(session: Session, report: Report, lon: float, lat: float) -
     if report.geom is not None:
         return False
     # Routed before the report gets its position, so that it cannot find itself.
-    routed = routing.route(session, report.category.code, lon, lat, active_only=False)
+    routed = intake.route(session, report.category.code, lon, lat, active_only=False)
     if routed.commune is None:
         return False
     report.geom = WKTElement(f"POINT({lon} {lat})", srid=WGS84)

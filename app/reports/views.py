@@ -2,6 +2,7 @@ from flask import Response, current_app, g, json, request
 from flask.views import MethodView
 
 from app import i18n
+from app.auth.identity import current_identity, roles_required
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
 from app.geojson import page_as_features
@@ -23,7 +24,6 @@ from app.reports.schemas import (
     SuggestionListSchema,
     SupportSchema,
 )
-from app.users.identity import current_identity, roles_required
 from app.users.models import Role
 
 blp = Blueprint(

@@ -9,8 +9,8 @@ from :func:`entered`. Only a state change counts: a note, a public update or a s
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
-from app.queue.queries import CREW_STATUSES
 from app.triage.models import ReportEvent
+from app.worklists.queries import CREW_STATUSES
 
 # A state change, whatever the state.
 _CHANGED = ReportEvent.from_status != ReportEvent.to_status

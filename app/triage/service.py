@@ -22,18 +22,18 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock, i18n
+from app.auth.identity import Identity
 from app.categories.models import Category
 from app.errors import Conflict, Forbidden, NotFound, Problem, Unprocessable
 from app.idempotency import service as idempotency
 from app.notifications import service as notifications
-from app.organisation import routing as routing_rules
 from app.organisation.models import Crew, Desk
 from app.organisation.service import desks_by_code
-from app.reports import routing as report_routing
 from app.reports.models import CLOSED_STATUSES, Report, ReportFollower, ReportSupporter
+from app.routing import choice as routing_rules
+from app.routing import intake as report_routing
 from app.triage import messages, queries, transitions
 from app.triage.models import MessageTemplate, ReportEvent
-from app.users.identity import Identity
 from app.users.models import STAFF_ROLES, Role
 
 _REPORTS = Report.__table__

@@ -7,6 +7,7 @@ from flask import Response, request
 from flask.views import MethodView
 from werkzeug.http import parse_etags
 
+from app.auth.identity import current_identity, roles_required
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
 from app.idempotency import service as idempotency
@@ -26,7 +27,6 @@ from app.triage.schemas import (
     TemplateSchema,
     TemplateStatusPathSchema,
 )
-from app.users.identity import current_identity, roles_required
 from app.users.models import Role
 
 blp = Blueprint(

@@ -1,1 +1,1 @@
-"""Identities and roles: Firebase ID tokens, our staff table, and who may do what."""
+"""Staff accounts: roles, desks and crews of the people who work the control centre."""

@@ -4,10 +4,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app.auth.identity import INTERNAL_NAMESPACES, Identity, is_internal_uid
 from app.errors import Forbidden, NotFound, Unprocessable
 from app.organisation.service import crew_by_code, desks_by_code
 from app.pagination import paginate
-from app.users.identity import INTERNAL_NAMESPACES, Identity, is_internal_uid
 from app.users.models import Role, User
 
 ROLE_NEEDS_DESKS = (Role.AGENT, Role.SUPERVISOR)

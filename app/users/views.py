@@ -1,11 +1,11 @@
 from flask import g
 from flask.views import MethodView
 
+from app.auth.identity import current_identity, roles_required
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
 from app.pagination import decode_cursor, page_size
 from app.users import service
-from app.users.identity import current_identity, roles_required
 from app.users.models import Role
 from app.users.schemas import (
     MeSchema,

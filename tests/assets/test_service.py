@@ -10,7 +10,7 @@ from app.assets.generate import LAYERS, generate
 from app.assets.models import Asset
 from app.assets.service import get_by_reference, nearest_asset, nearest_query, put_asset
 from app.errors import Unprocessable
-from app.reports.routing import lookup_statement
+from app.routing.intake import lookup_statement
 
 # Lambert-93 coordinates (metres) near place de la Libération, Dijon.
 X0, Y0 = 853_900.0, 6_694_350.0

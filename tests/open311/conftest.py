@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 import pytest
 from sqlalchemy import text
 
+from app.auth.identity import Identity
 from app.extensions import db
 from app.open311 import service
-from app.users.identity import Identity
 from app.users.models import Role
 from tests.photos.images import jpeg
 

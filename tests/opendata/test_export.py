@@ -13,8 +13,8 @@ from sqlalchemy import select, update
 from app.opendata import service
 from app.opendata.models import OpenDataFile
 from app.ops.launcher import libpq_url
-from app.photos.storage import FilesystemStorage
 from app.reports.models import Report
+from app.storage import FilesystemStorage
 from tests.opendata.conftest import database
 
 

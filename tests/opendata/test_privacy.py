@@ -11,7 +11,7 @@ import struct
 import pyarrow.parquet as pq
 
 from app.opendata import service
-from app.photos.storage import FilesystemStorage
+from app.storage import FilesystemStorage
 from tests.conftest import MEDIA_ROOT
 from tests.open311.conftest import api_key  # noqa: F401
 from tests.opendata.conftest import database

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from app.opendata import service
-from app.photos.storage import FilesystemStorage
+from app.storage import FilesystemStorage
 from tests.conftest import MEDIA_ROOT
 from tests.opendata.conftest import database
 

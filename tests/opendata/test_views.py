@@ -14,7 +14,7 @@ from rq import Queue
 from rq.job import Job
 
 from app.opendata import service
-from app.photos.storage import FilesystemStorage
+from app.storage import FilesystemStorage
 from tests.conftest import MEDIA_ROOT, redis_test_url
 from tests.opendata.conftest import database
 

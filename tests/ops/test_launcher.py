@@ -21,10 +21,10 @@ import time_machine
 from rq import Queue, Worker
 
 from app import config
+from app.auth.tokens import mint_emulator_token
 from app.feeds.simulator import DEMO_FEEDS
 from app.notifications import fcm
 from app.ops import launcher
-from app.users.tokens import mint_emulator_token
 from tests.conftest import PROJECT_ID, VAR_DIR, create_database, drop_database, redis_test_url
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.categories.models import Category
 from app.organisation.models import Crew, Desk, RoutingRule
-from app.organisation.routing import choose_crew, match_desk
+from app.routing.choice import choose_crew, match_desk
 
 DIJON_CENTRE = (5.0415, 47.322)
 ON_THE_ROCADE = (5.0941, 47.326)  # the generated ring's eastern edge

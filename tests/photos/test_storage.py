@@ -10,7 +10,7 @@ from moto.server import ThreadedMotoServer
 
 from app.extensions import db
 from app.photos.service import process_photo
-from app.photos.storage import FilesystemStorage, S3Storage, from_config
+from app.storage import FilesystemStorage, S3Storage, from_config
 from app.users.models import Role
 from tests.conftest import make_app
 from tests.photos.images import jpeg

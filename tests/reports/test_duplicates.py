@@ -16,7 +16,7 @@ from app.categories.models import Category
 from app.extensions import db
 from app.reports import queries
 from app.reports.models import Report, ReportFollower, ReportSupporter
-from app.reports.routing import duplicate_target
+from app.routing.intake import duplicate_target
 from app.users.models import Role
 
 ORIGIN_L93 = (854000.0, 6692000.0)  # central Dijon

@@ -12,9 +12,9 @@ from sqlalchemy import func, select, text, true
 
 from app.extensions import db
 from app.opendata import service as opendata
-from app.photos.storage import FilesystemStorage
 from app.reports import public
 from app.reports.models import Report
+from app.storage import FilesystemStorage
 from app.users.models import Role
 from tests.addresses.conftest import add_addresses
 from tests.conftest import MEDIA_ROOT

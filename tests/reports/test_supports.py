@@ -6,10 +6,10 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from app.auth.tokens import mint_emulator_token
 from app.extensions import db
 from app.reports.models import Report, ReportSupporter
 from app.users.models import Role
-from app.users.tokens import mint_emulator_token
 from tests.conftest import PROJECT_ID, make_app
 from tests.triage.helpers import act
 

@@ -25,7 +25,7 @@ from tests.triage.helpers import (
     make_report,
 )
 
-# Around central Dijon (as tests/organisation/test_routing.py): DIJON is in WEST only.
+# Around central Dijon (as tests/routing/test_choice.py): DIJON is in WEST only.
 WEST = [[[5.00, 47.30], [5.10, 47.30], [5.10, 47.35], [5.00, 47.35], [5.00, 47.30]]]
 EAST = [[[5.05, 47.30], [5.15, 47.30], [5.15, 47.35], [5.05, 47.35], [5.05, 47.30]]]
 

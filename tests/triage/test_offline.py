@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.auth.identity import Identity
 from app.errors import Unprocessable
 from app.extensions import db
 from app.organisation.service import put_crew
 from app.reports.models import Report
 from app.triage import service
 from app.triage.models import ReportEvent
-from app.users.identity import Identity
 from app.users.models import Role
 from tests.triage.helpers import act, add_event, database_now, etag_of, make_report
 

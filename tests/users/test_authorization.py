@@ -10,8 +10,8 @@ import time
 
 import pytest
 
+from app.auth.tokens import mint_emulator_token
 from app.users.models import Role
-from app.users.tokens import mint_emulator_token
 from tests.conftest import PROJECT_ID
 from tests.photos.images import jpeg
 
@@ -413,9 +413,9 @@ def an_asset(app) -> None:
 
 def an_open311_key(app) -> None:
     """Partner key 1, to revoke."""
+    from app.auth.identity import Identity
     from app.extensions import db
     from app.open311.service import create_key
-    from app.users.identity import Identity
 
     with app.app_context():
         admin = Identity(uid="an-admin", role=AD, anonymous=False, email=None)

@@ -4,11 +4,11 @@ may carry their uid, so nobody reads what was filed under it."""
 import pytest
 from sqlalchemy import select
 
+from app.auth.identity import is_internal_uid
+from app.auth.tokens import mint_emulator_token
 from app.feeds.faults import sensor_uid
 from app.reports.models import Report
-from app.users.identity import is_internal_uid
 from app.users.models import Role
-from app.users.tokens import mint_emulator_token
 from tests.conftest import PROJECT_ID
 from tests.open311.conftest import BASE, DIJON
 
@@ -20,8 +20,8 @@ def bearer(uid: str) -> dict:
 def test_a_token_with_an_open311_reporters_uid_cannot_read_its_contact_details(
     client, app, session
 ):
+    from app.auth.identity import Identity
     from app.open311 import service
-    from app.users.identity import Identity
 
     key = service.create_key(
         session,

@@ -3,9 +3,9 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.audit.service import events_for
+from app.auth.identity import Identity
 from app.errors import Forbidden, NotFound, Unprocessable
 from app.users import service
-from app.users.identity import Identity
 from app.users.models import Role, User
 
 ADMIN = Identity(uid="admin-1", role=Role.ADMIN, anonymous=False, email=None)
@@ -117,8 +117,8 @@ def test_a_uid_longer_than_firebase_allows_is_refused(session):
 
 
 def test_a_deactivated_staff_member_is_only_a_resident(session):
-    from app.users.identity import resolve
-    from app.users.tokens import Claims
+    from app.auth.identity import resolve
+    from app.auth.tokens import Claims
 
     service.put_user(
         session, actor=None, uid="gone", role=Role.AGENT, desks=["voirie"], active=False

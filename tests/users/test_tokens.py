@@ -5,7 +5,7 @@ import time
 import pytest
 
 from app import ConfigurationError
-from app.users.tokens import FirebaseTokenVerifier, TokenRejected, mint_emulator_token
+from app.auth.tokens import FirebaseTokenVerifier, TokenRejected, mint_emulator_token
 from tests.conftest import PROJECT_ID, make_app
 
 

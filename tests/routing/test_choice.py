@@ -7,15 +7,15 @@ from sqlalchemy import func, select, text
 
 from app.categories.models import Category
 from app.organisation.models import Crew, Desk, RoutingRule
-from app.organisation.routing import (
+from app.reports.models import Report
+from app.routing.choice import (
     choose_crew,
     choose_crew_statement,
     match_desk,
     match_desk_statement,
     rule_explanation,
 )
-from app.reports.models import Report
-from app.reports.routing import lookup_statement
+from app.routing.intake import lookup_statement
 
 # Around central Dijon: a square, and a second one overlapping its eastern half.
 WEST = "MULTIPOLYGON(((5.00 47.30, 5.10 47.30, 5.10 47.35, 5.00 47.35, 5.00 47.30)))"

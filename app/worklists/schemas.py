@@ -4,9 +4,9 @@ from app.geo.schemas import CommuneRefSchema
 from app.geojson import page_collection_schema
 from app.organisation.schemas import CATEGORY_CODE_PATTERN, CODE_PATTERN
 from app.pagination import PageArgsSchema, page_schema
-from app.queue.queries import SORTS
 from app.reports.models import OPEN_STATUSES, STATUSES
 from app.reports.schemas import CategoryRefSchema, CrewRefSchema, PointSchema, bbox_field
+from app.worklists.queries import SORTS
 
 _OPEN = ", ".join(OPEN_STATUSES)
 

@@ -90,7 +90,7 @@ def like_escape(text: str) -> str:
 
 
 def crew_over_capacity():
-    """Routing's explanation says every candidate crew was full (app.organisation.routing.
+    """Routing's explanation says every candidate crew was full (app.routing.choice.
     crew_explanation), and the crew it proposed still holds the ticket."""
     proposed = Report.routing["crew"]
     return func.coalesce(
@@ -165,7 +165,7 @@ def ordered(query, sort: str, after: list | None, here=None):
     """``query`` in ``sort`` order, resuming after the key ``after`` (from a cursor).
 
     By distance, the SQL orders by distance alone: a second key would keep PostgreSQL off
-    the KNN index scan. :func:`app.queue.service` orders ties by id (see ``tie_at``).
+    the KNN index scan. :func:`app.worklists.service` orders ties by id (see ``tie_at``).
     """
     if sort == "priority":
         query = query.order_by(Report.priority, DUE, Report.id)

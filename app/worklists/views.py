@@ -3,14 +3,18 @@ import json
 from flask import Response
 from flask.views import MethodView
 
+from app.auth.identity import current_identity, roles_required
 from app.errors import PROBLEM_DOC, Unprocessable
 from app.extensions import Blueprint, db
+from app.geo.arguments import parse_bbox, parse_point
 from app.geojson import page_as_features
 from app.organisation.schemas import CODE_PATTERN
 from app.pagination import page_size
-from app.queue import service
-from app.queue.queries import Filters
-from app.queue.schemas import (
+from app.reports.models import OPEN_STATUSES
+from app.users.models import Role
+from app.worklists import service
+from app.worklists.queries import Filters
+from app.worklists.schemas import (
     CrewSyncSchema,
     DeskPathSchema,
     QueueArgsSchema,
@@ -21,10 +25,6 @@ from app.queue.schemas import (
     WorkCollectionSchema,
     WorkPageSchema,
 )
-from app.reports.models import OPEN_STATUSES
-from app.reports.queries import parse_bbox, parse_point
-from app.users.identity import current_identity, roles_required
-from app.users.models import Role
 
 blp = Blueprint(
     "queue",

@@ -8,16 +8,15 @@ from sqlalchemy import and_, not_, select
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.auth.identity import Identity, works_desk
 from app.errors import Forbidden, NotFound, Unprocessable
-from app.geo.models import in_lambert93_domain
+from app.geo.arguments import in_lambert93_domain, lambert93
 from app.organisation.models import Crew, Desk
 from app.pagination import decode_cursor, encode_cursor, paginate
-from app.queue import queries
-from app.queue.queries import CREW_STATUSES, Filters
 from app.reports.models import Report
-from app.reports.queries import lambert93
 from app.triage.models import ReportEvent
-from app.users.identity import Identity, works_desk
+from app.worklists import queries
+from app.worklists.queries import CREW_STATUSES, Filters
 
 
 def check_desk(viewer: Identity, code: str) -> None:

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from app.assets.models import Asset
 from app.categories.models import Category
 from app.errors import Unprocessable
-from app.geo.models import LAMBERT93, WGS84, Commune, in_lambert93_domain
-from app.organisation import routing as rules
+from app.geo.arguments import in_lambert93_domain
+from app.geo.models import LAMBERT93, WGS84, Commune
 from app.organisation.models import Desk, RoutingRule
 from app.reports.models import CLOSED_STATUSES, Report
+from app.routing import choice as rules
 
 # Service level (hours) at most -> priority: 1 urgent, 2 high, 3 normal, else 4 low.
 PRIORITY_BY_SERVICE_LEVEL = ((4, 1), (24, 2), (168, 3))
@@ -306,7 +307,7 @@ _CREW_COLUMNS = ("crew_id", "crew_code", "crew_capacity", "workload", "depot_dis
 
 def _lookup(*, placed: bool, routed: bool):
     """The lookup statement; parameters ``code``, ``lon``/``lat`` when placed, and those of
-    :func:`app.organisation.routing.desk_params` when routed."""
+    :func:`app.routing.choice.desk_params` when routed."""
     lon, lat = bindparam("lon", type_=Float), bindparam("lat", type_=Float)
     point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), WGS84)
     columns = [Category, Commune if placed else null().label("Commune")]

@@ -5,12 +5,12 @@ import re
 import pytest
 from sqlalchemy import text, update
 
-from app.organisation.routing import crew_explanation
-from app.queue import queries
-from app.queue.queries import Filters
 from app.reports.generate import generate
 from app.reports.models import CLOSED_STATUSES, OPEN_STATUSES, Report
+from app.routing.choice import crew_explanation
 from app.users.models import Role
+from app.worklists import queries
+from app.worklists.queries import Filters
 from tests.factories import DIJON, database
 
 EAST = (5.0565, 47.3220)  # ~1.1 km east of DIJON

@@ -8,11 +8,11 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
+from app.auth.tokens import Claims, TokenRejected, TokenVerifier, VerifierUnavailable
 from app.errors import PROBLEM_DOC, Forbidden, Problem, Unauthorized
 from app.extensions import db
 from app.organisation.models import Crew, Desk
 from app.users.models import ALL_ROLES, Role, User, user_desks
-from app.users.tokens import Claims, TokenRejected, TokenVerifier, VerifierUnavailable
 
 # Reporters that are not people: what Open311 partners file, and the city's sensor feeds.
 # Their reports carry uids in these namespaces, apart from Firebase users: no token may name
