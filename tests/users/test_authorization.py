@@ -177,7 +177,7 @@ MATRIX = {
         None,
     ),
     # The desks' queues: agents of the desk (the matrix's agent works voirie), supervisors
-    # and admins; another desk's agent gets 403 not_your_desk (tests/queue).
+    # and admins; another desk's agent gets 403 not_your_desk (tests/worklists).
     ("GET", "/v1/desks/{desk}/queue"): ({AG, S, AD}, "/v1/desks/voirie/queue", None),
     ("GET", "/v1/desks/{desk}/queue/geojson"): (
         {AG, S, AD},
