@@ -21,8 +21,11 @@ from app.categories.models import Category
 from app.errors import Conflict, NotFound, Unprocessable
 from app.geo import service as geo
 from app.geo.models import WGS84, Commune
-from app.notifications import messages, service
+from app.notifications import messages
+from app.notifications.devices import languages_of
 from app.notifications.models import AreaSubscription, Notification
+from app.notifications.outbox import queue_pushes
+from app.notifications.titles import title_texts
 from app.reports import public
 from app.reports.models import Report
 from app.reports.service import outside_service_area
@@ -293,14 +296,14 @@ def new_reports(subscription: AreaSubscription, cutoff: datetime, grid_m: int = 
 
 def _write_alert(session: Session, subscription: AreaSubscription, found: list, now) -> None:
     uid = subscription.uid
-    language = service.languages_of(session, [uid]).get(uid, i18n.DEFAULT)
+    language = languages_of(session, [uid]).get(uid, i18n.DEFAULT)
     english = language == "en"
     area = subscription.label or (
         session.get(Commune, subscription.commune_insee).name
         if subscription.commune_insee
         else messages.UNNAMED_AREA[1 if english else 0]
     )
-    titles = service.title_texts(session, messages.AREA_ALERT)
+    titles = title_texts(session, messages.AREA_ALERT)
     title = messages.render_title(
         messages.AREA_ALERT, titles[language], {"area": area, "count": str(len(found))}
     )
@@ -323,7 +326,7 @@ def _write_alert(session: Session, subscription: AreaSubscription, found: list, 
         )
         .returning(Notification.id, Notification.uid)
     ).all()
-    service.queue_pushes(session, written, messages.AREA_ALERT, now)
+    queue_pushes(session, written, messages.AREA_ALERT, now)
 
 
 def _body(found: list, english: bool) -> str:

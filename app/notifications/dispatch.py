@@ -53,7 +53,8 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.notifications.fcm import TOKEN_GONE, Outcome, Push, PushSender
 from app.notifications.models import PENDING, Delivery, NotificationPreference
-from app.notifications.service import PUSH_PENDING, held_until
+from app.notifications.outbox import PUSH_PENDING
+from app.notifications.preferences import held_until
 
 log = logging.getLogger(__name__)
 JOB = "worker.jobs.dispatch_notifications"

@@ -21,6 +21,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "update": ("Du nouveau sur {reference}", "News about {reference}"),
     AREA_ALERT: ("Nouveaux signalements : {area} ({count})", "New reports: {area} ({count})"),
 }
+KINDS = tuple(TITLES)
 
 # The placeholders a kind's title may use: a report's reference; an area alert's area (the
 # resident's name for it, or the commune's) and how many new reports.
