@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from app import clock, i18n
 from app.auth.identity import is_internal_uid
-from app.notifications import messages
 from app.notifications.devices import languages_of
+from app.notifications.kinds import KINDS, UPDATE
 from app.notifications.models import Delivery, Device, Notification
 from app.notifications.preferences import held_until, of_residents
-from app.notifications.titles import title_texts
+from app.notifications.titles import render_title, title_texts
 from app.reports.models import Report, ReportFollower
 from app.triage.models import ReportEvent
 
@@ -56,7 +56,7 @@ def notify(
     if not event.public or not uids:
         return 0
     languages = languages_of(session, uids)
-    kind = event.to_status if event.from_status != event.to_status else "update"
+    kind = event.to_status if event.from_status != event.to_status else UPDATE
     data = {"report_id": str(report.id), "reference": report.reference, "status": report.status}
     titles = title_texts(session, kind)
     rows = []
@@ -71,16 +71,28 @@ def notify(
                 "uid": uid,
                 "report_id": report.id,
                 "event_id": event.id,
-                "kind": kind,
                 "language": language,
-                "title": messages.render_title(
+                "title": render_title(
                     kind, titles.get(language, titles["fr"]), {"reference": report.reference}
                 ),
                 "body": body or event.message_fr or "",
-                "data": {**data, "kind": kind},
-                "collapse_key": f"report-{report.id}",
+                "data": data,
             }
         )
+    return write(session, kind, report.id, rows, now or clock.now(session))
+
+
+def write(session: Session, kind: str, subject_id: int, rows: list[dict], now: datetime) -> int:
+    """Write the notifications ``rows`` of ``kind`` (uid, language, title, body, data and,
+    of a report's event, report_id and event_id) about one subject (a report, an area
+    subscription; the collapse key), at most one per resident and event, and their pending
+    deliveries: the one writer of the outbox. ``now`` is the time it is (quiet hours).
+    Flushes only: the caller's transaction commits them. Returns how many were written."""
+    collapse_key = KINDS[kind].subject.collapse_key(subject_id)
+    rows = [
+        {**row, "kind": kind, "data": {**row["data"], "kind": kind}, "collapse_key": collapse_key}
+        for row in rows
+    ]
     written = []
     # In slices: one statement takes at most 65,535 parameters (9 a row here).
     for start in range(0, len(rows), _ROWS_PER_INSERT):
@@ -90,11 +102,11 @@ def notify(
             .on_conflict_do_nothing(constraint="uq_notifications_event_id_uid")
             .returning(Notification.id, Notification.uid)
         ).all()
-    queue_pushes(session, written, kind, now or clock.now(session))
+    _queue_pushes(session, written, kind, now)
     return len(written)
 
 
-def queue_pushes(session: Session, written, kind: str, now: datetime) -> None:
+def _queue_pushes(session: Session, written, kind: str, now: datetime) -> None:
     """One pending delivery per enabled device of the notifications ``written`` (rows of
     id, uid) of ``kind``, unless their resident muted the kind; during their quiet hours
     the delivery waits until the end of them. Flushes only."""

@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.errors import Unprocessable
-from app.notifications.messages import KINDS
+from app.notifications.kinds import KINDS
 from app.notifications.models import NotificationPreference
 
 # Quiet hours are the resident's local time, which is Dijon's.

@@ -6,9 +6,9 @@ from sqlalchemy.orm import Session
 
 from app.auth.identity import Identity
 from app.errors import Unprocessable
-from app.notifications import messages
-from app.notifications.messages import KINDS
+from app.notifications.kinds import KINDS, kind_of
 from app.notifications.models import NotificationTitle
+from app.triage.messages import render, template_errors
 
 
 def title_texts(session: Session, kind: str) -> dict[str, str]:
@@ -16,7 +16,7 @@ def title_texts(session: Session, kind: str) -> dict[str, str]:
     edited = session.get(NotificationTitle, kind)
     if edited is not None:
         return {"fr": edited.text_fr, "en": edited.text_en}
-    fr, en = messages.TITLES.get(kind, messages.TITLES["update"])
+    fr, en = kind_of(kind).title
     return {"fr": fr, "en": en}
 
 
@@ -31,13 +31,13 @@ def put_title(session: Session, *, actor: Identity, kind: str, text_fr: str, tex
     errors = {
         field: found
         for field, text in (("text_fr", text_fr), ("text_en", text_en))
-        if (found := messages.title_errors(kind, text))
+        if (found := title_errors(kind, text))
     }
     if errors:
         raise Unprocessable(
             "invalid_title",
             kind=kind,
-            placeholders=", ".join("{" + p + "}" for p in messages.placeholders(kind)),
+            placeholders=", ".join("{" + p + "}" for p in placeholders(kind)),
             errors={"json": errors},
         )
     values = {"text_fr": text_fr, "text_en": text_en, "updated_by": actor.uid}
@@ -51,13 +51,26 @@ def put_title(session: Session, *, actor: Identity, kind: str, text_fr: str, tex
 
 
 def _present(kind: str, edited: NotificationTitle | None) -> dict:
-    fr, en = messages.TITLES[kind]
+    fr, en = KINDS[kind].title
     return {
         "kind": kind,
         "text_fr": edited.text_fr if edited else fr,
         "text_en": edited.text_en if edited else en,
-        "placeholders": list(messages.placeholders(kind)),
+        "placeholders": list(placeholders(kind)),
         "edited": edited is not None,
         "updated_by": edited.updated_by if edited else None,
         "updated_at": edited.updated_at if edited else None,
     }
+
+
+def placeholders(kind: str) -> tuple[str, ...]:
+    return kind_of(kind).subject.placeholders
+
+
+def title_errors(kind: str, text: str) -> list[str]:
+    """What is wrong with a title of ``kind``: unknown placeholders, formats, stray braces."""
+    return template_errors(text, placeholders(kind))
+
+
+def render_title(kind: str, text: str, values: dict[str, str]) -> str:
+    return render(text, values, placeholders(kind))

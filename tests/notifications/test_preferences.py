@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 
 from app.extensions import db
 from app.notifications import outbox, preferences
-from app.notifications.messages import KINDS
+from app.notifications.kinds import KINDS
 from app.notifications.models import Delivery, Device, Notification
 from app.reports.models import Report
 from app.triage.models import ReportEvent
