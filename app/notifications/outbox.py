@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from app import clock, i18n
 from app.auth.identity import is_internal_uid
+from app.jobs import after_commit
 from app.notifications.devices import languages_of
+from app.notifications.dispatch import DISPATCH
 from app.notifications.kinds import KINDS, UPDATE
 from app.notifications.models import Delivery, Device, Notification
 from app.notifications.preferences import held_until, of_residents
@@ -22,9 +24,6 @@ from app.notifications.titles import render_title, title_texts
 from app.reports.models import Report, ReportFollower
 from app.triage.models import ReportEvent
 
-# Set on the session when a transaction wrote deliveries: the dispatcher is queued after
-# its commit (app.notifications.dispatch), never before.
-PUSH_PENDING = "signale.notifications.push_pending"
 _ROWS_PER_INSERT = 1000
 
 
@@ -136,4 +135,5 @@ def _queue_pushes(session: Session, written, kind: str, now: datetime) -> None:
             .returning(Delivery.id)
         ).all()
         if deliveries:
-            session.info[PUSH_PENDING] = True
+            # Queued once the deliveries are committed, never before.
+            after_commit(session, DISPATCH)
