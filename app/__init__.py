@@ -41,9 +41,6 @@ def create_app(config: dict | None = None) -> Flask:
     from app.photos import service as photos
 
     photos.init_app(app)
-    from app.notifications import dispatch
-
-    dispatch.init_app(app)
     # One Api per application (not a module singleton): its OpenAPI spec is per app, and
     # tests build several apps in one process.
     api = Api(app)

@@ -7,8 +7,10 @@ state lives in PostgreSQL, so a job Redis lost or never got (an outage) is queue
 the worker's sweeps: queueing swallows a Redis outage and says so in the log.
 """
 
+import contextlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import redis
@@ -40,6 +42,12 @@ class Job:
 
     With ``id_prefix``, the rq job id is the prefix and the arguments, so queueing the same
     work twice (a retry, a sweep) does not run it twice concurrently.
+
+    With ``coalesce_key``, one run at most waits in the queue: a marker (the key and the
+    queue's name, expiring after a minute) is set when it is queued and cleared by the job
+    when it starts (:meth:`started`); queueing it meanwhile does nothing, as the waiting run
+    will see the rows. ``when``: queued after a commit only if it holds then (a service the
+    job needs is configured, say).
     """
 
     path: str
@@ -47,9 +55,12 @@ class Job:
     retry: tuple[int, ...] = ()
     timeout: int | None = None
     options: dict = field(default_factory=dict)
+    when: Callable[[], bool] | None = None
+    coalesce_key: str | None = None
 
-    def enqueue(self, *args) -> bool:
-        """Queue it now; False (and a warning) when Redis is unavailable: a sweep recovers."""
+    def enqueue(self, *args, coalesce: bool = True) -> bool:
+        """Queue it now (unless a coalesced run waits and ``coalesce``; a sweep passes False);
+        False (and a warning) when Redis is unavailable: a sweep recovers."""
         options = dict(self.options)
         if self.id_prefix:
             options["job_id"] = "-".join([self.id_prefix, *(str(a) for a in args)])
@@ -58,6 +69,10 @@ class Job:
         if self.timeout:
             options["job_timeout"] = self.timeout
         try:
+            if self.coalesce_key:
+                first = redis_client().set(self.waiting_key(), "1", nx=True, ex=60)
+                if not first and coalesce:
+                    return False
             queue().enqueue(self.path, *args, **options)
             return True
         except (redis.RedisError, OSError):
@@ -66,6 +81,16 @@ class Job:
                 extra={"job": self.path, "job_args": [str(a) for a in args]},
             )
             return False
+
+    def waiting_key(self) -> str:
+        """The marker of a coalesced run waiting in this process's queue."""
+        return f"{self.coalesce_key}:{worker_queues()[0]}"
+
+    def started(self) -> None:
+        """Called by a coalesced job as it starts: rows committed from now on queue another
+        run. With Redis down the marker expires on its own."""
+        with contextlib.suppress(redis.RedisError, OSError):
+            redis_client().delete(self.waiting_key())
 
 
 def after_commit(session: Session, job: Job, *args) -> None:
@@ -78,7 +103,8 @@ def after_commit(session: Session, job: Job, *args) -> None:
 
 def _enqueue_pending(session: Session) -> None:
     for job, args in session.info.pop(_PENDING, []):
-        job.enqueue(*args)
+        if job.when is None or job.when():
+            job.enqueue(*args)
 
 
 def _drop_pending(session: Session) -> None:

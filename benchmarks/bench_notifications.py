@@ -137,7 +137,7 @@ def a_report(app) -> int:
 def state_change(session, report_id: int, uids, **notify_kwargs) -> int:
     """A public event of the report told to ``uids`` (the triage hook's own call); flushed,
     not committed. Returns its id."""
-    from app.notifications import service
+    from app.notifications import outbox
     from app.reports.models import Report
     from app.triage.models import ReportEvent
 
@@ -156,7 +156,7 @@ def state_change(session, report_id: int, uids, **notify_kwargs) -> int:
     )
     session.add(event)
     session.flush()
-    service.notify(session, event=event, report=report, recipients=uids)
+    outbox.notify(session, event=event, report=report, recipients=uids)
     return event.id
 
 

@@ -110,7 +110,7 @@ def prune_devices() -> int:
 
     from flask import current_app
 
-    from app.notifications.service import prune_devices as run
+    from app.notifications.devices import prune_devices as run
 
     days = int(current_app.config["NOTIFICATIONS_DEVICE_RETENTION_DAYS"])
     return run(db.session, unseen_for=timedelta(days=days))

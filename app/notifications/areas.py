@@ -21,8 +21,11 @@ from app.categories.models import Category
 from app.errors import Conflict, NotFound, Unprocessable
 from app.geo import service as geo
 from app.geo.models import WGS84, Commune
-from app.notifications import messages, service
-from app.notifications.models import AreaSubscription, Notification
+from app.notifications.devices import languages_of
+from app.notifications.kinds import AREA_ALERT
+from app.notifications.models import AreaSubscription
+from app.notifications.outbox import write
+from app.notifications.titles import render_title, title_texts
 from app.reports import public
 from app.reports.models import Report
 from app.reports.service import outside_service_area
@@ -30,6 +33,8 @@ from app.reports.service import outside_service_area
 # How many reports an alert's body names, and its deep link lists (FCM data stays small).
 BODY_REPORTS = 10
 DATA_REPORTS = 50
+# What an alert calls a point the resident did not name (French, English).
+UNNAMED_AREA = ("votre secteur", "your area")
 
 
 @dataclass(frozen=True)
@@ -293,37 +298,28 @@ def new_reports(subscription: AreaSubscription, cutoff: datetime, grid_m: int = 
 
 def _write_alert(session: Session, subscription: AreaSubscription, found: list, now) -> None:
     uid = subscription.uid
-    language = service.languages_of(session, [uid]).get(uid, i18n.DEFAULT)
+    language = languages_of(session, [uid]).get(uid, i18n.DEFAULT)
     english = language == "en"
     area = subscription.label or (
         session.get(Commune, subscription.commune_insee).name
         if subscription.commune_insee
-        else messages.UNNAMED_AREA[1 if english else 0]
+        else UNNAMED_AREA[1 if english else 0]
     )
-    titles = service.title_texts(session, messages.AREA_ALERT)
-    title = messages.render_title(
-        messages.AREA_ALERT, titles[language], {"area": area, "count": str(len(found))}
-    )
-    written = session.execute(
-        Notification.__table__.insert()
-        .values(
-            uid=uid,
-            kind=messages.AREA_ALERT,
-            language=language,
-            title=title,
-            body=_body(found, english),
-            data={
-                "kind": messages.AREA_ALERT,
-                "subscription_id": str(subscription.id),
-                "count": str(len(found)),
-                "report_ids": ",".join(str(row.id) for row in found[:DATA_REPORTS]),
-                "references": ",".join(row.reference for row in found[:DATA_REPORTS]),
-            },
-            collapse_key=f"area-{subscription.id}",
-        )
-        .returning(Notification.id, Notification.uid)
-    ).all()
-    service.queue_pushes(session, written, messages.AREA_ALERT, now)
+    titles = title_texts(session, AREA_ALERT)
+    title = render_title(AREA_ALERT, titles[language], {"area": area, "count": str(len(found))})
+    alert = {
+        "uid": uid,
+        "language": language,
+        "title": title,
+        "body": _body(found, english),
+        "data": {
+            "subscription_id": str(subscription.id),
+            "count": str(len(found)),
+            "report_ids": ",".join(str(row.id) for row in found[:DATA_REPORTS]),
+            "references": ",".join(row.reference for row in found[:DATA_REPORTS]),
+        },
+    }
+    write(session, AREA_ALERT, subscription.id, [alert], now)
 
 
 def _body(found: list, english: bool) -> str:

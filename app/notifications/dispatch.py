@@ -38,25 +38,23 @@ are when it is recorded) waits until the end of the quiet period, as a push writ
 would.
 """
 
-import contextlib
 import logging
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-import redis
 from flask import current_app, has_app_context
-from sqlalchemy import DateTime, bindparam, event, exists, func, select, text
+from sqlalchemy import DateTime, bindparam, exists, func, select, text
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.notifications.fcm import TOKEN_GONE, Outcome, Push, PushSender
+from app.jobs import Job
+from app.notifications.fcm import TOKEN_GONE, Outcome, Push, PushSender, from_config
 from app.notifications.models import PENDING, Delivery, NotificationPreference
-from app.notifications.service import PUSH_PENDING, held_until
+from app.notifications.preferences import held_until
 
 log = logging.getLogger(__name__)
-JOB = "worker.jobs.dispatch_notifications"
 _DELIVERIES = Delivery.__table__
 
 
@@ -364,36 +362,25 @@ def due_waiting(session: Session) -> bool:
 # --- queueing ------------------------------------------------------------------------------
 
 
-def _queued_key() -> str:
-    from app.jobs import worker_queues
+def _pushing() -> bool:
+    # Without FCM nobody would send them: the feed has the notifications.
+    return has_app_context() and bool(current_app.config.get("FCM_CREDENTIALS"))
 
-    return f"signale:notifications:dispatch-queued:{worker_queues()[0]}"
 
-
-def enqueue(*, coalesce: bool = True) -> bool:
-    """Queue a dispatcher run, unless one is queued and not started yet (``coalesce``).
-    With Redis down the sweep queues it later."""
-    from app.extensions import redis_client
-    from app.jobs import queue
-
-    try:
-        if not redis_client().set(_queued_key(), "1", nx=True, ex=60) and coalesce:
-            return False
-        queue().enqueue(JOB, job_timeout=900, result_ttl=600, failure_ttl=86400)
-        return True
-    except (redis.RedisError, OSError):
-        log.warning("push dispatcher not queued (Redis unavailable): the sweep will queue it")
-        return False
+# Queued after the commit of a transaction that wrote deliveries (app.notifications.outbox),
+# once while a run waits: that run sends them all.
+DISPATCH = Job(
+    "worker.jobs.dispatch_notifications",
+    timeout=900,
+    options={"result_ttl": 600, "failure_ttl": 86400},
+    when=_pushing,
+    coalesce_key="signale:notifications:dispatch-queued",
+)
 
 
 def run(session: Session, config) -> Counter:
     """The dispatcher job: send what is due with the configured FCM sender."""
-    from app.extensions import redis_client
-    from app.notifications.fcm import from_config
-
-    with contextlib.suppress(redis.RedisError, OSError):
-        # Deliveries committed from now on queue another run.
-        redis_client().delete(_queued_key())
+    DISPATCH.started()  # deliveries committed from now on queue another run
     sender = from_config(config)
     if sender is None:
         log.info("push notifications off (no FCM_CREDENTIALS): the in-app feed only")
@@ -406,24 +393,4 @@ def sweep(session: Session, config) -> bool:
     configured: without it nobody sends them)."""
     if not config.get("FCM_CREDENTIALS") or not due_waiting(session):
         return False
-    return enqueue(coalesce=False)
-
-
-# --- queued after the commit of the transaction that wrote deliveries -----------------------
-
-
-def _after_commit(session) -> None:
-    pending = session.info.pop(PUSH_PENDING, False)
-    # Without FCM nobody would send them: the feed has the notifications.
-    if pending and has_app_context() and current_app.config.get("FCM_CREDENTIALS"):
-        enqueue()
-
-
-def _after_rollback(session) -> None:
-    session.info.pop(PUSH_PENDING, None)
-
-
-def init_app(app) -> None:
-    if not event.contains(Session, "after_commit", _after_commit):
-        event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_rollback", _after_rollback)
+    return DISPATCH.enqueue(coalesce=False)

@@ -91,8 +91,8 @@ class Notification(db.Model):
     uid: Mapped[str] = mapped_column(String(128))
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
     event_id: Mapped[int | None] = mapped_column(ForeignKey("report_events.id", ondelete="CASCADE"))
-    # The report's new state, "update" (a public message, a desk move, a report merged in),
-    # or "area_alert" (new reports in an area the resident subscribed to).
+    # One of app.notifications.kinds: the report's new state, "update" (a public message, a
+    # desk move, a report merged in), or "area_alert" (new reports in an area subscribed to).
     kind: Mapped[str] = mapped_column(String(30))
     language: Mapped[str] = mapped_column(String(2))
     title: Mapped[str] = mapped_column(Text)
@@ -163,7 +163,7 @@ class NotificationPreference(db.Model):
     )
 
     uid: Mapped[str] = mapped_column(String(128), primary_key=True)
-    # Kinds (the report's new state, or "update") that are not pushed.
+    # Kinds (app.notifications.kinds) that are not pushed.
     push_off: Mapped[list[str]] = mapped_column(ARRAY(String(30)), server_default="{}")
     quiet_start: Mapped[time | None] = mapped_column(Time)
     # Excluded; before quiet_start: the quiet period spans midnight.
@@ -213,7 +213,7 @@ class AreaSubscription(db.Model):
 
 class NotificationTitle(db.Model):
     """An edited title of a kind of notification (no row: the shipped one,
-    :data:`app.notifications.messages.TITLES`)."""
+    :data:`app.notifications.kinds.KINDS`)."""
 
     __tablename__ = "notification_titles"
 

@@ -4,7 +4,7 @@ import marshmallow as ma
 
 from app.fields import StrictBoolean
 from app.geo.schemas import CommuneRefSchema
-from app.notifications.messages import TITLES
+from app.notifications.kinds import KINDS, SUBJECTS
 from app.notifications.models import PLATFORMS
 from app.organisation.schemas import CATEGORY_CODE_PATTERN
 from app.pagination import PageArgsSchema
@@ -95,15 +95,17 @@ class NotificationDataSchema(ma.Schema):
     )
 
 
+def _kinds_meaning() -> str:
+    others = [f"`{kind.code}` ({kind.meaning})" for kind in KINDS.values() if kind.meaning]
+    return "The report's new state, " + ", ".join([*others[:-1], f"or {others[-1]}"])
+
+
 class NotificationSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     created_at = ma.fields.AwareDateTime(required=True)
     kind = ma.fields.String(
         required=True,
-        metadata={
-            "description": "The report's new state, `update` (same state), or `area_alert` "
-            "(new reports in an area subscribed to)"
-        },
+        metadata={"description": _kinds_meaning()},
     )
     language = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
@@ -191,7 +193,7 @@ PushKindsSchema = ma.Schema.from_dict(
             load_default=True,
             metadata={"description": f"Push notifications of kind `{kind}` (default true)"},
         )
-        for kind in TITLES
+        for kind in KINDS
     },
     name="PushKinds",
 )
@@ -304,7 +306,7 @@ class SubscriptionIdPathSchema(ma.Schema):
 
 # --- notification titles --------------------------------------------------------------------
 
-TITLE_KINDS = tuple(TITLES)
+TITLE_KINDS = tuple(KINDS)
 TITLE_TEXT = ma.validate.Length(min=1, max=200)
 TITLE_KIND_PARAMETER = [
     {
@@ -328,14 +330,20 @@ class TitleSchema(ma.Schema):
     updated_at = ma.fields.AwareDateTime(required=True, allow_none=True)
 
 
+def _placeholders_by_subject() -> str:
+    return "Placeholders: " + "; ".join(
+        " and ".join("{" + name + "}" for name in subject.placeholders)
+        + " for "
+        + (subject.called or ", ".join(k.code for k in KINDS.values() if k.subject is subject))
+        for subject in SUBJECTS
+    )
+
+
 class TitleInSchema(ma.Schema):
     text_fr = ma.fields.String(
         required=True,
         validate=TITLE_TEXT,
-        metadata={
-            "description": "Placeholders: {reference} for a report's kinds; {area} and "
-            "{count} for area_alert"
-        },
+        metadata={"description": _placeholders_by_subject()},
     )
     text_en = ma.fields.String(required=True, validate=TITLE_TEXT)
 

@@ -4,7 +4,7 @@ from flask.views import MethodView
 from app.auth.identity import current_identity, roles_required
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
-from app.notifications import areas, service
+from app.notifications import areas, devices, following, inbox, preferences, titles
 from app.notifications.schemas import (
     NOTIFICATION_ID_PARAMETER,
     SUBSCRIPTION_ID_PARAMETER,
@@ -52,7 +52,7 @@ class Devices(MethodView):
     @blp.response(200, DeviceSchema)
     def post(self, data):
         """Register this device's FCM token (again: updates it, re-enables it)"""
-        return service.register_device(db.session, uid=current_identity().uid, **data)
+        return devices.register_device(db.session, uid=current_identity().uid, **data)
 
 
 @blp.route("/me/devices/<string:token>", parameters=TOKEN_PARAMETER)
@@ -63,7 +63,7 @@ class DeviceByToken(MethodView):
     @blp.alt_response(404, description="No such token of the caller's", **PROBLEM_DOC)
     def delete(self, token):
         """Forget a device: no more pushes to it"""
-        service.remove_device(db.session, uid=current_identity().uid, token=token)
+        devices.remove_device(db.session, uid=current_identity().uid, token=token)
 
 
 @blp.route("/me/notifications")
@@ -75,7 +75,7 @@ class Notifications(MethodView):
     def get(self, args):
         """The caller's notifications, newest first (cursor paginated), and the unread count"""
         (before,) = decode_cursor(args["cursor"], 1, parse=_id_key) or (None,)
-        page = service.feed(
+        page = inbox.feed(
             db.session,
             uid=current_identity().uid,
             before=before,
@@ -92,7 +92,7 @@ class ReadAll(MethodView):
     @blp.response(200, MarkAllReadSchema)
     def post(self, data):
         """Mark the caller's notifications read (up to `up_to` if given)"""
-        return service.mark_all_read(db.session, uid=current_identity().uid, up_to=data["up_to"])
+        return inbox.mark_all_read(db.session, uid=current_identity().uid, up_to=data["up_to"])
 
 
 @blp.route("/me/notifications/<int:notification_id>/read", parameters=NOTIFICATION_ID_PARAMETER)
@@ -103,7 +103,7 @@ class ReadOne(MethodView):
     @blp.alt_response(404, description="No such notification of the caller's", **PROBLEM_DOC)
     def post(self, notification_id):
         """Mark one notification read"""
-        return service.mark_read(
+        return inbox.mark_read(
             db.session, uid=current_identity().uid, notification_id=notification_id
         )
 
@@ -114,14 +114,14 @@ class Preferences(MethodView):
     @blp.response(200, NotificationPreferencesSchema)
     def get(self):
         """The caller's push preferences: kinds pushed, quiet hours"""
-        return service.preferences(db.session, uid=current_identity().uid)
+        return preferences.preferences(db.session, uid=current_identity().uid)
 
     @roles_required(blp)
     @blp.arguments(NotificationPreferencesInSchema)
     @blp.response(200, NotificationPreferencesSchema)
     def put(self, data):
         """Replace the caller's push preferences (the in-app feed gets everything anyway)"""
-        return service.set_preferences(db.session, uid=current_identity().uid, **data)
+        return preferences.set_preferences(db.session, uid=current_identity().uid, **data)
 
 
 @blp.route("/reports/<int:report_id>/follow", parameters=REPORT_ID_PARAMETER)
@@ -132,7 +132,7 @@ class Follow(MethodView):
     @blp.alt_response(404, description="No such report", **PROBLEM_DOC)
     def post(self, report_id):
         """Follow a report: be told of its public changes (its reporter always is)"""
-        return service.follow(db.session, uid=current_identity().uid, report_id=report_id)
+        return following.follow(db.session, uid=current_identity().uid, report_id=report_id)
 
     @roles_required(blp)
     @blp.arguments(ReportIdPathSchema, location="path", as_kwargs=True)
@@ -140,7 +140,7 @@ class Follow(MethodView):
     @blp.alt_response(404, description="No such report", **PROBLEM_DOC)
     def delete(self, report_id):
         """Stop following a report (a supporter too: their support still counts)"""
-        service.unfollow(db.session, uid=current_identity().uid, report_id=report_id)
+        following.unfollow(db.session, uid=current_identity().uid, report_id=report_id)
 
 
 @blp.route("/me/area-subscriptions")
@@ -225,7 +225,7 @@ class Titles(MethodView):
     @blp.response(200, TitleSchema(many=True))
     def get(self):
         """The title of each kind of notification, edited or shipped, with its placeholders"""
-        return service.list_titles(db.session)
+        return titles.list_titles(db.session)
 
 
 @blp.route("/notification-titles/<string:kind>", parameters=TITLE_KIND_PARAMETER)
@@ -238,7 +238,7 @@ class TitleByKind(MethodView):
     def put(self, data, kind):
         """Replace the title of a kind of notification, in French and English (new
         notifications get it)"""
-        return service.put_title(db.session, actor=current_identity(), kind=kind, **data)
+        return titles.put_title(db.session, actor=current_identity(), kind=kind, **data)
 
 
 def _id_key(key: list) -> list:

@@ -26,7 +26,7 @@ from app.auth.identity import Identity
 from app.categories.models import Category
 from app.errors import Conflict, Forbidden, NotFound, Problem, Unprocessable
 from app.idempotency import service as idempotency
-from app.notifications import service as notifications
+from app.notifications import outbox as notifications
 from app.organisation.models import Crew, Desk
 from app.organisation.service import desks_by_code
 from app.reports.models import CLOSED_STATUSES, Report, ReportFollower, ReportSupporter

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select, text
 
 from app.extensions import db
-from app.notifications import service
+from app.notifications import outbox, preferences
+from app.notifications.kinds import KINDS
 from app.notifications.models import Delivery, Device, Notification
 from app.reports.models import Report
 from app.triage.models import ReportEvent
@@ -42,7 +43,7 @@ def at(stamp: str) -> datetime:
     ],
 )
 def test_quiet_hours_spanning_midnight_hold_pushes_until_their_end(now, until):
-    held = service.held_until(at(now), time(22, 0), time(7, 0))
+    held = preferences.held_until(at(now), time(22, 0), time(7, 0))
     assert held == (at(until) if until else None)
     assert held is None or held.tzinfo is not None
 
@@ -58,12 +59,12 @@ def test_quiet_hours_spanning_midnight_hold_pushes_until_their_end(now, until):
     ],
 )
 def test_quiet_hours_within_a_day_hold_pushes_until_their_end(now, until):
-    held = service.held_until(at(now), time(12, 0), time(14, 0))
+    held = preferences.held_until(at(now), time(12, 0), time(14, 0))
     assert held == (at(until) if until else None)
 
 
 def test_no_quiet_hours_hold_nothing():
-    assert service.held_until(at("2026-12-01T03:00:00+01:00"), None, None) is None
+    assert preferences.held_until(at("2026-12-01T03:00:00+01:00"), None, None) is None
 
 
 # --- the API --------------------------------------------------------------------------------
@@ -73,7 +74,7 @@ def test_preferences_default_to_every_kind_pushed_and_no_quiet_hours(client, aut
     response = client.get("/v1/me/notification-preferences", headers=auth(Role.RESIDENT))
     assert response.status_code == 200
     body = response.get_json()
-    assert body["push"] == {kind: True for kind in service.KINDS}
+    assert body["push"] == {kind: True for kind in KINDS}
     assert {"acknowledged", "resolved", "rejected", "update"} <= set(body["push"])
     assert body["quiet_hours"] is None and body["time_zone"] == "Europe/Paris"
 
@@ -193,7 +194,7 @@ def tell(app, report_id, uids, now):
             .order_by(ReportEvent.id.desc())
             .limit(1)
         )
-        told = service.notify(session, event=event, report=report, recipients=uids, now=now)
+        told = outbox.notify(session, event=event, report=report, recipients=uids, now=now)
         session.commit()
         session.remove()
     return told

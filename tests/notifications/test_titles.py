@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.notifications import messages
+from app.notifications.kinds import KINDS
 from app.notifications.models import Device, Notification
 from app.users.models import Role
 from tests.triage.helpers import act, make_report
@@ -31,9 +31,9 @@ def test_every_kind_is_listed_with_its_shipped_title_and_placeholders(client, au
     response = client.get("/v1/notification-titles", headers=auth(Role.AGENT))
     assert response.status_code == 200
     titles = {row["kind"]: row for row in response.get_json()}
-    assert set(titles) == set(messages.TITLES)
+    assert set(titles) == set(KINDS)
     resolved = titles["resolved"]
-    assert (resolved["text_fr"], resolved["text_en"]) == messages.TITLES["resolved"]
+    assert (resolved["text_fr"], resolved["text_en"]) == KINDS["resolved"].title
     assert resolved["edited"] is False and resolved["updated_by"] is None
     assert resolved["placeholders"] == ["reference"]
     assert titles["area_alert"]["placeholders"] == ["area", "count"]
@@ -74,7 +74,7 @@ def test_kinds_not_edited_keep_the_shipped_title(app, client, auth):
     for report_id in (fr_report, en_report):
         assert act(client, auth(Role.AGENT), report_id, "acknowledge").status_code == 200
     ana, bob = notifications(app)
-    fr, en = messages.TITLES["acknowledged"]
+    fr, en = KINDS["acknowledged"].title
     assert ana.title == fr.format(reference=ana.data["reference"])
     assert bob.title == en.format(reference=bob.data["reference"])
 

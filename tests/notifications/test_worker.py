@@ -13,9 +13,11 @@ import pytest
 from rq import Queue
 
 from app.jobs import worker_queues
-from app.notifications.dispatch import _queued_key
+from app.notifications.dispatch import DISPATCH
+from app.users.models import Role
 from tests.conftest import make_app, redis_test_url
 from tests.notifications.test_dispatch import RESIDENTS, deliveries, time_passes, told
+from tests.triage.helpers import act, make_report
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,6 +82,31 @@ def test_the_worker_sends_what_a_triage_action_committed(
     assert {d.status for d in deliveries(push_app).values()} == {"sent"}
 
 
+def test_one_dispatcher_run_waits_for_many_commits_and_none_without_fcm(
+    app, client, push_app, redis_conn, auth
+):
+    Queue(worker_queues()[0], connection=redis_conn).empty()
+    redis_conn.delete(_queued_key_of(push_app))
+    told(app, client, auth)  # pushes written, but nobody would send them
+    assert {d.status for d in deliveries(app).values()} == {"pending"}
+    assert queued(redis_conn) == 0
+
+    def acknowledged(application) -> None:
+        report_id = make_report(application, reporter="ana")  # ana has a device
+        response = act(application.test_client(), auth(Role.AGENT), report_id, "acknowledge")
+        assert response.status_code == 200
+
+    acknowledged(push_app)
+    acknowledged(push_app)  # the run queued will send both
+    assert queued(redis_conn) == 1
+    with push_app.app_context():
+        DISPATCH.started()  # as the job does: what commits from now on queues another run
+    acknowledged(push_app)
+    assert queued(redis_conn) == 2
+    Queue(worker_queues()[0], connection=redis_conn).empty()
+    redis_conn.delete(_queued_key_of(push_app))
+
+
 def test_a_job_lost_by_redis_is_queued_again_by_the_sweep(
     push_app, database_url, standin, redis_conn, auth
 ):
@@ -125,4 +152,4 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_once(
 
 def _queued_key_of(push_app) -> str:
     with push_app.app_context():
-        return _queued_key()
+        return DISPATCH.waiting_key()
