@@ -1,10 +1,22 @@
 import marshmallow as ma
 
-from app.feeds.models import FAULT_ATTRIBUTES, FORMATS, KINDS, NAME_PATTERN
+from app.feeds import formats
+from app.feeds.models import FAULT_ATTRIBUTES, NAME_PATTERN
 from app.fields import StrictBoolean
 
 # Visible ASCII only (non-ASCII must be percent-encoded): the same in every regex dialect.
 URL_PATTERN = r"^https?://[!-~]+$"
+# A failed poll's codes: fetching's, each format's refusal of a source not in it, the poll's.
+ERROR_CODES = (
+    "timeout",
+    "http_status",
+    "unreachable",
+    "too_large",
+    *formats.REFUSALS,
+    "no_valid_entities",
+    "invalid_url",
+    "internal_error",
+)
 
 
 class FeedNamePathSchema(ma.Schema):
@@ -12,16 +24,11 @@ class FeedNamePathSchema(ma.Schema):
 
 
 class FeedInSchema(ma.Schema):
-    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS))
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(formats.KINDS))
     format = ma.fields.String(
         required=True,
-        validate=ma.validate.OneOf(FORMATS),
-        metadata={
-            "description": "ngsi-ld (a broker's /ngsi-ld/v1/entities?type=..., paginated), "
-            "ngsi-ld-document (one JSON document), gbfs (a bikes feed: the URL of its "
-            "gbfs.json, v2.3 or v3.0) or gtfs-rt (a vehicles feed: GTFS-Realtime vehicle "
-            "positions)"
-        },
+        validate=ma.validate.OneOf(formats.NAMES),
+        metadata={"description": formats.described()},
     )
     source_url = ma.fields.String(
         required=True,
@@ -57,10 +64,7 @@ class FeedHealthSchema(ma.Schema):
     last_error_code = ma.fields.String(
         required=True,
         allow_none=True,
-        metadata={
-            "description": "timeout, http_status, unreachable, too_large, not_ngsi_ld, "
-            "not_gbfs, not_gtfs_rt, no_valid_entities, invalid_url or internal_error"
-        },
+        metadata={"description": ", ".join(ERROR_CODES[:-1]) + " or " + ERROR_CODES[-1]},
     )
     last_error = ma.fields.String(required=True, allow_none=True)
     consecutive_failures = ma.fields.Integer(required=True)

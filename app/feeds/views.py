@@ -3,7 +3,7 @@ from flask.views import MethodView
 from app.auth.identity import roles_required
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
-from app.feeds import service
+from app.feeds import formats, service
 from app.feeds.models import NAME_PATTERN, Feed
 from app.feeds.schemas import FeedInSchema, FeedNamePathSchema, FeedSchema, PollRequestedSchema
 from app.users.models import Role
@@ -90,7 +90,7 @@ class AdminFeed(MethodView):
     @blp.alt_response(
         422,
         description="Invalid field, or a format unable to carry this kind "
-        "(feed_kind_format_mismatch: gbfs carries bikes, gtfs-rt vehicles)",
+        f"(feed_kind_format_mismatch: {formats.narrow()})",
         **PROBLEM_DOC,
     )
     def put(self, data, name):
