@@ -1,13 +1,12 @@
 """The resident-facing mobility reads: parkings and bike stations near a point, a parking's
 history, traffic and transit vehicles in a box; the same answer for every caller, cacheable."""
 
-import hashlib
 from datetime import timedelta
 
-from flask import Response, current_app, json, request
+from flask import Response, current_app, json
 from flask.views import MethodView
 
-from app import clock
+from app import clock, conditional
 from app.auth.identity import roles_required
 from app.errors import PROBLEM_DOC, Unprocessable
 from app.extensions import Blueprint, db
@@ -51,14 +50,14 @@ VEHICLE_MEASURES = ("route_id", "trip_id", "bearing", "speed_kmh", "occupancy_st
 
 
 def cacheable(schema, page: dict) -> Response:
-    """The page as JSON with a strong ETag (304 when the client has it) and Cache-Control:
-    the same for every caller, so shared caches may keep it for a few seconds."""
+    """The page as JSON, conditional and publicly cacheable (app/conditional.py): the same
+    for every caller, so shared caches may keep it for a few seconds."""
     body = json.dumps(schema.dump(page), separators=(",", ":"))
-    response = Response(body, mimetype="application/json")
-    response.set_etag(hashlib.sha256(body.encode()).hexdigest()[:32])
-    max_age = current_app.config["MOBILITY_MAX_AGE_SECONDS"]
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
-    return response.make_conditional(request)
+    return conditional.public(
+        Response(body, mimetype="application/json"),
+        etag=conditional.etag_of(body.encode(), 32),
+        max_age=current_app.config["MOBILITY_MAX_AGE_SECONDS"],
+    )
 
 
 def _near(kind: str, args: dict) -> dict:
