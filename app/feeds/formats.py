@@ -71,7 +71,9 @@ def carried(format_: str) -> tuple[str, ...]:
     return tuple(entry.kinds) if entry else ()
 
 
-def adapter_for(format_: str, *, page_size: int = 1000, state: dict | None = None):
+def adapter_for(
+    format_: str, *, page_size: int = 1000, state: dict | None = None
+) -> adapters.Adapter:
     """The adapter reading one poll of a ``format_`` feed."""
     entry = BY_NAME.get(format_)
     if entry is None:
