@@ -102,8 +102,8 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.categories.views import blp as categories
     from app.feeds.fault_views import blp as feed_faults
     from app.feeds.views import blp as feeds
-    from app.feeds.views import mobility
     from app.geo.views import blp as geo
+    from app.mobility.views import mobility
     from app.notifications.views import blp as notifications
     from app.open311.views import blp as open311_keys
     from app.open311.views import georeport

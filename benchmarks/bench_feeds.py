@@ -246,7 +246,8 @@ def main() -> int:
 
     from app import create_app
     from app.extensions import db
-    from app.feeds import queries, service
+    from app.feeds import service
+    from app.mobility import queries
 
     app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
     limits = service.PollLimits(timeout_seconds=300, max_bytes=512 * 1024 * 1024, page_size=PAGE)

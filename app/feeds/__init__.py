@@ -1,1 +1,1 @@
-"""City sensor feeds: registry, adapters per format, polling, storage, mobility reads."""
+"""City sensor feeds: registry, adapters per format, polling, storage, fault mapping."""

@@ -19,7 +19,21 @@ PROTOBUF_ACCEPT = "application/x-protobuf, application/octet-stream;q=0.9"
 NEXT_LINK = re.compile(r'<([^>]*)>\s*;[^,]*\brel="?next"?', re.IGNORECASE)
 
 
+# The error code of a poll whose source is not NGSI-LD (either NGSI-LD adapter).
+NOT_NGSI_LD = "not_ngsi_ld"
+
+
 class Adapter(Protocol):
+    """Reads one format. ``refusal``: the error code of a poll whose source is not in it."""
+
+    refusal: str
+
+    @classmethod
+    def for_feed(cls, *, page_size: int, state: dict) -> "Adapter":
+        """The adapter of one poll: ``page_size`` (FEEDS_BROKER_PAGE_SIZE) and the
+        ``state`` the feed's last successful poll saved."""
+        ...
+
     def read(self, *, url: str, kind: str, fetcher: Fetcher, now: datetime) -> PollResult: ...
 
 
@@ -37,11 +51,17 @@ def load(body: bytes) -> list:
     try:
         return ngsi_ld.load_document(body)
     except ngsi_ld.NotNgsiLd as exc:
-        raise FetchError("not_ngsi_ld", str(exc)) from exc
+        raise FetchError(NOT_NGSI_LD, str(exc)) from exc
 
 
 class NgsiLdDocument:
     """A JSON document of NGSI-LD entities (an export, a static file)."""
+
+    refusal = NOT_NGSI_LD
+
+    @classmethod
+    def for_feed(cls, *, page_size: int, state: dict) -> "NgsiLdDocument":
+        return cls()
 
     def read(self, *, url: str, kind: str, fetcher: Fetcher, now: datetime) -> PollResult:
         result = PollResult()
@@ -53,9 +73,15 @@ class NgsiLdBroker:
     """A context broker's ``/ngsi-ld/v1/entities?type=...``, page by page: the ``Link:
     rel="next"`` the broker gives, else ``limit``/``offset`` until a short page."""
 
+    refusal = NOT_NGSI_LD
+
     def __init__(self, page_size: int = 1000, max_pages: int = 1000):
         self.page_size = page_size
         self.max_pages = max_pages
+
+    @classmethod
+    def for_feed(cls, *, page_size: int, state: dict) -> "NgsiLdBroker":
+        return cls(page_size=page_size)
 
     def read(self, *, url: str, kind: str, fetcher: Fetcher, now: datetime) -> PollResult:
         result = PollResult()
@@ -103,14 +129,20 @@ class Gbfs:
     nothing and stores nothing.
     """
 
+    refusal = "not_gbfs"
+
     def __init__(self, state: dict):
         self.state = state
+
+    @classmethod
+    def for_feed(cls, *, page_size: int, state: dict) -> "Gbfs":
+        return cls(state)
 
     def read(self, *, url: str, kind: str, fetcher: Fetcher, now: datetime) -> PollResult:
         try:
             return self._read(url, fetcher, now)
         except gbfs.NotGbfs as exc:
-            raise FetchError("not_gbfs", str(exc)) from exc
+            raise FetchError(self.refusal, str(exc)) from exc
 
     def _read(self, url: str, fetcher: Fetcher, now: datetime) -> PollResult:
         # Another discovery URL: nothing kept applies.
@@ -166,32 +198,15 @@ class GtfsRealtime:
     """A GTFS-Realtime VehiclePositions feed: the vehicles in service now (live: those no
     longer in the message disappear)."""
 
+    refusal = "not_gtfs_rt"
+
+    @classmethod
+    def for_feed(cls, *, page_size: int, state: dict) -> "GtfsRealtime":
+        return cls()
+
     def read(self, *, url: str, kind: str, fetcher: Fetcher, now: datetime) -> PollResult:
         try:
             message = gtfs_rt.load(fetcher.get(url, accept=PROTOBUF_ACCEPT).body)
             return gtfs_rt.read_vehicles(message, now)
         except gtfs_rt.NotGtfsRealtime as exc:
-            raise FetchError("not_gtfs_rt", str(exc)) from exc
-
-
-# What each format can carry (kinds), in the order offered to admins.
-FORMAT_KINDS = {
-    "ngsi-ld": tuple(ngsi_ld.KIND_TYPES),
-    "ngsi-ld-document": tuple(ngsi_ld.KIND_TYPES),
-    "gbfs": ("bikes",),
-    "gtfs-rt": ("vehicles",),
-}
-# The entity types a feed of each kind stores, whatever its format.
-KIND_ENTITY_TYPES = {**ngsi_ld.KIND_TYPES, "vehicles": (gtfs_rt.ENTITY_TYPE,)}
-
-
-def adapter_for(format_: str, *, page_size: int = 1000, state: dict | None = None) -> Adapter:
-    if format_ == "ngsi-ld":
-        return NgsiLdBroker(page_size=page_size)
-    if format_ == "ngsi-ld-document":
-        return NgsiLdDocument()
-    if format_ == "gbfs":
-        return Gbfs(state or {})
-    if format_ == "gtfs-rt":
-        return GtfsRealtime()
-    raise ValueError(f"no adapter for {format_}")
+            raise FetchError(self.refusal, str(exc)) from exc

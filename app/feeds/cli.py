@@ -7,16 +7,15 @@ from flask.cli import AppGroup
 from app import i18n
 from app.errors import Problem
 from app.extensions import db
-from app.feeds import service
-from app.feeds.models import FORMATS, KINDS
+from app.feeds import formats, service
 
 feeds_cli = AppGroup("feeds", help="City sensor feeds: registry, health, polling.")
 
 
 @feeds_cli.command("add")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(KINDS), required=True)
-@click.option("--format", "format_", type=click.Choice(FORMATS), required=True)
+@click.option("--kind", type=click.Choice(formats.KINDS), required=True)
+@click.option("--format", "format_", type=click.Choice(formats.NAMES), required=True)
 @click.option("--url", required=True, help="http(s) URL of the broker query or document")
 @click.option("--interval", type=click.IntRange(10, 86400), default=60, show_default=True)
 @click.option("--freshness", type=click.IntRange(10, 7 * 86400), default=600, show_default=True)

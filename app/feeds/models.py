@@ -22,10 +22,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.feeds import formats
 from app.geo.models import LAMBERT93, WGS84
 
-KINDS = ("parking", "bikes", "traffic", "streetlights", "vehicles")
-FORMATS = ("ngsi-ld", "ngsi-ld-document", "gbfs", "gtfs-rt")
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 # The stored attributes a fault mapping may test (app/feeds/faults.py reads them).
 FAULT_ATTRIBUTES = ("status", "powerState")
@@ -40,8 +39,9 @@ class Feed(db.Model):
 
     __tablename__ = "feeds"
     __table_args__ = (
-        CheckConstraint(_one_of("kind", KINDS), name="kind"),
-        CheckConstraint(_one_of("format", FORMATS), name="format"),
+        # From the format registry: a new format or kind needs a migration rewriting these.
+        CheckConstraint(_one_of("kind", formats.KINDS), name="kind"),
+        CheckConstraint(_one_of("format", formats.NAMES), name="format"),
         CheckConstraint("poll_interval_seconds >= 10", name="poll_interval"),
         CheckConstraint("freshness_limit_seconds >= 10", name="freshness_limit"),
         CheckConstraint("source_ttl_seconds >= 0", name="source_ttl"),

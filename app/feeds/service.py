@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.errors import NotFound, Unprocessable
-from app.feeds.adapters import FORMAT_KINDS, adapter_for
 from app.feeds.faults import FaultOutcome, active_mappings, process_faults
 from app.feeds.fetching import Budget, Fetcher, FetchError, HttpFetcher
+from app.feeds.formats import adapter_for, carried
 from app.feeds.models import Feed
 from app.feeds.ngsi_ld import KIND_TYPES
 from app.feeds.states import EntityState, PollResult
@@ -62,9 +62,8 @@ def get_feed(session: Session, name: str) -> Feed:
 
 def check_format(kind: str, format_: str) -> None:
     """Refuse a feed whose format cannot carry its kind."""
-    carried = FORMAT_KINDS.get(format_, ())
-    if kind not in carried:
-        kinds = ", ".join(carried)
+    if kind not in carried(format_):
+        kinds = ", ".join(carried(format_))
         raise Unprocessable(
             "feed_kind_format_mismatch",
             kind=kind,

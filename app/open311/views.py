@@ -6,7 +6,6 @@ GeoReport v2 specification is their contract, they answer XML as well as JSON, a
 errors are the spec's error documents rather than problem+json.
 """
 
-import hashlib
 import logging
 
 import redis
@@ -18,7 +17,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from app import cache as shared_cache
-from app import clock, field_messages, i18n
+from app import clock, conditional, field_messages, i18n
 from app.auth.identity import current_identity, roles_required
 from app.errors import PROBLEM_DOC, Problem
 from app.extensions import Blueprint, db
@@ -70,7 +69,7 @@ def _open_to_other_sites(response):
 
 
 def _etag(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()[:32]
+    return conditional.etag_of(body, 32)
 
 
 def cacheable(
@@ -81,16 +80,16 @@ def cacheable(
     by_language: bool = True,
     etag: str | None = None,
 ) -> Response:
-    """Public caching of a GET answer: a strong ETag (a hash of the body: 304 when the
-    client has it), Cache-Control, Last-Modified where the document has a natural one, and
-    Vary on the language its names and descriptions are in."""
-    response.set_etag(etag or _etag(response.get_data()))
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
-    if last_modified is not None:
-        response.last_modified = last_modified
-    if by_language:
-        response.vary.add("Accept-Language")
-    return response.make_conditional(request)
+    """Public caching of a GET answer (app/conditional.py): its ETag (a hash of the body),
+    Last-Modified where the document has a natural one, and Vary on the language its names
+    and descriptions are in."""
+    return conditional.public(
+        response,
+        etag=etag or _etag(response.get_data()),
+        max_age=max_age,
+        last_modified=last_modified,
+        vary=("Accept-Language",) if by_language else (),
+    )
 
 
 def cached(build, *, arguments: dict, max_age: int) -> Response:

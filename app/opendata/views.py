@@ -7,6 +7,7 @@ from psycopg.errors import QueryCanceled
 from sqlalchemy import exc as sa_exc
 
 from app import cache as shared_cache
+from app import conditional
 from app.errors import PROBLEM_DOC, NotFound, Problem
 from app.extensions import Blueprint, db
 from app.opendata import cache as statistics_cache
@@ -161,13 +162,13 @@ CACHE_HEADERS = {
 
 
 def cacheable(body: str, media_type: str) -> Response:
-    """``body`` with a strong ETag (304 when the client has it) and Cache-Control: the same
-    for every caller, so shared caches may keep it as long as the files."""
-    response = Response(body, mimetype=media_type)
-    response.set_etag(hashlib.sha256(body.encode()).hexdigest())
-    max_age = current_app.config["OPENDATA_MAX_AGE_SECONDS"]
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
-    return response.make_conditional(request)
+    """``body``, conditional and publicly cacheable (app/conditional.py): the same for
+    every caller, so shared caches may keep it as long as the files."""
+    return conditional.public(
+        Response(body, mimetype=media_type),
+        etag=conditional.etag_of(body.encode()),
+        max_age=current_app.config["OPENDATA_MAX_AGE_SECONDS"],
+    )
 
 
 def _statistics_entry(table: str, args: dict, min_count: int) -> shared_cache.Entry:

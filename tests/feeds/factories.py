@@ -9,6 +9,8 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from google.transit import gtfs_realtime_pb2
+
 DATA = Path(__file__).parent / "data"
 # Place de la Libération, Dijon.
 CENTRE = (5.0415, 47.322)
@@ -193,3 +195,41 @@ def gbfs_discovery(version: str, urls: dict, *, now: datetime, ttl: int = 0) -> 
         "version": version,
         "data": data,
     }
+
+
+def vehicle(vehicle_id: str, *, now: datetime, offset_m: float = 0.0, seen=None, **fields) -> dict:
+    """A vehicle ``offset_m`` metres east of the centre (``lat``/``lon`` override it), seen
+    20 s before ``now`` unless ``seen`` says when."""
+    return {
+        "id": vehicle_id,
+        "lat": CENTRE[1],
+        "lon": CENTRE[0] + offset_m / 75_500,
+        "seen": seen or now - timedelta(seconds=20),
+        **fields,
+    }
+
+
+def message(*vehicles: dict, sent: datetime) -> bytes:
+    """A VehiclePositions FeedMessage of these vehicles sent at ``sent``, serialised."""
+    feed = gtfs_realtime_pb2.FeedMessage()
+    feed.header.gtfs_realtime_version = "2.0"
+    feed.header.timestamp = int(sent.timestamp())
+    for spec in vehicles:
+        entity = feed.entity.add()
+        entity.id = f"entity-{spec['id']}"
+        position = entity.vehicle
+        position.vehicle.id = spec["id"]
+        position.vehicle.label = spec.get("label", f"Bus {spec['id']}")
+        position.timestamp = int(spec["seen"].timestamp())
+        if "route" in spec:
+            position.trip.route_id = spec["route"]
+            position.trip.trip_id = spec["trip"]
+        if "occupancy" in spec:
+            position.occupancy_status = spec["occupancy"]
+        if spec.get("lat") is not None:
+            position.position.latitude = spec["lat"]
+            position.position.longitude = spec["lon"]
+            for key in ("bearing", "speed"):
+                if key in spec:
+                    setattr(position.position, key, spec[key])
+    return feed.SerializeToString()

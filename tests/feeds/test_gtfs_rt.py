@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.feeds import service
 from app.feeds.models import Feed, FeedEntity, FeedObservation
-from tests.feeds.factories import CENTRE
+from tests.feeds.factories import CENTRE, message, vehicle
 
 LIMITS = service.PollLimits(timeout_seconds=2, max_bytes=256 * 1024)
 FEED = {
@@ -27,44 +27,6 @@ FEW_SEATS = gtfs_realtime_pb2.VehiclePosition.FEW_SEATS_AVAILABLE
 
 # For a message refused whatever its time.
 SOME_INSTANT = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def vehicle(vehicle_id: str, *, now: datetime, offset_m: float = 0.0, seen=None, **fields) -> dict:
-    """A vehicle ``offset_m`` metres east of the centre (``lat``/``lon`` override it), seen
-    20 s before ``now`` unless ``seen`` says when."""
-    return {
-        "id": vehicle_id,
-        "lat": CENTRE[1],
-        "lon": CENTRE[0] + offset_m / 75_500,
-        "seen": seen or now - timedelta(seconds=20),
-        **fields,
-    }
-
-
-def message(*vehicles: dict, sent: datetime) -> bytes:
-    """A VehiclePositions FeedMessage of these vehicles sent at ``sent``, serialised."""
-    feed = gtfs_realtime_pb2.FeedMessage()
-    feed.header.gtfs_realtime_version = "2.0"
-    feed.header.timestamp = int(sent.timestamp())
-    for spec in vehicles:
-        entity = feed.entity.add()
-        entity.id = f"entity-{spec['id']}"
-        position = entity.vehicle
-        position.vehicle.id = spec["id"]
-        position.vehicle.label = spec.get("label", f"Bus {spec['id']}")
-        position.timestamp = int(spec["seen"].timestamp())
-        if "route" in spec:
-            position.trip.route_id = spec["route"]
-            position.trip.trip_id = spec["trip"]
-        if "occupancy" in spec:
-            position.occupancy_status = spec["occupancy"]
-        if spec.get("lat") is not None:
-            position.position.latitude = spec["lat"]
-            position.position.longitude = spec["lon"]
-            for key in ("bearing", "speed"):
-                if key in spec:
-                    setattr(position.position, key, spec[key])
-    return feed.SerializeToString()
 
 
 def a_feed(session, url) -> int:
@@ -232,60 +194,3 @@ def test_a_failed_poll_keeps_the_last_vehicle_positions(session, feed_source, fa
     feed = session.get(Feed, feed_id)
     assert (feed.last_error_code, feed.consecutive_failures) == (code, 1)
     assert feed.next_poll_at == later + timedelta(seconds=60)
-
-
-def test_vehicles_are_cursor_paginated_in_id_order(app, client, auth, feed_source, now):
-    load(
-        app,
-        feed_source,
-        message(*(vehicle(f"V{n}", offset_m=100 * n, now=now) for n in range(1, 6)), sent=now),
-    )
-    headers, seen, cursor = auth(), [], None
-    while True:
-        url = f"/v1/mobility/vehicles?bbox={BOX}&limit=2" + (f"&cursor={cursor}" if cursor else "")
-        page = client.get(url, headers=headers).get_json()
-        seen += [f["properties"]["source_id"] for f in page["features"]]
-        cursor = page["next_cursor"]
-        if not cursor:
-            break
-    assert seen == ["V1", "V2", "V3", "V4", "V5"]
-
-
-@pytest.mark.parametrize(
-    "query, status, code",
-    [
-        ("", 422, None),
-        ("bbox=5.1,47.3,5.0,47.35", 422, "invalid_area"),
-        ("bbox=5,47,5.1", 422, None),
-        ("bbox=5.0,47.3,5.1,95", 422, "invalid_area"),
-        ("bbox=5.0,47.3,5.1,47.35&cursor=WzFlMzBd", 400, "invalid_cursor"),  # [1e30]
-    ],
-)
-def test_vehicles_refuse_what_is_not_a_box_with_a_problem(client, auth, query, status, code):
-    response = client.get(f"/v1/mobility/vehicles?{query}", headers=auth())
-    assert response.status_code == status
-    assert response.mimetype == "application/problem+json"
-    if code:
-        assert response.get_json()["code"] == code
-
-
-def test_vehicles_are_rate_limited_per_address(app, database_url, token_for):
-    import uuid
-
-    from tests.conftest import make_app
-
-    limited = make_app(
-        database_url,
-        RATELIMIT_KEY_PREFIX=f"rl-{uuid.uuid4().hex[:8]}",
-        RATELIMIT_MOBILITY_PER_IP="2/minute",
-    )
-    client = limited.test_client()
-    responses = [
-        client.get(
-            f"/v1/mobility/vehicles?bbox={BOX}",
-            headers={"Authorization": f"Bearer {token_for(uid=f'app-{n}')}"},
-        )
-        for n in range(3)
-    ]
-    assert [r.status_code for r in responses] == [200, 200, 429]
-    assert responses[-1].get_json()["code"] == "rate_limited"

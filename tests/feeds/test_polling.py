@@ -283,58 +283,6 @@ def test_a_feed_deleted_takes_its_entities_and_history(session, feed_source, now
     assert observations(session) == 0
 
 
-def test_parkings_near_a_point_use_the_lambert93_gist_index(session, now):
-    import random
-
-    from shapely.geometry import Point
-
-    from app.feeds import queries
-    from app.feeds.states import EntityState
-
-    rng = random.Random(7)
-
-    def spread(entity_type: str, count: int) -> list[EntityState]:
-        return [
-            EntityState(
-                entity_id=f"urn:ngsi-ld:{entity_type}:{n}",
-                entity_type=entity_type,
-                geom=Point(4.95 + rng.random() * 0.2, 47.27 + rng.random() * 0.1),
-                observed_at=now,
-            )
-            for n in range(count)
-        ]
-
-    lights = a_feed(session, "http://127.0.0.1:9/l.json", name="lights", kind="streetlights")
-    parkings = a_feed(session, "http://127.0.0.1:9/p.json")
-    service.store_states(session, lights, spread("Streetlight", 20_000))
-    service.store_states(session, parkings, spread("OffStreetParking", 60))
-    session.commit()
-    session.execute(text("ANALYZE feed_entities"))
-    params = {
-        "lon": 5.0415,
-        "lat": 47.322,
-        "radius": 500,
-        "types": ["OffStreetParking", "OnStreetParking", "ParkingSpot"],
-        "after_distance": None,
-        "after_id": 0,
-        "limit": 51,
-    }
-    plan = session.execute(text("EXPLAIN (FORMAT JSON) " + queries.NEAR.text), params).scalar()
-
-    def nodes(node):
-        yield node
-        for child in node.get("Plans", []):
-            yield from nodes(child)
-
-    every = list(nodes(plan[0]["Plan"]))
-    assert "idx_feed_entities_geom_l93" in {n.get("Index Name") for n in every}, plan
-    assert not [
-        n
-        for n in every
-        if n["Node Type"] == "Seq Scan" and n.get("Relation Name") == "feed_entities"
-    ], plan
-
-
 def test_a_worker_whose_clock_is_an_hour_slow_stores_fresh_states_and_polls_on_time(
     session, feed_source, now, time_machine
 ):

@@ -18,8 +18,8 @@ from sqlalchemy import func, select, text
 from app.assets.service import put_asset
 from app.feeds import gtfs_rt, service
 from app.feeds import simulator as sim
-from app.feeds.congestion import congestion_level
 from app.feeds.models import Feed, FeedEntity
+from app.mobility.congestion import congestion_level
 from app.reports.models import Report
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ import pytest
 
 from app.extensions import db
 from app.feeds import ngsi_ld, service, vocabulary
-from app.feeds.schemas import BikeStationSchema, ParkingSchema
+from app.mobility.schemas import BikeStationSchema, ParkingSchema
 from tests.feeds.factories import CENTRE, bike_station, car_park, example
 
 OBSERVED = "2026-11-24T10:00:00Z"

@@ -6,7 +6,7 @@ import pytest
 
 from app.extensions import db
 from app.feeds import service
-from app.feeds.congestion import congestion_level
+from app.mobility.congestion import congestion_level
 from tests.feeds.factories import CENTRE, ago, road_segment
 from tests.feeds.factories import example as example_entity
 
@@ -173,8 +173,8 @@ def test_traffic_in_a_box_uses_the_lambert93_gist_index(session, now):
     from shapely.geometry import LineString, Point
     from sqlalchemy import text
 
-    from app.feeds import queries
     from app.feeds.states import EntityState
+    from app.mobility import queries
 
     rng = random.Random(11)
 

@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
-from app.feeds.adapters import KIND_ENTITY_TYPES
+from app.feeds.formats import KIND_ENTITY_TYPES
 from app.feeds.models import FeedEntity
 from app.geo.arguments import clip_to_lambert93_domain, in_lambert93_domain
 from app.pagination import decode_cursor, paginate

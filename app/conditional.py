@@ -1,0 +1,37 @@
+"""One way to answer a conditional GET of a public document (mobility, open data, Open311).
+
+The answer is the same for every caller, so shared caches may keep it ``max_age`` seconds;
+its strong ETag is a hash of the body, and a client that already has the body gets 304
+(If-None-Match, or If-Modified-Since where the document has a Last-Modified).
+"""
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+
+from flask import Response, request
+
+
+def etag_of(body: bytes, length: int = 64) -> str:
+    """A strong entity tag for ``body``: its SHA-256 in hex, the first ``length`` digits
+    (the open data gives the whole digest, the mobility reads and Open311 32 of them)."""
+    return hashlib.sha256(body).hexdigest()[:length]
+
+
+def public(
+    response: Response,
+    *,
+    etag: str,
+    max_age: int,
+    last_modified: datetime | float | None = None,
+    vary: Iterable[str] = (),
+) -> Response:
+    """``response`` tagged, publicly cacheable for ``max_age`` seconds, varying with the
+    ``vary`` request headers, and answered 304 when the request's conditions hold."""
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    if last_modified is not None:
+        response.last_modified = last_modified
+    for header in vary:
+        response.vary.add(header)
+    return response.make_conditional(request)

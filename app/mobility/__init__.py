@@ -1,0 +1,1 @@
+"""What residents read of the feeds: parkings, bike stations, traffic, transit vehicles."""
