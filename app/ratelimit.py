@@ -23,7 +23,7 @@ from app.idempotency import service as idempotency
 # endpoint -> (config key of the limit, what the limit is counted per)
 RULES = {
     "reports.Reports": (("RATELIMIT_REPORTS_PER_USER", "user"), ("RATELIMIT_REPORTS_PER_IP", "ip")),
-    "photos.Photos": (("RATELIMIT_PHOTOS_PER_USER", "user"), ("RATELIMIT_PHOTOS_PER_IP", "ip")),
+    "reports.Photos": (("RATELIMIT_PHOTOS_PER_USER", "user"), ("RATELIMIT_PHOTOS_PER_IP", "ip")),
     # Anyone can mint anonymous identities: supports are counted per address, and per
     # address and report (each resident supports a report once anyway).
     "reports.Support": (
@@ -48,7 +48,7 @@ METHODS = {
 
 
 # Creations made under an Idempotency-Key (app.idempotency): their retries are exempt.
-IDEMPOTENT = {"reports.Reports", "photos.Photos"}
+IDEMPOTENT = {"reports.Reports", "reports.Photos"}
 
 
 def is_replay() -> bool:
