@@ -382,6 +382,7 @@ def fetch_media(session: Session, report_id: int, policy: media.Policy) -> str |
     try:
         data, refusal = media.fetch(url, policy), None
     except media.Refused as refused:
+        log.info("media_url refused", extra={"report_id": report_id, "reason": refused.reason})
         data, refusal = None, refused.reason
     if refusal is None and not data:
         refusal = "empty"
@@ -394,8 +395,6 @@ def fetch_media(session: Session, report_id: int, policy: media.Policy) -> str |
         return submission.media_status if submission else None
     if refusal is not None:
         submission.media_status, submission.media_error = REFUSED, refusal
-        if refusal != "empty":
-            log.info("media_url refused", extra={"report_id": report_id, "reason": refusal})
         session.commit()
         return REFUSED
     reporter = session.scalar(select(Report.reporter_uid).where(Report.id == report_id))
