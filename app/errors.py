@@ -130,7 +130,8 @@ def problem_response(
     return response
 
 
-# Codes for the HTTP errors Werkzeug and Flask raise themselves.
+# Codes for the HTTP errors Werkzeug and Flask raise themselves. A 429 is the limiter's, which
+# answers it itself (app.ratelimit).
 _HTTP_CODES = {
     400: "bad_request",
     401: "authentication_required",
@@ -141,7 +142,6 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_failed",
-    429: "rate_limited",
     503: "service_unavailable",
 }
 
@@ -174,12 +174,6 @@ def handle_http_exception(error: HTTPException) -> Response:
         allowed = error.valid_methods or []
         params = {"method": request.method, "allowed": ", ".join(allowed)}
         headers["Allow"] = ", ".join(allowed)
-    elif status == 429:
-        from app.ratelimit import seconds_until_reset
-
-        retry_after = seconds_until_reset()
-        params = {"retry_after": retry_after}
-        headers["Retry-After"] = str(retry_after)
     elif status == 413:
         from flask import current_app
 

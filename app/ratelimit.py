@@ -11,19 +11,19 @@ import math
 import time
 import uuid
 
-from flask import current_app, g, request
+from flask import Response, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from app.auth.identity import current_identity
-from app.errors import Problem
+from app.errors import Problem, problem_response
 from app.extensions import db
 from app.idempotency import service as idempotency
 
 # endpoint -> (config key of the limit, what the limit is counted per)
 RULES = {
     "reports.Reports": (("RATELIMIT_REPORTS_PER_USER", "user"), ("RATELIMIT_REPORTS_PER_IP", "ip")),
-    "photos.Photos": (("RATELIMIT_PHOTOS_PER_USER", "user"), ("RATELIMIT_PHOTOS_PER_IP", "ip")),
+    "reports.Photos": (("RATELIMIT_PHOTOS_PER_USER", "user"), ("RATELIMIT_PHOTOS_PER_IP", "ip")),
     # Anyone can mint anonymous identities: supports are counted per address, and per
     # address and report (each resident supports a report once anyway).
     "reports.Support": (
@@ -48,7 +48,7 @@ METHODS = {
 
 
 # Creations made under an Idempotency-Key (app.idempotency): their retries are exempt.
-IDEMPOTENT = {"reports.Reports", "photos.Photos"}
+IDEMPOTENT = {"reports.Reports", "reports.Photos"}
 
 
 def is_replay() -> bool:
@@ -119,6 +119,16 @@ def init_app(app) -> None:
             )(view)
         app.view_functions[endpoint] = view
     app.extensions["signale.limiter"] = limiter
+    # The limiter answers its own 429: whatever handles other HTTP errors need not know it.
+    app.register_error_handler(429, rate_limited)
+
+
+def rate_limited(error) -> Response:
+    """A limit was hit: problem+json whose Retry-After agrees with its message."""
+    retry_after = seconds_until_reset()
+    return problem_response(
+        429, "rate_limited", headers={"Retry-After": str(retry_after)}, retry_after=retry_after
+    )
 
 
 def seconds_until_reset() -> int:

@@ -18,7 +18,7 @@ def ping(nonce: str) -> dict:
 
 def process_photo(photo_id: int) -> str:
     """Process one uploaded photo (safe to run twice)."""
-    from app.photos.service import process_photo as run
+    from app.reports.photos import process_photo as run
 
     return run(db.session, photo_id)
 
@@ -27,10 +27,10 @@ def sweep_photos(older_than_seconds: int = 120) -> int:
     """Queue again the photos still processing: their job was lost (Redis flush, crash)."""
     from datetime import timedelta
 
-    from app.photos.service import due_for_processing, enqueue
+    from app.photos.service import PROCESS_PHOTO, due_for_processing
 
     due = due_for_processing(db.session, timedelta(seconds=older_than_seconds))
-    return sum(enqueue(photo_id) for photo_id in due)
+    return sum(PROCESS_PHOTO.enqueue(photo_id) for photo_id in due)
 
 
 def purge_idempotency_keys() -> int:
@@ -58,10 +58,10 @@ def sweep_open311_media(older_than_seconds: int = 600) -> int:
     """Queue again the Open311 media_url fetches still pending: their job was lost."""
     from datetime import timedelta
 
-    from app.open311.service import enqueue_media, pending_media
+    from app.open311.service import FETCH_MEDIA, pending_media
 
     due = pending_media(db.session, timedelta(seconds=older_than_seconds))
-    return sum(enqueue_media(report_id) for report_id in due)
+    return sum(FETCH_MEDIA.enqueue(report_id) for report_id in due)
 
 
 def dispatch_feed_polls() -> int:

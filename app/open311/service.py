@@ -7,7 +7,6 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,13 +15,13 @@ from app.addresses import service as addresses
 from app.auth.identity import OPEN311_NAMESPACE, Identity, internal_uid
 from app.categories.models import GROUPS, Category
 from app.errors import NotFound
+from app.jobs import Job, after_commit
 from app.open311 import media, queries
 from app.open311.arguments import typed_answers
 from app.open311.errors import Open311Error, not_found
 from app.open311.models import ApiKey, Submission
 from app.pagination import paginate
 from app.photos import service as photos
-from app.photos.models import Photo
 from app.reports.models import Report
 from app.reports.service import create_report
 from app.users.models import Role
@@ -35,6 +34,10 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 SOURCE = "open311"
 KEY_PREFIX = "s311_"
+# Queued when the submission naming a media_url commits; the sweep queues it again if lost.
+FETCH_MEDIA = Job(
+    "worker.jobs.fetch_open311_media", id_prefix="open311-media", retry=(30, 120, 600)
+)
 
 # Our question types as GeoReport v2 datatypes; a boolean is a list of two values.
 DATATYPES = {
@@ -315,7 +318,8 @@ def _place(session: Session, submission: dict) -> tuple[dict, str | None]:
 
 
 def submit(session: Session, *, key: ApiKey, submission: dict, language: str) -> dict:
-    """Create a report from an Open311 request, as intake does; returns the spec's answer."""
+    """Create a report from an Open311 request, as intake does; returns the spec's answer.
+    A media_url is fetched in the background, queued when the request commits."""
     names = [submission.get("first_name"), submission.get("last_name")]
     name = " ".join(n for n in names if n) or None
     contact = None
@@ -357,38 +361,46 @@ def submit(session: Session, *, key: ApiKey, submission: dict, language: str) ->
             media_status=PENDING if submission.get("media_url") else None,
         )
     )
+    if submission.get("media_url"):
+        after_commit(session, FETCH_MEDIA, report.id)
     session.commit()
-    return {"service_request_id": report.reference, "token": token}, report.id
+    return {"service_request_id": report.reference, "token": token}
 
 
 def fetch_media(session: Session, report_id: int, policy: media.Policy) -> str | None:
     """Fetch the photo a partner named and hand it to the photo pipeline (once: safe to run
-    twice). Returns the submission's media status."""
-    submission = session.get(Submission, report_id, with_for_update={"skip_locked": True})
+    twice). Returns the submission's media status.
+
+    The fetch (up to ``policy.timeout_s``, at a third party's pace) holds no transaction
+    and no lock: the submission is claimed afterwards, in a short transaction that records
+    the outcome only if it is still pending (a run that lost the race drops what it got)."""
+    submission = session.get(Submission, report_id, populate_existing=True)
+    status, url = (submission.media_status, submission.media_url) if submission else (None, None)
+    session.rollback()
+    if status != PENDING:
+        return status
+    try:
+        data, refusal = media.fetch(url, policy), None
+    except media.Refused as refused:
+        log.info("media_url refused", extra={"report_id": report_id, "reason": refused.reason})
+        data, refusal = None, refused.reason
+    if refusal is None and not data:
+        refusal = "empty"
+    upload_key = photos.store_upload(data) if refusal is None else None
+    submission = session.get(Submission, report_id, with_for_update=True)
     if submission is None or submission.media_status != PENDING:
         session.rollback()
+        if upload_key:
+            photos.storage().delete(upload_key)
         return submission.media_status if submission else None
-    try:
-        data = media.fetch(submission.media_url, policy)
-    except media.Refused as refused:
-        submission.media_status, submission.media_error = REFUSED, refused.reason
-        log.info("media_url refused", extra={"report_id": report_id, "reason": refused.reason})
+    if refusal is not None:
+        submission.media_status, submission.media_error = REFUSED, refusal
         session.commit()
         return REFUSED
-    if not data:
-        submission.media_status, submission.media_error = REFUSED, "empty"
-        session.commit()
-        return REFUSED
-    key = f"uploads/{uuid.uuid4().hex}"
-    photos.storage().put(key, data)
     reporter = session.scalar(select(Report.reporter_uid).where(Report.id == report_id))
-    photo = Photo(report_id=report_id, upload_key=key, uploaded_by=reporter)
-    session.add(photo)
+    photos.add_photo(session, report_id=report_id, upload_key=upload_key, uploaded_by=reporter)
     submission.media_status = FETCHED
-    session.flush()
-    photo_id = photo.id
     session.commit()
-    photos.enqueue(photo_id)  # after the commit: the job must see the photo
     return FETCHED
 
 
@@ -407,22 +419,3 @@ def pending_media(session: Session, older_than: timedelta) -> list[int]:
     )
     session.rollback()
     return ids
-
-
-def enqueue_media(report_id: int) -> bool:
-    """Queue the fetch of a submission's media_url; False when Redis is down."""
-    from rq import Retry
-
-    from app.jobs import queue
-
-    try:
-        queue().enqueue(
-            "worker.jobs.fetch_open311_media",
-            report_id,
-            job_id=f"open311-media-{report_id}",
-            retry=Retry(max=3, interval=[30, 120, 600]),
-        )
-        return True
-    except (redis.RedisError, OSError):
-        log.warning("open311 media not queued (Redis unavailable)", extra={"report_id": report_id})
-        return False

@@ -187,11 +187,9 @@ def create_request(fmt):
         raise Open311Error(403, "api_key_invalid")
     ratelimit.enforce(key)
     submission = arguments.submission(request.form)
-    created, report_id = service.submit(
+    created = service.submit(
         db.session, key=key, submission=submission, language=i18n.request_language()
     )
-    if submission.get("media_url"):
-        service.enqueue_media(report_id)
     return render(fmt, "service_requests", [created], status=201)
 
 

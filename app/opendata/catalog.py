@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.geo.models import Commune
-from app.opendata import service, statistics
+from app.opendata import service
 from app.opendata.models import OpenDataFile
 from app.opendata.queries import COLUMNS, published
+from app.opendata.tables import TABLES
 from app.reports.models import Report
 
 LICENCE = "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"
@@ -118,7 +119,7 @@ def _distribution(entry: OpenDataFile, url: str, schema_url: str) -> dict:
 def _texts_of(name: str):
     if name in REPORTS_TEXT:
         return REPORTS_TEXT[name]
-    table = statistics.TABLES[name]
+    table = TABLES[name]
     return table.title, table.description
 
 
@@ -209,17 +210,7 @@ _REPORT_TYPES = {
     "lon": "number",
     "lat": "number",
 }
-_STATISTICS_TYPES = {
-    "month": "yearmonth",
-    "reports": "integer",
-    "resolved": "integer",
-    "within_service_level": "integer",
-    "median_hours": "number",
-    "p90_hours": "number",
-    "share": "number",
-    "suppressed": "boolean",
-}
-SCHEMAS = ("reports", *statistics.TABLES)
+SCHEMAS = ("reports", *TABLES)
 
 
 def table_schema(name: str) -> dict | None:
@@ -230,11 +221,9 @@ def table_schema(name: str) -> dict | None:
             {"name": c, "type": _REPORT_TYPES.get(c, "string")} for c in (*COLUMNS, "lon", "lat")
         ]
         key = ["reference"]
-    elif name in statistics.TABLES:
-        fields = [
-            {"name": c, "type": _STATISTICS_TYPES.get(c, "string")}
-            for c in statistics.columns(name)
-        ]
+    elif name in TABLES:
+        types = TABLES[name].column_types()
+        fields = [{"name": c, "type": types[c]} for c in TABLES[name].columns()]
         key = None
     else:
         return None

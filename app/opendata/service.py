@@ -18,6 +18,7 @@ from app.opendata import statistics
 from app.opendata.formats import FORMATS, WRITERS
 from app.opendata.models import OpenDataFile
 from app.opendata.queries import export_rows
+from app.opendata.tables import TABLES
 from app.storage import Storage
 from app.urls import public_url
 
@@ -124,17 +125,15 @@ def statistics_document(table: str, min_count: int, items: list[dict]) -> dict:
 def write_statistics(session: Session, workdir: Path, *, min_count: int) -> list[Written]:
     """Every statistics table, whole, as CSV and as JSON."""
     written = []
-    for table in statistics.TABLES:
-        items = statistics.rows(session, table, statistics.Filters(), min_count)
-        csv_path = workdir / statistics_file_name(table, "csv")
+    for table in TABLES.values():
+        items = table.rows(session, statistics.Filters(), min_count)
+        csv_path = workdir / statistics_file_name(table.name, "csv")
         with csv_path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(
-                handle, fieldnames=statistics.columns(table), lineterminator="\n"
-            )
+            writer = csv.DictWriter(handle, fieldnames=table.columns(), lineterminator="\n")
             writer.writeheader()
             writer.writerows(items)
-        json_path = workdir / statistics_file_name(table, "json")
-        document = statistics_document(table, min_count, items)
+        json_path = workdir / statistics_file_name(table.name, "json")
+        document = statistics_document(table.name, min_count, items)
         json_path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
         for fmt, path in (("csv", csv_path), ("json", json_path)):
             written.append(Written(path.name, fmt, None, path, len(items)))
@@ -204,7 +203,7 @@ def export_reports(
     gone = [
         name
         for name, f in known.items()
-        if name not in produced and (f.format in formats or dataset(f) in statistics.TABLES)
+        if name not in produced and (f.format in formats or dataset(f) in TABLES)
     ]
     if gone:
         session.execute(delete(OpenDataFile).where(OpenDataFile.name.in_(gone)))

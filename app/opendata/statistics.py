@@ -15,11 +15,14 @@ still open does not count). The service level is met when that resolution is no 
 report's due date (set from its category's service level at intake), or, for a report
 without one, than its creation plus the category's ``service_level_hours`` now.
 
+Which tables are published, and how, is app.opendata.tables.
+
 Small cells: a figure drawn from fewer than ``min_count`` reports (the setting
 OPENDATA_STATISTICS_MIN_COUNT, 3) is published as null with ``suppressed`` true, so that no
 figure describes one or two reports. Empty cells are not listed.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -71,6 +74,10 @@ class Filters:
     commune: str | None = None
     desk: str | None = None
     source: str | None = None
+
+
+# A table's query: the reports the filters keep, small cells suppressed below a count.
+Query = Callable[[Filters, int], Select]
 
 
 def _local(month: date):
@@ -287,82 +294,11 @@ def service_level(filters: Filters, min_count: int) -> Select:
     )
 
 
-@dataclass(frozen=True)
-class Table:
-    name: str
-    query: object
-    # The filters its API endpoint takes (the others do not apply to it).
-    filters: tuple[str, ...]
-    title: tuple[str, str]  # French, English
-    description: tuple[str, str]
-
-
-TABLES = {
-    table.name: table
-    for table in (
-        Table(
-            "reports-by-month",
-            reports_by_month,
-            ("since", "until", "category", "commune", "source"),
-            ("Signalements par mois, catégorie, commune et source", "Reports by month, "
-             "category, commune and source"),
-            (
-                "Nombre de signalements créés chaque mois (heure de Paris), par catégorie, "
-                "commune et source (application, Open311, capteur), doublons exclus. Les "
-                "cellules de trop peu de signalements (moins de min_count, 3 par défaut) "
-                "sont masquées.",
-                "Number of reports created each month (Paris time), by category, commune "
-                "and source (app, Open311, sensor), duplicates excluded. Cells of too few "
-                "reports (fewer than min_count, 3 by default) are suppressed.",
-            ),
-        ),
-        Table(
-            "resolution-times",
-            resolution_times,
-            ("since", "until", "category", "commune", "desk"),
-            ("Délais de résolution par catégorie et pôle", "Time to resolve by category "
-             "and desk"),
-            (
-                "Médiane et 90e centile du délai de résolution (heures, de la création à la "
-                "dernière résolution), par catégorie et par pôle.",
-                "Median and 90th percentile of the time to resolve (hours, from creation to "
-                "the last resolution), by category and by desk.",
-            ),
-        ),
-        Table(
-            "service-level",
-            service_level,
-            ("since", "until", "category", "commune", "desk"),
-            ("Respect des délais de service", "Service level met"),
-            (
-                "Part des signalements résolus avant leur échéance (niveau de service de la "
-                "catégorie), par catégorie et par pôle.",
-                "Share of the resolved reports resolved by their due date (the category's "
-                "service level), by category and by desk.",
-            ),
-        ),
-        Table(
-            "sources",
-            sources,
-            ("since", "until", "category", "commune"),
-            ("Signalements par capteurs et par habitants", "Sensor-opened and "
-             "resident-opened reports"),
-            (
-                "Nombre de signalements créés chaque mois par source, ouverts par un capteur "
-                "ou par un habitant (application, Open311).",
-                "Number of reports created each month by source, opened by a sensor or by a "
-                "resident (app, Open311).",
-            ),
-        ),
-    )
-}  # fmt: skip
-
-
 def rows(
-    session, name: str, filters: Filters, min_count: int, timeout_ms: int | None = None
+    session, query: Query, filters: Filters, min_count: int, timeout_ms: int | None = None
 ) -> list[dict]:
-    """A table's rows, as dicts in column order; PostgreSQL cancels the query after
-    ``timeout_ms`` (QueryCanceled), if given."""
+    """A table's rows (``query``: one of the table queries above), as dicts in column order;
+    PostgreSQL cancels the query after ``timeout_ms`` (QueryCanceled), if given."""
     if timeout_ms is not None:
         session.execute(
             text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(timeout_ms)}
@@ -371,9 +307,9 @@ def rows(
     # short for JIT compilation to pay (it took a third of a second of 11).
     session.execute(text("SET LOCAL work_mem = '64MB'"))
     session.execute(text("SET LOCAL jit = off"))
-    return [dict(row) for row in session.execute(TABLES[name].query(filters, min_count)).mappings()]
+    return [dict(row) for row in session.execute(query(filters, min_count)).mappings()]
 
 
-def columns(name: str) -> list[str]:
-    """A table's column names, in order (without running it)."""
-    return [c.name for c in TABLES[name].query(Filters(), DEFAULT_MIN_COUNT).selected_columns]
+def columns(query: Query) -> list[str]:
+    """A table query's column names, in order (without running it)."""
+    return [c.name for c in query(Filters(), DEFAULT_MIN_COUNT).selected_columns]

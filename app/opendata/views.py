@@ -15,13 +15,10 @@ from app.opendata import catalog, queries, service, statistics
 from app.opendata.schemas import (
     NAME_PATTERN,
     SCHEMA_NAME_PATTERN,
-    TABLE_SCHEMAS,
-    ByDeskArgsSchema,
-    ByMonthArgsSchema,
     FileListArgsSchema,
     OpenDataFilePageSchema,
-    StatisticsArgsSchema,
 )
+from app.opendata.tables import TABLES, StatisticsTable
 from app.pagination import decode_cursor, page_size, paginate
 from app.urls import public_url_for
 
@@ -171,14 +168,13 @@ def cacheable(body: str, media_type: str) -> Response:
     )
 
 
-def _statistics_entry(table: str, args: dict, min_count: int) -> shared_cache.Entry:
+def _statistics_entry(table: StatisticsTable, args: dict, min_count: int) -> shared_cache.Entry:
     """The table's answer, computed within OPENDATA_STATISTICS_TIMEOUT_MS: beyond, 503
     statistics_busy (a worker is never held up to gunicorn's timeout)."""
     config = current_app.config
     try:
-        items = statistics.rows(
+        items = table.rows(
             db.session,
-            table,
             statistics.Filters(**args),
             min_count,
             timeout_ms=config["OPENDATA_STATISTICS_TIMEOUT_MS"],
@@ -195,12 +191,12 @@ def _statistics_entry(table: str, args: dict, min_count: int) -> shared_cache.En
             retry_after=retry_after,
             files=public_url_for("opendata.OpenDataFiles"),
         ) from error
-    document = TABLE_SCHEMAS[table]().dump(service.statistics_document(table, min_count, items))
+    document = table.document().dump(service.statistics_document(table.name, min_count, items))
     body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
     return shared_cache.Entry(body, "application/json", hashlib.sha256(body).hexdigest(), None)
 
 
-def _statistics(table: str, args: dict) -> Response:
+def _statistics(table: StatisticsTable, args: dict) -> Response:
     """A statistics answer, from the server-side cache when it holds it at the current data
     version (app/opendata/cache.py): a hit sends one cheap statement instead of the table's."""
     min_count = int(current_app.config["OPENDATA_STATISTICS_MIN_COUNT"])
@@ -214,12 +210,12 @@ def _statistics(table: str, args: dict) -> Response:
     return cacheable(entry.body.decode(), entry.mimetype)
 
 
-def _statistics_view(table: str, args_schema, summary: str):
-    @blp.route(f"/statistics/{table}", endpoint=f"statistics-{table}")
-    class StatisticsTable(MethodView):
-        @blp.doc(summary=summary.split(".")[0], description=summary)
-        @blp.arguments(args_schema, location="query")
-        @blp.response(200, TABLE_SCHEMAS[table], headers=CACHE_HEADERS)
+def _statistics_view(table: StatisticsTable):
+    @blp.route(f"/statistics/{table.name}", endpoint=f"statistics-{table.name}")
+    class StatisticsTableView(MethodView):
+        @blp.doc(summary=table.api_summary.split(".")[0], description=table.api_summary)
+        @blp.arguments(table.arguments, location="query")
+        @blp.response(200, table.document, headers=CACHE_HEADERS)
         @blp.alt_response(304, description="Not modified (If-None-Match)")
         @blp.alt_response(422, description="Invalid filter", **PROBLEM_DOC)
         @blp.alt_response(
@@ -228,35 +224,11 @@ def _statistics_view(table: str, args_schema, summary: str):
         def get(self, args):
             return _statistics(table, args)
 
-    return StatisticsTable
+    return StatisticsTableView
 
 
-_NOTE = (
-    " Reports created in [from, to] (months, Paris time), duplicates excluded; a figure drawn"
-    " from fewer than min_count reports is null, flagged suppressed. Also a nightly file."
-)
-_statistics_view(
-    "reports-by-month",
-    ByMonthArgsSchema,
-    "Reports per month, category, commune and source." + _NOTE,
-)
-_statistics_view(
-    "resolution-times",
-    ByDeskArgsSchema,
-    "Median and 90th percentile of the hours to resolve (creation to last resolution), per"
-    " category and desk, per category, per desk and over all (null: all)." + _NOTE,
-)
-_statistics_view(
-    "service-level",
-    ByDeskArgsSchema,
-    "Share of the resolved reports resolved by their due date (the category's service"
-    " level), per category and desk, per category, per desk and over all." + _NOTE,
-)
-_statistics_view(
-    "sources",
-    StatisticsArgsSchema,
-    "Reports per month and source (app, open311, sensor): sensor- or resident-opened." + _NOTE,
-)
+for _table in TABLES.values():
+    _statistics_view(_table)
 
 
 @blp.route("/catalog")

@@ -18,6 +18,7 @@ from app.geo import service as geo
 from app.geo.models import WGS84
 from app.idempotency import service as idempotency
 from app.organisation.models import Crew
+from app.photos.service import present as present_photo
 from app.reports import public
 from app.reports.models import (
     Report,
@@ -291,8 +292,6 @@ def present(
     ``staff``: how the city handles it, for staff callers. ``photos`` are the report's Photo
     rows; others than the reporter see the ready ones only.
     """
-    from app.photos.service import present as present_photo
-
     view = {
         "id": report.id,
         "reference": report.reference,

@@ -1,15 +1,22 @@
+import functools
+import hashlib
+
 from flask import Response, current_app, g, json, request
 from flask.views import MethodView
 
 from app import i18n
 from app.auth.identity import current_identity, roles_required
-from app.errors import PROBLEM_DOC
+from app.errors import PROBLEM_DOC, NotFound
 from app.extensions import Blueprint, db
 from app.geojson import page_as_features
 from app.idempotency import service as idempotency
 from app.pagination import page_size
-from app.photos.service import photos_of
+from app.photos import processing
+from app.photos import service as photos
+from app.photos.models import Photo
+from app.photos.schemas import PhotoKindArgsSchema, PhotoPathSchema, PhotoSchema, PhotoUploadSchema
 from app.reports import contact, public, queries, service
+from app.reports import photos as report_photos
 from app.reports.schemas import (
     OwnReportPageSchema,
     OwnReportSchema,
@@ -119,9 +126,9 @@ def _page(args: dict, reporter_uid: str | None = None) -> dict:
     )
     # Only the caller's own list carries the reporter's fields; the public one is the
     # reports' public projection.
-    photos = photos_of(db.session, [r.id for r, _ in page["items"]])
+    shown = photos.photos_of(db.session, [r.id for r, _ in page["items"]])
     page["items"] = [
-        service.present(r, reporter_uid, photos.get(r.id, ()), place=place)
+        service.present(r, reporter_uid, shown.get(r.id, ()), place=place)
         for r, place in page["items"]
     ]
     return page
@@ -144,11 +151,11 @@ class Suggestions(MethodView):
             category=category.code,
             grid_m=public.grid_of(current_app.config),
         )
-        photos = photos_of(db.session, [report.id for report, _, _ in found])
+        shown = photos.photos_of(db.session, [report.id for report, _, _ in found])
         return {
             "items": [
                 {
-                    **service.present(report, None, photos.get(report.id, ()), place=place),
+                    **service.present(report, None, shown.get(report.id, ()), place=place),
                     "distance_m": d,
                 }
                 for report, place, d in found
@@ -222,8 +229,106 @@ class Support(MethodView):
 def report_view(report) -> dict:
     """The report as the caller may see it (GET /v1/reports/{report_id}, a triage action's
     answer): its public projection, the reporter's own fields, or its staff's view."""
-    photos = photos_of(db.session, [report.id]).get(report.id, ())
+    shown = photos.photos_of(db.session, [report.id]).get(report.id, ())
     view = service.view_of(
-        db.session, report, current_identity(), photos, grid_m=public.grid_of(current_app.config)
+        db.session, report, current_identity(), shown, grid_m=public.grid_of(current_app.config)
     )
     return {**view, "version": report.version}
+
+
+PHOTO_PARAMETERS = [
+    *REPORT_ID_PARAMETER,
+    {
+        "in": "path",
+        "name": "photo_id",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    },
+]
+
+
+def body_limit(limit: int):
+    """Let this endpoint read a body up to ``limit`` bytes (the app's default is 1 MB)."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            request.max_content_length = limit
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+# A report's photos: its sub-resources, documented under the photos' tag (app.photos.views,
+# which serves the files they become).
+PHOTOS_TAG = ["photos"]
+
+
+@blp.route("/reports/<int:report_id>/photos", parameters=REPORT_ID_PARAMETER, tags=PHOTOS_TAG)
+class Photos(MethodView):
+    @roles_required(blp)
+    @body_limit(processing.MAX_BYTES + 64 * 1024)
+    @blp.doc(parameters=[IDEMPOTENCY_KEY_PARAMETER])
+    @blp.arguments(PhotoKindArgsSchema, location="query")
+    @blp.arguments(PhotoUploadSchema, location="files")
+    @blp.response(202, PhotoSchema)
+    @blp.alt_response(400, description="Idempotency-Key missing or malformed", **PROBLEM_DOC)
+    @blp.alt_response(
+        403,
+        description="Not this caller's to add (not_your_report, photo_not_allowed)",
+        **PROBLEM_DOC,
+    )
+    @blp.alt_response(404, description="No such report", **PROBLEM_DOC)
+    @blp.alt_response(
+        409,
+        description="Five photos of this kind already, or same key in progress",
+        **PROBLEM_DOC,
+    )
+    @blp.alt_response(413, description="Over 20 MB", **PROBLEM_DOC)
+    def post(self, args, files, report_id):
+        """Add a photo (multipart `file`); processed in the background, then `ready`. `kind`:
+        the report's own (its author, or its desk), `after` (the crew holding the ticket,
+        or the desk), `reopen` (its author or a supporter)"""
+        identity = current_identity()
+        key = idempotency.check_key(request.headers.get("Idempotency-Key"))
+        data = files["file"].read()
+        outcome = report_photos.accept_upload(
+            db.session,
+            uploader=identity,
+            report_id=report_id,
+            data=data,
+            kind=args["kind"],
+            idempotency_key=key,
+            request_fingerprint=hashlib.sha256(args["kind"].encode() + b"\n" + data).hexdigest(),
+            render=lambda photo: PhotoSchema().dump(photos.present(photo, owner=True)),
+        )
+        response = Response(
+            json.dumps(outcome.body), status=outcome.status_code, mimetype="application/json"
+        )
+        response.headers["Location"] = outcome.location
+        if outcome.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+
+@blp.route(
+    "/reports/<int:report_id>/photos/<int:photo_id>",
+    parameters=PHOTO_PARAMETERS,
+    tags=PHOTOS_TAG,
+)
+class PhotoById(MethodView):
+    @roles_required(blp)
+    @blp.arguments(PhotoPathSchema, location="path", as_kwargs=True)
+    @blp.response(200, PhotoSchema)
+    @blp.alt_response(404, description="No such photo (or not visible to you)", **PROBLEM_DOC)
+    def get(self, report_id, photo_id):
+        """One photo: its processing status; others see ready photos only"""
+        photo = db.session.get(Photo, photo_id)
+        view = None
+        if photo is not None and photo.report_id == report_id:
+            view = photos.present(photo, owner=photo.uploaded_by == current_identity().uid)
+        if view is None:
+            raise NotFound("photo_not_found", id=photo_id)
+        return view

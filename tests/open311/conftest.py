@@ -57,7 +57,7 @@ def set_report(app):
 @pytest.fixture
 def ready_photo(app, client, auth):
     """A processed photo on a report (processed here, as the worker would)."""
-    from app.photos.service import process_photo
+    from app.reports.photos import process_photo
 
     def make(report_id: int, headers: dict) -> dict:
         response = client.post(

@@ -6,19 +6,24 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from sqlalchemy import select
+from rq import Queue
+from sqlalchemy import select, text
 
+from app.extensions import db
+from app.jobs import worker_queues
 from app.open311 import media
 from app.open311.media import Policy, Refused
 from app.open311.models import Submission
 from app.open311.service import fetch_media
 from app.photos.models import Photo
-from app.photos.service import process_photo
+from app.reports.photos import process_photo
 from tests.open311.conftest import BASE, DIJON, get_json
 from tests.photos.images import jpeg
 
 PHOTO = jpeg()
 RELEASE = threading.Event()
+# /held: the request has arrived; the answer waits for HELD_RELEASE.
+HELD_ARRIVED, HELD_RELEASE = threading.Event(), threading.Event()
 
 
 class Partner(BaseHTTPRequestHandler):
@@ -58,6 +63,10 @@ class Partner(BaseHTTPRequestHandler):
             self.end_headers()  # no length: the body runs until the connection closes
             for _ in range(100):
                 self.wfile.write(b"x" * 4096)
+        elif self.path == "/held":
+            HELD_ARRIVED.set()
+            HELD_RELEASE.wait(10)
+            self._send(200, PHOTO, [("Content-Type", "image/jpeg")])
         elif self.path == "/slow":
             self.send_response(200)
             self.send_header("Content-Length", "10")
@@ -75,6 +84,7 @@ def partner():
     thread.start()
     yield server.server_address[1]
     RELEASE.set()
+    HELD_RELEASE.set()
     server.shutdown()
     server.server_close()
 
@@ -310,17 +320,80 @@ def _submit(client, api_key, media_url: str) -> str:
     return response.get_json()[0]["service_request_id"]
 
 
-def test_a_fetched_photo_goes_through_the_pipeline_and_becomes_the_media_url(
-    client, api_key, session, partner
+def test_a_submission_naming_a_media_url_queues_its_fetch_when_it_commits(
+    client, api_key, session, redis_conn
 ):
+    queue = Queue(worker_queues()[0], connection=redis_conn)
+    queue.empty()
+    _submit(client, api_key, "https://example.org/photo.jpg")
+    report_id = session.scalar(select(Submission.report_id))
+    job = queue.fetch_job(f"open311-media-{report_id}")
+    assert (job.func_name, job.args) == ("worker.jobs.fetch_open311_media", (report_id,))
+    assert (job.retries_left, job.retry_intervals) == (3, [30, 120, 600])
+    assert queue.count == 1
+
+
+def test_a_fetched_photo_goes_through_the_pipeline_and_becomes_the_media_url(
+    client, api_key, session, partner, redis_conn
+):
+    queue = Queue(worker_queues()[0], connection=redis_conn)
     reference = _submit(client, api_key, f"http://photos.partner.test:{partner}/photo.jpg")
     submission = session.scalar(select(Submission))
     assert fetch_media(session, submission.report_id, partner_policy()) == "fetched"
     assert fetch_media(session, submission.report_id, partner_policy()) == "fetched"  # once
     (photo,) = session.scalars(select(Photo)).all()
+    job = queue.fetch_job(f"photo-{photo.id}")  # queued when the photo committed
+    assert (job.func_name, job.args) == ("worker.jobs.process_photo", (photo.id,))
     assert process_photo(session, photo.id) == "ready"
     (request,) = get_json(client, f"/requests/{reference}.json")
     assert "/v1/media/display/" in request["media_url"]
+
+
+def test_no_lock_is_held_on_the_submission_while_its_media_url_is_fetched(
+    app, client, api_key, session, partner
+):
+    """A partner's server may take its 20 s: meanwhile the submission stays free (another
+    connection locks it without waiting), and the fetch is still recorded once."""
+    _submit(client, api_key, f"http://photos.partner.test:{partner}/held")
+    report_id = session.scalar(select(Submission.report_id))
+    session.rollback()
+    HELD_ARRIVED.clear()
+    HELD_RELEASE.clear()
+    outcome = {}
+
+    def worker_job():
+        with app.app_context():
+            outcome["status"] = fetch_media(db.session, report_id, partner_policy())
+            db.session.remove()
+
+    thread = threading.Thread(target=worker_job, daemon=True)
+    thread.start()
+    try:
+        assert HELD_ARRIVED.wait(10), "the fetch never reached the partner's server"
+        with db.engine.connect() as other:
+            locked = other.execute(
+                text(
+                    "SELECT media_status FROM open311_submissions WHERE report_id = :id "
+                    "FOR UPDATE NOWAIT"
+                ),
+                {"id": report_id},
+            ).scalar_one()
+            assert locked == "pending"
+            other.rollback()
+            # Nor does the fetching session sit in a transaction while it waits.
+            waiting = other.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+            assert waiting == 0
+    finally:
+        HELD_RELEASE.set()
+        thread.join(30)
+    assert outcome == {"status": "fetched"}
+    assert len(session.scalars(select(Photo).where(Photo.report_id == report_id)).all()) == 1
+    assert fetch_media(session, report_id, partner_policy()) == "fetched"  # once
 
 
 def test_a_refused_media_url_is_recorded_and_makes_no_photo(client, api_key, session):

@@ -276,7 +276,7 @@ def test_media_url_is_the_public_display_photo(client, file_report, ready_photo,
 
 
 def test_media_url_is_never_a_reopen_or_after_photo(app, client, auth):
-    from app.photos.service import process_photo
+    from app.reports.photos import process_photo
 
     headers = auth(uid="photographer")
     report = client.post(

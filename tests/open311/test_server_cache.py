@@ -210,7 +210,7 @@ def test_a_new_report_from_the_app_or_open311_is_listed_at_once(
 def test_a_photo_becoming_ready_gives_the_media_url_at_once(
     app, client, auth, statements, cache_settings
 ):
-    from app.photos.service import process_photo
+    from app.reports.photos import process_photo
 
     headers = auth(uid="photographer")
     report = client.post(

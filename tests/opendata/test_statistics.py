@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import update
 
 from app.opendata import statistics
+from app.opendata.tables import TABLES
 from app.reports.models import Report
 from tests.opendata.conftest import database
 
@@ -40,11 +41,19 @@ def resolved_after(add_report, history):
 
 def table(app, name: str, min_count: int = 1, **filters) -> list[dict]:
     with database(app) as session:
-        return statistics.rows(session, name, statistics.Filters(**filters), min_count)
+        return TABLES[name].rows(session, statistics.Filters(**filters), min_count)
 
 
 def by_group(rows: list[dict]) -> dict[tuple, dict]:
     return {(row["category"], row["desk"]): row for row in rows}
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_a_tables_rows_as_published_are_its_querys_columns_in_order(name):
+    """One entry per table: the API's items, the JSON file's and the CSV columns agree."""
+    entry = TABLES[name]
+    assert list(entry.row().fields) == entry.columns()
+    assert list(entry.column_types()) == entry.columns()
 
 
 def test_median_and_90th_percentile_per_category_desk_and_overall(app, resolved_after):

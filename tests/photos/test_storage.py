@@ -9,7 +9,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from app.extensions import db
-from app.photos.service import process_photo
+from app.reports.photos import process_photo
 from app.storage import FilesystemStorage, S3Storage, from_config
 from app.users.models import Role
 from tests.conftest import make_app

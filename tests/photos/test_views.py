@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from rq import Queue
 
 from app.extensions import db
+from app.jobs import worker_queues
 from app.photos import processing
-from app.photos.service import process_photo
+from app.reports.photos import process_photo
 from app.users.models import Role
 from tests.conftest import make_app, redis_test_url
 from tests.photos.images import jpeg
@@ -119,6 +121,23 @@ def test_a_retried_upload_is_one_photo(app, client, reporter):
     assert again.get_json()["id"] == first.get_json()["id"]
     other = upload(client, reporter, report_id, jpeg(colour=(0, 0, 0)))  # same key, new file
     assert (other.status_code, other.get_json()["code"]) == (422, "idempotency_key_reused")
+
+
+def test_an_upload_queues_its_processing_when_it_commits_and_a_replay_queues_nothing(
+    client, reporter, redis_conn
+):
+    queue = Queue(worker_queues()[0], connection=redis_conn)
+    queue.empty()
+    report_id = new_report(client, reporter)
+    photo_id = upload(client, reporter, report_id).get_json()["id"]
+    job = queue.fetch_job(f"photo-{photo_id}")
+    assert (job.func_name, job.args) == ("worker.jobs.process_photo", (photo_id,))
+    assert (job.retries_left, job.retry_intervals) == (5, [10, 30, 60, 300, 900])
+    job.delete()
+    assert upload(client, reporter, report_id).headers["Idempotent-Replayed"] == "true"
+    assert queue.fetch_job(f"photo-{photo_id}") is None
+    assert upload(client, reporter, 987654, key="gone").status_code == 404  # nothing queued
+    assert queue.count == 0
 
 
 def test_five_photos_at_most_and_only_on_ones_own_report(client, reporter, auth):

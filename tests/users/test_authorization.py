@@ -374,7 +374,7 @@ def a_report(client, token_for) -> int:
 def a_ready_photo(app, client, token_for, report_id: int) -> dict:
     """A processed photo on that report (processed here, as the worker would)."""
     from app.extensions import db
-    from app.photos.service import process_photo
+    from app.reports.photos import process_photo
 
     headers = {
         "Authorization": f"Bearer {token_for(Role.RESIDENT, uid='someone-else')}",
