@@ -153,16 +153,21 @@ def _register_blueprints(app: Flask, api: Api) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    """Each domain's command group, from its own ``cli.py`` (demo and benchmark data are
+    tools/'s: ``python -m tools.demo``)."""
     from app.addresses.cli import addresses_cli
-    from app.cli import assets_cli, categories_cli, reference, reports_cli, routing_cli, users
+    from app.assets.cli import assets_cli
+    from app.categories.cli import categories_cli
     from app.feeds.cli import feeds_cli
     from app.opendata.cli import opendata_cli
+    from app.organisation.cli import reference
+    from app.routing.cli import routing_cli
+    from app.users.cli import users
 
     for group in (
         reference,
         users,
         categories_cli,
-        reports_cli,
         assets_cli,
         routing_cli,
         feeds_cli,
