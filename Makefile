@@ -10,13 +10,13 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum |
 .PHONY: run test bench lint venv clean
 
 run: $(STAMP)
-	@$(PY) -m app.ops.launcher run
+	@$(PY) -m tools.launcher run
 
 test: $(STAMP)
-	@$(PY) -m app.ops.launcher test -- $(PYTEST_ARGS)
+	@$(PY) -m tools.launcher test -- $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	@$(PY) -m app.ops.launcher bench
+	@$(PY) -m tools.launcher bench
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -7,7 +7,7 @@ from flask import Blueprint, Flask
 from swagger_ui_bundle import swagger_ui_path
 
 from app import config as config_module
-from app import errors
+from app import errors, jobs
 from app.extensions import Api, db, init_redis, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -37,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     init_redis(app)
+    jobs.init_app(app)
     _init_auth(app)
     from app.photos import service as photos
 
@@ -150,16 +151,21 @@ def _register_blueprints(app: Flask, api: Api) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    """Each domain's command group, from its own ``cli.py`` (demo and benchmark data are
+    tools/'s: ``python -m tools.demo``)."""
     from app.addresses.cli import addresses_cli
-    from app.cli import assets_cli, categories_cli, reference, reports_cli, routing_cli, users
+    from app.assets.cli import assets_cli
+    from app.categories.cli import categories_cli
     from app.feeds.cli import feeds_cli
     from app.opendata.cli import opendata_cli
+    from app.organisation.cli import reference
+    from app.routing.cli import routing_cli
+    from app.users.cli import users
 
     for group in (
         reference,
         users,
         categories_cli,
-        reports_cli,
         assets_cli,
         routing_cli,
         feeds_cli,

@@ -111,7 +111,10 @@ def _drop_pending(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
-# Registered once for every Session of the process (the API's, the worker's, the CLI's).
-if not event.contains(Session, "after_commit", _enqueue_pending):
-    event.listen(Session, "after_commit", _enqueue_pending)
-    event.listen(Session, "after_rollback", _drop_pending)
+def init_app(app) -> None:
+    """Listen to every Session's commits and rollbacks (once per process). Done when the
+    application is built, never on first import: registering a listener while SQLAlchemy
+    walks the after-commit listeners fails ("deque mutated during iteration")."""
+    if not event.contains(Session, "after_commit", _enqueue_pending):
+        event.listen(Session, "after_commit", _enqueue_pending)
+        event.listen(Session, "after_rollback", _drop_pending)

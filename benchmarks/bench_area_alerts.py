@@ -24,7 +24,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.ops.launcher import ensure_database, libpq_url, with_database  # noqa: E402
+from tools.pg import ensure_database, libpq_url, with_database  # noqa: E402
 
 DATABASE = "signale_bench_alerts"
 REPORTS = 200_000

@@ -42,7 +42,7 @@ def ensure_wrk() -> str:
     if wrk:
         return wrk
     sys.path.insert(0, str(ROOT))
-    from app.ops.launcher import apt_install
+    from tools.launcher import apt_install
 
     apt_install("wrk")
     return shutil.which("wrk") or "/usr/bin/wrk"

@@ -31,9 +31,9 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.ops.launcher import ensure_database, libpq_url, with_database  # noqa: E402
 from benchmarks.bench_http_ceiling import free_port  # noqa: E402
 from benchmarks.dataset import PROJECT  # noqa: E402
+from tools.pg import ensure_database, libpq_url, with_database  # noqa: E402
 
 DATABASE = "signale_bench_notify"
 QUEUE = "bench-notify"  # its own rq queue: nothing else's jobs in the way
@@ -78,7 +78,7 @@ def prepare(env: dict) -> None:
 def start_standin(env: dict) -> tuple[subprocess.Popen, str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.notifications.fcm_standin", "--port", str(port)],
+        [sys.executable, "-m", "tools.fcm_standin", "--port", str(port)],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

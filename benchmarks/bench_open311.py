@@ -39,10 +39,10 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.ops.launcher import libpq_url  # noqa: E402
 from benchmarks import dataset  # noqa: E402
 from benchmarks.bench_http_ceiling import ensure_wrk, free_port, serve  # noqa: E402
 from benchmarks.bench_intake import wrk_run  # noqa: E402
+from tools.pg import libpq_url  # noqa: E402
 
 PAGE = "/open311/v2/requests.json"
 TARGETS = {

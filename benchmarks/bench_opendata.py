@@ -34,8 +34,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.ops.launcher import libpq_url  # noqa: E402
 from benchmarks.dataset import REPORTS, bench_env, prepare  # noqa: E402
+from tools.pg import libpq_url  # noqa: E402
 
 MEASURES = ("copy", "geojson", "csv", "parquet")
 NIGHTLY = "nightly"

@@ -10,9 +10,9 @@ Also measured, for the record: GET /v1/desks (the cheapest authenticated call: w
 verifying the token and loading the caller's identity cost every request), the same page
 for a small commune, and the desk header's counts.
 
-Uses its own database, `signale_bench_queue` (filled once by `flask reports generate`,
-kept): the intake benchmark adds thousands of new reports to `signale_bench` on every run,
-which would drift the open work this one is about.
+Uses its own database, `signale_bench_queue` (filled once by
+`python -m tools.demo reports generate`, kept): the intake benchmark adds thousands of new
+reports to `signale_bench` on every run, which would drift the open work this one is about.
 
     make bench            # or: python benchmarks/bench_queue.py [--rows N] [--seconds S]
 """
@@ -32,10 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.auth.tokens import mint_emulator_token  # noqa: E402
-from app.ops.launcher import ensure_database, libpq_url, with_database  # noqa: E402
 from benchmarks import dataset  # noqa: E402
 from benchmarks.bench_http_ceiling import ensure_wrk, free_port, serve  # noqa: E402
 from benchmarks.bench_intake import wrk_run  # noqa: E402
+from tools.pg import ensure_database, libpq_url, with_database  # noqa: E402
 
 DESK = "voirie"
 AGENT = "bench-agent"

@@ -26,11 +26,11 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.ops.launcher import libpq_url  # noqa: E402
 from app.routing import intake as routing  # noqa: E402
 from benchmarks import dataset  # noqa: E402
 from benchmarks.bench_http_ceiling import ensure_wrk, free_port, serve  # noqa: E402
 from benchmarks.bench_intake import wrk_run  # noqa: E402
+from tools.pg import libpq_url  # noqa: E402
 
 # What residents report most, with equipment-tied categories among them.
 CATEGORIES = ("pothole", "streetlight_out", "traffic_light_fault", "illegal_dumping", "graffiti")

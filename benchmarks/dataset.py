@@ -16,7 +16,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.ops.launcher import ensure_database, libpq_url, with_database  # noqa: E402
+from tools.pg import ensure_database, libpq_url, with_database  # noqa: E402
 
 # The resident whose token the HTTP benchmarks use: what it submitted is removed before
 # each run, so that every run starts from the same data (they would pile up in central
@@ -132,14 +132,15 @@ def count(conn, table: str) -> int:
 def prepare(env: dict, reports: int = REPORTS) -> dict[str, int]:
     """Fill `signale_bench` up to the sizes above; returns the row counts."""
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    demo = [sys.executable, "-m", "tools.demo"]
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, **quiet)
     for command in (
-        ["reference", "load"],
-        ["routing", "seed"],
-        ["assets", "generate", "--if-empty"],
+        [*flask, "reference", "load"],
+        [*demo, "routing", "seed"],
+        [*demo, "assets", "generate", "--if-empty"],
     ):
-        subprocess.run([*flask, *command], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(command, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     url = libpq_url(env["DATABASE_URL"])
     with psycopg.connect(url) as conn:
         for statement in FORGET_EARLIER_RUNS:
@@ -158,7 +159,7 @@ def prepare(env: dict, reports: int = REPORTS) -> dict[str, int]:
     if have < reports:
         print(f"generating {reports - have:,} reports (once; kept for later runs)", flush=True)
         subprocess.run(
-            [*flask, "reports", "generate", str(reports - have)], env=env, cwd=ROOT, check=True
+            [*demo, "reports", "generate", str(reports - have)], env=env, cwd=ROOT, check=True
         )
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE reports")

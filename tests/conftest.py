@@ -27,8 +27,9 @@ from sqlalchemy import event, func, select, text
 from app import create_app
 from app.auth.tokens import mint_emulator_token
 from app.extensions import db
-from app.ops.launcher import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, libpq_url, with_database
 from app.users.models import Role
+from tools.launcher import DEFAULT_REDIS_URL
+from tools.pg import DEFAULT_DATABASE_URL, libpq_url, with_database
 
 # Before any test module (or the conftest of its directory) is imported: instants computed
 # at import are moved too.

@@ -1,4 +1,5 @@
-"""``flask feeds add|list|poll|demo``: the feed registry from the command line."""
+"""``flask feeds add|list|poll``: the feed registry from the command line (the demo feeds:
+``python -m tools.demo feeds demo``)."""
 
 import click
 from flask import current_app
@@ -42,30 +43,6 @@ def add(name, kind, format_, url, interval, freshness, disabled):
         db.session.rollback()
         raise click.ClickException(i18n.message(exc.code, "en", **exc.params)) from exc
     click.echo(f"feed {name}: {'created' if created else 'updated'}")
-
-
-@feeds_cli.command("demo")
-@click.option(
-    "--base-url",
-    required=True,
-    help="The feed simulator's address (python -m app.feeds.simulator), e.g. http://127.0.0.1:8001",
-)
-def demo(base_url):
-    """Register the feed simulator's feeds, one per entity type, and remove the demo feeds
-    they replaced (idempotent)."""
-    from app.feeds.simulator import DEMO_FEEDS, RETIRED_DEMO_FEEDS
-
-    retired = service.list_feeds(db.session)
-    for feed in (feed for feed in retired if feed.name in RETIRED_DEMO_FEEDS):
-        service.delete_feed(db.session, feed.name)
-        click.echo(f"feed {feed.name}: removed (replaced)")
-    for feed in DEMO_FEEDS:
-        try:
-            _feed, created = service.put_feed(db.session, feed.name, feed.definition(base_url))
-        except Problem as exc:
-            db.session.rollback()
-            raise click.ClickException(i18n.message(exc.code, "en", **exc.params)) from exc
-        click.echo(f"feed {feed.name}: {'created' if created else 'updated'}")
 
 
 @feeds_cli.command("list")

@@ -62,13 +62,3 @@ def test_assets_export_writes_what_import_reads(app, cli, tmp_path):
         db.session.commit()
     result = cli("assets", "import", str(exported))
     assert "1 inserted" in result.output
-
-
-def test_assets_generate_if_empty_skips_a_loaded_register(app, cli, tmp_path):
-    path = tmp_path / "one.csv"
-    path.write_text("reference,kind,lon,lat\nBN-1,bench,5.0345,47.3226\n")
-    cli("assets", "import", str(path))
-    result = cli("assets", "generate", "--if-empty")
-    assert result.exit_code == 0
-    assert "kept" in result.output
-    assert count(app) == 1

@@ -3,14 +3,14 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 
-from app.assets.generate import LAYERS, generate
 from app.assets.models import Asset
 from app.assets.service import get_by_reference, nearest_asset, nearest_query, put_asset
 from app.errors import Unprocessable
 from app.routing.intake import lookup_statement
+from tools.generators.assets import generate
 
 # Lambert-93 coordinates (metres) near place de la Libération, Dijon.
 X0, Y0 = 853_900.0, 6_694_350.0
@@ -92,52 +92,6 @@ def test_putting_an_asset_outside_the_service_area_is_refused(session):
         )
     assert caught.value.code == "outside_service_area"
     assert get_by_reference(session, "SL-BEAUNE") is None
-
-
-def test_the_generator_makes_a_realistic_register_inside_the_communes(session):
-    progress = list(generate(session, seed=3))
-    total = sum(layer.count for layer in LAYERS)
-    assert progress[-1] == total
-    by_kind = dict(session.execute(select(Asset.kind, func.count()).group_by(Asset.kind)).all())
-    assert by_kind == {
-        "street_light": 25_000,
-        "traffic_signal": 400,
-        "camera": 150,
-        "drain": 4_000,
-        "sign": 3_000,
-        "bench": 1_500,
-        "poi": 300,
-    }
-    outside = session.scalar(
-        text(
-            "SELECT count(*) FROM assets a LEFT JOIN communes c ON c.insee_code = a.commune_insee "
-            "WHERE c.insee_code IS NULL OR NOT ST_Covers(c.geom, a.geom)"
-        )
-    )
-    assert outside == 0
-    in_dijon = session.scalar(
-        select(func.count()).where(Asset.kind == "street_light", Asset.commune_insee == "21231")
-    )
-    assert 11_250 <= in_dijon < 11_300  # 45% of the poles, plus rounding leftovers
-    assert session.scalar(select(Asset.reference).order_by(Asset.reference).limit(1)) == "BN-000001"
-    schools = session.scalar(select(func.count()).where(Asset.attributes["poi"].astext == "school"))
-    assert schools == 230
-    # Same seed, same dataset: a second run adds nothing and moves nothing.
-    before = session.scalar(
-        text(
-            "SELECT md5(string_agg(reference || ST_AsText(geom), ',' "
-            "ORDER BY reference)) FROM assets"
-        )
-    )
-    list(generate(session, seed=3))
-    after = session.scalar(
-        text(
-            "SELECT md5(string_agg(reference || ST_AsText(geom), ',' "
-            "ORDER BY reference)) FROM assets"
-        )
-    )
-    assert after == before
-    assert session.scalar(select(func.count()).select_from(Asset)) == total
 
 
 def test_nearest_asset_uses_the_lambert93_gist_index_on_a_realistic_register(session):

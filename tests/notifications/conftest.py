@@ -1,8 +1,8 @@
 import pytest
 
 from app.notifications.fcm import FirebaseSender
-from app.notifications.fcm_standin import FcmStandIn
 from tests.conftest import PROJECT_ID
+from tools.fcm_standin import FcmStandIn
 
 
 @pytest.fixture

@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.notifications.dispatch import Policy, claim_rows, dispatch, due_waiting
 from app.notifications.fcm import FirebaseSender
-from app.notifications.fcm_standin import FcmStandIn
 from app.notifications.models import Delivery, Device, Notification
 from app.reports.models import ReportFollower
 from app.users.models import Role
 from tests.conftest import PROJECT_ID
 from tests.triage.helpers import act, make_report
+from tools.fcm_standin import FcmStandIn
 
 RESIDENTS = {"ana": "tok-ana", "ben": "tok-ben", "carl": "tok-carl"}
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from app.open311.queries import Presentation, search_query
-from app.reports.generate import generate
+from tools.generators.reports import generate
 
 # Times as how long before now (the database's clock, as the generated reports' dates).
 DEFAULTS = {
@@ -25,7 +25,7 @@ DEFAULTS = {
 @pytest.fixture
 def many_reports(session):
     """20,000 generated reports over three years, analysed: the list's plans on 1M rows."""
-    from app.organisation.demo import seed_rules
+    from tools.generators.organisation import seed_rules
 
     seed_rules(session)
     for _ in generate(session, 20_000):

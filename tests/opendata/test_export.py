@@ -12,10 +12,10 @@ from sqlalchemy import select, update
 
 from app.opendata import service
 from app.opendata.models import OpenDataFile
-from app.ops.launcher import libpq_url
 from app.reports.models import Report
 from app.storage import FilesystemStorage
 from tests.opendata.conftest import database
+from tools.pg import libpq_url
 
 
 @pytest.fixture

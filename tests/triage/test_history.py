@@ -147,7 +147,7 @@ def test_two_supervisors_creating_one_template_at_once_both_succeed(app, databas
 
     import psycopg
 
-    from app.ops.launcher import libpq_url
+    from tools.pg import libpq_url
 
     supervisor = auth(Role.SUPERVISOR)
     with psycopg.connect(libpq_url(database_url)) as other:

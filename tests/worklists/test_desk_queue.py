@@ -5,13 +5,13 @@ import re
 import pytest
 from sqlalchemy import text, update
 
-from app.reports.generate import generate
 from app.reports.models import CLOSED_STATUSES, OPEN_STATUSES, Report
 from app.routing.choice import crew_explanation
 from app.users.models import Role
 from app.worklists import queries
 from app.worklists.queries import Filters
 from tests.factories import DIJON, database
+from tools.generators.reports import generate
 
 EAST = (5.0565, 47.3220)  # ~1.1 km east of DIJON
 FAR_EAST = (5.0715, 47.3220)  # ~2.3 km east
@@ -344,7 +344,7 @@ def test_the_default_queue_page_and_its_deep_pages_use_the_open_work_index(app, 
     """With 20,000 generated reports analysed, half of them open (about as many open reports
     per desk as on 1M reports, which decides the plan), the planner reads the desk's page
     from the partial index over open work: no sequential scan of reports, no sort of them."""
-    from app.organisation.demo import seed_rules
+    from tools.generators.organisation import seed_rules
 
     seed_rules(session)
     for _ in generate(session, 20_000, open_share=0.5):

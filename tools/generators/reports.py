@@ -1,4 +1,5 @@
-"""Generating realistic reports in bulk, for benchmarks and demos (``flask reports generate``).
+"""Generating realistic reports in bulk, for benchmarks and demos
+(``python -m tools.demo reports generate``).
 
 Points fall inside the communes (60% in Dijon, the rest by area), categories are drawn from
 the active catalogue with answers that satisfy their questions, and each report goes to its

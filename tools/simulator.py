@@ -1,13 +1,14 @@
 """A demo feed source serving live-looking Dijon data (``make run`` starts it).
 
-    python -m app.feeds.simulator --port 8001 [--database-url URL] [--at 2026-11-26T08:00:00Z]
+    python -m tools.simulator --port 8001 [--database-url URL] [--at 2026-11-26T08:00:00Z]
 
 ``GET /ngsi-ld/v1/entities?type=T`` with ``limit`` (1-1000, default 20), ``offset``,
 ``options=keyValues`` (else the normalized form) and ``count=true``, for OffStreetParking,
 OnStreetParking, BikeHireDockingStation, TrafficFlowObserved and Streetlight. Car parks,
-street zones, bike stations and road segments are placed in Dijon by hand; the street
-lights are a sample of the demo equipment register (``flask assets generate``), read from
-the database, so their references are real asset references.
+street zones, bike stations, road segments and bus and tram lines are placed in Dijon by
+hand (``tools/data/simulator-dijon.json``); the street lights are a sample of the demo
+equipment register (``python -m tools.demo assets generate``), read from the database, so
+their references are real asset references.
 
 The bike stations are also a GBFS v3.0 system (``/gbfs/gbfs.json``, ``station_information``,
 ``station_status``: the same stations and figures as the NGSI-LD entities), and Divia's
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -95,6 +97,11 @@ def iso(moment: datetime) -> str:
 
 # --- the city ------------------------------------------------------------------------------
 
+# Where the car parks, street zones, bike stations, roads and lines are: placed by hand in
+# Dijon, kept as data (names, coordinates, capacities) apart from the code that animates them.
+DATA_FILE = Path(__file__).resolve().parent / "data" / "simulator-dijon.json"
+DIJON = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+
 # Daily occupancy of a car park: a base, bumps (hour, width, height) on working days, and
 # how busy Saturdays and Sundays are compared with them.
 PROFILES = {
@@ -116,22 +123,7 @@ class CarPark:
     profile: str
 
 
-CAR_PARKS = (
-    CarPark("dauphine", "Parking Dauphine", 5.0427, 47.3224, 600, "centre"),
-    CarPark("grangier", "Parking Grangier", 5.0378, 47.3236, 520, "centre"),
-    CarPark("darcy", "Parking Darcy", 5.0353, 47.3226, 630, "centre"),
-    CarPark("tremouille", "Parking Trémouille", 5.0430, 47.3262, 400, "centre"),
-    CarPark("clemenceau", "Parking Clemenceau", 5.0487, 47.3300, 600, "centre"),
-    CarPark("monge", "Parking Monge", 5.0347, 47.3181, 360, "centre"),
-    CarPark("tivoli", "Parking Tivoli", 5.0440, 47.3167, 420, "centre"),
-    CarPark("wilson", "Parking Wilson", 5.0444, 47.3157, 300, "centre"),
-    CarPark("condorcet", "Parking Condorcet", 5.0322, 47.3207, 350, "station"),
-    CarPark("gare", "Parking Gare Dijon-Ville", 5.0272, 47.3233, 560, "station"),
-    CarPark("toison-dor", "Parking Toison d'Or", 5.0578, 47.3563, 2800, "shopping"),
-    CarPark("valmy", "Parking relais Valmy", 5.0650, 47.3530, 450, "park_and_ride"),
-    CarPark("quetigny", "Parking relais Quetigny Centre", 5.1040, 47.3160, 350, "park_and_ride"),
-    CarPark("chu", "Parking CHU Dijon Bourgogne", 5.0693, 47.3218, 1200, "hospital"),
-)
+CAR_PARKS = tuple(CarPark(**park) for park in DIJON["car_parks"])
 
 
 @dataclass(frozen=True)
@@ -152,14 +144,7 @@ class StreetZone:
         return [[[west, south], [east, south], [east, north], [west, north], [west, south]]]
 
 
-STREET_ZONES = (
-    StreetZone("prefecture", "Rue de la Préfecture", 5.0440, 47.3240, 64),
-    StreetZone("chabot-charny", "Rue Chabot-Charny", 5.0440, 47.3208, 48),
-    StreetZone("sevigne", "Boulevard de Sévigné", 5.0302, 47.3222, 80),
-    StreetZone("devosge", "Rue Devosge", 5.0360, 47.3252, 55),
-    StreetZone("zola", "Place Émile Zola", 5.0355, 47.3210, 30),
-    StreetZone("berbisey", "Rue Berbisey", 5.0392, 47.3190, 42),
-)
+STREET_ZONES = tuple(StreetZone(**zone) for zone in DIJON["street_zones"])
 
 
 @dataclass(frozen=True)
@@ -172,51 +157,17 @@ class BikeStation:
     central: bool  # fills up in the morning, empties in the evening (else the reverse)
 
 
-_STATIONS = (
-    ("darcy", "Darcy", 5.0362, 47.3226, True),
-    ("republique", "République", 5.0449, 47.3275, True),
-    ("liberation", "Place de la Libération", 5.0414, 47.3217, True),
-    ("grangier", "Grangier", 5.0375, 47.3240, True),
-    ("godrans", "Godrans", 5.0410, 47.3237, True),
-    ("wilson", "Place Wilson", 5.0446, 47.3160, True),
-    ("zola", "Émile Zola", 5.0352, 47.3207, True),
-    ("theatre", "Théâtre", 5.0448, 47.3225, True),
-    ("gare", "Gare Dijon-Ville", 5.0283, 47.3228, True),
-    ("foch", "Foch", 5.0324, 47.3232, True),
-    ("monge", "Monge", 5.0340, 47.3183, True),
-    ("tremouille", "Trémouille", 5.0427, 47.3262, True),
-    ("marche", "Les Halles", 5.0400, 47.3245, True),
-    ("bossuet", "Bossuet", 5.0378, 47.3202, True),
-    ("saint-michel", "Saint-Michel", 5.0459, 47.3212, True),
-    ("trentre-octobre", "Place du 30 Octobre", 5.0510, 47.3205, True),
-    ("carnot", "Carnot", 5.0470, 47.3200, True),
-    ("gastronomie", "Cité de la Gastronomie", 5.0357, 47.3165, True),
-    ("auditorium", "Auditorium", 5.0494, 47.3297, False),
-    ("drapeau", "Drapeau", 5.0465, 47.3330, False),
-    ("jaures", "Jean Jaurès", 5.0370, 47.3130, False),
-    ("universite", "Université", 5.0680, 47.3140, True),
-    ("erasme", "Érasme", 5.0620, 47.3155, True),
-    ("mazen-sully", "Mazen-Sully", 5.0570, 47.3170, False),
-    ("chu", "CHU", 5.0680, 47.3223, True),
-    ("toison-dor", "Toison d'Or", 5.0590, 47.3555, False),
-    ("colombiere", "Parc de la Colombière", 5.0460, 47.3060, False),
-    ("lac-kir", "Lac Kir", 5.0050, 47.3255, False),
-    ("fontaine-douche", "Fontaine d'Ouche", 5.0060, 47.3180, False),
-    ("chevreul", "Chevreul", 5.0420, 47.3080, False),
-    ("bourroches", "Bourroches", 5.0220, 47.3070, False),
-    ("montchapet", "Montchapet", 5.0280, 47.3330, False),
-    ("victor-hugo", "Victor Hugo", 5.0330, 47.3300, False),
-    ("poincare", "Poincaré", 5.0600, 47.3300, False),
-    ("gresilles", "Grésilles", 5.0610, 47.3350, False),
-    ("maladiere", "Maladière", 5.0540, 47.3330, False),
-    ("gaston-gerard", "Stade Gaston Gérard", 5.0690, 47.3245, False),
-    ("port-du-canal", "Port du Canal", 5.0300, 47.3150, False),
-    ("arsenal", "Arsenal", 5.0310, 47.3110, False),
-    ("palais-des-sports", "Palais des Sports", 5.0600, 47.3265, False),
-)
+# A station's docks (12 to 24) are seeded by its slug: a real network's stations differ.
 BIKE_STATIONS = tuple(
-    BikeStation(slug, name, lon, lat, 12 + int(unit("docks", slug) * 4) * 4, central)
-    for slug, name, lon, lat, central in _STATIONS
+    BikeStation(
+        station["slug"],
+        station["name"],
+        station["lon"],
+        station["lat"],
+        12 + int(unit("docks", station["slug"]) * 4) * 4,
+        station["central"],
+    )
+    for station in DIJON["bike_stations"]
 )
 
 
@@ -229,47 +180,15 @@ class Road:
     free_flow_kmh: float
 
 
-ROADS = (
-    Road("tremouille", "Boulevard de la Trémouille", ((5.0395, 47.3262), (5.0455, 47.3258)), 2, 50),
+ROADS = tuple(
     Road(
-        "drapeau",
-        "Avenue du Drapeau",
-        ((5.0460, 47.3300), (5.0468, 47.3340), (5.0475, 47.3380)),
-        2,
-        50,
-    ),
-    Road("clemenceau", "Boulevard Clemenceau", ((5.0440, 47.3275), (5.0500, 47.3290)), 2, 50),
-    Road(
-        "jaures",
-        "Avenue Jean Jaurès",
-        ((5.0380, 47.3180), (5.0372, 47.3130), (5.0360, 47.3080)),
-        2,
-        50,
-    ),
-    Road("sevigne", "Boulevard de Sévigné", ((5.0300, 47.3245), (5.0310, 47.3195)), 2, 50),
-    Road("victor-hugo", "Avenue Victor Hugo", ((5.0340, 47.3260), (5.0300, 47.3330)), 1, 50),
-    Road("carnot", "Boulevard Carnot", ((5.0470, 47.3225), (5.0480, 47.3175)), 2, 50),
-    Road("foch", "Avenue Foch", ((5.0285, 47.3232), (5.0340, 47.3228)), 2, 50),
-    Road(
-        "voltaire",
-        "Boulevard Voltaire",
-        ((5.0520, 47.3300), (5.0540, 47.3240), (5.0560, 47.3180)),
-        2,
-        50,
-    ),
-    Road("langres", "Avenue de Langres", ((5.0420, 47.3390), (5.0430, 47.3480)), 2, 50),
-    Road("lac", "Avenue du Lac", ((5.0050, 47.3200), (5.0120, 47.3205), (5.0200, 47.3210)), 2, 70),
-    Road(
-        "lino",
-        "Liaison Nord (LINO)",
-        ((5.0200, 47.3450), (5.0350, 47.3490), (5.0500, 47.3520)),
-        2,
-        90,
-    ),
-    Road(
-        "rocade-est", "Rocade Est", ((5.0850, 47.3350), (5.0840, 47.3250), (5.0820, 47.3150)), 2, 90
-    ),
-    Road("carraz", "Avenue Roland Carraz", ((5.0180, 47.2950), (5.0150, 47.2880)), 2, 50),
+        road["slug"],
+        road["name"],
+        tuple(tuple(point) for point in road["coordinates"]),
+        road["lanes"],
+        road["free_flow_kmh"],
+    )
+    for road in DIJON["roads"]
 )
 
 
@@ -295,110 +214,15 @@ class TransitLine:
 
 # APPROXIMATE paths through real Dijon places (stations, squares, termini), not the
 # surveyed tracks and routes: enough for a map that moves, not for navigation.
-TRANSIT_LINES = (
+TRANSIT_LINES = tuple(
     TransitLine(
-        "T1",
-        "T1 Dijon Gare – Quetigny Centre",
-        (
-            (5.0272, 47.3233),  # Dijon Gare
-            (5.0358, 47.3224),  # Darcy
-            (5.0410, 47.3237),  # Godrans – Les Halles
-            (5.0449, 47.3275),  # République
-            (5.0494, 47.3297),  # Auditorium
-            (5.0570, 47.3170),  # Mazen-Sully
-            (5.0620, 47.3155),  # Érasme
-            (5.0680, 47.3140),  # Université
-            (5.0900, 47.3140),  # Grand Marché
-            (5.1040, 47.3160),  # Quetigny Centre
-        ),
-        4,
-        20,
-    ),
-    TransitLine(
-        "T2",
-        "T2 Dijon Gare – Chenôve Centre",
-        (
-            (5.0272, 47.3233),  # Dijon Gare
-            (5.0340, 47.3183),  # Monge
-            (5.0370, 47.3130),  # Jean Jaurès
-            (5.0360, 47.3080),  # Avenue Jean Jaurès
-            (5.0300, 47.3000),  # Route de Beaune
-            (5.0170, 47.2930),  # Chenôve Roland Carraz
-            (5.0090, 47.2905),  # Chenôve Centre
-        ),
-        4,
-        20,
-    ),
-    TransitLine(
-        "L3",
-        "L3 Fontaine d'Ouche – Grésilles",
-        (
-            (5.0060, 47.3180),  # Fontaine d'Ouche
-            (5.0200, 47.3210),  # Avenue du Lac
-            (5.0324, 47.3232),  # Foch
-            (5.0410, 47.3237),  # Godrans
-            (5.0449, 47.3275),  # République
-            (5.0540, 47.3330),  # Maladière
-            (5.0610, 47.3350),  # Grésilles
-        ),
-        4,
-        16,
-    ),
-    TransitLine(
-        "L4",
-        "L4 Montchapet – Chevreul",
-        (
-            (5.0280, 47.3330),  # Montchapet
-            (5.0330, 47.3300),  # Victor Hugo
-            (5.0362, 47.3226),  # Darcy
-            (5.0378, 47.3202),  # Bossuet
-            (5.0420, 47.3080),  # Chevreul
-        ),
-        4,
-        15,
-    ),
-    TransitLine(
-        "L5",
-        "L5 Toison d'Or – Université",
-        (
-            (5.0590, 47.3555),  # Toison d'Or
-            (5.0465, 47.3330),  # Drapeau
-            (5.0449, 47.3275),  # République
-            (5.0448, 47.3225),  # Théâtre
-            (5.0470, 47.3200),  # Carnot
-            (5.0570, 47.3170),  # Mazen-Sully
-            (5.0680, 47.3140),  # Université
-        ),
-        4,
-        17,
-    ),
-    TransitLine(
-        "L6",
-        "L6 Bourroches – CHU",
-        (
-            (5.0220, 47.3070),  # Bourroches
-            (5.0310, 47.3110),  # Arsenal
-            (5.0357, 47.3165),  # Cité de la Gastronomie
-            (5.0446, 47.3160),  # Place Wilson
-            (5.0510, 47.3205),  # Place du 30 Octobre
-            (5.0680, 47.3223),  # CHU
-        ),
-        4,
-        16,
-    ),
-    TransitLine(
-        "L7",
-        "L7 Lac Kir – Clemenceau",
-        (
-            (5.0050, 47.3255),  # Lac Kir
-            (5.0283, 47.3228),  # Gare
-            (5.0375, 47.3240),  # Grangier
-            (5.0427, 47.3262),  # Trémouille
-            (5.0487, 47.3300),  # Clemenceau
-        ),
-        4,
-        15,
-    ),
+        line["route_id"],
+        line["name"],
+        tuple((stop["lon"], stop["lat"]) for stop in line["path"]),
+        line["vehicles"],
+        line["speed_kmh"],
+    )
+    for line in DIJON["transit_lines"]
 )
 
 
@@ -779,7 +603,7 @@ def vehicle_positions(city: City, moment: datetime) -> bytes:
 
 @dataclass(frozen=True)
 class DemoFeed:
-    """One feed of the simulator, as `flask feeds demo` registers it."""
+    """One feed of the simulator, as `python -m tools.demo feeds demo` registers it."""
 
     name: str
     kind: str
@@ -825,7 +649,7 @@ DEMO_FEEDS = (
     ngsi_ld("demo-street-lights", "streetlights", "Streetlight", True, 60, 3600),
     DemoFeed("demo-vehicles", "vehicles", "TransitVehicle", "gtfs-rt", VEHICLES_PATH, 20, 120),
 )
-# Demo feeds of earlier versions that `flask feeds demo` removes: the NGSI-LD bike
+# Demo feeds of earlier versions that `python -m tools.demo feeds demo` removes: the NGSI-LD bike
 # stations, replaced by demo-bikes-gbfs.
 RETIRED_DEMO_FEEDS = ("demo-bike-stations",)
 
@@ -965,7 +789,7 @@ def load_streetlights(database_url: str, wanted: int = STREETLIGHTS) -> list[Str
     """Every n-th street light of the equipment register, by reference (about ``wanted``)."""
     import psycopg
 
-    from app.ops.launcher import libpq_url
+    from tools.pg import libpq_url
 
     with psycopg.connect(libpq_url(database_url), connect_timeout=5) as conn:
         rows = conn.execute(SAMPLE_LIGHTS, {"wanted": wanted}).fetchall()

@@ -10,7 +10,7 @@ whole service can be taken down and brought back, and requests can be held in fl
 ``GET /`` shows what it received (JSON: accepted messages, refused tokens, in arrival
 order): where a developer looks for the pushes of ``make run``.
 
-    python -m app.notifications.fcm_standin --port 9098
+    python -m tools.fcm_standin --port 9098
 """
 
 import argparse

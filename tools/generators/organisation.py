@@ -1,4 +1,5 @@
-"""Demo organisation for `make run`: routing rules and a few dozen crews around Dijon.
+"""Demo organisation for `make run` (``python -m tools.demo routing seed``): routing rules
+and a few dozen crews around Dijon.
 
 Generated deterministically from the communes; nothing here is the Métropole's real
 organisation. Both seeds leave admins' data alone once it exists.

@@ -1,4 +1,4 @@
-"""A demo equipment register for Dijon Métropole (``flask assets generate``).
+"""A demo equipment register for Dijon Métropole (``python -m tools.demo assets generate``).
 
 Counts follow the orders of magnitude of a metropolis of 250,000 people: ~25,000 street-light
 poles, ~400 signalised crossings, ~150 cameras, thousands of drains and signs, ~1,500

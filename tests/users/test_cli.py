@@ -1,4 +1,5 @@
-"""The Flask CLI commands an operator runs, through Click's runner on the real database."""
+"""`flask users ...`: staff accounts and development tokens, through Click's runner on the
+real database."""
 
 import json
 
@@ -27,21 +28,6 @@ def staff(app, uid):
         result = (user.role, [d.code for d in user.desks]) if user else None
         db.session.remove()
         return result
-
-
-def test_reference_load_is_idempotent(cli):
-    first = cli("reference", "load")
-    second = cli("reference", "load")
-    assert first.exit_code == 0 and second.exit_code == 0
-    assert "communes: 0 created, 23 updated, 0 deleted; desks: 0 created" in second.output
-
-
-def test_reference_load_refuses_a_broken_file(cli, tmp_path):
-    broken = tmp_path / "x.geojson"
-    broken.write_text("not json")
-    result = cli("reference", "load", "--communes", str(broken))
-    assert result.exit_code != 0
-    assert "not a GeoJSON FeatureCollection" in result.output
 
 
 def test_users_set_and_remove(app, cli):
@@ -75,12 +61,3 @@ def test_dev_token_is_refused_outside_emulator_mode(cli, monkeypatch):
     result = cli("users", "dev-token", "someone")
     assert result.exit_code != 0
     assert "FIREBASE_AUTH_EMULATOR_HOST" in result.output
-
-
-def test_crews_are_managed_from_the_cli(cli):
-    result = cli("reference", "crew", "prop-1", "--name", "Propreté 1", "--desk", "proprete")
-    assert result.exit_code == 0, result.output
-    assert "created" in result.output
-    result = cli("reference", "crew", "prop-1", "--name", "Propreté 1", "--desk", "nowhere")
-    assert result.exit_code == 1
-    assert "Unknown desk(s): nowhere" in result.output

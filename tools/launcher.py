@@ -7,13 +7,13 @@ system's binaries. When PostGIS or Redis is missing and we are root on Debian, i
 Debian packages; otherwise stop with the exact packages to install. Everything this process
 starts, it stops on exit.
 
-    python -m app.ops.launcher run      # migrate, load reference data, serve API + worker
-                                        # (+ the demo feed simulator, SIGNALE_SIMULATOR=off,
-                                        # + in development an FCM stand-in the worker pushes
-                                        # to, unless FCM_CREDENTIALS; SIGNALE_FCM_STANDIN=off)
-    python -m app.ops.launcher test [pytest args]
-    python -m app.ops.launcher bench
-    python -m app.ops.launcher provision   # print the environment, start nothing else
+    python -m tools.launcher run      # migrate, load reference data, serve API + worker
+                                      # (+ the demo feed simulator, SIGNALE_SIMULATOR=off,
+                                      # + in development an FCM stand-in the worker pushes
+                                      # to, unless FCM_CREDENTIALS; SIGNALE_FCM_STANDIN=off)
+    python -m tools.launcher test [pytest args]
+    python -m tools.launcher bench
+    python -m tools.launcher provision   # print the environment, start nothing else
 """
 
 import contextlib
@@ -28,15 +28,23 @@ import time
 from dataclasses import dataclass, field
 from glob import glob
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 import redis
 
-ROOT = Path(__file__).resolve().parents[2]
+from tools.pg import (
+    DEFAULT_DATABASE_URL,
+    database_name,
+    ensure_database,
+    libpq_url,
+    pg_reachable,
+    with_database,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
 LOCAL_PG_PORT = 54329
 LOCAL_REDIS_PORT = 63799
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/signale"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_SIMULATOR_PORT = "8001"
 DEFAULT_FCM_STANDIN_PORT = "9098"
@@ -99,29 +107,6 @@ def apt_install(*packages: str) -> None:
 
 
 # --- PostgreSQL + PostGIS --------------------------------------------------------------
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def database_name(url: str) -> str:
-    return urlsplit(url).path.lstrip("/") or "signale"
-
-
-def libpq_url(url: str) -> str:
-    """psycopg wants a plain postgresql:// URL, without SQLAlchemy's driver suffix."""
-    scheme, rest = url.split("://", 1)
-    return "postgresql://" + rest if scheme.startswith("postgres") else url
-
-
-def pg_reachable(url: str) -> bool:
-    try:
-        with psycopg.connect(with_database(libpq_url(url), "postgres"), connect_timeout=3):
-            return True
-    except psycopg.Error:
-        return False
 
 
 def pg_bindir() -> Path | None:
@@ -242,17 +227,6 @@ def ensure_postgis(url: str) -> None:
     apt_install(package)
 
 
-def ensure_database(url: str) -> None:
-    name = database_name(url)
-    with psycopg.connect(with_database(libpq_url(url), "postgres"), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            say(f"creating database {name}")
-            conn.execute(f'CREATE DATABASE "{name}"')
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-
-
 # --- Redis -----------------------------------------------------------------------------
 
 
@@ -339,12 +313,13 @@ def service_env(services: Services, **extra) -> dict:
 def prepare_database(env: dict) -> None:
     """Apply migrations and load the reference data (both idempotent)."""
     flask = [PYTHON, "-m", "flask", "--app", "wsgi"]
+    demo = [PYTHON, "-m", "tools.demo"]
     say("applying migrations")
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True)
     say("loading reference data")
     subprocess.run([*flask, "reference", "load"], env=env, cwd=ROOT, check=True)
     say("loading the demo organisation (routing rules, crews) unless it exists")
-    subprocess.run([*flask, "routing", "seed"], env=env, cwd=ROOT, check=True)
+    subprocess.run([*demo, "routing", "seed"], env=env, cwd=ROOT, check=True)
     say("loading the demo address register (generated, not surveyed) unless addresses exist")
     register = str(ROOT / "data" / "addresses-demo-generated.csv")
     subprocess.run(
@@ -427,7 +402,7 @@ def start_fcm_standin(url: str, env: dict) -> subprocess.Popen:
         [
             PYTHON,
             "-m",
-            "app.notifications.fcm_standin",
+            "tools.fcm_standin",
             "--port",
             port,
             "--project",
@@ -475,7 +450,7 @@ def run() -> int:
         prepare_database(env)
         say("loading the demo equipment (skipped when assets exist)")
         subprocess.run(
-            [PYTHON, "-m", "flask", "--app", "wsgi", "assets", "generate", "--if-empty"],
+            [PYTHON, "-m", "tools.demo", "assets", "generate", "--if-empty"],
             env=env,
             cwd=ROOT,
             check=True,
@@ -565,15 +540,13 @@ def simulator_url() -> str | None:
 def start_simulator(url: str, env: dict) -> subprocess.Popen:
     say(f"starting the demo feed simulator on {url}")
     port = url.rsplit(":", 1)[1]
-    return subprocess.Popen(
-        [PYTHON, "-m", "app.feeds.simulator", "--port", port], env=env, cwd=ROOT
-    )
+    return subprocess.Popen([PYTHON, "-m", "tools.simulator", "--port", port], env=env, cwd=ROOT)
 
 
 def register_demo_feeds(url: str, env: dict) -> None:
     """One feed per entity type of the simulator (idempotent: updated if they exist)."""
     subprocess.run(
-        [PYTHON, "-m", "flask", "--app", "wsgi", "feeds", "demo", "--base-url", url],
+        [PYTHON, "-m", "tools.demo", "feeds", "demo", "--base-url", url],
         env=env,
         cwd=ROOT,
         check=True,

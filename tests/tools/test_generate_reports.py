@@ -1,8 +1,8 @@
 from sqlalchemy import func, select, text
 
 from app.categories.service import validate_answers
-from app.reports.generate import generate
 from app.reports.models import Report
+from tools.generators.reports import generate
 
 
 def test_generated_reports_are_inside_their_commune_with_valid_answers(session):
@@ -25,9 +25,9 @@ def test_generated_reports_are_inside_their_commune_with_valid_answers(session):
 
 def test_generated_open_work_is_spread_over_the_desks_states_and_crews(session):
     from app import clock
-    from app.organisation.demo import seed_crews, seed_rules
     from app.organisation.models import Crew, Desk
     from app.reports.models import OPEN_STATUSES
+    from tools.generators.organisation import seed_crews, seed_rules
 
     seed_rules(session)
     seed_crews(session)

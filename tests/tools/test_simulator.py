@@ -1,6 +1,6 @@
 """The demo feed simulator: its values follow the time, its faults and vehicles are
-predictable, our own NGSI-LD, GBFS and GTFS-Realtime adapters read it, and `flask feeds demo`
-registers it once."""
+predictable, our own NGSI-LD, GBFS and GTFS-Realtime adapters read it, and
+`python -m tools.demo feeds demo` registers it once."""
 
 import json
 import signal
@@ -17,10 +17,11 @@ from sqlalchemy import func, select, text
 
 from app.assets.service import put_asset
 from app.feeds import gtfs_rt, service
-from app.feeds import simulator as sim
 from app.feeds.models import Feed, FeedEntity
 from app.mobility.congestion import congestion_level
 from app.reports.models import Report
+from tools import simulator as sim
+from tools.demo import cli as demo_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 # A Tuesday in Dijon.
@@ -43,6 +44,13 @@ def at(hour: int, minute: int = 0, day: datetime = TUESDAY) -> datetime:
 def cli(app):
     runner = app.test_cli_runner()
     return lambda *args: runner.invoke(args=list(args))
+
+
+@pytest.fixture
+def demo(app):
+    """``python -m tools.demo``'s commands, on the test's app."""
+    runner = app.test_cli_runner()
+    return lambda *args: runner.invoke(demo_cli, args=list(args))
 
 
 @pytest.fixture
@@ -225,8 +233,8 @@ def test_the_broker_speaks_ngsi_ld_paging_forms_and_errors(broker):
     assert get_json(broker.url + "/")[2]["counts"]["Streetlight"] == len(LIGHTS)
 
 
-def test_every_demo_feed_parses_with_our_adapter_with_the_expected_counts(session, cli, broker):
-    assert cli("feeds", "demo", "--base-url", broker.url).exit_code == 0
+def test_every_demo_feed_parses_with_our_adapter_with_the_expected_counts(session, demo, broker):
+    assert demo("feeds", "demo", "--base-url", broker.url).exit_code == 0
     limits = service.PollLimits(timeout_seconds=10, page_size=7)  # several pages each
     for feed in sim.DEMO_FEEDS:
         feed_id = session.scalar(select(Feed.id).where(Feed.name == feed.name))
@@ -251,8 +259,8 @@ def test_every_demo_feed_parses_with_our_adapter_with_the_expected_counts(sessio
     assert session.scalar(OUTSIDE_THE_METROPOLIS) == 0
 
 
-def test_a_later_poll_follows_the_simulated_clock(session, cli, broker):
-    cli("feeds", "demo", "--base-url", broker.url)
+def test_a_later_poll_follows_the_simulated_clock(session, demo, broker):
+    demo("feeds", "demo", "--base-url", broker.url)
     feed_id = session.scalar(select(Feed.id).where(Feed.name == "demo-car-parks"))
     dauphine = "urn:ngsi-ld:OffStreetParking:dijon:dauphine"
 
@@ -268,9 +276,9 @@ def test_a_later_poll_follows_the_simulated_clock(session, cli, broker):
     assert free_spaces() < night
 
 
-def test_residents_see_the_simulated_rush_hour_s_three_levels(session, client, auth, cli, broker):
+def test_residents_see_the_simulated_rush_hour_s_three_levels(session, client, auth, demo, broker):
     broker.clock_setting["now"] = at(8, 2)
-    cli("feeds", "demo", "--base-url", broker.url)
+    demo("feeds", "demo", "--base-url", broker.url)
     feed_id = session.scalar(select(Feed.id).where(Feed.name == "demo-traffic"))
     outcome = service.poll_feed(session, feed_id, now=at(8, 2).astimezone(UTC))
     assert outcome["status"] == "ok", outcome
@@ -284,7 +292,7 @@ def test_residents_see_the_simulated_rush_hour_s_three_levels(session, client, a
     assert sorted(set(shown.values())) == ["free", "heavy", "moderate"]
 
 
-def test_the_gbfs_stations_agree_with_the_ngsi_ld_ones(session, cli, broker):
+def test_the_gbfs_stations_agree_with_the_ngsi_ld_ones(session, demo, broker):
     broker.clock_setting["now"] = at(11, 30) + timedelta(seconds=20)
     status, headers, discovery = get_json(broker.url + "/gbfs/gbfs.json")
     assert (status, headers["Content-Type"], discovery["version"]) == (
@@ -303,7 +311,7 @@ def test_the_gbfs_stations_agree_with_the_ngsi_ld_ones(session, cli, broker):
     assert (status_file["last_updated"], status_file["ttl"]) == (sim.iso(at(11, 30)), 40)
     assert get_json(broker.url + "/gbfs/free_bike_status.json")[0] == 404
 
-    cli("feeds", "demo", "--base-url", broker.url)
+    demo("feeds", "demo", "--base-url", broker.url)
     feed_id = session.scalar(select(Feed.id).where(Feed.name == "demo-bikes-gbfs"))
     outcome = service.poll_feed(session, feed_id)
     assert (outcome["status"], outcome["seen"], outcome["skipped"]) == ("ok", 40, 0)
@@ -333,12 +341,12 @@ def test_the_gbfs_stations_agree_with_the_ngsi_ld_ones(session, cli, broker):
     assert stored == ngsi_ld
 
 
-def test_vehicle_positions_parse_with_our_adapter_inside_the_metropolis(session, cli, broker):
+def test_vehicle_positions_parse_with_our_adapter_inside_the_metropolis(session, demo, broker):
     with urllib.request.urlopen(broker.url + sim.VEHICLES_PATH, timeout=5) as response:
         assert response.headers["Content-Type"] == "application/x-protobuf"
         message = gtfs_rt.load(response.read())
     assert message.header.timestamp == int(at(11, 30).timestamp())
-    cli("feeds", "demo", "--base-url", broker.url)
+    demo("feeds", "demo", "--base-url", broker.url)
     feed_id = session.scalar(select(Feed.id).where(Feed.name == "demo-vehicles"))
     outcome = service.poll_feed(session, feed_id)
     assert (outcome["status"], outcome["seen"], outcome["skipped"]) == ("ok", VEHICLES, 0)
@@ -400,7 +408,7 @@ def test_vehicles_move_along_their_line_predictably():
 # --- the demo command ------------------------------------------------------------------------
 
 
-def test_feeds_demo_is_idempotent_and_follows_the_simulator_s_address(session, cli):
+def test_feeds_demo_is_idempotent_and_follows_the_simulator_s_address(session, demo):
     # An earlier demo registered the NGSI-LD bike stations: the GBFS feed replaces it.
     service.put_feed(
         session,
@@ -409,11 +417,11 @@ def test_feeds_demo_is_idempotent_and_follows_the_simulator_s_address(session, c
             "http://127.0.0.1:8001"
         ),
     )
-    first = cli("feeds", "demo", "--base-url", "http://127.0.0.1:8001")
+    first = demo("feeds", "demo", "--base-url", "http://127.0.0.1:8001")
     assert first.exit_code == 0, first.output
     assert first.output.count("created") == len(sim.DEMO_FEEDS)
     assert "feed demo-bike-stations: removed (replaced)" in first.output
-    second = cli("feeds", "demo", "--base-url", "http://127.0.0.1:8011/")
+    second = demo("feeds", "demo", "--base-url", "http://127.0.0.1:8011/")
     assert second.exit_code == 0, second.output
     assert second.output.count("updated") == len(sim.DEMO_FEEDS)
     assert "removed" not in second.output
@@ -439,7 +447,7 @@ def test_feeds_demo_is_idempotent_and_follows_the_simulator_s_address(session, c
         60,
     )
     assert all(15 <= f.poll_interval_seconds <= 60 and f.enabled for f in feeds.values())
-    refused = cli("feeds", "demo", "--base-url", "ftp://127.0.0.1")
+    refused = demo("feeds", "demo", "--base-url", "ftp://127.0.0.1")
     assert refused.exit_code != 0
     assert "http or https" in refused.output
 
@@ -454,7 +462,7 @@ def free_port() -> int:
 
 
 def test_the_simulator_process_feeds_parkings_and_opens_a_ticket_for_a_faulty_light(
-    app, session, client, auth, cli, database_url
+    app, session, client, auth, cli, demo, database_url
 ):
     for light in LIGHTS:
         put_asset(
@@ -477,7 +485,7 @@ def test_the_simulator_process_feeds_parkings_and_opens_a_ticket_for_a_faulty_li
         [
             sys.executable,
             "-m",
-            "app.feeds.simulator",
+            "tools.simulator",
             "--port",
             str(port),
             "--database-url",
@@ -493,7 +501,7 @@ def test_the_simulator_process_feeds_parkings_and_opens_a_ticket_for_a_faulty_li
     try:
         banner = process.stdout.readline()
         assert f"on http://127.0.0.1:{port} ({len(LIGHTS)} street lights)" in banner, banner
-        assert cli("feeds", "demo", "--base-url", f"http://127.0.0.1:{port}").exit_code == 0
+        assert demo("feeds", "demo", "--base-url", f"http://127.0.0.1:{port}").exit_code == 0
         for feed in sim.DEMO_FEEDS:
             polled = cli("feeds", "poll", feed.name)
             assert polled.exit_code == 0, polled.output

@@ -22,10 +22,10 @@ from rq import Queue, Worker
 
 from app import config
 from app.auth.tokens import mint_emulator_token
-from app.feeds.simulator import DEMO_FEEDS
 from app.notifications import fcm
-from app.ops import launcher
 from tests.conftest import PROJECT_ID, VAR_DIR, create_database, drop_database, redis_test_url
+from tools import launcher, pg
+from tools.simulator import DEMO_FEEDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,12 +48,10 @@ def test_the_var_directory_is_the_checkout_s_unless_told_otherwise(monkeypatch):
 
 
 def test_reachable_servers_are_used_as_they_are(monkeypatch):
-    monkeypatch.setenv(
-        "DATABASE_URL", os.environ.get("DATABASE_URL", launcher.DEFAULT_DATABASE_URL)
-    )
+    monkeypatch.setenv("DATABASE_URL", os.environ.get("DATABASE_URL", pg.DEFAULT_DATABASE_URL))
     services = launcher.provision()
     assert services.stop_actions == []
-    assert launcher.pg_reachable(services.database_url)
+    assert pg.pg_reachable(services.database_url)
     assert launcher.redis_reachable(services.redis_url)
 
 
@@ -74,7 +72,7 @@ def test_unreachable_servers_are_replaced_by_local_instances_that_stop_on_exit(m
         assert redis.Redis.from_url(services.redis_url).ping()
     finally:
         services.stop()
-    assert not launcher.pg_reachable(services.database_url)
+    assert not pg.pg_reachable(services.database_url)
     assert not launcher.redis_reachable(services.redis_url)
     assert (var / "postgres" / "data" / "PG_VERSION").exists()
     assert (var / "redis" / "redis.log").exists()
@@ -123,7 +121,7 @@ def start_service(port: int, database_url: str, queue: str) -> subprocess.Popen:
         "SIGNALE_FCM_CREDENTIALS": "",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "app.ops.launcher", "run"],
+        [sys.executable, "-m", "tools.launcher", "run"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,

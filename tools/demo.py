@@ -1,0 +1,111 @@
+"""Demo and benchmark data, loaded into the database the service is configured for
+(``DATABASE_URL``), as `make run` and the benchmarks load it:
+
+    python -m tools.demo routing seed                  # demo routing rules and crews
+    python -m tools.demo assets generate [--if-empty]  # the demo equipment register
+    python -m tools.demo reports generate COUNT        # realistic reports in bulk
+    python -m tools.demo feeds demo --base-url URL     # the feed simulator's feeds
+
+The commands are Flask CLI groups run against ``create_app()``, like ``flask --app wsgi``'s,
+but they are not the service's: nothing in production needs them.
+"""
+
+import click
+from flask.cli import AppGroup, ScriptInfo
+from sqlalchemy import func, select
+
+from app import create_app, i18n
+from app.errors import Problem
+from app.extensions import db
+
+routing_cli = AppGroup("routing", help="The demo organisation (routing rules, crews).")
+assets_cli = AppGroup("assets", help="The demo equipment register.")
+reports_cli = AppGroup("reports", help="Generated reports (benchmarks, demos).")
+feeds_cli = AppGroup("feeds", help="The demo feed simulator's feeds.")
+
+
+@routing_cli.command("seed")
+def seed_routing():
+    """Load the demo routing rules and crews, each only if none exist yet."""
+    from tools.generators import organisation
+
+    rules = organisation.seed_rules(db.session)
+    crews = organisation.seed_crews(db.session)
+    click.echo(f"routing rules: {rules or 'kept as edited'}; crews: {crews or 'kept as edited'}")
+
+
+@assets_cli.command("generate")
+@click.option("--seed", type=click.IntRange(1, 100_000), default=1, show_default=True)
+@click.option("--if-empty", is_flag=True, help="Do nothing when assets already exist")
+def generate_assets(seed: int, if_empty: bool):
+    """Insert the demo equipment of Dijon Métropole (deterministic, idempotent)."""
+    from app.assets.models import Asset
+    from tools.generators.assets import TOTAL, generate
+
+    if if_empty and db.session.scalar(select(Asset.id).limit(1)) is not None:
+        click.echo("assets: kept (already loaded)")
+        return
+    with click.progressbar(length=TOTAL, label="assets") as bar:
+        previous = 0
+        for done in generate(db.session, seed=seed):
+            bar.update(done - previous)
+            previous = done
+    count = db.session.scalar(select(func.count()).select_from(Asset))
+    click.echo(f"assets: {count} in the register")
+
+
+@reports_cli.command("generate")
+@click.argument("count", type=click.IntRange(1, 10_000_000))
+@click.option("--seed", default=1, show_default=True)
+def generate_reports(count: int, seed: int):
+    """Insert COUNT realistic reports inside the service area (benchmarks, demos)."""
+    from tools.generators.reports import generate
+
+    with click.progressbar(length=count, label="reports") as bar:
+        previous = 0
+        for done in generate(db.session, count, seed=seed):
+            bar.update(done - previous)
+            previous = done
+
+
+@feeds_cli.command("demo")
+@click.option(
+    "--base-url",
+    required=True,
+    help="The feed simulator's address (python -m tools.simulator), e.g. http://127.0.0.1:8001",
+)
+def register_demo_feeds(base_url):
+    """Register the feed simulator's feeds, one per entity type, and remove the demo feeds
+    they replaced (idempotent)."""
+    from app.feeds import service
+    from tools.simulator import DEMO_FEEDS, RETIRED_DEMO_FEEDS
+
+    retired = service.list_feeds(db.session)
+    for feed in (feed for feed in retired if feed.name in RETIRED_DEMO_FEEDS):
+        service.delete_feed(db.session, feed.name)
+        click.echo(f"feed {feed.name}: removed (replaced)")
+    for feed in DEMO_FEEDS:
+        try:
+            _feed, created = service.put_feed(db.session, feed.name, feed.definition(base_url))
+        except Problem as exc:
+            db.session.rollback()
+            raise click.ClickException(i18n.message(exc.code, "en", **exc.params)) from exc
+        click.echo(f"feed {feed.name}: {'created' if created else 'updated'}")
+
+
+cli = click.Group(
+    "tools.demo",
+    help="Demo and benchmark data, loaded into the database the service is configured for "
+    "(DATABASE_URL), as `make run` and the benchmarks load it.",
+)
+for group in (routing_cli, assets_cli, reports_cli, feeds_cli):
+    cli.add_command(group)
+
+
+def main() -> None:
+    """Run a command on the app ``create_app()`` builds (tests pass their own app instead)."""
+    cli.main(obj=ScriptInfo(create_app=create_app), prog_name="python -m tools.demo")
+
+
+if __name__ == "__main__":
+    main()
