@@ -1,0 +1,1 @@
+"""The tests, mirroring app/, on the real PostgreSQL/PostGIS, Redis and processes."""

@@ -1,4 +1,5 @@
-"""The address register: the official addresses of the metropolis (Base Adresse Nationale
-shape), imported from its CSV files, and geocoding of a written address against it (no
-internet service is needed: the register is ours, in PostgreSQL).
+"""The address register: the metropolis's official addresses, and geocoding against them.
+
+The addresses have the Base Adresse Nationale's shape and are imported from its CSV files;
+geocoding a written address needs no internet service: the register is ours, in PostgreSQL.
 """

@@ -1,2 +1,4 @@
-"""Equipment on the street: street lights, traffic signals, cameras, drains, signs, benches
-and points of interest, which reports are routed to."""
+"""Equipment on the street, which reports are routed to.
+
+Street lights, traffic signals, cameras, drains, signs, benches and points of interest.
+"""

@@ -1,1 +1,1 @@
-"""Running the service: health, readiness, metrics, logs, request ids, provisioning."""
+"""Running the service: health, readiness, metrics, logs, request ids, security headers."""

@@ -1,1 +1,1 @@
-"""Report photos: upload, processing in the worker (metadata stripped), storage, display."""
+"""A photo: processing in the worker (metadata stripped), its files, how it is shown."""

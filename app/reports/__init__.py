@@ -1,1 +1,1 @@
-"""Residents' reports: intake, public reading, support."""
+"""Residents' reports: intake, public reading, support, the report's photos."""

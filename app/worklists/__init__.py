@@ -1,1 +1,1 @@
-"""Work lists: the desks queues and the crews tickets."""
+"""Work lists: the desks' queues and the crews' tickets."""
