@@ -15,7 +15,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache
 
-from geoalchemy2.shape import to_shape
 from sqlalchemy import delete, func, literal, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -30,8 +29,7 @@ from app.notifications import service as notifications
 from app.organisation.models import Crew, Desk
 from app.organisation.service import desks_by_code
 from app.reports.models import CLOSED_STATUSES, Report, ReportFollower, ReportSupporter
-from app.routing import choice as routing_rules
-from app.routing import intake as report_routing
+from app.routing import rerouting
 from app.triage import messages, queries, transitions
 from app.triage.models import MessageTemplate, ReportEvent
 from app.users.models import STAFF_ROLES, Role
@@ -414,15 +412,7 @@ def _reroute(session, actor, report, event, params):
     old_crew = _crew_code(session, report.crew_id)
 
     def apply():
-        routing = dict(report.routing or {})
-        routing["desk"] = {
-            "rule": "forced",
-            "desk": desk.code,
-            "why": f"re-routed by the {actor.role.value} from the {old_desk or 'no'} desk",
-        }
-        report.desk = desk
-        report.crew_id = _choose_crew(session, report, report.category, desk, routing)
-        report.routing = routing
+        rerouting.to_desk(session, report, desk, by=actor.role.value)
         event.details.update(
             desk=[old_desk, desk.code], crew=[old_crew, _crew_code(session, report.crew_id)]
         )
@@ -455,7 +445,7 @@ def _change_category(session, actor, report, event, params):
     }
 
     def apply():
-        _reroute_for_category(session, report, category, old["category"])
+        rerouting.for_category(session, report, category)
         event.details.update(
             category=[old["category"], category.code],
             desk=[old["desk"], report.desk.code if report.desk else None],
@@ -465,69 +455,6 @@ def _change_category(session, actor, report, event, params):
         )
 
     return apply
-
-
-def _reroute_for_category(
-    session: Session, report: Report, category: Category, old_code: str
-) -> None:
-    """Route the report again as intake would for ``category`` (equipment, priority from
-    the service level raised near a sensitive place, desk by the rules, crew among that
-    desk's), due date from its creation. Called before the report takes the category, so it
-    cannot be found as its own duplicate; another open report found is only pointed out."""
-    priority = report_routing.priority_for(category.service_level_hours)
-    explanation = {
-        "service_level": {
-            "hours": category.service_level_hours,
-            "priority": priority,
-            "why": "the category's service level",
-        },
-        "asset": None,
-        "duplicate": None,
-    }
-    asset_id, desk, crew_id = None, report.desk, report.crew_id
-    if report.geom is not None:
-        lon, lat = _lon_lat(report)
-        routed = report_routing.route(session, category.code, lon, lat)
-        explanation, asset_id, priority = dict(routed.explanation), routed.asset_id, routed.priority
-        if routed.desk is not None:  # a detached Desk built from the lookup's row
-            desk = session.get(Desk, routed.desk.id)
-            crew_id = routed.crew_id
-        if routed.original is not None:
-            # Not made a duplicate here: the desk merges it if it is one. Its crew is chosen
-            # as for any report.
-            explanation["duplicate"] = {
-                **explanation["duplicate"],
-                "why": "possible duplicate, not merged: " + explanation["duplicate"]["why"],
-            }
-            crew_id = _choose_crew(session, report, category, desk, explanation)
-    explanation["category"] = {"from": old_code, "to": category.code, "why": "changed by the desk"}
-    report.category = category
-    report.desk = desk
-    report.crew_id = crew_id
-    report.asset_id = asset_id
-    report.priority = priority
-    report.due_at = report.created_at + timedelta(hours=category.service_level_hours)
-    report.routing = explanation
-
-
-def _choose_crew(
-    session: Session, report: Report, category: Category, desk: Desk | None, routing: dict
-) -> int | None:
-    """The desk's best-fitting crew for the report (as intake chooses), with the why."""
-    chosen = None
-    if report.geom is not None and desk is not None:
-        lon, lat = _lon_lat(report)
-        chosen = routing_rules.choose_crew(session, desk.id, category.code, lon, lat)
-    if chosen is None:
-        routing["crew"] = {
-            "crew": None,
-            "why": "no active crew of this desk covers the point with the skill: "
-            "the desk assigns one by hand",
-        }
-        return None
-    crew, why = chosen
-    routing["crew"] = why
-    return crew.id
 
 
 def _merge(session, actor, report, event, params):
@@ -732,11 +659,6 @@ def _crew_code(session: Session, crew_id: int | None) -> str | None:
     if crew_id is None:
         return None
     return session.scalar(select(Crew.code).where(Crew.id == crew_id))
-
-
-def _lon_lat(report: Report) -> tuple[float, float]:
-    lon, lat = to_shape(report.geom).coords[0]
-    return lon, lat
 
 
 # --- what residents are told ----------------------------------------------------------------
