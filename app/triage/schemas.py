@@ -8,7 +8,7 @@ from app.organisation.schemas import CODE_PATTERN
 from app.pagination import PageArgsSchema
 from app.reports.schemas import ReportDeskSchema
 from app.triage import messages, transitions
-from app.triage.service import CLIENT_CLOCK_SKEW
+from app.triage.access import CLIENT_CLOCK_SKEW
 
 REPORT_ID = ma.validate.Range(min=1, max=2**62)
 _SKEW_MINUTES = CLIENT_CLOCK_SKEW.total_seconds() / 60

@@ -1,17 +1,17 @@
 """Which role may do which action on a report in which state, and the state it leads to.
 
-This module is the one table of the ticket's life: the service, the views (403 for a role
+This module is the one table of the ticket's life: the pipeline, the views (403 for a role
 that may never do an action) and the 409 answers (what is allowed from here, and now) all
 read it.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from app.errors import Conflict, Forbidden
 from app.reports.models import STATUSES
 from app.triage import messages
+from app.triage.access import Timing
 from app.users.models import Role
 
 # The desk works tickets: agents on their own desks' reports, supervisors on any desk's.
@@ -40,16 +40,6 @@ class Window:
 
     def is_open(self, since: datetime, now: datetime) -> bool:
         return now - since <= timedelta(days=self.days)
-
-
-@dataclass(frozen=True)
-class Timing:
-    """What a time limit is measured with, for one report: the instant of the action, and
-    when the report entered a state (``since(status)``, asked only for a row with a window:
-    app.triage.queries.window_start)."""
-
-    now: datetime
-    since: Callable[[str], datetime]
 
 
 # Residents may reopen a resolved report (or one the desk closed since) this long after it

@@ -14,7 +14,7 @@ from app.idempotency import service as idempotency
 from app.pagination import decode_cursor, encode_cursor, page_size
 from app.reports.schemas import ReportIdPathSchema, ReportViewSchema
 from app.reports.views import REPORT_ID_PARAMETER, report_view
-from app.triage import service, transitions
+from app.triage import history, pipeline, templates, transitions
 from app.triage.schemas import (
     ACTION_SCHEMAS,
     BULK_SCHEMAS,
@@ -100,7 +100,7 @@ def render(report) -> dict:
 
 def _once(identity, report_id: int, action: str, key: str, data: dict) -> Response:
     """An action under an Idempotency-Key: done once, its first answer given to retries."""
-    outcome = service.perform_once(
+    outcome = pipeline.perform_once(
         db.session,
         claim={
             "owner": identity.uid,
@@ -136,7 +136,7 @@ def _action_view(action: str):
         key = request.headers.get("Idempotency-Key")
         if key is not None:
             return _once(identity, report_id, action, idempotency.check_key(key), data)
-        report = service.perform(
+        report = pipeline.perform(
             db.session,
             actor=identity,
             report_id=report_id,
@@ -145,7 +145,7 @@ def _action_view(action: str):
             params=data,
             render=render,
         )
-        return report_view(report), {"ETag": service.etag(report)}
+        return report_view(report), {"ETag": pipeline.etag(report)}
 
     roles = sorted(transitions.roles_for(action))
     post.__doc__ = f"{SUMMARIES[action]}\n\n" + "; ".join(
@@ -196,7 +196,7 @@ def _bulk_view(action: str):
     def post(self, data):
         items = data.pop("reports")
         return {
-            "results": service.perform_many(
+            "results": pipeline.perform_many(
                 db.session, actor=current_identity(), action=action, items=items, params=data
             )
         }
@@ -234,7 +234,7 @@ class History(MethodView):
         """The report's history, oldest first: residents see state changes and public
         updates with the time and the desk; staff also see who, internal notes and details"""
         after = decode_cursor(args.get("cursor"), 1, lambda key: [int(key[0])])
-        page = service.history(
+        page = history.history(
             db.session,
             viewer=current_identity(),
             report_id=report_id,
@@ -267,7 +267,7 @@ class Templates(MethodView):
     def get(self):
         """Resident-facing messages per state: the defaults (category null), then the
         categories' own"""
-        return service.list_templates(db.session)
+        return templates.list_templates(db.session)
 
 
 @blp.route("/message-templates/default/<string:status>", parameters=[STATUS_PARAMETER])
@@ -279,7 +279,7 @@ class DefaultTemplate(MethodView):
     @blp.alt_response(422, description="Unknown placeholder (invalid_template)", **PROBLEM_DOC)
     def put(self, data, status):
         """Replace the default message of a state (for categories without their own)"""
-        return service.put_template(
+        return templates.put_template(
             db.session, actor=current_identity(), status=status, category_code=None, **data
         )
 
@@ -297,7 +297,7 @@ class CategoryTemplate(MethodView):
     @blp.alt_response(422, description="Unknown placeholder (invalid_template)", **PROBLEM_DOC)
     def put(self, data, code, status):
         """Create or replace a category's own message for a state"""
-        return service.put_template(
+        return templates.put_template(
             db.session, actor=current_identity(), status=status, category_code=code, **data
         )
 
@@ -307,4 +307,4 @@ class CategoryTemplate(MethodView):
     @blp.alt_response(404, description="No such category or template", **PROBLEM_DOC)
     def delete(self, code, status):
         """Remove a category's own message: the state's default applies again"""
-        service.delete_template(db.session, category_code=code, status=status)
+        templates.delete_template(db.session, category_code=code, status=status)
