@@ -2,7 +2,7 @@
 
 A handler checks what the action needs (422), then returns the change to make once the
 version is claimed, filling in the event's details; None when the transition's state change
-is all there is.
+is all there is. Its entry in app.triage.transitions names it.
 """
 
 from sqlalchemy import delete, func, literal, select
@@ -298,18 +298,3 @@ def _crew_code(session: Session, crew_id: int | None) -> str | None:
     if crew_id is None:
         return None
     return session.scalar(select(Crew.code).where(Crew.id == crew_id))
-
-
-# The handler of each action that changes more than the state.
-HANDLERS = {
-    "set_priority": set_priority,
-    "assign": assign,
-    "reroute": reroute,
-    "change_category": change_category,
-    "merge": merge,
-    "reject": reject,
-    "reopen": reopen,
-    "publish_description": publish_description,
-    "resolve": resolve,
-    "hand_back": hand_back,
-}

@@ -25,7 +25,7 @@ from app.errors import Conflict, Forbidden, NotFound, Problem
 from app.idempotency import service as idempotency
 from app.notifications import service as notifications
 from app.reports.models import Report
-from app.triage import access, handlers, messages, templates, transitions
+from app.triage import access, messages, templates, transitions
 from app.triage.models import ReportEvent
 from app.users.models import Role
 
@@ -175,7 +175,7 @@ def _perform(session, actor, report_id, action, versions, params, render, now) -
     )
     # Checks that read other rows (the merge target, the crew...) come before the claim;
     # the handler then changes the report and fills in the event.
-    handler = handlers.HANDLERS.get(action)
+    handler = transitions.ENTRIES[action].handler
     apply = handler(session, actor, report, event, params) if handler else None
     # Read before the change: a merge moves the report's supporters and followers away.
     audience = notifications.audience(session, report) - {actor.uid}

@@ -16,8 +16,6 @@ from app.reports.schemas import ReportIdPathSchema, ReportViewSchema
 from app.reports.views import REPORT_ID_PARAMETER, report_view
 from app.triage import history, pipeline, templates, transitions
 from app.triage.schemas import (
-    ACTION_SCHEMAS,
-    BULK_SCHEMAS,
     TEMPLATE_STATUSES,
     BulkOutSchema,
     CategoryTemplatePathSchema,
@@ -26,6 +24,7 @@ from app.triage.schemas import (
     TemplateInSchema,
     TemplateSchema,
     TemplateStatusPathSchema,
+    bulk_schema,
 )
 from app.users.models import Role
 
@@ -58,27 +57,6 @@ IF_MATCH_PARAMETER = {
 }
 ETAG_HEADER = {"ETag": {"description": "The report's new version", "schema": {"type": "string"}}}
 REPORT_VIEW = ReportViewSchema()
-
-SUMMARIES = {
-    "acknowledge": "Acknowledge a new or reopened report (desk)",
-    "set_priority": "Set the priority, 1 urgent to 4 low (desk)",
-    "assign": "Assign or reassign one of the desk's crews (desk)",
-    "reroute": "Re-route to another desk: its crews are chosen from again (desk)",
-    "change_category": "Change the category: routed again in full (desk)",
-    "merge": "Merge into another open report: supporters and followers move over (desk)",
-    "reject": "Reject with a public reason code (desk)",
-    "note": "Add an internal note (desk, or the assigned crew)",
-    "public_update": "Tell residents something without changing the state (desk)",
-    "publish_description": "Publish the description, edited of personal details, to the "
-    "public, Open311 and open data; null withdraws it (desk)",
-    "reopen": "Reopen: the desk from resolved, closed, rejected or duplicate; the reporter or "
-    "a supporter from resolved or closed, within 30 days of the resolution",
-    "close": "Close a resolved report (desk)",
-    "start": "Start work on an assigned ticket (the assigned crew)",
-    "resolve": "Resolve with a resolution code (the assigned crew)",
-    "hand_back": "Hand the ticket back to the desk with a reason; the crew is cleared "
-    "(the assigned crew)",
-}
 
 
 def if_match_versions() -> list[int] | None:
@@ -126,8 +104,8 @@ def _once(identity, report_id: int, action: str, key: str, data: dict) -> Respon
     return response
 
 
-def _action_view(action: str):
-    schema = ACTION_SCHEMAS[action]
+def _action_view(entry: transitions.Action):
+    action, schema = entry.name, entry.schema
 
     def post(self, data, report_id):
         identity = current_identity()
@@ -148,7 +126,7 @@ def _action_view(action: str):
         return report_view(report), {"ETag": pipeline.etag(report)}
 
     roles = sorted(transitions.roles_for(action))
-    post.__doc__ = f"{SUMMARIES[action]}\n\n" + "; ".join(
+    post.__doc__ = f"{entry.summary}\n\n" + "; ".join(
         transitions.describe(action, role) for role in roles
     )
     decorators = (
@@ -188,11 +166,13 @@ def _action_view(action: str):
     )(view)
 
 
-for _action in transitions.ACTIONS:
-    _action_view(_action)
+for _entry in transitions.ENTRIES.values():
+    _action_view(_entry)
 
 
-def _bulk_view(action: str):
+def _bulk_view(entry: transitions.Action):
+    action = entry.name
+
     def post(self, data):
         items = data.pop("reports")
         return {
@@ -202,14 +182,14 @@ def _bulk_view(action: str):
         }
 
     post.__doc__ = (
-        f"{SUMMARIES[action]}, for a selection: each report with the version the agent saw\n\n"
+        f"{entry.summary}, for a selection: each report with the version the agent saw\n\n"
         "Each report is done in its own transaction and gets its own result (what the single "
         "action would have answered: 200, or the problem's status and code), so one stale or "
         "refused report does not undo the others."
     )
     decorators = (
         roles_required(blp, *sorted(transitions.roles_for(action))),
-        blp.arguments(BULK_SCHEMAS[action]),
+        blp.arguments(bulk_schema(entry.schema)),
         blp.response(200, BulkOutSchema),
     )
     for decorator in reversed(decorators):
@@ -218,8 +198,9 @@ def _bulk_view(action: str):
     blp.route(f"/reports/bulk-actions/{action}", endpoint=f"bulk_{action}")(view)
 
 
-for _action in transitions.BULK_ACTIONS:
-    _bulk_view(_action)
+for _entry in transitions.ENTRIES.values():
+    if _entry.bulk:
+        _bulk_view(_entry)
 
 
 @blp.route("/reports/<int:report_id>/history", parameters=REPORT_ID_PARAMETER)
