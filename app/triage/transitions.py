@@ -68,7 +68,8 @@ REOPEN_WINDOW_DAYS = 30
 REOPEN_WINDOW = Window(after="resolved", days=REOPEN_WINDOW_DAYS, problem="reopen_window_over")
 
 
-@dataclass(frozen=True)
+# Compared and hashed by identity: an entry is the action (its rows are a list).
+@dataclass(frozen=True, eq=False)
 class Action:
     """One triage action: its rows of the table; ``schema``, the body it takes; ``handler``
     (app.triage.handlers), what it changes besides the state; ``summary``, its endpoint's
