@@ -149,7 +149,7 @@ def _clean_tables(request):
         return
     from app.categories.service import seed_catalogue
     from app.feeds.faults import seed_mappings
-    from app.triage.service import seed_templates
+    from app.triage.templates import seed_templates
 
     application = request.getfixturevalue("app")
     with application.app_context():

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from app.geo.models import LAMBERT93, WGS84
 from app.organisation.models import Crew, Desk, RoutingRule
 from app.reports.models import CLOSED_STATUSES, Report
+from app.routing import explanation
 
 LOCAL_TIME = ZoneInfo("Europe/Paris")
 
@@ -129,13 +130,6 @@ def desk_params(category_code: str, at: datetime) -> dict:
 _MATCH_DESK = _match_desk_statement(Desk, RoutingRule)
 
 
-def rule_explanation(rule: RoutingRule | None, desk: Desk) -> dict:
-    """What the router records about the desk decision."""
-    if rule is None:
-        return {"rule": "fallback", "desk": desk.code}
-    return {"rule": {"id": rule.id, "name": rule.name}, "desk": desk.code}
-
-
 def choose_crew(
     session: Session, desk_id: int, category_code: str, lon: float, lat: float
 ) -> tuple[Crew, dict] | None:
@@ -146,7 +140,7 @@ def choose_crew(
     if row is None:
         return None
     crew, load, metres = row
-    return crew, crew_explanation(crew.code, load, crew.capacity, metres)
+    return crew, explanation.crew_chosen(crew.code, load, crew.capacity, metres)
 
 
 def choose_crew_statement(desk_id: int, category_code: str, lon: float, lat: float):
@@ -206,33 +200,6 @@ def routed_crew(desk_id):
         Crew.code.label("crew_code"),
         Crew.capacity.label("crew_capacity"),
     ).lateral("routed_crew")
-
-
-CREW_CHOICE = (
-    "lowest open workload for its capacity among the desk's crews covering the point with "
-    "the skill, then nearest depot"
-)
-
-
-def crew_explanation(code: str, workload: int, capacity: int, metres: float | None) -> dict:
-    """What the router records about the crew it chose (intake, re-routing). The crews are
-    ordered by workload for capacity, so when the chosen one is full every candidate is:
-    ``over_capacity`` says so, and the explanation says it in words for the desk."""
-    over_capacity = workload >= capacity
-    why = CREW_CHOICE
-    if over_capacity:
-        why += (
-            f"; every candidate crew is at or over capacity ({code}: {workload} open "
-            f"tickets for a capacity of {capacity}): share the work out or add a crew"
-        )
-    return {
-        "crew": code,
-        "workload": workload,
-        "capacity": capacity,
-        "depot_distance_m": None if metres is None else round(metres),
-        "over_capacity": over_capacity,
-        "why": why,
-    }
 
 
 _CHOOSE_CREW = _choose_crew_statement(bindparam("desk_id", type_=Integer), Crew)

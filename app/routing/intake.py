@@ -21,6 +21,7 @@ from app.geo.models import LAMBERT93, WGS84, Commune
 from app.organisation.models import Desk, RoutingRule
 from app.reports.models import CLOSED_STATUSES, Report
 from app.routing import choice as rules
+from app.routing import explanation as explained
 
 # Service level (hours) at most -> priority: 1 urgent, 2 high, 3 normal, else 4 low.
 PRIORITY_BY_SERVICE_LEVEL = ((4, 1), (24, 2), (168, 3))
@@ -106,40 +107,28 @@ def route(
     # Attached to the same equipment beats being near.
     original = asset_original or row.original_near
     priority = priority_for(category.service_level_hours)
-    explanation = {
-        "service_level": {
-            "hours": category.service_level_hours,
-            "priority": priority,
-            "why": "the category's service level",
-        },
-        "asset": None,
-        "duplicate": None,
-    }
+    explanation = explained.started(category.service_level_hours, priority)
     if row.place is not None:
         priority = max(1, priority - 1)
-        reference, name, kind = row.place
-        explanation["service_level"].update(
-            priority=priority,
-            why=f"the category's service level, raised: within {SENSITIVE_RADIUS_M} m of "
-            f"{kind or 'a sensitive place'} {name or reference}",
-        )
+        explained.raise_near_place(explanation, priority, row.place, SENSITIVE_RADIUS_M)
     if asset:
-        explanation["asset"] = {
-            "id": asset[0],
-            "reference": asset[1],
-            "why": f"named by the app ({category.asset_kind})"
-            if asset_reference
-            else f"nearest {category.asset_kind} within {category.snap_distance_m} m: {asset[2]} m",
-        }
+        explanation["asset"] = explained.asset(
+            asset[0],
+            asset[1],
+            category.asset_kind,
+            named=bool(asset_reference),
+            snap_m=category.snap_distance_m,
+            metres=asset[2] if len(asset) > 2 else None,
+        )
     if original is not None:
-        explanation["duplicate"] = {
-            "report_id": original[0],
-            "reference": original[1],
-            "why": f"open {category.code} report on the same equipment"
-            if original is asset_original
-            else f"open {category.code} report within {category.duplicate_radius_m} m, "
-            f"filed in the last {category.duplicate_window_days} days (the nearest)",
-        }
+        explanation["duplicate"] = explained.duplicate(
+            original[0],
+            original[1],
+            category.code,
+            on_asset=original is asset_original,
+            radius_m=category.duplicate_radius_m,
+            days=category.duplicate_window_days,
+        )
     desk, crew_id = None, None
     if row.desk_id is not None:
         desk = Desk(
@@ -149,11 +138,11 @@ def route(
             name_en=row.desk_name_en,
         )
         rule = None if row.rule_id is None else RoutingRule(id=row.rule_id, name=row.rule_name)
-        explanation["desk"] = rules.rule_explanation(rule, desk)
+        explanation["desk"] = explained.desk_by_rule(rule, desk)
         explanation["crew"] = _crew_decision(row, duplicate=original is not None)
         crew_id = row.crew_id if explanation["crew"].get("crew") else None
     elif lon is not None and not enabled:
-        explanation["desk"] = explanation["crew"] = {"why": "routing switched off"}
+        explanation["desk"] = explanation["crew"] = explained.switched_off()
     return Routed(
         category=category,
         commune=row.Commune,
@@ -169,14 +158,10 @@ def route(
 def _crew_decision(row, *, duplicate: bool) -> dict:
     """A duplicate goes to the desk but to no crew (its original has one)."""
     if duplicate:
-        return {"crew": None, "why": "a duplicate: the original report's crew handles it"}
+        return explained.crew_of_original()
     if row.crew_id is None:
-        return {
-            "crew": None,
-            "why": "no active crew of this desk covers the point with the skill: "
-            "the desk assigns one by hand",
-        }
-    return rules.crew_explanation(
+        return explained.no_crew()
+    return explained.crew_chosen(
         row.crew_code, row.workload, row.crew_capacity, row.depot_distance_m
     )
 

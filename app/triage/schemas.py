@@ -1,4 +1,7 @@
-"""What goes in and out of triage over HTTP: one body schema per action."""
+"""What goes in and out of triage over HTTP: the actions' bodies (each action's entry in
+app.triage.transitions names its own), bulk results, the history, the message templates."""
+
+from functools import cache
 
 import marshmallow as ma
 
@@ -7,11 +10,22 @@ from app.fields import StrictBoolean
 from app.organisation.schemas import CODE_PATTERN
 from app.pagination import PageArgsSchema
 from app.reports.schemas import ReportDeskSchema
-from app.triage import messages, transitions
-from app.triage.service import CLIENT_CLOCK_SKEW
+from app.triage import messages
+from app.triage.access import CLIENT_CLOCK_SKEW
 
 REPORT_ID = ma.validate.Range(min=1, max=2**62)
 _SKEW_MINUTES = CLIENT_CLOCK_SKEW.total_seconds() / 60
+# Why a report is rejected: shown to residents (public).
+REJECT_REASONS = ("not_our_problem", "not_our_responsibility", "not_found_on_site")
+HAND_BACK_REASONS = (
+    "not_found_on_site",
+    "not_our_responsibility",
+    "needs_other_skill",
+    "needs_equipment",
+    "access_blocked",
+    "other",
+)
+RESOLUTION_CODES = ("repaired", "made_safe", "replaced", "cleaned", "already_fixed", "other")
 
 
 class MessageInSchema(ma.Schema):
@@ -89,7 +103,7 @@ class MergeInSchema(ActionInSchema):
 
 
 class RejectInSchema(ActionInSchema):
-    reason = ma.fields.String(required=True, validate=ma.validate.OneOf(transitions.REJECT_REASONS))
+    reason = ma.fields.String(required=True, validate=ma.validate.OneOf(REJECT_REASONS))
 
 
 class NoteInSchema(ActionInSchema):
@@ -121,34 +135,11 @@ class ReopenInSchema(ActionInSchema):
 
 
 class ResolveInSchema(ActionInSchema):
-    resolution = ma.fields.String(
-        required=True, validate=ma.validate.OneOf(transitions.RESOLUTION_CODES)
-    )
+    resolution = ma.fields.String(required=True, validate=ma.validate.OneOf(RESOLUTION_CODES))
 
 
 class HandBackInSchema(ActionInSchema):
-    reason = ma.fields.String(
-        required=True, validate=ma.validate.OneOf(transitions.HAND_BACK_REASONS)
-    )
-
-
-ACTION_SCHEMAS = {
-    "acknowledge": ActionInSchema,
-    "set_priority": SetPriorityInSchema,
-    "assign": AssignInSchema,
-    "reroute": RerouteInSchema,
-    "change_category": ChangeCategoryInSchema,
-    "merge": MergeInSchema,
-    "reject": RejectInSchema,
-    "note": NoteInSchema,
-    "public_update": PublicUpdateInSchema,
-    "publish_description": PublishDescriptionInSchema,
-    "reopen": ReopenInSchema,
-    "close": ActionInSchema,
-    "start": ActionInSchema,
-    "resolve": ResolveInSchema,
-    "hand_back": HandBackInSchema,
-}
+    reason = ma.fields.String(required=True, validate=ma.validate.OneOf(HAND_BACK_REASONS))
 
 
 # --- bulk -----------------------------------------------------------------------------------
@@ -172,19 +163,12 @@ class BulkInSchema(ActionInSchema):
     )
 
 
-class BulkAssignInSchema(BulkInSchema, AssignInSchema):
-    pass
-
-
-class BulkMergeInSchema(BulkInSchema, MergeInSchema):
-    pass
-
-
-BULK_SCHEMAS = {
-    "acknowledge": BulkInSchema,
-    "assign": BulkAssignInSchema,
-    "merge": BulkMergeInSchema,
-}
+@cache
+def bulk_schema(schema: type[ActionInSchema]) -> type[BulkInSchema]:
+    """The body of a bulk action: the single action's (``schema``) and the selection."""
+    if schema is ActionInSchema:
+        return BulkInSchema
+    return type(f"Bulk{schema.__name__}", (BulkInSchema, schema), {})
 
 
 class BulkResultSchema(ma.Schema):

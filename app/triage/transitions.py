@@ -1,17 +1,37 @@
 """Which role may do which action on a report in which state, and the state it leads to.
 
-This module is the one table of the ticket's life: the service, the views (403 for a role
-that may never do an action) and the 409 answers (what is allowed from here, and now) all
-read it.
+This module is the one table of the ticket's life, one entry per action: its rows, the body
+it takes, what it changes besides the state, its words in the API and whether a selection
+may get it in bulk. The pipeline, the views (an endpoint per action and per bulk action, 403
+for a role that may never do one, their documentation) and the 409 answers (what is allowed
+from here, and now) all read it.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import marshmallow as ma
+
 from app.errors import Conflict, Forbidden
 from app.reports.models import STATUSES
-from app.triage import messages
+from app.triage import handlers, messages
+from app.triage.access import Timing
+from app.triage.schemas import (
+    ActionInSchema,
+    AssignInSchema,
+    ChangeCategoryInSchema,
+    HandBackInSchema,
+    MergeInSchema,
+    NoteInSchema,
+    PublicUpdateInSchema,
+    PublishDescriptionInSchema,
+    RejectInSchema,
+    ReopenInSchema,
+    RerouteInSchema,
+    ResolveInSchema,
+    SetPriorityInSchema,
+)
 from app.users.models import Role
 
 # The desk works tickets: agents on their own desks' reports, supervisors on any desk's.
@@ -42,49 +62,148 @@ class Window:
         return now - since <= timedelta(days=self.days)
 
 
-@dataclass(frozen=True)
-class Timing:
-    """What a time limit is measured with, for one report: the instant of the action, and
-    when the report entered a state (``since(status)``, asked only for a row with a window:
-    app.triage.queries.window_start)."""
-
-    now: datetime
-    since: Callable[[str], datetime]
-
-
 # Residents may reopen a resolved report (or one the desk closed since) this long after it
 # was resolved: the "resolved" message promises it.
 REOPEN_WINDOW_DAYS = 30
 REOPEN_WINDOW = Window(after="resolved", days=REOPEN_WINDOW_DAYS, problem="reopen_window_over")
 
-# (action, from-states, to-state, roles[, window]). Read it as: "<roles> may <action> a
-# report in any of <from-states> (within <window>); it is then in <to-state>". Two rows may
-# give the same action from the same state to different roles. Admins configure; they do
-# not work tickets.
-_ROWS: tuple[tuple, ...] = (
-    ("acknowledge", ("new", "reopened"), "acknowledged", DESK),
-    ("set_priority", OPEN_WORK, SAME, DESK),
-    # Assigning from `new` acknowledges on the way; from `in_progress` it takes the ticket
-    # from one crew to another, which must start it again.
-    ("assign", OPEN_WORK, "assigned", DESK),
-    # Re-routing re-enters the (new) desk's intake: the crew is chosen again, unassigned.
-    ("reroute", UNSTARTED, "new", DESK),
-    ("change_category", UNSTARTED, "new", DESK),
-    ("merge", UNSTARTED, "duplicate", DESK),
-    ("reject", UNSTARTED, "rejected", DESK),
-    ("note", ANY, SAME, DESK | CREW),
-    ("public_update", ANY, SAME, DESK),
-    # Moderation: the desk publishes the description (edited if need be), or withdraws it.
-    ("publish_description", ANY, SAME, DESK),
-    # A resident (the reporter or a supporter) may say "not fixed" within 30 days of the
-    # resolution, even once the desk has closed the report.
-    ("reopen", ("resolved", "closed"), "reopened", RESIDENT, REOPEN_WINDOW),
-    ("reopen", ("resolved", "closed", "rejected", "duplicate"), "reopened", DESK),
-    ("close", ("resolved",), "closed", DESK),
-    ("start", ("assigned",), "in_progress", CREW),
-    # A quick job may be resolved without pressing "start" first.
-    ("resolve", ("assigned", "in_progress"), "resolved", CREW),
-    ("hand_back", ("assigned", "in_progress"), "acknowledged", CREW),
+
+# Compared and hashed by identity: an entry is the action (its rows are a list).
+@dataclass(frozen=True, eq=False)
+class Action:
+    """One triage action: its rows of the table; ``schema``, the body it takes; ``handler``
+    (app.triage.handlers), what it changes besides the state; ``summary``, its endpoint's
+    summary; ``bulk``, whether a selection of reports may get it at once."""
+
+    name: str
+    rows: list[tuple]
+    schema: type[ma.Schema]
+    summary: str
+    handler: Callable | None = None
+    bulk: bool = False
+
+
+# One entry per action. Read each of its rows, (from-states, to-state, roles[, window]), as:
+# "<roles> may <action> a report in any of <from-states> (within <window>); it is then in
+# <to-state>". Two rows may give the same action from the same state to different roles.
+# Admins configure; they do not work tickets.
+_ACTIONS: tuple[Action, ...] = (
+    Action(
+        "acknowledge",
+        rows=[(("new", "reopened"), "acknowledged", DESK)],
+        schema=ActionInSchema,
+        summary="Acknowledge a new or reopened report (desk)",
+        bulk=True,
+    ),
+    Action(
+        "set_priority",
+        rows=[(OPEN_WORK, SAME, DESK)],
+        schema=SetPriorityInSchema,
+        handler=handlers.set_priority,
+        summary="Set the priority, 1 urgent to 4 low (desk)",
+    ),
+    Action(
+        "assign",
+        # Assigning from `new` acknowledges on the way; from `in_progress` it takes the ticket
+        # from one crew to another, which must start it again.
+        rows=[(OPEN_WORK, "assigned", DESK)],
+        schema=AssignInSchema,
+        handler=handlers.assign,
+        summary="Assign or reassign one of the desk's crews (desk)",
+        bulk=True,
+    ),
+    Action(
+        "reroute",
+        # Re-routing re-enters the (new) desk's intake: the crew is chosen again, unassigned.
+        rows=[(UNSTARTED, "new", DESK)],
+        schema=RerouteInSchema,
+        handler=handlers.reroute,
+        summary="Re-route to another desk: its crews are chosen from again (desk)",
+    ),
+    Action(
+        "change_category",
+        rows=[(UNSTARTED, "new", DESK)],
+        schema=ChangeCategoryInSchema,
+        handler=handlers.change_category,
+        summary="Change the category: routed again in full (desk)",
+    ),
+    Action(
+        "merge",
+        rows=[(UNSTARTED, "duplicate", DESK)],
+        schema=MergeInSchema,
+        handler=handlers.merge,
+        summary="Merge into another open report: supporters and followers move over (desk)",
+        bulk=True,
+    ),
+    Action(
+        "reject",
+        rows=[(UNSTARTED, "rejected", DESK)],
+        schema=RejectInSchema,
+        handler=handlers.reject,
+        summary="Reject with a public reason code (desk)",
+    ),
+    Action(
+        "note",
+        rows=[(ANY, SAME, DESK | CREW)],
+        schema=NoteInSchema,
+        summary="Add an internal note (desk, or the assigned crew)",
+    ),
+    Action(
+        "public_update",
+        rows=[(ANY, SAME, DESK)],
+        schema=PublicUpdateInSchema,
+        summary="Tell residents something without changing the state (desk)",
+    ),
+    Action(
+        "publish_description",
+        # Moderation: the desk publishes the description (edited if need be), or withdraws it.
+        rows=[(ANY, SAME, DESK)],
+        schema=PublishDescriptionInSchema,
+        handler=handlers.publish_description,
+        summary="Publish the description, edited of personal details, to the public, Open311 "
+        "and open data; null withdraws it (desk)",
+    ),
+    Action(
+        "reopen",
+        rows=[
+            # A resident (the reporter or a supporter) may say "not fixed" within 30 days of
+            # the resolution, even once the desk has closed the report.
+            (("resolved", "closed"), "reopened", RESIDENT, REOPEN_WINDOW),
+            (("resolved", "closed", "rejected", "duplicate"), "reopened", DESK),
+        ],
+        schema=ReopenInSchema,
+        handler=handlers.reopen,
+        summary="Reopen: the desk from resolved, closed, rejected or duplicate; the reporter or "
+        "a supporter from resolved or closed, within 30 days of the resolution",
+    ),
+    Action(
+        "close",
+        rows=[(("resolved",), "closed", DESK)],
+        schema=ActionInSchema,
+        summary="Close a resolved report (desk)",
+    ),
+    Action(
+        "start",
+        rows=[(("assigned",), "in_progress", CREW)],
+        schema=ActionInSchema,
+        summary="Start work on an assigned ticket (the assigned crew)",
+    ),
+    Action(
+        "resolve",
+        # A quick job may be resolved without pressing "start" first.
+        rows=[(("assigned", "in_progress"), "resolved", CREW)],
+        schema=ResolveInSchema,
+        handler=handlers.resolve,
+        summary="Resolve with a resolution code (the assigned crew)",
+    ),
+    Action(
+        "hand_back",
+        rows=[(("assigned", "in_progress"), "acknowledged", CREW)],
+        schema=HandBackInSchema,
+        handler=handlers.hand_back,
+        summary="Hand the ticket back to the desk with a reason; the crew is cleared "
+        "(the assigned crew)",
+    ),
 )
 
 
@@ -101,9 +220,12 @@ class Transition:
         return self.windows.get(role)
 
 
-def _build() -> dict[tuple[str, str], Transition]:
+def _build(actions: tuple[Action, ...]) -> dict[tuple[str, str], Transition]:
+    names = [a.name for a in actions]
+    assert len(set(names)) == len(names), "an action has two entries"
     table: dict[tuple[str, str], Transition] = {}
-    for action, sources, target, roles, *window in _ROWS:
+    rows = [(a.name, *row) for a in actions for row in a.rows]
+    for action, sources, target, roles, *window in rows:
         windows = {role: window[0] for role in roles} if window else {}
         for source in sources:
             assert source in STATUSES and (target is None or target in STATUSES)
@@ -123,21 +245,10 @@ def _build() -> dict[tuple[str, str], Transition]:
     return table
 
 
-TABLE = _build()
-ACTIONS = tuple(dict.fromkeys(row[0] for row in _ROWS))
-# Why a report is rejected: shown to residents (public).
-REJECT_REASONS = ("not_our_problem", "not_our_responsibility", "not_found_on_site")
-HAND_BACK_REASONS = (
-    "not_found_on_site",
-    "not_our_responsibility",
-    "needs_other_skill",
-    "needs_equipment",
-    "access_blocked",
-    "other",
-)
-RESOLUTION_CODES = ("repaired", "made_safe", "replaced", "cleaned", "already_fixed", "other")
-# Actions a bulk request may apply to a selection.
-BULK_ACTIONS = ("acknowledge", "assign", "merge")
+TABLE = _build(_ACTIONS)
+# Each action's entry, by name, in the table's order (that of the API's endpoints).
+ENTRIES: dict[str, Action] = {a.name: a for a in _ACTIONS}
+ACTIONS = tuple(ENTRIES)
 
 
 def roles_for(action: str) -> frozenset[Role]:

@@ -14,10 +14,8 @@ from app.idempotency import service as idempotency
 from app.pagination import decode_cursor, encode_cursor, page_size
 from app.reports.schemas import ReportIdPathSchema, ReportViewSchema
 from app.reports.views import REPORT_ID_PARAMETER, report_view
-from app.triage import service, transitions
+from app.triage import history, pipeline, templates, transitions
 from app.triage.schemas import (
-    ACTION_SCHEMAS,
-    BULK_SCHEMAS,
     TEMPLATE_STATUSES,
     BulkOutSchema,
     CategoryTemplatePathSchema,
@@ -26,6 +24,7 @@ from app.triage.schemas import (
     TemplateInSchema,
     TemplateSchema,
     TemplateStatusPathSchema,
+    bulk_schema,
 )
 from app.users.models import Role
 
@@ -59,27 +58,6 @@ IF_MATCH_PARAMETER = {
 ETAG_HEADER = {"ETag": {"description": "The report's new version", "schema": {"type": "string"}}}
 REPORT_VIEW = ReportViewSchema()
 
-SUMMARIES = {
-    "acknowledge": "Acknowledge a new or reopened report (desk)",
-    "set_priority": "Set the priority, 1 urgent to 4 low (desk)",
-    "assign": "Assign or reassign one of the desk's crews (desk)",
-    "reroute": "Re-route to another desk: its crews are chosen from again (desk)",
-    "change_category": "Change the category: routed again in full (desk)",
-    "merge": "Merge into another open report: supporters and followers move over (desk)",
-    "reject": "Reject with a public reason code (desk)",
-    "note": "Add an internal note (desk, or the assigned crew)",
-    "public_update": "Tell residents something without changing the state (desk)",
-    "publish_description": "Publish the description, edited of personal details, to the "
-    "public, Open311 and open data; null withdraws it (desk)",
-    "reopen": "Reopen: the desk from resolved, closed, rejected or duplicate; the reporter or "
-    "a supporter from resolved or closed, within 30 days of the resolution",
-    "close": "Close a resolved report (desk)",
-    "start": "Start work on an assigned ticket (the assigned crew)",
-    "resolve": "Resolve with a resolution code (the assigned crew)",
-    "hand_back": "Hand the ticket back to the desk with a reason; the crew is cleared "
-    "(the assigned crew)",
-}
-
 
 def if_match_versions() -> list[int] | None:
     """The versions the client says it saw (strong ETags of If-Match); None when absent."""
@@ -100,7 +78,7 @@ def render(report) -> dict:
 
 def _once(identity, report_id: int, action: str, key: str, data: dict) -> Response:
     """An action under an Idempotency-Key: done once, its first answer given to retries."""
-    outcome = service.perform_once(
+    outcome = pipeline.perform_once(
         db.session,
         claim={
             "owner": identity.uid,
@@ -126,8 +104,8 @@ def _once(identity, report_id: int, action: str, key: str, data: dict) -> Respon
     return response
 
 
-def _action_view(action: str):
-    schema = ACTION_SCHEMAS[action]
+def _action_view(entry: transitions.Action):
+    action, schema = entry.name, entry.schema
 
     def post(self, data, report_id):
         identity = current_identity()
@@ -136,7 +114,7 @@ def _action_view(action: str):
         key = request.headers.get("Idempotency-Key")
         if key is not None:
             return _once(identity, report_id, action, idempotency.check_key(key), data)
-        report = service.perform(
+        report = pipeline.perform(
             db.session,
             actor=identity,
             report_id=report_id,
@@ -145,10 +123,10 @@ def _action_view(action: str):
             params=data,
             render=render,
         )
-        return report_view(report), {"ETag": service.etag(report)}
+        return report_view(report), {"ETag": pipeline.etag(report)}
 
     roles = sorted(transitions.roles_for(action))
-    post.__doc__ = f"{SUMMARIES[action]}\n\n" + "; ".join(
+    post.__doc__ = f"{entry.summary}\n\n" + "; ".join(
         transitions.describe(action, role) for role in roles
     )
     decorators = (
@@ -188,28 +166,30 @@ def _action_view(action: str):
     )(view)
 
 
-for _action in transitions.ACTIONS:
-    _action_view(_action)
+for _entry in transitions.ENTRIES.values():
+    _action_view(_entry)
 
 
-def _bulk_view(action: str):
+def _bulk_view(entry: transitions.Action):
+    action = entry.name
+
     def post(self, data):
         items = data.pop("reports")
         return {
-            "results": service.perform_many(
+            "results": pipeline.perform_many(
                 db.session, actor=current_identity(), action=action, items=items, params=data
             )
         }
 
     post.__doc__ = (
-        f"{SUMMARIES[action]}, for a selection: each report with the version the agent saw\n\n"
+        f"{entry.summary}, for a selection: each report with the version the agent saw\n\n"
         "Each report is done in its own transaction and gets its own result (what the single "
         "action would have answered: 200, or the problem's status and code), so one stale or "
         "refused report does not undo the others."
     )
     decorators = (
         roles_required(blp, *sorted(transitions.roles_for(action))),
-        blp.arguments(BULK_SCHEMAS[action]),
+        blp.arguments(bulk_schema(entry.schema)),
         blp.response(200, BulkOutSchema),
     )
     for decorator in reversed(decorators):
@@ -218,8 +198,9 @@ def _bulk_view(action: str):
     blp.route(f"/reports/bulk-actions/{action}", endpoint=f"bulk_{action}")(view)
 
 
-for _action in transitions.BULK_ACTIONS:
-    _bulk_view(_action)
+for _entry in transitions.ENTRIES.values():
+    if _entry.bulk:
+        _bulk_view(_entry)
 
 
 @blp.route("/reports/<int:report_id>/history", parameters=REPORT_ID_PARAMETER)
@@ -234,7 +215,7 @@ class History(MethodView):
         """The report's history, oldest first: residents see state changes and public
         updates with the time and the desk; staff also see who, internal notes and details"""
         after = decode_cursor(args.get("cursor"), 1, lambda key: [int(key[0])])
-        page = service.history(
+        page = history.history(
             db.session,
             viewer=current_identity(),
             report_id=report_id,
@@ -267,7 +248,7 @@ class Templates(MethodView):
     def get(self):
         """Resident-facing messages per state: the defaults (category null), then the
         categories' own"""
-        return service.list_templates(db.session)
+        return templates.list_templates(db.session)
 
 
 @blp.route("/message-templates/default/<string:status>", parameters=[STATUS_PARAMETER])
@@ -279,7 +260,7 @@ class DefaultTemplate(MethodView):
     @blp.alt_response(422, description="Unknown placeholder (invalid_template)", **PROBLEM_DOC)
     def put(self, data, status):
         """Replace the default message of a state (for categories without their own)"""
-        return service.put_template(
+        return templates.put_template(
             db.session, actor=current_identity(), status=status, category_code=None, **data
         )
 
@@ -297,7 +278,7 @@ class CategoryTemplate(MethodView):
     @blp.alt_response(422, description="Unknown placeholder (invalid_template)", **PROBLEM_DOC)
     def put(self, data, code, status):
         """Create or replace a category's own message for a state"""
-        return service.put_template(
+        return templates.put_template(
             db.session, actor=current_identity(), status=status, category_code=code, **data
         )
 
@@ -307,4 +288,4 @@ class CategoryTemplate(MethodView):
     @blp.alt_response(404, description="No such category or template", **PROBLEM_DOC)
     def delete(self, code, status):
         """Remove a category's own message: the state's default applies again"""
-        service.delete_template(db.session, category_code=code, status=status)
+        templates.delete_template(db.session, category_code=code, status=status)

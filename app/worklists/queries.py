@@ -90,8 +90,8 @@ def like_escape(text: str) -> str:
 
 
 def crew_over_capacity():
-    """Routing's explanation says every candidate crew was full (app.routing.choice.
-    crew_explanation), and the crew it proposed still holds the ticket."""
+    """Routing's explanation says every candidate crew was full (app.routing.explanation.
+    crew_chosen), and the crew it proposed still holds the ticket."""
     proposed = Report.routing["crew"]
     return func.coalesce(
         and_(proposed["over_capacity"].as_boolean(), proposed["crew"].as_string() == Crew.code),

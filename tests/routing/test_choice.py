@@ -13,8 +13,8 @@ from app.routing.choice import (
     choose_crew_statement,
     match_desk,
     match_desk_statement,
-    rule_explanation,
 )
+from app.routing.explanation import desk_by_rule
 from app.routing.intake import lookup_statement
 
 # Around central Dijon: a square, and a second one overlapping its eastern half.
@@ -164,7 +164,7 @@ def test_the_fallback_desk_gets_what_no_rule_claims(session, add_rule):
     rule, desk = match_desk(session, "graffiti", *WEST_ONLY, JUNE)
     assert rule is None and desk.code == "allo-mairie" and desk.is_fallback
     assert desk_code(session, "streetlight_out", OUTSIDE) == "allo-mairie"
-    assert rule_explanation(rule, desk) == {"rule": "fallback", "desk": "allo-mairie"}
+    assert desk_by_rule(rule, desk) == {"rule": "fallback", "desk": "allo-mairie"}
 
 
 def test_an_inactive_rule_is_ignored(session, add_rule):
@@ -172,7 +172,7 @@ def test_an_inactive_rule_is_ignored(session, add_rule):
     winner = add_rule(20, "voirie", "pothole")
     rule, desk = match_desk(session, "pothole", *WEST_ONLY, JUNE)
     assert (rule.id, desk.code) == (winner.id, "voirie")
-    assert rule_explanation(rule, desk) == {
+    assert desk_by_rule(rule, desk) == {
         "rule": {"id": winner.id, "name": "rule 20"},
         "desk": "voirie",
     }

@@ -13,7 +13,7 @@ from app.organisation.models import Crew
 from app.organisation.service import create_rule, put_crew
 from app.reports.models import STATUSES, Report, ReportFollower, ReportSupporter
 from app.reports.service import add_support
-from app.triage import transitions
+from app.triage import access, transitions
 from app.users.models import Role
 from tests.triage.helpers import (
     DIJON,
@@ -185,12 +185,12 @@ def test_what_a_resident_may_do_now_honours_the_reopen_window(status):
     resolved_at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
     asked = []
 
-    def timing(days: float) -> transitions.Timing:
+    def timing(days: float) -> access.Timing:
         def since(state):
             asked.append(state)
             return resolved_at
 
-        return transitions.Timing(now=resolved_at + timedelta(days=days), since=since)
+        return access.Timing(now=resolved_at + timedelta(days=days), since=since)
 
     resident, agent = Role.RESIDENT, Role.AGENT
     assert transitions.allowed_actions(status, resident, timing(29)) == ("reopen",)

@@ -11,7 +11,7 @@ from app.errors import Unprocessable
 from app.extensions import db
 from app.organisation.service import put_crew
 from app.reports.models import Report
-from app.triage import service
+from app.triage import access, pipeline
 from app.triage.models import ReportEvent
 from app.users.models import Role
 from tests.triage.helpers import act, add_event, database_now, etag_of, make_report
@@ -271,7 +271,7 @@ def test_the_device_time_bounds_hold_to_the_second_against_the_injected_clock(ap
         with app.app_context():
             report = db.session.get(Report, report_id)
             try:
-                service.perform(
+                pipeline.perform(
                     db.session,
                     actor=crew,
                     report_id=report_id,
@@ -286,7 +286,7 @@ def test_the_device_time_bounds_hold_to_the_second_against_the_injected_clock(ap
                 db.session.remove()
         return "ok"
 
-    latest = now + service.CLIENT_CLOCK_SKEW
+    latest = now + access.CLIENT_CLOCK_SKEW
     outcomes = [note_at(t) for t in (given - one_second, given, given + timedelta(minutes=35))]
     outcomes += [note_at(t) for t in (latest, latest + one_second)]
     assert outcomes == [

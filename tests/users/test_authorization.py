@@ -502,7 +502,7 @@ def a_ticket(app, report_id: int, action: str) -> int:
     from app.extensions import db
     from app.organisation.models import Crew, Desk
     from app.reports.models import Report
-    from app.triage.service import put_template
+    from app.triage.templates import put_template
 
     with app.app_context():
         session = db.session

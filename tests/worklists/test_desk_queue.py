@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text, update
 
 from app.reports.models import CLOSED_STATUSES, OPEN_STATUSES, Report
-from app.routing.choice import crew_explanation
+from app.routing.explanation import crew_chosen
 from app.users.models import Role
 from app.worklists import queries
 from app.worklists.queries import Filters
@@ -114,7 +114,7 @@ def test_an_item_carries_the_residents_answers_and_whether_routing_found_every_c
     unrouted = add_report()  # routed before routing recorded it, or with no crew at all
 
     def proposed(code, over_capacity):
-        explanation = crew_explanation(code, 231 if over_capacity else 2, 13, None)
+        explanation = crew_chosen(code, 231 if over_capacity else 2, 13, None)
         return {"crew": explanation}
 
     set_columns(app, full, answers={"size": "large"}, routing=proposed("voirie-nord", True))
