@@ -17,6 +17,9 @@ from app.notifications.dispatch import _queued_key
 from tests.conftest import make_app, redis_test_url
 from tests.notifications.test_dispatch import RESIDENTS, deliveries, time_passes, told
 
+# Processes or threads of their own: these tests commit for real (see tests/conftest.py).
+pytestmark = pytest.mark.processes
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
