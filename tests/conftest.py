@@ -17,12 +17,14 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+import flask_sqlalchemy.session
 import psycopg
 import pytest
 import redis
 import time_machine
 from hypothesis.configuration import set_hypothesis_home_dir
 from sqlalchemy import event, func, select, text
+from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
 from app.auth.tokens import mint_emulator_token
@@ -54,7 +56,7 @@ os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = tempfile.mkdtemp(prefix="signale-hypothesis-")
 set_hypothesis_home_dir(os.environ["HYPOTHESIS_STORAGE_DIRECTORY"])
 # Tables that hold reference data loaded once per run; every other table is emptied after
-# each test.
+# each test that commits for real (marked ``processes``).
 REFERENCE_TABLES = {"communes", "desks", "alembic_version", "spatial_ref_sys"}
 
 
@@ -141,17 +143,106 @@ def app(database_url):
     return application
 
 
+# Every sequence owned by a column restarts after the column's greatest value, as after
+# TRUNCATE ... RESTART IDENTITY and the seeds.
+RESTART_IDENTITIES = text(
+    """
+    DO $$
+    DECLARE owned record;
+    BEGIN
+      FOR owned IN
+        SELECT format('%I.%I', n.nspname, s.relname) AS sequence, a.attname AS col,
+               n.nspname AS nsp, t.relname AS tab
+          FROM pg_class s
+          JOIN pg_namespace n ON n.oid = s.relnamespace
+          JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass
+                          AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+          JOIN pg_class t ON t.oid = d.refobjid
+          JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
+         WHERE s.relkind = 'S' AND n.nspname = current_schema()
+      LOOP
+        EXECUTE format('SELECT setval(%L, coalesce(max(%I), 0) + 1, false) FROM %I.%I',
+                       owned.sequence, owned.col, owned.nsp, owned.tab);
+      END LOOP;
+    END $$
+    """
+)
+
+
+class _JoinedSession(flask_sqlalchemy.session.Session):
+    """A session of the test's transaction: on the test's connection, wherever Flask-SQLAlchemy
+    would have taken a connection to the test database from its engine."""
+
+    def get_bind(self, *args, **kwargs):
+        engine = super().get_bind(*args, **kwargs)
+        # An app made by a test on another database (one that does not exist, say) keeps it.
+        return self.bind if engine.url == self.bind.engine.url else engine
+
+
+@event.listens_for(_JoinedSession, "after_transaction_end")
+def _end_of_a_session_transaction(session, transaction):
+    # Released, a savepoint keeps what SET LOCAL changed (a time zone, a statement timeout)
+    # until the test's transaction ends: put the settings back, as the end of the service's
+    # own transaction would.
+    if transaction.parent is None and not session.bind.closed:
+        session.bind.exec_driver_sql("RESET ALL")
+
+
 @pytest.fixture(autouse=True)
-def _clean_tables(request):
-    """Empty every non-reference table after each test that used the database."""
-    yield
+def _isolation(request):
+    """Each test that uses the database runs in one transaction, rolled back at its end:
+    every session (db.session in each application context, a second app's too) begins a
+    savepoint on the test's connection, so a service's commit releases it and a rollback
+    returns to it, as in production, and nothing outlives the test.
+
+    Tests marked ``processes`` commit for real, and the tables are emptied after them: those
+    with processes, threads or connections of their own (which cannot see an uncommitted
+    transaction), those that need PostgreSQL's clock to move between two transactions (one
+    transaction freezes ``now()``: a cache keyed on the last change's time, a sweep of what
+    is older than a delay), and those making more requests than one transaction's locks
+    allow (the schemathesis run: advisory locks are released at the transaction's end)."""
     if "app" not in request.fixturenames:
+        yield
         return
+    application = request.getfixturevalue("app")
+    with application.app_context():
+        db.session.remove()
+        connection = db.engine.connect()
+    # Sequences are not rolled back: each test's identities follow the rows that are there.
+    connection.execute(RESTART_IDENTITIES)
+    connection.commit()
+    if request.node.get_closest_marker("processes"):
+        connection.close()
+        yield
+        _empty_tables(application)
+        return
+    transaction = connection.begin()
+    own = db.session
+    db.session = scoped_session(
+        sessionmaker(
+            class_=_JoinedSession,
+            db=db,
+            bind=connection,
+            join_transaction_mode="create_savepoint",
+        ),
+        scopefunc=own.registry.scopefunc,
+    )
+    try:
+        yield
+    finally:
+        for left in list(db.session.registry.registry.values()):
+            left.close()
+        db.session = own
+        transaction.rollback()
+        connection.close()
+
+
+def _empty_tables(application) -> None:
+    """Empty every non-reference table, and put back the data migrations and seeds ship."""
     from app.categories.service import seed_catalogue
     from app.feeds.faults import seed_mappings
     from app.triage.templates import seed_templates
 
-    application = request.getfixturevalue("app")
     with application.app_context():
         db.session.remove()
         tables = [t for t in db.metadata.sorted_tables if t.name not in REFERENCE_TABLES]

@@ -23,6 +23,15 @@ def raised_codes() -> set[str]:
                 and isinstance(node.args[0], ast.Constant)
             ):
                 codes.add(node.args[0].value)
+            # A handler answering directly, as the limiter's own 429 does.
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "problem_response"
+                and len(node.args) > 1
+                and isinstance(node.args[1], ast.Constant)
+            ):
+                codes.add(node.args[1].value)
     # The 409 of a transition's time limit is named by the table (app/triage/transitions.py).
     codes |= {w.problem for t in transitions.TABLE.values() for w in t.windows.values()}
     return codes

@@ -3,7 +3,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import CheckConstraint, inspect, text
+from sqlalchemy import CheckConstraint, MetaData, inspect, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.naming import conv
 
@@ -43,28 +43,65 @@ def test_upgrade_downgrade_upgrade_and_the_models_match_the_schema():
 def test_the_models_checks_are_the_migrated_databases(app):
     """Alembic does not compare CHECK constraints: each model's checks are added to a copy
     of its migrated table, and PostgreSQL's own rendering of both must be the same."""
-    with app.app_context(), db.engine.connect() as connection:
-        for table in db.metadata.sorted_tables:
+    with app.app_context():
+        assert check_differences(db.metadata) == {}
+        db.session.remove()
+
+
+def test_a_models_check_changed_without_a_migration_is_caught(app):
+    """The comparison above fails when it should: a check widened in the models only (a kind
+    added to a list, say), or one the models lost."""
+    models = MetaData(naming_convention=db.metadata.naming_convention)
+    for table in db.metadata.sorted_tables:
+        table.to_metadata(models)
+    checked = [t for t in models.sorted_tables if _model_checks(t)]
+    widened, lost = checked[0], checked[-1]
+    check = _model_checks(widened)[0]
+    widened.constraints.remove(check)
+    widened.append_constraint(CheckConstraint(f"({check.sqltext}) OR true", name=check.name))
+    lost.constraints.remove(_model_checks(lost)[0])
+    with app.app_context():
+        differences = check_differences(models)
+        db.session.remove()
+    assert set(differences) == {widened.name, lost.name}
+    models_checks, database_checks = differences[widened.name]
+    assert "OR true" in models_checks[_name(check)]
+    assert _name(check) in database_checks
+
+
+def check_differences(metadata: MetaData) -> dict[str, tuple[dict, dict]]:
+    """``{table: (the models' checks, the migrated table's)}`` for every table of
+    ``metadata`` where they differ, each check as ``{name: PostgreSQL's definition}``."""
+    differences = {}
+    with db.engine.connect() as connection:
+        for table in metadata.sorted_tables:
             copy = f"pg_temp.models_{table.name}"
             connection.execute(text(f"CREATE TABLE {copy} (LIKE {table.name})"))
-            for check in table.constraints:
-                if isinstance(check, CheckConstraint):
-                    sql = check.sqltext.compile(
-                        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
-                    )
-                    connection.execute(
-                        text(f'ALTER TABLE {copy} ADD CONSTRAINT "{_name(check)}" CHECK ({sql})')
-                    )
-            assert _checks(connection, copy) == _checks(connection, table.name), table.name
+            for check in _model_checks(table):
+                sql = check.sqltext.compile(
+                    dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+                )
+                connection.execute(
+                    text(f'ALTER TABLE {copy} ADD CONSTRAINT "{_name(check)}" CHECK ({sql})')
+                )
+            models, database = _checks(connection, copy), _checks(connection, table.name)
+            if models != database:
+                differences[table.name] = (models, database)
         connection.rollback()
-        db.session.remove()
+    return differences
+
+
+def _model_checks(table) -> list[CheckConstraint]:
+    return sorted(
+        (c for c in table.constraints if isinstance(c, CheckConstraint)), key=lambda c: c.name
+    )
 
 
 def _name(check: CheckConstraint) -> str:
     if isinstance(check.name, conv):  # named in full
         return check.name
     values = {"table_name": check.table.name, "constraint_name": check.name}
-    return db.metadata.naming_convention["ck"] % values
+    return check.table.metadata.naming_convention["ck"] % values
 
 
 def _checks(connection, table: str) -> dict[str, str]:

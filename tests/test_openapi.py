@@ -78,6 +78,9 @@ def hostile_bodies(case) -> list[bytes]:
     return [shape.encode() for shape in shapes if shape != json.dumps(case.body)]
 
 
+# Thousands of requests: more advisory and row locks than one transaction may hold (they are
+# released at its end only), so this test commits for real (see tests/conftest.py).
+@pytest.mark.processes
 @schema.parametrize()
 @settings(
     max_examples=25,

@@ -8,7 +8,7 @@ from app.auth.identity import Identity
 from app.errors import Unprocessable
 from app.notifications.kinds import KINDS, kind_of
 from app.notifications.models import NotificationTitle
-from app.triage.messages import render, template_errors
+from app.templating import render, template_errors
 
 
 def title_texts(session: Session, kind: str) -> dict[str, str]:

@@ -30,8 +30,8 @@ from app.notifications.schemas import (
     TokenPathSchema,
 )
 from app.pagination import decode_cursor, encode_cursor, page_size
+from app.reports.presentation import REPORT_ID_PARAMETER
 from app.reports.schemas import ReportIdPathSchema
-from app.reports.views import REPORT_ID_PARAMETER
 from app.users.models import Role
 
 blp = Blueprint(

@@ -17,6 +17,7 @@ from app.photos.models import Photo
 from app.photos.schemas import PhotoKindArgsSchema, PhotoPathSchema, PhotoSchema, PhotoUploadSchema
 from app.reports import contact, public, queries, service
 from app.reports import photos as report_photos
+from app.reports.presentation import REPORT_ID_PARAMETER, report_view
 from app.reports.schemas import (
     OwnReportPageSchema,
     OwnReportSchema,
@@ -47,14 +48,6 @@ IDEMPOTENCY_KEY_PARAMETER = {
 }
 # Built once: a schema instance costs more to build than to use.
 OWN_REPORT = OwnReportSchema()
-REPORT_ID_PARAMETER = [
-    {
-        "in": "path",
-        "name": "report_id",
-        "required": True,
-        "schema": {"type": "integer", "minimum": 1, "maximum": 2**62},
-    }
-]
 
 
 @blp.route("/reports")
@@ -224,16 +217,6 @@ class Support(MethodView):
     def post(self, report_id):
         """Support a report ("me too"): counted once per resident, who then follows it"""
         return service.support(db.session, resident=current_identity(), report_id=report_id)
-
-
-def report_view(report) -> dict:
-    """The report as the caller may see it (GET /v1/reports/{report_id}, a triage action's
-    answer): its public projection, the reporter's own fields, or its staff's view."""
-    shown = photos.photos_of(db.session, [report.id]).get(report.id, ())
-    view = service.view_of(
-        db.session, report, current_identity(), shown, grid_m=public.grid_of(current_app.config)
-    )
-    return {**view, "version": report.version}
 
 
 PHOTO_PARAMETERS = [

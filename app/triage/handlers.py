@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from app import templating
 from app.categories.models import Category
 from app.errors import Conflict, Unprocessable
 from app.organisation.models import Crew
@@ -177,8 +178,12 @@ def merge(session, actor, report, event, params):
                 from_status=target.status,
                 to_status=target.status,
                 public=True,
-                message_fr=messages.render(messages.MERGED_IN[0], {"original": report.reference}),
-                message_en=messages.render(messages.MERGED_IN[1], {"original": report.reference}),
+                message_fr=templating.render(
+                    messages.MERGED_IN[0], {"original": report.reference}, messages.PLACEHOLDERS
+                ),
+                message_en=templating.render(
+                    messages.MERGED_IN[1], {"original": report.reference}, messages.PLACEHOLDERS
+                ),
                 details={
                     "merged": {"id": report.id, "reference": report.reference},
                     "support_count": counted.support_count,

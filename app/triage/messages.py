@@ -4,7 +4,6 @@ A category's own template for the state wins, else the state's default (seeded b
 migration; the texts below are the same, for a database where a default row is missing).
 """
 
-import string
 from collections.abc import Iterable, Mapping
 
 from app import i18n
@@ -137,27 +136,3 @@ def _words(labels: Mapping[str, tuple[str, str]], codes: Iterable[str]) -> i18n.
     return i18n.Localized(
         {lang: ", ".join(words[i] for words in worded) for i, lang in enumerate(i18n.SUPPORTED)}
     )
-
-
-def template_errors(text: str, placeholders: tuple[str, ...] = PLACEHOLDERS) -> list[str]:
-    """What is wrong with a template text: unknown placeholders, formats, stray braces."""
-    try:
-        parsed = list(string.Formatter().parse(text))
-    except ValueError as exc:
-        return [f"{exc}: write a brace as {{{{ or }}}}"]
-    errors = []
-    for _, field, spec, conversion in parsed:
-        if field is None:
-            continue
-        if field not in placeholders:
-            errors.append(f"unknown placeholder {{{field}}}: use {', '.join(placeholders)}")
-        elif spec or conversion:
-            errors.append(f"{{{field}}} takes no format or conversion")
-    return errors
-
-
-def render(
-    text: str, values: Mapping[str, str], placeholders: tuple[str, ...] = PLACEHOLDERS
-) -> str:
-    """The template filled in; a placeholder without a value becomes empty."""
-    return text.format_map({name: values.get(name) or "" for name in placeholders})

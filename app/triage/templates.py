@@ -6,6 +6,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from app import templating
 from app.auth.identity import Identity
 from app.categories.models import Category
 from app.errors import NotFound, Unprocessable
@@ -42,13 +43,13 @@ def publish(session: Session, report: Report, event: ReportEvent, params: dict) 
         "desk": desk.name_fr if desk else None,
         "reason": reason[0] if reason else None,
     }
-    event.message_fr = messages.render(text_fr, values)
+    event.message_fr = templating.render(text_fr, values, messages.PLACEHOLDERS)
     values.update(
         category=report.category.name_en,
         desk=desk.name_en if desk else None,
         reason=reason[1] if reason else None,
     )
-    event.message_en = messages.render(text_en, values)
+    event.message_en = templating.render(text_en, values, messages.PLACEHOLDERS)
 
 
 def template_for(session: Session, category_id: int, status: str) -> tuple[str, str]:
@@ -107,7 +108,7 @@ def put_template(
     errors = {
         field: found
         for field, text in (("text_fr", text_fr), ("text_en", text_en))
-        if (found := messages.template_errors(text))
+        if (found := templating.template_errors(text, messages.PLACEHOLDERS))
     }
     if errors:
         raise Unprocessable(

@@ -12,8 +12,8 @@ from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
 from app.idempotency import service as idempotency
 from app.pagination import decode_cursor, encode_cursor, page_size
+from app.reports.presentation import REPORT_ID_PARAMETER, report_view
 from app.reports.schemas import ReportIdPathSchema, ReportViewSchema
-from app.reports.views import REPORT_ID_PARAMETER, report_view
 from app.triage import history, pipeline, templates, transitions
 from app.triage.schemas import (
     TEMPLATE_STATUSES,

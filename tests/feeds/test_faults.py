@@ -9,6 +9,7 @@ from app.feeds import service
 from app.feeds.models import FeedEntity
 from app.reports.models import Report
 from app.triage.models import ReportEvent
+from tests.factories import make_report
 from tests.feeds.factories import CENTRE, ago, streetlight
 
 LIMITS = service.PollLimits(timeout_seconds=2, max_bytes=256 * 1024)
@@ -136,23 +137,24 @@ def test_an_unmapped_status_opens_nothing(session, feed_source, now):
 
 def test_a_fault_on_an_asset_with_an_open_report_joins_it(session, feed_source, client, auth, now):
     asset_id = an_asset(session, "SL-5")
-    category = session.scalar(select(Category).where(Category.code == "streetlight_out"))
-    resident = Report(
+    resident_id = make_report(
+        session,
         reference="DIJ-2026-900001",
-        category_id=category.id,
+        category="streetlight_out",
         status="acknowledged",
+        desk=None,
+        crew=None,
         asset_id=asset_id,
-        reporter_uid="resident-1",
-        geom=f"SRID=4326;POINT({CENTRE[0]} {CENTRE[1]})",
+        reporter="resident-1",
+        at=CENTRE,
+        commune=None,
     )
-    session.add(resident)
-    session.commit()
     feed_id = a_feed(
         session, feed_source.serve("/l.json", [streetlight("SL-5", "brokenLantern", now=now)])
     )
     assert poll(session, feed_id)["joined"] == 1
-    assert [r.id for r in reports(session)] == [resident.id]
-    assert session.scalar(select(FeedEntity.fault_report_id)) == resident.id
+    assert [r.id for r in reports(session)] == [resident_id]
+    assert session.scalar(select(FeedEntity.fault_report_id)) == resident_id
 
 
 def test_the_asset_is_the_named_one_else_the_nearest_within_the_snap_distance(

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from rq import Queue
 
 from app.extensions import db
@@ -13,6 +14,9 @@ from app.feeds import service
 from tests.conftest import redis_test_url
 from tests.feeds.factories import CENTRE, car_park
 from worker import jobs
+
+# Processes or threads of their own: these tests commit for real (see tests/conftest.py).
+pytestmark = pytest.mark.processes
 
 ROOT = Path(__file__).resolve().parents[2]
 

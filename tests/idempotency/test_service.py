@@ -13,6 +13,7 @@ from app.idempotency.models import IdempotencyKey
 CLAIM = {"owner": "camille", "scope": "POST /v1/x", "key": "k-1", "request_fingerprint": "f" * 64}
 
 
+@pytest.mark.processes
 def test_a_twin_committed_after_the_snapshot_makes_the_second_a_conflict(session, database_url):
     """The lock and the lookup share one statement, so a twin can commit the key between this
     one's snapshot and its lock; the key's unique constraint then turns it into a 409."""

@@ -6,16 +6,14 @@ stamped with given creation times."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from geoalchemy2 import WKTElement
 from sqlalchemy import func, select, text, update
 
-from app.categories.models import Category
 from app.extensions import db
 from app.notifications import areas
 from app.notifications.models import AreaSubscription, Delivery, Notification
 from app.reports.models import Report
 from app.users.models import Role
-from tests.triage.helpers import DIJON
+from tests.factories import DIJON, make_report
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 POLICY = areas.AlertPolicy(interval=timedelta(hours=1), settle=timedelta(seconds=60))
@@ -60,34 +58,6 @@ def east_of(lon: float, lat: float, metres: float) -> tuple[float, float]:
     return row[0], row[1]
 
 
-def report(
-    app,
-    created_at: datetime,
-    *,
-    at: tuple[float, float] | None = DIJON,
-    reporter: str = "ana",
-    category: str = "pothole",
-    commune: str = "21231",
-    **fields,
-) -> int:
-    with app.app_context():
-        session = db.session
-        row = Report(
-            category_id=session.scalar(select(Category.id).where(Category.code == category)),
-            geom=None if at is None else WKTElement(f"POINT({at[0]!r} {at[1]!r})", srid=4326),
-            commune_insee=commune,
-            reporter_uid=reporter,
-            created_at=created_at,
-            routing={},
-            **fields,
-        )
-        session.add(row)
-        session.commit()
-        report_id = row.id
-        session.remove()
-    return report_id
-
-
 def run(app, now: datetime) -> int:
     with app.app_context():
         told = areas.send_alerts(db.session, POLICY, now=now)
@@ -116,8 +86,8 @@ def told_ids(notification: Notification) -> list[int]:
 
 def test_reports_of_one_hour_make_one_alert_and_the_next_waits_for_the_hour(app, client, zoe):
     subscription_id = subscribe(app, client, zoe)
-    first = report(app, minutes(5))
-    second = report(app, minutes(10), category="streetlight_out")
+    first = make_report(app, created_at=minutes(5))
+    second = make_report(app, created_at=minutes(10), category="streetlight_out")
     assert run(app, minutes(20)) == 1
     [alert] = alerts(app)
     assert alert.kind == "area_alert" and alert.language == "fr"
@@ -132,7 +102,7 @@ def test_reports_of_one_hour_make_one_alert_and_the_next_waits_for_the_hour(app,
     assert alert.data["references"] == ",".join(references)
     assert references[0] in alert.body and "Nid-de-poule" in alert.body
 
-    third = report(app, minutes(50))
+    third = make_report(app, created_at=minutes(50))
     assert run(app, minutes(55)) == 0  # told at 09:20: not before 10:20
     assert run(app, minutes(79)) == 0
     assert len(alerts(app)) == 1
@@ -147,10 +117,10 @@ def test_reports_of_one_hour_make_one_alert_and_the_next_waits_for_the_hour(app,
 
 def test_a_report_still_settling_is_told_in_the_next_alert_not_lost(app, client, zoe):
     subscribe(app, client, zoe)
-    early = report(app, minutes(5))
-    late = report(app, minutes(19.5))  # within the settle time of the 09:20 run
+    early = make_report(app, created_at=minutes(5))
+    late = make_report(app, created_at=minutes(19.5))  # within the settle time of the 09:20 run
     assert run(app, minutes(20)) == 1
-    report(app, minutes(30))
+    make_report(app, created_at=minutes(30))
     assert run(app, minutes(80)) == 1
     first, second = alerts(app)
     assert told_ids(first) == [early]
@@ -159,7 +129,7 @@ def test_a_report_still_settling_is_told_in_the_next_alert_not_lost(app, client,
 
 def test_running_twice_at_once_tells_once(app, client, zoe):
     subscribe(app, client, zoe)
-    report(app, minutes(5))
+    make_report(app, created_at=minutes(5))
     assert run(app, minutes(20)) == 1
     assert run(app, minutes(20)) == 0
     assert len(alerts(app)) == 1
@@ -172,7 +142,7 @@ def test_an_alert_is_pushed_through_the_outbox_in_the_residents_language(app, cl
         headers=zoe,
         json={"token": "zoe-phone", "platform": "ios", "locale": "en-GB"},
     )
-    report(app, minutes(5))
+    make_report(app, created_at=minutes(5))
     assert run(app, minutes(20)) == 1
     [alert] = alerts(app)
     assert alert.language == "en" and alert.title == "New reports: your area (1)"
@@ -194,7 +164,7 @@ def test_muted_area_alerts_reach_the_feed_without_a_push(app, client, zoe):
         "/v1/me/notification-preferences", headers=zoe, json={"push": {"area_alert": False}}
     )
     assert response.status_code == 200 and response.get_json()["push"]["area_alert"] is False
-    report(app, minutes(5))
+    make_report(app, created_at=minutes(5))
     assert run(app, minutes(20)) == 1
     assert len(alerts(app)) == 1
     with app.app_context():
@@ -207,7 +177,7 @@ def test_quiet_hours_hold_an_alerts_push_until_their_end(app, client, zoe):
     client.post("/v1/me/devices", headers=zoe, json={"token": "zoe-phone", "platform": "ios"})
     quiet = {"push": {}, "quiet_hours": {"start": "22:00", "end": "07:00"}}
     assert client.put("/v1/me/notification-preferences", headers=zoe, json=quiet).status_code == 200
-    report(app, minutes(5))
+    make_report(app, created_at=minutes(5))
     night = datetime(2026, 12, 1, 22, 30, tzinfo=UTC)  # 23:30 in Paris
     assert run(app, night) == 1
     with app.app_context():
@@ -238,8 +208,8 @@ def test_the_radius_is_measured_in_metres_a_few_either_side(app, client, zoe):
     with app.app_context():
         centre = grid_point()
         # On grid nodes, the public positions are the exact ones: 500 m in, 550 m out.
-        inside = report(app, minutes(1), at=grid_point(east_m=500))
-        outside = report(app, minutes(2), at=grid_point(east_m=550))
+        inside = make_report(app, created_at=minutes(1), at=grid_point(east_m=500))
+        outside = make_report(app, created_at=minutes(2), at=grid_point(east_m=550))
         db.session.remove()
     home = {**HOME, "point": {"lon": centre[0], "lat": centre[1]}, "radius_m": 505}
     subscribe(app, client, zoe, home)
@@ -255,7 +225,7 @@ def test_a_small_area_finds_a_report_by_its_public_position_never_its_exact_one(
     with app.app_context():
         exact = grid_point(east_m=20)  # its public position is the node 20 m west
         node = grid_point()
-        report_id = report(app, minutes(1), at=exact)
+        report_id = make_report(app, created_at=minutes(1), at=exact)
         db.session.remove()
     probe = {**HOME, "label": "Sonde", "point": {"lon": exact[0], "lat": exact[1]}, "radius_m": 5}
     subscribe(app, client, zoe, probe)
@@ -280,8 +250,8 @@ def test_a_commune_subscription_is_told_of_that_communes_reports_only(app, clien
         name = db.session.scalar(text(f"SELECT name FROM communes WHERE insee_code = '{other}'"))
         db.session.remove()
     subscribe(app, client, zoe, {"commune": other})
-    there = report(app, minutes(5), at=(lon, lat), commune=other)
-    report(app, minutes(6))  # in Dijon
+    there = make_report(app, created_at=minutes(5), at=(lon, lat), commune=other)
+    make_report(app, created_at=minutes(6))  # in Dijon
     assert run(app, minutes(20)) == 1
     [alert] = alerts(app)
     assert told_ids(alert) == [there]
@@ -290,8 +260,8 @@ def test_a_commune_subscription_is_told_of_that_communes_reports_only(app, clien
 
 def test_only_the_subscribed_categories_are_told(app, client, zoe):
     subscribe(app, client, zoe, {**HOME, "categories": ["streetlight_out"]})
-    report(app, minutes(5), category="pothole")
-    light = report(app, minutes(6), category="streetlight_out")
+    make_report(app, created_at=minutes(5), category="pothole")
+    light = make_report(app, created_at=minutes(6), category="streetlight_out")
     assert run(app, minutes(20)) == 1
     [alert] = alerts(app)
     assert told_ids(alert) == [light]
@@ -299,10 +269,12 @@ def test_only_the_subscribed_categories_are_told(app, client, zoe):
 
 def test_own_duplicate_and_unpositioned_reports_are_not_told(app, client, zoe):
     subscribe(app, client, zoe)
-    original = report(app, minutes(1))
-    report(app, minutes(2), reporter="zoe")
-    report(app, minutes(3), status="duplicate", duplicate_of_id=original)
-    report(app, minutes(4), at=None)  # waiting for its photo's position: not public yet
+    original = make_report(app, created_at=minutes(1))
+    make_report(app, created_at=minutes(2), reporter="zoe")
+    make_report(app, created_at=minutes(3), status="duplicate", duplicate_of_id=original)
+    make_report(
+        app, created_at=minutes(4), at=None
+    )  # waiting for its photo's position: not public yet
     assert run(app, minutes(20)) == 1
     [alert] = alerts(app)
     assert told_ids(alert) == [original]
@@ -311,13 +283,13 @@ def test_own_duplicate_and_unpositioned_reports_are_not_told(app, client, zoe):
 def test_nothing_new_writes_no_notification(app, client, zoe):
     subscribe(app, client, zoe)
     with app.app_context():
-        report(app, minutes(1), at=east_of(*DIJON, 3000))
+        make_report(app, created_at=minutes(1), at=east_of(*DIJON, 3000))
     assert run(app, minutes(20)) == 0
     assert alerts(app) == []
 
 
 def test_reports_before_the_subscription_are_not_told(app, client, zoe):
-    report(app, T0 - timedelta(minutes=1))
+    make_report(app, created_at=T0 - timedelta(minutes=1))
     subscribe(app, client, zoe)
     assert run(app, minutes(20)) == 0
 
@@ -500,8 +472,10 @@ def test_the_cron_job_tells_due_subscriptions_by_the_databases_clock(app, client
         db.session.commit()
         now = db.session.scalar(select(func.now()))
         db.session.remove()
-    fresh = report(app, now - timedelta(minutes=5))
-    report(app, now + timedelta(minutes=5))  # not yet created, as far as the job knows
+    fresh = make_report(app, created_at=now - timedelta(minutes=5))
+    make_report(
+        app, created_at=now + timedelta(minutes=5)
+    )  # not yet created, as far as the job knows
     with app.app_context():
         assert jobs.send_area_alerts() == 1
         db.session.remove()

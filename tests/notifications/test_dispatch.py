@@ -20,7 +20,8 @@ from app.notifications.models import Delivery, Device, Notification
 from app.reports.models import ReportFollower
 from app.users.models import Role
 from tests.conftest import PROJECT_ID
-from tests.triage.helpers import act, make_report
+from tests.factories import make_report
+from tests.triage.helpers import act
 from tools.fcm_standin import FcmStandIn
 
 RESIDENTS = {"ana": "tok-ana", "ben": "tok-ben", "carl": "tok-carl"}
@@ -108,6 +109,7 @@ def test_each_push_reaches_fcm_once_with_the_notification_and_its_message_id(
     assert len(standin.accepted) == 3
 
 
+@pytest.mark.processes
 def test_a_duplicate_run_of_the_same_batch_sends_each_push_once(app, client, auth, standin, sender):
     told(app, client, auth)
     standin.hold()
@@ -461,6 +463,7 @@ def sender_to(standin) -> FirebaseSender:
     return FirebaseSender(project_id=PROJECT_ID, credentials="static-token", endpoint=standin.url)
 
 
+@pytest.mark.processes
 def test_a_newer_push_of_a_report_never_overtakes_one_in_flight_to_the_same_device(
     app, client, auth, standin, sender, other_standin
 ):
@@ -483,6 +486,7 @@ def test_a_newer_push_of_a_report_never_overtakes_one_in_flight_to_the_same_devi
     assert statuses_by_token(app) == {"tok-ana": ["sent", "sent"]}
 
 
+@pytest.mark.processes
 def test_a_push_in_flight_holds_back_only_its_own_report_on_that_device(
     app, client, auth, standin, sender, other_standin
 ):
@@ -501,6 +505,7 @@ def test_a_push_in_flight_holds_back_only_its_own_report_on_that_device(
     assert pushed_states(standin) == [("tok-ana", "acknowledged")]
 
 
+@pytest.mark.processes
 def test_two_dispatchers_never_claim_for_one_device_at_once(app, client, auth, standin, sender):
     """A claim keeps the devices it works on locked until its leases are committed: a
     second dispatcher, whose snapshot cannot see those leases yet, skips the device
@@ -548,6 +553,7 @@ def waiting_for_a_lock(engine) -> bool:
         )
 
 
+@pytest.mark.processes
 def test_a_push_still_in_flight_past_its_lease_and_accepted_is_recorded_sent(
     app, client, auth, standin, sender, other_standin
 ):

@@ -7,7 +7,8 @@ from app.extensions import db
 from app.notifications.models import Notification
 from app.reports.models import ReportFollower
 from app.users.models import Role
-from tests.triage.helpers import act, make_report
+from tests.factories import make_report
+from tests.triage.helpers import act
 
 
 def told(app, uid) -> list[str]:

@@ -10,7 +10,8 @@ from app.notifications.models import Delivery, Device, Notification
 from app.reports.models import ReportFollower
 from app.reports.service import add_support
 from app.users.models import Role
-from tests.triage.helpers import act, make_report
+from tests.factories import make_report
+from tests.triage.helpers import act
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ from app.notifications.models import Delivery, Device, Notification
 from app.reports.models import Report
 from app.triage.models import ReportEvent
 from app.users.models import Role
+from tests.factories import make_report
 from tests.notifications.test_dispatch import run
-from tests.triage.helpers import act, make_report
+from tests.triage.helpers import act
 
 
 def at(stamp: str) -> datetime:

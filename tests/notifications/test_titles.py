@@ -9,7 +9,8 @@ from app.extensions import db
 from app.notifications.kinds import KINDS
 from app.notifications.models import Device, Notification
 from app.users.models import Role
-from tests.triage.helpers import act, make_report
+from tests.factories import make_report
+from tests.triage.helpers import act
 
 
 def notifications(app) -> list[Notification]:
@@ -121,7 +122,7 @@ def test_an_unknown_kind_is_refused(client, auth):
 
 
 def test_an_edited_area_alert_title_is_used(app, client, auth):
-    from tests.notifications.test_area_alerts import minutes, report, run, subscribe
+    from tests.notifications.test_area_alerts import minutes, run, subscribe
 
     edited = {"text_fr": "{count} à {area}", "text_en": "{count} in {area}"}
     assert (
@@ -132,7 +133,7 @@ def test_an_edited_area_alert_title_is_used(app, client, auth):
     )
     zoe = auth(Role.RESIDENT, uid="zoe")
     subscribe(app, client, zoe, {"commune": "21231"})
-    report(app, minutes(5))
+    make_report(app, created_at=minutes(5))
     assert run(app, minutes(20)) == 1
     [alert] = [n for n in notifications(app) if n.uid == "zoe"]
     assert alert.title == "1 à Dijon"

@@ -19,6 +19,9 @@ from tests.conftest import make_app, redis_test_url
 from tests.notifications.test_dispatch import RESIDENTS, deliveries, time_passes, told
 from tests.triage.helpers import act, make_report
 
+# Processes or threads of their own: these tests commit for real (see tests/conftest.py).
+pytestmark = pytest.mark.processes
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -405,6 +405,7 @@ def test_a_refused_media_url_is_recorded_and_makes_no_photo(client, api_key, ses
     assert session.scalars(select(Photo)).all() == []
 
 
+@pytest.mark.processes
 def test_a_pending_fetch_whose_job_was_lost_is_found_by_the_sweep(client, api_key, session):
     from datetime import timedelta
 

@@ -15,9 +15,14 @@ from app.open311.cache import PREFIX
 from app.reports.service import add_support
 from app.users.models import Role
 from tests.conftest import make_app
+from tests.factories import make_report
 from tests.open311.conftest import BASE
 from tests.photos.images import jpeg
-from tests.triage.helpers import act, make_report
+from tests.triage.helpers import act
+
+# The caches' keys are the data's last change, stamped by PostgreSQL's clock: these tests
+# need it to move between transactions, so they commit for real (see tests/conftest.py).
+pytestmark = pytest.mark.processes
 
 # The statement of the data version: a hit sends it alone (with the clock's reading, for the
 # default 90-day window).

@@ -1,6 +1,8 @@
 """status_notes: what the desk published for the public about a request, in its language;
 never an internal note, nor anything a resident typed."""
 
+import pytest
+
 from app.users.models import Role
 from tests.open311.conftest import children, get_json, get_xml
 from tests.triage.helpers import act, history
@@ -18,6 +20,7 @@ def request_of(client, reference: str, lang: str = "fr") -> dict:
     return document
 
 
+@pytest.mark.processes
 def test_status_notes_follow_what_the_desk_published_and_never_resident_text(
     client, auth, crew_code
 ):

@@ -102,6 +102,7 @@ def test_the_files_publish_the_resolution_not_a_later_note(
     assert datetime.fromisoformat(feature["properties"]["resolved_at"]) == resolved
 
 
+@pytest.mark.processes
 def test_an_unchanged_file_keeps_its_content_and_date(app, add_report, export):
     old = add_report(reference="DIJ-2026-000001", created_hours_ago=24 * 10)
     add_report(reference="DIJ-2026-000002", created_hours_ago=1)
@@ -143,6 +144,7 @@ def test_a_day_without_reports_any_more_loses_its_files_and_their_content(
         assert storage.exists(entry.storage_key)
 
 
+@pytest.mark.processes
 def test_an_export_gives_way_to_one_already_running(app, database_url, add_report, export):
     add_report(reference="DIJ-2026-000001")
     with psycopg.connect(libpq_url(database_url)) as other:

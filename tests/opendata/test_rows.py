@@ -8,8 +8,9 @@ from sqlalchemy import func, select, update
 from app.opendata.queries import COLUMNS, export_rows
 from app.reports.models import Report
 from app.users.models import Role
+from tests.factories import make_report
 from tests.opendata.conftest import database
-from tests.triage.helpers import act, make_report
+from tests.triage.helpers import act
 from tests.triage.helpers import history as history_of
 
 MEDIA = "https://signale.example/v1/media/"
@@ -101,6 +102,7 @@ def test_a_note_or_an_update_on_a_resolved_report_does_not_move_its_resolution(
     assert rows(app)["DIJ-2026-000002"]["acknowledged_at"] is None
 
 
+@pytest.mark.processes
 def test_the_published_resolution_is_the_crews_resolve_not_the_desks_later_note(app, client, auth):
     """Through the API, as the issue saw it: resolve, then a note seconds later."""
     crew, agent = auth(Role.CREW), auth(Role.AGENT)

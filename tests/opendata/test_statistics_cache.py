@@ -16,6 +16,10 @@ from tests.conftest import make_app
 from tests.opendata.conftest import database
 from tests.opendata.test_statistics_views import STATISTICS, TABLES
 
+# The caches' keys are the data's last change, stamped by PostgreSQL's clock: these tests
+# need it to move between transactions, so they commit for real (see tests/conftest.py).
+pytestmark = pytest.mark.processes
+
 # A fragment of the data version's statement (app/opendata/cache.py): a hit sends it alone.
 VERSION_SQL = "max(id) FROM report_events"
 

@@ -49,6 +49,7 @@ def test_a_period_ending_before_it_starts_has_no_report(client, february):
     assert response.status_code == 200 and response.get_json()["items"] == []
 
 
+@pytest.mark.processes
 def test_a_new_report_changes_the_etag(client, february, add_report):
     before = client.get(f"{STATISTICS}/sources").headers["ETag"]
     add_report()

@@ -34,6 +34,7 @@ def exported(app, add_report):
         )
 
 
+@pytest.mark.processes
 def test_the_nightly_job_runs_in_the_worker_and_its_files_are_served(
     app, client, database_url, redis_conn, add_report
 ):

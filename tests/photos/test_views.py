@@ -71,6 +71,7 @@ def run_worker(database_url):
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.processes
 def test_an_upload_is_processing_then_ready_and_served_without_metadata(
     app, database_url, client, reporter, auth
 ):
@@ -221,6 +222,7 @@ def test_bad_uploads_get_clear_errors(client, reporter):
     assert upload(client, reporter, 987654, key="x").status_code == 404
 
 
+@pytest.mark.processes
 def test_with_redis_down_a_report_and_its_photo_are_kept_and_processed_later(
     app, database_url, token_for
 ):

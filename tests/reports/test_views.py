@@ -118,6 +118,7 @@ def test_keys_belong_to_their_caller(app, client, resident, auth):
     assert count_reports(app) == 2
 
 
+@pytest.mark.processes
 def test_a_concurrent_duplicate_is_409_and_creates_nothing(app, database_url, client, resident):
     """While another request holds the key (its transaction is open), a duplicate gets 409."""
     from app.idempotency.service import lock_id
@@ -136,6 +137,7 @@ def test_a_concurrent_duplicate_is_409_and_creates_nothing(app, database_url, cl
     assert submit(client, resident).status_code == 201
 
 
+@pytest.mark.processes
 def test_truly_concurrent_retries_create_one_report(app, resident):
     results = []
     barrier = threading.Barrier(4)

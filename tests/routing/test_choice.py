@@ -5,9 +5,7 @@ from datetime import UTC, datetime, time
 import pytest
 from sqlalchemy import func, select, text
 
-from app.categories.models import Category
 from app.organisation.models import Crew, Desk, RoutingRule
-from app.reports.models import Report
 from app.routing.choice import (
     choose_crew,
     choose_crew_statement,
@@ -16,6 +14,7 @@ from app.routing.choice import (
 )
 from app.routing.explanation import desk_by_rule
 from app.routing.intake import lookup_statement
+from tests.factories import make_report
 
 # Around central Dijon: a square, and a second one overlapping its eastern half.
 WEST = "MULTIPOLYGON(((5.00 47.30, 5.10 47.30, 5.10 47.35, 5.00 47.35, 5.00 47.30)))"
@@ -81,14 +80,18 @@ def add_crew(session, desks):
 @pytest.fixture
 def assign(session):
     """``assign(crew, n, status)``: n reports of that status carried by the crew."""
-    pothole = session.scalar(select(Category.id).where(Category.code == "pothole"))
 
     def make(crew, count, status="new"):
         for _ in range(count):
-            session.add(
-                Report(category_id=pothole, reporter_uid="r", status=status, crew_id=crew.id)
+            make_report(
+                session,
+                status=status,
+                desk=None,
+                crew_id=crew.id,
+                at=None,
+                commune=None,
+                reporter="r",
             )
-        session.commit()
 
     return make
 

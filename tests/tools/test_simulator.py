@@ -461,6 +461,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.processes
 def test_the_simulator_process_feeds_parkings_and_opens_a_ticket_for_a_faulty_light(
     app, session, client, auth, cli, demo, database_url
 ):

@@ -1,49 +1,11 @@
-"""Reports put straight into a state, and actions sent as a client would."""
+"""Actions sent as a client would, and what a test reads back (the database's clock, the
+history); reports and events to start from are made by tests/factories.py."""
 
 from datetime import datetime
 
-from geoalchemy2 import WKTElement
 from sqlalchemy import func, select
 
-from app.categories.models import Category
 from app.extensions import db
-from app.organisation.models import Crew, Desk
-from app.reports.models import Report
-from app.triage.models import ReportEvent
-
-DIJON = (5.0415, 47.3220)
-
-
-def make_report(
-    app,
-    *,
-    status: str = "new",
-    desk: str | None = "voirie",
-    crew: str | None = "voirie-nord",
-    reporter: str = "ana",
-    category: str = "pothole",
-    at: tuple[float, float] = DIJON,
-    **fields,
-) -> int:
-    """A report in ``status`` at ``desk`` with ``crew``, as if triage had brought it there."""
-    with app.app_context():
-        session = db.session
-        report = Report(
-            category_id=session.scalar(select(Category.id).where(Category.code == category)),
-            status=status,
-            geom=WKTElement(f"POINT({at[0]} {at[1]})", srid=4326),
-            commune_insee="21231",
-            reporter_uid=reporter,
-            desk_id=desk and session.scalar(select(Desk.id).where(Desk.code == desk)),
-            crew_id=crew and session.scalar(select(Crew.id).where(Crew.code == crew)),
-            routing={},
-            **fields,
-        )
-        session.add(report)
-        session.commit()
-        report_id = report.id
-        db.session.remove()
-    return report_id
 
 
 def etag_of(client, headers, report_id) -> str:
@@ -77,24 +39,3 @@ def database_now(app) -> datetime:
         now = db.session.scalar(select(func.now()))
         db.session.remove()
     return now
-
-
-def add_event(app, report_id: int, at, action: str, from_status: str, to_status: str, **fields):
-    """An event of the report's history as triage writes it, at ``at`` (an instant, or SQL
-    such as ``func.now() - timedelta(days=31)``), by an agent unless told otherwise."""
-    with app.app_context():
-        db.session.add(
-            ReportEvent(
-                report_id=report_id,
-                created_at=at,
-                actor_uid=fields.pop("actor_uid", "agent-1"),
-                actor_role=fields.pop("actor_role", "agent"),
-                action=action,
-                from_status=from_status,
-                to_status=to_status,
-                public=fields.pop("public", from_status != to_status),
-                **fields,
-            )
-        )
-        db.session.commit()
-        db.session.remove()

@@ -15,15 +15,8 @@ from app.reports.models import STATUSES, Report, ReportFollower, ReportSupporter
 from app.reports.service import add_support
 from app.triage import access, transitions
 from app.users.models import Role
-from tests.triage.helpers import (
-    DIJON,
-    act,
-    add_event,
-    database_now,
-    etag_of,
-    history,
-    make_report,
-)
+from tests.factories import DIJON, add_event, make_report
+from tests.triage.helpers import act, database_now, etag_of, history
 
 # Around central Dijon (as tests/routing/test_choice.py): DIJON is in WEST only.
 WEST = [[[5.00, 47.30], [5.10, 47.30], [5.10, 47.35], [5.00, 47.35], [5.00, 47.30]]]

@@ -1,7 +1,8 @@
 """Bulk actions: each report of the selection done or refused on its own."""
 
 from app.users.models import Role
-from tests.triage.helpers import act, make_report
+from tests.factories import make_report
+from tests.triage.helpers import act
 
 
 def test_bulk_acknowledge_reports_each_item_on_its_own(app, client, auth):

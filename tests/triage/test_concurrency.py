@@ -3,11 +3,13 @@
 import threading
 import time
 
+import pytest
 from sqlalchemy import text
 
 from app.extensions import db
 from app.users.models import Role
-from tests.triage.helpers import act, etag_of, make_report
+from tests.factories import make_report
+from tests.triage.helpers import act, etag_of
 
 
 def test_the_report_carries_its_version_as_etag_and_each_action_moves_it(app, client, auth):
@@ -53,6 +55,7 @@ def test_a_stale_etag_gets_412_with_the_current_report(app, client, auth):
     assert act(client, agent, report_id, "acknowledge", etag='"9", "2"').status_code == 200
 
 
+@pytest.mark.processes
 def test_two_agents_racing_on_one_report_exactly_one_wins_the_other_gets_412(app, auth):
     first, second = auth(Role.AGENT, uid="agent-a"), auth(Role.AGENT, uid="agent-b")
     report_id = make_report(app)
@@ -80,6 +83,7 @@ def test_two_agents_racing_on_one_report_exactly_one_wins_the_other_gets_412(app
     assert loser["current_version"] == winner["version"] == 2
 
 
+@pytest.mark.processes
 def test_the_database_decides_when_both_read_the_same_version(app, auth):
     """The second writer read version 1 before the first committed: its version claim waits
     for the first's row lock, then finds the row moved on, and answers 412."""

@@ -1,8 +1,11 @@
 """The report's history: residents see honest progress, never who or internal notes; the
 messages come from the templates unless staff write their own."""
 
+import pytest
+
 from app.users.models import Role
-from tests.triage.helpers import act, history, make_report
+from tests.factories import make_report
+from tests.triage.helpers import act, history
 
 STAFF_ONLY = {"actor_uid", "actor_role", "internal_note", "details", "public", "client_at"}
 
@@ -139,6 +142,7 @@ def test_history_pages_with_a_cursor(app, client, auth):
     assert (missing.status_code, missing.get_json()["code"]) == (404, "report_not_found")
 
 
+@pytest.mark.processes
 def test_two_supervisors_creating_one_template_at_once_both_succeed(app, database_url, auth):
     """The other writer holds the template's lock and has inserted it, uncommitted, when
     this PUT arrives: it waits, then replaces it (it used to fail on the unique index)."""

@@ -10,8 +10,9 @@ from app.opendata.queries import export_rows
 from app.reports.models import Report
 from app.triage.models import ReportEvent
 from app.users.models import Role
+from tests.factories import make_report
 from tests.open311.conftest import children, get_json, get_xml
-from tests.triage.helpers import act, make_report
+from tests.triage.helpers import act
 
 WRITTEN = "Gros trou devant chez moi, M. Martin, 12 rue Chabot-Charny, 06 12 34 56 78"
 PUBLISHED = "Gros trou dans la chaussée, rue Chabot-Charny"
@@ -52,6 +53,7 @@ def public_outputs(app, client, auth, report_id: int, reference: str) -> list:
     ]
 
 
+@pytest.mark.processes
 def test_public_outputs_carry_the_published_text_only_once_a_desk_publishes_it(app, client, auth):
     report_id, reference = reported(app)
     assert public_outputs(app, client, auth, report_id, reference) == [None] * 4

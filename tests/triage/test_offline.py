@@ -14,7 +14,8 @@ from app.reports.models import Report
 from app.triage import access, pipeline
 from app.triage.models import ReportEvent
 from app.users.models import Role
-from tests.triage.helpers import act, add_event, database_now, etag_of, make_report
+from tests.factories import add_event, make_report
+from tests.triage.helpers import act, database_now, etag_of
 
 OFFLINE_AT = datetime(2026, 11, 26, 7, 30, tzinfo=UTC)
 # The tickets the tablet works on were reported, and given to the crew, before it went offline.

@@ -12,7 +12,8 @@ import pytest
 
 from app.reports.models import STATUSES
 from app.users.models import Role
-from tests.triage.helpers import act, history, make_report
+from tests.factories import make_report
+from tests.triage.helpers import act, history
 
 R, C, AG, S, AD = Role.RESIDENT, Role.CREW, Role.AGENT, Role.SUPERVISOR, Role.ADMIN
 DESK = {AG, S}

@@ -13,6 +13,7 @@ import pytest
 from app.auth.tokens import mint_emulator_token
 from app.users.models import Role
 from tests.conftest import PROJECT_ID
+from tests.factories import make_report
 from tests.photos.images import jpeg
 
 R, C, AG, S, AD = Role.RESIDENT, Role.CREW, Role.AGENT, Role.SUPERVISOR, Role.ADMIN
@@ -515,16 +516,14 @@ def a_ticket(app, report_id: int, action: str) -> int:
             .values(**values, status=TICKET_STATES.get(action, "new"))
         )
         original = session.get(Report, report_id)
-        target = Report(
+        target_id = make_report(
+            session,
             category_id=original.category_id,
-            reporter_uid="another",
+            reporter="another",
             geom=original.geom,
-            routing={},
+            commune=None,
             **values,
         )
-        session.add(target)
-        session.commit()
-        target_id = target.id
         # Something for DELETE to remove.
         put_template(
             session,

@@ -6,6 +6,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 from rq import Queue, Worker
 from rq.job import Job
 
@@ -14,6 +15,7 @@ from tests.conftest import redis_test_url
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.processes
 def test_a_job_runs_in_the_worker_process_with_database_and_redis(app, database_url, redis_conn):
     queue_name = f"signale-test-{uuid.uuid4().hex[:8]}"
     queue = Queue(queue_name, connection=redis_conn)

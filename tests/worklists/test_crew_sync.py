@@ -6,7 +6,8 @@ from sqlalchemy import text
 from app.extensions import db
 from app.organisation.service import put_crew
 from app.users.models import Role
-from tests.triage.helpers import act, make_report
+from tests.factories import make_report
+from tests.triage.helpers import act
 
 
 @pytest.fixture
