@@ -1,6 +1,8 @@
 """What the domains' Flask CLI commands share."""
 
 import contextlib
+import json
+from pathlib import Path
 
 import click
 
@@ -20,3 +22,12 @@ def problems_as_errors():
         if exc.errors:
             detail += f" {exc.errors}"
         raise click.ClickException(detail) from exc
+
+
+def export_json(document, path: Path | None, *, indent: int | None = None) -> None:
+    """Write an export as JSON (UTF-8, not escaped) to ``path``, or to standard output."""
+    text = json.dumps(document, ensure_ascii=False, indent=indent)
+    if path:
+        path.write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)

@@ -1,6 +1,5 @@
 """``flask assets import|export``: the equipment register as GeoJSON or CSV files."""
 
-import json
 from pathlib import Path
 
 import click
@@ -8,6 +7,7 @@ from flask.cli import AppGroup
 
 from app.assets.importing import FORMATS
 from app.assets.models import KINDS
+from app.cli_support import export_json
 from app.extensions import db
 
 assets_cli = AppGroup("assets", help="Equipment: street lights, signals, cameras, drains...")
@@ -50,8 +50,4 @@ def export_assets(path: Path | None):
     """Write every asset as a GeoJSON FeatureCollection (to PATH, or standard output)."""
     from app.assets.service import export_collection
 
-    text = json.dumps(export_collection(db.session), ensure_ascii=False)
-    if path:
-        path.write_text(text + "\n", encoding="utf-8")
-    else:
-        click.echo(text)
+    export_json(export_collection(db.session), path)

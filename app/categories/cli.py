@@ -1,12 +1,12 @@
 """``flask categories import|export``: the category catalogue as a JSON file."""
 
-import json
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 
 from app.categories import service as categories
+from app.cli_support import export_json
 from app.extensions import db
 
 categories_cli = AppGroup("categories", help="The category catalogue, as a JSON file.")
@@ -27,8 +27,4 @@ def import_categories(path: Path):
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
 def export_categories(path: Path | None):
     """Write every category as JSON (to PATH, or standard output)."""
-    text = json.dumps(categories.export_catalogue(db.session), ensure_ascii=False, indent=1)
-    if path:
-        path.write_text(text + "\n", encoding="utf-8")
-    else:
-        click.echo(text)
+    export_json(categories.export_catalogue(db.session), path, indent=1)

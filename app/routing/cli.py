@@ -1,11 +1,11 @@
 """``flask routing rules import|export``: the routing rules as a JSON file."""
 
-import json
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 
+from app.cli_support import export_json
 from app.extensions import db
 from app.organisation import service as organisation
 
@@ -29,8 +29,4 @@ def import_rules(path: Path):
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
 def export_rules(path: Path | None):
     """Write every routing rule as JSON (to PATH, or standard output)."""
-    text = json.dumps(organisation.export_rules(db.session), ensure_ascii=False, indent=1)
-    if path:
-        path.write_text(text + "\n", encoding="utf-8")
-    else:
-        click.echo(text)
+    export_json(organisation.export_rules(db.session), path, indent=1)
