@@ -16,8 +16,9 @@ from app.jobs import worker_queues
 from app.notifications.dispatch import DISPATCH
 from app.users.models import Role
 from tests.conftest import make_app, redis_test_url
+from tests.factories import make_report
 from tests.notifications.test_dispatch import RESIDENTS, deliveries, time_passes, told
-from tests.triage.helpers import act, make_report
+from tests.triage.helpers import act
 
 # Processes or threads of their own: these tests commit for real (see tests/conftest.py).
 pytestmark = pytest.mark.processes
