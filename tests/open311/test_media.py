@@ -349,6 +349,7 @@ def test_a_fetched_photo_goes_through_the_pipeline_and_becomes_the_media_url(
     assert "/v1/media/display/" in request["media_url"]
 
 
+@pytest.mark.processes
 def test_no_lock_is_held_on_the_submission_while_its_media_url_is_fetched(
     app, client, api_key, session, partner
 ):
