@@ -5,7 +5,9 @@ project-local PostgreSQL and Redis instances under the var directory (``SIGNALE_
 default ``var/`` of the checkout, where `make run` keeps its metrics files too) from the
 system's binaries. When PostGIS or Redis is missing and we are root on Debian, install the
 Debian packages; otherwise stop with the exact packages to install. Everything this process
-starts, it stops on exit.
+starts, it stops on exit. The web pages' npm packages are installed in ``static/node_modules``
+from the lockfile (``npm ci``) for `make run` and `make test`, and Debian's Chromium and
+chromedriver for the browser tests.
 
     python -m tools.launcher run      # migrate, load reference data, serve API + worker
                                       # (+ the demo feed simulator, SIGNALE_SIMULATOR=off,
@@ -104,6 +106,42 @@ def apt_install(*packages: str) -> None:
     subprocess.run(["apt-get", "update"], env=env, stdout=subprocess.DEVNULL, check=False)
     if subprocess.run(cmd, env=env).returncode != 0:
         raise ProvisioningError(f"apt-get could not install {' '.join(packages)}")
+
+
+# --- web pages' npm packages and the browser tests' Chromium ---------------------------------
+
+STATIC = ROOT / "static"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+def npm_stamp() -> Path:
+    """Marks node_modules as installed from this very lockfile (as the Makefile's stamp does
+    for the virtualenv): another lockfile, another stamp name, another ``npm ci``."""
+    digest = hashlib.sha256((STATIC / "package-lock.json").read_bytes()).hexdigest()[:16]
+    return STATIC / "node_modules" / f".installed-{digest}"
+
+
+def ensure_static_packages() -> None:
+    """``static/node_modules`` exactly as ``static/package-lock.json`` pins it (``npm ci``),
+    installing Debian's ``nodejs npm`` first when ``npm`` is missing."""
+    stamp = npm_stamp()
+    if stamp.exists():
+        return
+    if not shutil.which("npm"):
+        apt_install("nodejs", "npm")
+    say("installing the web pages' npm packages (npm ci in static/)")
+    # No package's install script runs: none of ours needs one.
+    cmd = ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"]
+    if subprocess.run(cmd, cwd=STATIC, stdout=subprocess.DEVNULL).returncode != 0:
+        raise ProvisioningError("npm ci failed in static/ (see above)")
+    stamp.touch()
+
+
+def ensure_chromium() -> None:
+    """Debian's Chromium and its chromedriver, which the browser tests (tests/web) drive."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        apt_install("chromium", "chromium-driver")
 
 
 # --- PostgreSQL + PostGIS --------------------------------------------------------------
@@ -417,6 +455,7 @@ def start_fcm_standin(url: str, env: dict) -> subprocess.Popen:
 
 
 def run() -> int:
+    ensure_static_packages()
     services = provision()
     children: list[subprocess.Popen] = []
     stopping = False
@@ -575,6 +614,8 @@ def wait_ready(url: str, children: list[subprocess.Popen], timeout: float = 60) 
 
 
 def test(pytest_args: list[str]) -> int:
+    ensure_static_packages()
+    ensure_chromium()
     services = provision()
     try:
         # The suite creates its own database per run on this server, and uses Redis db 15.

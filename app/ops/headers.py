@@ -6,9 +6,12 @@
 - ``Cache-Control: no-store`` on every answer computed for a signed-in caller (``/v1/me*``,
   a reporter's own report, contact details, staff views...) unless the view chose its own
   caching: what was answered to one person is kept by no cache, the browser's included.
-- On ``/docs``, a Content-Security-Policy allowing only this origin's scripts, styles and
-  calls (the Swagger UI is served from the swagger-ui-bundle package, started by a file:
-  app/templates/swagger_ui.html).
+- On every web page, a Content-Security-Policy and ``X-Frame-Options: DENY``: a page runs
+  nothing but what this origin serves, and is never shown inside another site's frame
+  (clickjacking). ``/docs`` allows this origin's scripts, styles and calls (the Swagger UI
+  is served from the swagger-ui-bundle package, started by a file:
+  app/templates/swagger_ui.html); a blueprint of pages (app/web) is declared with
+  :func:`serve_pages` and gets :data:`PAGE_CONTENT_SECURITY_POLICY` unless it says otherwise.
 - In production, ``Strict-Transport-Security``.
 """
 
@@ -28,8 +31,34 @@ DOCS_CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
+# Signale's own pages: their stylesheets, images and scripts from this origin, nothing else
+# (no inline script or style, no font, no call elsewhere).
+PAGE_CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 # flask-smorest's endpoint for the Swagger UI page (OPENAPI_SWAGGER_UI_PATH).
 DOCS_ENDPOINT = "api-docs.openapi_swagger_ui"
+
+
+def as_page(response, policy: str):
+    """``response`` is a web page: ``policy`` applies to it, and no site may frame it
+    (``frame-ancestors`` for today's browsers, ``X-Frame-Options`` for older ones)."""
+    response.headers["Content-Security-Policy"] = policy
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+def serve_pages(blueprint, policy: str = PAGE_CONTENT_SECURITY_POLICY) -> None:
+    """Every answer of ``blueprint`` is served as a web page under ``policy``."""
+    blueprint.after_request(lambda response: as_page(response, policy))
 
 
 def init_app(app) -> None:
@@ -45,7 +74,7 @@ def init_app(app) -> None:
         if "identity" in g and "Cache-Control" not in headers:
             headers["Cache-Control"] = "no-store"
         if request.endpoint == DOCS_ENDPOINT:
-            headers["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
+            as_page(response, DOCS_CONTENT_SECURITY_POLICY)
         if hsts:
             headers["Strict-Transport-Security"] = hsts
         return response

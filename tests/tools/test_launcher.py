@@ -47,6 +47,26 @@ def test_the_var_directory_is_the_checkout_s_unless_told_otherwise(monkeypatch):
     assert launcher.var_dir() == Path("/srv/signale")
 
 
+def test_the_web_pages_npm_packages_are_installed_once_per_lockfile(monkeypatch, tmp_path):
+    # A copy of static/'s manifest and lockfile, installed for real by npm ci.
+    for name in ("package.json", "package-lock.json"):
+        (tmp_path / name).write_bytes((ROOT / "static" / name).read_bytes())
+    monkeypatch.setattr(launcher, "STATIC", tmp_path)
+    launcher.ensure_static_packages()
+    axe = tmp_path / "node_modules" / "axe-core" / "axe.min.js"
+    assert axe.exists() and launcher.npm_stamp().exists()
+    # Installed from this lockfile already: nothing runs again.
+    axe.unlink()
+    launcher.ensure_static_packages()
+    assert not axe.exists()
+    # Another lockfile: npm ci again, and node_modules is what it pins.
+    lockfile = tmp_path / "package-lock.json"
+    lockfile.write_text(lockfile.read_text() + "\n")
+    assert not launcher.npm_stamp().exists()
+    launcher.ensure_static_packages()
+    assert axe.exists() and launcher.npm_stamp().exists()
+
+
 def test_reachable_servers_are_used_as_they_are(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", os.environ.get("DATABASE_URL", pg.DEFAULT_DATABASE_URL))
     services = launcher.provision()

@@ -1,0 +1,129 @@
+"""The browser tests' real service and browser: gunicorn as `make run` starts it, on a free
+port, and Debian's headless Chromium driven by Selenium through Debian's chromedriver.
+
+Nothing is downloaded: Selenium is given both binaries and told to stay offline
+(``SE_OFFLINE``), so its selenium-manager never looks for a browser or driver of its own."""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+from tests.conftest import redis_test_url
+from tools.launcher import CHROMEDRIVER, CHROMIUM
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "static" / "node_modules" / "axe-core" / "axe.min.js"
+WINDOW = (1280, 1100)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def service_url(app, database_url, tmp_path_factory):
+    """The base URL of a gunicorn serving Signale on the suite's (migrated) database."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_test_url(),
+        "SIGNALE_ENV": "test",
+        "LOG_LEVEL": "WARNING",
+        "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--config",
+            str(ROOT / "app" / "ops" / "gunicorn_conf.py"),
+            "wsgi:app",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120  # a bound for a loaded machine, not a measure
+        while True:
+            assert process.poll() is None, "gunicorn exited"
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "gunicorn not ready"
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium asking for French pages first, as a browser of the control room."""
+    assert CHROMIUM.exists() and CHROMEDRIVER.exists(), "make test installs chromium"
+    assert AXE.exists(), "make test installs static/node_modules (npm ci)"
+    profile = tempfile.TemporaryDirectory(prefix="signale-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-extensions",
+        f"--user-data-dir={profile.name}",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+    ):
+        options.add_argument(argument)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "fr-FR,fr"})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SE_OFFLINE", "true")
+        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        driver.set_page_load_timeout(60)
+        driver.set_script_timeout(60)
+        yield driver
+    finally:
+        driver.quit()
+        profile.cleanup()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    """Where screenshots of each screen go: ``SIGNALE_SCREENSHOTS`` if set (never the
+    checkout, unless someone says so), else a temporary directory."""
+    folder = os.environ.get("SIGNALE_SCREENSHOTS")
+    if not folder:
+        return tmp_path_factory.mktemp("screenshots")
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
