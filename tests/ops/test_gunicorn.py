@@ -3,24 +3,14 @@ the requests gunicorn refuses before the application sees them: problem+json, ne
 HTML page. Each test speaks HTTP over a socket to a gunicorn started on a free port."""
 
 import json
-import os
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import redis_test_url
+from tests import servers
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def exchange(port: int, raw: bytes) -> tuple[int, dict, bytes]:
@@ -47,49 +37,8 @@ def get(port: int, target: str = "/healthz", headers: str = "") -> bytes:
 
 @pytest.fixture(scope="module")
 def gunicorn(database_url, tmp_path_factory):
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_test_url(),
-        "SIGNALE_ENV": "test",
-        "LOG_LEVEL": "WARNING",
-        "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--config",
-            str(ROOT / "app" / "ops" / "gunicorn_conf.py"),
-            "wsgi:app",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 120  # a bound for a loaded machine, not a measure
-        while True:
-            assert process.poll() is None, "gunicorn exited"
-            try:
-                if exchange(port, get(port))[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "gunicorn not ready"
-            time.sleep(0.2)
+    with servers.gunicorn(database_url, tmp_path_factory.mktemp("media")) as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 def assert_problem(answer, status: int, code: str) -> dict:

@@ -4,7 +4,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,16 +23,11 @@ from app import config
 from app.auth.tokens import mint_emulator_token
 from app.notifications import fcm
 from tests.conftest import PROJECT_ID, VAR_DIR, create_database, drop_database, redis_test_url
+from tests.servers import free_port
 from tools import launcher, pg
 from tools.simulator import DEMO_FEEDS
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_the_var_directory_is_the_checkout_s_unless_told_otherwise(monkeypatch):

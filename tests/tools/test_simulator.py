@@ -4,7 +4,6 @@ predictable, our own NGSI-LD, GBFS and GTFS-Realtime adapters read it, and
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ from app.feeds import gtfs_rt, service
 from app.feeds.models import Feed, FeedEntity
 from app.mobility.congestion import congestion_level
 from app.reports.models import Report
+from tests.servers import free_port
 from tools import simulator as sim
 from tools.demo import cli as demo_cli
 
@@ -453,12 +453,6 @@ def test_feeds_demo_is_idempotent_and_follows_the_simulator_s_address(session, d
 
 
 # --- end to end: the simulator's own process -------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.processes

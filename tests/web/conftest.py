@@ -5,19 +5,14 @@ Nothing is downloaded: Selenium is given both binaries and told to stay offline
 (``SE_OFFLINE``), so its selenium-manager never looks for a browser or driver of its own."""
 
 import os
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from tests.conftest import redis_test_url
+from tests.servers import gunicorn
 from tools.launcher import CHROMEDRIVER, CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,60 +20,11 @@ AXE = ROOT / "static" / "node_modules" / "axe-core" / "axe.min.js"
 WINDOW = (1280, 1100)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def service_url(app, database_url, tmp_path_factory):
     """The base URL of a gunicorn serving Signale on the suite's (migrated) database."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_test_url(),
-        "SIGNALE_ENV": "test",
-        "LOG_LEVEL": "WARNING",
-        "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--config",
-            str(ROOT / "app" / "ops" / "gunicorn_conf.py"),
-            "wsgi:app",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120  # a bound for a loaded machine, not a measure
-        while True:
-            assert process.poll() is None, "gunicorn exited"
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "gunicorn not ready"
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(30)
+    with gunicorn(database_url, tmp_path_factory.mktemp("media"), workers=2) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,72 @@
+"""Real servers for the tests that speak to Signale over the network: a free port, and the
+gunicorn `make run` starts (app/ops/gunicorn_conf.py) on the suite's migrated database."""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import redis_test_url
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(database_url: str, media_root: Path, *, workers: int = 1):
+    """A gunicorn serving Signale on a free port, ready (``/healthz`` answers 200) when
+    this yields its port; stopped on exit."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_test_url(),
+        "SIGNALE_ENV": "test",
+        "LOG_LEVEL": "WARNING",
+        "MEDIA_ROOT": str(media_root),
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--config",
+            str(ROOT / "app" / "ops" / "gunicorn_conf.py"),
+            "wsgi:app",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120  # a bound for a loaded machine, not a measure
+        while True:
+            assert process.poll() is None, "gunicorn exited"
+            try:
+                url = f"http://127.0.0.1:{port}/healthz"
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "gunicorn not ready"
+            time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(30)
