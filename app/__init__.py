@@ -140,9 +140,11 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     # GeoReport v2 is documented by its own specification, not in our OpenAPI document.
     app.register_blueprint(georeport)
     # Web pages are not API operations: plain Flask, out of the OpenAPI document too.
+    from app.web.console import blp as console
     from app.web.views import blp as web
 
     app.register_blueprint(web)
+    app.register_blueprint(console)
     # The interactive docs' assets come from the swagger-ui-bundle package: no CDN needed.
     app.register_blueprint(
         Blueprint(

@@ -57,6 +57,13 @@ class Config:
     # firebase-admin accepts the emulator's unsigned tokens: never in production.
     FIREBASE_PROJECT_ID = "demo-signale"
     FIREBASE_AUTH_EMULATOR_HOST = ""
+    # The Firebase web app the console signs in with (the Firebase JS SDK's apiKey and
+    # authDomain: public values, not secrets). The emulator takes any key.
+    FIREBASE_WEB_API_KEY = "demo-api-key"
+    FIREBASE_AUTH_DOMAIN = ""
+    # The console's base map: the city's tile server ("https://tiles.example/{z}/{x}/{y}.png"),
+    # or none: the communes, equipment and reports are then drawn as vector layers alone.
+    CONSOLE_TILE_URL = ""
     # Tolerated clock difference between Google's token issuer and this server.
     AUTH_CLOCK_SKEW_SECONDS = 10
 
