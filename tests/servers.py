@@ -22,10 +22,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(database_url: str, media_root: Path, *, workers: int = 1):
+def gunicorn(database_url: str, media_root: Path, *, workers: int = 1, env: dict | None = None):
     """A gunicorn serving Signale on a free port, ready (``/healthz`` answers 200) when
-    this yields its port; stopped on exit."""
+    this yields its port; stopped on exit. ``env``: more environment for it."""
     port = free_port()
+    extra = env or {}
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -35,6 +36,7 @@ def gunicorn(database_url: str, media_root: Path, *, workers: int = 1):
         "MEDIA_ROOT": str(media_root),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.update(extra)
     process = subprocess.Popen(
         [
             sys.executable,

@@ -23,7 +23,7 @@ addTexts({
     "queue.total": "{count} signalement(s), dont {overdue} en retard",
     "queue.more": "Afficher plus",
     "queue.updated": "La file a été mise à jour.",
-    "queue.item": "{reference}, {category}, {status}, priorité {priority}",
+    "queue.overdue_badge": "en retard",
     "queue.not_your_desk": "Ce pôle n’est pas le vôtre.",
   },
   en: {
@@ -41,7 +41,7 @@ addTexts({
     "queue.total": "{count} report(s), {overdue} overdue",
     "queue.more": "Show more",
     "queue.updated": "The queue was updated.",
-    "queue.item": "{reference}, {category}, {status}, priority {priority}",
+    "queue.overdue_badge": "overdue",
     "queue.not_your_desk": "This desk is not yours.",
   },
 });
@@ -209,9 +209,8 @@ function drawList() {
         href: `#/queue/${desk}/${item.id}`,
         class: "queue-item",
         "data-report-id": item.id,
-        "aria-label": t("queue.item", { reference: item.reference, category: named(item.category), status: t(`status.${item.status}`), priority: t(`priority.${item.priority}`) }),
       },
-      h("span", { class: "queue-item__top" }, h("strong", {}, item.reference), " ", h("span", { class: `badge status-${item.status}` }, t(`status.${item.status}`)), item.overdue ? h("span", { class: "badge badge-overdue" }, "!") : null),
+      h("span", { class: "queue-item__top" }, h("strong", {}, item.reference), " ", h("span", { class: `badge status-${item.status}` }, t(`status.${item.status}`)), item.overdue ? h("span", { class: "badge badge-overdue" }, t("queue.overdue_badge")) : null),
       h("span", { class: "queue-item__what" }, named(item.category), " · ", t(`priority.${item.priority}`)),
       h("span", { class: "queue-item__where" }, [item.address, item.commune?.name].filter(Boolean).join(", ")),
       h("span", { class: "queue-item__when" }, formatDateTime(item.created_at)),
