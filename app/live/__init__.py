@@ -1,2 +1,1 @@
-"""The console's live updates: report changes from PostgreSQL's LISTEN/NOTIFY, streamed as
-server-sent events."""
+"""The console's live updates: report changes through LISTEN/NOTIFY, as server-sent events."""
