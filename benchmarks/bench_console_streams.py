@@ -57,8 +57,7 @@ class Consoles:
         self._lock = threading.Lock()
         self._stopping = False
         request = (
-            f"GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"Authorization: Bearer {token}\r\n\r\n"
+            f"GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n"
         ).encode()
         for _ in range(count):
             self._sockets.append(self._open(port, request))

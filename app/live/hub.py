@@ -12,7 +12,8 @@ reads too slowly for its queue: it loses the events it could not hold, never blo
 others.
 
 The listener thread starts with the first stream of the process (never in gunicorn's
-master: nothing is forked with a live connection) and keeps its connection afterwards.
+master: nothing is forked with a live connection), and ends, closing its connection, when
+the process has had no stream for a few seconds.
 """
 
 import json
@@ -166,7 +167,8 @@ class Hub:
 
     def _run(self) -> None:
         failures = 0
-        while True:
+        listened = False
+        while not self._retire():
             try:
                 with psycopg.connect(
                     self.dsn,
@@ -181,10 +183,10 @@ class Hub:
                     connection.execute(f"LISTEN {CHANNEL}")
                     self._load_codes(connection)
                     self.connections += 1
-                    if self.connections > 1 or failures:
+                    if listened or failures:
                         # Changes committed while we were not listening were not heard.
                         self.publish(RESYNC)
-                    failures = 0
+                    listened, failures = True, 0
                     self._listening.set()
                     self._listen(connection)
             except psycopg.Error as exc:
@@ -199,8 +201,18 @@ class Hub:
             except Exception:  # a bug must not silence every console of the process
                 self._listening.clear()
                 log.exception("live listener failed; restarting")
-                self.publish(RESYNC)
+                failures += 1
                 time.sleep(self.backoff_seconds[-1])
+
+    def _retire(self) -> bool:
+        """With no stream left, the thread ends and its connection closes (the next stream
+        starts another)."""
+        with self._lock:
+            if self._streams:
+                return False
+            self._thread = None
+            self._listening.clear()
+            return True
 
     def _listen(self, connection: psycopg.Connection) -> None:
         while True:
@@ -208,6 +220,8 @@ class Hub:
             # codes outside the generator, which holds the connection.
             batch = list(connection.notifies(timeout=self.poll_seconds, stop_after=1))
             if not batch:
+                if self.open_streams == 0:
+                    return
                 # No traffic: make sure the connection is still there (a terminated backend
                 # is usually noticed at once, as its socket closes).
                 connection.execute("SELECT 1")

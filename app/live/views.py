@@ -21,8 +21,7 @@ blp = Blueprint(
     "live",
     __name__,
     url_prefix="/v1",
-    description="Live updates for the control-room console: report changes as server-sent "
-    "events",
+    description="Live updates for the control-room console: report changes as server-sent events",
 )
 
 # How long a new stream waits for its process's listener before its first byte.
