@@ -181,6 +181,22 @@ class Config:
     AREA_ALERTS_INTERVAL_SECONDS = 3600
     AREA_ALERTS_SETTLE_SECONDS = 60
 
+    # The console's live stream (GET /v1/events, app/live). Each open stream holds one of
+    # its gunicorn process's threads: a process serves at most EVENTS_MAX_STREAMS_PER_PROCESS,
+    # and never more than its threads less EVENTS_API_THREADS, kept for every other request
+    # (GUNICORN_THREADS, app/ops/gunicorn_conf.py); beyond, 503 events_busy with Retry-After.
+    # A heartbeat comment goes out after so many idle seconds, and a stream ends with its
+    # token's expiry or after EVENTS_MAX_STREAM_SECONDS (its client reconnects, spreading
+    # the streams over the processes again); clients reconnect after EVENTS_CLIENT_RETRY_MS.
+    EVENTS_MAX_STREAMS_PER_PROCESS = 100
+    EVENTS_API_THREADS = 16
+    EVENTS_HEARTBEAT_SECONDS = 15
+    EVENTS_MAX_STREAM_SECONDS = 3600
+    EVENTS_CLIENT_RETRY_MS = 2000
+    EVENTS_RETRY_AFTER_SECONDS = 5
+    # Changes a stream may have waiting for its client; beyond, it gets a resync instead.
+    EVENTS_QUEUE_SIZE = 1000
+
     # Pagination
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 200

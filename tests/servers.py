@@ -24,9 +24,8 @@ def free_port() -> int:
 @contextlib.contextmanager
 def gunicorn(database_url: str, media_root: Path, *, workers: int = 1, env: dict | None = None):
     """A gunicorn serving Signale on a free port, ready (``/healthz`` answers 200) when
-    this yields its port; stopped on exit. ``env``: more environment for it."""
+    this yields its port; stopped on exit. ``env``: more environment (settings)."""
     port = free_port()
-    extra = env or {}
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -34,9 +33,9 @@ def gunicorn(database_url: str, media_root: Path, *, workers: int = 1, env: dict
         "SIGNALE_ENV": "test",
         "LOG_LEVEL": "WARNING",
         "MEDIA_ROOT": str(media_root),
+        **(env or {}),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    env.update(extra)
     process = subprocess.Popen(
         [
             sys.executable,
