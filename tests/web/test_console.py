@@ -5,9 +5,11 @@ report arrive live, merges by picking on the map; the contact is shown only behi
 audited button; every screen passes axe-core; screenshots of each screen go to the
 ``screenshots`` folder (SIGNALE_SCREENSHOTS)."""
 
+import hashlib
 import uuid
 
 import pytest
+from PIL import Image
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -17,7 +19,9 @@ from sqlalchemy import func, select
 from app.audit.models import AuditEvent
 from app.auth.tokens import mint_emulator_token
 from app.extensions import db
+from app.assets.service import put_asset
 from app.organisation.service import create_rule
+from app.photos.models import Photo
 from app.reports.models import Report, ReportFollower, ReportSupporter
 from app.reports.service import add_support
 from app.users.models import Role
@@ -41,9 +45,15 @@ def standin():
 
 
 @pytest.fixture(scope="module")
-def console_url(app, database_url, tmp_path_factory, standin):
+def media(tmp_path_factory):
+    """The console's service's photo storage (a temporary directory)."""
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="module")
+def console_url(app, database_url, media, standin):
     env = {"FIREBASE_AUTH_EMULATOR_HOST": standin.host}
-    with gunicorn(database_url, tmp_path_factory.mktemp("media"), workers=2, env=env) as port:
+    with gunicorn(database_url, media, workers=2, env=env) as port:
         yield f"http://127.0.0.1:{port}"
 
 
@@ -104,13 +114,40 @@ def ticket_status(browser) -> str:
     return text_of(browser, "#ticket-status")
 
 
+def stored_photo(app, media, report_id, kind, colour):
+    """A photo as the pipeline leaves it: its display and thumbnail files in the storage."""
+    digest = hashlib.sha256(f"{report_id}-{kind}".encode()).hexdigest()
+    keys = {}
+    for variant, size in (("display", (640, 480)), ("thumbnails", (160, 120))):
+        key = f"{variant}/{digest[:2]}/{digest}.jpg"
+        path = media / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", size, colour).save(path, "JPEG")
+        keys[variant] = key
+    with app.app_context():
+        db.session.add(
+            Photo(
+                report_id=report_id,
+                kind=kind,
+                status="ready",
+                display_key=keys["display"],
+                thumbnail_key=keys["thumbnails"],
+                width=640,
+                height=480,
+                uploaded_by="ana",
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+
+
 def staff(token_for, role, uid, **assignment):
     token_for(role, uid=uid)
     return uid
 
 
 def test_an_agent_signs_in_sees_only_their_desks_opens_acknowledges_and_assigns_a_report(
-    app, client, console_url, browser, token_for, screenshots
+    app, client, console_url, media, browser, token_for, screenshots
 ):
     agent = staff(token_for, Role.AGENT, "demo-agent-voirie")
     ours = make_report(
@@ -121,6 +158,8 @@ def test_an_agent_signs_in_sees_only_their_desks_opens_acknowledges_and_assigns_
         answers={"size": "large"},
     )
     theirs = make_report(app, status="new", desk="allo-mairie", crew=None)
+    stored_photo(app, media, ours, "report", (90, 90, 90))
+    stored_photo(app, media, ours, "reopen", (120, 60, 60))
 
     open_page(browser, f"{console_url}/console/")
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".demo-account"))
@@ -140,6 +179,12 @@ def test_an_agent_signs_in_sees_only_their_desks_opens_acknowledges_and_assigns_
     answers = text_of(browser, ".ticket-answers")
     assert answers and "large" not in answers.lower().split()  # the choice's words, not its key
     assert ticket_status(browser) == "Nouveau"
+    kinds = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".ticket-photos .photo-kind")]
+    assert kinds == ["Photo du signalement", "Photo de réouverture"]
+    # Both thumbnails were fetched from Signale and decoded by the browser.
+    wait(browser, lambda d: d.execute_script(
+        "return [...document.querySelectorAll('.ticket-photos img')]"
+        ".every((img) => img.complete && img.naturalWidth === 160)"))
     browser.save_screenshot(str(screenshots / "console-ticket.png"))
     assert not serious(axe_violations(browser))
     assert policy_refusals(browser) == []
@@ -341,3 +386,45 @@ def test_english_is_one_click_away_and_the_queue_passes_axe_at_320_px(
         assert not serious(axe_violations(browser))
     finally:
         browser.set_window_size(1280, 1100)
+
+
+def test_faulty_equipment_is_highlighted_on_the_map_beside_the_queue(
+    app, console_url, browser, token_for, screenshots
+):
+    agent = staff(token_for, Role.AGENT, "demo-agent-map")
+    make_report(app, status="new", crew=None)
+    with app.app_context():
+        for reference, status, east in (("SL-OK-1", "in_service", 0.0003), ("SL-KO-1", "faulty", -0.0003)):
+            put_asset(
+                db.session,
+                reference,
+                {"kind": "street_light", "status": status, "name": reference, "attributes": {},
+                 "location": {"lon": DIJON[0] + east, "lat": DIJON[1]}},
+            )
+        db.session.commit()
+        db.session.remove()
+    sign_in(browser, console_url, agent)
+    # Drawn once the map has settled on the queue's reports: one light in fault, one not.
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "path.asset-marker--faulty")) == 1
+         and len(d.find_elements(By.CSS_SELECTOR, "path.asset-marker--in_service")) == 1)
+    assert browser.find_elements(By.CSS_SELECTOR, "path.commune-shape")
+    assert "Équipement en panne" in text_of(browser, ".map-legend")
+    browser.save_screenshot(str(screenshots / "console-queue-map.png"))
+
+
+def test_a_public_update_starts_from_a_message_template_and_reaches_the_history(
+    app, console_url, browser, token_for
+):
+    agent = staff(token_for, Role.AGENT, "demo-agent-update")
+    report_id = make_report(app, status="acknowledged", crew=None)
+    sign_in(browser, console_url, agent)
+    open_ticket(browser, report_id)
+    action_button(browser, "public_update").click()
+    chooser = Select(wait(browser, lambda d: d.find_elements(By.ID, "form-template"))[0])
+    chooser.select_by_visible_text("Pris en compte")
+    text = browser.find_element(By.ID, "form-message-fr").get_attribute("value")
+    assert "{" not in text and "DIJ-" in text  # the template, its placeholders filled
+    browser.find_element(By.CSS_SELECTOR, '[data-form="public_update"] button[type="submit"]').click()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '#ticket-history li[data-action="public_update"]'))
+    entry = browser.find_element(By.CSS_SELECTOR, '#ticket-history li[data-action="public_update"]')
+    assert text.strip()[:30] in entry.text
