@@ -132,6 +132,7 @@ let desks = [];
 let view = null; // {name, module}
 let stopLive = null;
 let liveState = "connecting";
+let farewell = null; // why the console signed the person out, told on the sign-in screen
 
 function announce(text) {
   announcer.textContent = "";
@@ -276,7 +277,9 @@ function signInError(error) {
   return t("signin.error.other", { code });
 }
 
-function showSignIn(message) {
+function showSignIn(message = null) {
+  message = message || farewell;
+  farewell = null;
   me = null;
   renderHeader();
   document.title = t("app.title");
@@ -375,10 +378,9 @@ async function enter() {
     return;
   }
   if (!STAFF.includes(me.role)) {
-    const message = me.role === "crew" ? t("signin.crew") : t("signin.not_staff");
+    farewell = me.role === "crew" ? t("signin.crew") : t("signin.not_staff");
     me = null;
-    await signOutUser();
-    showSignIn(message);
+    await signOutUser(); // the sign-in screen comes back, saying why
     return;
   }
   desks = (await api("/v1/desks")).body;

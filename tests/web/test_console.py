@@ -214,15 +214,27 @@ def test_an_agent_of_another_desk_is_refused_the_report_and_never_sees_the_conta
     report_id = make_report(app, status="new", desk="allo-mairie", crew=None, contact={"name": "Ana Lopes", "phone": "0600000000"})
     sign_in(browser, console_url, other)
     wait(browser, lambda d: d.find_elements(By.ID, "queue-counts"))
-    open_page(browser, f"{console_url}/console/#/queue/allo-mairie/{report_id}")
-    wait(browser, lambda d: d.find_elements(By.ID, "sign-out"))
-    # Signed in again (the token lives in memory only): the desk refuses.
-    open_page(browser, f"{console_url}/console/")
-    sign_in(browser, console_url, other)
-    browser.get(f"{console_url}/console/#/queue/allo-mairie/{report_id}")
+    # The agent types another desk's ticket in the address bar: the API refuses, nothing leaks.
+    browser.execute_script(f"window.location.hash = '#/queue/allo-mairie/{report_id}'")
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".problem"))
     assert "Ana Lopes" not in browser.page_source
     assert not browser.find_elements(By.ID, "show-contact")
+
+
+def test_a_crew_member_is_sent_to_the_crews_app_and_a_resident_is_refused(
+    app, console_url, browser, token_for, standin
+):
+    staff(token_for, Role.CREW, "demo-crew-voirie-nord")
+    open_page(browser, f"{console_url}/console/")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-uid="demo-crew-voirie-nord"]'))[0].click()
+    wait(browser, lambda d: "équipe de terrain" in text_of(d, "#signin-status"))
+    assert not browser.find_elements(By.ID, "sign-out")
+    # A resident's account (e-mail and password) gets no console either.
+    standin.add_account(email="ana@example.fr", password="correct horse")
+    browser.find_element(By.ID, "signin-email").send_keys("ana@example.fr")
+    browser.find_element(By.ID, "signin-password").send_keys("correct horse", Keys.ENTER)
+    wait(browser, lambda d: "réservée au personnel" in text_of(d, "#signin-status"))
+    assert not browser.find_elements(By.ID, "sign-out")
 
 
 def test_show_contact_writes_exactly_one_audit_entry(app, console_url, browser, token_for, screenshots):
