@@ -440,3 +440,25 @@ def test_a_public_update_starts_from_a_message_template_and_reaches_the_history(
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '#ticket-history li[data-action="public_update"]'))
     entry = browser.find_element(By.CSS_SELECTOR, '#ticket-history li[data-action="public_update"]')
     assert text.strip()[:30] in entry.text
+
+
+def test_a_selection_is_acknowledged_at_once_and_a_report_changed_meanwhile_is_refused(
+    app, client, console_url, browser, token_for, auth
+):
+    agent = staff(token_for, Role.AGENT, "demo-agent-bulk")
+    ids = [make_report(app, status="new", crew=None) for _ in range(3)]
+    sign_in(browser, console_url, agent)
+    wait(browser, lambda d: len(queue_ids(d)) == 3)
+    # Two picked with the mouse, the third with the keyboard (x on the focused row).
+    browser.find_element(By.ID, f"select-{ids[0]}").click()
+    browser.find_element(By.ID, f"select-{ids[1]}").click()
+    browser.find_element(By.CSS_SELECTOR, f'.queue-item[data-report-id="{ids[2]}"]').send_keys("x")
+    assert "3 sélectionné(s)" in text_of(browser, "#bulk-count")
+    # Another agent changes one of them before the bulk action is sent.
+    assert act(client, auth(Role.AGENT), ids[1], "set_priority", {"priority": 1}).status_code == 200
+    browser.find_element(By.ID, "bulk-acknowledge").click()
+    wait(browser, lambda d: "2 fait(s), 1 refusé(s)." in text_of(d, "#bulk-outcome"))
+    with app.app_context():
+        states = dict(db.session.execute(select(Report.id, Report.status).where(Report.id.in_(ids))).all())
+        db.session.remove()
+    assert states == {ids[0]: "acknowledged", ids[1]: "new", ids[2]: "acknowledged"}
