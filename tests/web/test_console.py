@@ -7,6 +7,7 @@ audited button; every screen passes axe-core; screenshots of each screen go to t
 
 import hashlib
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from PIL import Image
@@ -462,3 +463,28 @@ def test_a_selection_is_acknowledged_at_once_and_a_report_changed_meanwhile_is_r
         states = dict(db.session.execute(select(Report.id, Report.status).where(Report.id.in_(ids))).all())
         db.session.remove()
     assert states == {ids[0]: "acknowledged", ids[1]: "new", ids[2]: "acknowledged"}
+
+
+def test_the_desk_publishes_an_edited_description_and_dates_are_in_paris_time(
+    app, client, console_url, browser, token_for
+):
+    agent = staff(token_for, Role.AGENT, "demo-agent-publish")
+    summer = datetime(2026, 7, 14, 10, 0, tzinfo=UTC)  # 12:00 in Paris (CEST)
+    report_id = make_report(
+        app, status="acknowledged", crew=None, created_at=summer,
+        description="Trou dans la chaussée, appelez-moi au 06 00 00 00 00",
+    )
+    sign_in(browser, console_url, agent)
+    open_ticket(browser, report_id)
+    assert "14/07/2026 12:00" in text_of(browser, ".ticket-facts")
+    action_button(browser, "publish_description").click()
+    text = wait(browser, lambda d: d.find_elements(By.ID, "form-description"))[0]
+    assert "06 00 00 00 00" in text.get_attribute("value")  # starts from what the resident wrote
+    text.clear()
+    text.send_keys("Trou dans la chaussée")
+    browser.find_element(By.CSS_SELECTOR, '[data-form="publish_description"] button[type="submit"]').click()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '#ticket-history li[data-action="publish_description"]'))
+    stranger = {"Authorization": f"Bearer {mint_emulator_token(PROJECT_ID, 'zoe')}"}
+    public = client.get(f"/v1/reports/{report_id}", headers=stranger).get_json()
+    assert public["public_description"] == "Trou dans la chaussée"
+    assert "06 00" not in str(public)
