@@ -17,10 +17,10 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import func, select
 
+from app.assets.service import put_asset
 from app.audit.models import AuditEvent
 from app.auth.tokens import mint_emulator_token
 from app.extensions import db
-from app.assets.service import put_asset
 from app.organisation.service import create_rule
 from app.photos.models import Photo
 from app.reports.models import Report, ReportFollower, ReportSupporter
@@ -100,14 +100,17 @@ def queue_ids(browser) -> list[int]:
 
 
 def open_ticket(browser, report_id):
-    link = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'[data-report-id="{report_id}"]'))
+    link = wait(
+        browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'[data-report-id="{report_id}"]')
+    )
     link[0].click()
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#ticket-status"))
 
 
 def action_button(browser, name):
     return wait(
-        browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'.ticket-actions [data-action="{name}"]')
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, f'.ticket-actions [data-action="{name}"]'),
     )[0]
 
 
@@ -183,9 +186,13 @@ def test_an_agent_signs_in_sees_only_their_desks_opens_acknowledges_and_assigns_
     kinds = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".ticket-photos .photo-kind")]
     assert kinds == ["Photo du signalement", "Photo de réouverture"]
     # Both thumbnails were fetched from Signale and decoded by the browser.
-    wait(browser, lambda d: d.execute_script(
-        "return [...document.querySelectorAll('.ticket-photos img')]"
-        ".every((img) => img.complete && img.naturalWidth === 160)"))
+    wait(
+        browser,
+        lambda d: d.execute_script(
+            "return [...document.querySelectorAll('.ticket-photos img')]"
+            ".every((img) => img.complete && img.naturalWidth === 160)"
+        ),
+    )
     browser.save_screenshot(str(screenshots / "console-ticket.png"))
     assert not serious(axe_violations(browser))
     assert policy_refusals(browser) == []
@@ -198,7 +205,10 @@ def test_an_agent_signs_in_sees_only_their_desks_opens_acknowledges_and_assigns_
     browser.find_element(By.CSS_SELECTOR, '[data-form="assign"] button[type="submit"]').click()
     wait(browser, lambda d: ticket_status(d) == "Affecté")
     assert "Voirie Nord" in text_of(browser, "#ticket-crew")
-    history = [li.get_attribute("data-action") for li in browser.find_elements(By.CSS_SELECTOR, "#ticket-history li")]
+    history = [
+        li.get_attribute("data-action")
+        for li in browser.find_elements(By.CSS_SELECTOR, "#ticket-history li")
+    ]
     assert history[-2:] == ["acknowledge", "assign"]
 
     # The resident's feed says so.
@@ -212,7 +222,13 @@ def test_an_agent_of_another_desk_is_refused_the_report_and_never_sees_the_conta
     app, console_url, browser, token_for
 ):
     other = staff(token_for, Role.AGENT, "demo-agent-other")
-    report_id = make_report(app, status="new", desk="allo-mairie", crew=None, contact={"name": "Ana Lopes", "phone": "0600000000"})
+    report_id = make_report(
+        app,
+        status="new",
+        desk="allo-mairie",
+        crew=None,
+        contact={"name": "Ana Lopes", "phone": "0600000000"},
+    )
     sign_in(browser, console_url, other)
     wait(browser, lambda d: d.find_elements(By.ID, "queue-counts"))
     # The agent types another desk's ticket in the address bar: the API refuses, nothing leaks.
@@ -227,7 +243,9 @@ def test_a_crew_member_is_sent_to_the_crews_app_and_a_resident_is_refused(
 ):
     staff(token_for, Role.CREW, "demo-crew-voirie-nord")
     open_page(browser, f"{console_url}/console/")
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-uid="demo-crew-voirie-nord"]'))[0].click()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-uid="demo-crew-voirie-nord"]'))[
+        0
+    ].click()
     wait(browser, lambda d: "équipe de terrain" in text_of(d, "#signin-status"))
     assert not browser.find_elements(By.ID, "sign-out")
     # A resident's account (e-mail and password) gets no console either.
@@ -238,9 +256,13 @@ def test_a_crew_member_is_sent_to_the_crews_app_and_a_resident_is_refused(
     assert not browser.find_elements(By.ID, "sign-out")
 
 
-def test_show_contact_writes_exactly_one_audit_entry(app, console_url, browser, token_for, screenshots):
+def test_show_contact_writes_exactly_one_audit_entry(
+    app, console_url, browser, token_for, screenshots
+):
     agent = staff(token_for, Role.AGENT, "demo-agent-contact")
-    report_id = make_report(app, status="new", crew=None, contact={"name": "Ana Lopes", "phone": "0600000000"})
+    report_id = make_report(
+        app, status="new", crew=None, contact={"name": "Ana Lopes", "phone": "0600000000"}
+    )
 
     def reads():
         with app.app_context():
@@ -267,7 +289,9 @@ def test_a_second_agent_s_change_gives_the_conflict_view_and_the_action_is_redon
     sign_in(browser, console_url, agent)
     open_ticket(browser, report_id)
     action_button(browser, "assign").click()
-    Select(wait(browser, lambda d: d.find_elements(By.ID, "form-crew"))[0]).select_by_value("voirie-nord")
+    Select(wait(browser, lambda d: d.find_elements(By.ID, "form-crew"))[0]).select_by_value(
+        "voirie-nord"
+    )
 
     # Meanwhile, another agent raises its priority.
     second = auth(Role.AGENT)
@@ -283,7 +307,10 @@ def test_a_second_agent_s_change_gives_the_conflict_view_and_the_action_is_redon
     assert not serious(axe_violations(browser))
     browser.find_element(By.ID, "conflict-redo").click()
     wait(browser, lambda d: ticket_status(d) == "Affecté")
-    history = [li.get_attribute("data-action") for li in browser.find_elements(By.CSS_SELECTOR, "#ticket-history li")]
+    history = [
+        li.get_attribute("data-action")
+        for li in browser.find_elements(By.CSS_SELECTOR, "#ticket-history li")
+    ]
     assert history[-2:] == ["set_priority", "assign"]
 
 
@@ -315,8 +342,14 @@ def test_a_report_filed_by_a_resident_appears_in_the_queue_and_on_the_map_withou
     wait(browser, lambda d: text_of(d, "#live-state") == "En direct")
     browser.execute_script("window.__sameDocument = true")
     resident = {"Authorization": f"Bearer {mint_emulator_token(PROJECT_ID, 'bea')}"}
-    body = {"category": "pothole", "location": {"lon": DIJON[0], "lat": DIJON[1]}, "answers": {"size": "small"}}
-    filed = client.post("/v1/reports", headers={**resident, "Idempotency-Key": str(uuid.uuid4())}, json=body)
+    body = {
+        "category": "pothole",
+        "location": {"lon": DIJON[0], "lat": DIJON[1]},
+        "answers": {"size": "small"},
+    }
+    filed = client.post(
+        "/v1/reports", headers={**resident, "Idempotency-Key": str(uuid.uuid4())}, json=body
+    )
     assert filed.status_code == 201, filed.get_json()
     report_id = filed.get_json()["id"]
     assert filed.get_json()["desk"]["code"] == "voirie"
@@ -330,7 +363,9 @@ def test_merging_by_picking_the_original_on_the_map_moves_supporters_and_followe
 ):
     agent = staff(token_for, Role.AGENT, "demo-agent-merge")
     original = make_report(app, status="acknowledged", crew=None, reporter="ana")
-    duplicate = make_report(app, status="new", crew=None, reporter="bob", at=(DIJON[0] + 0.0004, DIJON[1]))
+    duplicate = make_report(
+        app, status="new", crew=None, reporter="bob", at=(DIJON[0] + 0.0004, DIJON[1])
+    )
     with app.app_context():
         add_support(db.session, duplicate, "carol")
         db.session.commit()
@@ -339,16 +374,29 @@ def test_merging_by_picking_the_original_on_the_map_moves_supporters_and_followe
     open_ticket(browser, duplicate)
     action_button(browser, "merge").click()
     wait(browser, lambda d: d.find_elements(By.ID, "pick-on-map"))[0].click()
-    marker = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f".report-marker-{original}"))[0]
+    marker = wait(
+        browser, lambda d: d.find_elements(By.CSS_SELECTOR, f".report-marker-{original}")
+    )[0]
     browser.execute_script(
         "arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", marker
     )
-    wait(browser, lambda d: d.find_element(By.ID, "form-into").get_attribute("value") == str(original))
+    wait(
+        browser,
+        lambda d: d.find_element(By.ID, "form-into").get_attribute("value") == str(original),
+    )
     browser.find_element(By.CSS_SELECTOR, '[data-form="merge"] button[type="submit"]').click()
     wait(browser, lambda d: ticket_status(d) == "Doublon")
     with app.app_context():
-        supporters = set(db.session.scalars(select(ReportSupporter.uid).where(ReportSupporter.report_id == original)))
-        followers = set(db.session.scalars(select(ReportFollower.uid).where(ReportFollower.report_id == original)))
+        supporters = set(
+            db.session.scalars(
+                select(ReportSupporter.uid).where(ReportSupporter.report_id == original)
+            )
+        )
+        followers = set(
+            db.session.scalars(
+                select(ReportFollower.uid).where(ReportFollower.report_id == original)
+            )
+        )
         db.session.remove()
     assert "carol" in supporters
     assert {"bob", "carol"} <= followers | supporters
@@ -373,7 +421,10 @@ def test_the_keyboard_moves_through_the_queue_opens_acknowledges_and_lists_the_s
     browser.switch_to.active_element.send_keys("a")
     wait(browser, lambda d: ticket_status(d) == "Pris en compte")
     browser.switch_to.active_element.send_keys("?")
-    dialog = wait(browser, lambda d: [e for e in d.find_elements(By.ID, "shortcuts-dialog") if e.is_displayed()])[0]
+    dialog = wait(
+        browser,
+        lambda d: [e for e in d.find_elements(By.ID, "shortcuts-dialog") if e.is_displayed()],
+    )[0]
     assert "Prendre en compte" in dialog.text
     browser.save_screenshot(str(screenshots / "console-shortcuts.png"))
     dialog.send_keys(Keys.ESCAPE)
@@ -388,7 +439,10 @@ def test_english_is_one_click_away_and_the_queue_passes_axe_at_320_px(
     wait(browser, lambda d: queue_ids(d))
     browser.find_element(By.ID, "language-button").click()
     wait(browser, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
-    wait(browser, lambda d: "Roads" in text_of(d, "#queue-title") or "queue" in text_of(d, "#queue-title"))
+    wait(
+        browser,
+        lambda d: "Roads" in text_of(d, "#queue-title") or "queue" in text_of(d, "#queue-title"),
+    )
     browser.save_screenshot(str(screenshots / "console-queue-en.png"))
     assert not serious(axe_violations(browser))
     browser.find_element(By.ID, "language-button").click()
@@ -407,19 +461,32 @@ def test_faulty_equipment_is_highlighted_on_the_map_beside_the_queue(
     agent = staff(token_for, Role.AGENT, "demo-agent-map")
     make_report(app, status="new", crew=None)
     with app.app_context():
-        for reference, status, east in (("SL-OK-1", "in_service", 0.0003), ("SL-KO-1", "faulty", -0.0003)):
+        for reference, status, east in (
+            ("SL-OK-1", "in_service", 0.0003),
+            ("SL-KO-1", "faulty", -0.0003),
+        ):
             put_asset(
                 db.session,
                 reference,
-                {"kind": "street_light", "status": status, "name": reference, "attributes": {},
-                 "location": {"lon": DIJON[0] + east, "lat": DIJON[1]}},
+                {
+                    "kind": "street_light",
+                    "status": status,
+                    "name": reference,
+                    "attributes": {},
+                    "location": {"lon": DIJON[0] + east, "lat": DIJON[1]},
+                },
             )
         db.session.commit()
         db.session.remove()
     sign_in(browser, console_url, agent)
     # Drawn once the map has settled on the queue's reports: one light in fault, one not.
-    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "path.asset-marker--faulty")) == 1
-         and len(d.find_elements(By.CSS_SELECTOR, "path.asset-marker--in_service")) == 1)
+    wait(
+        browser,
+        lambda d: (
+            len(d.find_elements(By.CSS_SELECTOR, "path.asset-marker--faulty")) == 1
+            and len(d.find_elements(By.CSS_SELECTOR, "path.asset-marker--in_service")) == 1
+        ),
+    )
     assert browser.find_elements(By.CSS_SELECTOR, "path.commune-shape")
     assert "Équipement en panne" in text_of(browser, ".map-legend")
     browser.save_screenshot(str(screenshots / "console-queue-map.png"))
@@ -437,8 +504,15 @@ def test_a_public_update_starts_from_a_message_template_and_reaches_the_history(
     chooser.select_by_visible_text("Pris en compte")
     text = browser.find_element(By.ID, "form-message-fr").get_attribute("value")
     assert "{" not in text and "DIJ-" in text  # the template, its placeholders filled
-    browser.find_element(By.CSS_SELECTOR, '[data-form="public_update"] button[type="submit"]').click()
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '#ticket-history li[data-action="public_update"]'))
+    browser.find_element(
+        By.CSS_SELECTOR, '[data-form="public_update"] button[type="submit"]'
+    ).click()
+    wait(
+        browser,
+        lambda d: d.find_elements(
+            By.CSS_SELECTOR, '#ticket-history li[data-action="public_update"]'
+        ),
+    )
     entry = browser.find_element(By.CSS_SELECTOR, '#ticket-history li[data-action="public_update"]')
     assert text.strip()[:30] in entry.text
 
@@ -460,7 +534,9 @@ def test_a_selection_is_acknowledged_at_once_and_a_report_changed_meanwhile_is_r
     browser.find_element(By.ID, "bulk-acknowledge").click()
     wait(browser, lambda d: "2 fait(s), 1 refusé(s)." in text_of(d, "#bulk-outcome"))
     with app.app_context():
-        states = dict(db.session.execute(select(Report.id, Report.status).where(Report.id.in_(ids))).all())
+        states = dict(
+            db.session.execute(select(Report.id, Report.status).where(Report.id.in_(ids))).all()
+        )
         db.session.remove()
     assert states == {ids[0]: "acknowledged", ids[1]: "new", ids[2]: "acknowledged"}
 
@@ -471,7 +547,10 @@ def test_the_desk_publishes_an_edited_description_and_dates_are_in_paris_time(
     agent = staff(token_for, Role.AGENT, "demo-agent-publish")
     summer = datetime(2026, 7, 14, 10, 0, tzinfo=UTC)  # 12:00 in Paris (CEST)
     report_id = make_report(
-        app, status="acknowledged", crew=None, created_at=summer,
+        app,
+        status="acknowledged",
+        crew=None,
+        created_at=summer,
         description="Trou dans la chaussée, appelez-moi au 06 00 00 00 00",
     )
     sign_in(browser, console_url, agent)
@@ -482,8 +561,15 @@ def test_the_desk_publishes_an_edited_description_and_dates_are_in_paris_time(
     assert "06 00 00 00 00" in text.get_attribute("value")  # starts from what the resident wrote
     text.clear()
     text.send_keys("Trou dans la chaussée")
-    browser.find_element(By.CSS_SELECTOR, '[data-form="publish_description"] button[type="submit"]').click()
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '#ticket-history li[data-action="publish_description"]'))
+    browser.find_element(
+        By.CSS_SELECTOR, '[data-form="publish_description"] button[type="submit"]'
+    ).click()
+    wait(
+        browser,
+        lambda d: d.find_elements(
+            By.CSS_SELECTOR, '#ticket-history li[data-action="publish_description"]'
+        ),
+    )
     stranger = {"Authorization": f"Bearer {mint_emulator_token(PROJECT_ID, 'zoe')}"}
     public = client.get(f"/v1/reports/{report_id}", headers=stranger).get_json()
     assert public["public_description"] == "Trou dans la chaussée"
