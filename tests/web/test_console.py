@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from app.audit.models import AuditEvent
 from app.auth.tokens import mint_emulator_token
 from app.extensions import db
+from app.organisation.service import create_rule
 from app.reports.models import Report, ReportFollower, ReportSupporter
 from app.reports.service import add_support
 from app.users.models import Role
@@ -41,7 +42,7 @@ def standin():
 
 @pytest.fixture(scope="module")
 def console_url(app, database_url, tmp_path_factory, standin):
-    env = {"FIREBASE_AUTH_EMULATOR_HOST": standin.host, "EVENTS_HEARTBEAT_SECONDS": "2"}
+    env = {"FIREBASE_AUTH_EMULATOR_HOST": standin.host}
     with gunicorn(database_url, tmp_path_factory.mktemp("media"), workers=2, env=env) as port:
         yield f"http://127.0.0.1:{port}"
 
@@ -214,6 +215,9 @@ def test_a_second_agent_s_change_gives_the_conflict_view_and_the_action_is_redon
     second = auth(Role.AGENT)
     assert act(client, second, report_id, "set_priority", {"priority": 1}).status_code == 200
 
+    # The live stream tells the open ticket; what the agent was writing stays.
+    wait(browser, lambda d: "version" in text_of(d, ".ticket-notice"))
+    assert browser.find_element(By.ID, "form-crew").get_attribute("value") == "voirie-nord"
     browser.find_element(By.CSS_SELECTOR, '[data-form="assign"] button[type="submit"]').click()
     conflict = wait(browser, lambda d: d.find_elements(By.ID, "conflict"))[0]
     assert "Priorité" in conflict.text and "Urgente" in conflict.text
@@ -225,10 +229,29 @@ def test_a_second_agent_s_change_gives_the_conflict_view_and_the_action_is_redon
     assert history[-2:] == ["set_priority", "assign"]
 
 
+def test_another_agent_s_change_shows_on_the_open_ticket_without_a_reload(
+    app, client, console_url, browser, token_for, auth
+):
+    agent = staff(token_for, Role.AGENT, "demo-agent-watch")
+    report_id = make_report(app, status="new", crew=None)
+    sign_in(browser, console_url, agent)
+    open_ticket(browser, report_id)
+    wait(browser, lambda d: text_of(d, "#live-state") == "En direct")
+    browser.execute_script("window.__sameDocument = true")
+    assert act(client, auth(Role.AGENT), report_id, "acknowledge").status_code == 200
+    wait(browser, lambda d: ticket_status(d) == "Pris en compte")
+    assert "modifié" in text_of(browser, ".ticket-notice")
+    assert browser.execute_script("return window.__sameDocument === true")
+
+
 def test_a_report_filed_by_a_resident_appears_in_the_queue_and_on_the_map_without_a_reload(
     app, client, console_url, browser, token_for
 ):
     agent = staff(token_for, Role.AGENT, "demo-agent-live")
+    with app.app_context():
+        create_rule(db.session, {"name": "Voirie", "priority": 1, "desk": "voirie"})
+        db.session.commit()
+        db.session.remove()
     sign_in(browser, console_url, agent)
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".queue-empty"))
     wait(browser, lambda d: text_of(d, "#live-state") == "En direct")
@@ -238,6 +261,7 @@ def test_a_report_filed_by_a_resident_appears_in_the_queue_and_on_the_map_withou
     filed = client.post("/v1/reports", headers={**resident, "Idempotency-Key": str(uuid.uuid4())}, json=body)
     assert filed.status_code == 201, filed.get_json()
     report_id = filed.get_json()["id"]
+    assert filed.get_json()["desk"]["code"] == "voirie"
     wait(browser, lambda d: report_id in queue_ids(d))
     assert browser.find_elements(By.CSS_SELECTOR, f".report-marker-{report_id}")
     assert browser.execute_script("return window.__sameDocument === true")
