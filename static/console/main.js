@@ -429,6 +429,19 @@ async function route(force = false) {
 
 window.addEventListener("hashchange", () => route());
 
+// A page left for another is kept by the browser (back/forward cache): its stream would hold
+// one of the few connections the browser allows to this origin. Closed when the page is
+// left, opened again (and what it shows reloaded) when the page comes back.
+window.addEventListener("pagehide", () => {
+  if (stopLive) stopLive();
+  stopLive = null;
+});
+window.addEventListener("pageshow", (event) => {
+  if (!event.persisted || !me || stopLive) return;
+  stopLive = connectLive(events, { onState: setLiveState });
+  events.dispatchEvent(new CustomEvent("resync"));
+});
+
 async function start() {
   document.documentElement.lang = lang();
   document.title = t("app.title");

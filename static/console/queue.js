@@ -24,6 +24,7 @@ addTexts({
     "queue.more": "Afficher plus",
     "queue.updated": "La file a été mise à jour.",
     "queue.overdue_badge": "en retard",
+    "queue.arrived": "arrivé en direct",
     "queue.select": "Sélectionner {reference}",
     "queue.selected": "{count} sélectionné(s)",
     "queue.bulk": "Actions sur la sélection",
@@ -50,6 +51,7 @@ addTexts({
     "queue.more": "Show more",
     "queue.updated": "The queue was updated.",
     "queue.overdue_badge": "overdue",
+    "queue.arrived": "just arrived",
     "queue.select": "Select {reference}",
     "queue.selected": "{count} selected",
     "queue.bulk": "Actions on the selection",
@@ -70,7 +72,7 @@ let state = null;
 export async function render(root, ctx) {
   const desk = ctx.params.desk;
   const deskInfo = ctx.desks.find((d) => d.code === desk);
-  state = { ctx, desk, filters: { status: "", overdue: false, q: "", sort: "priority" }, items: [], cursor: null, selected: null, ticket: null, refresh: null, chosen: new Map() };
+  state = { ctx, desk, filters: { status: "", overdue: false, q: "", sort: "priority" }, items: [], cursor: null, selected: null, ticket: null, refresh: null, chosen: new Map(), arrivals: [] };
   const title = h("h1", { id: "queue-title", class: "queue-title" }, t("queue.title", { desk: named(deskInfo) || desk }));
   const counts = h("p", { class: "queue-counts", id: "queue-counts", "aria-live": "polite" });
   const list = h("ol", { class: "queue-list", id: "queue-list", "aria-labelledby": "queue-title" });
@@ -125,6 +127,7 @@ export async function render(root, ctx) {
 
   state.onReport = (event) => {
     const detail = event.detail || {};
+    if (detail.desk === desk && (detail.change === "created" || detail.previous_desk !== desk)) arrived(detail.id);
     if (detail.desk === desk || detail.previous_desk === desk) scheduleRefresh();
   };
   state.onResync = () => scheduleRefresh();
@@ -185,23 +188,62 @@ function query(cursor) {
 async function loadPage(append, live = false) {
   const { ctx, desk } = state;
   clear(state.problem);
+  // The list and the map are drawn as soon as their page arrives; the counts follow.
+  const counts = append
+    ? null
+    : ctx.api(`/v1/desks/${encodeURIComponent(desk)}/queue/counts`, { query: { ...query(), limit: undefined, cursor: undefined, sort: undefined } }).then(
+        (answer) => state && showCounts(answer.body),
+        () => {},
+      );
   try {
-    const [page, counts] = await Promise.all([
-      ctx.api(`/v1/desks/${encodeURIComponent(desk)}/queue`, { query: query(append ? state.cursor : undefined) }),
-      append ? null : ctx.api(`/v1/desks/${encodeURIComponent(desk)}/queue/counts`, { query: { ...query(), limit: undefined, cursor: undefined, sort: undefined } }),
-    ]);
+    const page = await ctx.api(`/v1/desks/${encodeURIComponent(desk)}/queue`, { query: query(append ? state.cursor : undefined) });
     if (!state) return;
     state.items = append ? state.items.concat(page.body.items) : page.body.items;
     state.cursor = page.body.next_cursor;
-    if (counts) showCounts(counts.body);
+    if (!append) keepArrivals();
     drawList();
-    state.map.setReports(state.items, state.selected);
+    drawMap();
     if (!append && !live && !state.fitted) state.fitted = state.map.fit();
     if (live) ctx.announce(t("queue.updated"));
   } catch (error) {
     if (!state) return;
     state.problem.append(problemBox(error, t));
   }
+  await counts;
+}
+
+// Reports that arrived in this desk while the console is open are shown at the top of the
+// queue and on the map whatever the sort (in a large queue the first page may not reach
+// them), until they leave the desk or the agent reloads the page.
+async function arrived(id) {
+  if (state.arrivals.some((item) => item.id === id)) return;
+  try {
+    const report = (await state.ctx.api(`/v1/reports/${id}`)).body;
+    if (!state || report.desk?.code !== state.desk) return;
+    state.arrivals.unshift({ ...report, arrived: true });
+    state.arrivals = state.arrivals.slice(0, 20);
+    drawList();
+    drawMap();
+  } catch (_) {
+    /* gone or out of reach: nothing to show */
+  }
+}
+
+function keepArrivals() {
+  // Still in the desk and open: kept (refreshed from the page when it holds them).
+  const shown = new Map(state.items.map((item) => [item.id, item]));
+  state.arrivals = state.arrivals
+    .map((item) => ({ ...(shown.get(item.id) || item), arrived: true }))
+    .filter((item) => ["new", "acknowledged", "assigned", "in_progress", "reopened"].includes(item.status));
+}
+
+function visibleItems() {
+  const arrivedIds = new Set(state.arrivals.map((item) => item.id));
+  return [...state.arrivals, ...state.items.filter((item) => !arrivedIds.has(item.id))];
+}
+
+function drawMap() {
+  state.map.setReports(visibleItems(), state.selected);
 }
 
 function showCounts(body) {
@@ -215,7 +257,8 @@ function showCounts(body) {
 }
 
 function drawList() {
-  const { list, items, desk } = state;
+  const { list, desk } = state;
+  const items = visibleItems();
   const focused = document.activeElement?.dataset?.reportId;
   clear(list);
   if (!items.length) list.append(h("li", { class: "queue-empty" }, t("queue.empty")));
@@ -227,7 +270,15 @@ function drawList() {
         class: "queue-item",
         "data-report-id": item.id,
       },
-      h("span", { class: "queue-item__top" }, h("strong", {}, item.reference), " ", h("span", { class: `badge status-${item.status}` }, t(`status.${item.status}`)), item.overdue ? h("span", { class: "badge badge-overdue" }, t("queue.overdue_badge")) : null),
+      h(
+        "span",
+        { class: "queue-item__top" },
+        h("strong", {}, item.reference),
+        " ",
+        h("span", { class: `badge status-${item.status}` }, t(`status.${item.status}`)),
+        item.overdue ? h("span", { class: "badge badge-overdue" }, t("queue.overdue_badge")) : null,
+        item.arrived ? h("span", { class: "badge badge-arrived" }, t("queue.arrived")) : null,
+      ),
       h("span", { class: "queue-item__what" }, named(item.category), " · ", t(`priority.${item.priority}`)),
       h("span", { class: "queue-item__where" }, [item.address, item.commune?.name].filter(Boolean).join(", ")),
       h("span", { class: "queue-item__when" }, formatDateTime(item.created_at)),
@@ -240,7 +291,7 @@ function drawList() {
       checked: state.chosen.has(item.id) ? true : null,
     });
     box.addEventListener("change", () => choose(item, box.checked));
-    list.append(h("li", { class: "queue-row" }, box, link));
+    list.append(h("li", { class: item.arrived ? "queue-row queue-row--arrived" : "queue-row" }, box, link));
   }
   state.more.hidden = !state.cursor;
   markSelected();

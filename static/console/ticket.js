@@ -294,18 +294,26 @@ export class Ticket {
     this.history = history.body.items;
     this.questions = await questionsOf(this.ctx, this.report.category.code);
     this.nearby = [];
-    const point = this.report.location?.coordinates;
-    if (point) {
-      try {
-        const found = await this.ctx.api("/v1/reports/suggestions", { query: { lon: point[0], lat: point[1], category: this.report.category.code } });
-        const items = Array.isArray(found.body) ? found.body : found.body.items || [];
-        this.nearby = items.filter((item) => item.id !== this.report.id);
-      } catch (_) {
-        this.nearby = [];
-      }
+    this.map?.setNearby([]);
+    this.map?.focus(this.report);
+    this.loadNearby(); // the ticket does not wait for it
+  }
+
+  async loadNearby() {
+    const report = this.report;
+    const point = report.location?.coordinates;
+    if (!point) return;
+    try {
+      const found = await this.ctx.api("/v1/reports/suggestions", { query: { lon: point[0], lat: point[1], category: report.category.code } });
+      if (this.report?.id !== report.id) return;
+      const items = Array.isArray(found.body) ? found.body : found.body.items || [];
+      this.nearby = items.filter((item) => item.id !== report.id);
+    } catch (_) {
+      this.nearby = [];
     }
     this.map?.setNearby(this.nearby);
-    this.map?.focus(this.report);
+    const section = this.pane.querySelector("#nearby-section");
+    if (section) section.replaceWith(this.nearbySection());
   }
 
   async live(detail) {
@@ -488,7 +496,7 @@ export class Ticket {
     const mergeable = this.actions.includes("merge");
     return h(
       "section",
-      { class: "ticket-section", "aria-labelledby": "nearby-title" },
+      { class: "ticket-section", id: "nearby-section", "aria-labelledby": "nearby-title" },
       h("h3", { id: "nearby-title" }, t("ticket.nearby")),
       this.nearby.length
         ? h(

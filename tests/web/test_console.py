@@ -337,14 +337,17 @@ def test_a_report_filed_by_a_resident_appears_in_the_queue_and_on_the_map_withou
         create_rule(db.session, {"name": "Voirie", "priority": 1, "desk": "voirie"})
         db.session.commit()
         db.session.remove()
+    # A full first page of urgent work: a new report sorts after all of it.
+    backlog = [make_report(app, status="new", crew=None, priority=1) for _ in range(100)]
     sign_in(browser, console_url, agent)
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".queue-empty"))
+    wait(browser, lambda d: len(queue_ids(d)) == 100)
     wait(browser, lambda d: text_of(d, "#live-state") == "En direct")
     browser.execute_script("window.__sameDocument = true")
     resident = {"Authorization": f"Bearer {mint_emulator_token(PROJECT_ID, 'bea')}"}
     body = {
         "category": "pothole",
-        "location": {"lon": DIJON[0], "lat": DIJON[1]},
+        # 400 m from the backlog: not a duplicate of it
+        "location": {"lon": DIJON[0] + 0.0055, "lat": DIJON[1]},
         "answers": {"size": "small"},
     }
     filed = client.post(
@@ -353,8 +356,13 @@ def test_a_report_filed_by_a_resident_appears_in_the_queue_and_on_the_map_withou
     assert filed.status_code == 201, filed.get_json()
     report_id = filed.get_json()["id"]
     assert filed.get_json()["desk"]["code"] == "voirie"
+    assert filed.get_json()["status"] == "new"
     wait(browser, lambda d: report_id in queue_ids(d))
-    assert browser.find_elements(By.CSS_SELECTOR, f".report-marker-{report_id}")
+    assert queue_ids(browser)[0] == report_id  # on top, marked as just arrived
+    assert "arrivé en direct" in text_of(browser, f'.queue-item[data-report-id="{report_id}"]')
+    assert browser.find_elements(By.CSS_SELECTOR, f"path.report-marker-{report_id}")
+    assert "101 signalement(s)" in text_of(browser, "#queue-counts")
+    assert set(queue_ids(browser)) == {report_id, *backlog}
     assert browser.execute_script("return window.__sameDocument === true")
 
 
