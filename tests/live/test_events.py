@@ -5,6 +5,7 @@ listener."""
 
 import contextlib
 import json
+import signal
 import time
 import uuid
 
@@ -291,6 +292,23 @@ def test_streams_beyond_the_processs_cap_are_503_and_the_api_keeps_its_threads(
             timeout=PATIENCE_SECONDS,
         )
         assert me.status_code == 200
+
+
+@pytest.mark.processes
+def test_streams_end_when_their_process_is_asked_to_stop(database_url, tmp_path, token_for):
+    """SIGTERM (a restart, a deploy): open streams end at once, cleanly, so that their
+    consoles reconnect to another process instead of holding the stop until gunicorn's
+    graceful timeout cuts them off mid-stream."""
+    with (
+        servers.gunicorn(database_url, tmp_path, env=SETTINGS) as port,
+        opened(port, token_for(Role.SUPERVISOR)) as first,
+        opened(port, token_for(Role.AGENT)) as second,
+    ):
+        servers.running[port].send_signal(signal.SIGTERM)
+        for stream in (first, second):
+            # An unclean end (the connection cut) raises here instead of ending.
+            while (block := stream.block()) is not None:
+                assert block == [": heartbeat"]
 
 
 def test_a_stream_that_cannot_keep_up_gets_a_resync_instead_of_what_it_lost():
