@@ -217,6 +217,26 @@ def test_a_killed_listener_connection_reconnects_and_streams_get_resync(
 
 
 @pytest.mark.processes
+def test_the_listener_closes_its_connection_once_its_process_has_no_stream(
+    server, database_url, token_for
+):
+    def listeners() -> int:
+        with psycopg.connect(database_url, autocommit=True) as connection:
+            return connection.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE application_name = 'signale-live-listener' "
+                "AND datname = current_database()"
+            ).fetchone()[0]
+
+    with opened(server, token_for(Role.AGENT)):
+        assert listeners() == 1
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while listeners() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert listeners() == 0
+
+
+@pytest.mark.processes
 def test_an_idle_stream_gets_heartbeats(server, token_for):
     with opened(server, token_for(Role.AGENT)) as stream:
         assert stream.block() == [": heartbeat"]
