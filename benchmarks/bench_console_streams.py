@@ -33,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import psycopg
@@ -265,7 +266,9 @@ def main() -> None:
         with psycopg.connect(url) as conn:
             conn.execute("DELETE FROM reports WHERE reporter_uid = %s", (BENCH_REPORTER,))
 
-    threads = os.environ.get("GUNICORN_THREADS", "default")
+    from app.ops import gunicorn_conf
+
+    threads = gunicorn_conf.threads  # GUNICORN_THREADS, or its default
     print(
         f"\nConsole streams: gunicorn {workers} gthread workers x {threads} threads "
         f"(GUNICORN_THREADS), wrk -t2 -c16 on GET /v1/me, {args.rounds} rounds x "
@@ -314,8 +317,9 @@ def serve_sync(port: int, env: dict, workers: int) -> subprocess.Popen:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return process
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return process
         except OSError:
             time.sleep(0.2)
     process.kill()
