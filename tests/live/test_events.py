@@ -315,6 +315,35 @@ def test_streams_beyond_the_processs_cap_are_503_and_the_api_keeps_its_threads(
 
 
 @pytest.mark.processes
+def test_every_process_hears_every_change(app, database_url, tmp_path, token_for):
+    """Two processes of one stream each (their cap): each LISTENs on its own connection,
+    and a change reaches the streams of both."""
+    settings = {"GUNICORN_THREADS": "17", "SIGNALE_EVENTS_API_THREADS": "16", **SETTINGS}
+    token = token_for(Role.SUPERVISOR)
+    with (
+        servers.gunicorn(database_url, tmp_path, workers=2, env=settings) as port,
+        contextlib.ExitStack() as streams,
+    ):
+        opened_streams = [streams.enter_context(opened(port, token))]
+        for _ in range(200):  # a process at its cap answers 503: try again, for the other
+            stream = streams.enter_context(EventStream(port, token))
+            if stream.response.status_code == 200:
+                assert stream.block() == ["retry: 2000"]
+                opened_streams.append(stream)
+                break
+        assert len(opened_streams) == 2, "the second process never took a stream"
+        with psycopg.connect(database_url, autocommit=True) as connection:
+            listeners = connection.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE application_name = 'signale-live-listener' "
+                "AND datname = current_database()"
+            ).fetchone()[0]
+        assert listeners == 2
+        report_id = make_report(app, desk="voirie")
+        assert [stream.report()["id"] for stream in opened_streams] == [report_id] * 2
+
+
+@pytest.mark.processes
 def test_streams_end_when_their_process_is_asked_to_stop(database_url, tmp_path, token_for):
     """SIGTERM (a restart, a deploy): open streams end at once, cleanly, so that their
     consoles reconnect to another process instead of holding the stop until gunicorn's
