@@ -221,6 +221,9 @@ def register(app) -> None:
     for dependency_error in (
         sa_exc.OperationalError,
         sa_exc.InterfaceError,
+        # Every connection of the process's pool busy for pool_timeout: with gthread
+        # workers, more requests than connections can run at once.
+        sa_exc.TimeoutError,
         redis.ConnectionError,
         redis.TimeoutError,
     ):

@@ -6,12 +6,16 @@ WEB_CONCURRENCY processes, GUNICORN_THREADS threads each). In the same run, inte
 ROUNDS times so that the shared machine's noise spreads over both:
 
 - GET /v1/me (the cheapest authenticated call: token, identity, JSON) loaded by wrk
-  (2 threads, 16 connections) with no event stream open (the baseline), then with STREAMS
-  streams open, each on its own connection as one console holds it;
+  (2 threads, 16 connections) with no event stream open (the baseline), and with STREAMS
+  streams open, each on its own connection as one console holds it (the two in turns,
+  alternating which goes first); for the record, the same through sync workers (as
+  before gthread; they cannot hold a stream without losing a process);
 - the delay from a report's commit (returned to its writer) to its event read on the
   streams: each report of a burst committed alone, its event timed on every open stream.
 
-Prints medians, the ratio of the two throughputs and the delay's median and p95.
+Prints medians: requests/s and the server's CPU time per request (a figure the other
+processes of a shared machine disturb less), with their ratios to 0 streams, and the
+delay's median and p95.
 
 Uses its own database, `signale_bench_console` (migrated and given the reference data on
 each run; the reports it writes are deleted at the end).
@@ -29,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import psycopg
@@ -124,13 +129,36 @@ class Consoles:
             sock.close()
 
 
-def wrk_me(wrk: str, port: int, token: str, seconds: int) -> float:
+def cpu_seconds(master: int) -> float:
+    """CPU time used so far by gunicorn's master and its workers (user + system)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry.name), int(fields[1])
+        if pid == master or ppid == master:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def wrk_me(wrk: str, port: int, token: str, seconds: int, master: int) -> tuple[float, float]:
+    """Requests per second, and the server's CPU milliseconds per request (what other
+    processes of a shared machine take from it does not count there)."""
+    before = cpu_seconds(master)
     out = subprocess.run(
         [
             wrk,
             "-t2",
             "-c16",
             f"-d{seconds}s",
+            # A loaded shared machine stalls now and then: not an error of the server.
+            "--timeout",
+            "10s",
             "-H",
             f"Authorization: Bearer {token}",
             f"http://127.0.0.1:{port}/v1/me",
@@ -139,9 +167,12 @@ def wrk_me(wrk: str, port: int, token: str, seconds: int) -> float:
         text=True,
         check=True,
     ).stdout
+    used = cpu_seconds(master) - before
     if "Non-2xx or 3xx responses" in out or "Socket errors" in out:
         raise SystemExit(f"errors under load:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return rps, used * 1000 / requests
 
 
 def commit_delays(url: str, consoles: Consoles, streams: int, reports: int) -> list[float]:
@@ -197,47 +228,102 @@ def main() -> None:
         subprocess.run(command, env=env, cwd=ROOT, check=True, **quiet)
     token = mint_emulator_token("demo-signale", SUPERVISOR, lifetime_seconds=3600)
     workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-    port = free_port()
+    port, sync_port = free_port(), free_port()
     server = serve("wsgi:app", port, env, workers=workers)
-    throughput = {0: [], args.streams: []}
+    # For the record: sync workers, as before the console (no stream can be held there).
+    sync_server = serve_sync(sync_port, env, workers)
+    throughput = {"sync workers, 0 streams": [], "0 streams": [], f"{args.streams} streams": []}
     delays = {1: [], args.streams: []}
     try:
-        for _ in range(args.rounds):
-            throughput[0].append(wrk_me(wrk, port, token, args.seconds))
-            one = Consoles(port, token, 1)
-            try:
-                delays[1] += commit_delays(url, one, 1, args.reports)
-            finally:
-                one.close()
-            consoles = Consoles(port, token, args.streams)
-            try:
-                throughput[args.streams].append(wrk_me(wrk, port, token, args.seconds))
-                delays[args.streams] += commit_delays(url, consoles, args.streams, args.reports)
-            finally:
-                consoles.close()
+        for round_ in range(args.rounds):
+            throughput["sync workers, 0 streams"].append(
+                wrk_me(wrk, sync_port, token, args.seconds, sync_server.pid)
+            )
+            # Alternate which comes first, so that a drift of the machine's load spreads.
+            for streams in (0, args.streams) if round_ % 2 == 0 else (args.streams, 0):
+                if streams == 0:
+                    throughput["0 streams"].append(
+                        wrk_me(wrk, port, token, args.seconds, server.pid)
+                    )
+                    one = Consoles(port, token, 1)
+                    try:
+                        delays[1] += commit_delays(url, one, 1, args.reports)
+                    finally:
+                        one.close()
+                    continue
+                consoles = Consoles(port, token, streams)
+                try:
+                    throughput[f"{streams} streams"].append(
+                        wrk_me(wrk, port, token, args.seconds, server.pid)
+                    )
+                    delays[streams] += commit_delays(url, consoles, streams, args.reports)
+                finally:
+                    consoles.close()
     finally:
-        server.terminate()
-        server.wait(30)
+        for process in (server, sync_server):
+            process.terminate()
+            process.wait(30)
         with psycopg.connect(url) as conn:
             conn.execute("DELETE FROM reports WHERE reporter_uid = %s", (BENCH_REPORTER,))
 
-    threads = os.environ.get("GUNICORN_THREADS", "default")
+    from app.ops import gunicorn_conf
+
+    threads = gunicorn_conf.threads  # GUNICORN_THREADS, or its default
     print(
         f"\nConsole streams: gunicorn {workers} gthread workers x {threads} threads "
         f"(GUNICORN_THREADS), wrk -t2 -c16 on GET /v1/me, {args.rounds} rounds x "
         f"{args.seconds}s, {os.cpu_count()} cores"
     )
-    baseline = statistics.median(throughput[0])
-    print(f"{'open streams':<16}{'median req/s':>14}{'vs 0 streams':>14}")
-    for streams, runs in throughput.items():
-        rps = statistics.median(runs)
-        print(f"{streams:<16}{rps:>14,.0f}{rps / baseline:>13.2f}x")
-    print(f"\n{'commit -> event':<16}{'median':>10}{'p95':>10}{'events':>8}")
+    baseline = statistics.median(rps for rps, _ in throughput["0 streams"])
+    cpu_baseline = statistics.median(cpu for _, cpu in throughput["0 streams"])
+    print(f"{'':<26}{'median req/s':>14}{'ratio':>8}{'CPU ms/req':>12}{'ratio':>8}")
+    for name, runs in throughput.items():
+        rps = statistics.median(r for r, _ in runs)
+        cpu = statistics.median(c for _, c in runs)
+        print(
+            f"{name:<26}{rps:>14,.0f}{rps / baseline:>7.2f}x{cpu:>12.2f}{cpu / cpu_baseline:>7.2f}x"
+        )
+    print(f"\n{'commit -> event':<26}{'median':>10}{'p95':>10}{'events':>8}")
     for streams, values in delays.items():
         print(
-            f"{f'{streams} stream(s)':<16}{statistics.median(values) * 1000:>8.1f}ms"
+            f"{f'{streams} stream(s) open':<26}{statistics.median(values) * 1000:>8.1f}ms"
             f"{percentile(values, 0.95) * 1000:>8.1f}ms{len(values):>8}"
         )
+
+
+def serve_sync(port: int, env: dict, workers: int) -> subprocess.Popen:
+    """gunicorn as make run starts it, with sync workers instead (the command line wins
+    over the configuration file)."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--config",
+            str(ROOT / "app" / "ops" / "gunicorn_conf.py"),
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("gunicorn (sync workers) did not start")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """HTTP ceiling: requests/s through gunicorn for a bare WSGI app (baseline), the minimal
 Flask JSON endpoint, and Signale's own /healthz (with request ids, metrics and JSON logs).
 
-Each target is served by gunicorn (2 sync workers, one per core) and loaded by wrk
+Each target is served by gunicorn (2 gthread workers, one per core) and loaded by wrk
 (2 threads, 16 connections) for ROUNDS rounds of SECONDS seconds, interleaved so that noise
 from the shared machine spreads over all targets. Prints medians and ratios to the
 baseline measured in the same run.
@@ -122,7 +122,7 @@ def main() -> None:
 
     baseline = statistics.median(r for r, _ in results["bare WSGI (baseline)"])
     print(
-        f"\nHTTP ceiling: gunicorn 2 sync workers, wrk -t2 -c16, {args.rounds} rounds x "
+        f"\nHTTP ceiling: gunicorn 2 gthread workers, wrk -t2 -c16, {args.rounds} rounds x "
         f"{args.seconds}s, {os.cpu_count()} cores"
     )
     print(f"{'target':<24}{'median req/s':>14}{'p50 latency':>14}{'vs baseline':>14}")

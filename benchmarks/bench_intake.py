@@ -57,7 +57,7 @@ def main() -> None:
         "--workers",
         type=int,
         default=2,
-        help="gunicorn sync workers for the intake (requests wait on SQL)",
+        help="gunicorn gthread workers for the intake (requests wait on SQL)",
     )
     args = parser.parse_args()
     wrk = ensure_wrk()
@@ -128,7 +128,7 @@ def main() -> None:
     top = med(ceiling, 0)
     print(
         f"\nReport intake: POST /v1/reports with {rows:,} reports in the database; gunicorn "
-        f"{args.workers} sync workers (ceiling: 2), wrk -t2, {args.rounds} rounds x "
+        f"{args.workers} gthread workers (ceiling: 2), wrk -t2, {args.rounds} rounds x "
         f"{args.seconds}s, medians"
     )
     print(f"{'load':<42}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'vs ceiling':>12}")

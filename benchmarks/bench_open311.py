@@ -5,7 +5,7 @@ and warm (the server-side cache of app/open311/cache.py: a GET reads the data ve
 the page from Redis; the default window moves by the minute, so a page is built again once
 a minute, counted in), against two baselines measured in the same run:
 
-- the ceiling: the minimal Flask JSON endpoint through the same gunicorn (2 sync workers);
+- the ceiling: the minimal Flask JSON endpoint through the same gunicorn (2 gthread workers);
 - the floor: the SQL the endpoint sends for that page (recorded in-process, every
   statement of the request), replayed by psycopg alone: one connection for latency, two for
   throughput, as two workers would; without HTTP, Flask or any Python of ours.
@@ -247,7 +247,7 @@ def main() -> None:
     floor_ms, floor_p95, floor_rps = floor
     print(
         f"\nOpen311 list: GET {PAGE} (page of 1000, last 90 days), {have:,} reports; gunicorn "
-        f"2 sync workers, wrk -t2 -c16 (unless said), {args.rounds} rounds x {args.seconds}s, "
+        f"2 gthread workers, wrk -t2 -c16 (unless said), {args.rounds} rounds x {args.seconds}s, "
         "medians"
     )
     print(f"{'target':<50}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'vs ceiling':>12}")

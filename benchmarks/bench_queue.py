@@ -2,7 +2,7 @@
 due date, filtered on states and a commune) through gunicorn, with 1,000,000 reports of
 which ~50,000 open, against two baselines measured in the same run:
 
-- the ceiling: the minimal Flask JSON endpoint through the same gunicorn (2 sync workers);
+- the ceiling: the minimal Flask JSON endpoint through the same gunicorn (2 gthread workers);
 - the floor: the page's own SQL statement run by psycopg (one connection for latency, two
   for throughput, as two workers would), without HTTP, Flask, auth or serialisation.
 
@@ -180,7 +180,7 @@ def main() -> None:
     top = med("ceiling", 0)
     print(
         f"\nDesk queue: GET /v1/desks/{DESK}/queue, {rows:,} reports of which {total_open:,} "
-        f"open ({page_pool:,} new or acknowledged at this desk); gunicorn 2 sync workers, "
+        f"open ({page_pool:,} new or acknowledged at this desk); gunicorn 2 gthread workers, "
         f"wrk -t2 -c16 (unless said), {args.rounds} rounds x {args.seconds}s, medians"
     )
     print(f"  page: ?{PAGE.format(commune=DIJON)} (default sort: priority, then due date)")

@@ -152,7 +152,7 @@ def main() -> None:
     routed = statistics.median(r[0] for r in loads["routed"])
     unrouted = statistics.median(r[0] for r in loads["unrouted"])
     print(
-        f"\nIntake POST /v1/reports, gunicorn 2 sync workers, wrk -t2 -c16, {args.rounds} x "
+        f"\nIntake POST /v1/reports, gunicorn 2 gthread workers, wrk -t2 -c16, {args.rounds} x "
         f"{args.seconds}s alternating, medians"
     )
     print(f"{'intake':<34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'vs unrouted':>13}")

@@ -13,6 +13,8 @@ from pathlib import Path
 from tests.conftest import redis_test_url
 
 ROOT = Path(__file__).resolve().parents[1]
+# The gunicorns running now, by port: a test may signal one (a restart, a stop).
+running: dict[int, subprocess.Popen] = {}
 
 
 def free_port() -> int:
@@ -67,7 +69,9 @@ def gunicorn(database_url: str, media_root: Path, *, workers: int = 1, env: dict
                 pass
             assert time.monotonic() < deadline, "gunicorn not ready"
             time.sleep(0.2)
+        running[port] = process
         yield port
     finally:
+        running.pop(port, None)
         process.terminate()
         process.wait(30)

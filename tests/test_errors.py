@@ -96,6 +96,26 @@ def test_a_database_outage_is_a_503_the_client_can_retry(database_url, path, aut
     assert "psycopg" not in body["detail"].lower()
 
 
+@pytest.mark.processes
+def test_a_process_whose_connections_are_all_busy_answers_503(database_url, auth):
+    """gthread workers run more requests at once than their pool has connections: one that
+    waits longer than pool_timeout for a connection is told to retry, not a 500."""
+    from tests.conftest import make_app
+
+    app = make_app(
+        database_url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 0.1},
+    )
+    with app.app_context():
+        from app.extensions import db
+
+        with db.engine.connect():  # the pool's one connection, held
+            response = app.test_client().get("/v1/me", headers=auth(Role.ADMIN))
+        db.engine.dispose()
+    assert_problem(response, 503, "service_unavailable")
+    assert response.headers["Retry-After"] == "10"
+
+
 def test_an_unexpected_failure_is_a_500_problem_that_leaks_nothing(database_url):
     from tests.conftest import make_app
 

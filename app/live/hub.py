@@ -19,6 +19,7 @@ the process has had no stream for a few seconds.
 import json
 import logging
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +31,8 @@ from sqlalchemy.engine import make_url
 CHANNEL = "report_changes"
 # What a stream receives besides a change: the server may have missed some.
 RESYNC = "resync"
+# What a stream receives when its process stops: it ends, and its client reconnects.
+END = "end"
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +163,14 @@ class Hub:
         with self._lock:
             streams = list(self._streams)
         for stream in streams:
-            if item == RESYNC or stream.accepts(item):
+            if item in (RESYNC, END) or stream.accepts(item):
                 stream.offer(item)
+
+    def end_all(self) -> None:
+        """End every open stream (the process is stopping: its clients reconnect to
+        another at once, instead of holding the shutdown until gunicorn's graceful
+        timeout)."""
+        self.publish(END)
 
     # The listener thread --------------------------------------------------------------
 
@@ -286,6 +295,19 @@ def init_app(app) -> None:
         max_streams=int(app.config["EVENTS_MAX_STREAMS_PER_PROCESS"]),
         queue_size=int(app.config["EVENTS_QUEUE_SIZE"]),
     )
+
+
+def end_streams_on_exit(app, worker) -> None:
+    """When gunicorn asks ``worker`` to stop (SIGTERM: a restart, a deploy, `make run`
+    stopping), its streams end first."""
+    live = app.extensions["signale.live"]
+    stop = worker.handle_exit
+
+    def handle_exit(sig, frame):
+        live.end_all()
+        stop(sig, frame)
+
+    signal.signal(signal.SIGTERM, handle_exit)
 
 
 def fit_to_threads(app, threads: int) -> int:

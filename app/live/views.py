@@ -14,7 +14,7 @@ from flask.views import MethodView
 from app.auth.identity import ALL_DESKS_ROLES, Identity, current_identity, roles_required
 from app.errors import PROBLEM_DOC, Problem
 from app.extensions import Blueprint
-from app.live.hub import RESYNC, ReportChange, StreamsFull, server_sent_event
+from app.live.hub import END, RESYNC, ReportChange, StreamsFull, server_sent_event
 from app.users.models import Role
 
 blp = Blueprint(
@@ -141,6 +141,8 @@ def _events(hub, stream, *, deadline: float, heartbeat: float, retry_ms: int, re
             if item is None:
                 if deadline - time.time() > 0:
                     yield ": heartbeat\n\n"
+            elif item == END:
+                return
             elif item == RESYNC:
                 yield server_sent_event(RESYNC, {})
             elif isinstance(item, ReportChange):

@@ -3,7 +3,8 @@
 gthread workers: each process serves GUNICORN_THREADS requests at once, so that the
 console's event streams (GET /v1/events, held open for as long as a console is) do not take
 a process away from the API the way a sync worker would. Streams may hold all threads but
-EVENTS_API_THREADS (app/live/hub.py:fit_to_threads); sizes measured by
+EVENTS_API_THREADS (app/live/hub.py:fit_to_threads), and end when the worker is asked to
+stop (their consoles reconnect elsewhere at once); sizes measured by
 benchmarks/bench_console_streams.py.
 """
 
@@ -11,7 +12,7 @@ import os
 
 from prometheus_client import multiprocess
 
-from app.live.hub import fit_to_threads
+from app.live.hub import end_streams_on_exit, fit_to_threads
 from app.ops import gunicorn_errors
 
 accesslog = None
@@ -30,6 +31,7 @@ def post_worker_init(worker):
     gunicorn_errors.install(worker.cfg)
     if hasattr(worker.wsgi, "extensions") and "signale.live" in worker.wsgi.extensions:
         fit_to_threads(worker.wsgi, worker.cfg.threads)
+        end_streams_on_exit(worker.wsgi, worker)
 
 
 def child_exit(server, worker):

@@ -5,6 +5,7 @@ listener."""
 
 import contextlib
 import json
+import signal
 import time
 import uuid
 
@@ -216,6 +217,26 @@ def test_a_killed_listener_connection_reconnects_and_streams_get_resync(
 
 
 @pytest.mark.processes
+def test_the_listener_closes_its_connection_once_its_process_has_no_stream(
+    server, database_url, token_for
+):
+    def listeners() -> int:
+        with psycopg.connect(database_url, autocommit=True) as connection:
+            return connection.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE application_name = 'signale-live-listener' "
+                "AND datname = current_database()"
+            ).fetchone()[0]
+
+    with opened(server, token_for(Role.AGENT)):
+        assert listeners() == 1
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while listeners() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert listeners() == 0
+
+
+@pytest.mark.processes
 def test_an_idle_stream_gets_heartbeats(server, token_for):
     with opened(server, token_for(Role.AGENT)) as stream:
         assert stream.block() == [": heartbeat"]
@@ -291,6 +312,52 @@ def test_streams_beyond_the_processs_cap_are_503_and_the_api_keeps_its_threads(
             timeout=PATIENCE_SECONDS,
         )
         assert me.status_code == 200
+
+
+@pytest.mark.processes
+def test_every_process_hears_every_change(app, database_url, tmp_path, token_for):
+    """Two processes of one stream each (their cap): each LISTENs on its own connection,
+    and a change reaches the streams of both."""
+    settings = {"GUNICORN_THREADS": "17", "SIGNALE_EVENTS_API_THREADS": "16", **SETTINGS}
+    token = token_for(Role.SUPERVISOR)
+    with (
+        servers.gunicorn(database_url, tmp_path, workers=2, env=settings) as port,
+        contextlib.ExitStack() as streams,
+    ):
+        opened_streams = [streams.enter_context(opened(port, token))]
+        for _ in range(200):  # a process at its cap answers 503: try again, for the other
+            stream = streams.enter_context(EventStream(port, token))
+            if stream.response.status_code == 200:
+                assert stream.block() == ["retry: 2000"]
+                opened_streams.append(stream)
+                break
+        assert len(opened_streams) == 2, "the second process never took a stream"
+        with psycopg.connect(database_url, autocommit=True) as connection:
+            listeners = connection.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE application_name = 'signale-live-listener' "
+                "AND datname = current_database()"
+            ).fetchone()[0]
+        assert listeners == 2
+        report_id = make_report(app, desk="voirie")
+        assert [stream.report()["id"] for stream in opened_streams] == [report_id] * 2
+
+
+@pytest.mark.processes
+def test_streams_end_when_their_process_is_asked_to_stop(database_url, tmp_path, token_for):
+    """SIGTERM (a restart, a deploy): open streams end at once, cleanly, so that their
+    consoles reconnect to another process instead of holding the stop until gunicorn's
+    graceful timeout cuts them off mid-stream."""
+    with (
+        servers.gunicorn(database_url, tmp_path, env=SETTINGS) as port,
+        opened(port, token_for(Role.SUPERVISOR)) as first,
+        opened(port, token_for(Role.AGENT)) as second,
+    ):
+        servers.running[port].send_signal(signal.SIGTERM)
+        for stream in (first, second):
+            # An unclean end (the connection cut) raises here instead of ending.
+            while (block := stream.block()) is not None:
+                assert block == [": heartbeat"]
 
 
 def test_a_stream_that_cannot_keep_up_gets_a_resync_instead_of_what_it_lost():
