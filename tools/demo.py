@@ -98,12 +98,16 @@ def register_demo_feeds(base_url):
 
 
 @staff_cli.command("seed")
-def seed_staff():
+@click.option("--if-empty", is_flag=True, help="Do nothing when demo accounts exist")
+def seed_staff(if_empty: bool):
     """Create or put back the demo staff accounts: an agent per desk, a supervisor, an admin
     and a member of each crew (idempotent)."""
-    from tools.generators.staff import seed_staff
+    from tools.generators import staff
 
-    for account in seed_staff(db.session):
+    if if_empty and staff.exist(db.session):
+        click.echo("staff: kept (demo accounts exist)")
+        return
+    for account in staff.seed_staff(db.session):
         where = ", ".join(account.desks) or account.crew or "-"
         click.echo(f"{account.uid}: {account.role.value} ({where})")
 

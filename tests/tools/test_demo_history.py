@@ -344,6 +344,12 @@ def test_the_staff_command_lists_the_accounts_it_put(organised, demo):
     assert result.exit_code == 0, result.output
     assert "demo-agent-voirie: agent (voirie)" in result.output
     assert "demo-admin: admin (-)" in result.output
+    # Once there (make run's start-ups after the first), they are left as admins edited them.
+    organised.execute(update(User).where(User.firebase_uid == "demo-admin").values(active=False))
+    organised.commit()
+    kept = demo("staff", "seed", "--if-empty")
+    assert kept.exit_code == 0 and "kept (demo accounts exist)" in kept.output
+    assert organised.scalar(select(User.active).where(User.firebase_uid == "demo-admin")) is False
 
 
 def test_without_an_active_category_nothing_is_written_and_the_command_says_why(organised, demo):

@@ -87,11 +87,13 @@ TARGETS = (
          "rejected": 4, "closed": 0, "reopened": 0}),
     (7, {"new": 8, "acknowledged": 14, "assigned": 14, "in_progress": 12, "resolved": 20,
          "closed": 18, "rejected": 6, "reopened": 4}),
-    (30, {"new": 2, "acknowledged": 5, "assigned": 6, "in_progress": 5, "resolved": 8,
-          "closed": 60, "rejected": 8, "reopened": 4}),
-    (math.inf, {"new": 0.5, "acknowledged": 2, "assigned": 2, "in_progress": 2, "resolved": 3,
-                "closed": 80, "rejected": 8, "reopened": 2.5}),
+    (30, {"new": 1, "acknowledged": 2.5, "assigned": 3, "in_progress": 2.5, "resolved": 6,
+          "closed": 70, "rejected": 8, "reopened": 2}),
+    (math.inf, {"new": 0.1, "acknowledged": 0.5, "assigned": 0.5, "in_progress": 0.5,
+                "resolved": 1, "closed": 88, "rejected": 8, "reopened": 0.5}),
 )  # fmt: skip
+# Staff work by day (Paris time): an action drawn at night waits for the morning.
+WORKDAY = (7, 20)
 RESOLUTIONS = {
     "roads": (("repaired", 60), ("made_safe", 25)),
     "lighting": (("replaced", 50), ("repaired", 40)),
@@ -537,6 +539,8 @@ def _live(session: Session, world: World, plan: Plan) -> None:
     at = plan.created_at
     for delay, action, actor, role, kwargs in steps:
         at += timedelta(seconds=max(1.0, delay * 3600 * scale))
+        if role != Role.RESIDENT:
+            at = _by_day(rng, at, world.now)
         at = min(at, world.now - timedelta(seconds=1))
         if action == "assign":
             kwargs["details"] = {"crew": [life.crew_code(life.crew_id), kwargs.pop("crew").code]}
@@ -556,6 +560,18 @@ def _live(session: Session, world: World, plan: Plan) -> None:
         elif action == "set_priority":
             life.priority = kwargs["details"]["priority"][1]
     plan.status, plan.crew_id, plan.priority = life.status, life.crew_id, life.priority
+
+
+def _by_day(rng: random.Random, at: datetime, now: datetime) -> datetime:
+    """``at``, or the next morning when it falls at night, unless that is still to come."""
+    local = at.astimezone(PARIS)
+    if WORKDAY[0] <= local.hour < WORKDAY[1]:
+        return at
+    morning = local.replace(hour=WORKDAY[0], minute=30, second=0, microsecond=0)
+    if local.hour >= WORKDAY[1]:
+        morning += timedelta(days=1)
+    morning += timedelta(minutes=rng.uniform(0, 90))
+    return morning if morning < now else at
 
 
 def _steps(world: World, plan: Plan) -> list[tuple]:

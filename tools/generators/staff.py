@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.organisation.models import Crew, Desk
-from app.users.models import Role
+from app.users.models import Role, User
 from app.users.service import put_user
 
 PREFIX = "demo-"
@@ -88,6 +88,12 @@ def accounts(session: Session) -> list[DemoAccount]:
         )
         for i, a in enumerate(wanted)
     ]
+
+
+def exist(session: Session) -> bool:
+    """Whether any demo account is there (an admin may have edited them since)."""
+    found = select(User.id).where(User.firebase_uid.like(PREFIX + "%")).limit(1)
+    return session.scalar(found) is not None
 
 
 def seed_staff(session: Session) -> list[DemoAccount]:
