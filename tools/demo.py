@@ -119,11 +119,14 @@ def seed_staff(if_empty: bool):
 @click.option("--if-empty", is_flag=True, help="Do nothing when a demo history is there")
 def generate_history(size: int, days: int, seed: int, if_empty: bool):
     """Write a history of SIZE residents' reports over the last DAYS days, worked by the
-    demo staff (run `staff seed` first), in one transaction."""
+    demo staff (seeded first when there is no demo account), in one transaction."""
     import time
 
-    from tools.generators import history
+    from tools.generators import history, staff
 
+    if not staff.exist(db.session):
+        accounts = staff.seed_staff(db.session)
+        click.echo(f"staff: {len(accounts)} demo accounts (demo-*)")
     if if_empty and not history.is_empty(db.session):
         click.echo("history: kept (already loaded)")
         return

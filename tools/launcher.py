@@ -576,16 +576,14 @@ def load_demo_history(env: dict) -> None:
     (tools/generators/staff.py, history.py); never in production."""
     if env.get("SIGNALE_ENV") == "production":
         return
-    demo = [PYTHON, "-m", "tools.demo"]
     say("loading the demo staff accounts and history (skipped when they are there)")
     subprocess.run(
-        [*demo, "staff", "seed", "--if-empty"],
+        # One command, one Python start-up: it seeds the staff accounts first when none exists.
+        [PYTHON, "-m", "tools.demo", "history", "generate", "--if-empty"],
         env=env,
         cwd=ROOT,
         check=True,
-        stdout=subprocess.DEVNULL,
     )
-    subprocess.run([*demo, "history", "generate", "--if-empty"], env=env, cwd=ROOT, check=True)
 
 
 def console_banner(base: str) -> str:

@@ -339,6 +339,19 @@ def test_if_empty_loads_the_history_once(organised, demo):
     ] == counts
 
 
+def test_the_history_command_seeds_the_staff_it_needs_when_there_is_none(session, demo):
+    organisation.seed_rules(session)
+    organisation.seed_crews(session)
+    result = demo("history", "generate", "--if-empty", "--size", "20")
+    assert result.exit_code == 0, result.output
+    assert "demo accounts (demo-*)" in result.output
+    actors = set(
+        session.scalars(select(ReportEvent.actor_uid).where(ReportEvent.actor_role != "resident"))
+    )
+    accounts = set(session.scalars(select(User.firebase_uid)))
+    assert actors and actors <= accounts
+
+
 def test_the_staff_command_lists_the_accounts_it_put(organised, demo):
     result = demo("staff", "seed")
     assert result.exit_code == 0, result.output

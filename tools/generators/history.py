@@ -150,7 +150,8 @@ class World:
     crews_of_desk: dict  # desk id -> [Crew]
     crews: dict  # id -> Crew
     agents: dict  # desk code -> agent uid
-    picture_keys: dict  # (motif, kind) -> [(display key, thumbnail key, width, height)]
+    # (motif, kind) -> [(display key, thumbnail key, width, height)]
+    picture_keys: dict = field(default_factory=dict)
     titles: dict = field(default_factory=dict)
     templates: dict = field(default_factory=dict)
     # Reports whose supporters grew after they were written (their duplicates' reporters).
@@ -171,13 +172,17 @@ def generate(
     session: Session, *, size: int = SIZE, days: int = DAYS, now: datetime | None = None, seed=1
 ) -> dict:
     """Write the demo history (``size`` residents' reports over the last ``days`` days before
-    ``now``) in one transaction and commit it; returns counts of what was written."""
+    ``now``) in one transaction and commit it, the demo staff first if they are missing;
+    returns counts of what was written."""
     now = now or clock.now(session)
     rng = random.Random(seed)
-    world = _world(session, rng, now, seed)
+    if not staff.exist(session):  # the history's actors are the demo staff
+        staff.seed_staff(session)
+    world = _world(session, rng, now)
     plans = _plans(session, world, size, days)
     if not plans:
         raise Empty("no active category, commune or desk to generate reports from")
+    world.picture_keys = _develop_pictures(seed)
     plans += _sensor_plans(session, world, max(3, size // 150))
     for plan in plans:
         plan.routed = intake.route(
@@ -210,7 +215,7 @@ def generate(
 # --- what there is to draw from ---------------------------------------------------------------
 
 
-def _world(session: Session, rng: random.Random, now: datetime, seed: int) -> World:
+def _world(session: Session, rng: random.Random, now: datetime) -> World:
     desks = {d.id: d for d in session.scalars(select(Desk))}
     crews = {c.id: c for c in session.scalars(select(Crew).where(Crew.active).order_by(Crew.id))}
     crews_of_desk = defaultdict(list)
@@ -221,7 +226,7 @@ def _world(session: Session, rng: random.Random, now: datetime, seed: int) -> Wo
         if account.role == Role.AGENT:
             for desk in account.desks:
                 agents.setdefault(desk, account.uid)
-    return World(rng, now, desks, crews_of_desk, crews, agents, _develop_pictures(seed))
+    return World(rng, now, desks, crews_of_desk, crews, agents)
 
 
 def _develop_pictures(seed: int) -> dict:
