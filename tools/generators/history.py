@@ -415,8 +415,9 @@ def _target(world: World, plan: Plan) -> str:
 
 
 def _force_every_state(world: World, plans: list[Plan]) -> None:
-    """Every state at least once (small histories too): the most recent reports of desks with
-    crews reach each state in turn; the others draw theirs by age."""
+    """Every state at least once (small histories too): recent reports of desks with crews
+    reach each state in turn (a few days old for the states work ends in); the others draw
+    theirs by age."""
     for plan in plans:
         plan.target = _target(world, plan)
     crewed = [
@@ -427,8 +428,13 @@ def _force_every_state(world: World, plans: list[Plan]) -> None:
         and _crews_for(world, p)
         and p.source == "app"
     ]
-    for plan, state in zip(crewed, (*STATES, "reopened"), strict=False):
-        plan.target = state
+    for state in (*STATES, "reopened"):
+        settled = state in ("resolved", "closed", "rejected", "reopened")
+        old_enough = [p for p in crewed if world.now - p.created_at > timedelta(days=3)]
+        chosen = next(iter(old_enough if settled and old_enough else crewed), None)
+        if chosen is not None:
+            chosen.target = state
+            crewed.remove(chosen)
 
 
 def _crews_for(world: World, plan: Plan) -> list[Crew]:
