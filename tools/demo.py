@@ -5,6 +5,8 @@
     python -m tools.demo assets generate [--if-empty]  # the demo equipment register
     python -m tools.demo reports generate COUNT        # realistic reports in bulk
     python -m tools.demo feeds demo --base-url URL     # the feed simulator's feeds
+    python -m tools.demo staff seed                    # demo staff accounts (demo-*)
+    python -m tools.demo history generate [--if-empty] # a worked 90-day history of reports
 
 The commands are Flask CLI groups run against ``create_app()``, like ``flask --app wsgi``'s,
 but they are not the service's: nothing in production needs them.
@@ -22,6 +24,8 @@ routing_cli = AppGroup("routing", help="The demo organisation (routing rules, cr
 assets_cli = AppGroup("assets", help="The demo equipment register.")
 reports_cli = AppGroup("reports", help="Generated reports (benchmarks, demos).")
 feeds_cli = AppGroup("feeds", help="The demo feed simulator's feeds.")
+staff_cli = AppGroup("staff", help="The demo staff accounts (uids demo-*).")
+history_cli = AppGroup("history", help="The demo history of reports the console shows.")
 
 
 @routing_cli.command("seed")
@@ -93,12 +97,55 @@ def register_demo_feeds(base_url):
         click.echo(f"feed {feed.name}: {'created' if created else 'updated'}")
 
 
+@staff_cli.command("seed")
+@click.option("--if-empty", is_flag=True, help="Do nothing when demo accounts exist")
+def seed_staff(if_empty: bool):
+    """Create or put back the demo staff accounts: an agent per desk, a supervisor, an admin
+    and a member of each crew (idempotent)."""
+    from tools.generators import staff
+
+    if if_empty and staff.exist(db.session):
+        click.echo("staff: kept (demo accounts exist)")
+        return
+    for account in staff.seed_staff(db.session):
+        where = ", ".join(account.desks) or account.crew or "-"
+        click.echo(f"{account.uid}: {account.role.value} ({where})")
+
+
+@history_cli.command("generate")
+@click.option("--size", type=click.IntRange(10, 100_000), default=3000, show_default=True)
+@click.option("--days", type=click.IntRange(1, 365), default=90, show_default=True)
+@click.option("--seed", type=click.IntRange(1, 100_000), default=1, show_default=True)
+@click.option("--if-empty", is_flag=True, help="Do nothing when a demo history is there")
+def generate_history(size: int, days: int, seed: int, if_empty: bool):
+    """Write a history of SIZE residents' reports over the last DAYS days, worked by the
+    demo staff (seeded first when there is no demo account), in one transaction."""
+    import time
+
+    from tools.generators import history, staff
+
+    if not staff.exist(db.session):
+        accounts = staff.seed_staff(db.session)
+        click.echo(f"staff: {len(accounts)} demo accounts (demo-*)")
+    if if_empty and not history.is_empty(db.session):
+        click.echo("history: kept (already loaded)")
+        return
+    started = time.monotonic()
+    try:
+        counts = history.generate(db.session, size=size, days=days, seed=seed)
+    except history.Empty as exc:
+        raise click.ClickException(str(exc)) from exc
+    states = ", ".join(f"{state} {n}" for state, n in counts.pop("by_status").items())
+    figures = ", ".join(f"{n} {what}" for what, n in counts.items())
+    click.echo(f"history: {figures} in {time.monotonic() - started:.1f} s ({states})")
+
+
 cli = click.Group(
     "tools.demo",
     help="Demo and benchmark data, loaded into the database the service is configured for "
     "(DATABASE_URL), as `make run` and the benchmarks load it.",
 )
-for group in (routing_cli, assets_cli, reports_cli, feeds_cli):
+for group in (routing_cli, assets_cli, reports_cli, feeds_cli, staff_cli, history_cli):
     cli.add_command(group)
 
 

@@ -539,6 +539,7 @@ def run() -> int:
             cwd=ROOT,
             check=True,
         )
+        load_demo_history(env)
         if stopping:  # Ctrl-C while the database was prepared: start nothing
             return 0
         if standin:
@@ -605,6 +606,7 @@ def run() -> int:
             f"  pushes         {push_notice(env)}\n"
             f"  sign-in        {sign_in_banner(env, auth_standin)}\n"
             f"  dev token      .venv/bin/flask --app wsgi users dev-token some-uid\n"
+            f"{console_banner(base)}"
             f"Press Ctrl-C to stop.\n",
             flush=True,
         )
@@ -618,6 +620,33 @@ def run() -> int:
         return 0
     finally:
         stop()
+
+
+def load_demo_history(env: dict) -> None:
+    """Once, the demo staff accounts and a worked history of reports for the console
+    (tools/generators/staff.py, history.py); never in production."""
+    if env.get("SIGNALE_ENV") == "production":
+        return
+    say("loading the demo staff accounts and history (skipped when they are there)")
+    subprocess.run(
+        # One command, one Python start-up: it seeds the staff accounts first when none exists.
+        [PYTHON, "-m", "tools.demo", "history", "generate", "--if-empty"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+    )
+
+
+def console_banner(base: str) -> str:
+    """How a newcomer signs in to the console as each demo role (the sign-in screen's
+    picker, in the Auth emulator's mode)."""
+    return (
+        f"  console        {base}/console/  (sign in with the demo picker, no password):\n"
+        "                 demo-agent-voirie (roads), demo-agent-eclairage (lighting and\n"
+        "                 traffic signals), demo-agent-<desk> for the other desks,\n"
+        "                 demo-supervisor (every desk), demo-admin, demo-crew-<crew code>\n"
+        "                 (one per crew, e.g. demo-crew-voirie-centre-1)\n"
+    )
 
 
 def simulator_url() -> str | None:

@@ -52,6 +52,8 @@ def test_the_service_s_commands_are_the_domains_and_the_demo_ones_are_tools(app)
         "assets": ["generate"],
         "reports": ["generate"],
         "feeds": ["demo"],
+        "staff": ["seed"],
+        "history": ["generate"],
     }
 
 
