@@ -34,6 +34,7 @@ addTexts({
     "signin.demo_title": "Comptes de démonstration",
     "signin.demo_intro": "Mode développement (émulateur d’authentification) : choisissez un compte.",
     "signin.demo_desks": "pôles : {desks}",
+    "signin.demo_others": "Autres comptes ({count}) : équipes de terrain, qui n’ont pas accès à la console",
     "signin.error.invalid_credentials": "Adresse ou mot de passe incorrect.",
     "signin.error.unreachable": "Le service de connexion ne répond pas. Réessayez dans un instant.",
     "signin.error.other": "La connexion a échoué ({code}).",
@@ -80,6 +81,7 @@ addTexts({
     "signin.demo_title": "Demo accounts",
     "signin.demo_intro": "Development mode (Auth emulator): pick an account.",
     "signin.demo_desks": "desks: {desks}",
+    "signin.demo_others": "Other accounts ({count}): field crews, who have no console",
     "signin.error.invalid_credentials": "Wrong e-mail address or password.",
     "signin.error.unreachable": "The sign-in service does not answer. Try again in a moment.",
     "signin.error.other": "Sign-in failed ({code}).",
@@ -308,42 +310,50 @@ function showSignIn(message = null) {
     h("div", { class: "field" }, h("label", { for: "signin-password" }, t("signin.password")), password),
     h("button", { type: "submit", class: "button button-primary" }, t("signin.submit")),
   );
+  const demoButton = (account) =>
+    h(
+      "li",
+      {},
+      h(
+        "button",
+        {
+          type: "button",
+          class: "button demo-account",
+          "data-uid": account.uid,
+          onclick: async () => {
+            clear(status);
+            try {
+              await signInAsDemo(account.uid);
+            } catch (error) {
+              status.append(h("p", { class: "problem" }, signInError(error)));
+            }
+          },
+        },
+        h("strong", {}, account.display_name || account.uid),
+        " — ",
+        t(`role.${account.role}`),
+        account.desks.length ? ` (${t("signin.demo_desks", { desks: account.desks.join(", ") })})` : "",
+        account.crew ? ` (${account.crew})` : "",
+      ),
+    );
+  const accounts = config?.demo_accounts || [];
+  const centre = accounts.filter((account) => STAFF.includes(account.role));
+  const others = accounts.filter((account) => !STAFF.includes(account.role));
   const demo = config?.auth_emulator
     ? h(
         "section",
         { class: "panel signin-demo", "aria-labelledby": "demo-title" },
         h("h2", { id: "demo-title" }, t("signin.demo_title")),
         h("p", {}, t("signin.demo_intro")),
-        h(
-          "ul",
-          { class: "demo-accounts" },
-          config.demo_accounts.map((account) =>
-            h(
-              "li",
-              {},
-              h(
-                "button",
-                {
-                  type: "button",
-                  class: "button demo-account",
-                  "data-uid": account.uid,
-                  onclick: async () => {
-                    clear(status);
-                    try {
-                      await signInAsDemo(account.uid);
-                    } catch (error) {
-                      status.append(h("p", { class: "problem" }, signInError(error)));
-                    }
-                  },
-                },
-                h("strong", {}, account.display_name || account.uid),
-                " — ",
-                t(`role.${account.role}`),
-                account.desks.length ? ` (${t("signin.demo_desks", { desks: account.desks.join(", ") })})` : "",
-              ),
-            ),
-          ),
-        ),
+        h("ul", { class: "demo-accounts" }, centre.map(demoButton)),
+        others.length
+          ? h(
+              "details",
+              { class: "demo-others" },
+              h("summary", {}, t("signin.demo_others", { count: others.length })),
+              h("ul", { class: "demo-accounts" }, others.map(demoButton)),
+            )
+          : null,
       )
     : null;
   const other = lang() === "fr" ? "en" : "fr";

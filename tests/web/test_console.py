@@ -243,9 +243,9 @@ def test_a_crew_member_is_sent_to_the_crews_app_and_a_resident_is_refused(
 ):
     staff(token_for, Role.CREW, "demo-crew-voirie-nord")
     open_page(browser, f"{console_url}/console/")
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-uid="demo-crew-voirie-nord"]'))[
-        0
-    ].click()
+    # Crews are offered apart, folded: the console is not theirs.
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".demo-others summary"))[0].click()
+    browser.find_element(By.CSS_SELECTOR, '[data-uid="demo-crew-voirie-nord"]').click()
     wait(browser, lambda d: "équipe de terrain" in text_of(d, "#signin-status"))
     assert not browser.find_elements(By.ID, "sign-out")
     # A resident's account (e-mail and password) gets no console either.
