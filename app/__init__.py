@@ -42,6 +42,9 @@ def create_app(config: dict | None = None) -> Flask:
     from app.photos import service as photos
 
     photos.init_app(app)
+    from app.live import hub as live
+
+    live.init_app(app)
     # One Api per application (not a module singleton): its OpenAPI spec is per app, and
     # tests build several apps in one process.
     api = Api(app)
@@ -104,6 +107,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.feeds.fault_views import blp as feed_faults
     from app.feeds.views import blp as feeds
     from app.geo.views import blp as geo
+    from app.live.views import blp as live
     from app.mobility.views import mobility
     from app.notifications.views import blp as notifications
     from app.open311.views import blp as open311_keys
@@ -136,15 +140,18 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         mobility,
         notifications,
         opendata,
+        live,
     ):
         api.register_blueprint(blueprint)
     api.register_blueprint(open311_keys)
     # GeoReport v2 is documented by its own specification, not in our OpenAPI document.
     app.register_blueprint(georeport)
     # Web pages are not API operations: plain Flask, out of the OpenAPI document too.
+    from app.web.console import blp as console
     from app.web.views import blp as web
 
     app.register_blueprint(web)
+    app.register_blueprint(console)
     # The interactive docs' assets come from the swagger-ui-bundle package: no CDN needed.
     app.register_blueprint(
         Blueprint(

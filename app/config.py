@@ -57,6 +57,13 @@ class Config:
     # firebase-admin accepts the emulator's unsigned tokens: never in production.
     FIREBASE_PROJECT_ID = "demo-signale"
     FIREBASE_AUTH_EMULATOR_HOST = ""
+    # The Firebase web app the console signs in with (the Firebase JS SDK's apiKey and
+    # authDomain: public values, not secrets). The emulator takes any key.
+    FIREBASE_WEB_API_KEY = "demo-api-key"
+    FIREBASE_AUTH_DOMAIN = ""
+    # The console's base map: the city's tile server ("https://tiles.example/{z}/{x}/{y}.png"),
+    # or none: the communes, equipment and reports are then drawn as vector layers alone.
+    CONSOLE_TILE_URL = ""
     # Tolerated clock difference between Google's token issuer and this server.
     AUTH_CLOCK_SKEW_SECONDS = 10
 
@@ -173,6 +180,22 @@ class Config:
     AREA_SUBSCRIPTIONS_MAX = 10
     AREA_ALERTS_INTERVAL_SECONDS = 3600
     AREA_ALERTS_SETTLE_SECONDS = 60
+
+    # The console's live stream (GET /v1/events, app/live). Each open stream holds one of
+    # its gunicorn process's threads: a process serves at most EVENTS_MAX_STREAMS_PER_PROCESS,
+    # and never more than its threads less EVENTS_API_THREADS, kept for every other request
+    # (GUNICORN_THREADS, app/ops/gunicorn_conf.py); beyond, 503 events_busy with Retry-After.
+    # A heartbeat comment goes out after so many idle seconds, and a stream ends with its
+    # token's expiry or after EVENTS_MAX_STREAM_SECONDS (its client reconnects, spreading
+    # the streams over the processes again); clients reconnect after EVENTS_CLIENT_RETRY_MS.
+    EVENTS_MAX_STREAMS_PER_PROCESS = 100
+    EVENTS_API_THREADS = 16
+    EVENTS_HEARTBEAT_SECONDS = 15
+    EVENTS_MAX_STREAM_SECONDS = 3600
+    EVENTS_CLIENT_RETRY_MS = 2000
+    EVENTS_RETRY_AFTER_SECONDS = 5
+    # Changes a stream may have waiting for its client; beyond, it gets a resync instead.
+    EVENTS_QUEUE_SIZE = 1000
 
     # Pagination
     PAGE_SIZE_DEFAULT = 50

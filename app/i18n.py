@@ -526,6 +526,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "narrow the period (from, to) or another filter, or download the nightly files, "
         "whole tables: {files}.",
     },
+    "events_busy": {
+        "fr": "Ce serveur diffuse déjà autant de flux en direct qu'il le peut : réessayez "
+        "dans {retry_after} s (la console se reconnecte d'elle-même).",
+        "en": "This server already serves as many live streams as it can: retry in "
+        "{retry_after} s (the console reconnects by itself).",
+    },
     "service_unavailable": {
         "fr": "Service momentanément indisponible ({detail}) : réessayez dans quelques instants.",
         "en": "Service temporarily unavailable ({detail}): try again in a moment.",

@@ -113,6 +113,9 @@ def make_app(database_url: str, **overrides):
             "RATELIMIT_MOBILITY_PER_IP": "100000/minute",
             "RATELIMIT_SUPPORTS_PER_IP": "100000/minute",
             "RATELIMIT_SUPPORTS_PER_IP_AND_REPORT": "100000/minute",
+            # An event stream read through the test client (schemathesis) ends soon; the
+            # streams' tests run the real gunicorn (tests/live).
+            "EVENTS_MAX_STREAM_SECONDS": 0.5,
             **overrides,
         }
     )

@@ -22,9 +22,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(database_url: str, media_root: Path, *, workers: int = 1):
+def gunicorn(database_url: str, media_root: Path, *, workers: int = 1, env: dict | None = None):
     """A gunicorn serving Signale on a free port, ready (``/healthz`` answers 200) when
-    this yields its port; stopped on exit."""
+    this yields its port; stopped on exit. ``env``: more environment (settings)."""
     port = free_port()
     env = {
         **os.environ,
@@ -33,6 +33,7 @@ def gunicorn(database_url: str, media_root: Path, *, workers: int = 1):
         "SIGNALE_ENV": "test",
         "LOG_LEVEL": "WARNING",
         "MEDIA_ROOT": str(media_root),
+        **(env or {}),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     process = subprocess.Popen(

@@ -129,6 +129,7 @@ def current_identity() -> Identity:
         if is_internal_uid(claims.uid):
             raise Unauthorized("token_uid_reserved")
         g.identity = resolve(db.session, claims)
+        g.token_expires_at = claims.expires_at
     return g.identity
 
 

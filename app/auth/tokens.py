@@ -41,6 +41,9 @@ class Claims:
     sign_in_provider: str | None
     email: str | None
     email_verified: bool
+    # When the token expires (seconds since the epoch): a long-lived answer (the console's
+    # event stream) ends then, and the client comes back with a fresh token.
+    expires_at: float | None = None
 
     @property
     def anonymous(self) -> bool:
@@ -118,6 +121,7 @@ def claims_of(decoded: dict) -> Claims:
         sign_in_provider=provider if isinstance(provider, str) else None,
         email=decoded.get("email"),
         email_verified=bool(decoded.get("email_verified")),
+        expires_at=float(exp) if isinstance(exp := decoded.get("exp"), int | float) else None,
     )
 
 

@@ -140,6 +140,19 @@ def perform_once(
     return outcome
 
 
+def available(session: Session, actor: Identity, report_id: int, now: datetime | None = None):
+    """The report and the actions ``actor`` may do on it now (the transition table's rows for
+    its role and the report's state, time limits applied): what a screen offers. 404 for no
+    such report, 403 when it is out of the caller's reach, as the actions themselves answer."""
+    now = now or clock.now(session)
+    report = session.get(Report, report_id)
+    if report is None:
+        raise NotFound("report_not_found", id=report_id)
+    access.check_reach(session, actor, report)
+    timing = access.timing(session, report, now)
+    return report, transitions.allowed_actions(report.status, actor.role, timing)
+
+
 def _perform(session, actor, report_id, action, versions, params, render, now) -> Report:
     transitions.require_role(action, actor.role)
     # The one instant of the action: its time limits and the device's time are judged by it.

@@ -197,6 +197,18 @@ class BulkOutSchema(ma.Schema):
 # --- history --------------------------------------------------------------------------------
 
 
+class AvailableActionsSchema(ma.Schema):
+    status = ma.fields.String(metadata={"description": "The report's state"})
+    version = ma.fields.Integer(metadata={"description": "The version these actions apply to"})
+    actions = ma.fields.List(
+        ma.fields.String(),
+        metadata={
+            "description": "The actions the caller may do now, in the table's order: each is "
+            "`POST /v1/reports/{report_id}/actions/{name}` with `_` written `-`"
+        },
+    )
+
+
 class MessageSchema(ma.Schema):
     fr = ma.fields.String(required=True)
     en = ma.fields.String(required=True)

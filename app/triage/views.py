@@ -17,6 +17,7 @@ from app.reports.schemas import ReportIdPathSchema, ReportViewSchema
 from app.triage import history, pipeline, templates, transitions
 from app.triage.schemas import (
     TEMPLATE_STATUSES,
+    AvailableActionsSchema,
     BulkOutSchema,
     CategoryTemplatePathSchema,
     HistoryArgsSchema,
@@ -201,6 +202,20 @@ def _bulk_view(entry: transitions.Action):
 for _entry in transitions.ENTRIES.values():
     if _entry.bulk:
         _bulk_view(_entry)
+
+
+@blp.route("/reports/<int:report_id>/actions", parameters=REPORT_ID_PARAMETER)
+class AvailableActions(MethodView):
+    @roles_required(blp)
+    @blp.arguments(ReportIdPathSchema, location="path", as_kwargs=True)
+    @blp.response(200, AvailableActionsSchema)
+    @blp.alt_response(403, description="Out of the caller's reach", **PROBLEM_DOC)
+    @blp.alt_response(404, description="No such report", **PROBLEM_DOC)
+    def get(self, report_id):
+        """The actions the caller may do on the report now, from the transition table (its
+        role, the report's state, time limits): what the console offers on a ticket"""
+        report, actions = pipeline.available(db.session, current_identity(), report_id)
+        return {"status": report.status, "version": report.version, "actions": list(actions)}
 
 
 @blp.route("/reports/<int:report_id>/history", parameters=REPORT_ID_PARAMETER)

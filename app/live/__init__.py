@@ -1,0 +1,1 @@
+"""The console's live updates: report changes through LISTEN/NOTIFY, as server-sent events."""

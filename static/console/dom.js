@@ -1,0 +1,39 @@
+// A small helper to build the console's elements without innerHTML (no markup injection, no
+// inline style: the Content-Security-Policy allows neither).
+
+export function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "class") element.className = value;
+    else if (name === "dataset") Object.assign(element.dataset, value);
+    else if (name.startsWith("on") && typeof value === "function") {
+      element.addEventListener(name.slice(2).toLowerCase(), value);
+    } else if (value === true) element.setAttribute(name, "");
+    else element.setAttribute(name, String(value));
+  }
+  append(element, children);
+  return element;
+}
+
+export function append(parent, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    parent.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return parent;
+}
+
+export function clear(element) {
+  while (element.firstChild) element.firstChild.remove();
+  return element;
+}
+
+export function problemBox(error, t) {
+  const problem = error?.problem || {};
+  return h(
+    "div",
+    { class: "problem", role: "alert" },
+    h("p", {}, problem.detail || t("error.generic")),
+  );
+}

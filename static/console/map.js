@@ -1,0 +1,203 @@
+// The console's map (Leaflet, served by Signale): without a tile server the communes, the
+// desk's reports, the equipment and the mobility layers are drawn as vector layers, so the
+// map works with no internet; CONSOLE_TILE_URL adds the city's base map under them.
+
+import { api } from "./api.js";
+import { addTexts, formatNumber, t } from "./i18n.js";
+
+addTexts({
+  fr: {
+    "map.label": "Carte des signalements de la file, des communes et des équipements",
+    "map.communes": "Communes",
+    "map.reports": "Signalements de la file",
+    "map.nearby": "Signalements proches de la même catégorie",
+    "map.assets": "Équipements (lampadaires, feux)",
+    "map.parkings": "Parkings",
+    "map.traffic": "Trafic",
+    "map.zoom_in": "Zoomer",
+    "map.zoom_out": "Dézoomer",
+    "map.asset": "{name} ({reference}) : {status}",
+    "map.parking": "{name} : {free} places libres",
+    "map.picking": "Cliquez sur le signalement d’origine sur la carte.",
+    "asset.in_service": "en service",
+    "asset.faulty": "en panne",
+    "asset.out_of_service": "hors service",
+    "asset.removed": "retiré",
+  },
+  en: {
+    "map.label": "Map of the queue's reports, the communes and the equipment",
+    "map.communes": "Communes",
+    "map.reports": "Queue's reports",
+    "map.nearby": "Nearby reports of the same category",
+    "map.assets": "Equipment (street lights, signals)",
+    "map.parkings": "Car parks",
+    "map.traffic": "Traffic",
+    "map.zoom_in": "Zoom in",
+    "map.zoom_out": "Zoom out",
+    "map.asset": "{name} ({reference}): {status}",
+    "map.parking": "{name}: {free} free spaces",
+    "map.picking": "Click the original report on the map.",
+    "asset.in_service": "in service",
+    "asset.faulty": "faulty",
+    "asset.out_of_service": "out of service",
+    "asset.removed": "removed",
+  },
+});
+
+const DIJON = [47.322, 5.041];
+let communesCache = null;
+
+function statusClass(status) {
+  return `report-marker report-marker--${status}`;
+}
+
+export function createMap(element, { tileUrl = null, onSelect = () => {} } = {}) {
+  element.setAttribute("role", "region");
+  element.setAttribute("aria-label", t("map.label"));
+  const map = L.map(element, { zoomControl: false, attributionControl: Boolean(tileUrl), preferCanvas: false }).setView(DIJON, 13);
+  L.control.zoom({ zoomInTitle: t("map.zoom_in"), zoomOutTitle: t("map.zoom_out") }).addTo(map);
+  if (tileUrl) L.tileLayer(tileUrl, { maxZoom: 20 }).addTo(map);
+
+  const communes = L.geoJSON(null, { style: { className: "commune-shape", weight: 1, fill: false }, interactive: false }).addTo(map);
+  const reports = L.layerGroup().addTo(map);
+  const nearby = L.layerGroup().addTo(map);
+  const assets = L.layerGroup().addTo(map);
+  const parkings = L.layerGroup();
+  const traffic = L.geoJSON(null, { style: (feature) => ({ className: `traffic traffic--${feature.properties.congestion || "unknown"}`, weight: 4 }) });
+  const overlays = {
+    [t("map.communes")]: communes,
+    [t("map.reports")]: reports,
+    [t("map.nearby")]: nearby,
+    [t("map.assets")]: assets,
+    [t("map.parkings")]: parkings,
+    [t("map.traffic")]: traffic,
+  };
+  L.control.layers(null, overlays, { collapsed: true }).addTo(map);
+
+  const markers = new Map();
+  let picking = null;
+
+  function marker(id, latlng, className, title) {
+    const circle = L.circleMarker(latlng, { radius: 7, className, weight: 2 });
+    circle.bindTooltip(title);
+    circle.on("click", () => {
+      if (picking) {
+        const pick = picking;
+        picking = null;
+        element.classList.remove("map--picking");
+        pick(id);
+      } else onSelect(id);
+    });
+    return circle;
+  }
+
+  async function loadCommunes() {
+    if (!communesCache) communesCache = (await api("/v1/communes")).body;
+    communes.addData(communesCache);
+  }
+
+  async function loadAround() {
+    const bounds = map.getBounds();
+    const bbox = [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()].map((v) => v.toFixed(5)).join(",");
+    if (map.hasLayer(assets)) {
+      assets.clearLayers();
+      if (map.getZoom() >= 14) {
+        try {
+          const page = (await api("/v1/assets", { query: { bbox, limit: 200 } })).body;
+          for (const asset of page.items) {
+            if (!asset.location) continue;
+            const title = t("map.asset", { name: asset.name || asset.kind, reference: asset.reference, status: t(`asset.${asset.status}`) });
+            L.circleMarker([asset.location.lat, asset.location.lon], {
+              radius: asset.status === "faulty" ? 6 : 3,
+              className: `asset-marker asset-marker--${asset.kind} asset-marker--${asset.status}`,
+              weight: 1,
+            })
+              .bindTooltip(title)
+              .addTo(assets);
+          }
+        } catch (_) {
+          /* the layer stays empty: the queue does not depend on it */
+        }
+      }
+    }
+    if (map.hasLayer(traffic)) {
+      traffic.clearLayers();
+      try {
+        traffic.addData((await api("/v1/mobility/traffic", { query: { bbox, limit: 200 } })).body);
+      } catch (_) {
+        /* no traffic feed */
+      }
+    }
+    if (map.hasLayer(parkings)) {
+      parkings.clearLayers();
+      const centre = map.getCenter();
+      try {
+        const page = (await api("/v1/mobility/parkings", { query: { lon: centre.lng.toFixed(5), lat: centre.lat.toFixed(5), radius: 3000, limit: 100 } })).body;
+        for (const parking of page.items) {
+          const point = parking.location?.coordinates;
+          if (!point) continue;
+          L.circleMarker([point[1], point[0]], { radius: 6, className: "parking-marker", weight: 2 })
+            .bindTooltip(t("map.parking", { name: parking.name || parking.source_id, free: parking.free_spaces ?? "?" }))
+            .addTo(parkings);
+        }
+      } catch (_) {
+        /* no parking feed */
+      }
+    }
+  }
+  map.on("moveend overlayadd", loadAround);
+  loadCommunes().catch(() => {});
+  loadAround();
+
+  return {
+    map,
+    setReports(items, selectedId) {
+      reports.clearLayers();
+      markers.clear();
+      for (const item of items) {
+        const point = item.location?.coordinates;
+        if (!point) continue;
+        const selected = item.id === selectedId ? " report-marker--selected" : "";
+        const circle = marker(item.id, [point[1], point[0]], `${statusClass(item.status)} report-marker-${item.id}${selected}`, `${item.reference} · ${t(`status.${item.status}`)}`);
+        circle.addTo(reports);
+        markers.set(item.id, circle);
+      }
+    },
+    setNearby(items) {
+      nearby.clearLayers();
+      for (const item of items) {
+        const point = item.location?.coordinates;
+        if (!point || markers.has(item.id)) continue;
+        marker(item.id, [point[1], point[0]], `report-marker report-marker--nearby report-marker-${item.id}`, `${item.reference || item.id}`).addTo(nearby);
+      }
+    },
+    fit() {
+      const layers = reports.getLayers();
+      if (!layers.length) return false;
+      map.fitBounds(L.featureGroup(layers).getBounds(), { padding: [24, 24], maxZoom: 16 });
+      return true;
+    },
+    focus(item) {
+      const point = item?.location?.coordinates;
+      if (point) map.panTo([point[1], point[0]]);
+    },
+    pick() {
+      element.classList.add("map--picking");
+      return new Promise((resolve) => {
+        picking = resolve;
+      });
+    },
+    cancelPick() {
+      picking = null;
+      element.classList.remove("map--picking");
+    },
+    invalidate() {
+      map.invalidateSize();
+    },
+    destroy() {
+      map.remove();
+    },
+  };
+}
+
+export { formatNumber };
