@@ -147,8 +147,11 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     # GeoReport v2 is documented by its own specification, not in our OpenAPI document.
     app.register_blueprint(georeport)
     # Web pages are not API operations: plain Flask, out of the OpenAPI document too.
+    from app.web import assets
     from app.web.console import blp as console
     from app.web.views import blp as web
+
+    assets.init_app(app)
 
     app.register_blueprint(web)
     app.register_blueprint(console)

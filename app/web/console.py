@@ -99,7 +99,8 @@ def config():
         "firebase": {
             "apiKey": cfg["FIREBASE_WEB_API_KEY"],
             "projectId": cfg["FIREBASE_PROJECT_ID"],
-            "authDomain": cfg["FIREBASE_AUTH_DOMAIN"] or f"{cfg['FIREBASE_PROJECT_ID']}.firebaseapp.com",
+            "authDomain": cfg["FIREBASE_AUTH_DOMAIN"]
+            or f"{cfg['FIREBASE_PROJECT_ID']}.firebaseapp.com",
         },
         "auth_emulator": emulator,
         "demo_accounts": demo_accounts() if emulator else [],

@@ -31,6 +31,11 @@ TEXTS: dict[str, dict[str, str]] = {
             "puis tient son auteur informé."
         ),
         "resources": "Ressources",
+        "console": "Console du centre de supervision",
+        "console_about": (
+            "Pour les agents, superviseurs et administrateurs : les files des pôles, la "
+            "carte, les signalements et les équipements (connexion requise)."
+        ),
         "docs": "Documentation de l’API",
         "docs_about": "Toutes les opérations de l’API, décrites et essayables dans le navigateur.",
         "openapi": "Document OpenAPI 3",
@@ -62,6 +67,11 @@ TEXTS: dict[str, dict[str, str]] = {
             "centre and the right field crew, then keeps its author informed."
         ),
         "resources": "Resources",
+        "console": "Control centre console",
+        "console_about": (
+            "For agents, supervisors and administrators: the desks' queues, the map, the "
+            "reports and the equipment (sign-in required)."
+        ),
         "docs": "API documentation",
         "docs_about": "Every operation of the API, described and ready to try in the browser.",
         "openapi": "OpenAPI 3 document",

@@ -46,6 +46,7 @@ addTexts({
     "shortcuts.next": "Signalement suivant de la file",
     "shortcuts.previous": "Signalement précédent de la file",
     "shortcuts.open": "Ouvrir le signalement sélectionné",
+    "shortcuts.select": "Sélectionner ou désélectionner le signalement (actions groupées)",
     "shortcuts.acknowledge": "Prendre en compte le signalement ouvert",
     "shortcuts.assign": "Affecter à une équipe",
     "shortcuts.update": "Écrire un message public",
@@ -91,6 +92,7 @@ addTexts({
     "shortcuts.next": "Next report in the queue",
     "shortcuts.previous": "Previous report in the queue",
     "shortcuts.open": "Open the selected report",
+    "shortcuts.select": "Select or unselect the report (bulk actions)",
     "shortcuts.acknowledge": "Acknowledge the open report",
     "shortcuts.assign": "Assign to a crew",
     "shortcuts.update": "Write a public update",
@@ -105,6 +107,7 @@ const SHORTCUTS = [
   ["j / ↓", "shortcuts.next"],
   ["k / ↑", "shortcuts.previous"],
   ["Entrée / o", "shortcuts.open"],
+  ["x", "shortcuts.select"],
   ["a", "shortcuts.acknowledge"],
   ["s", "shortcuts.assign"],
   ["u", "shortcuts.update"],
@@ -132,6 +135,7 @@ let desks = [];
 let view = null; // {name, module}
 let stopLive = null;
 let liveState = "connecting";
+let farewell = null; // why the console signed the person out, told on the sign-in screen
 
 function announce(text) {
   announcer.textContent = "";
@@ -276,7 +280,9 @@ function signInError(error) {
   return t("signin.error.other", { code });
 }
 
-function showSignIn(message) {
+function showSignIn(message = null) {
+  message = message || farewell;
+  farewell = null;
   me = null;
   renderHeader();
   document.title = t("app.title");
@@ -375,10 +381,9 @@ async function enter() {
     return;
   }
   if (!STAFF.includes(me.role)) {
-    const message = me.role === "crew" ? t("signin.crew") : t("signin.not_staff");
+    farewell = me.role === "crew" ? t("signin.crew") : t("signin.not_staff");
     me = null;
-    await signOutUser();
-    showSignIn(message);
+    await signOutUser(); // the sign-in screen comes back, saying why
     return;
   }
   desks = (await api("/v1/desks")).body;

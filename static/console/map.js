@@ -19,6 +19,12 @@ addTexts({
     "map.asset": "{name} ({reference}) : {status}",
     "map.parking": "{name} : {free} places libres",
     "map.picking": "Cliquez sur le signalement d’origine sur la carte.",
+    "map.legend": "Légende",
+    "map.legend.new": "Nouveau ou rouvert",
+    "map.legend.acknowledged": "Pris en compte",
+    "map.legend.work": "Affecté ou en cours",
+    "map.legend.faulty": "Équipement en panne",
+    "map.legend.asset": "Équipement",
     "asset.in_service": "en service",
     "asset.faulty": "en panne",
     "asset.out_of_service": "hors service",
@@ -37,6 +43,12 @@ addTexts({
     "map.asset": "{name} ({reference}): {status}",
     "map.parking": "{name}: {free} free spaces",
     "map.picking": "Click the original report on the map.",
+    "map.legend": "Legend",
+    "map.legend.new": "New or reopened",
+    "map.legend.acknowledged": "Acknowledged",
+    "map.legend.work": "Assigned or in progress",
+    "map.legend.faulty": "Faulty equipment",
+    "map.legend.asset": "Equipment",
     "asset.in_service": "in service",
     "asset.faulty": "faulty",
     "asset.out_of_service": "out of service",
@@ -73,6 +85,33 @@ export function createMap(element, { tileUrl = null, onSelect = () => {} } = {})
     [t("map.traffic")]: traffic,
   };
   L.control.layers(null, overlays, { collapsed: true }).addTo(map);
+  const legend = L.control({ position: "bottomleft" });
+  legend.onAdd = () => {
+    const box = document.createElement("div");
+    box.className = "map-legend";
+    const title = document.createElement("p");
+    title.className = "map-legend__title";
+    title.textContent = t("map.legend");
+    const list = document.createElement("ul");
+    for (const [className, key] of [
+      ["new", "map.legend.new"],
+      ["acknowledged", "map.legend.acknowledged"],
+      ["work", "map.legend.work"],
+      ["nearby", "map.nearby"],
+      ["faulty", "map.legend.faulty"],
+      ["asset", "map.legend.asset"],
+    ]) {
+      const item = document.createElement("li");
+      const swatch = document.createElement("span");
+      swatch.className = `map-legend__swatch map-legend__swatch--${className}`;
+      swatch.setAttribute("aria-hidden", "true");
+      item.append(swatch, document.createTextNode(t(key)));
+      list.append(item);
+    }
+    box.append(title, list);
+    return box;
+  };
+  legend.addTo(map);
 
   const markers = new Map();
   let picking = null;
@@ -174,7 +213,7 @@ export function createMap(element, { tileUrl = null, onSelect = () => {} } = {})
     fit() {
       const layers = reports.getLayers();
       if (!layers.length) return false;
-      map.fitBounds(L.featureGroup(layers).getBounds(), { padding: [24, 24], maxZoom: 16 });
+      map.fitBounds(L.featureGroup(layers).getBounds(), { padding: [24, 24], maxZoom: 15 });
       return true;
     },
     focus(item) {

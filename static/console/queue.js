@@ -24,6 +24,14 @@ addTexts({
     "queue.more": "Afficher plus",
     "queue.updated": "La file a été mise à jour.",
     "queue.overdue_badge": "en retard",
+    "queue.select": "Sélectionner {reference}",
+    "queue.selected": "{count} sélectionné(s)",
+    "queue.bulk": "Actions sur la sélection",
+    "queue.bulk_acknowledge": "Prendre en compte la sélection",
+    "queue.bulk_assign": "Affecter la sélection à",
+    "queue.bulk_assign_button": "Affecter",
+    "queue.bulk_clear": "Tout désélectionner",
+    "queue.bulk_done": "{done} fait(s), {refused} refusé(s).",
     "queue.not_your_desk": "Ce pôle n’est pas le vôtre.",
   },
   en: {
@@ -42,6 +50,14 @@ addTexts({
     "queue.more": "Show more",
     "queue.updated": "The queue was updated.",
     "queue.overdue_badge": "overdue",
+    "queue.select": "Select {reference}",
+    "queue.selected": "{count} selected",
+    "queue.bulk": "Actions on the selection",
+    "queue.bulk_acknowledge": "Acknowledge the selection",
+    "queue.bulk_assign": "Assign the selection to",
+    "queue.bulk_assign_button": "Assign",
+    "queue.bulk_clear": "Clear the selection",
+    "queue.bulk_done": "{done} done, {refused} refused.",
     "queue.not_your_desk": "This desk is not yours.",
   },
 });
@@ -54,7 +70,7 @@ let state = null;
 export async function render(root, ctx) {
   const desk = ctx.params.desk;
   const deskInfo = ctx.desks.find((d) => d.code === desk);
-  state = { ctx, desk, filters: { status: "", overdue: false, q: "", sort: "priority" }, items: [], cursor: null, selected: null, ticket: null, refresh: null };
+  state = { ctx, desk, filters: { status: "", overdue: false, q: "", sort: "priority" }, items: [], cursor: null, selected: null, ticket: null, refresh: null, chosen: new Map() };
   const title = h("h1", { id: "queue-title", class: "queue-title" }, t("queue.title", { desk: named(deskInfo) || desk }));
   const counts = h("p", { class: "queue-counts", id: "queue-counts", "aria-live": "polite" });
   const list = h("ol", { class: "queue-list", id: "queue-list", "aria-labelledby": "queue-title" });
@@ -69,6 +85,7 @@ export async function render(root, ctx) {
   const search = h("input", { type: "search", id: "filter-q", minlength: 3, maxlength: 100 });
   const sort = h("select", { id: "filter-sort" }, ["priority", "age"].map((s) => h("option", { value: s }, t(`queue.sort.${s}`))));
   const problem = h("div", { id: "queue-problem" });
+  const bulk = bulkBar(ctx, desk);
   const filters = h(
     "form",
     {
@@ -93,12 +110,12 @@ export async function render(root, ctx) {
   const layout = h(
     "div",
     { class: "desk-view", id: "desk-view" },
-    h("section", { class: "queue-pane", "aria-labelledby": "queue-title" }, title, counts, filters, problem, list, more),
+    h("section", { class: "queue-pane", "aria-labelledby": "queue-title" }, title, counts, filters, problem, bulk.element, list, more),
     h("div", { class: "map-pane" }, mapElement),
     ticketPane,
   );
   root.append(layout);
-  Object.assign(state, { list, counts, more, problem, ticketPane, layout, search });
+  Object.assign(state, { list, counts, more, problem, ticketPane, layout, search, bulk });
   state.map = createMap(mapElement, { tileUrl: ctx.config.tile_url, onSelect: (id) => ctx.navigate(`#/queue/${desk}/${id}`) });
   state.ticket = new Ticket(ticketPane, ctx, {
     map: state.map,
@@ -215,11 +232,73 @@ function drawList() {
       h("span", { class: "queue-item__where" }, [item.address, item.commune?.name].filter(Boolean).join(", ")),
       h("span", { class: "queue-item__when" }, formatDateTime(item.created_at)),
     );
-    list.append(h("li", {}, link));
+    const box = h("input", {
+      type: "checkbox",
+      class: "queue-select",
+      id: `select-${item.id}`,
+      "aria-label": t("queue.select", { reference: item.reference }),
+      checked: state.chosen.has(item.id) ? true : null,
+    });
+    box.addEventListener("change", () => choose(item, box.checked));
+    list.append(h("li", { class: "queue-row" }, box, link));
   }
   state.more.hidden = !state.cursor;
   markSelected();
   if (focused) list.querySelector(`[data-report-id="${focused}"]`)?.focus();
+}
+
+function choose(item, on) {
+  if (on) state.chosen.set(item.id, item.version);
+  else state.chosen.delete(item.id);
+  state.bulk.show();
+}
+
+function bulkBar(ctx, desk) {
+  const count = h("p", { class: "bulk-count", id: "bulk-count", role: "status" });
+  const crew = h("select", { id: "bulk-crew" });
+  const outcome = h("div", { id: "bulk-outcome", role: "status" });
+  ctx.api("/v1/crews").then((answer) => {
+    for (const c of answer.body.filter((c) => c.desk === desk && c.active !== false)) crew.append(h("option", { value: c.code }, c.name));
+  }, () => {});
+  async function run(action, extra = {}) {
+    clear(outcome);
+    const reports = [...state.chosen].map(([id, version]) => ({ id, version }));
+    try {
+      const answer = await ctx.api(`/v1/reports/bulk-actions/${action}`, { method: "POST", body: { reports, ...extra } });
+      const refused = answer.body.results.filter((r) => !r.ok);
+      const byId = new Map(state.items.map((i) => [i.id, i.reference]));
+      outcome.append(
+        h("p", {}, t("queue.bulk_done", { done: answer.body.results.length - refused.length, refused: refused.length })),
+        refused.length ? h("ul", { class: "problem" }, refused.map((r) => h("li", {}, `${byId.get(r.id) || r.id} : ${r.detail || r.code}`))) : null,
+      );
+      state.chosen.clear();
+      await loadPage(false);
+      show();
+    } catch (error) {
+      outcome.append(problemBox(error, t));
+    }
+  }
+  const element = h(
+    "section",
+    { class: "bulk-bar", id: "bulk-bar", "aria-label": t("queue.bulk"), hidden: true },
+    count,
+    h(
+      "div",
+      { class: "form-buttons" },
+      h("button", { type: "button", class: "button button-primary", id: "bulk-acknowledge", onclick: () => run("acknowledge") }, t("queue.bulk_acknowledge")),
+      h("label", { for: "bulk-crew", class: "bulk-label" }, t("queue.bulk_assign")),
+      crew,
+      h("button", { type: "button", class: "button", id: "bulk-assign", onclick: () => run("assign", { crew: crew.value }) }, t("queue.bulk_assign_button")),
+      h("button", { type: "button", class: "button", onclick: () => { state.chosen.clear(); drawList(); show(); } }, t("queue.bulk_clear")),
+    ),
+    outcome,
+  );
+  function show() {
+    const n = state?.chosen.size || 0;
+    element.hidden = n === 0 && !outcome.firstChild;
+    count.textContent = t("queue.selected", { count: n });
+  }
+  return { element, show };
 }
 
 function markSelected() {
@@ -257,6 +336,11 @@ function keys(event) {
   } else if (event.key === "o" && index >= 0) {
     event.preventDefault();
     links[index].click();
+  } else if (event.key === "x" && index >= 0) {
+    event.preventDefault();
+    const box = links[index].parentElement.querySelector(".queue-select");
+    box.checked = !box.checked;
+    box.dispatchEvent(new Event("change"));
   } else if (event.key === "/") {
     event.preventDefault();
     state.search.focus();

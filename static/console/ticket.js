@@ -48,6 +48,7 @@ addTexts({
     "ticket.contact_email": "Courriel",
     "ticket.contact_phone": "Téléphone",
     "ticket.changed_live": "Ce signalement vient d’être modifié (version {version}) : il est à jour.",
+    "ticket.changed_while_writing": "Ce signalement vient d’être modifié ailleurs (version {version}) : à l’envoi, votre action sera vérifiée face à cette version.",
     "ticket.done": "Action « {action} » enregistrée.",
     "ticket.conflict_title": "Ce signalement a changé pendant que vous le consultiez",
     "ticket.conflict_intro": "Votre action « {action} » n’a pas été appliquée. Voici ce qui a changé :",
@@ -139,6 +140,7 @@ addTexts({
     "ticket.contact_email": "E-mail",
     "ticket.contact_phone": "Phone",
     "ticket.changed_live": "This report was just changed (version {version}): it is up to date.",
+    "ticket.changed_while_writing": "This report was just changed elsewhere (version {version}): when you send your action, it will be checked against that version.",
     "ticket.done": "Action “{action}” recorded.",
     "ticket.conflict_title": "This report changed while you were looking at it",
     "ticket.conflict_intro": "Your action “{action}” was not applied. This is what changed:",
@@ -309,6 +311,12 @@ export class Ticket {
   async live(detail) {
     if (!this.report || !detail || detail.id !== this.report.id || detail.version <= this.report.version) return;
     if (this.busy) return;
+    if (this.formArea?.querySelector("form")) {
+      // The agent is writing an action: nothing they typed is wiped. The action goes with
+      // the version they saw; if it conflicts, the conflict view shows what changed.
+      this.notice(t("ticket.changed_while_writing", { version: detail.version }));
+      return;
+    }
     await this.load();
     this.render();
     this.notice(t("ticket.changed_live", { version: this.report.version }));

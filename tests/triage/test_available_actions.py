@@ -43,9 +43,7 @@ def test_the_offer_follows_the_table_for_every_state(app, client, auth):
         assert actions == expected, status
 
 
-def test_the_crew_holding_the_ticket_is_offered_its_work_and_an_admin_nothing(
-    app, client, auth
-):
+def test_the_crew_holding_the_ticket_is_offered_its_work_and_an_admin_nothing(app, client, auth):
     report_id = make_report(app, status="assigned")
     assert set(available(client, auth(Role.CREW), report_id).get_json()["actions"]) >= {
         "start",

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.processes
 LINKS_FR = [
     "Aller au contenu",
     "English",
+    "Console du centre de supervision",
     "Documentation de l’API",
     "Document OpenAPI 3",
     "Données ouvertes : les fichiers",
@@ -28,6 +29,7 @@ LINKS_FR = [
 LINKS_EN = [
     "Skip to content",
     "Français",
+    "Control centre console",
     "API documentation",
     "OpenAPI 3 document",
     "Open data: the files",

@@ -5,18 +5,24 @@ report arrive live, merges by picking on the map; the contact is shown only behi
 audited button; every screen passes axe-core; screenshots of each screen go to the
 ``screenshots`` folder (SIGNALE_SCREENSHOTS)."""
 
+import hashlib
 import uuid
+from datetime import UTC, datetime
 
 import pytest
+from PIL import Image
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import func, select
 
+from app.assets.service import put_asset
 from app.audit.models import AuditEvent
 from app.auth.tokens import mint_emulator_token
 from app.extensions import db
+from app.organisation.service import create_rule
+from app.photos.models import Photo
 from app.reports.models import Report, ReportFollower, ReportSupporter
 from app.reports.service import add_support
 from app.users.models import Role
@@ -40,9 +46,15 @@ def standin():
 
 
 @pytest.fixture(scope="module")
-def console_url(app, database_url, tmp_path_factory, standin):
-    env = {"FIREBASE_AUTH_EMULATOR_HOST": standin.host, "EVENTS_HEARTBEAT_SECONDS": "2"}
-    with gunicorn(database_url, tmp_path_factory.mktemp("media"), workers=2, env=env) as port:
+def media(tmp_path_factory):
+    """The console's service's photo storage (a temporary directory)."""
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="module")
+def console_url(app, database_url, media, standin):
+    env = {"FIREBASE_AUTH_EMULATOR_HOST": standin.host}
+    with gunicorn(database_url, media, workers=2, env=env) as port:
         yield f"http://127.0.0.1:{port}"
 
 
@@ -88,19 +100,49 @@ def queue_ids(browser) -> list[int]:
 
 
 def open_ticket(browser, report_id):
-    link = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'[data-report-id="{report_id}"]'))
+    link = wait(
+        browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'[data-report-id="{report_id}"]')
+    )
     link[0].click()
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#ticket-status"))
 
 
 def action_button(browser, name):
     return wait(
-        browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'.ticket-actions [data-action="{name}"]')
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, f'.ticket-actions [data-action="{name}"]'),
     )[0]
 
 
 def ticket_status(browser) -> str:
     return text_of(browser, "#ticket-status")
+
+
+def stored_photo(app, media, report_id, kind, colour):
+    """A photo as the pipeline leaves it: its display and thumbnail files in the storage."""
+    digest = hashlib.sha256(f"{report_id}-{kind}".encode()).hexdigest()
+    keys = {}
+    for variant, size in (("display", (640, 480)), ("thumbnails", (160, 120))):
+        key = f"{variant}/{digest[:2]}/{digest}.jpg"
+        path = media / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", size, colour).save(path, "JPEG")
+        keys[variant] = key
+    with app.app_context():
+        db.session.add(
+            Photo(
+                report_id=report_id,
+                kind=kind,
+                status="ready",
+                display_key=keys["display"],
+                thumbnail_key=keys["thumbnails"],
+                width=640,
+                height=480,
+                uploaded_by="ana",
+            )
+        )
+        db.session.commit()
+        db.session.remove()
 
 
 def staff(token_for, role, uid, **assignment):
@@ -109,7 +151,7 @@ def staff(token_for, role, uid, **assignment):
 
 
 def test_an_agent_signs_in_sees_only_their_desks_opens_acknowledges_and_assigns_a_report(
-    app, client, console_url, browser, token_for, screenshots
+    app, client, console_url, media, browser, token_for, screenshots
 ):
     agent = staff(token_for, Role.AGENT, "demo-agent-voirie")
     ours = make_report(
@@ -120,6 +162,8 @@ def test_an_agent_signs_in_sees_only_their_desks_opens_acknowledges_and_assigns_
         answers={"size": "large"},
     )
     theirs = make_report(app, status="new", desk="allo-mairie", crew=None)
+    stored_photo(app, media, ours, "report", (90, 90, 90))
+    stored_photo(app, media, ours, "reopen", (120, 60, 60))
 
     open_page(browser, f"{console_url}/console/")
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".demo-account"))
@@ -139,6 +183,16 @@ def test_an_agent_signs_in_sees_only_their_desks_opens_acknowledges_and_assigns_
     answers = text_of(browser, ".ticket-answers")
     assert answers and "large" not in answers.lower().split()  # the choice's words, not its key
     assert ticket_status(browser) == "Nouveau"
+    kinds = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".ticket-photos .photo-kind")]
+    assert kinds == ["Photo du signalement", "Photo de réouverture"]
+    # Both thumbnails were fetched from Signale and decoded by the browser.
+    wait(
+        browser,
+        lambda d: d.execute_script(
+            "return [...document.querySelectorAll('.ticket-photos img')]"
+            ".every((img) => img.complete && img.naturalWidth === 160)"
+        ),
+    )
     browser.save_screenshot(str(screenshots / "console-ticket.png"))
     assert not serious(axe_violations(browser))
     assert policy_refusals(browser) == []
@@ -151,7 +205,10 @@ def test_an_agent_signs_in_sees_only_their_desks_opens_acknowledges_and_assigns_
     browser.find_element(By.CSS_SELECTOR, '[data-form="assign"] button[type="submit"]').click()
     wait(browser, lambda d: ticket_status(d) == "Affecté")
     assert "Voirie Nord" in text_of(browser, "#ticket-crew")
-    history = [li.get_attribute("data-action") for li in browser.find_elements(By.CSS_SELECTOR, "#ticket-history li")]
+    history = [
+        li.get_attribute("data-action")
+        for li in browser.find_elements(By.CSS_SELECTOR, "#ticket-history li")
+    ]
     assert history[-2:] == ["acknowledge", "assign"]
 
     # The resident's feed says so.
@@ -165,23 +222,47 @@ def test_an_agent_of_another_desk_is_refused_the_report_and_never_sees_the_conta
     app, console_url, browser, token_for
 ):
     other = staff(token_for, Role.AGENT, "demo-agent-other")
-    report_id = make_report(app, status="new", desk="allo-mairie", crew=None, contact={"name": "Ana Lopes", "phone": "0600000000"})
+    report_id = make_report(
+        app,
+        status="new",
+        desk="allo-mairie",
+        crew=None,
+        contact={"name": "Ana Lopes", "phone": "0600000000"},
+    )
     sign_in(browser, console_url, other)
     wait(browser, lambda d: d.find_elements(By.ID, "queue-counts"))
-    open_page(browser, f"{console_url}/console/#/queue/allo-mairie/{report_id}")
-    wait(browser, lambda d: d.find_elements(By.ID, "sign-out"))
-    # Signed in again (the token lives in memory only): the desk refuses.
-    open_page(browser, f"{console_url}/console/")
-    sign_in(browser, console_url, other)
-    browser.get(f"{console_url}/console/#/queue/allo-mairie/{report_id}")
+    # The agent types another desk's ticket in the address bar: the API refuses, nothing leaks.
+    browser.execute_script(f"window.location.hash = '#/queue/allo-mairie/{report_id}'")
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".problem"))
     assert "Ana Lopes" not in browser.page_source
     assert not browser.find_elements(By.ID, "show-contact")
 
 
-def test_show_contact_writes_exactly_one_audit_entry(app, console_url, browser, token_for, screenshots):
+def test_a_crew_member_is_sent_to_the_crews_app_and_a_resident_is_refused(
+    app, console_url, browser, token_for, standin
+):
+    staff(token_for, Role.CREW, "demo-crew-voirie-nord")
+    open_page(browser, f"{console_url}/console/")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-uid="demo-crew-voirie-nord"]'))[
+        0
+    ].click()
+    wait(browser, lambda d: "équipe de terrain" in text_of(d, "#signin-status"))
+    assert not browser.find_elements(By.ID, "sign-out")
+    # A resident's account (e-mail and password) gets no console either.
+    standin.add_account(email="ana@example.fr", password="correct horse")
+    browser.find_element(By.ID, "signin-email").send_keys("ana@example.fr")
+    browser.find_element(By.ID, "signin-password").send_keys("correct horse", Keys.ENTER)
+    wait(browser, lambda d: "réservée au personnel" in text_of(d, "#signin-status"))
+    assert not browser.find_elements(By.ID, "sign-out")
+
+
+def test_show_contact_writes_exactly_one_audit_entry(
+    app, console_url, browser, token_for, screenshots
+):
     agent = staff(token_for, Role.AGENT, "demo-agent-contact")
-    report_id = make_report(app, status="new", crew=None, contact={"name": "Ana Lopes", "phone": "0600000000"})
+    report_id = make_report(
+        app, status="new", crew=None, contact={"name": "Ana Lopes", "phone": "0600000000"}
+    )
 
     def reads():
         with app.app_context():
@@ -208,12 +289,17 @@ def test_a_second_agent_s_change_gives_the_conflict_view_and_the_action_is_redon
     sign_in(browser, console_url, agent)
     open_ticket(browser, report_id)
     action_button(browser, "assign").click()
-    Select(wait(browser, lambda d: d.find_elements(By.ID, "form-crew"))[0]).select_by_value("voirie-nord")
+    Select(wait(browser, lambda d: d.find_elements(By.ID, "form-crew"))[0]).select_by_value(
+        "voirie-nord"
+    )
 
     # Meanwhile, another agent raises its priority.
     second = auth(Role.AGENT)
     assert act(client, second, report_id, "set_priority", {"priority": 1}).status_code == 200
 
+    # The live stream tells the open ticket; what the agent was writing stays.
+    wait(browser, lambda d: "version" in text_of(d, ".ticket-notice"))
+    assert browser.find_element(By.ID, "form-crew").get_attribute("value") == "voirie-nord"
     browser.find_element(By.CSS_SELECTOR, '[data-form="assign"] button[type="submit"]').click()
     conflict = wait(browser, lambda d: d.find_elements(By.ID, "conflict"))[0]
     assert "Priorité" in conflict.text and "Urgente" in conflict.text
@@ -221,23 +307,52 @@ def test_a_second_agent_s_change_gives_the_conflict_view_and_the_action_is_redon
     assert not serious(axe_violations(browser))
     browser.find_element(By.ID, "conflict-redo").click()
     wait(browser, lambda d: ticket_status(d) == "Affecté")
-    history = [li.get_attribute("data-action") for li in browser.find_elements(By.CSS_SELECTOR, "#ticket-history li")]
+    history = [
+        li.get_attribute("data-action")
+        for li in browser.find_elements(By.CSS_SELECTOR, "#ticket-history li")
+    ]
     assert history[-2:] == ["set_priority", "assign"]
+
+
+def test_another_agent_s_change_shows_on_the_open_ticket_without_a_reload(
+    app, client, console_url, browser, token_for, auth
+):
+    agent = staff(token_for, Role.AGENT, "demo-agent-watch")
+    report_id = make_report(app, status="new", crew=None)
+    sign_in(browser, console_url, agent)
+    open_ticket(browser, report_id)
+    wait(browser, lambda d: text_of(d, "#live-state") == "En direct")
+    browser.execute_script("window.__sameDocument = true")
+    assert act(client, auth(Role.AGENT), report_id, "acknowledge").status_code == 200
+    wait(browser, lambda d: ticket_status(d) == "Pris en compte")
+    assert "modifié" in text_of(browser, ".ticket-notice")
+    assert browser.execute_script("return window.__sameDocument === true")
 
 
 def test_a_report_filed_by_a_resident_appears_in_the_queue_and_on_the_map_without_a_reload(
     app, client, console_url, browser, token_for
 ):
     agent = staff(token_for, Role.AGENT, "demo-agent-live")
+    with app.app_context():
+        create_rule(db.session, {"name": "Voirie", "priority": 1, "desk": "voirie"})
+        db.session.commit()
+        db.session.remove()
     sign_in(browser, console_url, agent)
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".queue-empty"))
     wait(browser, lambda d: text_of(d, "#live-state") == "En direct")
     browser.execute_script("window.__sameDocument = true")
     resident = {"Authorization": f"Bearer {mint_emulator_token(PROJECT_ID, 'bea')}"}
-    body = {"category": "pothole", "location": {"lon": DIJON[0], "lat": DIJON[1]}, "answers": {"size": "small"}}
-    filed = client.post("/v1/reports", headers={**resident, "Idempotency-Key": str(uuid.uuid4())}, json=body)
+    body = {
+        "category": "pothole",
+        "location": {"lon": DIJON[0], "lat": DIJON[1]},
+        "answers": {"size": "small"},
+    }
+    filed = client.post(
+        "/v1/reports", headers={**resident, "Idempotency-Key": str(uuid.uuid4())}, json=body
+    )
     assert filed.status_code == 201, filed.get_json()
     report_id = filed.get_json()["id"]
+    assert filed.get_json()["desk"]["code"] == "voirie"
     wait(browser, lambda d: report_id in queue_ids(d))
     assert browser.find_elements(By.CSS_SELECTOR, f".report-marker-{report_id}")
     assert browser.execute_script("return window.__sameDocument === true")
@@ -248,7 +363,9 @@ def test_merging_by_picking_the_original_on_the_map_moves_supporters_and_followe
 ):
     agent = staff(token_for, Role.AGENT, "demo-agent-merge")
     original = make_report(app, status="acknowledged", crew=None, reporter="ana")
-    duplicate = make_report(app, status="new", crew=None, reporter="bob", at=(DIJON[0] + 0.0004, DIJON[1]))
+    duplicate = make_report(
+        app, status="new", crew=None, reporter="bob", at=(DIJON[0] + 0.0004, DIJON[1])
+    )
     with app.app_context():
         add_support(db.session, duplicate, "carol")
         db.session.commit()
@@ -257,16 +374,29 @@ def test_merging_by_picking_the_original_on_the_map_moves_supporters_and_followe
     open_ticket(browser, duplicate)
     action_button(browser, "merge").click()
     wait(browser, lambda d: d.find_elements(By.ID, "pick-on-map"))[0].click()
-    marker = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f".report-marker-{original}"))[0]
+    marker = wait(
+        browser, lambda d: d.find_elements(By.CSS_SELECTOR, f".report-marker-{original}")
+    )[0]
     browser.execute_script(
         "arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", marker
     )
-    wait(browser, lambda d: d.find_element(By.ID, "form-into").get_attribute("value") == str(original))
+    wait(
+        browser,
+        lambda d: d.find_element(By.ID, "form-into").get_attribute("value") == str(original),
+    )
     browser.find_element(By.CSS_SELECTOR, '[data-form="merge"] button[type="submit"]').click()
     wait(browser, lambda d: ticket_status(d) == "Doublon")
     with app.app_context():
-        supporters = set(db.session.scalars(select(ReportSupporter.uid).where(ReportSupporter.report_id == original)))
-        followers = set(db.session.scalars(select(ReportFollower.uid).where(ReportFollower.report_id == original)))
+        supporters = set(
+            db.session.scalars(
+                select(ReportSupporter.uid).where(ReportSupporter.report_id == original)
+            )
+        )
+        followers = set(
+            db.session.scalars(
+                select(ReportFollower.uid).where(ReportFollower.report_id == original)
+            )
+        )
         db.session.remove()
     assert "carol" in supporters
     assert {"bob", "carol"} <= followers | supporters
@@ -291,7 +421,10 @@ def test_the_keyboard_moves_through_the_queue_opens_acknowledges_and_lists_the_s
     browser.switch_to.active_element.send_keys("a")
     wait(browser, lambda d: ticket_status(d) == "Pris en compte")
     browser.switch_to.active_element.send_keys("?")
-    dialog = wait(browser, lambda d: [e for e in d.find_elements(By.ID, "shortcuts-dialog") if e.is_displayed()])[0]
+    dialog = wait(
+        browser,
+        lambda d: [e for e in d.find_elements(By.ID, "shortcuts-dialog") if e.is_displayed()],
+    )[0]
     assert "Prendre en compte" in dialog.text
     browser.save_screenshot(str(screenshots / "console-shortcuts.png"))
     dialog.send_keys(Keys.ESCAPE)
@@ -306,7 +439,10 @@ def test_english_is_one_click_away_and_the_queue_passes_axe_at_320_px(
     wait(browser, lambda d: queue_ids(d))
     browser.find_element(By.ID, "language-button").click()
     wait(browser, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
-    wait(browser, lambda d: "Roads" in text_of(d, "#queue-title") or "queue" in text_of(d, "#queue-title"))
+    wait(
+        browser,
+        lambda d: "Roads" in text_of(d, "#queue-title") or "queue" in text_of(d, "#queue-title"),
+    )
     browser.save_screenshot(str(screenshots / "console-queue-en.png"))
     assert not serious(axe_violations(browser))
     browser.find_element(By.ID, "language-button").click()
@@ -317,3 +453,124 @@ def test_english_is_one_click_away_and_the_queue_passes_axe_at_320_px(
         assert not serious(axe_violations(browser))
     finally:
         browser.set_window_size(1280, 1100)
+
+
+def test_faulty_equipment_is_highlighted_on_the_map_beside_the_queue(
+    app, console_url, browser, token_for, screenshots
+):
+    agent = staff(token_for, Role.AGENT, "demo-agent-map")
+    make_report(app, status="new", crew=None)
+    with app.app_context():
+        for reference, status, east in (
+            ("SL-OK-1", "in_service", 0.0003),
+            ("SL-KO-1", "faulty", -0.0003),
+        ):
+            put_asset(
+                db.session,
+                reference,
+                {
+                    "kind": "street_light",
+                    "status": status,
+                    "name": reference,
+                    "attributes": {},
+                    "location": {"lon": DIJON[0] + east, "lat": DIJON[1]},
+                },
+            )
+        db.session.commit()
+        db.session.remove()
+    sign_in(browser, console_url, agent)
+    # Drawn once the map has settled on the queue's reports: one light in fault, one not.
+    wait(
+        browser,
+        lambda d: (
+            len(d.find_elements(By.CSS_SELECTOR, "path.asset-marker--faulty")) == 1
+            and len(d.find_elements(By.CSS_SELECTOR, "path.asset-marker--in_service")) == 1
+        ),
+    )
+    assert browser.find_elements(By.CSS_SELECTOR, "path.commune-shape")
+    assert "Équipement en panne" in text_of(browser, ".map-legend")
+    browser.save_screenshot(str(screenshots / "console-queue-map.png"))
+
+
+def test_a_public_update_starts_from_a_message_template_and_reaches_the_history(
+    app, console_url, browser, token_for
+):
+    agent = staff(token_for, Role.AGENT, "demo-agent-update")
+    report_id = make_report(app, status="acknowledged", crew=None)
+    sign_in(browser, console_url, agent)
+    open_ticket(browser, report_id)
+    action_button(browser, "public_update").click()
+    chooser = Select(wait(browser, lambda d: d.find_elements(By.ID, "form-template"))[0])
+    chooser.select_by_visible_text("Pris en compte")
+    text = browser.find_element(By.ID, "form-message-fr").get_attribute("value")
+    assert "{" not in text and "DIJ-" in text  # the template, its placeholders filled
+    browser.find_element(
+        By.CSS_SELECTOR, '[data-form="public_update"] button[type="submit"]'
+    ).click()
+    wait(
+        browser,
+        lambda d: d.find_elements(
+            By.CSS_SELECTOR, '#ticket-history li[data-action="public_update"]'
+        ),
+    )
+    entry = browser.find_element(By.CSS_SELECTOR, '#ticket-history li[data-action="public_update"]')
+    assert text.strip()[:30] in entry.text
+
+
+def test_a_selection_is_acknowledged_at_once_and_a_report_changed_meanwhile_is_refused(
+    app, client, console_url, browser, token_for, auth
+):
+    agent = staff(token_for, Role.AGENT, "demo-agent-bulk")
+    ids = [make_report(app, status="new", crew=None) for _ in range(3)]
+    sign_in(browser, console_url, agent)
+    wait(browser, lambda d: len(queue_ids(d)) == 3)
+    # Two picked with the mouse, the third with the keyboard (x on the focused row).
+    browser.find_element(By.ID, f"select-{ids[0]}").click()
+    browser.find_element(By.ID, f"select-{ids[1]}").click()
+    browser.find_element(By.CSS_SELECTOR, f'.queue-item[data-report-id="{ids[2]}"]').send_keys("x")
+    assert "3 sélectionné(s)" in text_of(browser, "#bulk-count")
+    # Another agent changes one of them before the bulk action is sent.
+    assert act(client, auth(Role.AGENT), ids[1], "set_priority", {"priority": 1}).status_code == 200
+    browser.find_element(By.ID, "bulk-acknowledge").click()
+    wait(browser, lambda d: "2 fait(s), 1 refusé(s)." in text_of(d, "#bulk-outcome"))
+    with app.app_context():
+        states = dict(
+            db.session.execute(select(Report.id, Report.status).where(Report.id.in_(ids))).all()
+        )
+        db.session.remove()
+    assert states == {ids[0]: "acknowledged", ids[1]: "new", ids[2]: "acknowledged"}
+
+
+def test_the_desk_publishes_an_edited_description_and_dates_are_in_paris_time(
+    app, client, console_url, browser, token_for
+):
+    agent = staff(token_for, Role.AGENT, "demo-agent-publish")
+    summer = datetime(2026, 7, 14, 10, 0, tzinfo=UTC)  # 12:00 in Paris (CEST)
+    report_id = make_report(
+        app,
+        status="acknowledged",
+        crew=None,
+        created_at=summer,
+        description="Trou dans la chaussée, appelez-moi au 06 00 00 00 00",
+    )
+    sign_in(browser, console_url, agent)
+    open_ticket(browser, report_id)
+    assert "14/07/2026 12:00" in text_of(browser, ".ticket-facts")
+    action_button(browser, "publish_description").click()
+    text = wait(browser, lambda d: d.find_elements(By.ID, "form-description"))[0]
+    assert "06 00 00 00 00" in text.get_attribute("value")  # starts from what the resident wrote
+    text.clear()
+    text.send_keys("Trou dans la chaussée")
+    browser.find_element(
+        By.CSS_SELECTOR, '[data-form="publish_description"] button[type="submit"]'
+    ).click()
+    wait(
+        browser,
+        lambda d: d.find_elements(
+            By.CSS_SELECTOR, '#ticket-history li[data-action="publish_description"]'
+        ),
+    )
+    stranger = {"Authorization": f"Bearer {mint_emulator_token(PROJECT_ID, 'zoe')}"}
+    public = client.get(f"/v1/reports/{report_id}", headers=stranger).get_json()
+    assert public["public_description"] == "Trou dans la chaussée"
+    assert "06 00" not in str(public)

@@ -42,12 +42,13 @@ def test_the_page_is_french_first_english_when_asked_by_link_or_by_the_browser(
     assert ("API documentation" in page) == (lang == "en")
 
 
-def test_every_link_of_the_page_leads_somewhere_and_none_to_a_console_not_built_yet(client):
+def test_every_link_of_the_page_leads_somewhere_the_console_first(client):
     page = client.get("/").get_data(as_text=True)
     found = links(page)
     assert found == [
         "#contenu",
         "/?lang=en",
+        "/console/",
         "/docs",
         "/openapi.json",
         "/v1/opendata/files",
@@ -75,7 +76,7 @@ def test_the_page_is_served_under_a_strict_policy_and_keeps_to_it(client):
 
 
 def test_the_api_keeps_its_json_answers_beside_the_page(client):
-    for path in ("/v1/nothing-here", "/console", "/index.html"):
+    for path in ("/v1/nothing-here", "/consoles", "/index.html"):
         response = client.get(path)
         assert response.status_code == 404, path
         assert response.mimetype == "application/problem+json", path
