@@ -223,3 +223,28 @@ def test_a_bad_include_resolved_is_a_422_naming_the_field(client, auth):
     assert response.status_code == 422
     assert response.content_type == "application/problem+json"
     assert "include_resolved" in response.get_json()["errors"]["query"]
+
+
+def test_the_service_level_is_the_published_statistics_one(app, client, auth, add_report, now):
+    """On reports all resolved in the window, the desk's service level and the open data
+    statistics' for the desk are the same figures: one definition."""
+    resolutions = (
+        (-30, -10),  # due 30 h ago, resolved 10 h ago: late
+        (-5, -5),  # resolved at its due date: within
+        (2, -1),  # early
+        (None, -3),  # no due date: creation (4 days ago) + 168 h: within
+        (-48, -24),  # late
+    )
+    for due, resolved in resolutions:
+        report = add_report(status="resolved", created_hours_ago=96, due_in_hours=due)
+        resolved_at(app, report, now + timedelta(hours=resolved))
+    overview = client.get("/v1/supervision/desks", headers=auth(Role.SUPERVISOR)).get_json()
+    ours = desk(overview, "voirie")["service_level"]
+    published = client.get("/v1/opendata/statistics/service-level?desk=voirie").get_json()
+    (overall,) = [i for i in published["items"] if i["category"] is None and i["desk"] == "voirie"]
+    assert ours == {"resolved": 5, "within_service_level": 3, "share": 0.6}
+    assert (overall["resolved"], overall["within_service_level"], overall["share"]) == (
+        ours["resolved"],
+        ours["within_service_level"],
+        ours["share"],
+    )
