@@ -396,7 +396,7 @@ class AuthStandIn:
 
     def sign_in_with_password(self, body: dict) -> dict:
         email, password = body.get("email"), body.get("password")
-        if not isinstance(email, str) or not email:
+        if not isinstance(email, str) or not _EMAIL.match(email):
             raise AuthError("INVALID_EMAIL")
         if not isinstance(password, str) or not password:
             raise AuthError("MISSING_PASSWORD")

@@ -13,6 +13,8 @@ chromedriver for the browser tests.
                                       # (+ the demo feed simulator, SIGNALE_SIMULATOR=off,
                                       # + in development an FCM stand-in the worker pushes
                                       # to, unless FCM_CREDENTIALS; SIGNALE_FCM_STANDIN=off)
+                                      # (+ in development the Auth emulator stand-in on
+                                      # 127.0.0.1:9099 the console signs in against)
     python -m tools.launcher test [pytest args]
     python -m tools.launcher bench
     python -m tools.launcher provision   # print the environment, start nothing else
@@ -451,6 +453,49 @@ def start_fcm_standin(url: str, env: dict) -> subprocess.Popen:
     )
 
 
+def auth_standin_url(env: dict) -> str | None:
+    """Where `make run` serves the Auth emulator stand-in (tools/auth_standin.py) that the
+    console signs in against: the emulator host it chose itself in development; None when
+    the developer named an emulator of their own (FIREBASE_AUTH_EMULATOR_HOST set before
+    `make run`) or outside emulator mode (production)."""
+    host = env.get("FIREBASE_AUTH_EMULATOR_HOST")
+    if not host or os.environ.get("FIREBASE_AUTH_EMULATOR_HOST"):
+        return None
+    return f"http://{host}"
+
+
+def firebase_project(env: dict) -> str:
+    from app.config import Config
+
+    return (
+        env.get("SIGNALE_FIREBASE_PROJECT_ID")
+        or env.get("FIREBASE_PROJECT_ID")
+        or Config.FIREBASE_PROJECT_ID
+    )
+
+
+def start_auth_standin(url: str, env: dict) -> subprocess.Popen:
+    say(f"starting the Auth emulator stand-in on {url}")
+    port = url.rsplit(":", 1)[1]
+    return subprocess.Popen(
+        [PYTHON, "-m", "tools.auth_standin", "--port", port, "--project", firebase_project(env)],
+        env=env,
+        cwd=ROOT,
+    )
+
+
+def sign_in_banner(env: dict, url: str | None) -> str:
+    if url:
+        return (
+            f"Auth emulator stand-in {url}/ (project {firebase_project(env)}): the console's "
+            f"demo accounts and e-mail/password sign-in"
+        )
+    host = env.get("FIREBASE_AUTH_EMULATOR_HOST")
+    if host:
+        return f"the Auth emulator you named at http://{host} (FIREBASE_AUTH_EMULATOR_HOST)"
+    return "Firebase Authentication (real ID tokens only)"
+
+
 # --- commands --------------------------------------------------------------------------------
 
 
@@ -498,6 +543,9 @@ def run() -> int:
             return 0
         if standin:
             children.append(start_fcm_standin(standin, env))
+        auth_standin = auth_standin_url(env)
+        if auth_standin:
+            children.append(start_auth_standin(auth_standin, env))
         simulator = simulator_url()
         if simulator:
             children.append(start_simulator(simulator, env))
@@ -531,6 +579,8 @@ def run() -> int:
         ready = wait_ready(base + "/readyz", children)
         if ready and standin:
             ready = wait_ready(standin + "/", children, timeout=30)
+        if ready and auth_standin:
+            ready = wait_ready(auth_standin + "/", children, timeout=30)
         if ready and simulator:
             # Its feeds are registered once it answers, so that their first polls succeed.
             ready = wait_ready(simulator + "/", children, timeout=30)
@@ -553,6 +603,7 @@ def run() -> int:
             f"sweep, key purge)\n"
             f"  feed simulator {simulator_banner(simulator)}\n"
             f"  pushes         {push_notice(env)}\n"
+            f"  sign-in        {sign_in_banner(env, auth_standin)}\n"
             f"  dev token      .venv/bin/flask --app wsgi users dev-token some-uid\n"
             f"Press Ctrl-C to stop.\n",
             flush=True,

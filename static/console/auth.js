@@ -24,6 +24,7 @@ export const AUTH_ERROR_CODES = Object.freeze([
   'unreachable', // the sign-in service did not answer (network, emulator not running)
   'session_expired', // the session cannot be renewed: sign in again
   'not_started', // startAuth() was not called
+  'misconfigured', // the page's Firebase configuration is refused (no API key, say)
   'demo_unavailable', // demo accounts exist in emulator mode only
   'invalid_demo_account', // the emulator refused the demo account's token
   'unknown',
@@ -46,6 +47,12 @@ const FIREBASE_CODES = {
   'auth/user-mismatch': 'session_expired',
   'auth/invalid-custom-token': 'invalid_demo_account',
   'auth/custom-token-mismatch': 'invalid_demo_account',
+  'auth/invalid-api-key': 'misconfigured',
+  'auth/api-key-not-valid.-please-pass-a-valid-api-key.': 'misconfigured',
+  'auth/invalid-emulator-scheme': 'misconfigured',
+  'auth/emulator-config-failed': 'misconfigured',
+  'auth/operation-not-allowed': 'misconfigured',
+  'auth/configuration-not-found': 'misconfigured',
 };
 
 export class AuthError extends Error {
@@ -64,6 +71,7 @@ function mapped(error) {
 }
 
 let auth = null;
+let startError = null; // why startAuth() failed, if it did
 let emulator = false;
 let ready = null; // settles once persistence is NONE and the first state is known
 let current; // undefined until the first state is known, then null or a user
@@ -74,7 +82,7 @@ function describe(user) {
 }
 
 function started() {
-  if (!auth) throw new AuthError('not_started');
+  if (!auth) throw startError || new AuthError('not_started');
   return auth;
 }
 
@@ -82,12 +90,19 @@ function started() {
 // the SDK is ready; calling it again returns the same promise.
 export function startAuth(config) {
   if (ready) return ready;
-  const app = firebase.apps.length ? firebase.app() : firebase.initializeApp(config.firebase);
-  auth = app.auth();
-  emulator = Boolean(config.auth_emulator);
-  if (emulator) {
-    // Before any request: the SDK refuses to switch once it has spoken to Google.
-    auth.useEmulator(config.auth_emulator, { disableWarnings: true });
+  try {
+    const app = firebase.apps.length ? firebase.app() : firebase.initializeApp(config.firebase);
+    const firebaseAuth = app.auth();
+    if (config.auth_emulator) {
+      // Before any request: the SDK refuses to switch once it has spoken to Google.
+      firebaseAuth.useEmulator(config.auth_emulator, { disableWarnings: true });
+    }
+    auth = firebaseAuth;
+    emulator = Boolean(config.auth_emulator);
+  } catch (error) {
+    startError = mapped(error);
+    ready = Promise.reject(startError);
+    return ready;
   }
   ready = auth
     .setPersistence(firebase.auth.Auth.Persistence.NONE)

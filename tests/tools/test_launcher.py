@@ -1,5 +1,6 @@
 """The provisioning behind `make run` / `make test`, and `make run` itself, end to end."""
 
+import base64
 import json
 import os
 import re
@@ -223,6 +224,9 @@ def test_make_run_serves_the_api_and_the_worker_then_stops_cleanly_and_runs_agai
             # No FCM credentials in development: pushes go to the stand-in it started.
             assert "push notifications: on, through the FCM stand-in at" in output
             assert "pushes         on, through the FCM stand-in at http://127.0.0.1:" in output
+            # The suite names its emulator host: `make run` leaves that emulator to it.
+            assert "sign-in        the Auth emulator you named at http://127.0.0.1:9099" in output
+            assert "starting the Auth emulator stand-in" not in output
             with pytest.raises(OSError):
                 get(base + "/healthz")
             # The worker unregisters itself on a warm shutdown (a killed one would not).
@@ -395,6 +399,62 @@ def test_the_standin_make_run_starts_takes_the_services_pushes_and_shows_them(mo
         assert accepted["message"]["data"] == push.data
         assert received["refused"] == []
         assert get(url + "/elsewhere")[0] == 404
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("given", "signale_env", "url"),
+    [
+        # `make run` chooses emulator mode in development: it serves the emulator itself.
+        (None, "development", "http://127.0.0.1:9099"),
+        (None, "test", "http://127.0.0.1:9099"),
+        # An emulator the developer named is theirs to run (the real one, say).
+        ("127.0.0.1:9199", "development", None),
+        # Production verifies Google's tokens: no emulator at all.
+        (None, "production", None),
+    ],
+)
+def test_make_run_serves_the_auth_emulator_stand_in_where_it_chose_emulator_mode(
+    monkeypatch, tmp_path, given, signale_env, url
+):
+    monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST", raising=False)
+    if given:
+        monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", given)
+    monkeypatch.setenv("SIGNALE_ENV", signale_env)
+    services = launcher.Services("postgresql://db/signale", "redis://r/0", tmp_path)
+    env = launcher.development_env(services)
+    assert launcher.auth_standin_url(env) == url
+    banner = launcher.sign_in_banner(env, url)
+    if url:
+        assert banner.startswith(f"Auth emulator stand-in {url}/ (project demo-signale)")
+    elif given:
+        assert (
+            banner == f"the Auth emulator you named at http://{given} (FIREBASE_AUTH_EMULATOR_HOST)"
+        )
+    else:
+        assert banner == "Firebase Authentication (real ID tokens only)"
+
+
+@pytest.mark.processes
+def test_the_auth_stand_in_make_run_starts_signs_in_for_the_service_s_project():
+    url = f"http://127.0.0.1:{free_port()}"
+    env = {**os.environ, "SIGNALE_ENV": "development", "FIREBASE_PROJECT_ID": "dijon-signale"}
+    process = launcher.start_auth_standin(url, env)
+    try:
+        assert launcher.wait_ready(url + "/", [process], timeout=30)
+        request = urllib.request.Request(
+            url + "/identitytoolkit.googleapis.com/v1/accounts:signInWithCustomToken?key=k",
+            data=json.dumps({"token": '{"uid": "demo-agent"}'}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            token = json.load(response)["idToken"]
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        assert (claims["aud"], claims["sub"]) == ("dijon-signale", "demo-agent")
+        assert claims["iss"] == "https://securetoken.google.com/dijon-signale"
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -207,6 +207,11 @@ def test_an_account_signs_in_with_its_password_and_a_wrong_password_is_told_apar
         "auth/user-not-found",
     )
     assert call(page, "signInWithPassword", "agent@dijon.test", "")["error"] == "missing_password"
+    malformed = call(page, "signInWithPassword", "agent-at-dijon", "bonjour-123")
+    assert (malformed["error"], malformed["firebaseCode"]) == (
+        "invalid_email",
+        "auth/invalid-email",
+    )
     assert call(page, "idToken") == {"value": None}
     assert call(page, "signInWithPassword", "agent@dijon.test", "bonjour-123") == {
         "value": {"uid": uid, "email": "agent@dijon.test", "anonymous": False}
@@ -235,6 +240,16 @@ def test_an_account_made_with_sign_up_signs_in_and_a_disabled_one_is_refused(pag
     refused = call(page, "signInWithPassword", "gone@dijon.test", "parti-123")
     assert refused["error"] == "account_disabled"
     assert blocked != uid
+
+
+def test_a_page_without_an_api_key_is_told_it_is_misconfigured(page, standin):
+    broken = config(standin.url)
+    broken["firebase"]["apiKey"] = ""
+    started = call(page, "startAuth", broken)
+    assert (started["error"], started["firebaseCode"]) == ("misconfigured", "auth/invalid-api-key")
+    assert call(page, "signInAsDemo", "demo-agent")["error"] == "misconfigured"
+    assert call(page, "idToken")["error"] == "misconfigured"
+    assert standin.calls == []
 
 
 def test_an_unreachable_emulator_is_told_as_such(page, dead_url):
