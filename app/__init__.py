@@ -117,6 +117,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.organisation.views import blp as organisation
     from app.photos.views import blp as photos
     from app.reports.views import blp as reports
+    from app.supervision.views import blp as supervision
     from app.triage.views import blp as triage
     from app.users.views import blp as users
     from app.worklists.views import blp as queue
@@ -131,6 +132,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         photos,
         assets,
         queue,
+        supervision,
         audit,
         triage,
         feeds,

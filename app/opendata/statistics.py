@@ -200,6 +200,24 @@ def _narrow(filters: Filters) -> bool:
     return bool(filters.since or filters.until or filters.category)
 
 
+def service_deadline():
+    """When a report is due by its service level: its due date (set at intake from its
+    category's service level), else its creation plus the category's ``service_level_hours``
+    now (needs the report's category joined)."""
+    return func.coalesce(
+        Report.due_at,
+        Report.created_at + func.make_interval(0, 0, 0, 0, Category.service_level_hours),
+    )
+
+
+def within_service_level(resolved_at):
+    """The one definition of a resolution within the service level: ``resolved_at`` (the
+    report's resolution, ``app.opendata.queries.resolution``) no later than its
+    :func:`service_deadline`. The statistics' ``service-level`` table and the supervisors'
+    desk overview both count it."""
+    return resolved_at <= service_deadline()
+
+
 def _resolved(filters: Filters):
     """One row per counted report resolved now: category, desk (0: none), hours to resolve,
     and whether that was within its service level."""
@@ -211,16 +229,12 @@ def _resolved(filters: Filters):
         events = history(taken_up=False)
         query = query.join(events, events.c.report_id == Report.id)
     resolved_at = resolution(events.c.resolved_at)
-    deadline = func.coalesce(
-        Report.due_at,
-        Report.created_at + func.make_interval(0, 0, 0, 0, Category.service_level_hours),
-    )
     return (
         query.add_columns(
             Report.category_id,
             func.coalesce(Report.desk_id, 0).label("desk_id"),
             (cast(seconds_to_resolve(resolved_at), Float) / literal(3600.0, Float)).label("hours"),
-            (resolved_at <= deadline).label("on_time"),
+            within_service_level(resolved_at).label("on_time"),
         )
         # Implied by a resolution (which only these have): lets the scan skip the others.
         .where(*_counted(filters), Report.status.in_(RESOLVED), resolved_at.is_not(None))

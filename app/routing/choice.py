@@ -148,6 +148,24 @@ def choose_crew_statement(desk_id: int, category_code: str, lon: float, lat: flo
     return _CHOOSE_CREW.params(desk_id=desk_id, category_code=category_code, lon=lon, lat=lat)
 
 
+def holds_open_work(crew_id):
+    """The reports that make a crew's workload (``crew_id``: an id or a column): those it
+    holds whose work is not over, assigned or in progress, or proposed to it by routing and
+    not yet assigned. Routing's choice and the supervisors' crew overview count these."""
+    return and_(
+        Report.crew_id == crew_id,
+        # Written into the SQL, so that a generic plan can use the partial index.
+        Report.status.not_in(
+            bindparam("closed", CLOSED_STATUSES, expanding=True, literal_execute=True)
+        ),
+    )
+
+
+def load_ratio(workload, capacity):
+    """A crew's workload for its capacity, as routing ranks crews (1.0: full)."""
+    return cast(workload, Float) / capacity
+
+
 def _choose_crew_statement(desk_id, *columns):
     """The crew :func:`choose_crew` picks among ``desk_id``'s, as ``columns`` followed by
     its workload and depot distance. Parameters ``category_code``, ``lon``, ``lat``."""
@@ -162,13 +180,7 @@ def _choose_crew_statement(desk_id, *columns):
     counted = (
         select(func.count().label("workload"))
         .select_from(Report)
-        .where(
-            Report.crew_id == Crew.id,
-            # Written into the SQL, so that a generic plan can use the partial index.
-            Report.status.not_in(
-                bindparam("closed", CLOSED_STATUSES, expanding=True, literal_execute=True)
-            ),
-        )
+        .where(holds_open_work(Crew.id))
         .lateral("crew_workload")
     )
     workload = counted.c.workload
@@ -183,7 +195,7 @@ def _choose_crew_statement(desk_id, *columns):
         # Outside the zone branches, so that ``desk_id`` may be an outer query's column.
         .where(Crew.desk_id == desk_id)
         .order_by(
-            cast(workload, Float) / Crew.capacity,
+            load_ratio(workload, Crew.capacity),
             distance.asc().nulls_last(),
             Crew.code,
         )

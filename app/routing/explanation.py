@@ -85,13 +85,18 @@ def desk_forced(desk_code: str, role: str, old_desk: str | None) -> dict:
     }
 
 
+def over_capacity(workload: int, capacity: int) -> bool:
+    """A crew is full when its workload (choice.holds_open_work) reaches its capacity."""
+    return workload >= capacity
+
+
 def crew_chosen(code: str, workload: int, capacity: int, metres: float | None) -> dict:
     """The crew chosen (intake, re-routing). The crews are ordered by workload for capacity,
     so when the chosen one is full every candidate is: ``over_capacity`` says so, and the
     explanation says it in words for the desk."""
-    over_capacity = workload >= capacity
+    full = over_capacity(workload, capacity)
     why = CREW_CHOICE
-    if over_capacity:
+    if full:
         why += (
             f"; every candidate crew is at or over capacity ({code}: {workload} open "
             f"tickets for a capacity of {capacity}): share the work out or add a crew"
@@ -101,7 +106,7 @@ def crew_chosen(code: str, workload: int, capacity: int, metres: float | None) -
         "workload": workload,
         "capacity": capacity,
         "depot_distance_m": None if metres is None else round(metres),
-        "over_capacity": over_capacity,
+        "over_capacity": full,
         "why": why,
     }
 

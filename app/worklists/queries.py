@@ -37,7 +37,18 @@ CREW_STATUSES = ("assigned", "in_progress")
 # The queue's due-date key: the expression of the index ix_reports_open_desk_priority_due_at.
 INFINITY = literal_column("'infinity'::timestamp with time zone", DateTime(timezone=True))
 DUE = func.coalesce(Report.due_at, INFINITY)
-OVERDUE = and_(Report.due_at < func.now(), Report.status.in_(OPEN_STATUSES))
+
+
+def overdue(at=None):
+    """The one definition of overdue: an open report whose due date has passed at ``at`` (an
+    instant; by default the database's clock, app.clock). A report without a due date never
+    is; one due exactly at ``at`` is not yet."""
+    return and_(
+        Report.due_at < (func.now() if at is None else at), Report.status.in_(OPEN_STATUSES)
+    )
+
+
+OVERDUE = overdue()
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,9 @@ MATRIX = {
     # voirie), supervisors and admins; every read is audited, and supervisors list them.
     ("GET", "/v1/reports/{report_id}/contact"): ({AG, S, AD}, "/v1/reports/{report}/contact", None),
     ("GET", "/v1/audit/personal-data-reads"): ({S, AD}, "/v1/audit/personal-data-reads", None),
+    # Supervision: every desk's figures and every crew's load, supervisors and admins only.
+    ("GET", "/v1/supervision/desks"): ({S, AD}, "/v1/supervision/desks", None),
+    ("GET", "/v1/supervision/crews"): ({S, AD}, "/v1/supervision/crews", None),
     # Open311 partner keys: admins only. (The GeoReport v2 endpoints themselves are public,
     # outside this OpenAPI document: tests/open311 covers them.)
     ("GET", "/v1/admin/open311-keys"): ({AD}, "/v1/admin/open311-keys", None),

@@ -1,0 +1,1 @@
+from tests.factories import add_report, crews  # noqa: F401
