@@ -366,6 +366,12 @@ def navigations(driver, base: str, desk: str, count: int) -> list[dict]:
         # The communes' outlines come with their own request: not part of the target.
         with contextlib.suppress(SystemExit):
             wait_in_page(driver, "window.__bench.frames.communes", 10_000)
+        # The counts come after the list (drawn first): their request's timing, once done.
+        wait_in_page(
+            driver,
+            'performance.getEntriesByType("resource")'
+            '.some((e) => e.name.includes("/queue/counts"))',
+        )
         marks, frames, shown = driver.execute_script(
             """return [window.__bench.marks, window.__bench.frames,
                        [document.querySelectorAll("#queue-list .queue-item").length,

@@ -161,6 +161,12 @@ MATRIX = {
         {"reports": [{"id": "{report}", "version": 1}], "into": "{target}"},
     ),
     ("GET", "/v1/reports/{report_id}/history"): (EVERYONE, "/v1/reports/{report}/history", None),
+    # What the console offers on a ticket (tried on a ticket as the actions are): whoever
+    # may reach the report (its desk, the crew holding it, supervisors, admins; a resident
+    # their own or supported reports only).
+    ("GET", "/v1/reports/{report_id}/actions"): (STAFF, "/v1/reports/{report}/actions", None),
+    # The console's live stream: staff only (it ends at once under the suite's settings).
+    ("GET", "/v1/events"): (STAFF, "/v1/events", None),
     ("GET", "/v1/message-templates"): ({AG, S, AD}, "/v1/message-templates", None),
     ("PUT", "/v1/message-templates/default/{status}"): (
         {S, AD},
@@ -657,7 +663,7 @@ def test_access(app, client, token_for, operation, caller):
             report=report_id, photo=photo["id"], media=photo["url"], rule=rule_id, crew=crew
         )
     headers = {**caller_headers, "Idempotency-Key": "matrix-1"}
-    if "/actions/" in url or "bulk-actions" in url or "message-templates/" in url:
+    if "/actions" in url or "bulk-actions" in url or "message-templates/" in url:
         report_id = a_report(client, token_for)  # the same one if made above (replayed)
         action = url.rsplit("/", 1)[1]
         target = a_ticket(app, report_id, action)

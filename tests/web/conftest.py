@@ -12,7 +12,9 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
+from tests.conftest import PROJECT_ID
 from tests.servers import gunicorn
+from tools.auth_standin import AuthStandIn
 from tools.launcher import CHROMEDRIVER, CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,3 +75,34 @@ def screenshots(tmp_path_factory) -> Path:
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# --- the console's service: gunicorn with the Auth emulator stand-in ----------------------
+
+
+@pytest.fixture(scope="module")
+def standin():
+    server = AuthStandIn(PROJECT_ID).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    """The console's service's photo storage (a temporary directory)."""
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="module")
+def console_url(app, database_url, media, standin):
+    env = {"FIREBASE_AUTH_EMULATOR_HOST": standin.host}
+    with gunicorn(database_url, media, workers=2, env=env) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def leave_the_console(browser):
+    """After each test, the console is closed before the tables are emptied: a page still
+    calling the API (its live stream, a refresh) would hold locks the truncation waits for."""
+    yield
+    browser.get("about:blank")

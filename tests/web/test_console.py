@@ -5,16 +5,13 @@ report arrive live, merges by picking on the map; the contact is shown only behi
 audited button; every screen passes axe-core; screenshots of each screen go to the
 ``screenshots`` folder (SIGNALE_SCREENSHOTS)."""
 
-import hashlib
 import uuid
 from datetime import UTC, datetime
 
 import pytest
-from PIL import Image
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 from sqlalchemy import func, select
 
 from app.assets.service import put_asset
@@ -22,132 +19,27 @@ from app.audit.models import AuditEvent
 from app.auth.tokens import mint_emulator_token
 from app.extensions import db
 from app.organisation.service import create_rule
-from app.photos.models import Photo
 from app.reports.models import Report, ReportFollower, ReportSupporter
 from app.reports.service import add_support
 from app.users.models import Role
 from tests.conftest import PROJECT_ID
 from tests.factories import DIJON, make_report
-from tests.servers import gunicorn
 from tests.triage.helpers import act
+from tests.web.console import (
+    action_button,
+    open_ticket,
+    queue_ids,
+    serious,
+    sign_in,
+    staff,
+    stored_photo,
+    text_of,
+    ticket_status,
+    wait,
+)
 from tests.web.test_browser import axe_violations, open_page, policy_refusals
-from tools.auth_standin import AuthStandIn
 
-pytestmark = pytest.mark.processes
-
-WAIT = 30  # seconds: a bound for a loaded machine, never a measure
-
-
-@pytest.fixture(scope="module")
-def standin():
-    server = AuthStandIn(PROJECT_ID).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory):
-    """The console's service's photo storage (a temporary directory)."""
-    return tmp_path_factory.mktemp("media")
-
-
-@pytest.fixture(scope="module")
-def console_url(app, database_url, media, standin):
-    env = {"FIREBASE_AUTH_EMULATOR_HOST": standin.host}
-    with gunicorn(database_url, media, workers=2, env=env) as port:
-        yield f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture(autouse=True)
-def _leave_the_console(browser):
-    """After each test, the console is closed before the tables are emptied: a page still
-    calling the API (its live stream, a refresh) would hold locks the truncation waits for."""
-    yield
-    browser.get("about:blank")
-
-
-def wait(browser, condition, timeout=WAIT):
-    def check(driver):
-        try:
-            return condition(driver)
-        except StaleElementReferenceException:
-            return False
-
-    return WebDriverWait(browser, timeout).until(check)
-
-
-def text_of(browser, css) -> str:
-    elements = browser.find_elements(By.CSS_SELECTOR, css)
-    return elements[0].text if elements else ""
-
-
-def sign_in(browser, url, uid):
-    """The development sign-in: the demo account picked on the sign-in screen."""
-    open_page(browser, f"{url}/console/")
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'[data-uid="{uid}"]'))[0].click()
-    wait(browser, lambda d: d.find_elements(By.ID, "sign-out"))
-
-
-def serious(violations):
-    return [v for v in violations if v["impact"] in ("serious", "critical")]
-
-
-def queue_ids(browser) -> list[int]:
-    return [
-        int(link.get_attribute("data-report-id"))
-        for link in browser.find_elements(By.CSS_SELECTOR, ".queue-item")
-    ]
-
-
-def open_ticket(browser, report_id):
-    link = wait(
-        browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'[data-report-id="{report_id}"]')
-    )
-    link[0].click()
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#ticket-status"))
-
-
-def action_button(browser, name):
-    return wait(
-        browser,
-        lambda d: d.find_elements(By.CSS_SELECTOR, f'.ticket-actions [data-action="{name}"]'),
-    )[0]
-
-
-def ticket_status(browser) -> str:
-    return text_of(browser, "#ticket-status")
-
-
-def stored_photo(app, media, report_id, kind, colour):
-    """A photo as the pipeline leaves it: its display and thumbnail files in the storage."""
-    digest = hashlib.sha256(f"{report_id}-{kind}".encode()).hexdigest()
-    keys = {}
-    for variant, size in (("display", (640, 480)), ("thumbnails", (160, 120))):
-        key = f"{variant}/{digest[:2]}/{digest}.jpg"
-        path = media / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.new("RGB", size, colour).save(path, "JPEG")
-        keys[variant] = key
-    with app.app_context():
-        db.session.add(
-            Photo(
-                report_id=report_id,
-                kind=kind,
-                status="ready",
-                display_key=keys["display"],
-                thumbnail_key=keys["thumbnails"],
-                width=640,
-                height=480,
-                uploaded_by="ana",
-            )
-        )
-        db.session.commit()
-        db.session.remove()
-
-
-def staff(token_for, role, uid, **assignment):
-    token_for(role, uid=uid)
-    return uid
+pytestmark = [pytest.mark.processes, pytest.mark.usefixtures("leave_the_console")]
 
 
 def test_an_agent_signs_in_sees_only_their_desks_opens_acknowledges_and_assigns_a_report(

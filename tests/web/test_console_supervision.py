@@ -12,35 +12,12 @@ from selenium.webdriver.support.ui import Select
 from app.extensions import db
 from app.organisation.service import put_crew
 from app.users.models import Role
-from tests.conftest import PROJECT_ID
 from tests.factories import make_report
-from tests.servers import gunicorn
 from tests.triage.helpers import act
+from tests.web.console import serious, sign_in, staff, text_of, wait
 from tests.web.test_browser import axe_violations, policy_refusals
-from tests.web.test_console import serious, sign_in, staff, text_of, wait
-from tools.auth_standin import AuthStandIn
 
-pytestmark = pytest.mark.processes
-
-
-# The console's service, as tests/web/test_console.py starts it (its own, for this module).
-@pytest.fixture(scope="module")
-def console_url(app, database_url, tmp_path_factory):
-    standin = AuthStandIn(PROJECT_ID).start()
-    env = {"FIREBASE_AUTH_EMULATOR_HOST": standin.host}
-    try:
-        with gunicorn(database_url, tmp_path_factory.mktemp("media"), workers=2, env=env) as port:
-            yield f"http://127.0.0.1:{port}"
-    finally:
-        standin.stop()
-
-
-@pytest.fixture(autouse=True)
-def _leave_the_console(browser):
-    """The console closed after each test, before the tables are emptied (its live stream
-    would hold locks the truncation waits for)."""
-    yield
-    browser.get("about:blank")
+pytestmark = [pytest.mark.processes, pytest.mark.usefixtures("leave_the_console")]
 
 
 def desk_rows(browser) -> dict[str, object]:
