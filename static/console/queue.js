@@ -96,6 +96,7 @@ export async function render(root, ctx) {
       onsubmit: (event) => {
         event.preventDefault();
         state.filters = { status: status.value, overdue: overdue.checked, q: search.value.trim(), sort: sort.value };
+        state.arrivals = []; // a filtered view shows what matches, arrivals included
         loadPage(false);
       },
     },
@@ -214,9 +215,14 @@ async function loadPage(append, live = false) {
 
 // Reports that arrived in this desk while the console is open are shown at the top of the
 // queue and on the map whatever the sort (in a large queue the first page may not reach
-// them), until they leave the desk or the agent reloads the page.
+// them), until they leave the desk, the agent filters the queue or reloads the page.
+function filtered() {
+  const f = state.filters;
+  return Boolean(f.status || f.overdue || f.q);
+}
+
 async function arrived(id) {
-  if (state.arrivals.some((item) => item.id === id)) return;
+  if (filtered() || state.arrivals.some((item) => item.id === id)) return;
   try {
     const report = (await state.ctx.api(`/v1/reports/${id}`)).body;
     if (!state || report.desk?.code !== state.desk) return;
