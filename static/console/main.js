@@ -463,6 +463,8 @@ async function start() {
     else {
       if (stopLive) stopLive();
       stopLive = null;
+      // The next person to sign in starts from their own home, not this one's last page.
+      if (me) window.history.replaceState(null, "", window.location.pathname);
       if (view?.module.dispose) view.module.dispose();
       view = null;
       showSignIn();

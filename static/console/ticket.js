@@ -85,6 +85,22 @@ addTexts({
     "reason.not_our_problem": "Pas un problème de voirie",
     "reason.not_our_responsibility": "Hors de la compétence de la métropole",
     "reason.not_found_on_site": "Rien constaté sur place",
+    "action.submit": "Signalé",
+    "action.support": "Soutenu",
+    "routing.desk": "Pôle",
+    "routing.rule": "règle d’aiguillage « {rule} »",
+    "routing.forced": "réaiguillé à la main",
+    "routing.fallback": "pôle par défaut (aucune règle ne s’applique)",
+    "routing.crew": "Équipe proposée",
+    "routing.load": "charge {workload} sur {capacity}",
+    "routing.depot": "dépôt à {metres} m",
+    "routing.over_capacity": "au-delà de sa capacité",
+    "routing.no_crew": "aucune équipe active du pôle ne couvre ce point avec la compétence",
+    "routing.asset": "Équipement",
+    "routing.asset_why": "rattaché au signalement",
+    "routing.duplicate": "Doublon possible de",
+    "routing.service_level": "Niveau de service",
+    "routing.hours": "{hours} h, priorité {priority}",
     "action.acknowledge": "Prendre en compte",
     "action.set_priority": "Changer la priorité",
     "action.assign": "Affecter",
@@ -177,6 +193,22 @@ addTexts({
     "reason.not_our_problem": "Not a road problem",
     "reason.not_our_responsibility": "Not the metropolis's responsibility",
     "reason.not_found_on_site": "Nothing found on site",
+    "action.submit": "Reported",
+    "action.support": "Supported",
+    "routing.desk": "Desk",
+    "routing.rule": "routing rule “{rule}”",
+    "routing.forced": "re-routed by hand",
+    "routing.fallback": "fallback desk (no rule applies)",
+    "routing.crew": "Proposed crew",
+    "routing.load": "load {workload} of {capacity}",
+    "routing.depot": "depot {metres} m away",
+    "routing.over_capacity": "over capacity",
+    "routing.no_crew": "no active crew of the desk covers the point with the skill",
+    "routing.asset": "Equipment",
+    "routing.asset_why": "linked to the report",
+    "routing.duplicate": "Possible duplicate of",
+    "routing.service_level": "Service level",
+    "routing.hours": "{hours} h, priority {priority}",
     "action.acknowledge": "Acknowledge",
     "action.set_priority": "Change priority",
     "action.assign": "Assign",
@@ -475,20 +507,37 @@ export class Ticket {
 
   routingSection() {
     const routing = this.report.routing || {};
-    const entries = Object.entries(routing).filter(([, value]) => value && typeof value === "object");
-    if (!entries.length) return null;
+    const rows = [];
+    const desk = routing.desk;
+    if (desk) {
+      const how = desk.rule === "forced" ? t("routing.forced") : desk.rule?.name ? t("routing.rule", { rule: desk.rule.name }) : t("routing.fallback");
+      rows.push([t("routing.desk"), `${named(this.ctx.desks.find((d) => d.code === desk.desk)) || desk.desk || "—"} — ${how}`]);
+    }
+    const crew = routing.crew;
+    if (crew) {
+      rows.push([
+        t("routing.crew"),
+        crew.crew
+          ? [
+              crew.crew,
+              t("routing.load", { workload: crew.workload ?? "?", capacity: crew.capacity ?? "?" }),
+              crew.depot_distance_m != null ? t("routing.depot", { metres: crew.depot_distance_m }) : null,
+              crew.over_capacity ? t("routing.over_capacity") : null,
+            ].filter(Boolean).join(" — ")
+          : t("routing.no_crew"),
+      ]);
+    }
+    if (routing.asset) rows.push([t("routing.asset"), `${routing.asset.reference} — ${t("routing.asset_why")}`]);
+    if (routing.duplicate) rows.push([t("routing.duplicate"), routing.duplicate.reference || String(routing.duplicate.report_id)]);
+    if (routing.service_level) {
+      rows.push([t("routing.service_level"), t("routing.hours", { hours: routing.service_level.hours, priority: t(`priority.${routing.service_level.priority}`) })]);
+    }
+    if (!rows.length) return null;
     return h(
       "section",
       { class: "ticket-section", "aria-labelledby": "routing-title" },
       h("h3", { id: "routing-title" }, t("ticket.routing")),
-      h(
-        "dl",
-        { class: "routing" },
-        entries.map(([key, value]) => [
-          h("dt", {}, key),
-          h("dd", {}, [value.code || value.reference || value.to || "", value.why ? ` — ${value.why}` : ""].join("")),
-        ]),
-      ),
+      h("dl", { class: "routing" }, rows.map(([term, text]) => [h("dt", {}, term), h("dd", {}, text)])),
     );
   }
 
