@@ -13,6 +13,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from tests.conftest import PROJECT_ID
+from tests.feeds.conftest import feed_source  # noqa: F401 (the feeds' stand-in source)
 from tests.servers import gunicorn
 from tools.auth_standin import AuthStandIn
 from tools.launcher import CHROMEDRIVER, CHROMIUM

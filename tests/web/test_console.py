@@ -18,12 +18,14 @@ from app.assets.service import put_asset
 from app.audit.models import AuditEvent
 from app.auth.tokens import mint_emulator_token
 from app.extensions import db
+from app.feeds import service as feeds
 from app.organisation.service import create_rule
 from app.reports.models import Report, ReportFollower, ReportSupporter
 from app.reports.service import add_support
 from app.users.models import Role
 from tests.conftest import PROJECT_ID
 from tests.factories import DIJON, make_report
+from tests.feeds.factories import car_park, road_segment
 from tests.triage.helpers import act
 from tests.web.console import (
     action_button,
@@ -148,12 +150,15 @@ def test_a_crew_member_is_sent_to_the_crews_app_and_a_resident_is_refused(
     assert not browser.find_elements(By.ID, "sign-out")
 
 
-def test_show_contact_writes_exactly_one_audit_entry(
-    app, console_url, browser, token_for, screenshots
+def test_show_contact_writes_exactly_one_audit_entry_and_the_crew_never_sees_it(
+    app, client, console_url, browser, token_for, auth, screenshots
 ):
     agent = staff(token_for, Role.AGENT, "demo-agent-contact")
     report_id = make_report(
-        app, status="new", crew=None, contact={"name": "Ana Lopes", "phone": "0600000000"}
+        app,
+        status="assigned",
+        crew="voirie-nord",
+        contact={"name": "Ana Lopes", "phone": "0600000000"},
     )
 
     def reads():
@@ -171,6 +176,14 @@ def test_show_contact_writes_exactly_one_audit_entry(
     assert "0600000000" in text_of(browser, "#contact-box")
     assert reads() == before + 1
     assert not browser.find_elements(By.ID, "show-contact")  # one read, one click
+    # The crew holding the ticket works it without the contact: refused, and not in its view.
+    crew = auth(Role.CREW)
+    refused = client.get(f"/v1/reports/{report_id}/contact", headers=crew)
+    assert refused.status_code == 403
+    assert "Ana Lopes" not in client.get(f"/v1/reports/{report_id}", headers=crew).get_data(
+        as_text=True
+    )
+    assert reads() == before + 1
 
 
 def test_a_second_agent_s_change_gives_the_conflict_view_and_the_action_is_redone(
@@ -474,3 +487,61 @@ def test_the_desk_publishes_an_edited_description_and_dates_are_in_paris_time(
     public = client.get(f"/v1/reports/{report_id}", headers=stranger).get_json()
     assert public["public_description"] == "Trou dans la chaussée"
     assert "06 00" not in str(public)
+
+
+def test_the_mobility_layers_show_car_parks_and_traffic_on_the_same_map(
+    app, console_url, browser, token_for, feed_source, now
+):
+    agent = staff(token_for, Role.AGENT, "demo-agent-mobility")
+    make_report(app, status="new", crew=None)
+    for name, kind, entities in (
+        (
+            "parkings",
+            "parking",
+            [
+                car_park(1, available=12, total=200, offset_m=150, now=now),
+                car_park(2, available=0, total=80, offset_m=400, now=now),
+            ],
+        ),
+        (
+            "traffic",
+            "traffic",
+            [
+                road_segment(1, intensity=420, averageVehicleSpeed=48.0, now=now),
+                road_segment(2, offset_m=300, averageVehicleSpeed=12.0, now=now),
+            ],
+        ),
+    ):
+        url = feed_source.serve(f"/{name}.json", entities)
+        with app.app_context():
+            feed, _ = feeds.put_feed(
+                db.session,
+                name,
+                {
+                    "kind": kind,
+                    "format": "ngsi-ld-document",
+                    "source_url": url,
+                    "poll_interval_seconds": 60,
+                    "freshness_limit_seconds": 600,
+                    "enabled": True,
+                },
+            )
+            assert feeds.poll_feed(db.session, feed.id)["status"] == "ok"
+            db.session.remove()
+    sign_in(browser, console_url, agent)
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "path.report-marker"))
+    assert not browser.find_elements(By.CSS_SELECTOR, "path.parking-marker")  # off by default
+    browser.find_element(By.CSS_SELECTOR, ".leaflet-control-layers-toggle").click()
+    for label in ("Parkings", "Trafic"):
+        browser.find_element(
+            By.XPATH, f"//label[contains(., '{label}')]//input[@type='checkbox']"
+        ).click()
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "path.parking-marker")) == 2)
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "path.traffic")) == 2)
+    congestion = {
+        cls
+        for path in browser.find_elements(By.CSS_SELECTOR, "path.traffic")
+        for cls in path.get_attribute("class").split()
+        if cls.startswith("traffic--")
+    }
+    assert congestion == {"traffic--free", "traffic--heavy"}
