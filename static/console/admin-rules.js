@@ -143,10 +143,6 @@ function categoryName(code) {
   return named(state.categories.find((category) => category.code === code)) || code;
 }
 
-function deskName(code) {
-  return named(state.ctx.desks.find((desk) => desk.code === code)) || code;
-}
-
 function renderList() {
   const area = state.listArea;
   clear(area);
@@ -180,7 +176,7 @@ function renderList() {
             h("td", { class: "number" }, String(rule.priority)),
             h("th", { scope: "row" }, rule.name),
             h("td", {}, categoryName(rule.category)),
-            h("td", {}, deskName(rule.desk)),
+            h("td", {}, state.ctx.deskName(rule.desk)),
             h("td", {}, rule.zone ? t("rules.zone_yes") : t("rules.zone_no")),
             h("td", {}, rule.months ? rule.months.map(monthName).join(", ") : t("rules.all_year")),
             h("td", {}, rule.starts_at ? `${rule.starts_at}–${rule.ends_at}` : t("rules.all_day")),

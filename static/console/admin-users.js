@@ -137,10 +137,6 @@ async function load() {
   renderList();
 }
 
-function deskName(code) {
-  return named(state.ctx.desks.find((desk) => desk.code === code)) || code;
-}
-
 function crewName(code) {
   return state.crews.find((crew) => crew.code === code)?.name || code;
 }
@@ -176,7 +172,7 @@ function renderList() {
             h("th", { scope: "row" }, h("code", {}, user.uid)),
             h("td", {}, [user.display_name, user.email].filter(Boolean).join(" · ")),
             h("td", { dataset: { field: "role" } }, t(`role.${user.role}`)),
-            h("td", { dataset: { field: "desks" } }, (user.desks || []).map(deskName).join(", ")),
+            h("td", { dataset: { field: "desks" } }, (user.desks || []).map((code) => state.ctx.deskName(code)).join(", ")),
             h("td", { dataset: { field: "crew" } }, user.crew ? crewName(user.crew) : ""),
             h("td", {}, user.active === false ? t("users.state_inactive") : t("users.state_active")),
             h(
@@ -217,7 +213,7 @@ function showForm(user) {
     "select",
     { id: "user-crew" },
     h("option", { value: "" }, t("users.no_crew")),
-    state.crews.map((c) => h("option", { value: c.code, selected: user?.crew === c.code }, `${c.name} (${deskName(c.desk)})`)),
+    state.crews.map((c) => h("option", { value: c.code, selected: user?.crew === c.code }, `${c.name} (${state.ctx.deskName(c.desk)})`)),
   );
   const crewField = h("div", { class: "field" }, h("label", { for: "user-crew" }, t("users.crew")), crew);
   const active = h("input", { type: "checkbox", id: "user-active", checked: user ? user.active !== false : true });

@@ -37,3 +37,14 @@ export function problemBox(error, t) {
     h("p", {}, problem.detail || t("error.generic")),
   );
 }
+
+// Whether a key press is typing in a field (the console's shortcuts leave it alone).
+export function typing(event) {
+  const target = event.target;
+  return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+}
+
+// One key per write the person means once: a retry of it is answered, never done twice.
+export function idempotencyKey() {
+  return window.crypto?.randomUUID ? window.crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
+}

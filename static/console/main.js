@@ -4,7 +4,7 @@
 
 import { api } from "./api.js";
 import { onUserChange, signInAsDemo, signInWithPassword, signOutUser, startAuth } from "./auth.js";
-import { clear, h, problemBox } from "./dom.js";
+import { clear, h, problemBox, typing } from "./dom.js";
 import { connectLive } from "./live.js";
 import { addTexts, lang, named, setLang, t } from "./i18n.js";
 
@@ -166,6 +166,7 @@ const ctx = {
   get config() {
     return config;
   },
+  deskName,
 };
 
 function homeOf(person) {
@@ -260,11 +261,6 @@ function showShortcuts() {
     h("button", { type: "button", class: "button button-primary", onclick: () => dialog.close() }, t("shortcuts.close")),
   );
   dialog.showModal();
-}
-
-function typing(event) {
-  const target = event.target;
-  return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
 }
 
 document.addEventListener("keydown", (event) => {

@@ -3,7 +3,7 @@
 // refreshes the queue's first page, its counts and the map, without a reload.
 
 import { createMap } from "./map.js";
-import { append, clear, h, problemBox } from "./dom.js";
+import { append, clear, h, problemBox, typing } from "./dom.js";
 import { addTexts, formatDateTime, formatNumber, named, t } from "./i18n.js";
 import { Ticket } from "./ticket.js";
 
@@ -365,11 +365,6 @@ function markSelected() {
     if (selected) link.setAttribute("aria-current", "true");
     else link.removeAttribute("aria-current");
   }
-}
-
-function typing(event) {
-  const target = event.target;
-  return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
 }
 
 function keys(event) {

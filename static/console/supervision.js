@@ -5,7 +5,7 @@
 // Figures come from GET /v1/supervision/desks and /crews, kept fresh by the live stream.
 
 import { ApiProblem, etagOf } from "./api.js";
-import { clear, h, problemBox } from "./dom.js";
+import { clear, h, idempotencyKey, problemBox } from "./dom.js";
 import { addTexts, formatDateTime, formatNumber, named, t } from "./i18n.js";
 
 addTexts({
@@ -517,6 +517,3 @@ function conflict(item, desk, report, result) {
   box.querySelector("#reroute-redo").focus();
 }
 
-function idempotencyKey() {
-  return window.crypto?.randomUUID ? window.crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
-}

@@ -5,7 +5,7 @@
 // agent sees what changed and may redo the action on the current version.
 
 import { ApiProblem, etagOf } from "./api.js";
-import { clear, h, problemBox } from "./dom.js";
+import { clear, h, idempotencyKey, problemBox } from "./dom.js";
 import { addTexts, formatDateTime, lang, named, t } from "./i18n.js";
 
 addTexts({
@@ -277,9 +277,6 @@ function fieldText(report, field) {
   return String(value);
 }
 
-function idempotencyKey() {
-  return window.crypto?.randomUUID ? window.crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
-}
 
 export class Ticket {
   constructor(pane, ctx, { map, onChanged, onClose }) {
