@@ -312,9 +312,11 @@ export class Ticket {
     this.pane.querySelector("h2")?.focus();
   }
 
-  async load() {
+  // The report, the actions offered on it now and its history; ``known``: the report as an
+  // action just answered it (not read again).
+  async load(known = null) {
     const [report, actions, history] = await Promise.all([
-      this.ctx.api(`/v1/reports/${this.id}`),
+      known ? { body: known } : this.ctx.api(`/v1/reports/${this.id}`),
       this.ctx.api(`/v1/reports/${this.id}/actions`),
       this.ctx.api(`/v1/reports/${this.id}/history`, { query: { limit: 200 } }),
     ]);
@@ -752,8 +754,7 @@ export class Ticket {
         ifMatch: etagOf(version ?? shown.version),
         headers: { "Idempotency-Key": key },
       });
-      this.report = answer.body;
-      await this.load();
+      await this.load(answer.body);
       this.render();
       const done = t("ticket.done", { action: t(`action.${name}`) });
       this.notice(done);
