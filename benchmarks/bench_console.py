@@ -62,8 +62,6 @@ from app.auth.tokens import mint_emulator_token  # noqa: E402
 from benchmarks import dataset  # noqa: E402
 from benchmarks.bench_http_ceiling import free_port, serve  # noqa: E402
 from tools.launcher import (  # noqa: E402
-    CHROMEDRIVER,
-    CHROMIUM,
     ensure_chromium,
     ensure_static_packages,
 )
@@ -281,30 +279,10 @@ def start_standin(port: int) -> subprocess.Popen:
 
 
 def start_browser(profile: str):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    from tools.browser import chromium
 
     ensure_chromium()
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-extensions",
-        f"--user-data-dir={profile}",
-        f"--window-size={WINDOW[0]},{WINDOW[1]}",
-    ):
-        options.add_argument(argument)
-    options.add_experimental_option("prefs", {"intl.accept_languages": "fr-FR,fr"})
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    os.environ["SE_OFFLINE"] = "true"  # Debian's binaries only: selenium-manager downloads nothing
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver = chromium(profile, WINDOW)
     driver.set_page_load_timeout(60)
     driver.set_script_timeout(90)
     driver.execute_cdp_cmd(

@@ -33,7 +33,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import psycopg
@@ -292,38 +291,8 @@ def main() -> None:
 
 
 def serve_sync(port: int, env: dict, workers: int) -> subprocess.Popen:
-    """gunicorn as make run starts it, with sync workers instead (the command line wins
-    over the configuration file)."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "sync",
-            "--config",
-            str(ROOT / "app" / "ops" / "gunicorn_conf.py"),
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("gunicorn (sync workers) did not start")
+    """gunicorn as make run starts it, with sync workers instead."""
+    return serve("wsgi:app", port, env, workers, options=("--worker-class", "sync"))
 
 
 if __name__ == "__main__":

@@ -48,7 +48,11 @@ def ensure_wrk() -> str:
     return shutil.which("wrk") or "/usr/bin/wrk"
 
 
-def serve(app_path: str, port: int, env: dict, workers: int = 2) -> subprocess.Popen:
+def serve(
+    app_path: str, port: int, env: dict, workers: int = 2, options: tuple[str, ...] = ()
+) -> subprocess.Popen:
+    """gunicorn with make run's configuration on ``port``, ready when returned; ``options``:
+    more of its command line (they win over the configuration file)."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -58,6 +62,7 @@ def serve(app_path: str, port: int, env: dict, workers: int = 2) -> subprocess.P
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
+            *options,
             "--config",
             str(ROOT / "app" / "ops" / "gunicorn_conf.py"),
             app_path,

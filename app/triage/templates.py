@@ -2,6 +2,8 @@
 staff's own, else the message template of the category and the new state), and the
 templates themselves (listed, replaced, removed; the defaults seeded)."""
 
+from collections.abc import Callable
+
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -15,9 +17,17 @@ from app.triage import messages
 from app.triage.models import MessageTemplate, ReportEvent
 
 
-def publish(session: Session, report: Report, event: ReportEvent, params: dict) -> None:
+def publish(
+    session: Session,
+    report: Report,
+    event: ReportEvent,
+    params: dict,
+    template_of: Callable[[int, str], tuple[str, str]] | None = None,
+) -> None:
     """Decide whether residents see the event, and with which words: the agent's own, else
-    the template of the category and the new state (else the state's default)."""
+    the template of the category and the new state (else the state's default).
+    ``template_of(category_id, status)``: where templates are read (by default
+    :func:`template_for`; a bulk writer passes one that reads each template once)."""
     desk_moved = "desk" in event.details and event.details["desk"][0] != event.details["desk"][1]
     own = params.get("message")
     event.public = bool(
@@ -30,7 +40,10 @@ def publish(session: Session, report: Report, event: ReportEvent, params: dict) 
         event.message_fr = own["fr"]
         event.message_en = own.get("en") or own["fr"]
         return
-    text_fr, text_en = template_for(session, report.category_id, event.to_status)
+    if template_of is None:
+        text_fr, text_en = template_for(session, report.category_id, event.to_status)
+    else:
+        text_fr, text_en = template_of(report.category_id, event.to_status)
     original = event.details.get("into", {}).get("reference") or (
         report.duplicate_of.reference if report.duplicate_of else None
     )

@@ -3,7 +3,7 @@
 // are added, edited and deleted through /v1/admin/routing-rules. A rule's zone is drawn
 // elsewhere (the API or the CLI): this screen keeps it as it is and says whether there is one.
 
-import { clear, h, problemBox } from "./dom.js";
+import { clear, confirmRemoval, h, problemBox } from "./dom.js";
 import { addTexts, lang, named, t } from "./i18n.js";
 
 addTexts({
@@ -301,55 +301,19 @@ function showForm(rule) {
 }
 
 function confirmDelete(rule) {
-  const area = state.formArea;
-  clear(area);
-  const result = h("div", {});
-  const box = h(
-    "div",
-    { class: "panel admin-confirm", role: "alertdialog", "aria-labelledby": "rule-delete-text", id: "rule-delete" },
-    h("p", { id: "rule-delete-text" }, t("rules.delete_confirm", { name: rule.name })),
-    result,
-    h(
-      "div",
-      { class: "form-buttons" },
-      h(
-        "button",
-        {
-          type: "button",
-          class: "button button-danger",
-          id: "rule-delete-yes",
-          onclick: async () => {
-            clear(result);
-            try {
-              await state.ctx.api(`/v1/admin/routing-rules/${rule.id}`, { method: "DELETE" });
-            } catch (error) {
-              result.append(problemBox(error, t));
-              return;
-            }
-            const done = t("rules.deleted", { name: rule.name });
-            state.ctx.announce(done);
-            clear(area);
-            area.append(h("p", { class: "admin-done", role: "status" }, done));
-            await load();
-            document.getElementById("rule-add")?.focus();
-          },
-        },
-        t("rules.delete_yes"),
-      ),
-      h(
-        "button",
-        {
-          type: "button",
-          class: "button",
-          onclick: () => {
-            clear(area);
-            state.listArea.querySelector(`[data-remove="${rule.id}"]`)?.focus();
-          },
-        },
-        t("rules.cancel"),
-      ),
-    ),
-  );
-  area.append(box);
-  box.querySelector("#rule-delete-yes").focus();
+  confirmRemoval(state.formArea, {
+    id: "rule-delete",
+    question: t("rules.delete_confirm", { name: rule.name }),
+    yes: t("rules.delete_yes"),
+    cancel: t("rules.cancel"),
+    remove: () => state.ctx.api(`/v1/admin/routing-rules/${rule.id}`, { method: "DELETE" }),
+    done: t("rules.deleted", { name: rule.name }),
+    after: async () => {
+      await load();
+      document.getElementById("rule-add")?.focus();
+    },
+    back: () => state.listArea.querySelector(`[data-remove="${rule.id}"]`),
+    ctx: state.ctx,
+    t,
+  });
 }

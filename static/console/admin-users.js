@@ -2,7 +2,7 @@
 // Reads and writes go through /v1/admin/users (audited by the API); a person is added by their
 // Firebase uid, changed with the same form, and removed (they become a resident again).
 
-import { clear, h, problemBox } from "./dom.js";
+import { clear, confirmRemoval, h, problemBox } from "./dom.js";
 import { addTexts, named, t } from "./i18n.js";
 
 addTexts({
@@ -294,56 +294,19 @@ function showForm(user) {
 }
 
 function confirmRemove(user) {
-  const area = state.formArea;
-  clear(area);
-  const result = h("div", {});
-  const back = () => state.listArea.querySelector(`[data-remove="${CSS.escape(user.uid)}"]`)?.focus();
-  const box = h(
-    "div",
-    { class: "panel admin-confirm", role: "alertdialog", "aria-labelledby": "remove-text", id: "user-remove" },
-    h("p", { id: "remove-text" }, t("users.remove_confirm", { uid: user.uid })),
-    result,
-    h(
-      "div",
-      { class: "form-buttons" },
-      h(
-        "button",
-        {
-          type: "button",
-          class: "button button-danger",
-          id: "user-remove-yes",
-          onclick: async () => {
-            clear(result);
-            try {
-              await state.ctx.api(`/v1/admin/users/${encodeURIComponent(user.uid)}`, { method: "DELETE" });
-            } catch (error) {
-              result.append(problemBox(error, t));
-              return;
-            }
-            const done = t("users.removed", { uid: user.uid });
-            state.ctx.announce(done);
-            clear(area);
-            area.append(h("p", { class: "admin-done", role: "status" }, done));
-            await load();
-            document.getElementById("user-add")?.focus();
-          },
-        },
-        t("users.remove_yes"),
-      ),
-      h(
-        "button",
-        {
-          type: "button",
-          class: "button",
-          onclick: () => {
-            clear(area);
-            back();
-          },
-        },
-        t("users.cancel"),
-      ),
-    ),
-  );
-  area.append(box);
-  box.querySelector("#user-remove-yes").focus();
+  confirmRemoval(state.formArea, {
+    id: "user-remove",
+    question: t("users.remove_confirm", { uid: user.uid }),
+    yes: t("users.remove_yes"),
+    cancel: t("users.cancel"),
+    remove: () => state.ctx.api(`/v1/admin/users/${encodeURIComponent(user.uid)}`, { method: "DELETE" }),
+    done: t("users.removed", { uid: user.uid }),
+    after: async () => {
+      await load();
+      document.getElementById("user-add")?.focus();
+    },
+    back: () => state.listArea.querySelector(`[data-remove="${CSS.escape(user.uid)}"]`),
+    ctx: state.ctx,
+    t,
+  });
 }

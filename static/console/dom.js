@@ -48,3 +48,47 @@ export function typing(event) {
 export function idempotencyKey() {
   return window.crypto?.randomUUID ? window.crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
 }
+
+// Asks before a removal, in `area`: the question, then "yes" (sends `remove()`; the API's
+// refusal is shown in place) or "cancel" (focus goes back to `back()`'s element). Once done,
+// `done` is announced and shown, and `after()` runs (reload the list, move the focus).
+export function confirmRemoval(area, { id, question, yes, cancel, remove, done, after, back, ctx, t }) {
+  clear(area);
+  const result = h("div", {});
+  const confirm = h(
+    "button",
+    {
+      type: "button",
+      class: "button button-danger",
+      id: `${id}-yes`,
+      onclick: async () => {
+        clear(result);
+        try {
+          await remove();
+        } catch (error) {
+          result.append(problemBox(error, t));
+          return;
+        }
+        ctx.announce(done);
+        clear(area);
+        area.append(h("p", { class: "admin-done", role: "status" }, done));
+        await after();
+      },
+    },
+    yes,
+  );
+  const box = h(
+    "div",
+    { class: "panel admin-confirm", role: "alertdialog", "aria-labelledby": `${id}-text`, id },
+    h("p", { id: `${id}-text` }, question),
+    result,
+    h(
+      "div",
+      { class: "form-buttons" },
+      confirm,
+      h("button", { type: "button", class: "button", onclick: () => { clear(area); back()?.focus(); } }, cancel),
+    ),
+  );
+  area.append(box);
+  confirm.focus();
+}

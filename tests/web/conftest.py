@@ -9,13 +9,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 
 from tests.conftest import PROJECT_ID
 from tests.feeds.conftest import feed_source  # noqa: F401 (the feeds' stand-in source)
 from tests.servers import gunicorn
 from tools.auth_standin import AuthStandIn
+from tools.browser import chromium
 from tools.launcher import CHROMEDRIVER, CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,27 +35,7 @@ def browser():
     assert CHROMIUM.exists() and CHROMEDRIVER.exists(), "make test installs chromium"
     assert AXE.exists(), "make test installs static/node_modules (npm ci)"
     profile = tempfile.TemporaryDirectory(prefix="signale-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-extensions",
-        f"--user-data-dir={profile.name}",
-        f"--window-size={WINDOW[0]},{WINDOW[1]}",
-    ):
-        options.add_argument(argument)
-    options.add_experimental_option("prefs", {"intl.accept_languages": "fr-FR,fr"})
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SE_OFFLINE", "true")
-        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver = chromium(profile.name, WINDOW)
     try:
         driver.set_page_load_timeout(60)
         driver.set_script_timeout(60)

@@ -212,6 +212,26 @@ def test_an_admin_changes_an_agent_s_desks_and_adds_a_routing_rule(
     assert not serious(axe_violations(browser))
     assert policy_refusals(browser) == []
 
+    # Deleting asks first: cancel keeps the rule and gives the focus back, yes deletes it.
+    remove = f'[data-remove="{added["id"]}"]'
+    browser.find_element(By.CSS_SELECTOR, remove).click()
+    assert browser.switch_to.active_element.get_attribute("id") == "rule-delete-yes"
+    assert not serious(axe_violations(browser))
+    browser.find_element(By.CSS_SELECTOR, "#rule-delete .button:not(.button-danger)").click()
+    assert browser.switch_to.active_element.get_attribute("data-remove") == str(added["id"])
+    assert added["id"] in {
+        r["id"] for r in client.get("/v1/admin/routing-rules", headers=admin).get_json()
+    }
+    browser.find_element(By.CSS_SELECTOR, remove).click()
+    browser.find_element(By.ID, "rule-delete-yes").click()
+    wait(
+        browser, lambda d: not d.find_elements(By.CSS_SELECTOR, f'tr[data-rule-id="{added["id"]}"]')
+    )
+    assert "Hiver : viabilité" in text_of(browser, ".admin-done")
+    assert added["id"] not in {
+        r["id"] for r in client.get("/v1/admin/routing-rules", headers=admin).get_json()
+    }
+
 
 def test_an_agent_gets_no_supervision_screen_and_the_api_refuses_the_figures(
     client,

@@ -42,7 +42,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from app import clock, i18n, templating
+from app import clock, i18n
 from app.assets.models import Asset
 from app.auth.identity import is_internal_uid
 from app.categories.models import Category
@@ -55,7 +55,7 @@ from app.photos import service as photo_service
 from app.photos.models import READY, Photo
 from app.reports.models import OPEN_STATUSES, Report, ReportFollower, ReportSupporter
 from app.routing import intake
-from app.triage import messages, templates, transitions
+from app.triage import templates, transitions
 from app.triage.models import ReportEvent
 from app.users.models import Role
 from tools.generators import pictures, staff, texts
@@ -497,41 +497,15 @@ class _Life:
 
 
 def _publish(session: Session, world: World, report, event, message: dict | None) -> None:
-    """``app.triage.templates.publish`` (tests/tools/test_demo_history.py compares them),
-    with each template read once: whether residents see the event, and in which words."""
-    desk_moved = "desk" in event.details and event.details["desk"][0] != event.details["desk"][1]
-    event.public = bool(
-        message or event.from_status != event.to_status or desk_moved or event.action == "merge"
-    )
-    if not event.public:
-        return
-    if message:
-        event.message_fr = message["fr"]
-        event.message_en = message.get("en") or message["fr"]
-        return
-    key = (report.category_id, event.to_status)
-    if key not in world.templates:
-        world.templates[key] = templates.template_for(session, *key)
-    text_fr, text_en = world.templates[key]
-    original = event.details.get("into", {}).get("reference") or (
-        report.duplicate_of.reference if report.duplicate_of else None
-    )
-    reason = messages.REASONS.get(event.reason_code or "")
-    desk = report.desk
-    values = {
-        "reference": report.reference,
-        "original": original,
-        "category": report.category.name_fr,
-        "desk": desk.name_fr if desk else None,
-        "reason": reason[0] if reason else None,
-    }
-    event.message_fr = templating.render(text_fr, values, messages.PLACEHOLDERS)
-    values.update(
-        category=report.category.name_en,
-        desk=desk.name_en if desk else None,
-        reason=reason[1] if reason else None,
-    )
-    event.message_en = templating.render(text_en, values, messages.PLACEHOLDERS)
+    """The pipeline's ``app.triage.templates.publish``, each template read once."""
+
+    def template_of(category_id: int, status: str) -> tuple[str, str]:
+        key = (category_id, status)
+        if key not in world.templates:
+            world.templates[key] = templates.template_for(session, *key)
+        return world.templates[key]
+
+    templates.publish(session, report, event, {"message": message}, template_of)
 
 
 def _live(session: Session, world: World, plan: Plan) -> None:
