@@ -63,7 +63,7 @@ class Config:
     FIREBASE_AUTH_DOMAIN = ""
     # The console's base map: the city's tile server ("https://tiles.example/{z}/{x}/{y}.png"),
     # or none: the communes, equipment and reports are then drawn as vector layers alone.
-    CONSOLE_TILE_URL = ""
+    MAP_TILE_URL = ""
     # Tolerated clock difference between Google's token issuer and this server.
     AUTH_CLOCK_SKEW_SECONDS = 10
 

@@ -1,5 +1,5 @@
 """A stand-in for the Firebase Auth emulator, on 127.0.0.1, for `make run` and the tests: the
-Firebase JS SDK (the console's sign-in, static/console/auth.js) and firebase-admin talk to
+Firebase JS SDK (the console's sign-in, static/common/auth.js) and firebase-admin talk to
 it as they talk to the emulator (``connectAuthEmulator``, ``FIREBASE_AUTH_EMULATOR_HOST``).
 
 It speaks the subset of the emulator's REST protocol those clients use, at the emulator's

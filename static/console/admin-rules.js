@@ -3,8 +3,8 @@
 // are added, edited and deleted through /v1/admin/routing-rules. A rule's zone is drawn
 // elsewhere (the API or the CLI): this screen keeps it as it is and says whether there is one.
 
-import { clear, confirmRemoval, h, problemBox } from "./dom.js";
-import { addTexts, lang, named, t } from "./i18n.js";
+import { clear, confirmRemoval, h, problemBox } from "../common/dom.js";
+import { addTexts, lang, named, t } from "../common/i18n.js";
 
 addTexts({
   fr: {

@@ -2,8 +2,8 @@
 // Reads and writes go through /v1/admin/users (audited by the API); a person is added by their
 // Firebase uid, changed with the same form, and removed (they become a resident again).
 
-import { clear, confirmRemoval, h, problemBox } from "./dom.js";
-import { addTexts, named, t } from "./i18n.js";
+import { clear, confirmRemoval, h, problemBox } from "../common/dom.js";
+import { addTexts, named, t } from "../common/i18n.js";
 
 addTexts({
   fr: {

@@ -3,7 +3,7 @@
 // ("report", "resync"); when the stream drops, it reconnects with a fresh token after a
 // growing pause and dispatches "resync" (changes may have been missed meanwhile).
 
-import { authHeaders } from "./api.js";
+import { authHeaders } from "../common/api.js";
 
 export function connectLive(events, { onState = () => {} } = {}) {
   let stopped = false;

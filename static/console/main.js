@@ -2,11 +2,11 @@
 // the router (#/queue/<desk>[/<report id>], #/supervision, #/admin/users, #/admin/rules) and
 // the keyboard shortcuts' help. Each screen is a module exporting render(root, ctx).
 
-import { api } from "./api.js";
-import { onUserChange, signInAsDemo, signInWithPassword, signOutUser, startAuth } from "./auth.js";
-import { clear, h, problemBox, typing } from "./dom.js";
+import { api } from "../common/api.js";
+import { onUserChange, signInAsDemo, signInWithPassword, signOutUser, startAuth } from "../common/auth.js";
+import { clear, h, problemBox, typing } from "../common/dom.js";
 import { connectLive } from "./live.js";
-import { addTexts, lang, named, setLang, t } from "./i18n.js";
+import { addTexts, lang, named, setLang, t } from "../common/i18n.js";
 
 addTexts({
   fr: {

@@ -1,9 +1,9 @@
 // The console's map (Leaflet, served by Signale): without a tile server the communes, the
 // desk's reports, the equipment and the mobility layers are drawn as vector layers, so the
-// map works with no internet; CONSOLE_TILE_URL adds the city's base map under them.
+// map works with no internet; MAP_TILE_URL adds the city's base map under them.
 
-import { api } from "./api.js";
-import { addTexts, formatNumber, t } from "./i18n.js";
+import { api } from "../common/api.js";
+import { addTexts, formatNumber, t } from "../common/i18n.js";
 
 addTexts({
   fr: {

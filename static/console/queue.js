@@ -3,8 +3,8 @@
 // refreshes the queue's first page, its counts and the map, without a reload.
 
 import { createMap } from "./map.js";
-import { append, clear, h, problemBox, typing } from "./dom.js";
-import { addTexts, formatDateTime, formatNumber, named, t } from "./i18n.js";
+import { append, clear, h, problemBox, typing } from "../common/dom.js";
+import { addTexts, formatDateTime, formatNumber, named, t } from "../common/i18n.js";
 import { Ticket } from "./ticket.js";
 
 addTexts({

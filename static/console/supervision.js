@@ -4,9 +4,9 @@
 // meanwhile is shown as such, and the move can be redone on its current version).
 // Figures come from GET /v1/supervision/desks and /crews, kept fresh by the live stream.
 
-import { ApiProblem, etagOf } from "./api.js";
-import { clear, h, idempotencyKey, problemBox } from "./dom.js";
-import { addTexts, formatDateTime, formatNumber, named, t } from "./i18n.js";
+import { ApiProblem, etagOf } from "../common/api.js";
+import { clear, h, idempotencyKey, problemBox } from "../common/dom.js";
+import { addTexts, formatDateTime, formatNumber, named, t } from "../common/i18n.js";
 
 addTexts({
   fr: {

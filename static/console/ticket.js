@@ -4,9 +4,9 @@
 // table allows the agent now. Every action sends If-Match with the version shown; on 412 the
 // agent sees what changed and may redo the action on the current version.
 
-import { ApiProblem, etagOf } from "./api.js";
-import { clear, h, idempotencyKey, problemBox } from "./dom.js";
-import { addTexts, formatDateTime, lang, named, t } from "./i18n.js";
+import { ApiProblem, etagOf } from "../common/api.js";
+import { clear, h, idempotencyKey, problemBox } from "../common/dom.js";
+import { addTexts, formatDateTime, lang, named, t } from "../common/i18n.js";
 
 addTexts({
   fr: {

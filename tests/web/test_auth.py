@@ -1,4 +1,4 @@
-"""The console's sign-in (static/console/auth.js) in a real browser: the real Firebase JS SDK
+"""The console's sign-in (static/common/auth.js) in a real browser: the real Firebase JS SDK
 (its compat scripts, as the console loads them) against the Auth emulator stand-in
 (tools/auth_standin.py) on another origin, and the ID tokens it gets checked by Signale's
 own verifier in emulator mode.
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.processes
 
 PAGE = ROOT / "tests" / "web" / "auth_page"
 FIREBASE = ROOT / "static" / "node_modules" / "firebase"
-AUTH_JS = ROOT / "static" / "console" / "auth.js"
+AUTH_JS = ROOT / "static" / "common" / "auth.js"
 API_KEY = "fake-api-key"  # the emulator takes any key
 
 

@@ -55,7 +55,7 @@ def test_without_the_emulator_sign_in_goes_to_google_and_no_account_is_offered(
     production_like = make_app(
         database_url,
         FIREBASE_AUTH_EMULATOR_HOST="",
-        CONSOLE_TILE_URL="https://tiles.example.fr/{z}/{x}/{y}.png",
+        MAP_TILE_URL="https://tiles.example.fr/{z}/{x}/{y}.png",
         FIREBASE_WEB_API_KEY="web-key",
     )
     client = production_like.test_client()

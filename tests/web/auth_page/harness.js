@@ -1,4 +1,4 @@
-// The browser tests' handle on static/console/auth.js (tests/web/test_auth.py): the page
+// The browser tests' handle on static/common/auth.js (tests/web/test_auth.py): the page
 // loads the SDK's compat scripts as the console does, and this module exposes auth.js's
 // functions to the driver, with the page's clock movable (the SDK decides with Date.now()
 // whether a token is about to expire).

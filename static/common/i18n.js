@@ -4,7 +4,7 @@
 
 const texts = { fr: {}, en: {} };
 const LANGUAGES = ["fr", "en"];
-const STORE_KEY = "signale.console.lang"; // a preference, not personal data
+const STORE_KEY = "signale.lang"; // a preference, not personal data
 let current = "fr";
 
 try {

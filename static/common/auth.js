@@ -1,6 +1,10 @@
-// Sign-in for the control-room console: the Firebase JS SDK (compat scripts, global
-// `firebase`), the ID token kept in memory only (persistence NONE: nothing in
-// localStorage, sessionStorage, IndexedDB or cookies; a reload signs out).
+// Sign-in for Signale's web apps: the Firebase JS SDK (compat scripts, global `firebase`).
+// The console keeps the ID token in memory only (persistence "none", the default: nothing in
+// localStorage, sessionStorage, IndexedDB or cookies; a reload signs out). The crew tablet
+// and the resident page ask for persistence "local": the SDK keeps the session in the
+// origin's IndexedDB, so a tablet reopened offline is still signed in, and a resident's
+// anonymous account (their reports, their pending report's Idempotency-Key) survives a
+// reload.
 //
 // In emulator mode (config.auth_emulator, development only) the SDK talks to the Auth
 // emulator (tools/auth_standin.py under `make run`) and the demo picker signs in as any
@@ -86,9 +90,12 @@ function started() {
   return auth;
 }
 
-// Start the SDK with the page's configuration (GET /console/config.json). Resolves once
-// the SDK is ready; calling it again returns the same promise.
-export function startAuth(config) {
+const PERSISTENCE = { none: 'NONE', local: 'LOCAL' };
+
+// Start the SDK with the page's configuration (GET /<app>/config.json). Resolves once
+// the SDK is ready; calling it again returns the same promise. `persistence`: "none"
+// (memory only) or "local" (the SDK's IndexedDB, across reloads).
+export function startAuth(config, { persistence = 'none' } = {}) {
   if (ready) return ready;
   try {
     const app = firebase.apps.length ? firebase.app() : firebase.initializeApp(config.firebase);
@@ -105,7 +112,7 @@ export function startAuth(config) {
     return ready;
   }
   ready = auth
-    .setPersistence(firebase.auth.Auth.Persistence.NONE)
+    .setPersistence(firebase.auth.Auth.Persistence[PERSISTENCE[persistence] || 'NONE'])
     .then(
       () =>
         new Promise((resolve) => {
@@ -184,6 +191,19 @@ export async function signInWithPassword(email, password) {
   if (!password) throw new AuthError('missing_password');
   try {
     const credential = await firebaseAuth.signInWithEmailAndPassword(email, password);
+    return describe(credential.user);
+  } catch (error) {
+    throw mapped(error);
+  }
+}
+
+// A resident without an account: Firebase anonymous sign-in (the API treats the uid as
+// a resident's). Signing in later with an e-mail can link it; nothing else is asked.
+export async function signInAnonymous() {
+  const firebaseAuth = started();
+  await ready;
+  try {
+    const credential = await firebaseAuth.signInAnonymously();
     return describe(credential.user);
   } catch (error) {
     throw mapped(error);
