@@ -606,7 +606,7 @@ def run() -> int:
             f"  pushes         {push_notice(env)}\n"
             f"  sign-in        {sign_in_banner(env, auth_standin)}\n"
             f"  dev token      .venv/bin/flask --app wsgi users dev-token some-uid\n"
-            f"{console_banner(base)}"
+            f"{apps_banner(base)}"
             f"Press Ctrl-C to stop.\n",
             flush=True,
         )
@@ -637,15 +637,17 @@ def load_demo_history(env: dict) -> None:
     )
 
 
-def console_banner(base: str) -> str:
-    """How a newcomer signs in to the console as each demo role (the sign-in screen's
-    picker, in the Auth emulator's mode)."""
+def apps_banner(base: str) -> str:
+    """The web apps' addresses, and how a newcomer signs in to each as a demo role (the
+    sign-in screens' pickers, in the Auth emulator's mode)."""
     return (
+        f"  resident page  {base}/report/  (signed in anonymously: report, follow, my reports)\n"
+        f"  crew tablet    {base}/crew/  (works offline; demo-crew-<crew code>, e.g.\n"
+        "                 demo-crew-voirie-centre-1, from the demo picker)\n"
         f"  console        {base}/console/  (sign in with the demo picker, no password):\n"
         "                 demo-agent-voirie (roads), demo-agent-eclairage (lighting and\n"
         "                 traffic signals), demo-agent-<desk> for the other desks,\n"
-        "                 demo-supervisor (every desk), demo-admin, demo-crew-<crew code>\n"
-        "                 (one per crew, e.g. demo-crew-voirie-centre-1)\n"
+        "                 demo-supervisor (every desk), demo-admin\n"
     )
 
 

@@ -221,6 +221,10 @@ def test_make_run_serves_the_api_and_the_worker_then_stops_cleanly_and_runs_agai
                 output = "".join(lines)
             assert process.returncode == 0, output
             assert "Signale is running" in output
+            # The banner names the three web apps' addresses.
+            for app_line in (f"resident page  {base}/report/", f"crew tablet    {base}/crew/"):
+                assert app_line in output, output
+            assert f"console        {base}/console/" in output
             # No FCM credentials in development: pushes go to the stand-in it started.
             assert "push notifications: on, through the FCM stand-in at" in output
             assert "pushes         on, through the FCM stand-in at http://127.0.0.1:" in output
