@@ -90,11 +90,13 @@ def _check_safety(app: Flask) -> None:
 
 
 def _init_auth(app: Flask) -> None:
+    from app.auth.cache import EXTENSION, IdentityCache
     from app.auth.tokens import FirebaseTokenVerifier
 
     if app.config.get("FIREBASE_AUTH_EMULATOR_HOST"):
         # firebase-admin reads emulator mode from the environment only.
         os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = app.config["FIREBASE_AUTH_EMULATOR_HOST"]
+    app.extensions[EXTENSION] = IdentityCache(app.config["IDENTITY_CACHE_SECONDS"])
     app.extensions["signale.token_verifier"] = FirebaseTokenVerifier(
         app.config["FIREBASE_PROJECT_ID"], app.config["AUTH_CLOCK_SKEW_SECONDS"]
     )

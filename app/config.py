@@ -66,6 +66,10 @@ class Config:
     MAP_TILE_URL = ""
     # Tolerated clock difference between Google's token issuer and this server.
     AUTH_CLOCK_SKEW_SECONDS = 10
+    # How long a process keeps a caller's staff row (role, desks, crew) before reading it
+    # again: the bound within which a changed or removed staff account takes effect in the
+    # other processes (at once in the one that changed it). 0: read on every request.
+    IDENTITY_CACHE_SECONDS = 5.0
 
     # Photo files: "filesystem" (MEDIA_ROOT) or "s3" (S3_BUCKET on S3_ENDPOINT_URL; the
     # credentials may also come from boto3's usual environment variables). A relative

@@ -27,6 +27,7 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
+from app.auth.cache import EXTENSION as IDENTITY_CACHE
 from app.auth.tokens import mint_emulator_token
 from app.extensions import db
 from app.users.models import Role
@@ -208,6 +209,8 @@ def _isolation(request):
         yield
         return
     application = request.getfixturevalue("app")
+    # Staff rows cached by an earlier test name users (and ids) that are gone.
+    application.extensions[IDENTITY_CACHE].clear()
     with application.app_context():
         db.session.remove()
         connection = db.engine.connect()

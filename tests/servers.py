@@ -35,6 +35,9 @@ def gunicorn(database_url: str, media_root: Path, *, workers: int = 1, env: dict
         "SIGNALE_ENV": "test",
         "LOG_LEVEL": "WARNING",
         "MEDIA_ROOT": str(media_root),
+        # Tests change staff accounts from their own process between two requests: the
+        # server reads them every time (the cache's bound: tests/auth/test_identity_cache.py).
+        "SIGNALE_IDENTITY_CACHE_SECONDS": "0",
         **(env or {}),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)

@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
+from app.auth.cache import MISS, IdentityCache, StaffRow, current_cache
 from app.auth.tokens import Claims, TokenRejected, TokenVerifier, VerifierUnavailable
 from app.errors import PROBLEM_DOC, Forbidden, Problem, Unauthorized
 from app.extensions import db
@@ -45,22 +46,43 @@ class Identity:
     crew: str | None = None
 
 
-def resolve(session: Session, claims: Claims) -> Identity:
-    """The caller's identity: a staff role from our table, otherwise a resident."""
-    user = session.execute(_RESOLVE, {"uid": claims.uid}).first()
-    if user is None or not user.active:
+def resolve(session: Session, claims: Claims, cache: IdentityCache | None = None) -> Identity:
+    """The caller's identity: a staff role from our table, otherwise a resident. With
+    ``cache``, the table is read only when the uid's row is not cached (app/auth/cache.py:
+    what that costs in staleness)."""
+    row = cache.get(claims.uid) if cache is not None else MISS
+    if row is MISS:
+        row = staff_row(session, claims.uid)
+        if cache is not None:
+            cache.put(claims.uid, row)
+    if row is None or not row.active:
         return Identity(
             uid=claims.uid, role=Role.RESIDENT, anonymous=claims.anonymous, email=claims.email
         )
     return Identity(
         uid=claims.uid,
-        role=Role(user.role),
+        role=Role(row.role),
         anonymous=claims.anonymous,
-        email=claims.email or user.email,
-        user_id=user.id,
-        display_name=user.display_name,
-        desks=tuple(user.desks or ()),
-        crew=user.crew,
+        email=claims.email or row.email,
+        user_id=row.user_id,
+        display_name=row.display_name,
+        desks=row.desks,
+        crew=row.crew,
+    )
+
+
+def staff_row(session: Session, uid: str) -> StaffRow | None:
+    found = session.execute(_RESOLVE, {"uid": uid}).first()
+    if found is None:
+        return None
+    return StaffRow(
+        user_id=found.id,
+        role=found.role.value if isinstance(found.role, Role) else found.role,
+        active=found.active,
+        email=found.email,
+        display_name=found.display_name,
+        desks=tuple(found.desks or ()),
+        crew=found.crew,
     )
 
 
@@ -128,7 +150,7 @@ def current_identity() -> Identity:
             raise Problem("auth_unavailable", 503, headers={"Retry-After": "5"}) from exc
         if is_internal_uid(claims.uid):
             raise Unauthorized("token_uid_reserved")
-        g.identity = resolve(db.session, claims)
+        g.identity = resolve(db.session, claims, current_cache())
         g.token_expires_at = claims.expires_at
     return g.identity
 

@@ -4,6 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app.auth.cache import staff_changed
 from app.auth.identity import INTERNAL_NAMESPACES, Identity, is_internal_uid
 from app.errors import Forbidden, NotFound, Unprocessable
 from app.organisation.service import crew_by_code, desks_by_code
@@ -89,6 +90,7 @@ def put_user(
     user.crew = crew_by_code(session, crew) if crew else None
     if actor is not None:
         _audit(session, actor, "user.write", uid, request_id, role=role.value)
+    staff_changed(session, uid)
     session.commit()
     return user, created
 
@@ -103,6 +105,7 @@ def remove_user(
     session.delete(user)
     if actor is not None:
         _audit(session, actor, "user.delete", uid, request_id)
+    staff_changed(session, uid)
     session.commit()
 
 
