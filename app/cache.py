@@ -12,6 +12,10 @@ a version already read. An entry whose version is younger than ``settle_s`` seco
 therefore kept only that long: a document misses such a transaction for at most that long,
 unless the transaction itself lasted longer than that.
 
+A user's version may also say ``own_writes``: the reading transaction has itself written
+(uncommitted) data, which it alone sees; its documents are then neither read from the cache
+nor stored there.
+
 Redis down or erring: documents are served uncached (logged once per incident; Redis is
 tried again after ``RETRY_S``).
 """
@@ -90,10 +94,13 @@ class DocumentCache:
         self.settings = settings
         self._down_until = 0.0
 
-    def key(self, session: Session, document: dict) -> tuple[str, int]:
+    def key(self, session: Session, document: dict) -> tuple[str | None, int]:
         """The entry's key for ``document`` (path, arguments...) at the current data
-        version, and how long an entry stored under it may live."""
+        version, and how long an entry stored under it may live; no key (None) when the
+        transaction has written what documents show (the version's ``own_writes``)."""
         version = session.execute(self.version).one()._asdict()
+        if version.pop("own_writes", False):
+            return None, 0
         age_s = version.pop("age_s")
         ttl = self.settings.ttl_s
         if age_s is None or age_s < self.settings.settle_s:
@@ -153,6 +160,8 @@ def fetch(cache: DocumentCache | None, session: Session, document: dict, build) 
     if cache is None:
         return build()
     key, ttl = cache.key(session, document)
+    if key is None:
+        return build()
     entry = cache.get(key)
     if entry is None:
         entry = build()

@@ -1,8 +1,10 @@
-"""One way to answer a conditional GET of a public document (mobility, open data, Open311).
+"""One way to answer a conditional GET of a public document (mobility, open data, Open311,
+the public lists of reports).
 
-The answer is the same for every caller, so shared caches may keep it ``max_age`` seconds;
-its strong ETag is a hash of the body, and a client that already has the body gets 304
-(If-None-Match, or If-Modified-Since where the document has a Last-Modified).
+The answer is the same for every caller, so shared caches may keep it ``max_age`` seconds
+(``private``: only the client's own, for documents that need a token); its strong ETag is a
+hash of the body, and a client that already has the body gets 304 (If-None-Match, or
+If-Modified-Since where the document has a Last-Modified).
 """
 
 import hashlib
@@ -34,4 +36,14 @@ def public(
         response.last_modified = last_modified
     for header in vary:
         response.vary.add(header)
+    return response.make_conditional(request)
+
+
+def private(response: Response, *, etag: str) -> Response:
+    """``response`` tagged, for a document that is the same for every caller but needs a
+    token (the public lists of reports): shared caches must not keep it (they would hand it
+    to requests without one), the client's own cache may, asking each time whether it still
+    holds the current body (``no-cache``), answered 304 when it does."""
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
     return response.make_conditional(request)

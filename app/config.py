@@ -123,6 +123,14 @@ class Config:
     OPEN311_CACHE_SETTLE_SECONDS = 5
     OPEN311_CACHE_MAX_BYTES = 2 * 1024 * 1024
     OPEN311_CACHE_BYTES_PER_MINUTE = 16 * 1024 * 1024
+    # The public lists' pages (GET /v1/reports, its GeoJSON, near, suggestions): the same
+    # server-side cache (app/reports/cache.py; settings as OPEN311_CACHE_*'s). Off, every
+    # GET builds its page (benchmarks compare).
+    PUBLIC_LISTS_CACHE_ENABLED = True
+    PUBLIC_LISTS_CACHE_TTL_SECONDS = 600
+    PUBLIC_LISTS_CACHE_SETTLE_SECONDS = 5
+    PUBLIC_LISTS_CACHE_MAX_BYTES = 2 * 1024 * 1024
+    PUBLIC_LISTS_CACHE_BYTES_PER_MINUTE = 16 * 1024 * 1024
     # City sensor feeds: bounds of one poll (all its pages), broker page size, back-off
     # ceiling, how long observations are kept. (The dispatcher runs every 10 s: worker/cron.py.)
     FEEDS_POLL_TIMEOUT_SECONDS = 20

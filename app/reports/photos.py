@@ -109,12 +109,12 @@ def process_photo(session: Session, photo_id: int) -> str:
         session.rollback()
         return photo.status if photo else "missing"
     gps = photos.develop(photo)
-    if photo.status == READY and photo.kind == "report":
+    if photo.status == READY:
         _touch(session, photo.report_id)
-        if gps:
-            report = get_report(session, photo.report_id)
-            if place_from_photo(session, report, *gps):
-                log.info("report placed from photo GPS", extra={"report_id": report.id})
+    if photo.status == READY and photo.kind == "report" and gps:
+        report = get_report(session, photo.report_id)
+        if place_from_photo(session, report, *gps):
+            log.info("report placed from photo GPS", extra={"report_id": report.id})
     upload_key, photo.upload_key = photo.upload_key, None
     photo.processed_at = func.now()
     session.commit()
@@ -123,6 +123,7 @@ def process_photo(session: Session, photo_id: int) -> str:
 
 
 def _touch(session: Session, report_id: int) -> None:
-    """A report photo ready is the report's public photo (Open311's media_url): the report
-    changed for public documents, whose cache is keyed by the latest update."""
+    """A photo ready is shown with its report on the public lists (a report photo is also
+    Open311's media_url): the report changed for public documents, whose caches are keyed
+    by the latest update."""
     session.execute(update(Report).where(Report.id == report_id).values(updated_at=func.now()))

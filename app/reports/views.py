@@ -4,17 +4,19 @@ import hashlib
 from flask import Response, current_app, g, json, request
 from flask.views import MethodView
 
-from app import i18n
+from app import cache as shared_cache
+from app import conditional, i18n
 from app.auth.identity import current_identity, roles_required
 from app.errors import PROBLEM_DOC, NotFound
 from app.extensions import Blueprint, db
-from app.geojson import page_as_features
+from app.geo.arguments import parse_bbox, parse_point
 from app.idempotency import service as idempotency
 from app.pagination import page_size
 from app.photos import processing
 from app.photos import service as photos
 from app.photos.models import Photo
 from app.photos.schemas import PhotoKindArgsSchema, PhotoPathSchema, PhotoSchema, PhotoUploadSchema
+from app.reports import cache as page_cache
 from app.reports import contact, public, queries, service
 from app.reports import photos as report_photos
 from app.reports.presentation import REPORT_ID_PARAMETER, report_view
@@ -90,7 +92,7 @@ class Reports(MethodView):
     @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
     def get(self, args):
         """Public reports near a point or in a box, newest first (cursor paginated)"""
-        return _page(args)
+        return _public_page(args, geojson=False)
 
 
 @blp.route("/reports/geojson")
@@ -101,30 +103,56 @@ class ReportsGeoJSON(MethodView):
     @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
     def get(self, args):
         """The same list as a GeoJSON FeatureCollection for maps (`next_cursor` included)"""
-        return page_as_features(_page(args))
+        return _public_page(args, geojson=True)
 
 
-def _page(args: dict, reporter_uid: str | None = None) -> dict:
-    page = queries.list_reports(
-        db.session,
-        grid_m=public.grid_of(current_app.config),
-        near=args.get("near"),
-        radius=args.get("radius", 500),
-        bbox=args.get("bbox"),
-        category=args.get("category"),
-        status=args.get("status"),
-        reporter_uid=reporter_uid,
-        after=queries.parse_cursor(args.get("cursor")),
-        limit=page_size(args.get("limit")),
+def _shared(build, arguments: dict) -> Response:
+    """The public page ``build()`` writes (JSON text), answered as is (no parsing, no
+    serialising: app.reports.documents), from the server-side cache when it holds it at the
+    current data version (app/reports/cache.py), tagged for conditional GETs. The page is
+    the same for every caller, so the entry is shared; the caller's token is checked
+    before."""
+    document = {
+        "path": request.path,
+        "arguments": arguments,
+        "grid_m": public.grid_of(current_app.config),
+    }
+
+    def build_entry() -> shared_cache.Entry:
+        body = build().encode()
+        return shared_cache.Entry(body, "application/json", conditional.etag_of(body, 32), None)
+
+    entry = shared_cache.fetch(page_cache.for_app(current_app), db.session, document, build_entry)
+    return conditional.private(entry.response(), etag=entry.etag)
+
+
+def _public_page(args: dict, *, geojson: bool) -> Response:
+    near, bbox = args.get("near"), args.get("bbox")
+    # Normalised: equivalent URLs share an entry (and bad ones are refused before).
+    arguments = {
+        "near": list(parse_point(near)) if near else None,
+        "radius": args.get("radius", 500) if near else None,
+        "bbox": list(parse_bbox(bbox)) if bbox else None,
+        "category": args.get("category") or None,
+        "status": args.get("status") or None,
+        "after": queries.parse_cursor(args.get("cursor")),
+        "limit": page_size(args.get("limit")),
+    }
+    return _shared(
+        lambda: queries.public_page(
+            db.session,
+            grid_m=public.grid_of(current_app.config),
+            geojson=geojson,
+            near=near,
+            radius=args.get("radius", 500),
+            bbox=bbox,
+            category=arguments["category"],
+            status=arguments["status"],
+            after=arguments["after"],
+            limit=arguments["limit"],
+        ),
+        arguments,
     )
-    # Only the caller's own list carries the reporter's fields; the public one is the
-    # reports' public projection.
-    shown = photos.photos_of(db.session, [r.id for r, _ in page["items"]])
-    page["items"] = [
-        service.present(r, reporter_uid, shown.get(r.id, ()), place=place)
-        for r, place in page["items"]
-    ]
-    return page
 
 
 @blp.route("/reports/suggestions")
@@ -137,23 +165,17 @@ class Suggestions(MethodView):
         """Before submitting: "is it one of these?" (open reports of the category within
         250 m, best 5, nearest first)"""
         category = service.active_category(db.session, args["category"], field="category")
-        found = queries.suggestions(
-            db.session,
-            lon=args["lon"],
-            lat=args["lat"],
-            category=category.code,
-            grid_m=public.grid_of(current_app.config),
+        lon, lat = args["lon"], args["lat"]
+        return _shared(
+            lambda: queries.suggestions(
+                db.session,
+                lon=lon,
+                lat=lat,
+                category=category.code,
+                grid_m=public.grid_of(current_app.config),
+            ),
+            {"lon": lon, "lat": lat, "category": category.code},
         )
-        shown = photos.photos_of(db.session, [report.id for report, _, _ in found])
-        return {
-            "items": [
-                {
-                    **service.present(report, None, shown.get(report.id, ()), place=place),
-                    "distance_m": d,
-                }
-                for report, place, d in found
-            ]
-        }
 
 
 @blp.route("/me/reports")
@@ -164,7 +186,22 @@ class MyReports(MethodView):
     @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
     def get(self, args):
         """The caller's own reports, with what they wrote (cursor paginated)"""
-        return _page(args, reporter_uid=current_identity().uid)
+        uid = current_identity().uid
+        page = queries.own_reports(
+            db.session,
+            reporter_uid=uid,
+            near=args.get("near"),
+            radius=args.get("radius", 500),
+            bbox=args.get("bbox"),
+            category=args.get("category"),
+            status=args.get("status"),
+            after=queries.parse_cursor(args.get("cursor")),
+            limit=page_size(args.get("limit")),
+        )
+        # The reporter's own fields and exact places: this list is theirs alone.
+        shown = photos.photos_of(db.session, [r.id for r in page["items"]])
+        page["items"] = [service.present(r, uid, shown.get(r.id, ())) for r in page["items"]]
+        return page
 
 
 @blp.route("/reports/<int:report_id>", parameters=REPORT_ID_PARAMETER)
