@@ -16,6 +16,10 @@ A user's version may also say ``own_writes``: the reading transaction has itself
 (uncommitted) data, which it alone sees; its documents are then neither read from the cache
 nor stored there.
 
+A cache may also keep the entries its process served last (``local_bytes`` of them, each
+until its Redis expiry): a hit there costs the version's statement alone, no Redis round
+trip, and is as exact, the key carrying the data version.
+
 Redis down or erring: documents are served uncached (logged once per incident; Redis is
 tried again after ``RETRY_S``).
 """
@@ -23,14 +27,17 @@ tried again after ``RETRY_S``).
 import hashlib
 import json
 import logging
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import redis
 from flask import Response
-from sqlalchemy import TextClause
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, TextClause, create_engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, scoped_session
 
 # After Redis failed, how long documents are served without trying it again.
 RETRY_S = 5.0
@@ -77,6 +84,44 @@ class Settings:
     settle_s: int
     max_bytes: int
     bytes_per_minute: int
+    local_bytes: int = 0
+
+
+class _Recent:
+    """The entries a process served last, by key, up to ``limit`` bytes of bodies, each
+    until its expiry (least recently used dropped first)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._entries: OrderedDict[str, tuple[Entry, float]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Entry | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            if time.monotonic() >= found[1]:
+                self._drop(key)
+                return None
+            self._entries.move_to_end(key)
+            return found[0]
+
+    def put(self, key: str, entry: Entry, ttl_s: float) -> None:
+        if len(entry.body) > self.limit or ttl_s <= 0:
+            return
+        with self._lock:
+            if key in self._entries:
+                self._drop(key)
+            self._entries[key] = (entry, time.monotonic() + ttl_s)
+            self._bytes += len(entry.body)
+            while self._bytes > self.limit:
+                self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: str) -> None:
+        entry, _ = self._entries.pop(key)
+        self._bytes -= len(entry.body)
 
 
 class DocumentCache:
@@ -89,16 +134,19 @@ class DocumentCache:
     version: TextClause
     log: logging.Logger
 
-    def __init__(self, client: redis.Redis, settings: Settings):
+    def __init__(self, client: redis.Redis, settings: Settings, version_engine=None):
         self.client = client
+        # Where versions are read outside a transaction (else the application's engine).
+        self.version_engine = version_engine
         self.settings = settings
         self._down_until = 0.0
+        self._recent = _Recent(settings.local_bytes) if settings.local_bytes else None
 
     def key(self, session: Session, document: dict) -> tuple[str | None, int]:
         """The entry's key for ``document`` (path, arguments...) at the current data
         version, and how long an entry stored under it may live; no key (None) when the
         transaction has written what documents show (the version's ``own_writes``)."""
-        version = session.execute(self.version).one()._asdict()
+        version = self._read_version(session)
         if version.pop("own_writes", False):
             return None, 0
         age_s = version.pop("age_s")
@@ -107,6 +155,30 @@ class DocumentCache:
             ttl = self.settings.settle_s
         material = json.dumps({**document, "version": version}, sort_keys=True, default=_plain)
         return self.prefix() + hashlib.sha256(material.encode()).hexdigest(), ttl
+
+    def _read_version(self, session: Session) -> dict:
+        """The data version in one round trip: when the session has not begun a transaction
+        (the request has read and written nothing yet), outside it, in autocommit, without
+        the BEGIN and ROLLBACK the session's transaction would cost (a hit then sends nothing
+        else); otherwise in the session's transaction, which may have written."""
+        if isinstance(session, scoped_session):
+            session = session()
+        bind = session.get_bind()
+        if not isinstance(bind, Engine) or session.in_transaction():
+            return session.execute(self.version).one()._asdict()
+        if self.version_engine is None:
+            with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                return connection.execute(self.version).one()._asdict()
+        try:
+            return self._version_from_own_pool()
+        except DBAPIError as error:  # a connection of the pool lost (its pool has no ping)
+            if not error.connection_invalidated:
+                raise
+            return self._version_from_own_pool()
+
+    def _version_from_own_pool(self) -> dict:
+        with self.version_engine.connect() as connection:
+            return connection.exec_driver_sql(self.version.text).one()._asdict()
 
     @classmethod
     def prefix(cls) -> str:
@@ -118,18 +190,31 @@ class DocumentCache:
         return f"{cls.name}:stored-bytes:"
 
     def get(self, key: str) -> Entry | None:
-        raw = self._call(self.client.get, key)
+        if self._recent is not None:
+            entry = self._recent.get(key)
+            if entry is not None:
+                return entry
+            # The entry and how long it has left, in one round trip.
+            pipeline = self.client.pipeline(transaction=False)
+            found = self._call(pipeline.get(key).pttl(key).execute)
+            raw, left_ms = found if found else (None, 0)
+        else:
+            raw, left_ms = self._call(self.client.get, key), 0
         try:
-            return Entry.load(raw) if raw else None
+            entry = Entry.load(raw) if raw else None
         except (ValueError, KeyError):  # not an entry of ours: built again, and replaced
             self.log.warning("%s cache entry unreadable: %s", self.name, key)
             return None
+        if entry is not None and self._recent is not None:
+            self._recent.put(key, entry, left_ms / 1000)
+        return entry
 
     def put(self, key: str, entry: Entry, ttl_s: int) -> None:
         size = len(entry.body)
         if size > self.settings.max_bytes or not self._within_budget(size):
             return
-        self._call(self.client.set, key, entry.dump(), ex=max(ttl_s, 1))
+        if self._call(self.client.set, key, entry.dump(), ex=max(ttl_s, 1)) and self._recent:
+            self._recent.put(key, entry, max(ttl_s, 1))
 
     def _within_budget(self, size: int) -> bool:
         counter = self.budget_prefix() + str(int(time.time() // 60))
@@ -172,7 +257,7 @@ def fetch(cache: DocumentCache | None, session: Session, document: dict, build) 
 def for_app(app, cache_class: type[DocumentCache], config_prefix: str) -> DocumentCache | None:
     """The application's cache of this class (None when ``<config_prefix>_ENABLED`` is
     off). Its own Redis connection, with short timeouts: a cache that hangs is worse than
-    none."""
+    none; its own PostgreSQL pool for the version with ``<config_prefix>_VERSION_POOL_SIZE``."""
     config = app.config
     if not config[f"{config_prefix}_ENABLED"]:
         return None
@@ -187,6 +272,19 @@ def for_app(app, cache_class: type[DocumentCache], config_prefix: str) -> Docume
             settle_s=config[f"{config_prefix}_SETTLE_SECONDS"],
             max_bytes=config[f"{config_prefix}_MAX_BYTES"],
             bytes_per_minute=config[f"{config_prefix}_BYTES_PER_MINUTE"],
+            local_bytes=config.get(f"{config_prefix}_LOCAL_BYTES", 0),
         )
-        cache = app.extensions[extension] = cache_class(client, settings)
+        # A pool of its own for the data version, when configured: in autocommit, without
+        # the ping each checkout of the application's pool costs (a hit's one statement).
+        pool_size = config.get(f"{config_prefix}_VERSION_POOL_SIZE", 0)
+        version_engine = None
+        if pool_size:
+            version_engine = create_engine(
+                config["SQLALCHEMY_DATABASE_URI"],
+                isolation_level="AUTOCOMMIT",
+                pool_pre_ping=False,
+                pool_size=pool_size,
+                max_overflow=pool_size * 4,
+            )
+        cache = app.extensions[extension] = cache_class(client, settings, version_engine)
     return cache

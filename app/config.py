@@ -124,13 +124,18 @@ class Config:
     OPEN311_CACHE_MAX_BYTES = 2 * 1024 * 1024
     OPEN311_CACHE_BYTES_PER_MINUTE = 16 * 1024 * 1024
     # The public lists' pages (GET /v1/reports, its GeoJSON, near, suggestions): the same
-    # server-side cache (app/reports/cache.py; settings as OPEN311_CACHE_*'s). Off, every
-    # GET builds its page (benchmarks compare).
+    # server-side cache (app/reports/cache.py; settings as OPEN311_CACHE_*'s), each process
+    # also keeping the entries it served last, up to LOCAL_BYTES (a hit there costs no
+    # Redis round trip; as exact), and reading the data version from a pool of its own of
+    # VERSION_POOL_SIZE connections (no ping on checkout). Off, every GET builds its page
+    # (benchmarks compare).
     PUBLIC_LISTS_CACHE_ENABLED = True
     PUBLIC_LISTS_CACHE_TTL_SECONDS = 600
     PUBLIC_LISTS_CACHE_SETTLE_SECONDS = 5
     PUBLIC_LISTS_CACHE_MAX_BYTES = 2 * 1024 * 1024
     PUBLIC_LISTS_CACHE_BYTES_PER_MINUTE = 16 * 1024 * 1024
+    PUBLIC_LISTS_CACHE_LOCAL_BYTES = 16 * 1024 * 1024
+    PUBLIC_LISTS_CACHE_VERSION_POOL_SIZE = 8
     # City sensor feeds: bounds of one poll (all its pages), broker page size, back-off
     # ceiling, how long observations are kept. (The dispatcher runs every 10 s: worker/cron.py.)
     FEEDS_POLL_TIMEOUT_SECONDS = 20

@@ -6,6 +6,7 @@ transaction that wrote does not use the cache, and Redis down still serves."""
 
 import io
 import logging
+import time
 
 import pytest
 from sqlalchemy import text
@@ -295,3 +296,36 @@ def test_with_redis_down_pages_are_served_and_the_outage_logged_once(
             assert response.data == expected[path]
     warnings = [r for r in caplog.records if r.name == "app.reports.cache"]
     assert len(warnings) == 1 and "unavailable" in warnings[0].getMessage()
+
+
+def test_a_process_keeps_the_entries_it_served_last_within_its_bytes(
+    app, client, auth, statements, redis_conn, cache_settings
+):
+    from app.cache import _Recent
+    from app.reports import cache
+
+    make_report(app)
+    headers = auth()
+    first = get(client, PATHS[0], headers)
+    for key in redis_conn.scan_iter(PREFIX + "*"):
+        redis_conn.delete(key)
+    with statements() as seen:  # Redis forgot it: this process's copy answers
+        assert get(client, PATHS[0], headers).data == first.data
+    assert not built(seen)
+    assert cache.for_app(app).settings.local_bytes == app.config["PUBLIC_LISTS_CACHE_LOCAL_BYTES"]
+    recent = _Recent(limit=10)
+    entries = {k: shared_entry(b"x" * 4) for k in "abc"}
+    for k, entry in entries.items():
+        recent.put(k, entry, 60)
+    assert recent.get("a") is None and recent.get("c") is entries["c"]  # 12 > 10 bytes
+    recent.put("d", shared_entry(b"y" * 11), 60)  # larger than the whole: not kept
+    assert recent.get("d") is None
+    recent.put("e", shared_entry(b"z"), 0.001)
+    time.sleep(0.01)
+    assert recent.get("e") is None  # expired with its Redis entry
+
+
+def shared_entry(body: bytes):
+    from app.cache import Entry
+
+    return Entry(body, "application/json", "etag", None)
