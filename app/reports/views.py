@@ -130,12 +130,12 @@ def _public_page(args: dict, *, geojson: bool) -> Response:
     near, bbox = args.get("near"), args.get("bbox")
     # Normalised: equivalent URLs share an entry (and bad ones are refused before).
     arguments = {
+        "after": queries.parse_cursor(args.get("cursor")),  # a bad cursor: 400 first
         "near": list(parse_point(near)) if near else None,
         "radius": args.get("radius", 500) if near else None,
         "bbox": list(parse_bbox(bbox)) if bbox else None,
         "category": args.get("category") or None,
         "status": args.get("status") or None,
-        "after": queries.parse_cursor(args.get("cursor")),
         "limit": page_size(args.get("limit")),
     }
     return _shared(
