@@ -284,6 +284,7 @@ def for_app(app, cache_class: type[DocumentCache], config_prefix: str) -> Docume
                 isolation_level="AUTOCOMMIT",
                 pool_pre_ping=False,
                 pool_size=pool_size,
+                connect_args={"application_name": f"signale {cache_class.name} version"},
                 max_overflow=pool_size * 4,
             )
         cache = app.extensions[extension] = cache_class(client, settings, version_engine)

@@ -329,3 +329,25 @@ def shared_entry(body: bytes):
     from app.cache import Entry
 
     return Entry(body, "application/json", "etag", None)
+
+
+def test_a_version_connection_lost_is_replaced_within_the_request(
+    app, client, auth, cache_settings
+):
+    make_report(app)
+    headers = auth()
+    first = get(client, PATHS[0], headers).data
+    with app.app_context():  # PostgreSQL restarted, say: the pool's connections are gone
+        ended = db.session.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = 'signale public-lists version'"
+                " AND datname = current_database()"
+            )
+        ).scalar()
+        db.session.remove()
+    assert ended >= 1
+    time.sleep(0.2)  # the backends are gone
+    response = client.get(PATHS[0], headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.data == first
