@@ -285,7 +285,7 @@ def for_app(app, cache_class: type[DocumentCache], config_prefix: str) -> Docume
                 pool_pre_ping=False,
                 pool_size=pool_size,
                 connect_args={"application_name": f"signale {cache_class.name} version"},
-                max_overflow=pool_size * 4,
+                max_overflow=pool_size,
             )
         cache = app.extensions[extension] = cache_class(client, settings, version_engine)
     return cache
