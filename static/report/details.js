@@ -2,13 +2,16 @@
 // then its questions, up to five photos (previewed, removable), a description, and contact
 // details the resident may leave for the desk. Everything is kept in the draft as typed.
 
-import { h, clear, idempotencyKey } from "../common/dom.js";
+import { append, h, clear, idempotencyKey } from "../common/dom.js";
 import { addTexts, lang, named, t } from "../common/i18n.js";
 import { iconUrl } from "./icons.js";
 import { backButton } from "./wizard.js";
 
 // The API's limit (app/reports/photos.py MAX_PHOTOS): five photos of a report.
 export const MAX_PHOTOS = 5;
+
+// Appends what is given (nothing for null, arrays flattened).
+const add = (parent, ...children) => append(parent, children);
 
 addTexts({
   fr: {
@@ -154,7 +157,7 @@ export async function render(root, ctx, draft, steps) {
     return steps.back();
   }
   const save = () => steps.save();
-  root.append(
+  add(root, 
     h("h1", {}, t("details.title")),
     urgentNotice(category),
     h("p", { class: "chosen-category" }, h("img", { src: iconUrl(category.icon), alt: "", class: "category-icon", width: 24, height: 24 }), named(category)),
@@ -162,7 +165,7 @@ export async function render(root, ctx, draft, steps) {
   const form = h("form", { id: "details-form", novalidate: true });
   const errors = h("div", { id: "details-errors" });
   if (category.questions?.length) {
-    form.append(h("h2", {}, t("details.questions")), category.questions.map((question) => questionField(question, draft, save)));
+    add(form, h("h2", {}, t("details.questions")), category.questions.map((question) => questionField(question, draft, save)));
   }
 
   // Photos: kept as Blobs in the draft, each with the Idempotency-Key of its upload.
@@ -217,7 +220,7 @@ export async function render(root, ctx, draft, steps) {
     drawPhotos();
     if (files.length > room) photoStatus.textContent = t("details.photos_dropped", { count: files.length - room, max: MAX_PHOTOS });
   });
-  form.append(
+  add(form, 
     h(
       "fieldset",
       { class: "photos" },
@@ -237,7 +240,7 @@ export async function render(root, ctx, draft, steps) {
     draft.description = description.value;
   });
   description.addEventListener("change", save);
-  form.append(
+  add(form, 
     h(
       "div",
       { class: "field" },
@@ -256,7 +259,7 @@ export async function render(root, ctx, draft, steps) {
     });
     return h("div", { class: "field" }, h("label", { for: `contact-${name}` }, t(`details.${name}`)), input);
   };
-  form.append(
+  add(form, 
     h(
       "fieldset",
       { class: "contact", "aria-describedby": "contact-hint" },
@@ -267,7 +270,7 @@ export async function render(root, ctx, draft, steps) {
       contactField("phone", "tel", "tel"),
     ),
   );
-  form.append(
+  add(form, 
     errors,
     h("div", { class: "step-buttons" }, backButton(steps), h("button", { type: "submit", class: "button button-primary", id: "step-next" }, t("wizard.next"))),
   );
@@ -286,6 +289,6 @@ export async function render(root, ctx, draft, steps) {
     }
     await steps.next();
   });
-  root.append(form);
+  add(root, form);
   drawPhotos();
 }

@@ -3,9 +3,12 @@
 // reporter their own fields too (what they wrote).
 
 import { api } from "../common/api.js";
-import { h, clear } from "../common/dom.js";
+import { append, h, clear } from "../common/dom.js";
 import { addTexts, formatDateTime, lang, named, t } from "../common/i18n.js";
 import { isFollowed, setFollowed } from "./store.js";
+
+// Appends what is given (nothing for null, arrays flattened).
+const add = (parent, ...children) => append(parent, children);
 
 addTexts({
   fr: {
@@ -60,12 +63,12 @@ export async function render(root, ctx, id) {
     api(`/v1/reports/${id}/history`),
   ]);
   if (ctx.flash) {
-    root.append(h("p", { class: "flash", role: "status", id: "flash" }, ctx.flash));
+    add(root, h("p", { class: "flash", role: "status", id: "flash" }, ctx.flash));
     ctx.flash = null;
   }
   const ready = (report.photos || []).filter((photo) => photo.status === "ready" && photo.url);
   const processing = (report.photos || []).filter((photo) => photo.status === "processing").length;
-  root.append(
+  add(root, 
     h("h1", {}, t("page.title", { reference: report.reference })),
     h(
       "dl",
@@ -83,12 +86,12 @@ export async function render(root, ctx, id) {
     ),
   );
   if (report.is_mine && report.description) {
-    root.append(h("h2", {}, t("page.description")), h("p", {}, report.description));
+    add(root, h("h2", {}, t("page.description")), h("p", {}, report.description));
   } else if (report.public_description) {
-    root.append(h("h2", {}, t("page.public_description")), h("p", {}, report.public_description));
+    add(root, h("h2", {}, t("page.public_description")), h("p", {}, report.public_description));
   }
   if (ready.length || processing) {
-    root.append(
+    add(root, 
       h("h2", {}, t("page.photos")),
       h(
         "ul",
@@ -135,10 +138,10 @@ export async function render(root, ctx, id) {
     );
   }
   await drawFollow();
-  root.append(followArea);
+  add(root, followArea);
 
   const items = history.items || [];
-  root.append(
+  add(root, 
     h("h2", {}, t("page.history")),
     items.length
       ? h(

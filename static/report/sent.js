@@ -1,8 +1,11 @@
 // After sending: the report's reference, the desk that handles it, and the way to its page.
 
 import { api } from "../common/api.js";
-import { h } from "../common/dom.js";
+import { append, h } from "../common/dom.js";
 import { addTexts, named, t } from "../common/i18n.js";
+
+// Appends what is given (nothing for null, arrays flattened).
+const add = (parent, ...children) => append(parent, children);
 
 addTexts({
   fr: {
@@ -31,7 +34,7 @@ addTexts({
 
 export async function render(root, ctx, id) {
   const { body: report } = await api(`/v1/reports/${id}`);
-  root.append(
+  add(root, 
     h("h1", {}, t("sent.title")),
     h(
       "dl",

@@ -4,10 +4,13 @@
 // Or they send their own.
 
 import { api } from "../common/api.js";
-import { h, clear } from "../common/dom.js";
+import { append, h, clear } from "../common/dom.js";
 import { addTexts, formatDate, formatNumber, named, t } from "../common/i18n.js";
 import { dropDraft, setFollowed } from "./store.js";
 import { backButton } from "./wizard.js";
+
+// Appends what is given (nothing for null, arrays flattened).
+const add = (parent, ...children) => append(parent, children);
 
 addTexts({
   fr: {
@@ -48,8 +51,8 @@ export async function render(root, ctx, draft, steps) {
   });
   const result = h("div", { id: "suggest-result" });
   const items = body.items || [];
-  root.append(h("h1", {}, items.length ? t("suggest.title") : t("suggest.send")));
-  root.append(
+  add(root, h("h1", {}, items.length ? t("suggest.title") : t("suggest.send")));
+  add(root, 
     h(
       "section",
       { class: "summary", "aria-labelledby": "summary-title" },
@@ -63,7 +66,7 @@ export async function render(root, ctx, draft, steps) {
     ),
   );
   if (items.length) {
-    root.append(
+    add(root, 
       h("p", { class: "intro" }, t("suggest.intro")),
       h(
         "ul",
@@ -112,9 +115,9 @@ export async function render(root, ctx, draft, steps) {
       ),
     );
   } else {
-    root.append(h("p", { id: "suggest-none" }, t("suggest.none")));
+    add(root, h("p", { id: "suggest-none" }, t("suggest.none")));
   }
-  root.append(
+  add(root, 
     result,
     h(
       "div",

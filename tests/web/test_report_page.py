@@ -21,14 +21,19 @@ def test_the_page_is_served_under_the_strict_policy_with_its_manifest_and_nothin
     policy = policy_of(page)
     assert policy["script-src"] == ["'self'"] and policy["style-src"] == ["'self'"]
     assert policy["worker-src"] == ["'self'"] and policy["manifest-src"] == ["'self'"]
-    assert policy["connect-src"] == ["'self'", f"http://{app.config['FIREBASE_AUTH_EMULATOR_HOST']}"]
+    assert policy["connect-src"] == [
+        "'self'",
+        f"http://{app.config['FIREBASE_AUTH_EMULATOR_HOST']}",
+    ]
     assert "unsafe" not in page.headers["Content-Security-Policy"]
     html = page.get_data(as_text=True)
     assert "<script>" not in html and "style=" not in html
     assert '<link rel="manifest" href="/report/manifest.webmanifest">' in html
     assert 'src="/static/report/main.js"' in html
     assert client.get("/static/report/main.js").status_code == 200
-    assert client.get("/static/node_modules/lucide-static/icons/construction.svg").status_code == 200
+    assert (
+        client.get("/static/node_modules/lucide-static/icons/construction.svg").status_code == 200
+    )
     assert client.get("/static/node_modules/lucide-static/package.json").status_code == 404
 
 
