@@ -218,7 +218,7 @@ export async function render(root, ctx, draft, steps) {
   window.setTimeout(async () => {
     if (!mapElement.isConnected || typeof L === "undefined") return;
     const center = draft.location ? [draft.location.lat, draft.location.lon] : DIJON;
-    map = L.map(mapElement, { attributionControl: Boolean(ctx.config.tile_url) }).setView(center, draft.location ? 16 : 13);
+    map = L.map(mapElement, { attributionControl: Boolean(ctx.config.tile_url) }).setView(center, draft.location ? 16 : 12);
     if (ctx.config.tile_url) L.tileLayer(ctx.config.tile_url, { maxZoom: 20 }).addTo(map);
     map.on("click", (event) => pick(event.latlng.lat, event.latlng.lng));
     if (draft.location) showMarker(draft.location);

@@ -69,7 +69,7 @@ export async function render(root, ctx, id) {
   const ready = (report.photos || []).filter((photo) => photo.status === "ready" && photo.url);
   const processing = (report.photos || []).filter((photo) => photo.status === "processing").length;
   add(root, 
-    h("h1", {}, t("page.title", { reference: report.reference })),
+    h("h1", {}, t("page.title", { reference: "" }), h("span", { class: "nowrap" }, report.reference)),
     h(
       "dl",
       { class: "facts" },

@@ -23,6 +23,7 @@ from app.users.models import Role
 from app.users.service import put_user
 from tests.conftest import PROJECT_ID
 from tests.factories import DIJON, make_report
+from tests.servers import gunicorn
 from tests.triage.helpers import act
 from tests.web.console import serious, text_of, wait
 from tests.web.test_browser import axe_violations, open_page, policy_refusals
@@ -140,6 +141,13 @@ def test_a_resident_files_a_report_with_a_photo_a_reload_while_sending_makes_no_
     place(browser, *DIJON)
     wait(browser, lambda d: text_of(d, "#place-commune") == "Commune : Dijon")
     browser.find_element(By.ID, "step-next").click()
+    wait(browser, lambda d: heading(d) == "Quel est le problème ?")
+    icons = browser.find_elements(By.CSS_SELECTOR, ".category-icon")
+    assert icons and all(  # each icon was fetched from Signale and drawn
+        browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", i)
+        for i in icons
+    )
+    screen(browser, screenshots, "category")
     choose(browser, '[data-category="pothole"]')
     wait(browser, lambda d: heading(d) == "Précisez le problème")
     assert not browser.find_elements(By.ID, "urgent-notice")  # a pothole has none
@@ -228,14 +236,30 @@ def test_a_point_outside_the_metropolis_is_refused_in_french_naming_the_nearest_
     assert located["inside"] is False
     nearest = located["nearest"]["name"]
     open_report_page(phone, report_url)
+    # A tap on the map (centred on Dijon): the commune, and the way on.
+    phone.find_element(By.ID, "place-map").click()
+    wait(phone, lambda d: text_of(d, "#place-commune") == "Commune : Dijon")
+    assert phone.find_element(By.ID, "step-next").get_attribute("disabled") is None
+    # Beaune: refused, no way on.
     place(phone, *BEAUNE)
     refusal = wait(phone, lambda d: text_of(d, "#place-refusal"))
     assert refusal.startswith("Ce lieu est hors de Dijon Métropole")
     assert f"de {nearest}, la commune la plus proche" in refusal
     assert phone.find_element(By.ID, "step-next").get_attribute("disabled") is not None
-    # Then a point inside: the commune, and the way on.
-    place(phone, *DIJON)
-    wait(phone, lambda d: text_of(d, "#place-commune") == "Commune : Dijon")
+    # The phone's position, in Dijon.
+    origin = report_url.removesuffix("/report/")
+    phone.execute_cdp_cmd(
+        "Browser.grantPermissions", {"origin": origin, "permissions": ["geolocation"]}
+    )
+    phone.execute_cdp_cmd(
+        "Emulation.setGeolocationOverride",
+        {"latitude": DIJON[1], "longitude": DIJON[0], "accuracy": 12},
+    )
+    try:
+        phone.find_element(By.ID, "place-here").click()
+        wait(phone, lambda d: text_of(d, "#place-commune") == "Commune : Dijon")
+    finally:
+        phone.execute_cdp_cmd("Emulation.clearGeolocationOverride", {})
     assert phone.find_element(By.ID, "step-next").get_attribute("disabled") is None
 
 
@@ -301,3 +325,28 @@ def test_the_page_switches_to_english_and_back(phone, report_url, screenshots):
     phone.find_element(By.ID, "language").click()
     wait(phone, lambda d: heading(d) == "Où est le problème ?")
     assert phone.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr"
+
+
+def test_the_page_opens_offline_from_its_service_worker_and_says_so(
+    database_url, media, standin, phone, screenshots
+):
+    env = {"FIREBASE_AUTH_EMULATOR_HOST": standin.host}
+    # A service of its own: stopped, nothing answers at its address any more.
+    with gunicorn(database_url, media, workers=1, env=env) as port:
+        url = f"http://127.0.0.1:{port}/report/"
+        open_report_page(phone, url)
+        wait(
+            phone, lambda d: d.execute_script("return Boolean(navigator.serviceWorker.controller)")
+        )
+    phone.execute_cdp_cmd("Network.enable", {})
+    offline = {"latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+    phone.execute_cdp_cmd("Network.emulateNetworkConditions", {**offline, "offline": True})
+    try:
+        phone.refresh()
+        wait(phone, lambda d: heading(d) == "Où est le problème ?")
+        banner = phone.find_element(By.ID, "offline-banner")
+        assert banner.is_displayed() and banner.text.startswith("Vous êtes hors ligne")
+        screen(phone, screenshots, "offline")
+    finally:
+        phone.execute_cdp_cmd("Network.emulateNetworkConditions", {**offline, "offline": False})
+        phone.execute_cdp_cmd("Network.disable", {})
