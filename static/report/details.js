@@ -238,6 +238,7 @@ export async function render(root, ctx, draft, steps) {
   description.value = draft.description || "";
   description.addEventListener("input", () => {
     draft.description = description.value;
+    save(); // each keystroke kept: a reload or a language switch loses nothing
   });
   description.addEventListener("change", save);
   add(form, 

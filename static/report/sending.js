@@ -195,4 +195,8 @@ async function failed(ctx, draft, error) {
     ),
   );
   result.querySelector("button")?.focus();
+  if (error.code === "network_unreachable") {
+    // Back online: sent again by itself, with the same keys.
+    window.addEventListener("online", () => result.querySelector("#sending-retry")?.click(), { once: true });
+  }
 }
