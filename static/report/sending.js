@@ -30,6 +30,8 @@ addTexts({
 });
 
 const IN_PROGRESS_RETRIES = 20;
+// Where the resident changes what the API refused (the rest: the details step).
+const STEP_TO_CHANGE = { outside_service_area: "place", unknown_category: "category" };
 
 // The request as first sent, kept in the draft: a retry sends the very same body (the key's
 // fingerprint), whatever the page's language or the draft's fields became meanwhile.
@@ -167,7 +169,8 @@ async function failed(ctx, draft, error) {
               class: "button",
               id: "sending-edit",
               onclick: async () => {
-                draft.step = error.code === "outside_service_area" ? "place" : "details";
+                draft.step = STEP_TO_CHANGE[error.code] || "details";
+                if (error.code === "unknown_category") ctx.catalogue = null; // read it again
                 await saveDraft(draft);
                 ctx.go("#/");
               },

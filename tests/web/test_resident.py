@@ -11,9 +11,10 @@ axe-core; each is photographed at phone (390x844) and tablet (1024x768) sizes.""
 import pytest
 from PIL import Image
 from selenium.webdriver.common.by import By
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.auth.tokens import mint_emulator_token
+from app.categories.models import Category
 from app.extensions import db
 from app.notifications.models import Notification
 from app.organisation.models import Desk
@@ -350,3 +351,47 @@ def test_the_page_opens_offline_from_its_service_worker_and_says_so(
     finally:
         phone.execute_cdp_cmd("Network.emulateNetworkConditions", {**offline, "offline": False})
         phone.execute_cdp_cmd("Network.disable", {})
+
+
+def test_a_refusal_is_shown_as_the_api_wrote_it_and_the_draft_is_kept(
+    app, phone, report_url, tmp_path
+):
+    open_report_page(phone, report_url)
+    to_the_details(phone, *DIJON, "road_marking")
+    photo = tmp_path / "marking.jpg"
+    Image.new("RGB", (640, 480), (200, 200, 200)).save(photo, "JPEG")
+    phone.find_element(By.ID, "photo-input").send_keys(str(photo))
+    wait(phone, lambda d: d.find_elements(By.CSS_SELECTOR, "#photo-list .photo-thumb"))
+    phone.find_element(By.ID, "description").send_keys("Passage piéton effacé.")
+    phone.find_element(By.ID, "step-next").click()
+    wait(phone, lambda d: d.find_elements(By.ID, "send"))
+    # Meanwhile the category is withdrawn from the catalogue.
+    with app.app_context():
+        db.session.execute(
+            update(Category).where(Category.code == "road_marking").values(active=False)
+        )
+        db.session.commit()
+        db.session.remove()
+    phone.find_element(By.ID, "send").click()
+    problem = wait(phone, lambda d: text_of(d, "#sending-result .problem"))
+    assert problem.startswith("Catégorie inconnue ou désactivée : road_marking.")
+    assert draft_of(phone) == {"sending": False, "report": None, "photos": 1}
+    assert reports_in(app) == []
+
+    # The resident picks another category: the photo and the description are still there.
+    phone.find_element(By.ID, "sending-edit").click()
+    wait(phone, lambda d: heading(d) == "Quel est le problème ?")
+    assert not phone.find_elements(By.CSS_SELECTOR, '[data-category="road_marking"]')
+    choose(phone, '[data-category="other"]')
+    wait(phone, lambda d: heading(d) == "Précisez le problème")
+    assert phone.find_element(By.ID, "description").get_attribute("value") == (
+        "Passage piéton effacé."
+    )
+    assert len(phone.find_elements(By.CSS_SELECTOR, "#photo-list .photo-thumb")) == 1
+    phone.find_element(By.ID, "step-next").click()
+    choose(phone, "#send")
+    wait(phone, lambda d: text_of(d, "#sent-reference"))
+    [report] = reports_in(app)
+    assert report.description == "Passage piéton effacé."
+    photos = select(func.count()).select_from(Photo).where(Photo.report_id == report.id)
+    wait(phone, lambda d: count(app, photos) == 1)
