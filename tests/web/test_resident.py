@@ -19,7 +19,7 @@ from app.extensions import db
 from app.notifications.models import Notification
 from app.organisation.models import Desk
 from app.photos.models import Photo
-from app.reports.models import Report, ReportSupporter
+from app.reports.models import Report, ReportFollower, ReportSupporter
 from app.users.models import Role
 from app.users.service import put_user
 from tests.conftest import PROJECT_ID
@@ -284,6 +284,17 @@ def test_a_nearby_open_report_is_offered_and_the_resident_supports_it_instead(
     assert text_of(phone, "#follow-button") == "Ne plus suivre"
     supporters = select(func.count()).select_from(ReportSupporter)
     assert count(app, supporters.where(ReportSupporter.report_id == existing)) == 1
+    followers = select(func.count()).select_from(ReportFollower)
+    followers = followers.where(ReportFollower.report_id == existing)
+    assert count(app, followers) == 1
+    # Stop following (the support still counts), then follow again.
+    phone.find_element(By.ID, "follow-button").click()
+    wait(phone, lambda d: text_of(d, "#follow-button") == "Suivre ce signalement")
+    assert count(app, followers) == 0
+    assert count(app, supporters.where(ReportSupporter.report_id == existing)) == 1
+    phone.find_element(By.ID, "follow-button").click()
+    wait(phone, lambda d: text_of(d, "#follow-button") == "Ne plus suivre")
+    assert count(app, followers) == 1
     assert [r.id for r in reports_in(app)] == [existing]  # nothing else was sent
     # The draft is gone: a new report starts from the place.
     phone.find_element(By.CSS_SELECTOR, '.resident-nav a[href="#/"]').click()
@@ -358,10 +369,20 @@ def test_a_refusal_is_shown_as_the_api_wrote_it_and_the_draft_is_kept(
 ):
     open_report_page(phone, report_url)
     to_the_details(phone, *DIJON, "road_marking")
-    photo = tmp_path / "marking.jpg"
-    Image.new("RGB", (640, 480), (200, 200, 200)).save(photo, "JPEG")
-    phone.find_element(By.ID, "photo-input").send_keys(str(photo))
-    wait(phone, lambda d: d.find_elements(By.CSS_SELECTOR, "#photo-list .photo-thumb"))
+    # Six photos chosen at once: five kept (the API's limit), then four removed.
+    paths = []
+    for n in range(6):
+        paths.append(tmp_path / f"marking-{n}.jpg")
+        Image.new("RGB", (640, 480), (40 * n, 200, 200)).save(paths[-1], "JPEG")
+    phone.find_element(By.ID, "photo-input").send_keys("\n".join(str(p) for p in paths))
+    thumbs = "#photo-list .photo-thumb"
+    wait(phone, lambda d: len(d.find_elements(By.CSS_SELECTOR, thumbs)) == 5)
+    assert text_of(phone, "#photo-status") == "1 photo(s) non ajoutée(s) : 5 au plus."
+    assert phone.find_element(By.ID, "photo-input").get_attribute("disabled") is not None
+    for left in (4, 3, 2, 1):
+        phone.find_element(By.CSS_SELECTOR, "[data-remove-photo]").click()
+        wait(phone, lambda d, left=left: len(d.find_elements(By.CSS_SELECTOR, thumbs)) == left)
+    assert phone.find_element(By.ID, "photo-input").get_attribute("disabled") is None
     phone.find_element(By.ID, "description").send_keys("Passage piéton effacé.")
     phone.find_element(By.ID, "step-next").click()
     wait(phone, lambda d: d.find_elements(By.ID, "send"))
