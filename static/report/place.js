@@ -218,7 +218,8 @@ export async function render(root, ctx, draft, steps) {
   window.setTimeout(async () => {
     if (!mapElement.isConnected || typeof L === "undefined") return;
     const center = draft.location ? [draft.location.lat, draft.location.lon] : DIJON;
-    map = L.map(mapElement, { attributionControl: Boolean(ctx.config.tile_url) }).setView(center, draft.location ? 16 : 12);
+    // The outlines drawn well beyond the view: a phone turned sideways shows no cut edge.
+    map = L.map(mapElement, { attributionControl: Boolean(ctx.config.tile_url), renderer: L.svg({ padding: 1 }) }).setView(center, draft.location ? 16 : 12);
     if (ctx.config.tile_url) L.tileLayer(ctx.config.tile_url, { maxZoom: 20 }).addTo(map);
     map.on("click", (event) => pick(event.latlng.lat, event.latlng.lng));
     if (draft.location) showMarker(draft.location);

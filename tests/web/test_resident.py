@@ -8,6 +8,8 @@ gets the refusal naming the nearest commune; an open report nearby is offered an
 it works; a category's urgent notice comes first with its number. Every screen passes
 axe-core; each is photographed at phone (390x844) and tablet (1024x768) sizes."""
 
+import uuid
+
 import pytest
 from PIL import Image
 from selenium.webdriver.common.by import By
@@ -51,17 +53,33 @@ def phone(browser):
     browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
+def service_env(standin) -> dict:
+    """The service as `make run` starts it, with the Auth stand-in, and abuse limits counted
+    under this run's own Redis keys (a support a day per address and report: none of an
+    earlier run counts)."""
+    return {
+        "FIREBASE_AUTH_EMULATOR_HOST": standin.host,
+        "SIGNALE_RATELIMIT_KEY_PREFIX": f"test-resident-{uuid.uuid4().hex[:8]}",
+    }
+
+
+@pytest.fixture(scope="module")
+def resident_url(app, database_url, media, standin):
+    with gunicorn(database_url, media, workers=2, env=service_env(standin)) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
 @pytest.fixture
-def report_url(console_url, browser):
+def report_url(resident_url, browser):
     """The page, opened afresh: no draft, no followed report, French."""
-    open_page(browser, f"{console_url}/report/manifest.webmanifest")
+    open_page(browser, f"{resident_url}/report/manifest.webmanifest")
     browser.execute_async_script(
         "const done = arguments[arguments.length - 1];"
         "localStorage.removeItem('signale.lang');"
         "const request = indexedDB.deleteDatabase('signale-report');"
         "request.onsuccess = request.onerror = request.onblocked = () => done(true);"
     )
-    return f"{console_url}/report/"
+    return f"{resident_url}/report/"
 
 
 def screen(browser, screenshots, name):
@@ -342,9 +360,8 @@ def test_the_page_switches_to_english_and_back(phone, report_url, screenshots):
 def test_the_page_opens_offline_from_its_service_worker_and_says_so(
     database_url, media, standin, phone, screenshots
 ):
-    env = {"FIREBASE_AUTH_EMULATOR_HOST": standin.host}
     # A service of its own: stopped, nothing answers at its address any more.
-    with gunicorn(database_url, media, workers=1, env=env) as port:
+    with gunicorn(database_url, media, workers=1, env=service_env(standin)) as port:
         url = f"http://127.0.0.1:{port}/report/"
         open_report_page(phone, url)
         wait(
