@@ -12,6 +12,8 @@ PACKAGE_FILES = (
     "leaflet/dist/images/",
     "firebase/firebase-app-compat.js",
     "firebase/firebase-auth-compat.js",
+    # The resident page's category icons (static/report/icons.js names the ones it uses).
+    "lucide-static/icons/",
 )
 PACKAGES = "node_modules/"
 NOT_SERVED = ("package.json", "package-lock.json", "README.md")
