@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 from tests.conftest import redis_test_url
@@ -38,6 +39,9 @@ def gunicorn(database_url: str, media_root: Path, *, workers: int = 1, env: dict
         # Tests change staff accounts from their own process between two requests: the
         # server reads them every time (the cache's bound: tests/auth/test_identity_cache.py).
         "SIGNALE_IDENTITY_CACHE_SECONDS": "0",
+        # Abuse limits counted for this server alone: in Redis, a fixed prefix would add up
+        # every run's requests (a browser test's supports, polls...) until one is refused.
+        "SIGNALE_RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
         **(env or {}),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)

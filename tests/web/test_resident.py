@@ -8,8 +8,6 @@ gets the refusal naming the nearest commune; an open report nearby is offered an
 it works; a category's urgent notice comes first with its number. Every screen passes
 axe-core; each is photographed at phone (390x844) and tablet (1024x768) sizes."""
 
-import uuid
-
 import pytest
 from PIL import Image
 from selenium.webdriver.common.by import By
@@ -54,13 +52,9 @@ def phone(browser):
 
 
 def service_env(standin) -> dict:
-    """The service as `make run` starts it, with the Auth stand-in, and abuse limits counted
-    under this run's own Redis keys (a support a day per address and report: none of an
-    earlier run counts)."""
-    return {
-        "FIREBASE_AUTH_EMULATOR_HOST": standin.host,
-        "SIGNALE_RATELIMIT_KEY_PREFIX": f"test-resident-{uuid.uuid4().hex[:8]}",
-    }
+    """The service as `make run` starts it, with the Auth stand-in (abuse limits are counted
+    under each test server's own Redis keys: tests/servers.py)."""
+    return {"FIREBASE_AUTH_EMULATOR_HOST": standin.host}
 
 
 @pytest.fixture(scope="module")
