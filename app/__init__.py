@@ -149,12 +149,14 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     # Web pages are not API operations: plain Flask, out of the OpenAPI document too.
     from app.web import assets
     from app.web.console import blp as console
+    from app.web.crew import blp as crew
     from app.web.views import blp as web
 
     assets.init_app(app)
 
     app.register_blueprint(web)
     app.register_blueprint(console)
+    app.register_blueprint(crew)
     # The interactive docs' assets come from the swagger-ui-bundle package: no CDN needed.
     app.register_blueprint(
         Blueprint(
