@@ -6,7 +6,7 @@
 // downloadable, until the crew acknowledges it. A failure (another 4xx) shows the API's
 // message. Acknowledging removes the entry from the tablet.
 
-import { clear, h } from "../common/dom.js";
+import { append, clear, h } from "../common/dom.js";
 import { addTexts, formatDateTime, named, t } from "../common/i18n.js";
 import * as db from "./db.js";
 import { acknowledge } from "./outbox.js";
@@ -109,7 +109,7 @@ function entryBox(entry, current) {
         row(t("conflicts.field.action"), whatYouDid(entry), "—"),
         row(t("conflicts.field.when"), formatDateTime(entry.body?.client_at || entry.clientAt), "—"),
         row(t("conflicts.field.status"), entry.ticket?.status ? t(`status.${entry.ticket.status}`) : "—", now.status ? h("span", { class: "conflict-current-status" }, t(`status.${now.status}`)) : t("conflicts.unknown")),
-        row(t("conflicts.field.crew"), state.ctx.me?.crew || "—", h("span", { class: "conflict-current-crew" }, crew)),
+        row(t("conflicts.field.crew"), named(entry.ticket?.crew) || state.ctx.me?.crew || "—", h("span", { class: "conflict-current-crew" }, crew)),
         row(t("conflicts.field.version"), String(yours.version ?? entry.ifMatch ?? entry.ticket?.version ?? "—"), h("span", { class: "conflict-current-version" }, String(now.version ?? "—"))),
       ),
     ),

@@ -3,7 +3,7 @@
 // due date), as GET /v1/crews/me/tickets orders them; on a list and a map. The tickets the
 // crew finished and the sync took away stay under "done" with what was sent.
 
-import { clear, h } from "../common/dom.js";
+import { append, clear, h } from "../common/dom.js";
 import { addTexts, formatDateTime, named, t } from "../common/i18n.js";
 import * as db from "./db.js";
 import { ticketMap } from "./map.js";
@@ -124,7 +124,7 @@ async function draw(root, ctx) {
   stopMap = null;
   clear(root);
   const mapBox = h("div", { class: "crew-map", id: "crew-map" });
-  root.append(
+  append(root, [
     h("h1", { id: "list-title" }, t("list.title")),
     problems.length
       ? h("div", { class: "notice notice--alert", id: "conflict-notice", role: "alert" }, h("p", {}, t("list.conflicts", { count: problems.length }), " ", h("a", { href: "#/conflicts", class: "button" }, t("list.see_conflicts"))))
@@ -143,7 +143,7 @@ async function draw(root, ctx) {
       ),
       mapBox,
     ),
-  );
+  ]);
   if (window.L) {
     stopMap = ticketMap(mapBox, {
       tileUrl: ctx.config?.tile_url,

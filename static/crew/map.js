@@ -33,6 +33,6 @@ export function ticketMap(element, { tileUrl, tickets, position, onSelect }) {
     points.push(here);
     L.circleMarker(here, { radius: 8, weight: 3, className: "here-marker" }).bindTooltip(t("map.here")).addTo(map);
   }
-  if (points.length) map.fitBounds(points, { padding: [30, 30], maxZoom: 16 });
+  if (points.length) map.fitBounds(points, { padding: [30, 30], maxZoom: 16, animate: false });
   return () => map.remove();
 }

@@ -25,7 +25,7 @@ const KEEP_DONE_MS = 24 * 3600 * 1000; // as long as the API keeps an Idempotenc
 
 export function snapshot(record) {
   const item = record.item || {};
-  return { id: record.id, reference: item.reference, category: item.category, address: item.address, status: item.status, version: record.version };
+  return { id: record.id, reference: item.reference, category: item.category, crew: item.crew, address: item.address, status: item.status, version: record.version };
 }
 
 // Queues `action` (start, note, resolve, hand_back) with `body` on the ticket `record`.

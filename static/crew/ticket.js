@@ -5,7 +5,7 @@
 // Every action goes to the outbox first (outbox.js) and shows at once; it is sent when the
 // network allows.
 
-import { clear, h } from "../common/dom.js";
+import { append, clear, h } from "../common/dom.js";
 import { addTexts, formatDateTime, lang, named, t } from "../common/i18n.js";
 import * as db from "./db.js";
 import { isOverdue } from "./list.js";
@@ -368,7 +368,7 @@ async function draw() {
   const detail = record.detail || {};
   const coords = item.location?.coordinates || detail.location?.coordinates;
   const questions = (await db.getMeta(ctx.uid, `questions:${item.category?.code}`)) || [];
-  root.append(
+  append(root, [
     h("h1", { id: "ticket-title" }, named(item.category), " · ", item.reference),
     h(
       "dl",
@@ -395,7 +395,7 @@ async function draw() {
     ),
     assetSection(record),
     notesSection(record),
-  );
+  ]);
   if (focused) document.getElementById(focused)?.focus();
   root.dataset.ready = "ticket";
 }
