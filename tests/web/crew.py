@@ -10,82 +10,16 @@ requests, but the service worker is another target whose ``fetch()`` still reach
 server: a worker refreshing its cache behind the page, or answering a navigation from the
 network, would quietly get through. Rather than attach to every worker target as it starts
 (workers stop when idle and start again as new targets), the tests also unplug the
-``Cable``: a TCP relay the browser reaches the service through, which, unplugged, closes
-its connections and every new one at once. Together: the page believes it is offline (as a
-tablet in a dead zone does) and nothing in the browser, page or worker, reaches the
-service. The Auth emulator stand-in is reached directly (not through the cable): offline,
-the page's own requests to it fail all the same; the service worker never calls it."""
-
-import contextlib
-import socket
-import threading
+``Cable`` (tools/cable.py): a TCP relay the browser reaches the service through, which,
+unplugged, closes its connections and every new one at once. Together: the page believes
+it is offline (as a tablet in a dead zone does) and nothing in the browser, page or
+worker, reaches the service. The Auth emulator stand-in is reached directly (not through
+the cable): offline, the page's own requests to it fail all the same; the service worker
+never calls it."""
 
 from selenium.webdriver.common.by import By
 
 from tests.web.console import wait
-
-
-class Cable:
-    """A TCP relay from a free local port to ``port``; ``unplug()`` cuts every connection
-    and refuses the next ones (accepted and closed at once) until ``plug()``."""
-
-    def __init__(self, port: int):
-        self.target = port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.plugged = True
-        self.lock = threading.Lock()
-        self.sockets: set[socket.socket] = set()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if not self.plugged:
-                client.close()
-                continue
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.target))
-            except OSError:
-                client.close()
-                continue
-            with self.lock:
-                self.sockets.update((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    def _pump(self, source, sink):
-        try:
-            while chunk := source.recv(65536):
-                sink.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            for one in (source, sink):
-                with contextlib.suppress(OSError):
-                    one.shutdown(socket.SHUT_RDWR)
-                one.close()
-            with self.lock:
-                self.sockets.difference_update((source, sink))
-
-    def unplug(self):
-        self.plugged = False
-        with self.lock:
-            live = list(self.sockets)
-        for one in live:
-            with contextlib.suppress(OSError):
-                one.shutdown(socket.SHUT_RDWR)
-
-    def plug(self):
-        self.plugged = True
-
-    def close(self):
-        self.unplug()
-        self.listener.close()
 
 
 def browser_offline(browser, offline: bool):

@@ -29,8 +29,9 @@ from tests.factories import make_report
 from tests.servers import gunicorn
 from tests.triage.helpers import act
 from tests.web.console import serious, staff, stored_photo, text_of, wait
-from tests.web.crew import Cable, browser_offline, header_text, ready, send_again, stored
+from tests.web.crew import browser_offline, header_text, ready, send_again, stored
 from tests.web.test_browser import axe_violations, open_page, policy_refusals
+from tools.cable import Cable
 
 pytestmark = [pytest.mark.processes, pytest.mark.usefixtures("leave_the_console")]
 
