@@ -172,7 +172,7 @@ function renderHeader() {
     h(
       "div",
       { class: "crew-tools" },
-      h("button", { type: "button", class: "button", id: "sync-button", onclick: () => work() }, t("net.sync")),
+      h("button", { type: "button", class: "button", id: "sync-button", onclick: () => work({ now: true }) }, t("net.sync")),
       h("button", { type: "button", class: "button", id: "language-button", lang: other, "aria-label": t("nav.language_label"), onclick: () => switchLanguage(other) }, t("nav.language")),
       h("button", { type: "button", class: "button", id: "sign-out", onclick: askSignOut }, t("nav.sign_out")),
     ),
@@ -232,15 +232,17 @@ async function signOut() {
 
 let working = null;
 
-// Sends what is queued then brings the tickets up to date; quiet when offline.
-function work() {
+// Sends what is queued then brings the tickets up to date; nothing is tried while the
+// tablet knows it is offline. `now`: the back-off is not waited for.
+function work({ now = false } = {}) {
   if (!me || working) return working;
+  if (!navigator.onLine) return refreshState();
   const uid = me.uid;
   working = (async () => {
     let moved = false;
     try {
-      moved = (await replay(uid, { onChange: changed })).sent > 0;
-      if (navigator.onLine) moved = (await sync(uid)) || moved;
+      moved = (await replay(uid, { onChange: changed, now })).sent > 0;
+      moved = (await sync(uid)) || moved;
     } catch (_) {
       /* no network, or the API refused: the next round tries again */
     } finally {
@@ -259,7 +261,7 @@ async function changed() {
 
 window.addEventListener("online", () => {
   updateHeader();
-  work();
+  work({ now: true });
 });
 window.addEventListener("offline", () => updateHeader());
 
@@ -359,7 +361,7 @@ async function enter(user) {
   me = { ...person, uid: user.uid };
   await refreshState();
   route(true);
-  work();
+  work({ now: true });
   if (timer) window.clearInterval(timer);
   timer = window.setInterval(() => navigator.onLine && work(), REPLAY_EVERY_MS);
 }

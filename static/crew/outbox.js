@@ -117,25 +117,25 @@ function isConflict(entry, answer) {
 let running = null;
 
 // Sends what is queued, oldest first. Resolves to {sent, waiting}: how many got an answer,
-// and whether some wait for the network. One replay at a time.
-export function replay(uid, { onChange = () => {} } = {}) {
+// and whether some wait for the network. One replay at a time. `now`: without waiting for
+// the back-off (the network just came back, or the crew asked).
+export function replay(uid, { onChange = () => {}, now = false } = {}) {
   if (!running) {
-    running = replayOnce(uid, onChange).finally(() => {
+    running = replayOnce(uid, onChange, now).finally(() => {
       running = null;
     });
   }
   return running;
 }
 
-async function replayOnce(uid, onChange) {
+async function replayOnce(uid, onChange, now) {
   const all = await db.entries(uid);
-  const now = Date.now();
   let sent = 0;
   for (const old of all) {
-    if (old.state === "done" && now - (old.doneAt || 0) > KEEP_DONE_MS) await db.deleteEntry(old.seq);
+    if (old.state === "done" && Date.now() - (old.doneAt || 0) > KEEP_DONE_MS) await db.deleteEntry(old.seq);
   }
   for (const entry of all.filter((e) => e.state === "pending")) {
-    if (entry.nextAt > Date.now()) return { sent, waiting: true };
+    if (!now && entry.nextAt > Date.now()) return { sent, waiting: true };
     const answer = await send(entry);
     if (RETRY_LATER.has(answer.status) || answer.status >= 500) {
       entry.attempts += 1;

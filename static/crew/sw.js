@@ -93,7 +93,7 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin) return;
   if (url.pathname === CONFIG) event.respondWith(networkFirst(request));
   else if (url.pathname.startsWith("/v1/media/")) event.respondWith(cacheFirst(request));
-  else if (request.mode === "navigate" && url.pathname.startsWith("/crew/")) {
+  else if (request.mode === "navigate" && (url.pathname === "/crew/" || url.pathname === "/crew")) {
     event.respondWith(shell(event, new Request("/crew/")));
   } else if (PRECACHE.includes(url.pathname)) event.respondWith(shell(event, request));
 });

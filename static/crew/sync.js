@@ -7,6 +7,7 @@ import { api } from "../common/api.js";
 import * as db from "./db.js";
 
 const KEPT_DONE = ["resolved", "closed"]; // finished by the crew: kept, under "done"
+const KEEP_DONE_MS = 7 * 24 * 3600 * 1000; // for a week
 
 // Resolves to the number of tickets that changed on the tablet (0: nothing to redraw).
 export async function sync(uid) {
@@ -48,6 +49,9 @@ export async function sync(uid) {
     } else if (record) {
       await db.deleteTicket(uid, gone.id);
     }
+  }
+  for (const record of known.values()) {
+    if (record.done && Date.now() - (record.doneAt || 0) > KEEP_DONE_MS) await db.deleteTicket(uid, record.id);
   }
   await db.setMeta(uid, "cursor", body.cursor);
   await db.setMeta(uid, "lastSync", body.as_of);

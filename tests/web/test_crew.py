@@ -388,3 +388,37 @@ def test_a_staff_account_is_told_the_app_is_for_field_crews(app, crew_url, brows
     )
     wait(browser, lambda d: "réservée aux équipes de terrain" in text_of(d, "#signin-status"))
     assert not browser.find_elements(By.ID, "sign-out")
+
+
+def test_with_the_tablets_position_the_nearest_ticket_comes_first_even_if_less_urgent(
+    app, crew_url, browser, token_for
+):
+    staff(token_for, Role.CREW, CREW)
+    # Far and urgent (Chenôve), near and normal (central Dijon, where the tablet is).
+    far = make_report(app, status="assigned", priority=1, at=(5.0050, 47.2920), commune="21166")
+    near = make_report(app, status="assigned", priority=4, at=(5.0416, 47.3221))
+    browser.execute_cdp_cmd(
+        "Browser.grantPermissions", {"permissions": ["geolocation"], "origin": crew_url}
+    )
+    browser.execute_cdp_cmd(
+        "Emulation.setGeolocationOverride",
+        {"latitude": 47.322, "longitude": 5.0415, "accuracy": 10},
+    )
+    try:
+        open_page(browser, f"{crew_url}/crew/")
+        wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'[data-uid="{CREW}"]'))[0].click()
+        ready(browser, "list")
+        wait(browser, lambda d: list_ids(d) == [near, far])
+        assert text_of(browser, "#list-order") == "Les plus proches d’abord"
+        assert " m" in text_of(browser, f'[data-report-id="{near}"] .ticket-link__distance')
+        # Without the position: most urgent first.
+        browser.execute_cdp_cmd("Emulation.clearGeolocationOverride", {})
+        browser.execute_cdp_cmd("Browser.resetPermissions", {})
+        open_page(browser, f"{crew_url}/crew/")
+        ready(browser, "list")
+        wait(browser, lambda d: list_ids(d) == [far, near])
+        assert "urgents" in text_of(browser, "#list-order")
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearGeolocationOverride", {})
+        browser.execute_cdp_cmd("Browser.resetPermissions", {})
+        browser.find_element(By.ID, "sign-out").click()
