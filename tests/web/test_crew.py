@@ -17,6 +17,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 from sqlalchemy import func, select
 
+from app.assets.service import put_asset
 from app.extensions import db
 from app.organisation.service import put_crew
 from app.photos.models import Photo
@@ -148,6 +149,21 @@ def test_offline_work_is_kept_through_a_reopening_and_replayed_once_with_one_con
 ):
     staff(token_for, Role.CREW, CREW)
     agent = auth(Role.AGENT)
+    with app.app_context():
+        light, _ = put_asset(
+            db.session,
+            "SL-CREW-1",
+            {
+                "kind": "street_light",
+                "status": "faulty",
+                "name": "Lampadaire de l’école",
+                "attributes": {},
+                "location": {"lon": 5.04161, "lat": 47.32203},
+            },
+        )
+        db.session.commit()
+        light_id = light.id
+        db.session.remove()
     first = make_report(
         app,
         status="assigned",
@@ -155,6 +171,8 @@ def test_offline_work_is_kept_through_a_reopening_and_replayed_once_with_one_con
         description="Nid-de-poule profond devant l’école.",
         answers={"size": "large"},
         due_in_hours=-2,
+        asset_id=light_id,
+        routing={"asset": {"id": light_id, "reference": "SL-CREW-1", "why": "named by the app"}},
     )
     second = make_report(app, status="assigned", priority=3, at=(5.045, 47.325))
     stored_photo(app, Path(MEDIA_ROOT), first, "report", (90, 90, 90))
@@ -202,6 +220,12 @@ def test_offline_work_is_kept_through_a_reopening_and_replayed_once_with_one_con
     wait(browser, lambda d: "Attention : école" in text_of(d, "#ticket-history"))
     link = wait(browser, lambda d: d.find_element(By.ID, "navigate").get_attribute("href"))
     assert link.startswith("geo:47.")
+    # The equipment, read by the crew: its reference, name and position, and the way to it.
+    wait(browser, lambda d: "Lampadaire de l’école" in text_of(d, "#ticket-asset"))
+    assert "47.32203, 5.04161" in text_of(browser, "#ticket-asset")
+    assert browser.find_element(By.ID, "asset-navigate").get_attribute("href") == (
+        "geo:47.32203,5.04161"
+    )
     wait(
         browser,
         lambda d: d.execute_script(
@@ -281,6 +305,23 @@ def test_offline_work_is_kept_through_a_reopening_and_replayed_once_with_one_con
     browser.find_element(By.ID, "sign-out").click()
     assert "6 action(s)" in wait(browser, lambda d: d.find_elements(By.ID, "sign-out-text"))[0].text
     browser.find_element(By.ID, "sign-out-cancel").click()
+    ready(browser, "list")
+    # The ticket too, with its queued work and the report's photo (from the worker's cache).
+    open_ticket(browser, first)
+    queued_kinds = [
+        li.get_attribute("data-queued")
+        for li in browser.find_elements(By.CSS_SELECTOR, "#ticket-queued li")
+    ]
+    assert queued_kinds == ["start", "photo", "resolve"]
+    wait(
+        browser,
+        lambda d: d.execute_script(
+            "const i = document.querySelector('#ticket-photos li[data-kind=\"report\"] img');"
+            "return Boolean(i && i.complete && i.naturalWidth === 160)"
+        ),
+    )
+    assert "Lampadaire de l’école" in text_of(browser, "#ticket-asset")
+    browser.execute_script("window.location.hash = '#/'")
     ready(browser, "list")
 
     # Back online: replayed in order; one resolved, one conflict.
