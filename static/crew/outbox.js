@@ -167,7 +167,9 @@ async function replayOnce(uid, onChange, now) {
 // queued on it will be sent with this answer's version.
 async function tookAnswer(uid, entry, answer) {
   const report = answer.body;
-  const version = report?.version;
+  // The answer's ETag is the version the next action on this ticket is sent with.
+  const tagged = /^"(\d+)"$/.exec(answer.etag || "");
+  const version = tagged ? Number(tagged[1]) : report?.version;
   const record = await db.ticket(uid, entry.reportId);
   if (record && report) {
     record.version = version;

@@ -9,13 +9,14 @@ axe-core on every screen, screenshots at tablet and phone sizes, 48 px touch tar
 English one click away."""
 
 import io
+import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.assets.service import put_asset
 from app.extensions import db
@@ -34,10 +35,29 @@ from tests.web.crew import browser_offline, header_text, ready, send_again, stor
 from tests.web.test_browser import axe_violations, open_page, policy_refusals
 from tools.cable import Cable
 
-pytestmark = [pytest.mark.processes, pytest.mark.usefixtures("leave_the_console")]
+pytestmark = [pytest.mark.processes, pytest.mark.usefixtures("leave_the_app")]
 
 CREW = "demo-crew-voirie-nord"
 TABLET, PHONE = (1024, 768), (390, 844)
+
+
+@pytest.fixture
+def leave_the_app(app, browser):
+    """After each test, the app is closed, then the requests it had in flight are let
+    finish (the service has no idea the page went): the tables are emptied next, and a
+    TRUNCATE meeting a request's locks deadlocks."""
+    yield
+    browser.get("about:blank")
+    busy = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+    )
+    deadline = time.monotonic() + 30  # a bound for a loaded machine, never a measure
+    with app.app_context():
+        while db.session.scalar(busy) and time.monotonic() < deadline:
+            db.session.rollback()
+            time.sleep(0.1)
+        db.session.remove()
 
 
 @pytest.fixture(scope="module")
@@ -450,6 +470,7 @@ def test_with_the_tablets_position_the_nearest_ticket_comes_first_even_if_less_u
         wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'[data-uid="{CREW}"]'))[0].click()
         ready(browser, "list")
         wait(browser, lambda d: list_ids(d) == [near, far])
+        wait(browser, lambda d: all(t["detail"] for t in stored(d)["tickets"]))
         assert text_of(browser, "#list-order") == "Les plus proches d’abord"
         assert " m" in text_of(browser, f'[data-report-id="{near}"] .ticket-link__distance')
         # Without the position: most urgent first.
