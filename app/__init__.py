@@ -151,6 +151,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     # Web pages are not API operations: plain Flask, out of the OpenAPI document too.
     from app.web import assets
     from app.web.console import blp as console
+    from app.web.crew import blp as crew
     from app.web.resident import blp as resident
     from app.web.views import blp as web
 
@@ -158,6 +159,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
 
     app.register_blueprint(web)
     app.register_blueprint(console)
+    app.register_blueprint(crew)
     app.register_blueprint(resident)
     # The interactive docs' assets come from the swagger-ui-bundle package: no CDN needed.
     app.register_blueprint(

@@ -11,8 +11,11 @@ from selenium.webdriver.chrome.service import Service
 from tools.launcher import CHROMEDRIVER, CHROMIUM
 
 
-def chromium(profile: str, window: tuple[int, int]) -> webdriver.Chrome:
-    """A new headless Chromium with its profile in the ``profile`` directory."""
+def chromium(
+    profile: str, window: tuple[int, int], *, performance_log: bool = False
+) -> webdriver.Chrome:
+    """A new headless Chromium with its profile in the ``profile`` directory;
+    ``performance_log``: the page's DevTools events kept too (``get_log("performance")``)."""
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in (
@@ -30,7 +33,8 @@ def chromium(profile: str, window: tuple[int, int]) -> webdriver.Chrome:
     ):
         options.add_argument(argument)
     options.add_experimental_option("prefs", {"intl.accept_languages": "fr-FR,fr"})
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    logs = {"browser": "ALL", **({"performance": "ALL"} if performance_log else {})}
+    options.set_capability("goog:loggingPrefs", logs)
     before = os.environ.get("SE_OFFLINE")
     os.environ["SE_OFFLINE"] = "true"
     try:

@@ -31,6 +31,8 @@ blp = Blueprint(
 )
 
 READERS = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+# Crews read one asset at a time: the equipment a ticket names, to find it on site.
+ASSET_READERS = (*READERS, Role.CREW)
 REFERENCE_PARAMETER = [
     {
         "in": "path",
@@ -94,12 +96,12 @@ class Assets(MethodView):
 
 @blp.route("/assets/<string:reference>", parameters=REFERENCE_PARAMETER)
 class AssetByReference(MethodView):
-    @roles_required(blp, *READERS)
+    @roles_required(blp, *ASSET_READERS)
     @blp.arguments(AssetReferencePathSchema, location="path", as_kwargs=True)
     @blp.response(200, AssetSchema)
     @blp.alt_response(404, description="No asset with this reference", **PROBLEM_DOC)
     def get(self, reference):
-        """One asset"""
+        """One asset (crews too: the equipment their ticket names)"""
         return present(service.get_asset(db.session, reference))
 
 

@@ -106,9 +106,9 @@ MATRIX = {
         None,
     ),
     ("GET", "/v1/media/{key}"): (PUBLIC, "{media}", None),
-    # Equipment: staff at the desks read it, admins manage it.
+    # Equipment: staff at the desks read it (crews one asset: their ticket's), admins manage it.
     ("GET", "/v1/assets"): ({AG, S, AD}, "/v1/assets", None),
-    ("GET", "/v1/assets/{reference}"): ({AG, S, AD}, "/v1/assets/SL-000001", None),
+    ("GET", "/v1/assets/{reference}"): ({C, AG, S, AD}, "/v1/assets/SL-000001", None),
     ("PUT", "/v1/admin/assets/{reference}"): (
         {AD},
         "/v1/admin/assets/SL-000002",
