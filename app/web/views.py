@@ -31,6 +31,16 @@ TEXTS: dict[str, dict[str, str]] = {
             "puis tient son auteur informé."
         ),
         "resources": "Ressources",
+        "report": "Signaler un problème",
+        "report_about": (
+            "Pour les habitants, depuis n’importe quel téléphone : un nid-de-poule, un "
+            "lampadaire éteint, un feu en panne… Suivez ensuite vos signalements."
+        ),
+        "crew": "Application des équipes de terrain",
+        "crew_about": (
+            "Pour les équipes sur le terrain : leurs interventions sur tablette, même sans "
+            "réseau (connexion requise)."
+        ),
         "console": "Console du centre de supervision",
         "console_about": (
             "Pour les agents, superviseurs et administrateurs : les files des pôles, la "
@@ -67,6 +77,16 @@ TEXTS: dict[str, dict[str, str]] = {
             "centre and the right field crew, then keeps its author informed."
         ),
         "resources": "Resources",
+        "report": "Report a problem",
+        "report_about": (
+            "For residents, from any phone: a pothole, a street light out, a faulty traffic "
+            "light… Then follow your reports."
+        ),
+        "crew": "Field crews' app",
+        "crew_about": (
+            "For crews in the street: their tickets on a tablet, even without a network "
+            "(sign-in required)."
+        ),
         "console": "Control centre console",
         "console_about": (
             "For agents, supervisors and administrators: the desks' queues, the map, the "

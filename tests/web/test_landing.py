@@ -42,13 +42,15 @@ def test_the_page_is_french_first_english_when_asked_by_link_or_by_the_browser(
     assert ("API documentation" in page) == (lang == "en")
 
 
-def test_every_link_of_the_page_leads_somewhere_the_console_first(client):
+def test_every_link_of_the_page_leads_somewhere_the_apps_first(client):
     page = client.get("/").get_data(as_text=True)
     found = links(page)
     assert found == [
         "#contenu",
         "/?lang=en",
+        "/report/",
         "/console/",
+        "/crew/",
         "/docs",
         "/openapi.json",
         "/v1/opendata/files",
