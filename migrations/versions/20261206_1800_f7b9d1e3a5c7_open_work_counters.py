@@ -147,11 +147,14 @@ def upgrade():
     # of many rows (a generator, the removal of test data) updates each counter once, not
     # once per row (in one transaction, each update of a row leaves a version the next one
     # must step over: 540 us a row for 50,000 rows inserted at once, measured).
-    for event, rows, sign in (("INSERT", "NEW", ""), ("DELETE", "OLD", "-")):
-        table = f"{event.lower()}ed_reports"
+    for event, rows, sign, done in (
+        ("INSERT", "NEW", "", "inserted"),
+        ("DELETE", "OLD", "-", "deleted"),
+    ):
+        table = f"{done}_reports"
         op.execute(
             f"""
-            CREATE FUNCTION count_open_work_{event.lower()}d() RETURNS trigger
+            CREATE FUNCTION count_open_work_{done}() RETURNS trigger
             LANGUAGE plpgsql AS $$
             BEGIN
               INSERT INTO crew_workload AS w (crew_id, slot, reports)
@@ -174,7 +177,7 @@ def upgrade():
             f"""
             CREATE TRIGGER reports_count_open_work_{event.lower()} AFTER {event} ON reports
             REFERENCING {rows} TABLE AS {table}
-            FOR EACH STATEMENT EXECUTE FUNCTION count_open_work_{event.lower()}d()
+            FOR EACH STATEMENT EXECUTE FUNCTION count_open_work_{done}()
             """
         )
     # TRUNCATE fires no row trigger: the counters are emptied with the table.
@@ -237,9 +240,9 @@ def downgrade():
     )
     op.execute("DROP TRIGGER reports_forget_open_work ON reports")
     op.execute("DROP FUNCTION forget_open_work()")
-    for event in ("insert", "delete"):
+    for event, done in (("insert", "inserted"), ("delete", "deleted")):
         op.execute(f"DROP TRIGGER reports_count_open_work_{event} ON reports")
-        op.execute(f"DROP FUNCTION count_open_work_{event}d()")
+        op.execute(f"DROP FUNCTION count_open_work_{done}()")
     op.execute("DROP TRIGGER reports_count_open_work_update ON reports")
     op.execute("DROP FUNCTION count_open_work()")
     op.drop_table("desk_open_counts")
