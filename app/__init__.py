@@ -183,6 +183,7 @@ def _register_cli(app: Flask) -> None:
     from app.organisation.cli import reference
     from app.routing.cli import routing_cli
     from app.users.cli import users
+    from app.workload.cli import workload_cli
 
     for group in (
         reference,
@@ -193,5 +194,6 @@ def _register_cli(app: Flask) -> None:
         feeds_cli,
         opendata_cli,
         addresses_cli,
+        workload_cli,
     ):
         app.cli.add_command(group)

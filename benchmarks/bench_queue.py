@@ -8,10 +8,14 @@ which ~50,000 open, against two baselines measured in the same run:
 
 Also measured, for the record: GET /v1/desks (the cheapest authenticated call: what
 verifying the token and loading the caller's identity cost every request), the same page
-for a small commune, and the desk header's counts.
+for a small commune, and the desk header's counts: filtered (counted over the reports), and
+the console's default header, all open states, from the desks' counters (app.workload)
+against the same states listed in another order, which the service counts over the
+reports as it did before the counters (same answer, same run).
 
 Uses its own database, `signale_bench_queue` (filled once by
-`python -m tools.demo reports generate`, kept): the intake benchmark adds thousands of new
+`python -m tools.demo reports generate`, kept; BENCH_QUEUE_DATABASE names another): the
+intake benchmark adds thousands of new
 reports to `signale_bench` on every run, which would drift the open work this one is about.
 
     make bench            # or: python benchmarks/bench_queue.py [--rows N] [--seconds S]
@@ -38,6 +42,7 @@ from benchmarks.bench_intake import wrk_run  # noqa: E402
 from tools.pg import ensure_database, libpq_url, with_database  # noqa: E402
 
 DESK = "voirie"
+OPEN = ("new", "acknowledged", "assigned", "in_progress", "reopened")
 AGENT = "bench-agent"
 PAGE = "status=new&status=acknowledged&commune={commune}&limit=50"
 DIJON, CHENOVE = "21231", "21166"
@@ -64,16 +69,48 @@ def page_statement(env: dict, commune: str) -> tuple[str, dict]:
     return str(compiled), dict(compiled.params)
 
 
-def sql_floor(url: str, sql: str, params: dict, seconds: float) -> tuple[float, float, float]:
-    """(median ms, p95 ms) on one connection, and statements/s on two in parallel."""
+def header_statement(env: dict, *, counters: bool) -> tuple[str, dict]:
+    """The SQL of the desk header for all open states: from the counters (the default
+    request), or counted over the reports (as a filtered request is)."""
+    from app import create_app
+    from app.extensions import db
+    from app.worklists import queries
+
+    app = create_app({"DATABASE_URL": env["DATABASE_URL"], "LOG_LEVEL": "WARNING"})
+    with app.app_context():
+        desk_id = queries.desk_id_of(DESK)
+        if counters:
+            statement = queries.open_counts_query(desk_id)
+        else:
+            statement = queries.counts_query(desk_id, queries.Filters(statuses=OPEN[::-1]))
+        compiled = statement.compile(
+            dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        db.session.remove()
+        db.engine.dispose()
+    return str(compiled), dict(compiled.params)
+
+
+def sql_floor(
+    url: str, sql: str, params: dict, seconds: float, *, setup: str | None = None
+) -> tuple[float, float, float]:
+    """(median ms, p95 ms) on one connection, and statements/s on two in parallel (with
+    ``setup`` run first in the timing connection's transaction, then rolled back; and no
+    throughput, as the setup may lock the table)."""
     timings = []
     with psycopg.connect(url) as conn:
+        if setup:
+            conn.execute(setup)
         conn.execute(sql, params).fetchall()  # plan cached, pages warm
         deadline = time.perf_counter() + seconds
         while time.perf_counter() < deadline:
             start = time.perf_counter()
             conn.execute(sql, params).fetchall()
             timings.append((time.perf_counter() - start) * 1000)
+        conn.rollback()
+    timings.sort()
+    if setup:
+        return statistics.median(timings), timings[int(len(timings) * 0.95)], float("nan")
     counts = [0, 0]
 
     def hammer(slot: int) -> None:
@@ -88,7 +125,6 @@ def sql_floor(url: str, sql: str, params: dict, seconds: float) -> tuple[float, 
         thread.start()
     for thread in threads:
         thread.join()
-    timings.sort()
     return statistics.median(timings), timings[int(len(timings) * 0.95)], sum(counts) / seconds
 
 
@@ -111,7 +147,8 @@ def main() -> None:
     args = parser.parse_args()
     wrk = ensure_wrk()
     base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/signale")
-    bench_db = with_database(libpq_url(base), "signale_bench_queue")
+    name = os.environ.get("BENCH_QUEUE_DATABASE", "signale_bench_queue")
+    bench_db = with_database(libpq_url(base), name)
     ensure_database(bench_db)
     env = {
         **os.environ,
@@ -135,6 +172,17 @@ def main() -> None:
         commune: sql_floor(bench_db, *page_statement(env, commune), seconds=args.seconds / 2)
         for commune in (DIJON, CHENOVE)
     }
+    for counters in (False, True):
+        floors[counters] = sql_floor(
+            bench_db, *header_statement(env, counters=counters), seconds=args.seconds / 2
+        )
+    # Before issue 19 the count had no index of its own: dropped in a rolled-back transaction.
+    floors["no index"] = sql_floor(
+        bench_db,
+        *header_statement(env, counters=False),
+        seconds=args.seconds / 2,
+        setup="DROP INDEX ix_reports_open_desk_status_due_at",
+    )
 
     script = ROOT / "benchmarks" / "queue.lua"
     servers = {}
@@ -152,6 +200,8 @@ def main() -> None:
             "page": f"{api}?{PAGE.format(commune=DIJON)}",
             "page, small commune": f"{api}?{PAGE.format(commune=CHENOVE)}",
             "counts": f"{api}/counts?status=new&status=acknowledged&commune={DIJON}",
+            "header": f"{api}/counts",
+            "header, counted": f"{api}/counts?" + "&".join(f"status={s}" for s in OPEN[::-1]),
         }
         # Two connections, one per worker: the latency of a page itself, without queueing.
         targets["page, c=2"] = targets["page"]
@@ -192,6 +242,8 @@ def main() -> None:
         ("page, c=2", "queue page, Dijon, c=2 (no queueing)"),
         ("page, small commune", "queue page, Chenôve"),
         ("counts", "desk header counts, Dijon"),
+        ("header, counted", "header, all open: counted (before)"),
+        ("header", "header, all open: counters (after)"),
     ):
         print(
             f"{label:<40}{med(name, 0):>9,.0f}{med(name, 1):>9.1f}{med(name, 2):>9.1f}"
@@ -201,12 +253,24 @@ def main() -> None:
     print(
         f"{'statement':<40}{'stmt/s (2 conns)':>17}{'p50 ms':>9}{'p95 ms':>9}{'page vs floor':>15}"
     )
-    for commune, name in ((DIJON, "page"), (CHENOVE, "page, small commune")):
-        median_ms, p95_ms, per_second = floors[commune]
+    for key, name, label in (
+        (DIJON, "page", f"page SQL, {DIJON}"),
+        (CHENOVE, "page, small commune", f"page SQL, {CHENOVE}"),
+        ("no index", "header, counted", "header SQL, counted, without its index"),
+        (False, "header, counted", "header SQL, counted (before)"),
+        (True, "header", "header SQL, counters (after)"),
+    ):
+        median_ms, p95_ms, per_second = floors[key]
         print(
-            f"{'page SQL, ' + commune:<40}{per_second:>17,.0f}{median_ms:>9.2f}{p95_ms:>9.2f}"
+            f"{label:<40}{per_second:>17,.0f}{median_ms:>9.2f}{p95_ms:>9.2f}"
             f"{med(name, 0) / per_second:>14.2f}x"
         )
+    rps = med("header", 0)
+    print(
+        f"Target (issue 19): the default header at least 500 requests/s -> {rps:,.0f} req/s "
+        f"({'met' if rps >= 500 else 'NOT met'}), {rps / med('header, counted', 0):.1f}x "
+        "the count over the reports"
+    )
     p95, rps = med("page", 2), med("page", 0)
     print(
         f"\nTarget (issue 5): p95 under 30 ms and at least 800 requests/s -> p95 {p95:.1f} ms "

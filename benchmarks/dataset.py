@@ -100,6 +100,7 @@ def bench_env(**extra) -> dict:
     from app.auth.tokens import mint_emulator_token
 
     base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/signale")
+    # BENCH_DATABASE: another name keeps a branch's schema apart from the shared one.
     bench_db = with_database(libpq_url(base), os.environ.get("BENCH_DATABASE", "signale_bench"))
     ensure_database(bench_db)
     return {

@@ -17,6 +17,7 @@ SCHEDULE = (
     (jobs.purge_feed_observations, 3600),
     (jobs.prune_devices, 86400),
     (jobs.sweep_notifications, 30),
+    (jobs.fold_workload_slots, 600),
     # Each subscription is told at most once an hour: the job finds those due.
     (jobs.send_area_alerts, 60),
 )

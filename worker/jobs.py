@@ -125,6 +125,14 @@ def dispatch_notifications() -> dict:
     return dict(run(db.session, current_app.config))
 
 
+def fold_workload_slots() -> int:
+    """Fold the open-work counters' slots of database connections gone into slot 0
+    (app.workload: keeps each counter a few rows; safe to run twice, or at once)."""
+    from app.workload.service import fold
+
+    return fold(db.session)
+
+
 def sweep_notifications() -> bool:
     """Queue the dispatcher when due pushes wait with no run on them (a lost job, a
     SIGKILLed worker's lease over, retries come due)."""

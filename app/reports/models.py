@@ -85,6 +85,15 @@ class Report(db.Model):
             "id",
             postgresql_where=OPEN_WORK,
         ),
+        # The desk header's overdue counts per state (due_at < now()); the counts themselves
+        # are kept by triggers (app.workload).
+        Index(
+            "ix_reports_open_desk_status_due_at",
+            "desk_id",
+            "status",
+            "due_at",
+            postgresql_where=OPEN_WORK,
+        ),
         Index(
             "ix_reports_open_desk_created_at",
             "desk_id",

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     Float,
     Integer,
+    Select,
     String,
     Time,
     and_,
@@ -28,6 +29,7 @@ from app.geo.models import LAMBERT93, WGS84
 from app.organisation.models import Crew, Desk, RoutingRule
 from app.reports.models import CLOSED_STATUSES, Report
 from app.routing import explanation
+from app.workload.models import CrewWorkload
 
 LOCAL_TIME = ZoneInfo("Europe/Paris")
 
@@ -161,14 +163,33 @@ def holds_open_work(crew_id):
     )
 
 
+def fresh_workload(crew_id) -> Select:
+    """One row, column ``workload``: the reports :func:`holds_open_work` counted afresh (a
+    scan of the crew's open reports; the counters' check and the benchmark's baseline)."""
+    return (
+        select(func.count().label("workload")).select_from(Report).where(holds_open_work(crew_id))
+    )
+
+
+def counted_workload(crew_id) -> Select:
+    """The same from the crew's counter, kept by triggers in every writer's transaction
+    (app.workload): the sum of its slots, constant time whatever the backlog. What routing
+    ranks crews by. No lock is taken: a reader sees the count as of its snapshot, as a
+    count of the reports would."""
+    return select(func.coalesce(func.sum(CrewWorkload.reports), 0).label("workload")).where(
+        CrewWorkload.crew_id == crew_id
+    )
+
+
 def load_ratio(workload, capacity):
     """A crew's workload for its capacity, as routing ranks crews (1.0: full)."""
     return cast(workload, Float) / capacity
 
 
-def _choose_crew_statement(desk_id, *columns):
+def _choose_crew_statement(desk_id, *columns, workload=counted_workload):
     """The crew :func:`choose_crew` picks among ``desk_id``'s, as ``columns`` followed by
-    its workload and depot distance. Parameters ``category_code``, ``lon``, ``lat``."""
+    its workload (``workload``: :func:`counted_workload` or :func:`fresh_workload`) and
+    depot distance. Parameters ``category_code``, ``lon``, ``lat``."""
     point = _point(bindparam("lon", type_=Float), bindparam("lat", type_=Float))
     conditions = (
         Crew.active.is_(True),
@@ -177,12 +198,7 @@ def _choose_crew_statement(desk_id, *columns):
     candidates = _zone_branches(Crew, conditions, point, Crew.id).subquery()
     # Counted once per candidate (a correlated count in both the columns and the ordering
     # would run twice for the chosen crew).
-    counted = (
-        select(func.count().label("workload"))
-        .select_from(Report)
-        .where(holds_open_work(Crew.id))
-        .lateral("crew_workload")
-    )
+    counted = workload(Crew.id).lateral("crew_workload")
     workload = counted.c.workload
     # Metres, in Lambert-93; computed for the few candidates only.
     distance = func.ST_Distance(
@@ -203,7 +219,7 @@ def _choose_crew_statement(desk_id, *columns):
     )
 
 
-def routed_crew(desk_id):
+def routed_crew(desk_id, *, workload=counted_workload):
     """:func:`choose_crew` as a LATERAL subquery on ``desk_id`` (a column of the enclosing
     statement): columns crew_id, crew_code, crew_capacity, workload, depot_distance_m."""
     return _choose_crew_statement(
@@ -211,6 +227,7 @@ def routed_crew(desk_id):
         Crew.id.label("crew_id"),
         Crew.code.label("crew_code"),
         Crew.capacity.label("crew_capacity"),
+        workload=workload,
     ).lateral("routed_crew")
 
 

@@ -290,16 +290,16 @@ _DESK_COLUMNS = ("desk_id", "desk_code", "desk_name_fr", "desk_name_en", "rule_i
 _CREW_COLUMNS = ("crew_id", "crew_code", "crew_capacity", "workload", "depot_distance_m")
 
 
-def _lookup(*, placed: bool, routed: bool):
+def _lookup(*, placed: bool, routed: bool, workload=rules.counted_workload):
     """The lookup statement; parameters ``code``, ``lon``/``lat`` when placed, and those of
-    :func:`app.routing.choice.desk_params` when routed."""
+    :func:`app.routing.choice.desk_params` when routed (crews weighed by ``workload``)."""
     lon, lat = bindparam("lon", type_=Float), bindparam("lat", type_=Float)
     point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), WGS84)
     columns = [Category, Commune if placed else null().label("Commune")]
     if routed:
         snapped = snapped_asset(point)
         desk = rules.routed_desk()
-        crew = rules.routed_crew(desk.c.desk_id)
+        crew = rules.routed_crew(desk.c.desk_id, workload=workload)
         columns += [
             duplicate_target(point).label("original_near"),
             *(snapped.c[name] for name in _ASSET_COLUMNS),
@@ -335,7 +335,22 @@ _LOOKUP_PLACE_ONLY = _lookup(placed=True, routed=False)
 _LOOKUP_UNPLACED = _lookup(placed=False, routed=False)
 
 
-def lookup_statement(category_code: str, lon: float, lat: float, at: datetime):
-    """The routing lookup with its parameters bound (for EXPLAIN and the benchmark's floor)."""
+# Crews weighed by a fresh count of their reports, as before the counters (app.workload):
+# the benchmark's baseline, built when asked for.
+_LOOKUP_COUNTING = None
+
+
+def lookup_statement(
+    category_code: str, lon: float, lat: float, at: datetime, *, fresh_count: bool = False
+):
+    """The routing lookup with its parameters bound (for EXPLAIN and the benchmark's floor);
+    ``fresh_count``: crews' workloads counted over their reports instead of read from their
+    counters (the statement before the counters, for comparison)."""
+    global _LOOKUP_COUNTING
+    statement = _LOOKUP
+    if fresh_count:
+        if _LOOKUP_COUNTING is None:
+            _LOOKUP_COUNTING = _lookup(placed=True, routed=True, workload=rules.fresh_workload)
+        statement = _LOOKUP_COUNTING
     params = rules.desk_params(category_code, at)
-    return _LOOKUP.params(code=category_code, lon=lon, lat=lat, **params)
+    return statement.params(code=category_code, lon=lon, lat=lat, **params)

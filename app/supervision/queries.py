@@ -2,8 +2,9 @@
 
 Nothing is defined here that is defined elsewhere: overdue is the work lists' (app.worklists.
 queries.overdue), a resolution and its service level the open data statistics' (app.opendata),
-a crew's workload and load routing's (app.routing.choice), so that the supervisors' screen,
-the queues, the published statistics and routing's choice of crew never disagree.
+a crew's workload and load routing's (app.routing.choice: the crew's counter, app.workload),
+so that the supervisors' screen, the queues, the published statistics and routing's choice
+of crew never disagree.
 """
 
 from datetime import datetime
@@ -16,7 +17,7 @@ from app.opendata.queries import RESOLVED, resolution
 from app.opendata.statistics import within_service_level
 from app.organisation.models import Crew, Desk
 from app.reports.models import OPEN_STATUSES, Report
-from app.routing.choice import holds_open_work, load_ratio
+from app.routing.choice import counted_workload, holds_open_work, load_ratio
 from app.triage.models import ReportEvent
 from app.triage.queries import RESOLUTION
 from app.worklists.queries import CREW_STATUSES, overdue
@@ -90,9 +91,11 @@ def crews(now: datetime) -> Select:
     """Every crew with its desk, capacity and workload as routing counts it (with the part
     of it assigned or in progress, the overdue part, and each open state's share)."""
     per_state = [func.count().filter(Report.status == s).label(s) for s in OPEN_STATUSES]
+    # The workload from the crew's counter, the very number routing weighs the crew by;
+    # the parts of it counted over the crew's open reports.
+    load = counted_workload(Crew.id).lateral("load")
     work = (
         select(
-            func.count().label("workload"),
             func.count().filter(Report.status.in_(CREW_STATUSES)).label("tickets"),
             func.count().filter(overdue(now)).label("overdue"),
             *per_state,
@@ -110,10 +113,12 @@ def crews(now: datetime) -> Select:
             Desk.code.label("desk_code"),
             Desk.name_fr.label("desk_name_fr"),
             Desk.name_en.label("desk_name_en"),
+            load.c.workload,
             work,
-            load_ratio(work.c.workload, Crew.capacity).label("load_ratio"),
+            load_ratio(load.c.workload, Crew.capacity).label("load_ratio"),
         )
         .join(Desk, Desk.id == Crew.desk_id)
+        .join(load, true())
         .join(work, true())
         .order_by(Desk.code, Crew.code)
     )

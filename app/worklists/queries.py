@@ -26,7 +26,8 @@ from app.categories.models import Category
 from app.geo.models import Commune
 from app.organisation.models import Crew, Desk
 from app.pagination import decode_cursor
-from app.reports.models import OPEN_STATUSES, Report
+from app.reports.models import OPEN_STATUSES, OPEN_WORK, Report
+from app.workload import queries as counters
 
 # priority: the most urgent first, then the earliest due; age: the oldest first;
 # distance: the nearest to a point first (KNN on the Lambert-93 GiST index).
@@ -253,3 +254,19 @@ def counts_query(desk_id, filters: Filters):
         .where(Report.desk_id == desk_id, *filters.conditions())
         .group_by(Report.status)
     )
+
+
+def open_counts_query(desk_id):
+    """(status, reports, overdue reports) of the desk's open reports, the default header:
+    rows of reports from the desk's counters (app.workload, kept by triggers), and rows of
+    overdue reports from the partial index ix_reports_open_desk_status_due_at (a time
+    cannot be counted ahead). Each status may come in both: add them up."""
+    counted = counters.desk_open_counts(desk_id).subquery()
+    kept = select(counted.c.status, counted.c.reports, literal(0))
+    late = (
+        select(Report.status, literal(0), func.count())
+        # OPEN_WORK written as the index's predicate, so that a generic plan can use it.
+        .where(Report.desk_id == desk_id, OPEN_WORK, OVERDUE)
+        .group_by(Report.status)
+    )
+    return kept.union_all(late)
