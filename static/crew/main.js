@@ -225,6 +225,13 @@ async function askSignOut() {
 async function signOut() {
   const uid = me?.uid;
   if (uid) await db.forget(uid);
+  // The reports' photos the service worker kept (sw.js: "<version>-media") leave with them.
+  try {
+    const names = await caches.keys();
+    await Promise.all(names.filter((name) => name.endsWith("-media")).map((name) => caches.delete(name)));
+  } catch (_) {
+    /* no Cache Storage here: nothing was kept */
+  }
   await signOutUser();
 }
 

@@ -175,6 +175,9 @@ async function tookAnswer(uid, entry, answer) {
     record.version = version;
     record.item = { ...record.item, status: report.status, version, priority: report.priority ?? record.item?.priority, due_at: report.due_at ?? record.item?.due_at };
     record.detail = { ...(record.detail || {}), ...report };
+    // The answer is the report, not its history: the next sync reads that again (the
+    // crew's own note, the hand-back, appear in it).
+    record.historyStale = true;
     await db.putTicket(record);
   }
   if (version === undefined) return;

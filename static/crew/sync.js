@@ -56,7 +56,7 @@ export async function sync(uid) {
   await db.setMeta(uid, "cursor", body.cursor);
   await db.setMeta(uid, "lastSync", body.as_of);
   for (const record of await db.tickets(uid)) {
-    if (!record.done && (!record.detail || record.detail.version !== record.version || !record.history)) {
+    if (!record.done && (!record.detail || record.detail.version !== record.version || !record.history || record.historyStale)) {
       if (await readDetail(uid, record).catch(() => null)) changes += 1;
     }
   }
@@ -81,7 +81,7 @@ export async function readDetail(uid, record) {
   }
   // Read again: a replay may have moved the ticket on meanwhile; only the detail is ours.
   const fresh = (await db.ticket(uid, record.id)) || record;
-  Object.assign(fresh, { detail: detail.body, history: history.body.items, asset });
+  Object.assign(fresh, { detail: detail.body, history: history.body.items, asset, historyStale: false });
   await db.putTicket(fresh);
   return fresh;
 }

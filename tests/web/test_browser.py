@@ -20,7 +20,9 @@ pytestmark = pytest.mark.processes
 LINKS_FR = [
     "Aller au contenu",
     "English",
+    "Signaler un problème",
     "Console du centre de supervision",
+    "Application des équipes de terrain",
     "Documentation de l’API",
     "Document OpenAPI 3",
     "Données ouvertes : les fichiers",
@@ -29,7 +31,9 @@ LINKS_FR = [
 LINKS_EN = [
     "Skip to content",
     "Français",
+    "Report a problem",
     "Control centre console",
+    "Field crews' app",
     "API documentation",
     "OpenAPI 3 document",
     "Open data: the files",

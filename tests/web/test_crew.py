@@ -145,6 +145,19 @@ def work_offline(browser, report_id, photo_path):
     wait(browser, lambda d: pending(d) == before + 3)
 
 
+def cached_photos(browser) -> int:
+    """How many photos the service worker's media caches hold."""
+    return browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "caches.keys().then(async (names) => {"
+        "  let count = 0;"
+        "  for (const name of names.filter((n) => n.endsWith('-media')))"
+        "    count += (await (await caches.open(name)).keys()).length;"
+        "  done(count);"
+        "});"
+    )
+
+
 def events_of(app, ids) -> dict:
     """Each report's (status, crew id, [crew's actions], number of after photos)."""
     with app.app_context():
@@ -430,10 +443,13 @@ def test_offline_work_is_kept_through_a_reopening_and_replayed_once_with_one_con
         wait(browser, acknowledged(left))
     wait(browser, lambda d: d.find_elements(By.ID, "conflicts-none"))
     assert not browser.find_element(By.ID, "conflicts-link").is_displayed()
-    # Signing out leaves nothing of this crew member on the tablet.
+    # Signing out leaves nothing of this crew member on the tablet: neither the tickets
+    # nor the reports' photos the service worker kept.
+    assert cached_photos(browser) > 0
     browser.find_element(By.ID, "sign-out").click()
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'[data-uid="{CREW}"]'))
     assert stored(browser) == {"outbox": [], "tickets": []}
+    assert cached_photos(browser) == 0
 
 
 def test_a_staff_account_is_told_the_app_is_for_field_crews(app, crew_url, browser, token_for):
@@ -483,4 +499,55 @@ def test_with_the_tablets_position_the_nearest_ticket_comes_first_even_if_less_u
     finally:
         browser.execute_cdp_cmd("Emulation.clearGeolocationOverride", {})
         browser.execute_cdp_cmd("Browser.resetPermissions", {})
+        browser.find_element(By.ID, "sign-out").click()
+
+
+def test_a_note_and_a_hand_back_online_reach_the_desk_and_the_ticket_leaves_the_list(
+    app, crew_url, browser, token_for
+):
+    staff(token_for, Role.CREW, CREW)
+    kept = make_report(app, status="in_progress", priority=2)
+    given_back = make_report(app, status="assigned", priority=3, at=(5.045, 47.325))
+    browser.set_window_size(*TABLET)
+    open_page(browser, f"{crew_url}/crew/")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'[data-uid="{CREW}"]'))[0].click()
+    ready(browser, "list")
+    wait(browser, lambda d: list_ids(d) == [kept, given_back])
+    try:
+        open_ticket(browser, given_back)
+        press(browser, "note")
+        note = wait(browser, lambda d: d.find_elements(By.ID, "form-note"))[0]
+        note.send_keys("Barrière Heras posée, trou balisé.")
+        browser.find_element(By.CSS_SELECTOR, '[data-form="note"] button[type="submit"]').click()
+        wait(browser, lambda d: pending(d) == 0)
+        # The next sync brings the ticket's new version, and with it its history.
+        browser.find_element(By.ID, "sync-button").click()
+        wait(browser, lambda d: "Barrière Heras" in text_of(d, "#ticket-history"))
+
+        press(browser, "hand_back")
+        reason = wait(browser, lambda d: d.find_elements(By.ID, "form-reason"))[0]
+        Select(reason).select_by_value("access_blocked")
+        browser.find_element(By.ID, "form-hand-back-note").send_keys("Chantier privé devant.")
+        browser.find_element(
+            By.CSS_SELECTOR, '[data-form="hand_back"] button[type="submit"]'
+        ).click()
+        wait(browser, lambda d: pending(d) == 0)
+        browser.execute_script("window.location.hash = '#/'")
+        ready(browser, "list")
+        wait(browser, lambda d: list_ids(d) == [kept])  # no longer the crew's
+
+        with app.app_context():
+            report = db.session.get(Report, given_back)
+            events = db.session.execute(
+                select(ReportEvent.action, ReportEvent.internal_note, ReportEvent.reason_code)
+                .where(ReportEvent.report_id == given_back, ReportEvent.actor_role == "crew")
+                .order_by(ReportEvent.id)
+            ).all()
+            assert (report.status, report.crew_id) == ("acknowledged", None)
+            db.session.remove()
+        assert [tuple(e) for e in events] == [
+            ("note", "Barrière Heras posée, trou balisé.", None),
+            ("hand_back", "Chantier privé devant.", "access_blocked"),
+        ]
+    finally:
         browser.find_element(By.ID, "sign-out").click()
