@@ -121,6 +121,23 @@ def press(browser, action):
     )[0].click()
 
 
+def open_form(browser, action, field_id):
+    """Opens the action's form and returns its field ``field_id``: the ticket may be drawn
+    again (a sync) between finding the button and clicking it, so this clicks until the
+    form is there."""
+
+    def opened(driver):
+        fields = driver.find_elements(By.ID, field_id)
+        if fields:
+            return fields[0]
+        buttons = driver.find_elements(By.CSS_SELECTOR, f'.ticket-actions [data-action="{action}"]')
+        if buttons:
+            buttons[0].click()
+        return False
+
+    return wait(browser, opened)
+
+
 def pending(browser) -> int:
     return int(browser.find_element(By.ID, "pending-count").get_attribute("data-count"))
 
@@ -515,8 +532,7 @@ def test_a_note_and_a_hand_back_online_reach_the_desk_and_the_ticket_leaves_the_
     wait(browser, lambda d: list_ids(d) == [kept, given_back])
     try:
         open_ticket(browser, given_back)
-        press(browser, "note")
-        note = wait(browser, lambda d: d.find_elements(By.ID, "form-note"))[0]
+        note = open_form(browser, "note", "form-note")
         note.send_keys("Barrière Heras posée, trou balisé.")
         browser.find_element(By.CSS_SELECTOR, '[data-form="note"] button[type="submit"]').click()
         wait(browser, lambda d: pending(d) == 0)
@@ -524,8 +540,7 @@ def test_a_note_and_a_hand_back_online_reach_the_desk_and_the_ticket_leaves_the_
         browser.find_element(By.ID, "sync-button").click()
         wait(browser, lambda d: "Barrière Heras" in text_of(d, "#ticket-history"))
 
-        press(browser, "hand_back")
-        reason = wait(browser, lambda d: d.find_elements(By.ID, "form-reason"))[0]
+        reason = open_form(browser, "hand_back", "form-reason")
         Select(reason).select_by_value("access_blocked")
         browser.find_element(By.ID, "form-hand-back-note").send_keys("Chantier privé devant.")
         browser.find_element(
