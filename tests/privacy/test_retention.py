@@ -6,7 +6,8 @@ clock), never the host's."""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import ProgrammingError
 
 from app.audit.models import AuditEvent
 from app.audit.service import REPORT_CONTACT_READ
@@ -248,6 +249,22 @@ def test_each_run_is_recorded_with_its_counts_and_a_second_run_removes_nothing_m
         }
 
 
+def test_a_failing_rule_is_recorded_with_its_error_and_the_counts_before_it(
+    app, session, now, seeded
+):
+    # The last rule's table is gone (in this test's transaction only): its statement fails.
+    session.execute(text("DROP TABLE idempotency_keys"))
+    session.commit()
+    with pytest.raises(ProgrammingError):
+        retention.run(session, app.config, now=now)
+    [failed] = session.scalars(select(RetentionRun)).all()
+    assert failed.counts == {k: v for k, v in EXPECTED.items() if k != "idempotency_keys"}
+    assert failed.error.startswith("ProgrammingError: ") and "idempotency_keys" in failed.error
+    assert failed.finished_at is not None
+    # What the rules before it did is kept (each batch committed).
+    assert contact_of(session, seeded["contact_past"])["email"] is None
+
+
 def test_a_delay_is_set_by_configuration_and_never_below_its_minimum(app, session, now, seeded):
     config = {**app.config, "RETENTION_NOTIFICATIONS_DAYS": 30}
     done = retention.run(session, config, now=now, dry_run=True, only=("notifications",))
@@ -274,8 +291,8 @@ def test_a_backlog_is_removed_in_small_batches_each_committed(app, session, now,
 
 def test_every_rule_says_what_when_and_why_in_french_and_english():
     for rule in retention.SCHEDULE:
-        for text in (rule.what, rule.counted_from, rule.reason):
-            assert set(text) == {"fr", "en"} and all(text.values()), rule.name
+        for words in (rule.what, rule.counted_from, rule.reason):
+            assert set(words) == {"fr", "en"} and all(words.values()), rule.name
         assert rule.setting == f"RETENTION_{rule.name.upper()}_DAYS"
 
 
