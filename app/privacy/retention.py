@@ -207,28 +207,31 @@ def count_due(session: Session, rule: Rule, cutoff: datetime) -> int:
 
 
 def apply_rule(session: Session, rule: Rule, cutoff: datetime, *, batch: int) -> int:
-    """Delete (or clear) the rows due at ``cutoff``, one committed batch at a time, skipping
-    rows locked by others; returns how many."""
+    """Delete (or clear) the rows due at ``cutoff``, one committed batch at a time in key
+    order (each batch starts after the last: rows not due are read once), skipping rows
+    locked by others; returns how many."""
     key = getattr(rule.model, rule.key)
     total = 0
+    after = None
     while True:
-        chosen = (
-            _due_keys(rule, cutoff)
-            .order_by(key)
-            .limit(batch)
-            .with_for_update(of=rule.model, skip_locked=True)
-        )
+        chosen = _due_keys(rule, cutoff)
+        if after is not None:
+            chosen = chosen.where(key > after)
+        chosen = chosen.order_by(key).limit(batch).with_for_update(of=rule.model, skip_locked=True)
         if rule.clear:
             statement = update(rule.model).values(dict.fromkeys(rule.clear))
         else:
             statement = delete(rule.model)
-        done = session.execute(
-            statement.where(key.in_(chosen)).execution_options(synchronize_session=False)
-        ).rowcount
+        done = session.scalars(
+            statement.where(key.in_(chosen))
+            .returning(key)
+            .execution_options(synchronize_session=False)
+        ).all()
         session.commit()
-        total += done
-        if done < batch:
+        total += len(done)
+        if len(done) < batch:
             return total
+        after = max(done)
 
 
 def delays(config) -> dict[str, timedelta]:

@@ -286,6 +286,8 @@ def test_a_backlog_is_removed_in_small_batches_each_committed(app, session, now,
     deletes = [s for s in seen if s.lstrip().upper().startswith("DELETE FROM DEVICES")]
     assert len(deletes) == 3  # 2 + 2 + 1
     assert all("LIMIT" in s and "SKIP LOCKED" in s for s in deletes)
+    # Each batch after the first starts after the last key deleted.
+    assert ["devices.id >" in s for s in deletes] == [False, True, True]
     assert session.scalar(select(func.count()).select_from(Device)) == 0
 
 
