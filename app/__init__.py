@@ -181,6 +181,7 @@ def _register_cli(app: Flask) -> None:
     from app.feeds.cli import feeds_cli
     from app.opendata.cli import opendata_cli
     from app.organisation.cli import reference
+    from app.privacy.cli import privacy_cli
     from app.routing.cli import routing_cli
     from app.users.cli import users
     from app.workload.cli import workload_cli
@@ -195,5 +196,6 @@ def _register_cli(app: Flask) -> None:
         opendata_cli,
         addresses_cli,
         workload_cli,
+        privacy_cli,
     ):
         app.cli.add_command(group)

@@ -171,14 +171,20 @@ class Config:
     OPENDATA_STATISTICS_TIMEOUT_MS = 20_000
     OPENDATA_STATISTICS_RETRY_AFTER_SECONDS = 60
 
-    # Notifications. Device tokens not registered again for this long are pruned (FCM
-    # itself treats tokens idle for 270 days as expired).
-    NOTIFICATIONS_DEVICE_RETENTION_DAYS = 270
-    # Pushes through FCM HTTP v1 (app/notifications/fcm.py). Without FCM_CREDENTIALS (a
-    # service account JSON file, or "application-default") residents get the in-app feed
-    # only. FCM_ENDPOINT points firebase-admin elsewhere than Google (a stand-in, with
-    # FCM_CREDENTIALS=static-token: refused in production). FCM_PROJECT_ID defaults to
-    # FIREBASE_PROJECT_ID.
+    # Retention of personal data (app/privacy/retention.py: each rule's default delay, and
+    # device tokens' 270 days unseen among them): the worker's cron process applies the
+    # schedule on this schedule (cron syntax, the server's time), in batches of so many
+    # rows. A rule's delay is set with RETENTION_<RULE>_DAYS (SIGNALE_RETENTION_..._DAYS in
+    # the environment), e.g. RETENTION_CONTACT_DETAILS_DAYS.
+    RETENTION_CRON = "0 3 * * *"
+    RETENTION_TIMEOUT_SECONDS = 3600
+    RETENTION_BATCH_SIZE = 5000
+
+    # Notifications: pushes through FCM HTTP v1 (app/notifications/fcm.py). Without
+    # FCM_CREDENTIALS (a service account JSON file, or "application-default") residents get
+    # the in-app feed only. FCM_ENDPOINT points firebase-admin elsewhere than Google (a
+    # stand-in, with FCM_CREDENTIALS=static-token: refused in production). FCM_PROJECT_ID
+    # defaults to FIREBASE_PROJECT_ID.
     FCM_CREDENTIALS = ""
     FCM_ENDPOINT = ""
     FCM_PROJECT_ID = ""

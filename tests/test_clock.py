@@ -31,7 +31,7 @@ def test_the_clock_is_the_database_s_whatever_this_host_s_says(session, now, tim
 
 # A few tests of each place where time is the subject: feed freshness, retention, back-off
 # and due polls; GBFS ttl; idempotency expiry; the reopen window; Open311's default window
-# and date filters; overdue work; personal-data reads by date.
+# and date filters; overdue work; personal-data reads by date; the retention schedule.
 CLOCK_SUBSET = [
     "tests/feeds/test_ngsi_ld.py",
     "tests/feeds/test_polling.py::test_a_repeated_observation_is_stored_once_and_a_new_one_is_added",
@@ -46,6 +46,10 @@ CLOCK_SUBSET = [
     "tests/worklists/test_desk_queue.py::test_counts_split_the_filtered_queue_by_state_with_the_overdue",
     "tests/audit/test_personal_data_reads.py::"
     "test_supervisors_and_admins_list_the_reads_newest_first_with_filters",
+    "tests/privacy/test_retention.py::"
+    "test_each_rule_removes_the_rows_just_past_its_delay_and_keeps_those_just_inside",
+    "tests/privacy/test_retention.py::"
+    "test_the_worker_applies_the_schedule_nightly_and_purges_keys_hourly",
 ]
 
 

@@ -15,7 +15,6 @@ SCHEDULE = (
     # Each feed has its own interval: the dispatcher queues those due.
     (jobs.dispatch_feed_polls, 10),
     (jobs.purge_feed_observations, 3600),
-    (jobs.prune_devices, 86400),
     (jobs.sweep_notifications, 30),
     (jobs.fold_workload_slots, 600),
     # Each subscription is told at most once an hour: the job finds those due.
@@ -23,21 +22,32 @@ SCHEDULE = (
 )
 
 
+def scheduler(config) -> CronScheduler:
+    """The cron scheduler with every periodic job registered (not started)."""
+    cron = CronScheduler(connection=redis_client())
+    for func, interval in SCHEDULE:
+        cron.register(func, queue_name=worker_queues()[0], interval=interval)
+    # Once a day (by default) and long: the open data files of every report.
+    cron.register(
+        jobs.export_open_data,
+        queue_name=worker_queues()[0],
+        cron=config["OPENDATA_EXPORT_CRON"],
+        job_timeout=int(config["OPENDATA_EXPORT_TIMEOUT_SECONDS"]),
+    )
+    # Nightly: the personal data past its delay (device tokens among it).
+    cron.register(
+        jobs.apply_retention,
+        queue_name=worker_queues()[0],
+        cron=config["RETENTION_CRON"],
+        job_timeout=int(config["RETENTION_TIMEOUT_SECONDS"]),
+    )
+    return cron
+
+
 def main() -> None:
     app = create_app()
     with app.app_context():
-        cron = CronScheduler(connection=redis_client())
-        for func, interval in SCHEDULE:
-            cron.register(func, queue_name=worker_queues()[0], interval=interval)
-        # Once a day (by default) and long: the open data files of every report.
-        config = current_app.config
-        cron.register(
-            jobs.export_open_data,
-            queue_name=worker_queues()[0],
-            cron=config["OPENDATA_EXPORT_CRON"],
-            job_timeout=int(config["OPENDATA_EXPORT_TIMEOUT_SECONDS"]),
-        )
-        cron.start()
+        scheduler(current_app.config).start()
 
 
 if __name__ == "__main__":

@@ -34,10 +34,23 @@ def sweep_photos(older_than_seconds: int = 120) -> int:
 
 
 def purge_idempotency_keys() -> int:
-    """Delete Idempotency-Key records older than their 24 hours."""
-    from app.idempotency.service import purge_expired
+    """Delete Idempotency-Key records older than their 24 hours (the retention schedule's
+    rule, hourly rather than nightly: a key is of no use after its day)."""
+    from flask import current_app
 
-    return purge_expired(db.session)
+    from app.privacy.retention import purge
+
+    return purge(db.session, current_app.config, "idempotency_keys")
+
+
+def apply_retention() -> dict:
+    """Apply the retention schedule (app.privacy.retention): delete or clear the personal
+    data past its delay, and record the run with its counts (safe to run twice)."""
+    from flask import current_app
+
+    from app.privacy.retention import run
+
+    return run(db.session, current_app.config).counts
 
 
 def fetch_open311_media(report_id: int) -> str | None:
@@ -102,18 +115,6 @@ def purge_feed_observations() -> int:
 
     days = int(current_app.config["FEEDS_OBSERVATION_RETENTION_DAYS"])
     return purge_observations(db.session, timedelta(days=days))
-
-
-def prune_devices() -> int:
-    """Delete device tokens not seen for NOTIFICATIONS_DEVICE_RETENTION_DAYS (270)."""
-    from datetime import timedelta
-
-    from flask import current_app
-
-    from app.notifications.devices import prune_devices as run
-
-    days = int(current_app.config["NOTIFICATIONS_DEVICE_RETENTION_DAYS"])
-    return run(db.session, unseen_for=timedelta(days=days))
 
 
 def dispatch_notifications() -> dict:

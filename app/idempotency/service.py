@@ -177,10 +177,3 @@ _COMPLETE = (
     .on_conflict_do_nothing()
     .returning(IdempotencyKey.id)
 )
-
-
-def purge_expired(session: Session) -> int:
-    """Delete expired keys; returns how many."""
-    result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at <= func.now()))
-    session.commit()
-    return result.rowcount

@@ -1,8 +1,6 @@
 """Residents' devices: the FCM tokens pushes go to, and the language each resident reads
 (their latest device's locale)."""
 
-from datetime import timedelta
-
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session
@@ -59,15 +57,6 @@ def remove_device(session: Session, *, uid: str, token: str) -> None:
         session.rollback()
         raise NotFound("device_not_found")
     session.commit()
-
-
-def prune_devices(session: Session, *, unseen_for: timedelta) -> int:
-    """Delete the tokens not registered again for ``unseen_for`` (FCM expires them too)."""
-    removed = session.execute(
-        delete(Device).where(Device.last_seen_at < func.now() - unseen_for).returning(Device.id)
-    ).all()
-    session.commit()
-    return len(removed)
 
 
 def language_of(locale: str | None) -> str:

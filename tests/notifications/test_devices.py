@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.notifications.models import Device
 from app.users.models import Role
-from worker.jobs import prune_devices
+from worker.jobs import apply_retention
 
 TOKEN = "fcm-token_A1:APA91b-example"
 
@@ -78,7 +78,7 @@ def test_invalid_registrations_are_problems_by_field(client, auth):
     assert set(problem["errors"]["json"]) == {"token", "platform", "locale"}
 
 
-def test_tokens_unseen_for_270_days_are_pruned(app, client, auth):
+def test_tokens_unseen_for_270_days_are_pruned_by_the_retention_schedule(app, client, auth):
     register(client, auth(Role.RESIDENT, uid="ana"), token="old")
     register(client, auth(Role.RESIDENT, uid="ana"), token="recent")
     with app.app_context():
@@ -89,6 +89,6 @@ def test_tokens_unseen_for_270_days_are_pruned(app, client, auth):
                 .values(last_seen_at=Device.last_seen_at - timedelta(days=days))
             )
         db.session.commit()
-        assert prune_devices() == 1
+        assert apply_retention()["device_tokens"] == 1
         db.session.remove()
     assert [d.token for d in devices(app)] == ["recent"]

@@ -1,0 +1,1 @@
+"""Personal data: residents' rights, retention, the register."""
