@@ -1,0 +1,1 @@
+"""Residents' rights over their personal data: access, portability and erasure."""
