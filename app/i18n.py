@@ -37,9 +37,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "token_uid_reserved": {
         "fr": "Ce jeton désigne un identifiant réservé aux signalements reçus par d'autres "
-        "canaux (Open311, capteurs) : connectez-vous avec votre propre compte Firebase.",
+        "canaux (Open311, capteurs) ou détachés d'une personne effacée : connectez-vous "
+        "avec votre propre compte Firebase.",
         "en": "This token names an identifier reserved for reports received through other "
-        "channels (Open311, sensors): sign in with your own Firebase account.",
+        "channels (Open311, sensors) or detached from an erased person: sign in with your "
+        "own Firebase account.",
     },
     "auth_unavailable": {
         "fr": "Le service d'authentification est momentanément indisponible : réessayez "
