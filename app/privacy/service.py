@@ -41,8 +41,8 @@ from app.users.models import Role
 NOT_EXPORTED = {
     ("idempotency_keys", "owner"): "technical: the replay of a request's answer, kept 24 hours "
     "(deleted by the erasure)",
-    ("audit_events", "actor_uid"): "staff accesses: the actor is a member of staff; the reads "
-    "of the resident's reports are exported as personal_data_reads",
+    ("audit_events", "actor_uid"): "staff accesses name a member of staff (the reads of the "
+    "resident's reports are exported as personal_data_reads); erasures name a tombstone",
     ("users", "firebase_uid"): "staff accounts only (exported as account.staff when the "
     "caller has one)",
     ("message_templates", "updated_by"): "staff only: who edited a message template",
