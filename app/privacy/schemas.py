@@ -31,7 +31,9 @@ class MyDataSchema(ma.Schema):
 
 
 class ErasureItemSchema(ma.Schema):
-    kind = ma.fields.String(required=True, validate=ma.validate.OneOf([kind for kind, _ in KINDS]))
+    kind = ma.fields.String(
+        required=True, validate=ma.validate.OneOf([kind for kind, _, _ in KINDS])
+    )
     outcome = ma.fields.String(required=True, validate=ma.validate.OneOf((DELETED, DETACHED)))
     count = ma.fields.Integer(required=True)
     reason = ma.fields.String(

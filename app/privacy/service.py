@@ -24,7 +24,6 @@ from app.audit.models import AuditEvent
 from app.auth.identity import ERASED_NAMESPACE, Identity, internal_uid, staff_row
 from app.categories.models import Category
 from app.errors import Forbidden
-from app.i18n import message
 from app.idempotency.models import IdempotencyKey
 from app.notifications.models import (
     AreaSubscription,
@@ -33,6 +32,7 @@ from app.notifications.models import (
     NotificationPreference,
 )
 from app.photos.models import READY, Photo
+from app.privacy.texts import text
 from app.reports.models import Report, ReportContact, ReportFollower, ReportSupporter
 from app.triage.models import ReportEvent
 from app.users.models import Role
@@ -291,21 +291,21 @@ def _kept_answers(answers: dict, questions: list) -> dict:
     }
 
 
-# Kinds of data in the order the answer lists them: (kind, outcome).
+# Kinds of data in the order the answer lists them: (kind, outcome, the message saying why).
 DELETED, DETACHED = "deleted", "detached"
 KINDS = (
-    ("contacts", DELETED),
-    ("devices", DELETED),
-    ("notifications", DELETED),
-    ("notification_preferences", DELETED),
-    ("area_subscriptions", DELETED),
-    ("follows", DELETED),
-    ("unpublished_photos", DELETED),
-    ("idempotency_keys", DELETED),
-    ("reports", DETACHED),
-    ("published_photos", DETACHED),
-    ("supports", DETACHED),
-    ("actions", DETACHED),
+    ("contacts", DELETED, "erasure_deleted_contacts"),
+    ("devices", DELETED, "erasure_deleted_devices"),
+    ("notifications", DELETED, "erasure_deleted_notifications"),
+    ("notification_preferences", DELETED, "erasure_deleted_notification_preferences"),
+    ("area_subscriptions", DELETED, "erasure_deleted_area_subscriptions"),
+    ("follows", DELETED, "erasure_deleted_follows"),
+    ("unpublished_photos", DELETED, "erasure_deleted_unpublished_photos"),
+    ("idempotency_keys", DELETED, "erasure_deleted_idempotency_keys"),
+    ("reports", DETACHED, "erasure_detached_reports"),
+    ("published_photos", DETACHED, "erasure_detached_published_photos"),
+    ("supports", DETACHED, "erasure_detached_supports"),
+    ("actions", DETACHED, "erasure_detached_actions"),
 )
 
 
@@ -318,7 +318,7 @@ def erase(session: Session, *, identity: Identity, request_id: str | None) -> tu
         # A staff account is the city's to manage (desks, crews, audit trails name it):
         # admins deactivate it; its owner cannot erase it.
         raise Forbidden("staff_account_not_erasable")
-    counts = dict.fromkeys((kind for kind, _ in KINDS), 0)
+    counts = dict.fromkeys((kind for kind, _, _ in KINDS), 0)
 
     def deleted(statement) -> int:
         return session.execute(statement).rowcount or 0
@@ -429,22 +429,22 @@ class _Erased:
         self.uid = _tombstone()
 
 
-def answer(counts: dict) -> dict:
-    """What an erasure did, worded in the request's language."""
+def answer(counts: dict, lang: str) -> dict:
+    """What an erasure did, worded in ``lang``."""
     items = [
         {
             "kind": kind,
             "outcome": outcome,
             "count": counts[kind],
-            "reason": message(f"erasure_{outcome}_{kind}"),
+            "reason": text(code, lang),
         }
-        for kind, outcome in KINDS
+        for kind, outcome, code in KINDS
     ]
     total = sum(counts.values())
     return {
-        "message": message("erasure_done" if total else "erasure_nothing_left"),
-        "deleted": {kind: counts[kind] for kind, outcome in KINDS if outcome == DELETED},
-        "detached": {kind: counts[kind] for kind, outcome in KINDS if outcome == DETACHED},
+        "message": text("erasure_done" if total else "erasure_nothing_left", lang),
+        "deleted": {kind: counts[kind] for kind, outcome, _ in KINDS if outcome == DELETED},
+        "detached": {kind: counts[kind] for kind, outcome, _ in KINDS if outcome == DETACHED},
         "items": items,
     }
 

@@ -4,6 +4,7 @@ from flask.views import MethodView
 from app.auth.identity import current_identity, roles_required
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
+from app.i18n import request_language
 from app.photos.service import storage
 from app.privacy import service
 from app.privacy.schemas import ErasureSchema, MyDataSchema
@@ -37,4 +38,4 @@ class MyErasure(MethodView):
         )
         # After the commit: a file whose deletion fails is linked to nothing any more.
         service.delete_files(storage(), files)
-        return service.answer(counts)
+        return service.answer(counts, request_language())
