@@ -375,19 +375,9 @@ def erase(session: Session, *, identity: Identity, request_id: str | None) -> tu
     session.flush()
     # Content-addressed files another photo still uses stay.
     if files:
-        used = (
-            set(
-                session.scalars(select(Photo.display_key).where(Photo.display_key.in_(files))).all()
-            )
-            | set(
-                session.scalars(
-                    select(Photo.thumbnail_key).where(Photo.thumbnail_key.in_(files))
-                ).all()
-            )
-            | set(
-                session.scalars(select(Photo.upload_key).where(Photo.upload_key.in_(files))).all()
-            )
-        )
+        used = set()
+        for column in (Photo.upload_key, Photo.display_key, Photo.thumbnail_key):
+            used |= set(session.scalars(select(column).where(column.in_(files))))
         files = [key for key in files if key not in used]
 
     supports = list(session.scalars(select(ReportSupporter).where(ReportSupporter.uid == uid)))
