@@ -118,6 +118,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.ops.views import blp as ops
     from app.organisation.views import blp as organisation
     from app.photos.views import blp as photos
+    from app.privacy.views import blp as privacy
     from app.reports.views import blp as reports
     from app.supervision.views import blp as supervision
     from app.triage.views import blp as triage
@@ -143,6 +144,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         notifications,
         opendata,
         live,
+        privacy,
     ):
         api.register_blueprint(blueprint)
     api.register_blueprint(open311_keys)

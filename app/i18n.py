@@ -37,9 +37,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "token_uid_reserved": {
         "fr": "Ce jeton désigne un identifiant réservé aux signalements reçus par d'autres "
-        "canaux (Open311, capteurs) : connectez-vous avec votre propre compte Firebase.",
+        "canaux (Open311, capteurs) ou détachés d'une personne effacée : connectez-vous "
+        "avec votre propre compte Firebase.",
         "en": "This token names an identifier reserved for reports received through other "
-        "channels (Open311, sensors): sign in with your own Firebase account.",
+        "channels (Open311, sensors) or detached from an erased person: sign in with your "
+        "own Firebase account.",
     },
     "auth_unavailable": {
         "fr": "Le service d'authentification est momentanément indisponible : réessayez "
@@ -535,6 +537,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "service_unavailable": {
         "fr": "Service momentanément indisponible ({detail}) : réessayez dans quelques instants.",
         "en": "Service temporarily unavailable ({detail}): try again in a moment.",
+    },
+    "staff_account_not_erasable": {
+        "fr": "Un compte du personnel ne peut pas être effacé par son titulaire : il est géré "
+        "par les administrateurs, qui le désactivent (le personnel n'a pas de données de "
+        "résident à effacer).",
+        "en": "A staff account cannot be erased by its holder: administrators manage it and "
+        "deactivate it (staff have no resident data to erase).",
     },
     "open311_key_not_found": {
         "fr": "Aucune clé Open311 n'a l'identifiant {id} : la liste est donnée par "

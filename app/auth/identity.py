@@ -20,7 +20,10 @@ from app.users.models import ALL_ROLES, Role, User, user_desks
 # one (it would be that reporter, and read the contact details given with its reports).
 OPEN311_NAMESPACE = "open311"
 SENSOR_NAMESPACE = "sensor"
-INTERNAL_NAMESPACES = (OPEN311_NAMESPACE, SENSOR_NAMESPACE)
+# What an erased resident's uid is replaced with where a record is kept (app/privacy): a
+# tombstone that names nobody, and that no token may carry either.
+ERASED_NAMESPACE = "erased"
+INTERNAL_NAMESPACES = (OPEN311_NAMESPACE, SENSOR_NAMESPACE, ERASED_NAMESPACE)
 
 
 def internal_uid(namespace: str, *parts) -> str:

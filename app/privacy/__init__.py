@@ -1,1 +1,1 @@
-"""Personal data: residents' rights, retention, the register."""
+"""Personal data: residents' rights (access, portability, erasure) and retention."""

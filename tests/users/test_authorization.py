@@ -30,6 +30,10 @@ MATRIX = {
     ("GET", "/readyz"): (PUBLIC, "/readyz", None),
     ("GET", "/metrics"): (PUBLIC, "/metrics", None),
     ("GET", "/v1/me"): (EVERYONE, "/v1/me", None),
+    # Residents' rights: anyone signed in, for their own data; staff accounts are the
+    # admins' to manage, not erased by their holder.
+    ("GET", "/v1/me/data"): (EVERYONE, "/v1/me/data", None),
+    ("DELETE", "/v1/me"): ({R}, "/v1/me", None),
     ("GET", "/v1/communes"): (EVERYONE, "/v1/communes", None),
     ("GET", "/v1/communes/{insee_code}"): (EVERYONE, "/v1/communes/21231", None),
     ("GET", "/v1/service-area"): (EVERYONE, "/v1/service-area", None),
@@ -703,6 +707,7 @@ def test_access(app, client, token_for, operation, caller):
             "not_your_report",
             "not_reporter_or_supporter",
             "photo_not_allowed",
+            "staff_account_not_erasable",
         }, response.json
 
 
