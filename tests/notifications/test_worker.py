@@ -79,6 +79,9 @@ def queued(redis_conn) -> int:
 def test_the_worker_sends_what_a_triage_action_committed(
     push_app, database_url, standin, redis_conn, auth
 ):
+    # Jobs earlier tests left in the shared queue are not this test's.
+    Queue(worker_queues()[0], connection=redis_conn).empty()
+    redis_conn.delete(_queued_key_of(push_app))
     told(push_app, push_app.test_client(), auth)
     assert queued(redis_conn) == 1  # one dispatcher run for the three pushes
     worker(database_url, standin)
