@@ -15,6 +15,8 @@
 - In production, ``Strict-Transport-Security``.
 """
 
+from collections.abc import Callable
+
 from flask import g, request
 
 DOCS_CONTENT_SECURITY_POLICY = "; ".join(
@@ -56,9 +58,11 @@ def as_page(response, policy: str):
     return response
 
 
-def serve_pages(blueprint, policy: str = PAGE_CONTENT_SECURITY_POLICY) -> None:
-    """Every answer of ``blueprint`` is served as a web page under ``policy``."""
-    blueprint.after_request(lambda response: as_page(response, policy))
+def serve_pages(blueprint, policy: str | Callable[[], str] = PAGE_CONTENT_SECURITY_POLICY) -> None:
+    """Every answer of ``blueprint`` is served as a web page under ``policy`` (a string, or
+    a function computing it for the request: the web apps' depends on the configuration)."""
+    policy_of = policy if callable(policy) else lambda: policy
+    blueprint.after_request(lambda response: as_page(response, policy_of()))
 
 
 def init_app(app) -> None:

@@ -12,7 +12,7 @@ come from this origin only.
 
 from urllib.parse import urlsplit
 
-from flask import current_app, jsonify, make_response, render_template
+from flask import current_app, jsonify, make_response, render_template, send_from_directory
 from sqlalchemy import select
 
 from app import i18n
@@ -104,4 +104,46 @@ def config_response(**extra):
     }
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# The home-screen icons of the installable apps (tools/generators/icons.py draws them).
+ICONS = "/static/common/icons"
+HOME_SCREEN_ICONS = (
+    {"src": f"{ICONS}/signale-192.png", "sizes": "192x192", "type": "image/png"},
+    {"src": f"{ICONS}/signale-512.png", "sizes": "512x512", "type": "image/png"},
+    {
+        "src": f"{ICONS}/signale-maskable-512.png",
+        "sizes": "512x512",
+        "type": "image/png",
+        "purpose": "maskable",
+    },
+)
+
+
+def manifest_response(**fields):
+    """An installable app's web app manifest: ``fields`` (name, start_url, scope...) over
+    what every app shares (French, its own window, the state's blue, the icons)."""
+    body = {
+        "lang": "fr",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#000091",
+        "icons": list(HOME_SCREEN_ICONS),
+        **fields,
+    }
+    response = jsonify(body)
+    response.mimetype = "application/manifest+json"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def service_worker_response(folder: str):
+    """static/<folder>/sw.js, served from the app's own path so that its scope is the app
+    (a worker controls only the paths under its own), and checked for a new version on
+    every visit (no-cache): a stale worker would keep serving an old app."""
+    response = send_from_directory(
+        current_app.static_folder, f"{folder}/sw.js", mimetype="text/javascript", max_age=0
+    )
+    response.headers["Cache-Control"] = "no-cache"
     return response

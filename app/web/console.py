@@ -8,11 +8,7 @@ from app.ops import headers
 from app.web import apps
 
 blp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
-
-
-@blp.after_request
-def as_page(response):
-    return headers.as_page(response, apps.content_security_policy())
+headers.serve_pages(blp, apps.content_security_policy)
 
 
 @blp.get("/")

@@ -4,39 +4,13 @@ The policy and what the apps share: app/web/apps.py. Residents sign in anonymous
 Firebase (the session kept in the browser's IndexedDB); the ID token goes out as a bearer
 token, never as a cookie."""
 
-from flask import Blueprint, current_app, jsonify, send_from_directory
+from flask import Blueprint
 
 from app.ops import headers
 from app.web import apps
 
 blp = Blueprint("resident", __name__, url_prefix="/report", template_folder="templates")
-
-MANIFEST = {
-    "name": "Signale — Signaler",
-    "short_name": "Signale",
-    "description": "Signaler un problème sur l’espace public à Dijon Métropole",
-    "lang": "fr",
-    "start_url": "/report/",
-    "scope": "/report/",
-    "display": "standalone",
-    "background_color": "#ffffff",
-    "theme_color": "#000091",
-    "icons": [
-        {"src": "/static/common/icons/signale-192.png", "sizes": "192x192", "type": "image/png"},
-        {"src": "/static/common/icons/signale-512.png", "sizes": "512x512", "type": "image/png"},
-        {
-            "src": "/static/common/icons/signale-maskable-512.png",
-            "sizes": "512x512",
-            "type": "image/png",
-            "purpose": "maskable",
-        },
-    ],
-}
-
-
-@blp.after_request
-def as_page(response):
-    return headers.as_page(response, apps.content_security_policy())
+headers.serve_pages(blp, apps.content_security_policy)
 
 
 @blp.get("/")
@@ -52,18 +26,15 @@ def config():
 
 @blp.get("/sw.js")
 def service_worker():
-    """The service worker, served under /report/ so that its scope is the page's; checked
-    for a new version on every visit."""
-    response = send_from_directory(
-        current_app.static_folder, "report/sw.js", mimetype="text/javascript", max_age=0
-    )
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return apps.service_worker_response("report")
 
 
 @blp.get("/manifest.webmanifest")
 def manifest():
-    response = jsonify(MANIFEST)
-    response.mimetype = "application/manifest+json"
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return apps.manifest_response(
+        name="Signale — Signaler",
+        short_name="Signale",
+        description="Signaler un problème sur l’espace public à Dijon Métropole",
+        start_url="/report/",
+        scope="/report/",
+    )
