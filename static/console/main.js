@@ -3,7 +3,8 @@
 // the keyboard shortcuts' help. Each screen is a module exporting render(root, ctx).
 
 import { api } from "../common/api.js";
-import { onUserChange, signInAsDemo, signInWithPassword, signOutUser, startAuth } from "../common/auth.js";
+import { onUserChange, signInAsDemo, signOutUser, startAuth } from "../common/auth.js";
+import { attemptSignIn, passwordForm } from "../common/signin.js";
 import { clear, h, problemBox, typing } from "../common/dom.js";
 import { connectLive } from "./live.js";
 import { addTexts, lang, named, setLang, t } from "../common/i18n.js";
@@ -28,16 +29,10 @@ addTexts({
     "live.connecting": "Connexion…",
     "signin.title": "Connexion à la console",
     "signin.intro": "Réservée aux agents, superviseurs et administrateurs du centre de supervision.",
-    "signin.email": "Adresse électronique",
-    "signin.password": "Mot de passe",
-    "signin.submit": "Se connecter",
     "signin.demo_title": "Comptes de démonstration",
     "signin.demo_intro": "Mode développement (émulateur d’authentification) : choisissez un compte.",
     "signin.demo_desks": "pôles : {desks}",
     "signin.demo_others": "Autres comptes ({count}) : équipes de terrain, qui n’ont pas accès à la console",
-    "signin.error.invalid_credentials": "Adresse ou mot de passe incorrect.",
-    "signin.error.unreachable": "Le service de connexion ne répond pas. Réessayez dans un instant.",
-    "signin.error.other": "La connexion a échoué ({code}).",
     "signin.not_staff": "Ce compte n’a pas accès à la console : elle est réservée au personnel du centre de supervision.",
     "signin.crew": "Ce compte est celui d’une équipe de terrain : utilisez l’application des équipes.",
     "error.generic": "Une erreur est survenue.",
@@ -75,16 +70,10 @@ addTexts({
     "live.connecting": "Connecting…",
     "signin.title": "Sign in to the console",
     "signin.intro": "For the control centre's agents, supervisors and administrators.",
-    "signin.email": "E-mail address",
-    "signin.password": "Password",
-    "signin.submit": "Sign in",
     "signin.demo_title": "Demo accounts",
     "signin.demo_intro": "Development mode (Auth emulator): pick an account.",
     "signin.demo_desks": "desks: {desks}",
     "signin.demo_others": "Other accounts ({count}): field crews, who have no console",
-    "signin.error.invalid_credentials": "Wrong e-mail address or password.",
-    "signin.error.unreachable": "The sign-in service does not answer. Try again in a moment.",
-    "signin.error.other": "Sign-in failed ({code}).",
     "signin.not_staff": "This account has no access to the console: it is for the control centre's staff.",
     "signin.crew": "This is a field crew's account: use the crews' app.",
     "error.generic": "Something went wrong.",
@@ -272,12 +261,6 @@ document.addEventListener("keydown", (event) => {
 
 // --- sign-in ------------------------------------------------------------------------------
 
-function signInError(error) {
-  const code = error?.code || "other";
-  if (code === "invalid_credentials" || code === "unreachable") return t(`signin.error.${code}`);
-  return t("signin.error.other", { code });
-}
-
 function showSignIn(message = null) {
   message = message || farewell;
   farewell = null;
@@ -286,26 +269,7 @@ function showSignIn(message = null) {
   document.title = t("app.title");
   clear(main);
   const status = h("div", { id: "signin-status", role: "alert" }, message ? h("p", { class: "problem" }, message) : null);
-  const email = h("input", { id: "signin-email", type: "email", autocomplete: "username", required: true });
-  const password = h("input", { id: "signin-password", type: "password", autocomplete: "current-password", required: true });
-  const form = h(
-    "form",
-    {
-      class: "signin-form",
-      onsubmit: async (event) => {
-        event.preventDefault();
-        clear(status);
-        try {
-          await signInWithPassword(email.value, password.value);
-        } catch (error) {
-          status.append(h("p", { class: "problem" }, signInError(error)));
-        }
-      },
-    },
-    h("div", { class: "field" }, h("label", { for: "signin-email" }, t("signin.email")), email),
-    h("div", { class: "field" }, h("label", { for: "signin-password" }, t("signin.password")), password),
-    h("button", { type: "submit", class: "button button-primary" }, t("signin.submit")),
-  );
+  const form = passwordForm(status);
   const demoButton = (account) =>
     h(
       "li",
@@ -316,14 +280,7 @@ function showSignIn(message = null) {
           type: "button",
           class: "button demo-account",
           "data-uid": account.uid,
-          onclick: async () => {
-            clear(status);
-            try {
-              await signInAsDemo(account.uid);
-            } catch (error) {
-              status.append(h("p", { class: "problem" }, signInError(error)));
-            }
-          },
+          onclick: () => attemptSignIn(status, () => signInAsDemo(account.uid)),
         },
         h("strong", {}, account.display_name || account.uid),
         " — ",

@@ -5,7 +5,8 @@
 // are synced. Each screen is a module exporting render(root, ctx).
 
 import { api } from "../common/api.js";
-import { onUserChange, signInAsDemo, signInWithPassword, signOutUser, startAuth } from "../common/auth.js";
+import { onUserChange, signInAsDemo, signOutUser, startAuth } from "../common/auth.js";
+import { attemptSignIn, passwordForm } from "../common/signin.js";
 import { clear, h } from "../common/dom.js";
 import { addTexts, formatDateTime, lang, setLang, t } from "../common/i18n.js";
 import * as db from "./db.js";
@@ -33,15 +34,10 @@ addTexts({
     "net.sync": "Synchroniser",
     "signin.title": "Connexion des équipes de terrain",
     "signin.intro": "Application des équipes de terrain : vos tickets, même sans réseau.",
-    "signin.email": "Adresse électronique",
-    "signin.password": "Mot de passe",
-    "signin.submit": "Se connecter",
     "signin.demo_title": "Comptes de démonstration",
     "signin.demo_intro": "Mode développement (émulateur d’authentification) : choisissez une équipe.",
     "signin.not_crew": "Cette application est réservée aux équipes de terrain. Le personnel du centre de supervision utilise la console.",
-    "signin.error.invalid_credentials": "Adresse ou mot de passe incorrect.",
     "signin.error.unreachable": "Le service de connexion ne répond pas. Réessayez une fois en ligne.",
-    "signin.error.other": "La connexion a échoué ({code}).",
     "signout.pending": "{count} action(s) n’ont pas encore été envoyées. Se déconnecter les efface de cette tablette.",
     "signout.confirm": "Se déconnecter quand même",
     "signout.cancel": "Rester connecté",
@@ -68,15 +64,10 @@ addTexts({
     "net.sync": "Sync",
     "signin.title": "Field crews' sign-in",
     "signin.intro": "The field crews' app: your tickets, even with no network.",
-    "signin.email": "E-mail address",
-    "signin.password": "Password",
-    "signin.submit": "Sign in",
     "signin.demo_title": "Demo accounts",
     "signin.demo_intro": "Development mode (Auth emulator): pick a crew.",
     "signin.not_crew": "This app is for field crews. The control centre's staff use the console.",
-    "signin.error.invalid_credentials": "Wrong e-mail address or password.",
     "signin.error.unreachable": "The sign-in service does not answer. Try again once online.",
-    "signin.error.other": "Sign-in failed ({code}).",
     "signout.pending": "{count} action(s) have not been sent yet. Signing out erases them from this tablet.",
     "signout.confirm": "Sign out anyway",
     "signout.cancel": "Stay signed in",
@@ -274,12 +265,6 @@ window.addEventListener("offline", () => updateHeader());
 
 // --- sign-in ------------------------------------------------------------------------------
 
-function signInError(error) {
-  const code = error?.code || "other";
-  if (code === "invalid_credentials" || code === "unreachable") return t(`signin.error.${code}`);
-  return t("signin.error.other", { code });
-}
-
 function showSignIn(message = null) {
   message = message || farewell;
   farewell = null;
@@ -288,23 +273,7 @@ function showSignIn(message = null) {
   document.title = t("app.title");
   clear(main);
   const status = h("div", { id: "signin-status", role: "alert" }, message ? h("p", { class: "problem" }, message) : null);
-  const attempt = async (how) => {
-    clear(status);
-    try {
-      await how();
-    } catch (error) {
-      status.append(h("p", { class: "problem" }, signInError(error)));
-    }
-  };
-  const email = h("input", { id: "signin-email", type: "email", autocomplete: "username", required: true });
-  const password = h("input", { id: "signin-password", type: "password", autocomplete: "current-password", required: true });
-  const form = h(
-    "form",
-    { class: "signin-form", onsubmit: (event) => { event.preventDefault(); attempt(() => signInWithPassword(email.value, password.value)); } },
-    h("div", { class: "field" }, h("label", { for: "signin-email" }, t("signin.email")), email),
-    h("div", { class: "field" }, h("label", { for: "signin-password" }, t("signin.password")), password),
-    h("button", { type: "submit", class: "button button-primary" }, t("signin.submit")),
-  );
+  const form = passwordForm(status);
   const accounts = config?.demo_accounts || [];
   const demo = config?.auth_emulator
     ? h(
@@ -316,7 +285,7 @@ function showSignIn(message = null) {
           "ul",
           { class: "demo-accounts" },
           accounts.map((account) =>
-            h("li", {}, h("button", { type: "button", class: "button demo-account", "data-uid": account.uid, onclick: () => attempt(() => signInAsDemo(account.uid)) }, h("strong", {}, account.display_name || account.uid), account.crew ? ` (${account.crew})` : "")),
+            h("li", {}, h("button", { type: "button", class: "button demo-account", "data-uid": account.uid, onclick: () => attemptSignIn(status, () => signInAsDemo(account.uid)) }, h("strong", {}, account.display_name || account.uid), account.crew ? ` (${account.crew})` : "")),
           ),
         ),
       )

@@ -28,6 +28,7 @@ const PRECACHE = [
   "/static/common/auth.js",
   "/static/common/dom.js",
   "/static/common/i18n.js",
+  "/static/common/signin.js",
   "/static/node_modules/firebase/firebase-app-compat.js",
   "/static/node_modules/firebase/firebase-auth-compat.js",
   "/static/node_modules/leaflet/dist/leaflet.js",
