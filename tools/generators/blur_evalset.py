@@ -5,9 +5,10 @@ Street-like scenes at the size the photo pipeline hands to the detector (2048 x 
 display image): a sky, a brick facade with windows, a gravel road with lane markings, parked
 cars. Into them go:
 
-- faces: the astronaut of scikit-image's sample images (Eileen Collins, NASA, public domain)
-  and the 100 face crops of ``skimage.data.lfw_subset()`` (Labeled Faces in the Wild, 25 x 25
-  grey), scaled to 20-400 px wide, turned by up to 20 degrees, tinted;
+- faces: the astronaut of scikit-image's sample images (Eileen Collins, NASA, public domain),
+  mirrored or not, and the 100 face crops of ``skimage.data.lfw_subset()`` (Labeled Faces in
+  the Wild, 25 x 25 grey, tinted; used up to 100 px wide only: upscaled further they are a
+  blur no one would call a face), scaled to 20-400 px wide, turned by up to 20 degrees;
 - French plates "AA-123-AA" drawn here (white plate, blue EU band with "F" on the left, blue
   region band on the right, black characters in DejaVu Sans Condensed Bold when opencv-python
   ships it, else Pillow's own font) and warped in perspective (yaw, pitch, roll) to 40-300 px
@@ -32,7 +33,7 @@ import json
 import math
 import random
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -233,13 +234,20 @@ def _spot(rng, taken, w, h, size, tries=200):
 
 def _place_face(scene: Scene, rng, nrng, width: float, taken) -> None:
     """A head pasted at ``width`` px of face, turned by up to 20 degrees."""
-    if rng.random() < 0.25:
+    # LFW's crops are 25 px: past four times that they are a blur no one would call a face,
+    # so the large faces are all the astronaut's (mirrored half of the time).
+    if width > 100 or rng.random() < 0.25:
         head = Image.fromarray(data.astronaut()).crop(ASTRONAUT_CROP)
+        face = ASTRONAUT_FACE
+        if rng.random() < 0.5:
+            head = head.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            mirror = ASTRONAUT_CROP[0] + ASTRONAUT_CROP[2]
+            face = (mirror - face[2], face[1], mirror - face[0], face[3])
         fl, ft, fr, fb = (
-            ASTRONAUT_FACE[0] - ASTRONAUT_CROP[0],
-            ASTRONAUT_FACE[1] - ASTRONAUT_CROP[1],
-            ASTRONAUT_FACE[2] - ASTRONAUT_CROP[0],
-            ASTRONAUT_FACE[3] - ASTRONAUT_CROP[1],
+            face[0] - ASTRONAUT_CROP[0],
+            face[1] - ASTRONAUT_CROP[1],
+            face[2] - ASTRONAUT_CROP[0],
+            face[3] - ASTRONAUT_CROP[1],
         )
     else:
         grey = rng.choice(_faces()[0])
@@ -379,6 +387,86 @@ def _lit(image: Image.Image, lighting: str, nrng: np.random.Generator) -> Image.
     out = io.BytesIO()
     lit.save(out, format="JPEG", quality=85)
     return Image.open(io.BytesIO(out.getvalue())).convert("RGB")
+
+
+FACE_BUCKETS = ((0, 40), (40, 80), (80, 160), (160, math.inf))
+PLATE_BUCKETS = ((0, 80), (80, 160), (160, math.inf))
+BUCKETS = {"face": FACE_BUCKETS, "plate": PLATE_BUCKETS}
+# A truth is found when a detection of its kind overlaps it by this much (intersection over
+# union), each detection finding at most one truth.
+HIT_IOU = 0.3
+
+
+@dataclass
+class Tally:
+    """One kind and size bucket: truths and how many were found; detections and how many
+    were right (a detection's bucket is its truth's, or its own width when it found none)."""
+
+    truths: int = 0
+    found: int = 0
+    detections: int = 0
+    correct: int = 0
+
+    @property
+    def recall(self) -> float | None:
+        return self.found / self.truths if self.truths else None
+
+    @property
+    def precision(self) -> float | None:
+        return self.correct / self.detections if self.detections else None
+
+    def __add__(self, other: "Tally") -> "Tally":
+        return Tally(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+
+def bucket(kind: str, width: float) -> tuple[float, float]:
+    return next(b for b in BUCKETS[kind] if b[0] <= width < b[1])
+
+
+def tally(scene: Scene, found: list[Truth], tallies: dict | None = None) -> dict:
+    """Adds ``found`` (detections in the scene's pixels) to ``tallies``, keyed (kind, bucket)."""
+    tallies = {} if tallies is None else tallies
+    for kind in BUCKETS:
+        truths = [t for t in scene.truths if t.kind == kind]
+        detections = sorted((d for d in found if d.kind == kind), key=lambda d: -d.width)
+        matched: dict[int, Truth] = {}
+        for truth in sorted(truths, key=lambda t: -t.width):
+            best = max(
+                (i for i in range(len(detections)) if i not in matched),
+                key=lambda i: iou(truth, detections[i]),
+                default=None,
+            )
+            hit = best is not None and iou(truth, detections[best]) >= HIT_IOU
+            if hit:
+                matched[best] = truth
+            entry = tallies.setdefault((kind, bucket(kind, truth.width)), Tally())
+            entry.truths += 1
+            entry.found += hit
+        for i, detection in enumerate(detections):
+            width = matched[i].width if i in matched else detection.width
+            entry = tallies.setdefault((kind, bucket(kind, width)), Tally())
+            entry.detections += 1
+            entry.correct += i in matched
+    return tallies
+
+
+def total(tallies: dict, kind: str, min_width: float = 0) -> Tally:
+    """The tallies of ``kind`` over every bucket starting at ``min_width`` or above."""
+    out = Tally()
+    for (k, (low, _)), entry in tallies.items():
+        if k == kind and low >= min_width:
+            out = out + entry
+    return out
+
+
+def iou(a: Truth, b: Truth) -> float:
+    width = min(a.right, b.right) - max(a.left, b.left)
+    height = min(a.bottom, b.bottom) - max(a.top, b.top)
+    if width <= 0 or height <= 0:
+        return 0.0
+    inter = width * height
+    area = lambda t: (t.right - t.left) * (t.bottom - t.top)  # noqa: E731
+    return inter / (area(a) + area(b) - inter)
 
 
 def main() -> None:
