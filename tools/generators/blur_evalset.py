@@ -39,7 +39,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 from skimage import data
 
 SIZE = (2048, 1536)
@@ -203,8 +203,7 @@ def _street(rng: random.Random, nrng: np.random.Generator, size) -> Image.Image:
     for x in range(rng.randint(0, 200), width, 400):
         y = road_start + (height - road_start) // 2
         draw.rectangle((x, y, x + 220, y + 22), fill=(235, 235, 230))
-    noise = nrng.normal(0, 4, (height, width, 3))
-    return Image.fromarray(np.clip(np.asarray(scene) + noise, 0, 255).astype("uint8"))
+    return scene
 
 
 def _tiled(texture: Image.Image, size) -> Image.Image:
@@ -315,14 +314,18 @@ def _place_plate(scene: Scene, rng, width: float, taken) -> None:
     oy = spot[1] + body_h * 0.55 - box_h / 2
     target = (rotated + np.array([ox, oy])).astype(np.float32)
     source = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
-    matrix = cv2.getPerspectiveTransform(source, target)
+    # Warp into the plate's own neighbourhood only, then blend it in.
+    x0, y0 = np.floor(target.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(target.max(axis=0)).astype(int) + 1
+    shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], np.float64)
+    matrix = shift @ cv2.getPerspectiveTransform(source, target)
+    roi = (int(x1 - x0), int(y1 - y0))
+    warped = cv2.warpPerspective(plate, matrix, roi, flags=cv2.INTER_AREA)
+    mask = cv2.warpPerspective(np.full((ph, pw), 255, np.uint8), matrix, roi, flags=cv2.INTER_AREA)
     canvas = np.asarray(scene.image).copy()
-    warped = cv2.warpPerspective(plate, matrix, scene.image.size, flags=cv2.INTER_AREA)
-    mask = cv2.warpPerspective(
-        np.full((ph, pw), 255, np.uint8), matrix, scene.image.size, flags=cv2.INTER_AREA
-    )
     alpha = (mask / 255.0)[:, :, None]
-    canvas = (canvas * (1 - alpha) + warped * alpha).astype("uint8")
+    under = canvas[y0:y1, x0:x1]
+    canvas[y0:y1, x0:x1] = (under * (1 - alpha) + warped * alpha).astype("uint8")
     scene.image = Image.fromarray(canvas)
     left, top = target.min(axis=0)
     right, bottom = target.max(axis=0)
@@ -373,17 +376,19 @@ def _distractors(image: Image.Image, rng, nrng, taken, *, many: bool) -> None:
 
 
 def _lit(image: Image.Image, lighting: str, nrng: np.random.Generator) -> Image.Image:
-    pixels = np.asarray(image).astype(np.float32)
+    levels = np.arange(256, dtype=np.float32)
     if lighting == "dark":
-        pixels = 255 * (pixels / 255) ** 1.8 * 0.55
+        levels = 255 * (levels / 255) ** 1.8 * 0.55
     elif lighting == "bright":
-        pixels = 255 * (pixels / 255) ** 0.6 * 1.05 + 15
+        levels = 255 * (levels / 255) ** 0.6 * 1.05 + 15
     elif lighting == "low_contrast":
-        pixels = 128 + (pixels - 128) * 0.4
-    pixels += nrng.normal(0, 3 if lighting != "dark" else 5, pixels.shape)
-    lit = Image.fromarray(np.clip(pixels, 0, 255).astype("uint8")).filter(
-        ImageFilter.GaussianBlur(0.6)
-    )
+        levels = 128 + (levels - 128) * 0.4
+    pixels = cv2.LUT(np.asarray(image), np.clip(levels, 0, 255).astype(np.uint8))
+    # Sensor noise, stronger in the dark; then the lens's softness.
+    noise = nrng.standard_normal(pixels.shape, dtype=np.float32) * (5 if lighting == "dark" else 3)
+    pixels = cv2.add(pixels, noise, dtype=cv2.CV_8U)
+    pixels = cv2.GaussianBlur(pixels, (0, 0), 0.6)
+    lit = Image.fromarray(pixels)
     out = io.BytesIO()
     lit.save(out, format="JPEG", quality=85)
     return Image.open(io.BytesIO(out.getvalue())).convert("RGB")
