@@ -31,6 +31,7 @@ ROW_MIN, ROW_MAX = 5, 9
 BLUE_HUE = (95, 135)
 BLUE_SAT = 60
 BLUE_SHARE = 0.25
+BLUE_OVER_RED = 30
 
 
 def find(rgb: np.ndarray) -> list[tuple[float, float, float, float, float]]:
@@ -44,7 +45,7 @@ def find(rgb: np.ndarray) -> list[tuple[float, float, float, float, float]]:
     for row in _rows(chars):
         if hsv is None:
             hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
-        plate = _plate(row, hsv)
+        plate = _plate(row, rgb, hsv)
         if plate is not None:
             plates.append(plate)
     return plates
@@ -101,7 +102,7 @@ def _rows(chars: np.ndarray) -> list[np.ndarray]:
     return [chars[m] for m in groups.values() if ROW_MIN <= len(m) <= ROW_MAX]
 
 
-def _plate(row: np.ndarray, hsv: np.ndarray):
+def _plate(row: np.ndarray, rgb: np.ndarray, hsv: np.ndarray):
     x, y, w, h = row.T
     left, top, right, bottom = x.min(), y.min(), (x + w).max(), (y + h).max()
     height = float(np.median(h))
@@ -111,8 +112,8 @@ def _plate(row: np.ndarray, hsv: np.ndarray):
     # The bands sit beyond the characters, at about one character height's distance.
     band = max(3.0, 0.9 * height)
     scores = [
-        _blue_share(hsv, left - band, top, left - 1, bottom),
-        _blue_share(hsv, right + 1, top, right + band, bottom),
+        _blue_share(rgb, hsv, left - band, top, left - 1, bottom),
+        _blue_share(rgb, hsv, right + 1, top, right + band, bottom),
     ]
     score = max(scores)
     if score < BLUE_SHARE:
@@ -127,12 +128,21 @@ def _plate(row: np.ndarray, hsv: np.ndarray):
     )
 
 
-def _blue_share(hsv: np.ndarray, left, top, right, bottom) -> float:
+def _blue_share(rgb: np.ndarray, hsv: np.ndarray, left, top, right, bottom) -> float:
     left, top = max(0, int(left)), max(0, int(top))
     right, bottom = min(hsv.shape[1], int(right) + 1), min(hsv.shape[0], int(bottom) + 1)
     if right - left < 2 or bottom - top < 2:
         return 0.0
     patch = hsv[top:bottom, left:right]
     hue, sat, val = patch[..., 0], patch[..., 1], patch[..., 2]
-    blue = (hue >= BLUE_HUE[0]) & (hue <= BLUE_HUE[1]) & (sat >= BLUE_SAT) & (val >= 20)
+    # Saturation alone takes a dark grey-blue window for the band: blue must also clearly
+    # exceed red.
+    red, blue = (rgb[top:bottom, left:right, i].astype(np.int16) for i in (0, 2))
+    blue = (
+        (hue >= BLUE_HUE[0])
+        & (hue <= BLUE_HUE[1])
+        & (sat >= BLUE_SAT)
+        & (val >= 20)
+        & (blue - red >= BLUE_OVER_RED)
+    )
     return float(blue.mean())
