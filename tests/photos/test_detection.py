@@ -164,3 +164,30 @@ def test_an_empty_box_changes_nothing():
     out = blurred(image, [Box(0.5, 0.5, 0.5, 0.5, "face"), Box(0.3, 0.3, 0.3, 0.9, "plate")])
     assert np.array_equal(np.asarray(out), np.asarray(image))
     assert np.array_equal(np.asarray(blurred(image, [])), np.asarray(image))
+
+
+def test_the_evaluation_counts_hits_misses_and_false_alarms_by_size():
+    scene = evalset.Scene(
+        "made-here",
+        Image.new("RGB", (400, 300)),
+        "normal",
+        [
+            evalset.Truth("face", 10, 10, 60, 70),  # 50 px: found
+            evalset.Truth("face", 100, 100, 130, 130),  # 30 px: missed
+            evalset.Truth("plate", 200, 200, 300, 230),  # 100 px: found as a face only
+        ],
+    )
+    found = [
+        evalset.Truth("face", 12, 14, 62, 72),
+        evalset.Truth("face", 14, 12, 58, 70),  # the same face twice: one is a false alarm
+        evalset.Truth("face", 200, 200, 300, 230),  # a face box on the plate: wrong kind
+        evalset.Truth("plate", 300, 10, 390, 40),
+    ]
+    tallies = evalset.tally(scene, found)
+    assert tallies[("face", (40, 80))] == evalset.Tally(truths=1, found=1, detections=2, correct=1)
+    assert tallies[("face", (0, 40))] == evalset.Tally(truths=1, found=0)
+    assert tallies[("face", (80, 160))] == evalset.Tally(detections=1)
+    assert tallies[("plate", (80, 160))] == evalset.Tally(truths=1, found=0, detections=1)
+    assert evalset.total(tallies, "face", 40).recall == 1.0
+    assert evalset.total(tallies, "face").recall == 0.5
+    assert evalset.total(tallies, "face").precision == 1 / 3
