@@ -21,6 +21,7 @@ chromedriver for the browser tests.
 """
 
 import contextlib
+import ctypes
 import hashlib
 import os
 import pwd
@@ -144,6 +145,27 @@ def ensure_chromium() -> None:
     """Debian's Chromium and its chromedriver, which the browser tests (tests/web) drive."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         apt_install("chromium", "chromium-driver")
+
+
+# OpenCV's wheel (the photos' face and plate detection, app/photos/detection) links these
+# system libraries: a Debian without a desktop may lack them.
+OPENCV_LIBRARIES = {
+    "libGL.so.1": "libgl1",
+    "libglib-2.0.so.0": "libglib2.0-0",
+    "libxcb.so.1": "libxcb1",
+}
+
+
+def ensure_image_libraries() -> None:
+    """The system libraries OpenCV loads, installed from Debian when one is missing."""
+    missing = []
+    for library, package in OPENCV_LIBRARIES.items():
+        try:
+            ctypes.CDLL(library)
+        except OSError:
+            missing.append(package)
+    if missing:
+        apt_install(*missing)
 
 
 # --- PostgreSQL + PostGIS --------------------------------------------------------------
@@ -501,6 +523,7 @@ def sign_in_banner(env: dict, url: str | None) -> str:
 
 def run() -> int:
     ensure_static_packages()
+    ensure_image_libraries()
     services = provision()
     children: list[subprocess.Popen] = []
     stopping = False
@@ -698,6 +721,7 @@ def wait_ready(url: str, children: list[subprocess.Popen], timeout: float = 60) 
 def test(pytest_args: list[str]) -> int:
     ensure_static_packages()
     ensure_chromium()
+    ensure_image_libraries()
     services = provision()
     try:
         # The suite creates its own database per run on this server, and uses Redis db 15.
@@ -710,6 +734,7 @@ def test(pytest_args: list[str]) -> int:
 
 
 def bench(args: list[str]) -> int:
+    ensure_image_libraries()
     services = provision()
     try:
         env = development_env(services)
