@@ -82,6 +82,14 @@ class Config:
     S3_SECRET_ACCESS_KEY = ""
     MEDIA_ROOT = "var/media"
 
+    # The photo pipeline's sweep (worker/cron.py): how often it looks for photos whose job
+    # was lost (Redis flushed, a worker SIGKILLed while holding it), and how long a photo
+    # may stay processing before its job is taken for lost and queued again. Longer than a
+    # photo waits in the queue at the busiest hour: a photo queued twice is processed once
+    # (the job skips one another worker holds or has done), but costs a second queue slot.
+    PHOTOS_SWEEP_INTERVAL_SECONDS = 60
+    PHOTOS_SWEEP_AFTER_SECONDS = 120
+
     # Abuse limits (flask-limiter syntax; several separated by ";").
     RATELIMIT_ENABLED = True
     RATELIMIT_KEY_PREFIX = "signale"
@@ -197,6 +205,9 @@ class Config:
     NOTIFICATIONS_MAX_ATTEMPTS = 8
     NOTIFICATIONS_RETRY_BASE_SECONDS = 30
     NOTIFICATIONS_RETRY_MAX_SECONDS = 3600
+    # How often the worker's cron process queues the dispatcher again when due pushes wait
+    # with none in flight (a lost job, a SIGKILLed worker's lease over, retries come due).
+    NOTIFICATIONS_SWEEP_INTERVAL_SECONDS = 30
     # Area alerts: subscriptions per resident, at most one alert per subscription this
     # often, and how long after its creation a report waits to be told of (its intake may
     # still be committing: a report stamped earlier than the watermark would be missed).

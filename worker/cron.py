@@ -8,14 +8,15 @@ from app.extensions import redis_client
 from app.jobs import worker_queues
 from worker import jobs
 
+# Each job and its interval: seconds, or the setting that holds them.
 SCHEDULE = (
-    (jobs.sweep_photos, 60),
+    (jobs.sweep_photos, "PHOTOS_SWEEP_INTERVAL_SECONDS"),
     (jobs.purge_idempotency_keys, 3600),
     (jobs.sweep_open311_media, 600),
     # Each feed has its own interval: the dispatcher queues those due.
     (jobs.dispatch_feed_polls, 10),
     (jobs.purge_feed_observations, 3600),
-    (jobs.sweep_notifications, 30),
+    (jobs.sweep_notifications, "NOTIFICATIONS_SWEEP_INTERVAL_SECONDS"),
     (jobs.fold_workload_slots, 600),
     # Each subscription is told at most once an hour: the job finds those due.
     (jobs.send_area_alerts, 60),
@@ -26,7 +27,8 @@ def scheduler(config) -> CronScheduler:
     """The cron scheduler with every periodic job registered (not started)."""
     cron = CronScheduler(connection=redis_client())
     for func, interval in SCHEDULE:
-        cron.register(func, queue_name=worker_queues()[0], interval=interval)
+        seconds = int(config[interval]) if isinstance(interval, str) else interval
+        cron.register(func, queue_name=worker_queues()[0], interval=seconds)
     # Once a day (by default) and long: the open data files of every report.
     cron.register(
         jobs.export_open_data,
