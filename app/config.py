@@ -90,6 +90,11 @@ class Config:
     PHOTOS_SWEEP_INTERVAL_SECONDS = 60
     PHOTOS_SWEEP_AFTER_SECONDS = 120
 
+    # Proxies in front of gunicorn that append the client's address to X-Forwarded-For
+    # (a load balancer: 1; a CDN, then the balancer: 2). The per-address abuse limits count
+    # the address found that many hops back; 0: the header is ignored (a client writes it).
+    TRUSTED_PROXIES = 0
+
     # Abuse limits (flask-limiter syntax; several separated by ";").
     RATELIMIT_ENABLED = True
     RATELIMIT_KEY_PREFIX = "signale"
