@@ -1,5 +1,5 @@
 """Beyond one machine: two API nodes (gunicorn, as `make run` starts it) behind Debian's
-HAProxy, two rq workers and the cron process, sharing one PostgreSQL, one Redis, an S3
+HAProxy, two rq workers and two cron processes, sharing one PostgreSQL, one Redis, an S3
 bucket (moto's server on 127.0.0.1) and FCM (the stand-in). Residents report through the
 balancer, each report with a photo, and retry as the app does (same Idempotency-Key, same
 body) until acknowledged; the desk acknowledges each report, which pushes to its reporter's
@@ -355,8 +355,10 @@ def test_an_api_node_and_a_worker_killed_under_load_lose_and_double_nothing(
         nodes = [stack.enter_context(servers.gunicorn(database_url, m, env=env)) for m in media]
         node_a = servers.running[nodes[0]]
         base, stats_url = stack.enter_context(haproxy(tmp_path, *nodes))
+        # Two worker machines, each with its worker and its cron process (one leads).
         workers = [stack.enter_context(background(env, "worker")) for _ in range(2)]
-        stack.enter_context(background(env, "worker.cron"))
+        for _ in range(2):
+            stack.enter_context(background(env, "worker.cron"))
 
         residents = []
         for n in range(RESIDENTS):

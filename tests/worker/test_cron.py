@@ -58,3 +58,36 @@ def test_the_photo_sweep_waits_the_configured_delay(app, database_url, redis_con
         db.session.remove()
     assert queue.job_ids == [f"photo-{photo_id}"]
     queue.empty()
+
+
+def test_of_two_cron_processes_one_queues_the_jobs_and_the_other_takes_over(app, redis_conn):
+    """One cron process per worker machine: the one holding the lease queues the periodic
+    jobs; when it stops (or its machine is gone and its lease runs out), the other does."""
+    from rq import Queue
+
+    from app.jobs import worker_queues
+    from worker import cron
+
+    queue = Queue(worker_queues()[0], connection=redis_conn)
+    queue.empty()
+    with app.app_context():
+        first, second = cron.scheduler(app.config), cron.scheduler(app.config)
+    every = {job.func_name for job in first.get_jobs() if job.interval}
+    for scheduler in (first, second):
+        scheduler.register_birth()  # as start() does
+    try:
+        assert {job.func_name for job in first.enqueue_jobs()} == every
+        assert second.enqueue_jobs() == []
+        assert second.calculate_sleep_interval() == cron.STANDBY_SECONDS
+        assert len(queue) == len(every)
+        # The leader's machine is gone: its lease runs out, the other takes over.
+        redis_conn.delete(first.lease.name)
+        assert {job.func_name for job in second.enqueue_jobs()} == every
+        assert not first.leads()
+        # Stopped, a leader hands the lease back at once.
+        second.register_death()
+        assert first.leads()
+        assert not second.leads()
+    finally:
+        first.register_death()
+        queue.empty()
