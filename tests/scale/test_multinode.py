@@ -20,6 +20,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
@@ -269,8 +270,8 @@ class Resident:
             assert time.monotonic() < end, f"{method} {path} never answered"
             time.sleep(0.2)
 
-    def report(self, number: int, lon: float, lat: float) -> tuple[str, int, str]:
-        """A report and its photo; returns (its key, its id, the photo's key)."""
+    def report(self, number: int, lon: float, lat: float) -> tuple[str, int]:
+        """A report and its photo; returns (its Idempotency-Key, its id)."""
         key = f"{self.run}-{uuid.uuid4().hex}"
         body = {
             "category": "pothole",
@@ -281,16 +282,15 @@ class Resident:
         created = self.send("POST", "/v1/reports", json=body, headers={"Idempotency-Key": key})
         assert created.status_code == 201, created.text
         report_id = created.json()["id"]
-        photo_key = f"{key}-photo"
         photo = jpeg(colour=(number * 7 % 256, 90, 40))
         uploaded = self.send(
             "POST",
             f"/v1/reports/{report_id}/photos",
             files={"file": ("photo.jpg", photo, "image/jpeg")},
-            headers={"Idempotency-Key": photo_key},
+            headers={"Idempotency-Key": f"{key}-photo"},
         )
         assert uploaded.status_code == 202, uploaded.text
-        return key, report_id, photo_key
+        return key, report_id
 
 
 class Desk:
@@ -371,7 +371,6 @@ def test_an_api_node_and_a_worker_killed_under_load_lose_and_double_nothing(
             residents.append(resident)
 
         acknowledged: dict[str, int] = {}  # Idempotency-Key -> report id (201)
-        photo_keys: list[str] = []
         lock = threading.Lock()
         third = threading.Event()
         to_desk: queue.Queue = queue.Queue()
@@ -384,10 +383,9 @@ def test_an_api_node_and_a_worker_killed_under_load_lose_and_double_nothing(
                     # Apart (about 400 m): not taken for duplicates of each other.
                     spot = n * REPORTS_EACH + i
                     lon, lat = 5.005 + 0.006 * (spot % 8), 47.305 + 0.004 * (spot // 8)
-                    key, report_id, photo_key = resident.report(spot, lon, lat)
+                    key, report_id = resident.report(spot, lon, lat)
                     with lock:
                         acknowledged[key] = report_id
-                        photo_keys.append(photo_key)
                         if len(acknowledged) >= total // 3:
                             third.set()
                     to_desk.put(report_id)
@@ -430,6 +428,7 @@ def test_an_api_node_and_a_worker_killed_under_load_lose_and_double_nothing(
                 os.kill(pid, signal.SIGKILL)
         victim.wait(30)
         standin.release(drop=True)
+        (survivor,) = [process for process in workers if process is not victim]
 
         for thread in threads:
             thread.join(DEADLINE)
@@ -452,6 +451,7 @@ def test_an_api_node_and_a_worker_killed_under_load_lose_and_double_nothing(
             stored = Counter(row.description.removeprefix("multinode ") for row in rows)
             assert stored == Counter(acknowledged.keys())
             assert {row.id for row in rows} == set(acknowledged.values())
+            assert db.session.scalar(text("SELECT count(*) FROM reports")) == total
 
             # Every photo, one per report, is processed by the workers left.
             def photos():
@@ -466,7 +466,7 @@ def test_an_api_node_and_a_worker_killed_under_load_lose_and_double_nothing(
                     and all(photo.status == "ready" for photo in found)
                 ),
                 "every photo ready",
-                workers[0] if workers[0] is not victim else workers[1],
+                survivor,
             )
             found = photos()
             assert sorted(photo.report_id for photo in found) == sorted(acknowledged.values())
@@ -488,6 +488,7 @@ def test_an_api_node_and_a_worker_killed_under_load_lose_and_double_nothing(
                     len(rows := deliveries()) == total and all(row.status == "sent" for row in rows)
                 ),
                 "every push sent",
+                survivor,
             )
             sent = deliveries()
             db.session.remove()
@@ -504,3 +505,83 @@ def test_an_api_node_and_a_worker_killed_under_load_lose_and_double_nothing(
         expected = Counter((row.token, str(row.notification_id)) for row in sent)
         assert pushed == expected
         assert max(pushed.values()) == 1
+
+
+class StubNode:
+    """A node as the balancer sees it, in this process: healthy to the health check, it
+    answers requests (201, and 200 to GETs) or, ``dying``, reads each one and closes the
+    connection without an answer, as a node killed after its work but before its answer.
+    Records what it read: (method, Idempotency-Key)."""
+
+    def __init__(self, *, dying: bool):
+        self.seen: list[tuple[str, str | None]] = []
+        node = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def handle_one_request_body(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                if self.path == "/healthz":
+                    return self.answer(200)
+                node.seen.append((self.command, self.headers.get("Idempotency-Key")))
+                if dying:
+                    self.close_connection = True
+                    return None
+                return self.answer(200 if self.command == "GET" else 201)
+
+            do_GET = do_POST = handle_one_request_body
+
+            def answer(self, status):
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_balancer_sends_again_to_the_other_node_only_what_is_safe_to_repeat(tmp_path):
+    """A node that dies between its work and its answer: HAProxy sends the request again
+    to the other node when repeating it is harmless (a GET, a POST with an Idempotency-Key:
+    the API replays its answer), and answers 502 otherwise (a staff action: its client
+    reads the report again before deciding)."""
+    dying, healthy = StubNode(dying=True), StubNode(dying=False)
+    kinds = {"read": ("GET", None), "keyed": ("POST", "k"), "unkeyed": ("POST", None)}
+    try:
+        with haproxy(tmp_path, dying.port, healthy.port) as (base, _):
+            # Round robin: of a few requests in a row, some go to the dying node first.
+            answers = {
+                kind: [
+                    requests.request(
+                        method,
+                        f"{base}/v1/x",
+                        headers={"Idempotency-Key": key} if key else {},
+                        timeout=30,
+                    ).status_code
+                    for _ in range(4)
+                ]
+                for kind, (method, key) in kinds.items()
+            }
+    finally:
+        dying.stop()
+        healthy.stop()
+    tried, answered = Counter(dying.seen), Counter(healthy.seen)
+    # Each read and keyed POST the dying node took was sent again to the other: all answered.
+    assert answers["read"] == [200] * 4 and answers["keyed"] == [201] * 4
+    assert tried[kinds["read"]] >= 1 and tried[kinds["keyed"]] >= 1
+    assert answered[kinds["read"]] == 4 and answered[kinds["keyed"]] == 4
+    # An unkeyed POST the dying node took is answered 502, and went nowhere else.
+    assert tried[kinds["unkeyed"]] == answers["unkeyed"].count(502) >= 1
+    assert answered[kinds["unkeyed"]] == answers["unkeyed"].count(201)
+    assert tried[kinds["unkeyed"]] + answered[kinds["unkeyed"]] == 4
