@@ -84,9 +84,9 @@ class Config:
 
     # The photo pipeline's sweep (worker/cron.py): how often it looks for photos whose job
     # was lost (Redis flushed, a worker SIGKILLed while holding it), and how long a photo
-    # may stay processing before its job is taken for lost and queued again. Longer than a
-    # photo waits in the queue at the busiest hour: a photo queued twice is processed once
-    # (the job skips one another worker holds or has done), but costs a second queue slot.
+    # may stay processing before its job is taken for lost and queued again (unless the job
+    # still waits in the queue or for its retry). Longer than a photo takes to process: a
+    # job still running is queued again too, and its second run finds nothing to do.
     PHOTOS_SWEEP_INTERVAL_SECONDS = 60
     PHOTOS_SWEEP_AFTER_SECONDS = 120
 
