@@ -7,7 +7,7 @@ system's binaries. When PostGIS or Redis is missing and we are root on Debian, i
 Debian packages; otherwise stop with the exact packages to install. Everything this process
 starts, it stops on exit. The web pages' npm packages are installed in ``static/node_modules``
 from the lockfile (``npm ci``) for `make run` and `make test`, and Debian's Chromium and
-chromedriver for the browser tests.
+chromedriver for the browser tests, and Debian's HAProxy for the multi-node test.
 
     python -m tools.launcher run      # migrate, load reference data, serve API + worker
                                       # (+ the demo feed simulator, SIGNALE_SIMULATOR=off,
@@ -166,6 +166,16 @@ def ensure_image_libraries() -> None:
             missing.append(package)
     if missing:
         apt_install(*missing)
+
+
+HAPROXY = Path("/usr/sbin/haproxy")
+
+
+def ensure_haproxy() -> None:
+    """Debian's HAProxy, the load balancer the multi-node test puts in front of two API
+    nodes (tests/scale)."""
+    if not HAPROXY.exists():
+        apt_install("haproxy")
 
 
 # --- PostgreSQL + PostGIS --------------------------------------------------------------
@@ -722,6 +732,7 @@ def test(pytest_args: list[str]) -> int:
     ensure_static_packages()
     ensure_chromium()
     ensure_image_libraries()
+    ensure_haproxy()
     services = provision()
     try:
         # The suite creates its own database per run on this server, and uses Redis db 15.
