@@ -136,7 +136,9 @@ class Notification(db.Model):
     # Deep link for the app: report id, reference, state (strings, as FCM data must be).
     data: Mapped[dict] = mapped_column(JSONB)
     # One per report (or area subscription): a phone shows only the latest of it.
-    collapse_key: Mapped[str] = mapped_column(String(64))
+    collapse_key: Mapped[str] = mapped_column(
+        String(64), info=not_personal("report-<id> or area-<id>: which notification replaces which")
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -178,7 +180,9 @@ class Delivery(db.Model):
     )
     # Claimed by a dispatcher until then: another one leaves it alone meanwhile.
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    fcm_message_id: Mapped[str | None] = mapped_column(String(300))
+    fcm_message_id: Mapped[str | None] = mapped_column(
+        String(300), info=not_personal("FCM's id for the message it accepted")
+    )
     last_error: Mapped[str | None] = mapped_column(
         String(500), info=not_personal("FCM's answer to a failed push")
     )

@@ -90,13 +90,16 @@ class RoutingRule(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(120), info=not_personal("a routing rule's name"))
     # Lower first.
     priority: Mapped[int] = mapped_column(Integer, unique=True)
     category_code: Mapped[str | None] = mapped_column(ForeignKey("categories.code"), index=True)
     desk_id: Mapped[int] = mapped_column(ForeignKey("desks.id", ondelete="RESTRICT"), index=True)
     zone = mapped_column(
-        Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=True, deferred=True
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=True),
+        nullable=True,
+        deferred=True,
+        info=not_personal("the area of the city a rule applies to"),
     )
     # Months of the year (1-12) in Europe/Paris time, e.g. {11,12,1,2,3} for winter.
     months: Mapped[list[int] | None] = mapped_column(ARRAY(SmallInteger))
