@@ -108,7 +108,7 @@ class FeedEntity(db.Model):
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
     entity_id: Mapped[str] = mapped_column(String(256))
     entity_type: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(200), info=MOBILITY_EQUIPMENT)
     geom = mapped_column(
         Geometry("GEOMETRY", srid=WGS84, spatial_index=False),
         nullable=False,
