@@ -291,6 +291,77 @@ KEPT: dict[str, Texts] = {
     },
 }
 
+# What each table holding personal data is, for the register's reader (a table gets one
+# here when it gets its first marked column: tests/privacy/test_register.py).
+TABLES: dict[str, Texts] = {
+    "area_subscriptions": {
+        "fr": "Secteurs que des habitants suivent pour être prévenus des nouveaux signalements",
+        "en": "Areas residents watch to hear of new reports",
+    },
+    "audit_events": {
+        "fr": "Journal d'audit : consultations de données personnelles par le personnel, "
+        "gestion des comptes, effacements",
+        "en": "Audit log: staff reads of personal data, account management, erasures",
+    },
+    "devices": {
+        "fr": "Appareils des habitants inscrits aux notifications push",
+        "en": "Residents' devices registered for push notifications",
+    },
+    "idempotency_keys": {
+        "fr": "Réponses gardées 24 heures pour rejouer une requête répétée",
+        "en": "Answers kept 24 hours to replay a repeated request",
+    },
+    "message_templates": {
+        "fr": "Modèles des messages envoyés aux habitants",
+        "en": "Templates of the messages residents are sent",
+    },
+    "notification_preferences": {
+        "fr": "Préférences de notification des habitants (types coupés, heures calmes)",
+        "en": "Residents' notification preferences (kinds muted, quiet hours)",
+    },
+    "notification_titles": {
+        "fr": "Titres des notifications, modifiables par les superviseurs",
+        "en": "Notification titles, editable by supervisors",
+    },
+    "notifications": {
+        "fr": "Notifications envoyées aux habitants (fil in-app et push)",
+        "en": "Notifications residents were sent (in-app feed and push)",
+    },
+    "open311_api_keys": {
+        "fr": "Clés des partenaires qui déposent des signalements par Open311",
+        "en": "Keys of the partners filing reports through Open311",
+    },
+    "photos": {
+        "fr": "Photos des signalements",
+        "en": "Reports' photos",
+    },
+    "report_contacts": {
+        "fr": "Coordonnées laissées, au choix, par l'auteur d'un signalement",
+        "en": "Contact details a report's author chose to leave",
+    },
+    "report_events": {
+        "fr": "Historique de chaque signalement : qui a fait quoi, messages publics, notes",
+        "en": "Each report's history: who did what, public messages, notes",
+    },
+    "report_followers": {
+        "fr": "Habitants qui suivent un signalement",
+        "en": "Residents following a report",
+    },
+    "report_supporters": {
+        "fr": "Habitants qui soutiennent un signalement (« moi aussi »)",
+        "en": "Residents supporting a report (“me too”)",
+    },
+    "reports": {
+        "fr": "Signalements : le problème, son lieu, ce qu'en a dit l'auteur",
+        "en": "Reports: the problem, its place, what its author said",
+    },
+    "users": {
+        "fr": "Comptes du personnel (agents, superviseurs, équipes, administrateurs, "
+        "correspondant CNIL)",
+        "en": "Staff accounts (agents, supervisors, crews, administrators, privacy officer)",
+    },
+}
+
 VOCABULARIES = {
     "what": WHAT,
     "purpose": PURPOSES,

@@ -49,7 +49,6 @@ def _rule(rule: retention.Rule, config, lang: str) -> dict:
         "summary": privacy_text(f"register_rule_{rule.action}", lang).format(
             days=_days(days, lang),
             counted_from=rule.counted_from.get(lang) or rule.counted_from["fr"],
-            setting=rule.setting,
         ),
     }
 
@@ -83,6 +82,15 @@ def register(metadata: MetaData, config, lang: str) -> dict:
         )
     return {
         "language": lang,
-        "tables": [{"table": name, "columns": columns} for name, columns in tables.items()],
+        "tables": [
+            {
+                "table": name,
+                "description": personal_data.text(personal_data.TABLES, name, lang)
+                if name in personal_data.TABLES
+                else None,
+                "columns": columns,
+            }
+            for name, columns in tables.items()
+        ],
         "retention_rules": list(rules.values()),
     }

@@ -160,6 +160,9 @@ class RegisterColumnSchema(ma.Schema):
 
 class RegisterTableSchema(ma.Schema):
     table = ma.fields.String(required=True)
+    description = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "What the table holds"}
+    )
     columns = ma.fields.List(ma.fields.Nested(RegisterColumnSchema), required=True)
 
 

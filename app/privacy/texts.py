@@ -71,12 +71,12 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     # The register of processing activities: a retention rule in words.
     "register_rule_delete": {
-        "fr": "Supprimé {days} après {counted_from} ({setting}).",
-        "en": "Deleted {days} after {counted_from} ({setting}).",
+        "fr": "Supprimé {days} après {counted_from}.",
+        "en": "Deleted {days} after {counted_from}.",
     },
     "register_rule_clear": {
-        "fr": "Effacé {days} après {counted_from} ({setting}).",
-        "en": "Cleared {days} after {counted_from} ({setting}).",
+        "fr": "Effacé {days} après {counted_from}.",
+        "en": "Cleared {days} after {counted_from}.",
     },
 }
 

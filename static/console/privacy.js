@@ -249,6 +249,7 @@ async function showRegister(body, current) {
         "section",
         { class: "panel privacy-table", dataset: { table: table.table }, "aria-labelledby": `register-${table.table}` },
         h("h2", { id: `register-${table.table}`, tabindex: "-1" }, h("code", {}, table.table)),
+        table.description ? h("p", { class: "privacy-table__about" }, table.description) : null,
         h(
           "table",
           { class: "data-table register-table" },
@@ -274,7 +275,12 @@ async function showRegister(body, current) {
                 h("td", {}, column.purpose.text),
                 h("td", {}, column.basis.text),
                 h("td", {}, list(column.audience)),
-                h("td", { dataset: { field: "retention" } }, column.retention.summary),
+                h(
+                  "td",
+                  { dataset: { field: "retention" } },
+                  column.retention.summary,
+                  column.retention.setting ? [h("br"), h("code", { class: "register-setting" }, column.retention.setting)] : null,
+                ),
                 h("td", {}, column.leaves.length ? list(column.leaves) : h("span", { class: "hint" }, t("privacy.stays"))),
               ),
             ),
@@ -290,7 +296,7 @@ async function showRegister(body, current) {
       h("h2", { id: "register-retention-rules", tabindex: "-1" }, t("privacy.rules")),
       h(
         "table",
-        { class: "data-table register-table", id: "retention-rules" },
+        { class: "data-table register-rules", id: "retention-rules" },
         h("caption", {}, t("privacy.rules_caption")),
         h(
           "thead",

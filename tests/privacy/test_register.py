@@ -26,7 +26,15 @@ from sqlalchemy import (
 )
 
 from app.extensions import db
-from app.personal_data import AUDIENCES, KEPT, PURPOSES, WHAT, not_personal, personal
+from app.personal_data import (
+    AUDIENCES,
+    KEPT,
+    PURPOSES,
+    TABLES,
+    WHAT,
+    not_personal,
+    personal,
+)
 from app.privacy import retention
 from app.privacy.register import marked_columns, register
 from app.users.models import Role
@@ -173,6 +181,9 @@ def test_the_register_covers_every_marked_column_and_every_rule_in_french_and_en
     listed = {(t["table"], c["column"]) for t in french["tables"] for c in t["columns"]}
     assert listed == {(table, column) for table, column, _ in marked_columns(db.metadata)}
     assert {r["name"] for r in french["retention_rules"]} == set(retention.RULES)
+    # Each table says what it is, in both languages.
+    assert all(t["description"] for t in french["tables"] + english["tables"])
+    assert set(TABLES) == {t["table"] for t in french["tables"]}
     columns = {(t["table"], c["column"]): c for t in french["tables"] for c in t["columns"]}
     email = columns[("report_contacts", "email")]
     assert email["retention"] == {
@@ -180,7 +191,7 @@ def test_the_register_covers_every_marked_column_and_every_rule_in_french_and_en
         "days": 200,
         "setting": "RETENTION_CONTACT_DETAILS_DAYS",
         "summary": "Effacé 200 jours après la clôture du signalement (résolu, clos, rejeté "
-        "ou doublon) (RETENTION_CONTACT_DETAILS_DAYS).",
+        "ou doublon).",
     }
     assert email["what"] == {"code": "contact_email", "text": WHAT["contact_email"]["fr"]}
     assert email["purpose"]["text"] == PURPOSES["contact_reporter"]["fr"]
@@ -195,7 +206,7 @@ def test_the_register_covers_every_marked_column_and_every_rule_in_french_and_en
         (t["table"], c["column"]): c for t in english["tables"] for c in t["columns"]
     }
     assert english_columns[("devices", "token")]["retention"]["summary"] == (
-        "Deleted 270 days after the last time the device registered (RETENTION_DEVICE_TOKENS_DAYS)."
+        "Deleted 270 days after the last time the device registered."
     )
     assert english_columns[("devices", "token")]["leaves"][0]["text"].startswith(
         "Firebase Cloud Messaging"
