@@ -28,7 +28,5 @@ def downgrade():
     op.execute("ALTER TYPE user_role RENAME TO user_role_old")
     values = ", ".join(f"'{value}'" for value in ROLES_BEFORE)
     op.execute(f"CREATE TYPE user_role AS ENUM ({values})")
-    op.execute(
-        "ALTER TABLE users ALTER COLUMN role TYPE user_role USING role::text::user_role"
-    )
+    op.execute("ALTER TABLE users ALTER COLUMN role TYPE user_role USING role::text::user_role")
     op.execute("DROP TYPE user_role_old")
