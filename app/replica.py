@@ -94,13 +94,15 @@ class Replica:
         self.max_lag_s = max_lag_s
         self.check_s = check_s
         self.retry_s = retry_s
+        # Seconds, for the checks' schedule (a test may turn it by hand).
+        self.clock = time.monotonic
         self.verdict = Verdict("unchecked")
         self._next_check = 0.0
         self._lock = threading.Lock()
 
     def usable(self) -> bool:
         """Whether the replica serves this request (a check, when the last one is old)."""
-        if time.monotonic() >= self._next_check and self._lock.acquire(blocking=False):
+        if self.clock() >= self._next_check and self._lock.acquire(blocking=False):
             try:
                 self._check()
             finally:
@@ -132,7 +134,7 @@ class Replica:
 
     def _judge(self, verdict: Verdict, valid_s: float) -> None:
         before, self.verdict = self.verdict, verdict
-        self._next_check = time.monotonic() + valid_s
+        self._next_check = self.clock() + valid_s
         if verdict.state == before.state:
             return
         if verdict.usable:
@@ -170,8 +172,9 @@ def init_app(app) -> None:
     )
 
 
-def current() -> Replica | None:
-    return current_app.extensions.get(EXTENSION)
+def for_app(app) -> Replica | None:
+    """The application's replica (None without DATABASE_REPLICA_URL)."""
+    return app.extensions.get(EXTENSION)
 
 
 def _status(error: Exception) -> int | None:
@@ -195,7 +198,7 @@ def public_read(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        replica = current()
+        replica = for_app(current_app)
         if replica is None or not replica.usable():
             return view(*args, **kwargs)
         session = db.session()

@@ -1,0 +1,351 @@
+"""The read replica (app/replica.py) against a real one: a throwaway primary and its streaming
+standby (``pg_basebackup -R``), started for this module on free ports (tools/pg_cluster.py),
+the machine's own PostgreSQL untouched. Which server answered is seen from the statements
+each engine sends, and from what a paused replay hides: a report committed on the primary
+but not yet replayed is missing only from what the replica serves."""
+
+import contextlib
+import logging
+import time
+import uuid
+
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import event
+
+from app import replica
+from app.auth.tokens import mint_emulator_token
+from app.extensions import db
+from app.opendata.tables import TABLES
+from tests.conftest import PROJECT_ID, make_app
+from tests.factories import make_report
+from tools import pg_cluster
+
+pytestmark = pytest.mark.processes
+
+BOX = "bbox=5.035,47.315,5.050,47.330"
+PUBLIC_LIST = f"/v1/reports?{BOX}"
+# Every public read the replica serves, as a client asks for it (a test below checks that
+# the decorated views are exactly these).
+PUBLIC_READS = [
+    "/open311/v2/services.json",
+    "/open311/v2/services/pothole.xml",
+    "/open311/v2/requests.json",
+    "/v1/opendata/files",
+    "/v1/opendata/catalog",
+    *(f"/v1/opendata/statistics/{name}" for name in TABLES),
+    "/v1/mobility/parkings?lon=5.04&lat=47.32",
+    "/v1/mobility/bikes?lon=5.04&lat=47.32",
+    f"/v1/mobility/traffic?{BOX}",
+    f"/v1/mobility/vehicles?{BOX}",
+    PUBLIC_LIST,
+    f"/v1/reports/geojson?{BOX}",
+    "/v1/reports/suggestions?lon=5.0415&lat=47.322&category=pothole",
+]
+WAIT_S = 60  # a bound for a loaded machine, not a measure
+
+
+@pytest.fixture(scope="module")
+def clusters():
+    """A primary with Signale's schema (migrated and seeded as the suite's database is) and
+    its streaming standby; both stopped and their directories removed whatever happens."""
+    parent = pg_cluster.temporary_parent()
+    started = []
+    try:
+        primary = pg_cluster.primary(parent)
+        started.append(primary)
+        url = pg_cluster.create_database(primary, "signale")
+        _migrate(url)
+        standby = pg_cluster.standby(primary, parent)
+        started.append(standby)
+        yield primary, standby
+    finally:
+        for cluster in reversed(started):
+            with contextlib.suppress(pg_cluster.ProvisioningError):
+                cluster.stop("immediate")
+        pg_cluster.remove(parent)
+
+
+def _migrate(url: str) -> None:
+    from app.categories.service import seed_catalogue
+    from app.geo.service import load_communes
+    from app.organisation.service import seed_desks
+
+    application = make_app(url)
+    with application.app_context():
+        upgrade()
+        load_communes(db.session)
+        seed_desks(db.session)
+        seed_catalogue(db.session)
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def served(clusters):
+    """``served(**config)``: an app on the primary with the standby as its replica (lag
+    allowed unless told otherwise), its pools closed after the test; replay resumed."""
+    primary, standby = clusters
+    made: list[Flask] = []
+
+    def make(**config) -> Flask:
+        settings = {
+            "DATABASE_REPLICA_URL": standby.url("signale"),
+            "DATABASE_REPLICA_MAX_LAG_SECONDS": 3600,
+            # The identity is looked up on the primary: once, so that each request's
+            # statements there are its page's alone.
+            "IDENTITY_CACHE_SECONDS": 3600,
+        }
+        application = make_app(primary.url("signale"), **{**settings, **config})
+        made.append(application)
+        return application
+
+    yield make
+    if standby_running(standby):
+        standby.execute("SELECT pg_wal_replay_resume()")
+    for application in made:
+        with application.app_context():
+            db.engine.dispose()
+        replica.for_app(application).engine.dispose()
+        for extension in application.extensions.values():
+            for engine in getattr(extension, "_version_engines", {}).values():
+                engine.dispose()
+
+
+def standby_running(standby) -> bool:
+    return (standby.data / "postmaster.pid").exists()
+
+
+def resident() -> dict:
+    return {"Authorization": "Bearer " + mint_emulator_token(PROJECT_ID, f"ana-{uuid.uuid4()}")}
+
+
+def engines(application: Flask):
+    with application.app_context():
+        return db.engine, replica.for_app(application).engine
+
+
+@contextlib.contextmanager
+def sent_to(engine):
+    """The statements ``engine``'s connections send meanwhile."""
+    seen: list[str] = []
+
+    def listener(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+
+def caught_up(primary, standby) -> None:
+    """Wait until the standby has replayed everything the primary has written so far."""
+    lsn = primary.execute("SELECT pg_current_wal_lsn()::text")[0]
+    deadline = time.monotonic() + WAIT_S
+    while not standby.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (lsn,))[0]:
+        assert time.monotonic() < deadline, "the standby does not catch up"
+        time.sleep(0.05)
+
+
+def pause_replay(standby) -> None:
+    standby.execute("SELECT pg_wal_replay_pause()")
+    deadline = time.monotonic() + WAIT_S
+    while standby.execute("SELECT pg_get_wal_replay_pause_state()")[0] != "paused":
+        assert time.monotonic() < deadline, "replay does not pause"
+        time.sleep(0.05)
+
+
+def listed(client, headers) -> set[int]:
+    response = client.get(PUBLIC_LIST, headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return {item["id"] for item in response.get_json()["items"]}
+
+
+def open311_listed(client) -> set[str]:
+    response = client.get("/open311/v2/requests.json")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return {item["service_request_id"] for item in response.get_json()}
+
+
+def reference(primary, report_id: int) -> str:
+    return primary.execute("SELECT reference FROM reports WHERE id = %s", (report_id,))[0]
+
+
+def submit(client, headers) -> int:
+    response = client.post(
+        "/v1/reports",
+        headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+        json={
+            "category": "pothole",
+            "location": {"lon": 5.0425, "lat": 47.3225},
+            "answers": {"size": "small"},
+        },
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()["id"]
+
+
+def test_the_views_on_the_replica_are_the_public_reads_and_only_gets(app):
+    marked = set()
+    for endpoint, view in app.view_functions.items():
+        view_class = getattr(view, "view_class", None)
+        if view_class is None:
+            if getattr(view, "public_read", False):
+                marked.add((endpoint, "GET"))
+            continue
+        for method in view_class.methods or ():
+            if getattr(getattr(view_class, method.lower()), "public_read", False):
+                marked.add((endpoint, method))
+    assert marked == {
+        ("open311.services", "GET"),
+        ("open311.service_definition", "GET"),
+        ("open311.requests", "GET"),
+        ("open311.request_by_id", "GET"),
+        ("opendata.OpenDataFiles", "GET"),
+        ("opendata.OpenDataFileByName", "GET"),
+        ("opendata.Catalog", "GET"),
+        *((f"opendata.statistics-{name}", "GET") for name in TABLES),
+        ("mobility.Parkings", "GET"),
+        ("mobility.ParkingHistory", "GET"),
+        ("mobility.Bikes", "GET"),
+        ("mobility.Traffic", "GET"),
+        ("mobility.Vehicles", "GET"),
+        ("reports.Reports", "GET"),
+        ("reports.ReportsGeoJSON", "GET"),
+        ("reports.Suggestions", "GET"),
+    }
+
+
+def test_public_reads_are_answered_by_the_replica_writes_and_own_reads_by_the_primary(
+    clusters, served
+):
+    primary, standby = clusters
+    application = served()
+    client = application.test_client()
+    headers = resident()
+    on_primary_engine, on_replica_engine = engines(application)
+    assert client.get("/v1/me/reports", headers=headers).status_code == 200  # identity cached
+    first = make_report(application, crew=None)
+    caught_up(primary, standby)
+
+    for path in PUBLIC_READS:
+        with sent_to(on_replica_engine) as on_replica, sent_to(on_primary_engine) as on_primary:
+            response = client.get(path, headers=headers)
+        assert response.status_code == 200, (path, response.get_data(as_text=True))
+        assert on_replica and not on_primary, (path, on_replica, on_primary)
+    assert first in listed(client, headers)
+    assert reference(primary, first) in open311_listed(client)
+
+    with sent_to(on_replica_engine) as on_replica, sent_to(on_primary_engine) as on_primary:
+        second = submit(client, headers)
+        own = client.get(f"/v1/reports/{second}", headers=headers)
+        mine = client.get("/v1/me/reports", headers=headers)
+        token = client.get("/open311/v2/tokens/none.json")
+    assert own.status_code == 200 and mine.status_code == 200 and token.status_code == 404
+    assert second in {item["id"] for item in mine.get_json()["items"]}
+    assert on_primary and not on_replica, on_replica
+
+
+def test_a_paused_replica_lags_the_public_list_not_the_residents_own_view_nor_the_cache(
+    clusters, served
+):
+    primary, standby = clusters
+    application = served()
+    client = application.test_client()
+    headers = resident()
+    before = listed(client, headers)
+    pause_replay(standby)
+
+    written = submit(client, headers)  # on the primary: the paused standby takes no writes
+
+    # The public reads come from the replica, which has not replayed it yet...
+    assert written not in listed(client, headers)
+    assert written not in listed(client, headers)  # (the page cached at the replica's version)
+    assert reference(primary, written) not in open311_listed(client)
+    # ...the resident's own reads from the primary.
+    assert client.get(f"/v1/reports/{written}", headers=headers).status_code == 200
+    mine = client.get("/v1/me/reports", headers=headers).get_json()["items"]
+    assert written in {item["id"] for item in mine}
+    # Not found on the replica: asked again of the primary.
+    one = client.get(f"/open311/v2/requests/{reference(primary, written)}.json")
+    assert one.status_code == 200, one.get_data(as_text=True)
+
+    standby.execute("SELECT pg_wal_replay_resume()")
+    caught_up(primary, standby)
+    # Replayed: the replica's data version moved, so did the cached page's key.
+    assert listed(client, headers) == before | {written}
+    assert reference(primary, written) in open311_listed(client)
+
+
+def test_a_replica_down_leaves_public_reads_to_the_primary_until_it_is_back(
+    clusters, served, caplog
+):
+    primary, standby = clusters
+    application = served(DATABASE_REPLICA_RETRY_SECONDS=30)
+    watched = replica.for_app(application)
+    clock = [0.0]
+    watched.clock = lambda: clock[0]
+    client = application.test_client()
+    headers = resident()
+    listed(client, headers)
+    assert watched.verdict.usable
+    caplog.set_level(logging.INFO, logger="app.replica")
+
+    standby.stop("fast")
+    # The verdict is still "serving" (not checked again yet): the request meets the
+    # failure, and is answered by the primary.
+    written = make_report(application, crew=None)
+    assert written in listed(client, headers)
+    for path in PUBLIC_READS:
+        response = client.get(path, headers=headers)
+        assert response.status_code == 200, (path, response.get_data(as_text=True))
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "unreachable" in warnings[0].getMessage()
+
+    standby.start()
+    caught_up(primary, standby)
+    pause_replay(standby)
+    hidden = make_report(application, crew=None)
+    # Within RETRY_SECONDS of the failure the replica is not tried: the primary answers.
+    clock[0] += 29
+    assert hidden in listed(client, headers)
+    assert watched.verdict.state == "unreachable"
+    # Then it is checked again, and serves (its paused replay hides the new report).
+    clock[0] += 2
+    assert hidden not in listed(client, headers)
+    assert watched.verdict.usable
+    assert any("serving" in r.getMessage() for r in caplog.records)
+
+
+def test_a_replica_behind_the_bound_is_not_used_until_it_catches_up(clusters, served, caplog):
+    primary, standby = clusters
+    application = served(DATABASE_REPLICA_MAX_LAG_SECONDS=1, DATABASE_REPLICA_CHECK_SECONDS=0)
+    watched = replica.for_app(application)
+    client = application.test_client()
+    headers = resident()
+    caught_up(primary, standby)
+    listed(client, headers)
+    assert watched.verdict.usable
+    caplog.set_level(logging.INFO, logger="app.replica")
+
+    pause_replay(standby)
+    written = make_report(application, crew=None)
+    # The lag as the replica measures it (app.replica.LAG) passes the bound...
+    deadline = time.monotonic() + WAIT_S
+    while (standby.execute(replica.LAG.text)[1] or 0) <= 1:
+        assert time.monotonic() < deadline, "the lag does not grow"
+        time.sleep(0.1)
+    # ...so the primary answers, with what the replica has not replayed.
+    assert written in listed(client, headers)
+    assert watched.verdict.state == "behind" and watched.verdict.lag_s > 1
+    assert any("behind" in r.getMessage() for r in caplog.records)
+
+    standby.execute("SELECT pg_wal_replay_resume()")
+    caught_up(primary, standby)
+    on_replica_engine = engines(application)[1]
+    with sent_to(on_replica_engine) as on_replica:
+        assert written in listed(client, headers)
+    assert watched.verdict.usable and on_replica
