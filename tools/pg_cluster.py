@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 
-from tools.launcher import ProvisioningError, is_root, pg_bindir
+from tools.launcher import ProvisioningError, apt_install, ensure_postgis, is_root, pg_bindir
 
 
 def free_port() -> int:
@@ -46,8 +46,11 @@ class Cluster:
         self.log = home / "postgres.log"
         self.port = port
         self.bindir = pg_bindir()
-        if self.bindir is None:
-            raise ProvisioningError("PostgreSQL's server programs are missing")
+        if self.bindir is None:  # a machine whose PostgreSQL is elsewhere: the programs
+            apt_install("postgresql")
+            self.bindir = pg_bindir()
+            if self.bindir is None:
+                raise ProvisioningError("PostgreSQL's server programs are still missing")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -95,8 +98,16 @@ def _home(parent: Path, name: str) -> Path:
 
 
 def temporary_parent() -> Path:
-    """A new directory for clusters (remove it with :func:`remove`)."""
-    return Path(tempfile.mkdtemp(prefix="signale-clusters-"))
+    """A new directory for clusters (remove it with :func:`remove`): in the temporary
+    directory, or under /var/tmp when the postgres user cannot reach that one (a private
+    TMPDIR of root's)."""
+    parent = Path(tempfile.mkdtemp(prefix="signale-clusters-"))
+    if is_root():
+        reach = ["runuser", "-u", "postgres", "--", "test", "-x", str(parent.parent)]
+        if subprocess.run(reach, check=False).returncode != 0:
+            parent.rmdir()
+            parent = Path(tempfile.mkdtemp(prefix="signale-clusters-", dir="/var/tmp"))
+    return parent
 
 
 def remove(parent: Path) -> None:
@@ -157,7 +168,9 @@ def standby(source: Cluster, parent: Path, name: str = "standby") -> Cluster:
 
 
 def create_database(cluster: Cluster, name: str) -> str:
-    """A database with PostGIS on ``cluster``; its URL."""
+    """A database with PostGIS on ``cluster`` (its package installed when missing); its
+    URL."""
+    ensure_postgis(cluster.url())
     with psycopg.connect(cluster.url(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     with psycopg.connect(cluster.url(name), autocommit=True) as conn:
