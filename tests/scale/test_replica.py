@@ -5,8 +5,12 @@ each engine sends, and from what a paused replay hides: a report committed on th
 but not yet replayed is missing only from what the replica serves."""
 
 import contextlib
+import json
 import logging
+import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 
 import pytest
@@ -18,6 +22,7 @@ from app import replica
 from app.auth.tokens import mint_emulator_token
 from app.extensions import db
 from app.opendata.tables import TABLES
+from tests import servers
 from tests.conftest import PROJECT_ID, make_app
 from tests.factories import make_report
 from tools import pg_cluster
@@ -59,6 +64,10 @@ def clusters():
         _migrate(url)
         standby = pg_cluster.standby(primary, parent)
         started.append(standby)
+        # A transaction replayed since it started: until one is, its lag is unknown
+        # (app.replica.LAG), and it is not used while it has WAL left to replay.
+        primary.execute("SELECT pg_current_xact_id()")
+        caught_up(primary, standby)
         yield primary, standby
     finally:
         for cluster in reversed(started):
@@ -349,3 +358,69 @@ def test_a_replica_behind_the_bound_is_not_used_until_it_catches_up(clusters, se
     with sent_to(on_replica_engine) as on_replica:
         assert written in listed(client, headers)
     assert watched.verdict.usable and on_replica
+
+
+def fetch(port: int, path: str, headers: dict) -> tuple[int, bytes]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def listed_by(port: int, headers: dict) -> set[int]:
+    status, body = fetch(port, PUBLIC_LIST, headers)
+    assert status == 200, body
+    return {item["id"] for item in json.loads(body)["items"]}
+
+
+def test_through_gunicorn_the_replica_stopped_under_load_is_never_a_server_error(
+    clusters, served, tmp_path
+):
+    primary, standby = clusters
+    writer = served()
+    headers = resident()
+    settings = {
+        "DATABASE_REPLICA_URL": standby.url("signale"),
+        "SIGNALE_DATABASE_REPLICA_MAX_LAG_SECONDS": "3600",
+        "SIGNALE_DATABASE_REPLICA_RETRY_SECONDS": "1",
+    }
+    with servers.gunicorn(primary.url("signale"), tmp_path, env=settings) as port:
+        pause_replay(standby)
+        hidden = make_report(writer, crew=None)
+        assert hidden not in listed_by(port, headers)  # answered by the paused replica
+
+        answers: list[tuple[str, int]] = []
+        stopped = threading.Event()
+
+        def read_all() -> None:
+            # Every public read, over and over until the replica is stopped, then once more.
+            last_round = False
+            while not last_round:
+                last_round = stopped.is_set()
+                for path in PUBLIC_READS:
+                    answers.append((path, fetch(port, path, headers)[0]))
+
+        readers = [threading.Thread(target=read_all) for _ in range(4)]
+        for reader in readers:
+            reader.start()
+        standby.stop("fast")
+        stopped.set()
+        for reader in readers:
+            reader.join()
+        assert len(answers) >= 4 * len(PUBLIC_READS)
+        assert all(status == 200 for _, status in answers), [
+            answer for answer in answers if answer[1] != 200
+        ]
+        assert hidden in listed_by(port, headers)  # answered by the primary
+
+        standby.start()
+        caught_up(primary, standby)
+        pause_replay(standby)
+        again = make_report(writer, crew=None)
+        # Tried again after RETRY_SECONDS, the replica serves again (its replay paused).
+        deadline = time.monotonic() + WAIT_S
+        while again in listed_by(port, headers):
+            assert time.monotonic() < deadline, "the replica is not used again"
+            time.sleep(0.2)
