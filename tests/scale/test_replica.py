@@ -27,8 +27,6 @@ from tests.conftest import PROJECT_ID, make_app
 from tests.factories import make_report
 from tools import pg_cluster
 
-pytestmark = pytest.mark.processes
-
 BOX = "bbox=5.035,47.315,5.050,47.330"
 PUBLIC_LIST = f"/v1/reports?{BOX}"
 # Every public read the replica serves, as a client asks for it (a test below checks that
