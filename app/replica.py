@@ -25,15 +25,18 @@ A replica may be unusable; the request is then answered from the primary, never 
 - a statement cancelled there (a recovery conflict), or **not found** there (a 404: the row
   may not have been replayed yet): that request alone is run again on the primary.
 
-The lag, measured on the replica (:data:`LAG`) at most every ``DATABASE_REPLICA_CHECK_
-SECONDS`` per process: 0 when its WAL receiver is streaming and has replayed everything it
-received; otherwise the age of the last transaction it replayed (``now() -
-pg_last_xact_replay_timestamp()``: an overestimate when the primary has been idle, which
-errs towards the primary). A public answer from the replica is thus at most
-``MAX_LAG + CHECK`` seconds behind the primary, plus what the primary has committed but not
-yet sent (the streaming delay: milliseconds on a LAN; ``pg_stat_replication.replay_lag`` on
-the primary shows it), and plus the clocks' difference between the two machines.
-
+The lag is measured by WAL positions on the application's own clock, at most every
+``DATABASE_REPLICA_CHECK_SECONDS`` per process: each check reads the primary's WAL insert
+position (:data:`PRIMARY_POSITION`, everything committed there so far lies before it) and
+keeps it with the time it was read; then the position the replica has replayed
+(:data:`REPLICA_POSITION`). The lag is the age of the latest sample the replica has replayed
+past: the replica holds everything the primary had committed that long ago. No clock of
+either server is involved, an idle primary does not look like a late replica, and a replica
+whose WAL receiver stopped does. Hence the bound: **a public answer from the replica lacks
+nothing the primary committed more than ``MAX_LAG + CHECK`` seconds before** (10 + 1 by
+default); a younger write may be missing. Until the replica is seen past a sample (a
+process's first check may find WAL in flight) its lag is unknown: the primary serves, and
+beyond MAX_LAG it is behind.
 The caches keyed by a data version (app/cache.py) read the version from the database the
 session reads from: a page built from a lagging replica is stored under the replica's (older)
 version, never under the primary's newer one, so it cannot outlive the primary's change.
@@ -43,6 +46,7 @@ import functools
 import logging
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from flask import current_app
@@ -55,25 +59,23 @@ from app.extensions import READ_BIND, db
 log = logging.getLogger(__name__)
 
 EXTENSION = "signale.replica"
+# In a session's ``info``: it has used the replica in this request.
+USED = "signale.replica_used"
 
-# The replica's lag in seconds (NULL: it has replayed nothing yet), and whether it is a
-# standby at all. pg_stat_wal_receiver has a row while a WAL receiver runs, whatever the
-# caller's privileges.
-LAG = text(
-    """
-    SELECT pg_is_in_recovery() AS standby,
-           CASE WHEN EXISTS (SELECT 1 FROM pg_stat_wal_receiver)
-                     AND pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-                ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())
-           END AS lag_s
-    """
+# Positions in the WAL as byte counts (numeric, comparable): how far the primary has written
+# (inserted: a commit is visible there only once its record is), and how far the replica has
+# replayed, with whether it is a standby at all.
+PRIMARY_POSITION = text("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn")
+REPLICA_POSITION = text(
+    "SELECT pg_is_in_recovery() AS standby, pg_last_wal_replay_lsn() - '0/0'::pg_lsn AS replayed"
 )
 
 
 @dataclass(frozen=True)
 class Verdict:
     """The last check: whether the replica serves (``state`` "serving"), else why not
-    ("unchecked", "unreachable", "behind", "not_standby"), with what was seen."""
+    ("unchecked": not yet, or its lag not known yet; "unreachable", "behind",
+    "not_standby"), with what was seen."""
 
     state: str
     detail: str = ""
@@ -89,16 +91,27 @@ class Replica:
     ``check_s``, or ``retry_s`` after a failure; one thread checks while the others go on
     with the last verdict). Each change of verdict is logged once."""
 
-    def __init__(self, engine: Engine, *, max_lag_s: float, check_s: float, retry_s: float):
+    def __init__(
+        self,
+        engine: Engine,
+        primary: Engine,
+        *,
+        max_lag_s: float,
+        check_s: float,
+        retry_s: float,
+    ):
         self.engine = engine
+        self.primary = primary
         self.max_lag_s = max_lag_s
         self.check_s = check_s
         self.retry_s = retry_s
-        # Seconds, for the checks' schedule (a test may turn it by hand).
+        # Seconds, for the checks' schedule and the lag (a test may turn it by hand).
         self.clock = time.monotonic
         self.verdict = Verdict("unchecked")
         self._next_check = 0.0
         self._lock = threading.Lock()
+        # (when, the primary's position then), oldest first: as far back as the bound needs.
+        self._samples: deque[tuple[float, int]] = deque()
 
     def usable(self) -> bool:
         """Whether the replica serves this request (a check, when the last one is old)."""
@@ -110,21 +123,52 @@ class Replica:
         return self.verdict.usable
 
     def _check(self) -> None:
+        self._sample_primary()
         try:
             with self.engine.connect() as connection:
-                row = connection.execute(LAG).one()
+                row = connection.execute(REPLICA_POSITION).one()
                 connection.rollback()
         except sa_exc.DBAPIError as error:
             self.failed(error)
             return
-        lag = None if row.lag_s is None else float(row.lag_s)
         if not row.standby:
             self._judge(Verdict("not_standby", "it is not in recovery: promoted?"), self.retry_s)
-        elif lag is None or lag > self.max_lag_s:
+            return
+        lag = self._lag(int(row.replayed))
+        if lag is None:
+            self._judge(Verdict("unchecked", "its lag not known yet"), self.check_s)
+        elif lag > self.max_lag_s:
             detail = f"more than {self.max_lag_s:g} s behind the primary"
             self._judge(Verdict("behind", detail, lag), self.check_s)
         else:
             self._judge(Verdict("serving", lag_s=lag), self.check_s)
+
+    def _sample_primary(self) -> None:
+        now = self.clock()
+        try:
+            with self.primary.connect() as connection:
+                position = int(connection.execute(PRIMARY_POSITION).scalar_one())
+                connection.rollback()
+        except sa_exc.DBAPIError as error:  # the lag is judged on the samples already taken
+            log.warning("read replica: the primary's WAL position unread: %s", error)
+            return
+        self._samples.append((now, position))
+        # Samples older than the bound (and the newest of those, which may still be the
+        # latest one replayed) are no longer needed.
+        horizon = now - self.max_lag_s - self.check_s
+        while len(self._samples) > 1 and self._samples[1][0] < horizon:
+            self._samples.popleft()
+
+    def _lag(self, replayed: int) -> float | None:
+        """Seconds since the latest sample the replica has replayed past; past none, at
+        least the oldest sample's age, or None while that is within the bound (not known
+        yet: a process's first check, WAL in flight)."""
+        now = self.clock()
+        for taken, position in reversed(self._samples):
+            if position <= replayed:
+                return max(now - taken, 0.0)
+        oldest = now - self._samples[0][0] if self._samples else 0.0
+        return oldest if oldest > self.max_lag_s else None
 
     def failed(self, error: Exception) -> None:
         """The replica failed (a connection refused or lost): the primary serves for
@@ -154,6 +198,7 @@ def init_app(app) -> None:
     url = config.get("DATABASE_REPLICA_URL")
     if not url:
         return
+    app.teardown_appcontext(_end_request)
     # In the URL, the timeout holds for every pool opened on it (the caches' versions').
     url = make_url(url)
     if "connect_timeout" not in url.query:
@@ -164,8 +209,11 @@ def init_app(app) -> None:
         **options.get("connect_args", {}),
         "application_name": "signale replica",
     }
+    with app.app_context():
+        primary = db.engine
     app.extensions[EXTENSION] = Replica(
         create_engine(url, **options),
+        primary,
         max_lag_s=float(config["DATABASE_REPLICA_MAX_LAG_SECONDS"]),
         check_s=float(config["DATABASE_REPLICA_CHECK_SECONDS"]),
         retry_s=float(config["DATABASE_REPLICA_RETRY_SECONDS"]),
@@ -189,6 +237,23 @@ def _connection_failed(error: sa_exc.DBAPIError) -> bool:
     return error.connection_invalidated or getattr(error.orig, "sqlstate", None) is None
 
 
+def _end(session) -> None:
+    """End the session's transaction, whose replica connection may be gone (the server
+    stopping says so at the ROLLBACK): then its connections are dropped instead."""
+    try:
+        session.close()
+    except sa_exc.DBAPIError as error:
+        log.info("read replica: session ended without its rollback: %s", error.orig)
+        session.invalidate()
+
+
+def _end_request(exception=None) -> None:
+    # Before Flask-SQLAlchemy's own teardown (registered earlier, run later), whose close
+    # would raise from a replica that stopped after the view had its answer.
+    if db.session.registry.has() and db.session().info.pop(USED, False):
+        _end(db.session())
+
+
 def public_read(view):
     """Decorate a view that reads public data and need not see the caller's own writes: its
     statements go to the replica when one is usable, else to the primary (as without a
@@ -203,6 +268,7 @@ def public_read(view):
             return view(*args, **kwargs)
         session = db.session()
         session.info[READ_BIND] = replica.engine
+        session.info[USED] = True
         try:
             return view(*args, **kwargs)
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as error:
@@ -217,7 +283,7 @@ def public_read(view):
             session.info.pop(READ_BIND, None)
         # Nothing was written (the replica takes no writes): end its transaction, and ask
         # the primary.
-        session.rollback()
+        _end(session)
         return view(*args, **kwargs)
 
     wrapper.public_read = True

@@ -1,8 +1,10 @@
 """The read replica (app/replica.py) against a real one: a throwaway primary and its streaming
 standby (``pg_basebackup -R``), started for this module on free ports (tools/pg_cluster.py),
-the machine's own PostgreSQL untouched. Which server answered is seen from the statements
-each engine sends, and from what a paused replay hides: a report committed on the primary
-but not yet replayed is missing only from what the replica serves."""
+the machine's own PostgreSQL untouched; the app through Flask's test client, and once
+through the real gunicorn. Which server answered is seen from the statements each engine
+sends, and from what a paused replay hides: a report committed on the primary but not yet
+replayed is missing only from what the replica serves. Also: the replica stopped (under
+load too), behind the lag bound, a statement cancelled there, a row not there yet."""
 
 import contextlib
 import json
@@ -13,6 +15,7 @@ import urllib.error
 import urllib.request
 import uuid
 
+import psycopg
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
@@ -62,9 +65,6 @@ def clusters():
         _migrate(url)
         standby = pg_cluster.standby(primary, parent)
         started.append(standby)
-        # A transaction replayed since it started: until one is, its lag is unknown
-        # (app.replica.LAG), and it is not used while it has WAL left to replay.
-        primary.execute("SELECT pg_current_xact_id()")
         caught_up(primary, standby)
         yield primary, standby
     finally:
@@ -109,8 +109,9 @@ def served(clusters):
         return application
 
     yield make
-    if standby_running(standby):
-        standby.execute("SELECT pg_wal_replay_resume()")
+    if not standby_running(standby):  # a test that stopped it failed before it restarted it
+        standby.start()
+    standby.execute("SELECT pg_wal_replay_resume()")
     for application in made:
         with application.app_context():
             db.engine.dispose()
@@ -148,6 +149,12 @@ def sent_to(engine):
         event.remove(engine, "before_cursor_execute", listener)
 
 
+def pages(seen: list[str]) -> list[str]:
+    """The statements of requests, without the replica's checks (app.replica's positions)."""
+    checks = (replica.PRIMARY_POSITION.text, replica.REPLICA_POSITION.text)
+    return [statement for statement in seen if statement not in checks]
+
+
 def caught_up(primary, standby) -> None:
     """Wait until the standby has replayed everything the primary has written so far."""
     lsn = primary.execute("SELECT pg_current_wal_lsn()::text")[0]
@@ -163,6 +170,21 @@ def pause_replay(standby) -> None:
     while standby.execute("SELECT pg_get_wal_replay_pause_state()")[0] != "paused":
         assert time.monotonic() < deadline, "replay does not pause"
         time.sleep(0.05)
+
+
+def until_serving(client, headers, watched, tick=None) -> set[int]:
+    """The public list, asked until the app judges its replica serving (at its first check,
+    WAL written meanwhile may leave it behind the one position sampled, for a check period);
+    ``tick`` turns the app's clock before each try."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        if tick:
+            tick()
+        found = listed(client, headers)
+        if watched.verdict.usable:
+            return found
+        assert time.monotonic() < deadline, f"the replica is not used: {watched.verdict}"
+        time.sleep(0.1)
 
 
 def listed(client, headers) -> set[int]:
@@ -235,14 +257,15 @@ def test_public_reads_are_answered_by_the_replica_writes_and_own_reads_by_the_pr
     headers = resident()
     on_primary_engine, on_replica_engine = engines(application)
     assert client.get("/v1/me/reports", headers=headers).status_code == 200  # identity cached
-    first = make_report(application, crew=None)
+    until_serving(client, headers, replica.for_app(application))
+    first = make_report(application, crew=None)  # no page is cached at its version
     caught_up(primary, standby)
 
     for path in PUBLIC_READS:
         with sent_to(on_replica_engine) as on_replica, sent_to(on_primary_engine) as on_primary:
             response = client.get(path, headers=headers)
         assert response.status_code == 200, (path, response.get_data(as_text=True))
-        assert on_replica and not on_primary, (path, on_replica, on_primary)
+        assert pages(on_replica) and not pages(on_primary), (path, on_replica, on_primary)
     assert first in listed(client, headers)
     assert reference(primary, first) in open311_listed(client)
 
@@ -253,7 +276,7 @@ def test_public_reads_are_answered_by_the_replica_writes_and_own_reads_by_the_pr
         token = client.get("/open311/v2/tokens/none.json")
     assert own.status_code == 200 and mine.status_code == 200 and token.status_code == 404
     assert second in {item["id"] for item in mine.get_json()["items"]}
-    assert on_primary and not on_replica, on_replica
+    assert pages(on_primary) and not pages(on_replica), on_replica
 
 
 def test_a_paused_replica_lags_the_public_list_not_the_residents_own_view_nor_the_cache(
@@ -263,7 +286,7 @@ def test_a_paused_replica_lags_the_public_list_not_the_residents_own_view_nor_th
     application = served()
     client = application.test_client()
     headers = resident()
-    before = listed(client, headers)
+    before = until_serving(client, headers, replica.for_app(application))
     pause_replay(standby)
 
     written = submit(client, headers)  # on the primary: the paused standby takes no writes
@@ -297,9 +320,9 @@ def test_a_replica_down_leaves_public_reads_to_the_primary_until_it_is_back(
     watched.clock = lambda: clock[0]
     client = application.test_client()
     headers = resident()
-    listed(client, headers)
-    assert watched.verdict.usable
+    until_serving(client, headers, watched, tick=lambda: clock.__setitem__(0, clock[0] + 2))
     caplog.set_level(logging.INFO, logger="app.replica")
+    caplog.clear()
 
     standby.stop("fast")
     # The verdict is still "serving" (not checked again yet): the request meets the
@@ -334,28 +357,36 @@ def test_a_replica_behind_the_bound_is_not_used_until_it_catches_up(clusters, se
     client = application.test_client()
     headers = resident()
     caught_up(primary, standby)
-    listed(client, headers)
-    assert watched.verdict.usable
+    until_serving(client, headers, watched)
     caplog.set_level(logging.INFO, logger="app.replica")
 
     pause_replay(standby)
     written = make_report(application, crew=None)
-    # The lag as the replica measures it (app.replica.LAG) passes the bound...
+    # Checked at each request: the lag (the age of the latest primary position the replica
+    # has replayed past) grows, the list coming from the replica until it passes the bound...
     deadline = time.monotonic() + WAIT_S
-    while (standby.execute(replica.LAG.text)[1] or 0) <= 1:
-        assert time.monotonic() < deadline, "the lag does not grow"
+    while watched.verdict.state != "behind":
+        found = listed(client, headers)
+        assert watched.verdict.state == "behind" or written not in found
+        assert time.monotonic() < deadline, f"the lag does not grow: {watched.verdict}"
         time.sleep(0.1)
-    # ...so the primary answers, with what the replica has not replayed.
-    assert written in listed(client, headers)
-    assert watched.verdict.state == "behind" and watched.verdict.lag_s > 1
+    # ...then the primary answers, with what the replica has not replayed.
+    assert written in found
     assert any("behind" in r.getMessage() for r in caplog.records)
 
     standby.execute("SELECT pg_wal_replay_resume()")
     caught_up(primary, standby)
     on_replica_engine = engines(application)[1]
-    with sent_to(on_replica_engine) as on_replica:
-        assert written in listed(client, headers)
-    assert watched.verdict.usable and on_replica
+    deadline = time.monotonic() + WAIT_S
+    while True:  # caught up, it serves again (a page no cache keeps: its statements seen)
+        with sent_to(on_replica_engine) as on_replica:
+            found = listed(client, headers)
+            parkings = client.get("/v1/mobility/parkings?lon=5.04&lat=47.32", headers=headers)
+        if watched.verdict.usable:
+            break
+        assert time.monotonic() < deadline, f"the replica is not used again: {watched.verdict}"
+        time.sleep(0.1)
+    assert written in found and parkings.status_code == 200 and pages(on_replica)
 
 
 def fetch(port: int, path: str, headers: dict) -> tuple[int, bytes]:
@@ -385,9 +416,20 @@ def test_through_gunicorn_the_replica_stopped_under_load_is_never_a_server_error
         "SIGNALE_DATABASE_REPLICA_RETRY_SECONDS": "1",
     }
     with servers.gunicorn(primary.url("signale"), tmp_path, env=settings) as port:
-        pause_replay(standby)
-        hidden = make_report(writer, crew=None)
-        assert hidden not in listed_by(port, headers)  # answered by the paused replica
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            # The server checks its replica every CHECK_SECONDS: one check must find it
+            # caught up (its lag known) before it serves; then its paused replay hides a
+            # new report.
+            caught_up(primary, standby)
+            listed_by(port, headers)
+            pause_replay(standby)
+            hidden = make_report(writer, crew=None)
+            if hidden not in listed_by(port, headers):
+                break
+            standby.execute("SELECT pg_wal_replay_resume()")
+            assert time.monotonic() < deadline, "the replica is not used"
+            time.sleep(0.3)
 
         answers: list[tuple[str, int]] = []
         stopped = threading.Event()
@@ -422,3 +464,47 @@ def test_through_gunicorn_the_replica_stopped_under_load_is_never_a_server_error
         while again in listed_by(port, headers):
             assert time.monotonic() < deadline, "the replica is not used again"
             time.sleep(0.2)
+
+
+def test_a_statement_cancelled_on_the_replica_is_answered_by_the_primary_which_stays_used(
+    clusters, served, caplog
+):
+    primary, standby = clusters
+    application = served()
+    watched = replica.for_app(application)
+    headers = resident()
+    client = application.test_client()
+    expected = until_serving(client, headers, watched)
+    caplog.set_level(logging.INFO, logger="app.replica")
+    answers = []
+    # A lock the primary holds on the reports is replayed on the standby, where the list
+    # then waits; cancelled there (as a recovery conflict cancels a statement), the request
+    # is run again on the primary, which answers once its lock is released.
+    with psycopg.connect(primary.url("signale")) as locker:
+        locker.execute("LOCK TABLE reports IN ACCESS EXCLUSIVE MODE")
+        primary.execute("SELECT pg_switch_wal()")  # the lock's record sent now, uncommitted
+        deadline = time.monotonic() + WAIT_S
+        held = "SELECT 1 FROM pg_locks WHERE relation = 'reports'::regclass AND granted"
+        while not standby.execute(held):
+            assert time.monotonic() < deadline, "the lock is not replayed"
+            time.sleep(0.05)
+        reader = threading.Thread(target=lambda: answers.append(listed(client, headers)))
+        reader.start()
+        deadline = time.monotonic() + WAIT_S
+        blocked = (
+            "SELECT pg_cancel_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = 'signale' AND wait_event_type = 'Lock'"
+        )
+        while not standby.execute(blocked):
+            assert time.monotonic() < deadline, "the list does not wait on the replica"
+            time.sleep(0.05)
+        deadline = time.monotonic() + WAIT_S
+        waiting = "SELECT 1 FROM pg_locks WHERE NOT granted AND relation = 'reports'::regclass"
+        while not primary.execute(waiting):  # the request, again, on the primary
+            assert time.monotonic() < deadline, "the list is not asked of the primary"
+            time.sleep(0.05)
+        locker.rollback()
+    reader.join(WAIT_S)
+    assert answers == [expected]
+    assert watched.verdict.usable  # not taken for down
+    assert any("answered from the primary" in r.getMessage() for r in caplog.records)
