@@ -37,6 +37,7 @@ nothing the primary committed more than ``MAX_LAG + CHECK`` seconds before** (10
 default); a younger write may be missing. Until the replica is seen past a sample (a
 process's first check may find WAL in flight) its lag is unknown: the primary serves, and
 beyond MAX_LAG it is behind.
+
 The caches keyed by a data version (app/cache.py) read the version from the database the
 session reads from: a page built from a lagging replica is stored under the replica's (older)
 version, never under the primary's newer one, so it cannot outlive the primary's change.
