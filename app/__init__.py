@@ -28,6 +28,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = config_module.normalise_database_url(
         app.config["DATABASE_URL"]
     )
+    if app.config.get("DATABASE_REPLICA_URL"):
+        app.config["DATABASE_REPLICA_URL"] = config_module.normalise_database_url(
+            app.config["DATABASE_REPLICA_URL"]
+        )
     _check_safety(app)
     config_module.resolve_paths(app.config)
     _trust_proxies(app)
@@ -37,6 +41,9 @@ def create_app(config: dict | None = None) -> Flask:
     observability.init_app(app)
     headers.init_app(app)
     db.init_app(app)
+    from app import replica
+
+    replica.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     init_redis(app)
     jobs.init_app(app)

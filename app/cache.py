@@ -134,10 +134,13 @@ class DocumentCache:
     version: TextClause
     log: logging.Logger
 
-    def __init__(self, client: redis.Redis, settings: Settings, version_engine=None):
+    def __init__(self, client: redis.Redis, settings: Settings, version_pool_size: int = 0):
         self.client = client
-        # Where versions are read outside a transaction (else the application's engine).
-        self.version_engine = version_engine
+        # Versions are read outside a transaction from a pool of this size per database
+        # (the primary's, a replica's), or with the session's engine when 0.
+        self.version_pool_size = version_pool_size
+        self._version_engines: dict[str, Engine] = {}
+        self._version_engines_lock = threading.Lock()
         self.settings = settings
         self._down_until = 0.0
         self._recent = _Recent(settings.local_bytes) if settings.local_bytes else None
@@ -160,24 +163,49 @@ class DocumentCache:
         """The data version in one round trip: when the session has not begun a transaction
         (the request has read and written nothing yet), outside it, in autocommit, without
         the BEGIN and ROLLBACK the session's transaction would cost (a hit then sends nothing
-        else); otherwise in the session's transaction, which may have written."""
+        else); otherwise in the session's transaction, which may have written.
+
+        Always from the database the session reads from (a read replica: app/replica.py):
+        a page built from a replica that lags is stored under the replica's version, never
+        under the primary's newer one, where it would be served after the replica caught
+        up."""
         if isinstance(session, scoped_session):
             session = session()
         bind = session.get_bind()
         if not isinstance(bind, Engine) or session.in_transaction():
             return session.execute(self.version).one()._asdict()
-        if self.version_engine is None:
+        if not self.version_pool_size:
             with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 return connection.execute(self.version).one()._asdict()
+        engine = self._version_engine(bind)
         try:
-            return self._version_from_own_pool()
+            return self._version_from_own_pool(engine)
         except DBAPIError as error:  # a connection of the pool lost (its pool has no ping)
             if not error.connection_invalidated:
                 raise
-            return self._version_from_own_pool()
+            return self._version_from_own_pool(engine)
 
-    def _version_from_own_pool(self) -> dict:
-        with self.version_engine.connect() as connection:
+    def _version_engine(self, bind: Engine) -> Engine:
+        """The version's own pool for ``bind``'s database: in autocommit, without the ping
+        each checkout of the application's pool costs (a hit's one statement)."""
+        url = bind.url.render_as_string(hide_password=False)
+        engine = self._version_engines.get(url)
+        if engine is None:
+            with self._version_engines_lock:
+                engine = self._version_engines.get(url)
+                if engine is None:
+                    engine = self._version_engines[url] = create_engine(
+                        bind.url,
+                        isolation_level="AUTOCOMMIT",
+                        pool_pre_ping=False,
+                        pool_size=self.version_pool_size,
+                        max_overflow=self.version_pool_size,
+                        connect_args={"application_name": f"signale {self.name} version"},
+                    )
+        return engine
+
+    def _version_from_own_pool(self, engine: Engine) -> dict:
+        with engine.connect() as connection:
             return connection.exec_driver_sql(self.version.text).one()._asdict()
 
     @classmethod
@@ -274,18 +302,7 @@ def for_app(app, cache_class: type[DocumentCache], config_prefix: str) -> Docume
             bytes_per_minute=config[f"{config_prefix}_BYTES_PER_MINUTE"],
             local_bytes=config.get(f"{config_prefix}_LOCAL_BYTES", 0),
         )
-        # A pool of its own for the data version, when configured: in autocommit, without
-        # the ping each checkout of the application's pool costs (a hit's one statement).
+        # Pools of its own for the data version, when configured (one per database).
         pool_size = config.get(f"{config_prefix}_VERSION_POOL_SIZE", 0)
-        version_engine = None
-        if pool_size:
-            version_engine = create_engine(
-                config["SQLALCHEMY_DATABASE_URI"],
-                isolation_level="AUTOCOMMIT",
-                pool_pre_ping=False,
-                pool_size=pool_size,
-                connect_args={"application_name": f"signale {cache_class.name} version"},
-                max_overflow=pool_size,
-            )
-        cache = app.extensions[extension] = cache_class(client, settings, version_engine)
+        cache = app.extensions[extension] = cache_class(client, settings, pool_size)
     return cache

@@ -21,6 +21,7 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # Variables read without prefix, because every tool in the ecosystem uses these names.
 PLAIN_ENV = (
     "DATABASE_URL",
+    "DATABASE_REPLICA_URL",
     "REDIS_URL",
     "FIREBASE_AUTH_EMULATOR_HOST",
     "FIREBASE_PROJECT_ID",
@@ -50,6 +51,16 @@ def normalise_database_url(url: str) -> str:
 class Config:
     SIGNALE_ENV = "development"
     DATABASE_URL = DEFAULT_DATABASE_URL
+    # A streaming replica of DATABASE_URL for the read-only public traffic (app/replica.py:
+    # which views, what happens when it is down or behind); empty: everything on the
+    # primary. Its connections give up after CONNECT_TIMEOUT (at least 2 s, as libpq's);
+    # after a failure the primary serves the process's public reads for RETRY seconds; its
+    # lag is read at most every CHECK seconds, and beyond MAX_LAG the primary serves.
+    DATABASE_REPLICA_URL = ""
+    DATABASE_REPLICA_CONNECT_TIMEOUT_SECONDS = 2
+    DATABASE_REPLICA_RETRY_SECONDS = 5.0
+    DATABASE_REPLICA_CHECK_SECONDS = 1.0
+    DATABASE_REPLICA_MAX_LAG_SECONDS = 10.0
     REDIS_URL = DEFAULT_REDIS_URL
     LOG_LEVEL = "INFO"
 

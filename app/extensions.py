@@ -11,6 +11,7 @@ from flask_migrate import Migrate
 from flask_smorest import Api as _Api
 from flask_smorest.utils import prepare_response
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as _Session
 from sqlalchemy import MetaData
 from webargs.core import missing, parse_json
 from webargs.flaskparser import FlaskParser, is_json_request
@@ -27,7 +28,25 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+# Where a session sends every statement instead of its default engine, when set in its
+# ``info``: the read replica, for the views app.replica.public_read marks.
+READ_BIND = "signale.read_bind"
+
+
+class Session(_Session):
+    """``db.session``'s class: Flask-SQLAlchemy's, bound wholly elsewhere while its
+    ``info[READ_BIND]`` names an engine (app/replica.py)."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        routed = self.info.get(READ_BIND)
+        if bind is None and routed is not None:
+            return routed
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+db = SQLAlchemy(
+    metadata=MetaData(naming_convention=NAMING_CONVENTION), session_options={"class_": Session}
+)
 migrate = Migrate()
 
 

@@ -26,6 +26,7 @@ from app.mobility.schemas import (
     VehicleCollectionSchema,
 )
 from app.pagination import page_size
+from app.replica import public_read
 
 mobility = Blueprint(
     "mobility",
@@ -96,6 +97,7 @@ class Parkings(MethodView):
     @mobility.alt_response(304, description="Not modified (If-None-Match)")
     @mobility.alt_response(429, description="Too many requests from this address", **PROBLEM_DOC)
     @mobility.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
+    @public_read
     def get(self, args):
         """Car parks, on-street zones and spots near a point, nearest first: free spaces,
         occupancy, status, when observed, and whether that is stale"""
@@ -135,6 +137,7 @@ class ParkingHistory(MethodView):
     @mobility.alt_response(
         422, description="`from` not before `to`, or over 31 days apart", **PROBLEM_DOC
     )
+    @public_read
     def get(self, args, parking_id):
         """Occupancy of a car park, zone or spot over time, in hourly aggregates"""
         end = args["to"] or clock.now(db.session)
@@ -160,6 +163,7 @@ class Bikes(MethodView):
     @mobility.alt_response(304, description="Not modified (If-None-Match)")
     @mobility.alt_response(429, description="Too many requests from this address", **PROBLEM_DOC)
     @mobility.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
+    @public_read
     def get(self, args):
         """Bike-share stations near a point, nearest first: bikes and docks available"""
         page = _near("bikes", args)
@@ -184,6 +188,7 @@ class Traffic(MethodView):
     @mobility.alt_response(429, description="Too many requests from this address", **PROBLEM_DOC)
     @mobility.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
     @mobility.alt_response(422, description="`bbox` not a box in WGS 84", **PROBLEM_DOC)
+    @public_read
     def get(self, args):
         """Road segments and counters in a box, as GeoJSON: intensity, average speed, a
         congestion level, when observed, and whether that is stale"""
@@ -238,6 +243,7 @@ class Vehicles(MethodView):
     @mobility.alt_response(429, description="Too many requests from this address", **PROBLEM_DOC)
     @mobility.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
     @mobility.alt_response(422, description="`bbox` not a box in WGS 84", **PROBLEM_DOC)
+    @public_read
     def get(self, args):
         """Transit vehicles in a box, as GeoJSON points: route, trip, bearing, speed,
         occupancy, when observed, and whether that is stale"""

@@ -35,6 +35,7 @@ from app.open311.schemas import (
     ApiKeySchema,
 )
 from app.pagination import decode_cursor, page_size
+from app.replica import public_read
 from app.urls import public_base, public_url
 from app.users.models import Role
 
@@ -136,6 +137,7 @@ def discovery(fmt):
 
 
 @georeport.get(f"/services.{FMT}")
+@public_read
 def services(fmt):
     def build():
         document, changed_at = service.services(db.session, i18n.request_language())
@@ -145,6 +147,7 @@ def services(fmt):
 
 
 @georeport.get(f"/services/<service_code>.{FMT}")
+@public_read
 def service_definition(service_code, fmt):
     def build():
         definition, changed_at = service.service_definition(
@@ -165,6 +168,7 @@ def _presentation(extensions: bool) -> Presentation:
 
 
 @georeport.get(f"/requests.{FMT}")
+@public_read
 def requests(fmt):
     # The database's clock (app.clock), read only when the default window needs it.
     filters = arguments.search_filters(request.args, now=lambda: clock.now(db.session))
@@ -194,6 +198,7 @@ def create_request(fmt):
 
 
 @georeport.get(f"/requests/<request_id>.{FMT}")
+@public_read
 def request_by_id(request_id, fmt):
     extensions = (request.args.get("extensions") or "").lower() == "true"
 

@@ -20,6 +20,7 @@ from app.opendata.schemas import (
 )
 from app.opendata.tables import TABLES, StatisticsTable
 from app.pagination import decode_cursor, page_size, paginate
+from app.replica import public_read
 from app.urls import public_url_for
 
 blp = Blueprint(
@@ -83,6 +84,7 @@ class OpenDataFiles(MethodView):
     @blp.arguments(FileListArgsSchema, location="query")
     @blp.response(200, OpenDataFilePageSchema)
     @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
+    @public_read
     def get(self, args):
         """The published files: the statistics tables (CSV and JSON), the full reports
         files, then the daily ones, newest first. Reports columns: reference, category,
@@ -119,6 +121,7 @@ class OpenDataFileByName(MethodView):
     )
     @blp.alt_response(304, description="Not modified (If-None-Match, If-Modified-Since)")
     @blp.alt_response(404, description="No such file (yet)", **PROBLEM_DOC)
+    @public_read
     def get(self, name):
         """Download a file (GeoJSON, CSV or GeoParquet): cacheable, with its ETag and
         Last-Modified, and ranges where the storage allows"""
@@ -221,6 +224,7 @@ def _statistics_view(table: StatisticsTable):
         @blp.alt_response(
             503, description="Too long to compute now (statistics_busy)", **PROBLEM_DOC
         )
+        @public_read
         def get(self, args):
             return _statistics(table, args)
 
@@ -243,6 +247,7 @@ class Catalog(MethodView):
         }
     )
     @blp.alt_response(304, description="Not modified (If-None-Match)")
+    @public_read
     def get(self):
         """The open data catalogue (DCAT-AP, JSON-LD): each dataset (the reports' full and
         daily files, the statistics tables) with its licence (Licence Ouverte 2.0), update

@@ -16,6 +16,7 @@ from app.photos import processing
 from app.photos import service as photos
 from app.photos.models import Photo
 from app.photos.schemas import PhotoKindArgsSchema, PhotoPathSchema, PhotoSchema, PhotoUploadSchema
+from app.replica import public_read
 from app.reports import cache as page_cache
 from app.reports import contact, public, queries, service
 from app.reports import photos as report_photos
@@ -93,6 +94,7 @@ class Reports(MethodView):
     @blp.arguments(LIST_ARGS, location="query")
     @blp.response(200, ReportPageSchema)
     @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
+    @public_read
     def get(self, args):
         """Public reports near a point or in a box, newest first (cursor paginated)"""
         return _public_page(args, geojson=False)
@@ -104,6 +106,7 @@ class ReportsGeoJSON(MethodView):
     @blp.arguments(LIST_ARGS, location="query")
     @blp.response(200, ReportCollectionSchema)
     @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
+    @public_read
     def get(self, args):
         """The same list as a GeoJSON FeatureCollection for maps (`next_cursor` included)"""
         return _public_page(args, geojson=True)
@@ -164,6 +167,7 @@ class Suggestions(MethodView):
     @blp.arguments(SUGGESTION_ARGS, location="query")
     @blp.response(200, SuggestionListSchema)
     @blp.alt_response(422, description="No such category", **PROBLEM_DOC)
+    @public_read
     def get(self, args):
         """Before submitting: "is it one of these?" (open reports of the category within
         250 m, best 5, nearest first)"""
