@@ -10,6 +10,8 @@ from worker import jobs
 
 SCHEDULE = (
     (jobs.sweep_photos, 60),
+    (jobs.bring_photos_in_line, 600),
+    (jobs.delete_withdrawn_photo_files, 3600),
     (jobs.purge_idempotency_keys, 3600),
     (jobs.sweep_open311_media, 600),
     # Each feed has its own interval: the dispatcher queues those due.

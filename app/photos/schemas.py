@@ -19,6 +19,44 @@ class PhotoKindArgsSchema(ma.Schema):
     )
 
 
+class BoxSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    source = ma.fields.String(
+        required=True, metadata={"description": "auto (found by detection) or desk (drawn)"}
+    )
+    kind = ma.fields.String(required=True, metadata={"description": "face, plate or desk"})
+    score = ma.fields.Float(required=True, metadata={"description": "The detector's confidence"})
+    left = ma.fields.Float(required=True, metadata={"description": "Fraction of the width"})
+    top = ma.fields.Float(required=True, metadata={"description": "Fraction of the height"})
+    right = ma.fields.Float(required=True)
+    bottom = ma.fields.Float(required=True)
+    active = ma.fields.Boolean(
+        required=True, metadata={"description": "Blurred now (false: removed by the desk)"}
+    )
+    drawn_by = ma.fields.String(allow_none=True, required=True)
+    drawn_at = ma.fields.String(allow_none=True, required=True)
+    removed_by = ma.fields.String(allow_none=True, required=True)
+    removed_at = ma.fields.String(allow_none=True, required=True)
+
+
+class PhotoModerationSchema(ma.Schema):
+    version = ma.fields.Integer(
+        required=True, metadata={"description": "The photo's ETag: send it in If-Match"}
+    )
+    hidden = ma.fields.Boolean(required=True, metadata={"description": "Hidden by the desk"})
+    boxes = ma.fields.List(ma.fields.Nested(BoxSchema), required=True)
+    has_original = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "An unblurred original is kept (GET .../original, audited)"},
+    )
+    detected = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "Detection ran (false: processed before blurring existed)"},
+    )
+    moderated_by = ma.fields.String(allow_none=True, required=True)
+    moderated_at = ma.fields.DateTime(allow_none=True, required=True)
+
+
 class PhotoSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS))
@@ -34,6 +72,47 @@ class PhotoSchema(ma.Schema):
     thumbnail_url = ma.fields.String(allow_none=True, required=True)
     width = ma.fields.Integer(allow_none=True, required=True)
     height = ma.fields.Integer(allow_none=True, required=True)
+    public = ma.fields.Boolean(
+        metadata={
+            "description": "Shown to the public (ready and not hidden); given to its "
+            "uploader and the report's staff only"
+        }
+    )
+    moderation = ma.fields.Nested(
+        PhotoModerationSchema,
+        metadata={"description": "For the report's staff only: its boxes, hidden, version"},
+    )
+
+
+class BoxInSchema(ma.Schema):
+    """A box to keep (``id``) or a new one to draw (its four sides, fractions in [0, 1])."""
+
+    id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=10_000))
+    left = ma.fields.Float(allow_nan=False)
+    top = ma.fields.Float(allow_nan=False)
+    right = ma.fields.Float(allow_nan=False)
+    bottom = ma.fields.Float(allow_nan=False)
+
+    @ma.validates_schema
+    def _one_or_the_other(self, data, **kwargs):
+        sides = [side for side in ("left", "top", "right", "bottom") if side in data]
+        if "id" in data and sides:
+            raise ma.ValidationError("give either id (a box to keep) or its four sides, not both")
+        if "id" not in data and len(sides) != 4:
+            raise ma.ValidationError("a new box needs left, top, right and bottom")
+
+
+class BoxesInSchema(ma.Schema):
+    boxes = ma.fields.List(
+        ma.fields.Nested(BoxInSchema),
+        required=True,
+        validate=ma.validate.Length(max=100),
+        metadata={
+            "description": "The photo's boxes as the desk wants them: {id} for each box to "
+            "keep (the others are removed, and stay removed), {left, top, right, bottom} for "
+            "each new one"
+        },
+    )
 
 
 class PhotoPathSchema(ma.Schema):
