@@ -51,14 +51,14 @@ def shown(records: list[dict]) -> list[dict]:
     return [{**r, "active": r["removed_at"] is None} for r in records]
 
 
-def valid_side(box: dict) -> str | None:
-    """What is wrong with a drawn box's sides ({left, top, right, bottom} in [0, 1]), as a
-    message code, or None."""
-    if any(not 0.0 <= box[side] <= 1.0 for side in SIDES):
-        return "box_outside_image"
-    if box["right"] - box["left"] < MIN_SIDE or box["bottom"] - box["top"] < MIN_SIDE:
-        return "box_empty"
-    return None
+def inside(box: dict) -> bool:
+    """Whether a drawn box ({left, top, right, bottom}) lies within the image: [0, 1]."""
+    return all(0.0 <= box[side] <= 1.0 for side in SIDES)
+
+
+def sized(box: dict) -> bool:
+    """Whether a drawn box has a size: right beyond left, bottom beyond top."""
+    return box["right"] - box["left"] >= MIN_SIDE and box["bottom"] - box["top"] >= MIN_SIDE
 
 
 def changed(

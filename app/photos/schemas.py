@@ -84,34 +84,38 @@ class PhotoSchema(ma.Schema):
     )
 
 
+def _side(description: str) -> ma.fields.Float:
+    return ma.fields.Float(
+        required=True,
+        allow_nan=False,
+        metadata={"description": description, "minimum": 0, "maximum": 1},
+    )
+
+
 class BoxInSchema(ma.Schema):
-    """A box to keep (``id``) or a new one to draw (its four sides, fractions in [0, 1])."""
+    """A box to draw: its sides in fractions of the image's width and height."""
 
-    id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=10_000))
-    left = ma.fields.Float(allow_nan=False)
-    top = ma.fields.Float(allow_nan=False)
-    right = ma.fields.Float(allow_nan=False)
-    bottom = ma.fields.Float(allow_nan=False)
-
-    @ma.validates_schema
-    def _one_or_the_other(self, data, **kwargs):
-        sides = [side for side in ("left", "top", "right", "bottom") if side in data]
-        if "id" in data and sides:
-            raise ma.ValidationError("give either id (a box to keep) or its four sides, not both")
-        if "id" not in data and len(sides) != 4:
-            raise ma.ValidationError("a new box needs left, top, right and bottom")
+    left = _side("Left side, a fraction of the width")
+    top = _side("Top side, a fraction of the height")
+    right = _side("Right side, more than left")
+    bottom = _side("Bottom side, more than top")
 
 
 class BoxesInSchema(ma.Schema):
-    boxes = ma.fields.List(
-        ma.fields.Nested(BoxInSchema),
+    keep = ma.fields.List(
+        ma.fields.Integer(validate=ma.validate.Range(min=1, max=10_000)),
         required=True,
         validate=ma.validate.Length(max=100),
         metadata={
-            "description": "The photo's boxes as the desk wants them: {id} for each box to "
-            "keep (the others are removed, and stay removed), {left, top, right, bottom} for "
-            "each new one"
+            "description": "The ids of the boxes to keep blurred (or to blur again); every "
+            "other box is removed, and stays removed"
         },
+    )
+    add = ma.fields.List(
+        ma.fields.Nested(BoxInSchema),
+        load_default=list,
+        validate=ma.validate.Length(max=100),
+        metadata={"description": "New boxes the desk draws (the same box twice is one)"},
     )
 
 

@@ -152,25 +152,29 @@ def set_boxes(
     photo = _moderated(session, actor, report_id, photo_id)
     if photo.original_key is None:
         raise Conflict("photo_no_original", id=photo.id)
-    if len(add) + len(photo.boxes) > boxes.MAX_BOXES:
-        raise Problem("too_many_boxes", 422, limit=boxes.MAX_BOXES)
     unknown = keep - {r["id"] for r in photo.boxes}
     if unknown:
         raise Problem("unknown_box", 422, ids=", ".join(str(i) for i in sorted(unknown)))
     for index, box in enumerate(add):
-        wrong = boxes.valid_side(box)
-        if wrong:
-            message = i18n.message(wrong)
-            raise Problem(wrong, 422, errors={"json": {"boxes": {str(index): [message]}}})
+        if not boxes.inside(box):
+            raise Problem("box_outside_image", 422, errors=_box_error(index, "box_outside_image"))
+        if not boxes.sized(box):
+            raise Problem("box_empty", 422, errors=_box_error(index, "box_empty"))
     updated = boxes.changed(
         photo.boxes, keep=keep, add=add, actor=actor.uid, now=clock.now(session)
     )
     if updated is None:
         return _unchanged(session, photo)
+    if len(updated) > boxes.MAX_BOXES:
+        raise Problem("too_many_boxes", 422, limit=boxes.MAX_BOXES)
     _check_version(photo, versions)
     photo.boxes = updated
     withdrawn = photos.republish(photo)
     return _moderation_done(session, actor, photo, withdrawn)
+
+
+def _box_error(index: int, code: str) -> dict:
+    return {"json": {"add": {str(index): [i18n.message(code)]}}}
 
 
 def set_hidden(

@@ -422,18 +422,17 @@ class PhotoBoxes(MethodView):
     @blp.arguments(BoxesInSchema)
     @blp.response(200, PhotoSchema, headers=PHOTO_ETAG_HEADER)
     def put(self, data, report_id, photo_id):
-        """Set the photo's blur boxes (the report's desk): keep some by id, draw new ones;
-        a removed box stays removed. The public files are written again at once, blurred;
+        """Set the photo's blur boxes (the report's desk): `keep` some by id, `add` new
+        ones; a removed box stays removed. The public files are written again at once, blurred;
         the old ones are withdrawn"""
-        boxes = data["boxes"]
         photo = report_photos.set_boxes(
             db.session,
             actor=current_identity(),
             report_id=report_id,
             photo_id=photo_id,
             versions=if_match_versions(),
-            keep={b["id"] for b in boxes if "id" in b},
-            add=[b for b in boxes if "id" not in b],
+            keep=set(data["keep"]),
+            add=data["add"],
         )
         return _moderated(photo)
 

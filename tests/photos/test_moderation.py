@@ -103,10 +103,13 @@ def read(client, headers, report_id, photo_id):
     return response.get_json(), response.headers["ETag"]
 
 
-def put_boxes(client, headers, report_id, photo_id, boxes, etag=None):
+def put_boxes(client, headers, report_id, photo_id, add, etag=None, keep=()):
+    """Set the photo's boxes: ``keep`` these ids, ``add`` these new ones."""
     extra = {"If-Match": etag} if etag else {}
     return client.put(
-        url(report_id, photo_id, "/boxes"), json={"boxes": boxes}, headers={**headers, **extra}
+        url(report_id, photo_id, "/boxes"),
+        json={"keep": list(keep), "add": add},
+        headers={**headers, **extra},
     )
 
 
@@ -188,7 +191,7 @@ def test_a_removed_box_stays_removed_when_the_photo_is_rendered_again(
     first = put_boxes(client, agent, report_id, photo_id, [FACE], etag)
     (box,) = first.get_json()["moderation"]["boxes"]
     # Remove it: the public image is the original again.
-    removed = put_boxes(client, agent, report_id, photo_id, [], first.headers["ETag"])
+    removed = put_boxes(client, agent, report_id, photo_id, [], first.headers["ETag"], keep=[])
     assert removed.status_code == 200
     (gone,) = removed.get_json()["moderation"]["boxes"]
     assert (gone["id"], gone["active"]) == (box["id"], False) and gone["removed_by"]
@@ -237,34 +240,33 @@ def test_moderation_needs_the_current_etag(app, client, headers, photo_of):
 
 
 @pytest.mark.parametrize(
-    ("boxes", "code"),
+    ("body", "code"),
     [
-        ([{"left": -0.1, "top": 0.2, "right": 0.5, "bottom": 0.5}], "box_outside_image"),
-        ([{"left": 0.1, "top": 0.2, "right": 1.2, "bottom": 0.5}], "box_outside_image"),
-        ([{"left": 0.5, "top": 0.2, "right": 0.5, "bottom": 0.5}], "box_empty"),
-        ([{"left": 0.6, "top": 0.2, "right": 0.5, "bottom": 0.5}], "box_empty"),
-        ([{"id": 42}], "unknown_box"),
-        ([FACE] * 2 + [{**FACE, "left": i / 100} for i in range(1, 50)], "too_many_boxes"),
-        ([{"left": 0.1, "top": 0.2}], "validation_failed"),
-        ([{"id": 1, **FACE}], "validation_failed"),
-        ([{"left": "nan", "top": 0.2, "right": 0.5, "bottom": 0.5}], "validation_failed"),
-        ([FACE] * 101, "validation_failed"),
+        ({"keep": [], "add": [{**FACE, "left": -0.1}]}, "box_outside_image"),
+        ({"keep": [], "add": [{**FACE, "right": 1.2}]}, "box_outside_image"),
+        ({"keep": [], "add": [{**FACE, "right": FACE["left"]}]}, "box_empty"),
+        ({"keep": [], "add": [{**FACE, "bottom": 0.1}]}, "box_empty"),
+        ({"keep": [42], "add": []}, "unknown_box"),
+        ({"keep": [], "add": [{**FACE, "left": i / 400} for i in range(51)]}, "too_many_boxes"),
+        ({"keep": [], "add": [{"left": 0.1, "top": 0.2}]}, "validation_failed"),
+        ({"add": [FACE]}, "validation_failed"),
+        ({"keep": [], "add": [{**FACE, "left": "nan"}]}, "validation_failed"),
+        ({"keep": [], "add": [FACE] * 101}, "validation_failed"),
     ],
 )
-def test_a_wrong_box_is_a_clear_422_and_changes_nothing(
-    app, client, headers, photo_of, boxes, code
-):
+def test_a_wrong_box_is_a_clear_422_and_changes_nothing(app, client, headers, photo_of, body, code):
     report_id = make_report(app, reporter=ANA)
     photo_id = photo_of(report_id)
-    agent = headers(Role.AGENT)
-    response = put_boxes(client, agent, report_id, photo_id, boxes, '"1"')
+    agent = {**headers(Role.AGENT), "If-Match": '"1"'}
+    path = url(report_id, photo_id, "/boxes")
+    response = client.put(path, json=body, headers=agent)
     assert response.status_code == 422, response.get_data(as_text=True)
-    body = response.get_json()
-    assert body["code"] == code and body["detail"]
-    english = put_boxes(
-        client, {**agent, "Accept-Language": "en"}, report_id, photo_id, boxes, '"1"'
-    )
-    assert english.get_json()["detail"] != body["detail"]
+    problem = response.get_json()
+    assert problem["code"] == code and problem["detail"]
+    if code in ("box_outside_image", "box_empty"):
+        assert problem["errors"]["json"]["add"]["0"]
+    english = client.put(path, json=body, headers={**agent, "Accept-Language": "en"})
+    assert english.get_json()["detail"] != problem["detail"]
     assert row(app, photo_id).version == 1 and row(app, photo_id).boxes == []
 
 
