@@ -291,6 +291,12 @@ def body_limit(limit: int):
     return decorator
 
 
+PHOTO_ETAG_HEADER = {
+    "ETag": {
+        "description": "The photo's moderation version: send it in If-Match",
+        "schema": {"type": "string"},
+    }
+}
 # A report's photos: its sub-resources, documented under the photos' tag (app.photos.views,
 # which serves the files they become).
 PHOTOS_TAG = ["photos"]
@@ -351,7 +357,7 @@ class Photos(MethodView):
 class PhotoById(MethodView):
     @roles_required(blp)
     @blp.arguments(PhotoPathSchema, location="path", as_kwargs=True)
-    @blp.response(200, PhotoSchema)
+    @blp.response(200, PhotoSchema, headers=PHOTO_ETAG_HEADER)
     @blp.alt_response(404, description="No such photo (or not visible to you)", **PROBLEM_DOC)
     def get(self, report_id, photo_id):
         """One photo: its processing status to its uploader, with its moderation to the
@@ -371,12 +377,6 @@ class PhotoById(MethodView):
         return view, {"ETag": report_photos.photo_etag(photo)}
 
 
-PHOTO_ETAG_HEADER = {
-    "ETag": {
-        "description": "The photo's moderation version: send it in If-Match",
-        "schema": {"type": "string"},
-    }
-}
 PHOTO_IF_MATCH_PARAMETER = {
     "in": "header",
     "name": "If-Match",
