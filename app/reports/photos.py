@@ -169,7 +169,11 @@ def set_boxes(
         raise Problem("too_many_boxes", 422, limit=boxes.MAX_BOXES)
     _check_version(photo, versions)
     photo.boxes = updated
-    withdrawn = photos.republish(photo)
+    try:
+        withdrawn = photos.republish(photo)
+    except FileNotFoundError as exc:  # the storage lost it: nothing left to blur from
+        log.error("photo original missing", extra={"photo_id": photo.id})
+        raise Conflict("photo_no_original", id=photo.id) from exc
     return _moderation_done(session, actor, photo, withdrawn)
 
 

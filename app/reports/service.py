@@ -324,7 +324,8 @@ def present(
     elif not exact:  # never the exact place by omission
         raise ValueError("a public view of a report needs its public projection")
     shown = (
-        present_photo(p, owner=view["is_mine"], staff=exact and not view["is_mine"]) for p in photos
+        present_photo(p, owner=view["is_mine"], staff=staff is not None and staff.handles)
+        for p in photos
     )
     view["photos"] = [p for p in shown if p is not None]
     if staff is not None:  # how the control centre handles it; never shown to residents

@@ -542,3 +542,19 @@ def test_the_cli_brings_older_photos_in_line(app, photo_of):
     assert result.exit_code == 0, result.output
     assert "1 photo(s) brought in line" in result.output
     assert row(app, photo_id).original_key is not None
+
+
+def test_an_original_the_storage_lost_is_a_clear_answer_not_an_error(
+    app, client, headers, photo_of
+):
+    report_id = make_report(app, reporter=ANA)
+    photo_id = photo_of(report_id)
+    with app.app_context():
+        photos.storage().delete(row(app, photo_id).original_key)
+    agent = headers(Role.AGENT)
+    response = put_boxes(client, agent, report_id, photo_id, [FACE], '"1"')
+    assert (response.status_code, response.get_json()["code"]) == (409, "photo_no_original")
+    assert row(app, photo_id).version == 1 and row(app, photo_id).boxes == []
+    seen = client.get(url(report_id, photo_id, "/original"), headers=agent)
+    assert (seen.status_code, seen.get_json()["code"]) == (404, "photo_no_original")
+    assert audit_rows(app) == []
