@@ -5,6 +5,7 @@ from pathlib import Path
 
 from flask import Blueprint, Flask
 from swagger_ui_bundle import swagger_ui_path
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as config_module
 from app import errors, jobs
@@ -29,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     _check_safety(app)
     config_module.resolve_paths(app.config)
+    _trust_proxies(app)
 
     from app.ops import headers, observability
 
@@ -55,6 +57,17 @@ def create_app(config: dict | None = None) -> Flask:
     errors.register(app)
     _register_cli(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind a load balancer every request comes from the balancer's address: the abuse
+    limits per address would count a whole city as one client. With TRUSTED_PROXIES set to
+    the number of proxies in front of gunicorn, each appending X-Forwarded-For (and
+    -Proto), the client's address is read that many hops back; with 0 the headers are
+    ignored, since a client may write them."""
+    hops = int(app.config["TRUSTED_PROXIES"])
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _check_safety(app: Flask) -> None:

@@ -82,6 +82,19 @@ class Config:
     S3_SECRET_ACCESS_KEY = ""
     MEDIA_ROOT = "var/media"
 
+    # The photo pipeline's sweep (worker/cron.py): how often it looks for photos whose job
+    # was lost (Redis flushed, a worker SIGKILLed while holding it), and how long a photo
+    # may stay processing before its job is taken for lost and queued again (unless the job
+    # still waits in the queue or for its retry). Longer than a photo takes to process: a
+    # job still running is queued again too, and its second run finds nothing to do.
+    PHOTOS_SWEEP_INTERVAL_SECONDS = 60
+    PHOTOS_SWEEP_AFTER_SECONDS = 120
+
+    # Proxies in front of gunicorn that append the client's address to X-Forwarded-For
+    # (a load balancer: 1; a CDN, then the balancer: 2). The per-address abuse limits count
+    # the address found that many hops back; 0: the header is ignored (a client writes it).
+    TRUSTED_PROXIES = 0
+
     # Abuse limits (flask-limiter syntax; several separated by ";").
     RATELIMIT_ENABLED = True
     RATELIMIT_KEY_PREFIX = "signale"
@@ -197,6 +210,9 @@ class Config:
     NOTIFICATIONS_MAX_ATTEMPTS = 8
     NOTIFICATIONS_RETRY_BASE_SECONDS = 30
     NOTIFICATIONS_RETRY_MAX_SECONDS = 3600
+    # How often the worker's cron process queues the dispatcher again when due pushes wait
+    # with none in flight (a lost job, a SIGKILLed worker's lease over, retries come due).
+    NOTIFICATIONS_SWEEP_INTERVAL_SECONDS = 30
     # Area alerts: subscriptions per resident, at most one alert per subscription this
     # often, and how long after its creation a report waits to be told of (its intake may
     # still be committing: a report stamped earlier than the watermark would be missed).

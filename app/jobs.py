@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 
 import redis
 from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job as RqJob
+from rq.job import JobStatus
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -82,6 +85,22 @@ class Job:
             )
             return False
 
+    def requeue(self, *args) -> bool:
+        """Queue it again for a sweep that found its work still undone, unless its rq job
+        (``id_prefix`` jobs: their id is known) still waits to run: in its queue, or for a
+        retry. Queueing it then would put a second run behind the first, and a backlog
+        older than the sweep's delay would grow by itself at every sweep (each waiting job
+        once more). A job started is queued again: its worker may have died holding it (a
+        live one makes the second run a no-op). False when not queued."""
+        if self.id_prefix:
+            job_id = "-".join([self.id_prefix, *(str(a) for a in args)])
+            try:
+                if _waits(job_id):
+                    return False
+            except (redis.RedisError, OSError):
+                pass  # enqueue says so in the log
+        return self.enqueue(*args)
+
     def waiting_key(self) -> str:
         """The marker of a coalesced run waiting in this process's queue."""
         return f"{self.coalesce_key}:{worker_queues()[0]}"
@@ -91,6 +110,22 @@ class Job:
         run. With Redis down the marker expires on its own."""
         with contextlib.suppress(redis.RedisError, OSError):
             redis_client().delete(self.waiting_key())
+
+
+def _waits(job_id: str) -> bool:
+    """Whether the rq job will run without being queued again: in the queue jobs go to (a
+    job's record alone says queued also when a worker took it and died before starting
+    it), or scheduled there for its retry."""
+    ours = queue()
+    try:
+        status = RqJob.fetch(job_id, connection=ours.connection).get_status()
+    except NoSuchJobError:
+        return False
+    if status == JobStatus.QUEUED:
+        return ours.connection.lpos(ours.key, job_id) is not None
+    if status == JobStatus.SCHEDULED:
+        return job_id in ours.scheduled_job_registry
+    return False
 
 
 def after_commit(session: Session, job: Job, *args) -> None:

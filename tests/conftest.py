@@ -323,6 +323,7 @@ def token_for(app, crew_code) -> Callable[..., str]:
                 Role.AGENT: {"desks": ["voirie"]},
                 Role.SUPERVISOR: {"desks": ["voirie", "eclairage"]},
                 Role.ADMIN: {},
+                Role.PRIVACY_OFFICER: {},
             }[role]
             with app.app_context():
                 put_user(db.session, actor=None, uid=uid, role=role, **assignment)

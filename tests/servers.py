@@ -62,6 +62,9 @@ def gunicorn(database_url: str, media_root: Path, *, workers: int = 1, env: dict
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # A process group of its own (master and workers): a test may kill the whole node
+        # (os.killpg) as a machine's loss would, without touching the test's own group.
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 120  # a bound for a loaded machine, not a measure

@@ -126,3 +126,31 @@ def test_a_job_on_a_condition_is_queued_only_if_it_holds_at_commit(session, rq_q
     finally:
         current_app.config.pop("TEST_JOBS_ON")
     assert queued(rq_queue) == [("worker.jobs.ping", ("on",))]
+
+
+def test_a_sweep_queues_again_a_job_taken_off_its_queue_but_not_one_awaiting_its_retry(
+    app, rq_queue, redis_conn
+):
+    from datetime import UTC, datetime, timedelta
+
+    from rq.job import Job as RqJob
+
+    keyed = Job("worker.jobs.ping", id_prefix="ping-sweep")
+    with app.app_context():
+        assert keyed.enqueue("a") is True
+        assert keyed.requeue("a") is False  # waits in the queue: one run is enough
+        # A worker took it off the queue and died before starting it: its record still
+        # says queued, but nothing would run it.
+        rq_queue.remove("ping-sweep-a")
+        assert keyed.requeue("a") is True
+        assert rq_queue.job_ids == ["ping-sweep-a"]
+        # Failed once, it waits for its retry's time: the scheduler will queue it.
+        rq_queue.remove("ping-sweep-a")
+        job = RqJob.fetch("ping-sweep-a", connection=redis_conn)
+        rq_queue.schedule_job(job, datetime.now(UTC) + timedelta(minutes=5))
+        assert keyed.requeue("a") is False
+        assert rq_queue.job_ids == []
+        # Redis lost it: queued again.
+        job.delete()
+        assert keyed.requeue("a") is True
+        assert rq_queue.job_ids == ["ping-sweep-a"]

@@ -126,3 +126,39 @@ def test_a_retried_photo_upload_gets_its_answer_after_the_limit(limited, token_f
     padded = upload(client, me, f"{report_id:04d}", 0)
     assert padded.status_code == 202, padded.get_json()
     assert padded.get_json()["id"] == first.get_json()["id"]
+
+
+def behind_the_balancer(application):
+    """A test client whose requests all come from the balancer's address, each naming its
+    client in X-Forwarded-For as HAProxy's ``option forwardfor`` does."""
+    client = application.test_client()
+    client.environ_base["REMOTE_ADDR"] = "10.0.0.2"
+    return client
+
+
+def test_behind_a_trusted_balancer_each_client_address_has_its_own_limit(database_url, auth):
+    proxied = make_app(
+        database_url,
+        RATELIMIT_KEY_PREFIX=f"rl-{uuid.uuid4().hex[:8]}",
+        RATELIMIT_REPORTS_PER_IP="2/minute",
+        TRUSTED_PROXIES=1,
+    )
+    client = behind_the_balancer(proxied)
+
+    def post_from(address, n):
+        headers = {**auth(uid=f"p{n}"), "X-Forwarded-For": address}
+        return post(client, headers, n).status_code
+
+    assert [post_from("203.0.113.5", n) for n in range(3)] == [201, 201, 429]
+    # Another resident's phone, through the same balancer: its own count.
+    assert post_from("198.51.100.7", 3) == 201
+
+
+def test_without_trusted_proxies_x_forwarded_for_is_ignored(limited, auth):
+    client = behind_the_balancer(limited)
+    # A client writing another address at each request gains nothing.
+    codes = [
+        post(client, {**auth(uid=f"s{n}"), "X-Forwarded-For": f"203.0.113.{n}"}, n).status_code
+        for n in range(5)
+    ]
+    assert codes == [201, 201, 201, 201, 429]

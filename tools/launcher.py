@@ -7,7 +7,7 @@ system's binaries. When PostGIS or Redis is missing and we are root on Debian, i
 Debian packages; otherwise stop with the exact packages to install. Everything this process
 starts, it stops on exit. The web pages' npm packages are installed in ``static/node_modules``
 from the lockfile (``npm ci``) for `make run` and `make test`, and Debian's Chromium and
-chromedriver for the browser tests.
+chromedriver for the browser tests, and Debian's HAProxy for the multi-node test.
 
     python -m tools.launcher run      # migrate, load reference data, serve API + worker
                                       # (+ the demo feed simulator, SIGNALE_SIMULATOR=off,
@@ -21,6 +21,7 @@ chromedriver for the browser tests.
 """
 
 import contextlib
+import ctypes
 import hashlib
 import os
 import pwd
@@ -144,6 +145,37 @@ def ensure_chromium() -> None:
     """Debian's Chromium and its chromedriver, which the browser tests (tests/web) drive."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         apt_install("chromium", "chromium-driver")
+
+
+# OpenCV's wheel (the photos' face and plate detection, app/photos/detection) links these
+# system libraries: a Debian without a desktop may lack them.
+OPENCV_LIBRARIES = {
+    "libGL.so.1": "libgl1",
+    "libglib-2.0.so.0": "libglib2.0-0",
+    "libxcb.so.1": "libxcb1",
+}
+
+
+def ensure_image_libraries() -> None:
+    """The system libraries OpenCV loads, installed from Debian when one is missing."""
+    missing = []
+    for library, package in OPENCV_LIBRARIES.items():
+        try:
+            ctypes.CDLL(library)
+        except OSError:
+            missing.append(package)
+    if missing:
+        apt_install(*missing)
+
+
+HAPROXY = Path("/usr/sbin/haproxy")
+
+
+def ensure_haproxy() -> None:
+    """Debian's HAProxy, the load balancer the multi-node test puts in front of two API
+    nodes (tests/scale)."""
+    if not HAPROXY.exists():
+        apt_install("haproxy")
 
 
 # --- PostgreSQL + PostGIS --------------------------------------------------------------
@@ -501,6 +533,7 @@ def sign_in_banner(env: dict, url: str | None) -> str:
 
 def run() -> int:
     ensure_static_packages()
+    ensure_image_libraries()
     services = provision()
     children: list[subprocess.Popen] = []
     stopping = False
@@ -698,6 +731,8 @@ def wait_ready(url: str, children: list[subprocess.Popen], timeout: float = 60) 
 def test(pytest_args: list[str]) -> int:
     ensure_static_packages()
     ensure_chromium()
+    ensure_image_libraries()
+    ensure_haproxy()
     services = provision()
     try:
         # The suite creates its own database per run on this server, and uses Redis db 15.
@@ -710,6 +745,7 @@ def test(pytest_args: list[str]) -> int:
 
 
 def bench(args: list[str]) -> int:
+    ensure_image_libraries()
     services = provision()
     try:
         env = development_env(services)

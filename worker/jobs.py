@@ -23,14 +23,19 @@ def process_photo(photo_id: int) -> str:
     return run(db.session, photo_id)
 
 
-def sweep_photos(older_than_seconds: int = 120) -> int:
-    """Queue again the photos still processing: their job was lost (Redis flush, crash)."""
+def sweep_photos(older_than_seconds: float | None = None) -> int:
+    """Queue again the photos still processing after ``older_than_seconds`` (by default
+    PHOTOS_SWEEP_AFTER_SECONDS): their job was lost (Redis flush, crash)."""
     from datetime import timedelta
+
+    from flask import current_app
 
     from app.photos.service import PROCESS_PHOTO, due_for_processing
 
+    if older_than_seconds is None:
+        older_than_seconds = float(current_app.config["PHOTOS_SWEEP_AFTER_SECONDS"])
     due = due_for_processing(db.session, timedelta(seconds=older_than_seconds))
-    return sum(PROCESS_PHOTO.enqueue(photo_id) for photo_id in due)
+    return sum(PROCESS_PHOTO.requeue(photo_id) for photo_id in due)
 
 
 def bring_photos_in_line(batch: int = 50) -> int:
@@ -90,7 +95,7 @@ def sweep_open311_media(older_than_seconds: int = 600) -> int:
     from app.open311.service import FETCH_MEDIA, pending_media
 
     due = pending_media(db.session, timedelta(seconds=older_than_seconds))
-    return sum(FETCH_MEDIA.enqueue(report_id) for report_id in due)
+    return sum(FETCH_MEDIA.requeue(report_id) for report_id in due)
 
 
 def dispatch_feed_polls() -> int:

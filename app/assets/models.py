@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.personal_data import not_personal
 
 # Each kind of equipment, in French and English (for staff: sensor-opened tickets...).
 KIND_NAMES = {
@@ -35,6 +36,11 @@ REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+CITY_EQUIPMENT = not_personal(
+    "the city's equipment (a street light, a bin): its name and place, no person"
+)
 
 
 class Asset(db.Model):
@@ -59,12 +65,15 @@ class Asset(db.Model):
     # This index serves listings by kind; "nearest of kind K" has its own (above).
     kind: Mapped[str] = mapped_column(String(20), index=True)
     reference: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str | None] = mapped_column(String(200))
-    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+    name: Mapped[str | None] = mapped_column(String(200), info=CITY_EQUIPMENT)
+    geom = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=True), nullable=False, info=CITY_EQUIPMENT
+    )
     # Lambert-93, metres: what nearest-asset queries and their GiST index use.
     geom_l93 = mapped_column(
         Geometry("POINT", srid=2154, spatial_index=True),
         Computed("ST_Transform(geom, 2154)", persisted=True),
+        info=CITY_EQUIPMENT,
     )
     status: Mapped[str] = mapped_column(
         String(20), default="in_service", server_default="in_service"

@@ -5,6 +5,17 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.personal_data import personal
+
+# The reads of personal data go after the retention schedule's delay; the rest stays.
+_LOGGED = personal(
+    "staff_uid",
+    purpose="access_audit",
+    basis="legal_obligation",
+    audience=("supervisors", "privacy_officer"),
+    retention="personal_data_reads",
+    kept="other_audit_events",
+)
 
 
 class AuditEvent(db.Model):
@@ -17,10 +28,12 @@ class AuditEvent(db.Model):
     at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), index=True
     )
-    actor_uid: Mapped[str] = mapped_column(String(128), index=True)
+    # A member of staff's uid; an erasure's event names a tombstone, not the resident.
+    actor_uid: Mapped[str] = mapped_column(String(128), index=True, info=_LOGGED)
     actor_role: Mapped[str] = mapped_column(String(20))
     action: Mapped[str] = mapped_column(String(60))
     subject_type: Mapped[str] = mapped_column(String(40))
-    subject_id: Mapped[str] = mapped_column(String(128))
+    # A report's id, or the uid of the staff account an admin read or changed.
+    subject_id: Mapped[str] = mapped_column(String(128), info=_LOGGED)
     request_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")

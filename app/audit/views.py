@@ -15,7 +15,7 @@ blp = Blueprint(
 
 @blp.route("/audit/personal-data-reads")
 class PersonalDataReads(MethodView):
-    @roles_required(blp, Role.SUPERVISOR, Role.ADMIN)
+    @roles_required(blp, Role.SUPERVISOR, Role.ADMIN, Role.PRIVACY_OFFICER)
     @blp.arguments(PersonalDataReadArgsSchema, location="query")
     @blp.response(200, PersonalDataReadPageSchema)
     @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)

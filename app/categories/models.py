@@ -5,6 +5,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.personal_data import not_personal
 
 # Groups shown to residents, in display order: code -> (French, English).
 GROUPS = {
@@ -30,8 +31,8 @@ class Category(db.Model):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     group: Mapped[str] = mapped_column(String(30))
     position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    name_fr: Mapped[str] = mapped_column(String(120))
-    name_en: Mapped[str] = mapped_column(String(120))
+    name_fr: Mapped[str] = mapped_column(String(120), info=not_personal("a category's name"))
+    name_en: Mapped[str] = mapped_column(String(120), info=not_personal("a category's name"))
     hint_fr: Mapped[str | None] = mapped_column(String(500))
     hint_en: Mapped[str | None] = mapped_column(String(500))
     icon: Mapped[str] = mapped_column(String(40))
@@ -39,7 +40,9 @@ class Category(db.Model):
     # "Urgent: call this number instead" (gas smell, person in danger...).
     urgent_notice_fr: Mapped[str | None] = mapped_column(String(500))
     urgent_notice_en: Mapped[str | None] = mapped_column(String(500))
-    urgent_phone: Mapped[str | None] = mapped_column(String(30))
+    urgent_phone: Mapped[str | None] = mapped_column(
+        String(30), info=not_personal("the city's emergency service number")
+    )
     # Extra questions, in order; shape validated by categories.schemas.QuestionSchema.
     questions: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.extensions import db
 from app.feeds import formats
 from app.geo.models import LAMBERT93, WGS84
+from app.personal_data import not_personal
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 # The stored attributes a fault mapping may test (app/feeds/faults.py reads them).
@@ -32,6 +33,11 @@ FAULT_ATTRIBUTES = ("status", "powerState")
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+MOBILITY_EQUIPMENT = not_personal(
+    "a car park, bike station, bus or traffic sensor: equipment, never a person"
+)
 
 
 class Feed(db.Model):
@@ -51,7 +57,11 @@ class Feed(db.Model):
     __mapper_args__ = {"eager_defaults": True}
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    name: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(
+        String(63),
+        unique=True,
+        info=not_personal("a feed's or a car park's, station's or stop's name"),
+    )
     kind: Mapped[str] = mapped_column(String(20))
     format: Mapped[str] = mapped_column(String(20))
     source_url: Mapped[str] = mapped_column(String(2000))
@@ -98,11 +108,18 @@ class FeedEntity(db.Model):
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
     entity_id: Mapped[str] = mapped_column(String(256))
     entity_type: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str | None] = mapped_column(String(200))
-    geom = mapped_column(Geometry("GEOMETRY", srid=WGS84, spatial_index=False), nullable=False)
+    name: Mapped[str | None] = mapped_column(String(200), info=MOBILITY_EQUIPMENT)
+    geom = mapped_column(
+        Geometry("GEOMETRY", srid=WGS84, spatial_index=False),
+        nullable=False,
+        info=MOBILITY_EQUIPMENT,
+    )
     # Lambert-93 metres, for "near a point" (GiST). NULL outside Lambert-93's domain, where
     # PROJ may refuse to project: such entities are stored but never "near" anything.
-    geom_l93 = mapped_column(Geometry("GEOMETRY", srid=LAMBERT93, spatial_index=True))
+    geom_l93 = mapped_column(
+        Geometry("GEOMETRY", srid=LAMBERT93, spatial_index=True),
+        info=MOBILITY_EQUIPMENT,
+    )
     observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str | None] = mapped_column(String(40))
     # Free spaces (parking) or bikes available (bike stations).

@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.personal_data import EDITOR_UID, TEMPLATE_TEXT, not_personal, personal
 
 PLATFORMS = ("android", "ios", "web")
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -43,6 +44,39 @@ DELIVERY_STATUSES = (PENDING, SENT, FAILED, SUPERSEDED)
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _device(what: str) -> dict:
+    return personal(
+        what,
+        purpose="notify",
+        basis="consent",
+        audience=("self",),
+        leaves=("fcm", "own_export"),
+        retention="device_tokens",
+    )
+
+
+def _notification(what: str) -> dict:
+    return personal(
+        what,
+        purpose="notify",
+        basis="consent",
+        audience=("self",),
+        leaves=("fcm", "own_export"),
+        retention="notifications",
+    )
+
+
+def _area(what: str) -> dict:
+    return personal(
+        what,
+        purpose="area_alerts",
+        basis="consent",
+        audience=("self",),
+        leaves=("own_export",),
+        kept="until_erasure",
+    )
 
 
 class Device(db.Model):
@@ -58,14 +92,16 @@ class Device(db.Model):
     __mapper_args__ = {"eager_defaults": True}
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
-    uid: Mapped[str] = mapped_column(String(128))
-    token: Mapped[str] = mapped_column(String(4096), unique=True)
+    uid: Mapped[str] = mapped_column(String(128), info=_device("resident_uid"))
+    token: Mapped[str] = mapped_column(String(4096), unique=True, info=_device("device_token"))
     platform: Mapped[str] = mapped_column(String(10))
     app_version: Mapped[str | None] = mapped_column(String(40))
     locale: Mapped[str] = mapped_column(String(35))
     enabled: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     # Why FCM refused it (UNREGISTERED, INVALID_ARGUMENT...), when it did.
-    disabled_reason: Mapped[str | None] = mapped_column(String(40))
+    disabled_reason: Mapped[str | None] = mapped_column(
+        String(40), info=not_personal("FCM's error code")
+    )
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_seen_at: Mapped[datetime] = mapped_column(
@@ -88,19 +124,21 @@ class Notification(db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
-    uid: Mapped[str] = mapped_column(String(128))
+    uid: Mapped[str] = mapped_column(String(128), info=_notification("resident_uid"))
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
     event_id: Mapped[int | None] = mapped_column(ForeignKey("report_events.id", ondelete="CASCADE"))
     # One of app.notifications.kinds: the report's new state, "update" (a public message, a
     # desk move, a report merged in), or "area_alert" (new reports in an area subscribed to).
     kind: Mapped[str] = mapped_column(String(30))
     language: Mapped[str] = mapped_column(String(2))
-    title: Mapped[str] = mapped_column(Text)
-    body: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text, info=_notification("notification_text"))
+    body: Mapped[str] = mapped_column(Text, info=_notification("notification_text"))
     # Deep link for the app: report id, reference, state (strings, as FCM data must be).
     data: Mapped[dict] = mapped_column(JSONB)
     # One per report (or area subscription): a phone shows only the latest of it.
-    collapse_key: Mapped[str] = mapped_column(String(64))
+    collapse_key: Mapped[str] = mapped_column(
+        String(64), info=not_personal("report-<id> or area-<id>: which notification replaces which")
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -142,8 +180,12 @@ class Delivery(db.Model):
     )
     # Claimed by a dispatcher until then: another one leaves it alone meanwhile.
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    fcm_message_id: Mapped[str | None] = mapped_column(String(300))
-    last_error: Mapped[str | None] = mapped_column(String(500))
+    fcm_message_id: Mapped[str | None] = mapped_column(
+        String(300), info=not_personal("FCM's id for the message it accepted")
+    )
+    last_error: Mapped[str | None] = mapped_column(
+        String(500), info=not_personal("FCM's answer to a failed push")
+    )
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -162,7 +204,18 @@ class NotificationPreference(db.Model):
         ),
     )
 
-    uid: Mapped[str] = mapped_column(String(128), primary_key=True)
+    uid: Mapped[str] = mapped_column(
+        String(128),
+        primary_key=True,
+        info=personal(
+            "resident_uid",
+            purpose="notify",
+            basis="consent",
+            audience=("self",),
+            leaves=("own_export",),
+            kept="until_erasure",
+        ),
+    )
     # Kinds (app.notifications.kinds) that are not pushed.
     push_off: Mapped[list[str]] = mapped_column(ARRAY(String(30)), server_default="{}")
     quiet_start: Mapped[time | None] = mapped_column(Time)
@@ -187,17 +240,22 @@ class AreaSubscription(db.Model):
     __mapper_args__ = {"eager_defaults": True}
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
-    uid: Mapped[str] = mapped_column(String(128))
+    uid: Mapped[str] = mapped_column(String(128), info=_area("resident_uid"))
     # The resident's name for it ("Home"): what the alert's title calls the area.
-    label: Mapped[str | None] = mapped_column(String(60))
+    label: Mapped[str | None] = mapped_column(String(60), info=_area("area_label"))
     commune_insee: Mapped[str | None] = mapped_column(
         ForeignKey("communes.insee_code", ondelete="CASCADE")
     )
-    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
+    geom = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False),
+        nullable=True,
+        info=_area("watched_area"),
+    )
     # Lambert-93, metres: compared with the reports' geom_l93 (ST_DWithin, their GiST index).
     geom_l93 = mapped_column(
         Geometry("POINT", srid=2154, spatial_index=False),
         Computed("ST_Transform(geom, 2154)", persisted=True),
+        info=_area("watched_area"),
     )
     radius_m: Mapped[int | None] = mapped_column(Integer)
     # Category codes; empty: every category.
@@ -218,9 +276,9 @@ class NotificationTitle(db.Model):
     __tablename__ = "notification_titles"
 
     kind: Mapped[str] = mapped_column(String(30), primary_key=True)
-    text_fr: Mapped[str] = mapped_column(Text)
-    text_en: Mapped[str] = mapped_column(Text)
-    updated_by: Mapped[str | None] = mapped_column(String(128))
+    text_fr: Mapped[str] = mapped_column(Text, info=TEMPLATE_TEXT)
+    text_en: Mapped[str] = mapped_column(Text, info=TEMPLATE_TEXT)
+    updated_by: Mapped[str | None] = mapped_column(String(128), info=EDITOR_UID)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

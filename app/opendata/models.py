@@ -4,6 +4,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, Integer, Str
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.personal_data import not_personal
 
 # The reports' formats, and JSON for the statistics tables (which are CSV too).
 FORMATS = ("geojson", "csv", "parquet", "json")
@@ -20,11 +21,15 @@ class OpenDataFile(db.Model):
     )
 
     # reports.csv, reports-2026-11-25.geojson, statistics-sources.json...
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(
+        String(64), primary_key=True, info=not_personal("an open-data file's name")
+    )
     format: Mapped[str] = mapped_column(String(10))
     # The creation date (in Dijon) of the reports of a daily file; null for the full file.
     day: Mapped[date | None] = mapped_column(Date, index=True)
-    storage_key: Mapped[str] = mapped_column(String(200))
+    storage_key: Mapped[str] = mapped_column(
+        String(200), info=not_personal("where an open-data file is stored")
+    )
     sha256: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     row_count: Mapped[int] = mapped_column(Integer)

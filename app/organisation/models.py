@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from app.extensions import db
+from app.personal_data import not_personal
 
 
 class Desk(db.Model):
@@ -28,8 +29,8 @@ class Desk(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
-    name_fr: Mapped[str] = mapped_column(String(120))
-    name_en: Mapped[str] = mapped_column(String(120))
+    name_fr: Mapped[str] = mapped_column(String(120), info=not_personal("a desk's name"))
+    name_en: Mapped[str] = mapped_column(String(120), info=not_personal("a desk's name"))
     # The desk that receives what no routing rule claims (Allô Mairie).
     is_fallback: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -43,16 +44,24 @@ class Crew(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
-    name: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(
+        String(120), info=not_personal("a crew's or a routing rule's name")
+    )
     desk_id: Mapped[int] = mapped_column(ForeignKey("desks.id", ondelete="RESTRICT"), index=True)
     # Category codes the crew handles.
     skills: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
     # Where it works; null means the whole service area.
     zone = mapped_column(
-        Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=True, deferred=True
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=True),
+        nullable=True,
+        deferred=True,
+        info=not_personal("a crew's or a routing rule's area of the city"),
     )
     depot = mapped_column(
-        Geometry("POINT", srid=4326, spatial_index=False), nullable=True, deferred=True
+        Geometry("POINT", srid=4326, spatial_index=False),
+        nullable=True,
+        deferred=True,
+        info=not_personal("a crew's depot, a city building"),
     )
     # {"mon": [["07:30", "16:00"]], ...}: shape checked by schemas.WorkingHoursSchema.
     working_hours: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
@@ -81,13 +90,16 @@ class RoutingRule(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(120), info=not_personal("a routing rule's name"))
     # Lower first.
     priority: Mapped[int] = mapped_column(Integer, unique=True)
     category_code: Mapped[str | None] = mapped_column(ForeignKey("categories.code"), index=True)
     desk_id: Mapped[int] = mapped_column(ForeignKey("desks.id", ondelete="RESTRICT"), index=True)
     zone = mapped_column(
-        Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=True, deferred=True
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=True),
+        nullable=True,
+        deferred=True,
+        info=not_personal("the area of the city a rule applies to"),
     )
     # Months of the year (1-12) in Europe/Paris time, e.g. {11,12,1,2,3} for winter.
     months: Mapped[list[int] | None] = mapped_column(ARRAY(SmallInteger))

@@ -17,6 +17,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.personal_data import not_personal, personal
 
 PROCESSING, READY, REJECTED = "processing", "ready", "rejected"
 # The report's own photos (its author's, or the desk's), a crew's "after" photos of the work
@@ -24,6 +25,25 @@ PROCESSING, READY, REJECTED = "processing", "ready", "rejected"
 KINDS = ("report", "after", "reopen")
 # Where a blur box comes from: a detector (app.photos.detection) or the desk's hand.
 AUTO, DESK = "auto", "desk"
+
+# The files a photo is published as: once processed, everyone sees them.
+STREET_PHOTO = personal(
+    "street_photo",
+    purpose="handle_report",
+    basis="public_task",
+    audience=("public",),
+    leaves=("public_outputs", "own_export"),
+    kept="with_report",
+)
+
+# Who moderated a photo (its boxes: who drew or removed each; the last to moderate it).
+MODERATOR_UID = personal(
+    "staff_uid",
+    purpose="accountability",
+    basis="public_task",
+    audience=("desk",),
+    kept="with_report",
+)
 
 
 class Photo(db.Model):
@@ -56,22 +76,54 @@ class Photo(db.Model):
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(12), default=PROCESSING, index=True)
     kind: Mapped[str] = mapped_column(String(10), default="report", server_default="report")
-    reject_reason: Mapped[str | None] = mapped_column(String(40))
-    upload_key: Mapped[str | None] = mapped_column(String(200))
-    display_key: Mapped[str | None] = mapped_column(String(200))
-    thumbnail_key: Mapped[str | None] = mapped_column(String(200))
+    reject_reason: Mapped[str | None] = mapped_column(
+        String(40), info=not_personal("a code: why the pipeline refused the file")
+    )
+    upload_key: Mapped[str | None] = mapped_column(
+        String(200),
+        info=personal(
+            "original_photo",
+            purpose="handle_report",
+            basis="public_task",
+            audience=("nobody",),
+            kept="until_processed",
+        ),
+    )
+    display_key: Mapped[str | None] = mapped_column(String(200), info=STREET_PHOTO)
+    thumbnail_key: Mapped[str | None] = mapped_column(String(200), info=STREET_PHOTO)
     # The display image before blurring (originals/<uuid>.jpg): private to the report's staff.
-    original_key: Mapped[str | None] = mapped_column(String(200))
+    original_key: Mapped[str | None] = mapped_column(
+        String(200),
+        info=personal(
+            "unblurred_photo",
+            purpose="handle_report",
+            basis="public_task",
+            audience=("desk_audited", "crew"),
+            retention="unblurred_photos",
+        ),
+    )
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
-    uploaded_by: Mapped[str] = mapped_column(String(128))
+    uploaded_by: Mapped[str] = mapped_column(
+        String(128),
+        info=personal(
+            "uploader_uid",
+            purpose="identify",
+            basis="public_task",
+            audience=("self",),
+            leaves=("own_export",),
+            kept="history",
+        ),
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The boxes blurred in the public files (app.photos.moderation.BoxRecord as JSON): found
     # by detection (source auto) or drawn by the desk; a removed box stays, with who removed
     # it and when, and is no longer blurred.
-    boxes: Mapped[list] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
+    boxes: Mapped[list] = mapped_column(
+        JSONB, default=list, server_default=text("'[]'::jsonb"), info=MODERATOR_UID
+    )
     # When detection ran on it; null for photos processed before blurring existed, which the
     # worker's sweep brings in line (app.photos.moderation.bring_in_line).
     detected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -80,7 +132,7 @@ class Photo(db.Model):
     # Bumped by every moderation (boxes, hide, publish): the photo's ETag for If-Match.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # The last member of staff who moderated it, and when.
-    moderated_by: Mapped[str | None] = mapped_column(String(128))
+    moderated_by: Mapped[str | None] = mapped_column(String(128), info=MODERATOR_UID)
     moderated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     @hybrid_property

@@ -1,1 +1,1 @@
-"""Personal data: residents' rights (access, portability, erasure) and retention."""
+"""Personal data: residents' rights (access, portability, erasure), retention, the register."""

@@ -7,6 +7,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.personal_data import not_personal
 
 
 class RetentionRun(db.Model):
@@ -24,4 +25,6 @@ class RetentionRun(db.Model):
     counts: Mapped[dict] = mapped_column(JSONB, server_default="{}")
     # The delays the run applied, in days ({rule name: days}): the configuration may change.
     delays: Mapped[dict] = mapped_column(JSONB, server_default="{}")
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(
+        Text, info=not_personal("the exception a failed rule raised")
+    )

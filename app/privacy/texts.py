@@ -1,4 +1,4 @@
-"""What an erasure's answer says, per kind of data: French first, English on request."""
+"""What an erasure's answer and the register say: French first, English on request."""
 
 # code -> {language: text}
 TEXTS: dict[str, dict[str, str]] = {
@@ -76,6 +76,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Vos actions dans l'historique des signalements : ce qui a été fait reste, "
         "sans dire qui l'a demandé.",
         "en": "Your actions in the reports' history: what was done stays, not who asked.",
+    },
+    # The register of processing activities: a retention rule in words.
+    "register_rule_delete": {
+        "fr": "Supprimé {days} après {counted_from}.",
+        "en": "Deleted {days} after {counted_from}.",
+    },
+    "register_rule_clear": {
+        "fr": "Effacé {days} après {counted_from}.",
+        "en": "Cleared {days} after {counted_from}.",
     },
 }
 

@@ -1,17 +1,34 @@
-from flask import g
+from flask import current_app, g
 from flask.views import MethodView
 
 from app.auth.identity import current_identity, roles_required
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
 from app.i18n import request_language
+from app.pagination import page_size
 from app.photos.service import storage
-from app.privacy import service
-from app.privacy.schemas import ErasureSchema, MyDataSchema
+from app.privacy import queries, register, service
+from app.privacy.schemas import (
+    ErasureRecordPageSchema,
+    ErasureSchema,
+    MyDataSchema,
+    PeriodArgsSchema,
+    RegisterSchema,
+    RetentionRunPageSchema,
+)
+from app.users.models import Role
 
 blp = Blueprint(
-    "privacy", __name__, url_prefix="/v1", description="Residents' rights over their data"
+    "privacy",
+    __name__,
+    url_prefix="/v1",
+    description="Residents' rights over their data, and the privacy officer's view of what "
+    "Signale holds, how long, and what was deleted",
 )
+# The CNIL correspondent reads these; admins too (they hold every other staff screen). The
+# log of staff reads of personal data is GET /v1/audit/personal-data-reads, which the
+# privacy officer may also read.
+OFFICERS = (Role.PRIVACY_OFFICER, Role.ADMIN)
 
 
 @blp.route("/me/data")
@@ -39,3 +56,50 @@ class MyErasure(MethodView):
         # After the commit: a file whose deletion fails is linked to nothing any more.
         service.delete_files(storage(), files)
         return service.answer(counts, request_language())
+
+
+@blp.route("/privacy/register")
+class Register(MethodView):
+    @roles_required(blp, *OFFICERS)
+    @blp.response(200, RegisterSchema)
+    def get(self):
+        """The register of processing activities (GDPR art. 30), generated from the code:
+        each column holding personal data, what it is, why, on which legal basis, who sees
+        it, how long it is kept (the retention schedule as configured), where it may go"""
+        return register.register(db.metadata, current_app.config, request_language())
+
+
+@blp.route("/privacy/retention-runs")
+class RetentionRuns(MethodView):
+    @roles_required(blp, *OFFICERS)
+    @blp.arguments(PeriodArgsSchema, location="query")
+    @blp.response(200, RetentionRunPageSchema)
+    @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
+    def get(self, args):
+        """The retention schedule's runs with their counts per rule, newest first (cursor
+        paginated)"""
+        return queries.retention_runs(
+            db.session,
+            since=args["since"],
+            until=args["until"],
+            after=queries.parse_cursor(args["cursor"]),
+            limit=page_size(args["limit"]),
+        )
+
+
+@blp.route("/privacy/erasures")
+class Erasures(MethodView):
+    @roles_required(blp, *OFFICERS)
+    @blp.arguments(PeriodArgsSchema, location="query")
+    @blp.response(200, ErasureRecordPageSchema)
+    @blp.alt_response(400, description="Cursor not issued by this API", **PROBLEM_DOC)
+    def get(self, args):
+        """Residents' erasures (DELETE /v1/me): when, what was deleted and what was kept
+        detached, naming nobody; newest first (cursor paginated)"""
+        return queries.erasures(
+            db.session,
+            since=args["since"],
+            until=args["until"],
+            after=queries.parse_cursor(args["cursor"]),
+            limit=page_size(args["limit"]),
+        )

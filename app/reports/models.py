@@ -25,6 +25,7 @@ from app.categories.models import Category
 from app.extensions import db
 from app.geo.models import Commune
 from app.organisation.models import Desk
+from app.personal_data import not_personal, personal
 
 # Numbers in references (DIJ-2026-004213): one sequence, so no lock is shared by intake.
 # The life of a report (issue 5 moves it along). Work on it is over in CLOSED_STATUSES;
@@ -53,6 +54,45 @@ DUE_AT_LAST = text("COALESCE(due_at, 'infinity'::timestamp with time zone)")
 _OPEN = "status NOT IN (" + ", ".join(f"'{s}'" for s in CLOSED_STATUSES) + ")"
 
 reference_sequence = Sequence("report_reference_seq", metadata=db.metadata)
+
+# The problem's position, as exact as the phone gave it: it may be the reporter's front
+# door, so every public channel shows it snapped to a grid (app/reports/public.py).
+REPORT_POSITION = personal(
+    "report_position",
+    purpose="handle_report",
+    basis="public_task",
+    audience=("self", "desk", "crew"),
+    leaves=("coarsened_open_data", "own_export"),
+    kept="with_report",
+)
+RESIDENT_UID = personal(
+    "resident_uid",
+    purpose="identify",
+    basis="public_task",
+    audience=("self",),
+    leaves=("firebase_auth", "own_export"),
+    kept="history",
+)
+
+FOLLOWER_UID = personal(
+    "resident_uid",
+    purpose="notify",
+    basis="consent",
+    audience=("self",),
+    leaves=("own_export",),
+    kept="until_erasure",
+)
+
+
+def _contact(what: str) -> dict:
+    return personal(
+        what,
+        purpose="contact_reporter",
+        basis="consent",
+        audience=("self", "desk_audited"),
+        leaves=("own_export",),
+        retention="contact_details",
+    )
 
 
 class Report(db.Model):
@@ -140,21 +180,66 @@ class Report(db.Model):
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="new", server_default="new")
     # Null only while waiting for the GPS position of the report's first photo.
-    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
+    geom = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=True), nullable=True, info=REPORT_POSITION
+    )
     # Lambert-93, metres: what distance queries and their GiST index use.
     geom_l93 = mapped_column(
         Geometry("POINT", srid=2154, spatial_index=True),
         Computed("ST_Transform(geom, 2154)", persisted=True),
+        info=REPORT_POSITION,
     )
     accuracy_m: Mapped[float | None] = mapped_column(Float)
-    address: Mapped[str | None] = mapped_column(String(300))
+    address: Mapped[str | None] = mapped_column(
+        String(300),
+        info=personal(
+            "typed_address",
+            purpose="handle_report",
+            basis="public_task",
+            audience=("self", "desk", "crew"),
+            leaves=("own_export",),
+            kept="with_report",
+        ),
+    )
     commune_insee: Mapped[str | None] = mapped_column(ForeignKey("communes.insee_code"), index=True)
-    description: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(
+        Text,
+        info=personal(
+            "report_description",
+            purpose="handle_report",
+            basis="public_task",
+            audience=("self", "desk", "crew"),
+            leaves=("own_export",),
+            kept="with_report",
+        ),
+    )
     # The description as moderation published it (a desk may edit out personal details):
     # the only free text of a report that public outputs and open data carry.
-    public_description: Mapped[str | None] = mapped_column(Text)
-    answers: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
-    reporter_uid: Mapped[str] = mapped_column(String(128))
+    public_description: Mapped[str | None] = mapped_column(
+        Text,
+        info=personal(
+            "published_description",
+            purpose="publication",
+            basis="public_task",
+            audience=("public",),
+            leaves=("public_outputs",),
+            kept="with_report",
+        ),
+    )
+    answers: Mapped[dict] = mapped_column(
+        JSONB,
+        default=dict,
+        server_default="{}",
+        info=personal(
+            "answers",
+            purpose="handle_report",
+            basis="public_task",
+            audience=("self", "desk", "crew"),
+            leaves=("own_export",),
+            kept="with_report",
+        ),
+    )
+    reporter_uid: Mapped[str] = mapped_column(String(128), info=RESIDENT_UID)
     # Signed in with Firebase anonymous sign-in: their voice counts apart when it becomes a
     # support (the reporter of a duplicate, or of a merged report, supports the original).
     reporter_anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
@@ -207,9 +292,9 @@ class ReportContact(db.Model):
     report_id: Mapped[int] = mapped_column(
         ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
     )
-    name: Mapped[str | None] = mapped_column(String(200))
-    email: Mapped[str | None] = mapped_column(String(320))
-    phone: Mapped[str | None] = mapped_column(String(30))
+    name: Mapped[str | None] = mapped_column(String(200), info=_contact("contact_name"))
+    email: Mapped[str | None] = mapped_column(String(320), info=_contact("contact_email"))
+    phone: Mapped[str | None] = mapped_column(String(30), info=_contact("contact_phone"))
     by_push: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     by_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
 
@@ -224,7 +309,7 @@ class ReportSupporter(db.Model):
     report_id: Mapped[int] = mapped_column(
         ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
     )
-    uid: Mapped[str] = mapped_column(String(128), primary_key=True)
+    uid: Mapped[str] = mapped_column(String(128), primary_key=True, info=RESIDENT_UID)
     # A Firebase anonymous sign-in: counted apart (Report.anonymous_support_count).
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -238,6 +323,8 @@ class ReportFollower(db.Model):
     report_id: Mapped[int] = mapped_column(
         ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
     )
-    uid: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
-    reason: Mapped[str] = mapped_column(String(20))  # reporter, supporter, follow
+    uid: Mapped[str] = mapped_column(String(128), primary_key=True, index=True, info=FOLLOWER_UID)
+    reason: Mapped[str] = mapped_column(
+        String(20), info=not_personal("a code: reporter, supporter or follow")
+    )  # reporter, supporter, follow
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import i18n
-from app.auth.identity import Identity
+from app.auth.identity import ALL_DESKS_ROLES, Identity
 from app.errors import Forbidden, Unprocessable
 from app.organisation.models import Crew
 from app.reports.models import Report, ReportSupporter
@@ -34,7 +34,8 @@ class Timing:
 
 def check_reach(session: Session, actor: Identity, report: Report) -> None:
     """403 unless the report is within the caller's reach: an agent's desks, a crew's
-    tickets, a resident's own or supported report; other roles are not limited here."""
+    tickets, a resident's own or supported report, any report for supervisors and admins;
+    none for other roles."""
     if actor.role == Role.AGENT:
         if report.desk is None or report.desk.code not in actor.desks:
             raise Forbidden(
@@ -54,6 +55,13 @@ def check_reach(session: Session, actor: Identity, report: Report) -> None:
         )
         if report.reporter_uid != actor.uid and supporter is None:
             raise Forbidden("not_reporter_or_supporter")
+    elif actor.role not in ALL_DESKS_ROLES:
+        # A role that works no report (the privacy officer, any role added later).
+        raise Forbidden(
+            "forbidden_role",
+            role=actor.role.value,
+            allowed=", ".join(r.value for r in (*ALL_DESKS_ROLES, Role.AGENT, Role.CREW)),
+        )
 
 
 def timing(session: Session, report: Report, now: datetime) -> Timing:

@@ -9,14 +9,14 @@ from app.auth.tokens import emulator_mode, mint_emulator_token
 from app.cli_support import problems_as_errors
 from app.extensions import db
 from app.users import service as users_service
-from app.users.models import STAFF_ROLES, Role
+from app.users.models import ACCOUNT_ROLES, Role
 
 users = AppGroup("users", help="Staff accounts and development tokens.")
 
 
 @users.command("set")
 @click.argument("uid")
-@click.option("--role", type=click.Choice([r.value for r in STAFF_ROLES]), required=True)
+@click.option("--role", type=click.Choice([r.value for r in ACCOUNT_ROLES]), required=True)
 @click.option("--desk", "desks", multiple=True, help="Desk code; repeat for several")
 @click.option("--crew", default=None, help="Crew code (crew role)")
 @click.option("--name", "display_name", default=None)

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.organisation.models import Crew, Desk
+from app.personal_data import personal
 
 
 class Role(enum.StrEnum):
@@ -16,10 +17,18 @@ class Role(enum.StrEnum):
     AGENT = "agent"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+    # The CNIL correspondent: reads the register, the access log, the retention runs and
+    # the erasures (app/privacy); no desk, no report, no contact detail.
+    PRIVACY_OFFICER = "privacy_officer"
 
 
+# The staff who work reports (desks, crews, the console's queues): what "staff" means in
+# every access rule. The privacy officer is not one of them: a new staff endpoint refuses it
+# unless it says otherwise.
 STAFF_ROLES = (Role.CREW, Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
-ALL_ROLES = (Role.RESIDENT, *STAFF_ROLES)
+# The roles a staff account (users table) may hold, as admins create them.
+ACCOUNT_ROLES = (*STAFF_ROLES, Role.PRIVACY_OFFICER)
+ALL_ROLES = (Role.RESIDENT, *ACCOUNT_ROLES)
 
 user_desks = Table(
     "user_desks",
@@ -29,18 +38,31 @@ user_desks = Table(
 )
 
 
+def _account(what: str, leaves: tuple[str, ...] = ()) -> dict:
+    return personal(
+        what,
+        purpose="staff_accounts",
+        basis="public_task",
+        audience=("self", "admins"),
+        leaves=leaves,
+        kept="while_account",
+    )
+
+
 class User(db.Model):
     """A member of staff, keyed by Firebase uid. Residents have no row: their token suffices."""
 
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    firebase_uid: Mapped[str] = mapped_column(String(128), unique=True)
+    firebase_uid: Mapped[str] = mapped_column(
+        String(128), unique=True, info=_account("staff_uid", leaves=("firebase_auth",))
+    )
     role: Mapped[Role] = mapped_column(
         Enum(Role, name="user_role", values_callable=lambda e: [m.value for m in e])
     )
-    display_name: Mapped[str | None] = mapped_column(String(200))
-    email: Mapped[str | None] = mapped_column(String(320))
+    display_name: Mapped[str | None] = mapped_column(String(200), info=_account("staff_name"))
+    email: Mapped[str | None] = mapped_column(String(320), info=_account("staff_email"))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     crew_id: Mapped[int | None] = mapped_column(
         ForeignKey("crews.id", ondelete="SET NULL"), index=True

@@ -2,7 +2,7 @@ import marshmallow as ma
 
 from app.fields import StrictBoolean
 from app.pagination import PageArgsSchema, page_schema
-from app.users.models import STAFF_ROLES, Role
+from app.users.models import ACCOUNT_ROLES, Role
 
 
 class MeSchema(ma.Schema):
@@ -36,8 +36,8 @@ class DeskRefSchema(ma.Schema):
 class StaffUserInSchema(ma.Schema):
     role = ma.fields.String(
         required=True,
-        validate=ma.validate.OneOf([r.value for r in STAFF_ROLES]),
-        metadata={"description": "One of crew, agent, supervisor, admin"},
+        validate=ma.validate.OneOf([r.value for r in ACCOUNT_ROLES]),
+        metadata={"description": "One of " + ", ".join(r.value for r in ACCOUNT_ROLES)},
     )
     display_name = ma.fields.String(
         load_default=None, allow_none=True, validate=ma.validate.Length(max=200)

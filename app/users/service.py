@@ -12,6 +12,7 @@ from app.pagination import paginate
 from app.users.models import Role, User
 
 ROLE_NEEDS_DESKS = (Role.AGENT, Role.SUPERVISOR)
+ROLE_WITHOUT_DESKS = (Role.PRIVACY_OFFICER,)
 
 
 def list_users(
@@ -143,5 +144,7 @@ def _check_assignment(role: Role, desks: list[str], crew: str | None) -> None:
             raise invalid("desks", "a crew member works through their crew's desk, not desks")
     elif crew:
         raise invalid("crew", f"only crew members belong to a crew, not the {role.value} role")
+    if role in ROLE_WITHOUT_DESKS and desks:
+        raise invalid("desks", f"the {role.value} role works no desk: it reads no report")
     if role in ROLE_NEEDS_DESKS and not desks:
         raise invalid("desks", f"the {role.value} role needs at least one desk")

@@ -88,6 +88,7 @@ addTexts({
     "role.admin": "Administrateur",
     "role.crew": "Équipe de terrain",
     "role.resident": "Habitant",
+    "role.privacy_officer": "Correspondant CNIL",
   },
   en: {
     "status.new": "New",
@@ -108,5 +109,6 @@ addTexts({
     "role.admin": "Administrator",
     "role.crew": "Field crew",
     "role.resident": "Resident",
+    "role.privacy_officer": "Privacy officer",
   },
 });

@@ -70,7 +70,7 @@ addTexts({
   },
 });
 
-const ROLES = ["agent", "supervisor", "admin", "crew"];
+const ROLES = ["agent", "supervisor", "admin", "crew", "privacy_officer"];
 const MAX_PAGES = 50;
 
 let state = null;

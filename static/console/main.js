@@ -1,6 +1,7 @@
 // The control-room console: sign-in, the header (navigation by role, language, live state),
-// the router (#/queue/<desk>[/<report id>], #/supervision, #/admin/users, #/admin/rules) and
-// the keyboard shortcuts' help. Each screen is a module exporting render(root, ctx).
+// the router (#/queue/<desk>[/<report id>], #/supervision, #/admin/users, #/admin/rules,
+// #/privacy/<section>) and the keyboard shortcuts' help. The privacy officer (the CNIL
+// correspondent) works no report: no desks, no live stream, the personal-data screens only. Each screen is a module exporting render(root, ctx).
 
 import { api } from "../common/api.js";
 import { onUserChange, signInAsDemo, signOutUser, startAuth } from "../common/auth.js";
@@ -20,6 +21,7 @@ addTexts({
     "nav.supervision": "Supervision",
     "nav.users": "Comptes",
     "nav.rules": "Règles d’aiguillage",
+    "nav.privacy": "Données personnelles",
     "nav.language": "English",
     "nav.language_label": "Use the console in English",
     "nav.sign_out": "Se déconnecter",
@@ -28,7 +30,7 @@ addTexts({
     "live.offline": "Hors ligne : reconnexion…",
     "live.connecting": "Connexion…",
     "signin.title": "Connexion à la console",
-    "signin.intro": "Réservée aux agents, superviseurs et administrateurs du centre de supervision.",
+    "signin.intro": "Réservée aux agents, superviseurs et administrateurs du centre de supervision, et au correspondant CNIL.",
     "signin.demo_title": "Comptes de démonstration",
     "signin.demo_intro": "Mode développement (émulateur d’authentification) : choisissez un compte.",
     "signin.demo_desks": "pôles : {desks}",
@@ -61,6 +63,7 @@ addTexts({
     "nav.supervision": "Supervision",
     "nav.users": "Staff accounts",
     "nav.rules": "Routing rules",
+    "nav.privacy": "Personal data",
     "nav.language": "Français",
     "nav.language_label": "Utiliser la console en français",
     "nav.sign_out": "Sign out",
@@ -69,7 +72,7 @@ addTexts({
     "live.offline": "Offline: reconnecting…",
     "live.connecting": "Connecting…",
     "signin.title": "Sign in to the console",
-    "signin.intro": "For the control centre's agents, supervisors and administrators.",
+    "signin.intro": "For the control centre's agents, supervisors and administrators, and the privacy officer.",
     "signin.demo_title": "Demo accounts",
     "signin.demo_intro": "Development mode (Auth emulator): pick an account.",
     "signin.demo_desks": "desks: {desks}",
@@ -108,12 +111,15 @@ const SHORTCUTS = [
   ["?", "shortcuts.help"],
 ];
 
-const STAFF = ["agent", "supervisor", "admin"];
+// Who signs in to the console; of them, who works reports (desks, live stream, shortcuts).
+const STAFF = ["agent", "supervisor", "admin", "privacy_officer"];
+const WORKS_REPORTS = ["agent", "supervisor", "admin"];
 const ROUTES = {
   queue: () => import("./queue.js"),
   supervision: () => import("./supervision.js"),
   "admin/users": () => import("./admin-users.js"),
   "admin/rules": () => import("./admin-rules.js"),
+  privacy: () => import("./privacy.js"),
 };
 
 const main = document.getElementById("console-main");
@@ -161,6 +167,7 @@ const ctx = {
 function homeOf(person) {
   if (person.role === "agent") return `#/queue/${person.desks[0] || ""}`;
   if (person.role === "supervisor") return "#/supervision";
+  if (person.role === "privacy_officer") return "#/privacy/register";
   return "#/admin/users";
 }
 
@@ -188,6 +195,8 @@ function renderHeader() {
     items.push(h("li", {}, link("#/admin/users", t("nav.users"))));
     items.push(h("li", {}, link("#/admin/rules", t("nav.rules"))));
   }
+  if (me.role === "admin" || me.role === "privacy_officer") items.push(h("li", {}, link("#/privacy/", t("nav.privacy"))));
+  const works = WORKS_REPORTS.includes(me.role);
   const other = lang() === "fr" ? "en" : "fr";
   header.append(
     h("p", { class: "console-brand" }, h("span", { class: "console-brand__name" }, "Signale"), " ", t("app.name")),
@@ -195,8 +204,8 @@ function renderHeader() {
     h(
       "div",
       { class: "console-tools" },
-      h("span", { class: `live-state live-state--${liveState}`, id: "live-state", role: "status" }, t(`live.${liveState}`)),
-      h("button", { type: "button", class: "button", id: "shortcuts-button", onclick: showShortcuts }, t("nav.shortcuts")),
+      works ? h("span", { class: `live-state live-state--${liveState}`, id: "live-state", role: "status" }, t(`live.${liveState}`)) : null,
+      works ? h("button", { type: "button", class: "button", id: "shortcuts-button", onclick: showShortcuts }, t("nav.shortcuts")) : null,
       h(
         "button",
         {
@@ -253,7 +262,7 @@ function showShortcuts() {
 }
 
 document.addEventListener("keydown", (event) => {
-  if (event.key === "?" && !typing(event) && me && !event.ctrlKey && !event.metaKey) {
+  if (event.key === "?" && !typing(event) && me && WORKS_REPORTS.includes(me.role) && !event.ctrlKey && !event.metaKey) {
     event.preventDefault();
     showShortcuts();
   }
@@ -349,9 +358,12 @@ async function enter() {
     await signOutUser(); // the sign-in screen comes back, saying why
     return;
   }
-  desks = (await api("/v1/desks")).body;
   if (stopLive) stopLive();
-  stopLive = connectLive(events, { onState: setLiveState });
+  stopLive = null;
+  if (WORKS_REPORTS.includes(me.role)) {
+    desks = (await api("/v1/desks")).body;
+    stopLive = connectLive(events, { onState: setLiveState });
+  } else desks = [];
   if (!window.location.hash || window.location.hash === "#" || window.location.hash === "#/") {
     window.history.replaceState(null, "", homeOf(me));
   }
@@ -364,6 +376,7 @@ function parse(hash) {
   const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "queue") return { name: "queue", params: { desk: parts[1], reportId: parts[2] ? Number(parts[2]) : null } };
   if (parts[0] === "admin") return { name: `admin/${parts[1]}`, params: {} };
+  if (parts[0] === "privacy") return { name: "privacy", params: { section: parts[1] || "register" } };
   return { name: parts[0] || "", params: {} };
 }
 
@@ -400,7 +413,7 @@ window.addEventListener("pagehide", () => {
   stopLive = null;
 });
 window.addEventListener("pageshow", (event) => {
-  if (!event.persisted || !me || stopLive) return;
+  if (!event.persisted || !me || stopLive || !WORKS_REPORTS.includes(me.role)) return;
   stopLive = connectLive(events, { onState: setLiveState });
   events.dispatchEvent(new CustomEvent("resync"));
 });

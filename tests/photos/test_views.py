@@ -224,9 +224,12 @@ def test_bad_uploads_get_clear_errors(client, reporter):
 
 @pytest.mark.processes
 def test_with_redis_down_a_report_and_its_photo_are_kept_and_processed_later(
-    app, database_url, token_for
+    app, database_url, token_for, redis_conn
 ):
     """Redis is unreachable while the resident reports; nothing is lost once it is back."""
+    # Photos of earlier tests had the same ids, and their jobs may wait in the run's queue:
+    # the sweep would take this photo's job for one of them.
+    Queue(worker_queues()[0], connection=redis_conn).empty()
     down = make_app(database_url, REDIS_URL="redis://127.0.0.1:1/0")
     headers = {"Authorization": f"Bearer {token_for(Role.RESIDENT, uid='offline')}"}
     client = down.test_client()
@@ -245,6 +248,35 @@ def test_with_redis_down_a_report_and_its_photo_are_kept_and_processed_later(
         .get_json()
     )
     assert shown["status"] == "ready"
+
+
+@pytest.mark.processes
+def test_the_sweep_leaves_a_photo_whose_job_waits_and_queues_one_whose_worker_died(
+    app, client, reporter, redis_conn
+):
+    """A backlog older than the sweep's delay (a storm): the photos' jobs still wait in the
+    queue, and the sweep adds no second run of each at every pass. A job started by a
+    worker that died holding it is queued again."""
+    from rq.job import Job, JobStatus
+
+    from worker.jobs import sweep_photos
+
+    queue = Queue(worker_queues()[0], connection=redis_conn)
+    queue.empty()
+    report_id = new_report(client, reporter)
+    waiting = upload(client, reporter, report_id, key="w").get_json()["id"]
+    held = upload(client, reporter, report_id, key="h").get_json()["id"]
+    assert sorted(queue.job_ids) == sorted([f"photo-{waiting}", f"photo-{held}"])
+    # A worker took the second one and was SIGKILLed: started, out of the queue.
+    job = Job.fetch(f"photo-{held}", connection=redis_conn)
+    queue.remove(job)
+    job.set_status(JobStatus.STARTED)
+    with app.app_context():
+        assert sweep_photos(older_than_seconds=0) == 1
+        assert sweep_photos(older_than_seconds=0) == 0  # both wait in the queue now
+        db.session.remove()
+    assert sorted(queue.job_ids) == sorted([f"photo-{waiting}", f"photo-{held}"])
+    queue.empty()
 
 
 def test_processing_twice_changes_nothing(app, client, reporter):

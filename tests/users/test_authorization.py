@@ -17,7 +17,10 @@ from tests.factories import make_report
 from tests.photos.images import jpeg
 
 R, C, AG, S, AD = Role.RESIDENT, Role.CREW, Role.AGENT, Role.SUPERVISOR, Role.ADMIN
-EVERYONE = {R, C, AG, S, AD}
+PO = Role.PRIVACY_OFFICER
+# Anyone signed in, for their own things (the privacy officer too: it is someone).
+EVERYONE = {R, C, AG, S, AD, PO}
+# The staff who work reports: not the privacy officer, who reads no report's details.
 STAFF = {C, AG, S, AD}
 PUBLIC = None  # no token needed
 PHOTO = "multipart photo"
@@ -224,7 +227,15 @@ MATRIX = {
     # The reporter's contact details: the report's desk (the matrix's report is routed to
     # voirie), supervisors and admins; every read is audited, and supervisors list them.
     ("GET", "/v1/reports/{report_id}/contact"): ({AG, S, AD}, "/v1/reports/{report}/contact", None),
-    ("GET", "/v1/audit/personal-data-reads"): ({S, AD}, "/v1/audit/personal-data-reads", None),
+    ("GET", "/v1/audit/personal-data-reads"): (
+        {S, AD, PO},
+        "/v1/audit/personal-data-reads",
+        None,
+    ),
+    # The privacy officer's view (the CNIL correspondent), admins too.
+    ("GET", "/v1/privacy/register"): ({PO, AD}, "/v1/privacy/register", None),
+    ("GET", "/v1/privacy/retention-runs"): ({PO, AD}, "/v1/privacy/retention-runs", None),
+    ("GET", "/v1/privacy/erasures"): ({PO, AD}, "/v1/privacy/erasures", None),
     # Supervision: every desk's figures and every crew's load, supervisors and admins only.
     ("GET", "/v1/supervision/desks"): ({S, AD}, "/v1/supervision/desks", None),
     ("GET", "/v1/supervision/crews"): ({S, AD}, "/v1/supervision/crews", None),
@@ -754,6 +765,8 @@ SEES = {
     "admin": {SAID, EXACT, HANDLING},
     "crew holding it": {SAID, EXACT, HANDLING},
     "another crew": {HANDLING},
+    # The CNIL correspondent checks the system, not the reports: the public projection.
+    "privacy officer": set(),
 }
 FRONT_DOOR = (5.043217, 47.321789)
 TYPED_ADDRESS = "Chez Zorglub Quenneville, 17 rue Chabot-Charny, 06 12 34 56 78"
@@ -832,6 +845,7 @@ def viewer_headers(caller: str, token_for) -> dict:
         "admin": lambda: token_for(AD),
         "crew holding it": lambda: token_for(C),
         "another crew": lambda: mint_emulator_token(PROJECT_ID, "south-crew"),
+        "privacy officer": lambda: token_for(PO),
     }[caller]()
     return {"Authorization": f"Bearer {token}"}
 

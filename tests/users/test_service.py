@@ -46,6 +46,8 @@ def test_putting_again_replaces_the_assignment(session):
         (Role.CREW, [], None, "crew"),
         (Role.CREW, ["voirie"], "voirie-nord", "desks"),
         (Role.AGENT, ["voirie"], "voirie-nord", "crew"),
+        (Role.PRIVACY_OFFICER, ["voirie"], None, "desks"),
+        (Role.PRIVACY_OFFICER, [], "voirie-nord", "crew"),
     ],
 )
 def test_inconsistent_assignments_are_refused_with_the_field_named(
@@ -56,6 +58,16 @@ def test_inconsistent_assignments_are_refused_with_the_field_named(
     assert caught.value.code == "role_assignment_invalid"
     assert field in caught.value.errors["json"]
     assert session.scalar(select(User).where(User.firebase_uid == "x")) is None
+
+
+def test_a_privacy_officer_is_created_by_an_admin_with_no_desk_and_no_crew(session):
+    user, created = service.put_user(
+        session, actor=ADMIN, uid="cnil-1", role=Role.PRIVACY_OFFICER, email="cnil@dijon.fr"
+    )
+    assert created and user.role == Role.PRIVACY_OFFICER
+    assert (user.desks, user.crew) == ([], None)
+    [event] = events_for(session, "user", "cnil-1")
+    assert (event.actor_uid, event.action) == ("admin-1", "user.write")
 
 
 def test_unknown_desks_and_crews_are_named(session):

@@ -47,6 +47,30 @@ def test_an_admin_makes_someone_an_agent_and_they_become_one(client, auth, token
     assert client.get("/v1/admin/users/new-agent", headers=admin).status_code == 404
 
 
+def test_an_admin_makes_someone_the_privacy_officer_who_then_reads_the_register_only(
+    client, auth, token_for
+):
+    admin = auth(Role.ADMIN)
+    response = client.put(
+        "/v1/admin/users/new-cnil", headers=admin, json={"role": "privacy_officer"}
+    )
+    assert response.status_code == 200, response.get_json()
+    officer = {"Authorization": f"Bearer {token_for(Role.RESIDENT, uid='new-cnil')}"}
+    me = client.get("/v1/me", headers=officer).get_json()
+    assert (me["role"], me["desks"], me["crew"]) == ("privacy_officer", [], None)
+    assert client.get("/v1/privacy/register", headers=officer).status_code == 200
+    for path in ("/v1/desks", "/v1/desks/voirie/queue", "/v1/supervision/desks"):
+        refused = client.get(path, headers=officer)
+        assert (refused.status_code, refused.get_json()["code"]) == (403, "forbidden_role")
+    with_desks = client.put(
+        "/v1/admin/users/new-cnil",
+        headers=admin,
+        json={"role": "privacy_officer", "desks": ["voirie"]},
+    )
+    assert with_desks.status_code == 422
+    assert "desks" in with_desks.get_json()["errors"]["json"]
+
+
 def test_the_user_list_is_paginated_with_a_cursor(client, auth, token_for):
     for i in range(5):
         token_for(Role.AGENT, uid=f"agent-{i}")

@@ -1,5 +1,6 @@
 """Demo staff accounts for `make run` (``python -m tools.demo staff seed``): an agent per desk
-that has work, a supervisor of every desk, an admin, and a member of each demo crew.
+that has work, a supervisor of every desk, an admin, a member of each demo crew and the
+privacy officer (the CNIL correspondent).
 
 Their uids start with ``demo-``: the console's sign-in screen offers them in the Auth
 emulator's mode (a picker, no password). They are written through the users service, as
@@ -18,6 +19,7 @@ from app.users.service import put_user
 PREFIX = "demo-"
 SUPERVISOR = "demo-supervisor"
 ADMIN = "demo-admin"
+PRIVACY_OFFICER = "demo-privacy-officer"
 # The street-lighting agent also watches the traffic signals: one person, two desks, as a
 # newcomer can see in the console's desk switcher.
 AGENT_DESKS = {
@@ -78,6 +80,8 @@ def accounts(session: Session) -> list[DemoAccount]:
     wanted.append(DemoAccount(SUPERVISOR, Role.SUPERVISOR, tuple(desks)))
     wanted.append(DemoAccount(ADMIN, Role.ADMIN))
     wanted += [DemoAccount(crew_member_uid(crew), Role.CREW, crew=crew) for crew in crews]
+    # Last: the others keep the names they had before the role existed.
+    wanted.append(DemoAccount(PRIVACY_OFFICER, Role.PRIVACY_OFFICER))
     return [
         DemoAccount(
             a.uid,

@@ -4,8 +4,8 @@ Photos already processed keep detected_at null: the worker's sweep (or `flask ph
 bring-in-line`) runs detection on them and republishes them blurred.
 
 Revision ID: b3d5f7a9c1e2
-Revises: 1a44875e6af0
-Create Date: 2026-12-06 21:00:00
+Revises: 2b55986f7c01
+Create Date: 2026-12-06 21:30:00
 
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "b3d5f7a9c1e2"
-down_revision = "1a44875e6af0"
+down_revision = "2b55986f7c01"
 branch_labels = None
 depends_on = None
 
