@@ -155,5 +155,12 @@ class PhotoFileDeletion(db.Model):
 
     __tablename__ = "photo_file_deletions"
 
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(
+        String(200),
+        primary_key=True,
+        info=not_personal(
+            "the name of a file on its way out (a content hash or a random name, naming "
+            "nobody): the file is deleted once its row commits, or within the hour"
+        ),
+    )
     queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

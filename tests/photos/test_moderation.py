@@ -23,6 +23,7 @@ from app.reports.models import Report
 from app.reports.photos import process_photo
 from app.users.models import Role
 from tests.factories import DIJON, database, make_report
+from tests.photos.images import encoded, street_with_a_face
 
 # A report's author, another resident, and the report's staff.
 ANA = "ana"
@@ -558,3 +559,42 @@ def test_an_original_the_storage_lost_is_a_clear_answer_not_an_error(
     seen = client.get(url(report_id, photo_id, "/original"), headers=agent)
     assert (seen.status_code, seen.get_json()["code"]) == (404, "photo_no_original")
     assert audit_rows(app) == []
+
+
+def overlap(a, b) -> float:
+    """Intersection over union of two boxes (left, top, right, bottom)."""
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union
+
+
+def test_the_pipeline_blurs_the_face_detection_finds_and_the_desk_can_take_it_back(
+    app, client, headers, photo_of
+):
+    scene, face = street_with_a_face()
+    report_id = make_report(app, reporter=ANA)
+    photo_id = photo_of(report_id, encoded(scene, "JPEG", quality=92))
+    photo = row(app, photo_id)
+    found = [b for b in photo.boxes if b["source"] == "auto" and b["kind"] == "face"]
+    assert found, photo.boxes
+    sides = ("left", "top", "right", "bottom")
+    best = max(found, key=lambda b: overlap(face, tuple(b[s] for s in sides)))
+    assert overlap(face, tuple(best[s] for s in sides)) > 0.3
+    assert best["removed_at"] is None and best["drawn_by"] is None and 0 < best["score"] <= 1
+    # Public files blurred where the face is, the original kept as it was.
+    original = decoded(stored(app, photo.original_key))
+    public = decoded(stored(app, photo.display_key))
+    inner = (face[0] + 0.02, face[1] + 0.03, face[2] - 0.02, face[3] - 0.03)
+    assert difference(public, original, inner) > 10
+    assert difference(public, original, (0.8, 0.75, 0.98, 0.98)) < 3
+    # The desk takes the box back (a false alarm, say): it stays removed.
+    agent = headers(Role.AGENT)
+    keep = [b["id"] for b in photo.boxes if b["id"] != best["id"]]
+    removed = put_boxes(client, agent, report_id, photo_id, [], '"1"', keep=keep)
+    assert removed.status_code == 200, removed.get_data(as_text=True)
+    (gone,) = [b for b in removed.get_json()["moderation"]["boxes"] if b["id"] == best["id"]]
+    assert gone["active"] is False and gone["source"] == "auto"
+    unblurred = decoded(client.get(removed.get_json()["url"]).data)
+    assert difference(unblurred, original, inner) < 5
