@@ -77,9 +77,7 @@ def developed_photo(pipeline, report_id) -> int:
     from app.photos import service as photos
 
     with pipeline.app_context():
-        photo = Photo(
-            report_id=report_id, upload_key=photos.store_upload(SCENE), uploaded_by="ana"
-        )
+        photo = Photo(report_id=report_id, upload_key=photos.store_upload(SCENE), uploaded_by="ana")
         db.session.add(photo)
         db.session.commit()
         assert process_photo(db.session, photo.id) == "ready"
