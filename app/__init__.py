@@ -204,6 +204,7 @@ def _register_cli(app: Flask) -> None:
     from app.opendata.cli import opendata_cli
     from app.organisation.cli import reference
     from app.privacy.cli import privacy_cli
+    from app.reports.cli import photos_cli
     from app.routing.cli import routing_cli
     from app.users.cli import users
     from app.workload.cli import workload_cli
@@ -219,5 +220,6 @@ def _register_cli(app: Flask) -> None:
         addresses_cli,
         workload_cli,
         privacy_cli,
+        photos_cli,
     ):
         app.cli.add_command(group)

@@ -1,5 +1,6 @@
 """One way to answer a conditional GET of a public document (mobility, open data, Open311,
-the public lists of reports).
+the public lists of reports), and to read the versions a write's If-Match claims (a
+report's triage actions, a photo's moderation).
 
 The answer is the same for every caller, so shared caches may keep it ``max_age`` seconds
 (``private``: only the client's own, for documents that need a token); its strong ETag is a
@@ -12,6 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from flask import Response, request
+from werkzeug.http import parse_etags
 
 
 def etag_of(body: bytes, length: int = 64) -> str:
@@ -47,3 +49,15 @@ def private(response: Response, *, etag: str) -> Response:
     response.set_etag(etag)
     response.headers["Cache-Control"] = "private, no-cache"
     return response.make_conditional(request)
+
+
+def if_match_versions() -> list[int] | None:
+    """The versions the client says it saw (strong ETags of If-Match); None when absent."""
+    header = request.headers.get("If-Match", "").strip()
+    if not header:
+        return None
+    tags = parse_etags(header)
+    if tags.star_tag:
+        return None
+    # Other tags (weak ones, foreign ones) can never match: the answer is then 412.
+    return [int(tag) for tag in tags.as_set() if tag.isascii() and tag.isdigit() and len(tag) < 12]

@@ -168,6 +168,58 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Aucune photo visible n'a l'identifiant {id} pour ce signalement.",
         "en": "No visible photo has the id {id} on this report.",
     },
+    "photo_not_ready": {
+        "fr": "La photo {id} n'est pas prête (elle est « {status} ») : on ne modère qu'une "
+        "photo traitée ; attendez la fin de son traitement.",
+        "en": "Photo {id} is not ready (it is “{status}”): only a processed photo can be "
+        "moderated; wait until it is processed.",
+    },
+    "photo_no_original": {
+        "fr": "La photo {id} n'a plus d'original non flouté (supprimé par la durée de "
+        "conservation, ou photo antérieure au floutage pas encore reprise) : ses zones floutées "
+        "ne peuvent plus changer ; masquez-la si elle montre encore quelqu'un.",
+        "en": "Photo {id} has no unblurred original any more (deleted by the retention "
+        "schedule, or a photo from before blurring not yet brought in line): its blurred "
+        "areas can no longer change; hide it if it still shows someone.",
+    },
+    "too_many_boxes": {
+        "fr": "Trop de zones floutées : {limit} au plus par photo, retirées comprises.",
+        "en": "Too many blurred areas: at most {limit} per photo, removed ones included.",
+    },
+    "unknown_box": {
+        "fr": "Zones inconnues sur cette photo : {ids}. Relisez la photo et renvoyez les "
+        "identifiants de ses zones.",
+        "en": "Unknown areas on this photo: {ids}. Read the photo again and send its areas' ids.",
+    },
+    "box_outside_image": {
+        "fr": "Une zone sort de l'image : left, top, right et bottom sont des fractions de la "
+        "largeur et de la hauteur, entre 0 et 1.",
+        "en": "An area lies outside the image: left, top, right and bottom are fractions of "
+        "the width and height, between 0 and 1.",
+    },
+    "box_empty": {
+        "fr": "Une zone est vide : right doit dépasser left et bottom dépasser top (d'au moins "
+        "0,002).",
+        "en": "An area is empty: right must exceed left and bottom exceed top (by 0.002 at least).",
+    },
+    "photo_if_match_required": {
+        "fr": "En-tête If-Match manquant : relisez la photo (GET) et renvoyez son ETag dans "
+        "If-Match, pour ne pas défaire la modération d'un collègue.",
+        "en": "Missing If-Match header: read the photo (GET) and send its ETag in If-Match, "
+        "so as not to undo a colleague's moderation.",
+    },
+    "photo_changed": {
+        "fr": "La photo a été modérée depuis votre lecture : relisez-la, vérifiez ses zones "
+        "floutées, puis réessayez avec le nouvel ETag.",
+        "en": "The photo was moderated since you read it: read it again, check its blurred "
+        "areas, then retry with the new ETag.",
+    },
+    "photo_original_not_allowed": {
+        "fr": "L'original non flouté d'une photo n'est montré qu'aux agents du guichet du "
+        "signalement, aux superviseurs, aux administrateurs et à l'équipe qui le détient.",
+        "en": "A photo's unblurred original is shown only to the agents of the report's desk, "
+        "supervisors, admins and the crew holding the report.",
+    },
     "report_not_found": {
         "fr": "Aucun signalement n'a l'identifiant {id}.",
         "en": "No report has the id {id}.",

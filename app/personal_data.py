@@ -94,10 +94,15 @@ WHAT: dict[str, Texts] = {
         "traitement",
         "en": "The photo as sent (with its metadata, GPS position included), before processing",
     },
+    "unblurred_photo": {
+        "fr": "Photo de la rue avant floutage (métadonnées retirées) : visages et plaques lisibles",
+        "en": "The street photo before blurring (metadata stripped): faces and plates readable",
+    },
     "street_photo": {
-        "fr": "Photo de la rue publiée (métadonnées retirées), où peuvent figurer des "
-        "personnes ou des plaques",
-        "en": "The published street photo (metadata stripped), which may show people or plates",
+        "fr": "Photo de la rue publiée (métadonnées retirées), visages et plaques floutés ; "
+        "le pôle peut la masquer",
+        "en": "The published street photo (metadata stripped), faces and plates blurred; the "
+        "desk may hide it",
     },
     "watched_area": {
         "fr": "Centre du secteur surveillé par un habitant (souvent son domicile ou son travail)",

@@ -18,6 +18,8 @@ from worker import jobs
 # Each job and its interval: seconds, or the setting that holds them.
 SCHEDULE = (
     (jobs.sweep_photos, "PHOTOS_SWEEP_INTERVAL_SECONDS"),
+    (jobs.bring_photos_in_line, 600),
+    (jobs.delete_withdrawn_photo_files, 3600),
     (jobs.purge_idempotency_keys, 3600),
     (jobs.sweep_open311_media, 600),
     # Each feed has its own interval: the dispatcher queues those due.

@@ -38,6 +38,22 @@ def sweep_photos(older_than_seconds: float | None = None) -> int:
     return sum(PROCESS_PHOTO.requeue(photo_id) for photo_id in due)
 
 
+def bring_photos_in_line(batch: int = 50) -> int:
+    """Blur a batch of the photos processed before blurring existed (detection never ran on
+    them): their current display image becomes their private original."""
+    from app.reports.photos import bring_in_line
+
+    return bring_in_line(db.session, limit=batch)
+
+
+def delete_withdrawn_photo_files() -> int:
+    """Delete the photo files queued for deletion that no photo uses any more (a delete
+    lost after its commit, by moderation or retention, is done here)."""
+    from app.photos.service import delete_withdrawn_files
+
+    return delete_withdrawn_files(db.session)
+
+
 def purge_idempotency_keys() -> int:
     """Delete Idempotency-Key records older than their 24 hours (the retention schedule's
     rule, hourly rather than nightly: a key is of no use after its day)."""

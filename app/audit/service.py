@@ -10,8 +10,10 @@ from app.pagination import decode_cursor, paginate
 
 # A member of staff read a reporter's contact details (GET /v1/reports/{id}/contact).
 REPORT_CONTACT_READ = "report.contact.read"
+# A member of staff saw a photo's unblurred original (GET .../photos/{id}/original).
+PHOTO_ORIGINAL_READ = "report.photo.original.read"
 # What the personal-data read log lists: reads of residents' personal data by staff.
-PERSONAL_DATA_READS = (REPORT_CONTACT_READ,)
+PERSONAL_DATA_READS = (REPORT_CONTACT_READ, PHOTO_ORIGINAL_READ)
 
 
 def record(

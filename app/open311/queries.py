@@ -18,7 +18,7 @@ from app.categories.models import Category
 from app.geo.models import Commune
 from app.open311.models import Submission
 from app.organisation.models import Desk
-from app.photos.models import READY, Photo
+from app.photos.models import Photo
 from app.reports import public
 from app.reports.models import CLOSED_STATUSES, OPEN_STATUSES, Report
 from app.triage.models import ReportEvent
@@ -58,7 +58,7 @@ def _photo():
     return (
         select(Photo.display_key)
         # The report's own photo: never a crew's "after" or a resident's "reopen" one.
-        .where(Photo.report_id == Report.id, Photo.status == READY, Photo.kind == "report")
+        .where(Photo.report_id == Report.id, Photo.is_public, Photo.kind == "report")
         .order_by(Photo.id)
         .limit(1)
         .correlate(Report)

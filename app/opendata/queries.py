@@ -18,7 +18,7 @@ from app.categories.models import Category
 from app.geo.models import Commune
 from app.opendata.models import OpenDataFile
 from app.organisation.models import Desk
-from app.photos.models import READY, Photo
+from app.photos.models import Photo
 from app.reports import public
 from app.reports.models import Report
 from app.triage.models import ReportEvent
@@ -107,7 +107,7 @@ def export_rows(*, grid_m: int, media_base: str) -> Select:
     events = history()
     photo = (
         select(Photo.display_key)
-        .where(Photo.report_id == Report.id, Photo.status == READY, Photo.kind == "report")
+        .where(Photo.report_id == Report.id, Photo.is_public, Photo.kind == "report")
         .order_by(Photo.id)
         .limit(1)
         .correlate(Report)

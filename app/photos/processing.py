@@ -35,11 +35,16 @@ class Rejected(Exception):
 
 @dataclass(frozen=True)
 class Processed:
+    """``display`` and ``thumbnail`` as JPEGs, and ``image``, the display-size image they
+    were made from (oriented, RGB or L), with its colour profile ``icc``: nothing blurred."""
+
     display: bytes
     thumbnail: bytes
     width: int
     height: int
     gps: tuple[float, float] | None
+    image: Image.Image
+    icc: bytes | None
 
 
 def process(data: bytes) -> Processed:
@@ -73,10 +78,24 @@ def process(data: bytes) -> Processed:
     if image.mode not in ("RGB", "L"):
         image = _flatten(image)
     image.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    display = _jpeg(image, icc)
-    width, height = image.size
-    image.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS, reducing_gap=2.0)
-    return Processed(display, _jpeg(image, icc), width, height, gps)
+    display, thumbnail = variants(image, icc)
+    return Processed(display, thumbnail, image.width, image.height, gps, image, icc)
+
+
+def variants(image: Image.Image, icc: bytes | None) -> tuple[bytes, bytes]:
+    """The display and thumbnail JPEGs of a display-size image (left alone)."""
+    display = _jpeg(image.copy(), icc)
+    small = image.copy()
+    small.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    return display, _jpeg(small, icc)
+
+
+def reopened(data: bytes) -> tuple[Image.Image, bytes | None]:
+    """A display JPEG this module wrote (a kept original), decoded again, and its colour
+    profile."""
+    image = Image.open(io.BytesIO(data), formats=("JPEG",))
+    image.load()
+    return image, image.info.get("icc_profile")
 
 
 def _draft_size(size: tuple[int, int]) -> tuple[int, int]:

@@ -8,12 +8,13 @@ import uuid
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.jobs import Job, after_commit
-from app.photos import processing
-from app.photos.models import PROCESSING, READY, REJECTED, Photo
+from app.photos import blur, boxes, detection, processing
+from app.photos.models import PROCESSING, READY, REJECTED, Photo, PhotoFileDeletion
 from app.storage import Storage, from_config
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,12 @@ def add_photo(
 
 
 def develop(photo: Photo) -> tuple[float, float] | None:
-    """Run a ``processing`` photo through the image pipeline: ``ready`` with its display and
-    thumbnail files, or ``rejected``. Flushes nothing; returns the GPS position it carried
-    (lon, lat), if any."""
+    """Run a ``processing`` photo through the image pipeline: ``ready`` with its files, or
+    ``rejected``. The oriented display image, metadata stripped, is kept unblurred under a
+    private key; the faces and plates detection finds in it are blurred in the public
+    display and thumbnail. Flushes nothing; returns the GPS position it carried (lon, lat),
+    if any. A detector's failure raises: the photo stays ``processing`` (never public
+    unblurred) and the job is retried."""
     photo.attempts += 1
     store = storage()
     try:
@@ -60,11 +64,105 @@ def develop(photo: Photo) -> tuple[float, float] | None:
         photo.status, photo.reject_reason = REJECTED, rejected.reason
         log.info("photo rejected", extra={"photo_id": photo.id, "reason": rejected.reason})
         return None
-    photo.display_key = _put_by_hash(store, "display", result.display)
-    photo.thumbnail_key = _put_by_hash(store, "thumbnails", result.thumbnail)
+    found = detection.detect(_rgb(result.image))
+    photo.boxes = boxes.found(found)
+    photo.detected_at = func.now()
+    photo.original_key = store_original(store, result.display)
     photo.width, photo.height = result.width, result.height
+    if found:
+        public = processing.variants(blur.blurred(result.image, found), result.icc)
+    else:
+        public = result.display, result.thumbnail
+    photo.display_key = _put_by_hash(store, "display", public[0])
+    photo.thumbnail_key = _put_by_hash(store, "thumbnails", public[1])
     photo.status = READY
     return result.gps
+
+
+def _rgb(image):
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def store_original(store: Storage, data: bytes) -> str:
+    """Keep an unblurred display image under a private key of its own (never content
+    addressed: no other photo shares it, so deleting it never breaks another)."""
+    key = f"originals/{uuid.uuid4().hex}.jpg"
+    store.put(key, data)
+    return key
+
+
+def republish(photo: Photo) -> list[str]:
+    """Write the photo's public display and thumbnail again from its unblurred original
+    with its active boxes blurred; returns the keys it no longer uses (to withdraw once the
+    change commits). Flushes nothing."""
+    store = storage()
+    image, icc = processing.reopened(store.get(photo.original_key))
+    display, thumbnail = processing.variants(blur.blurred(image, boxes.active(photo.boxes)), icc)
+    old = (photo.display_key, photo.thumbnail_key)
+    photo.display_key = _put_by_hash(store, "display", display)
+    photo.thumbnail_key = _put_by_hash(store, "thumbnails", thumbnail)
+    photo.width, photo.height = image.size
+    return [key for key in old if key and key not in (photo.display_key, photo.thumbnail_key)]
+
+
+# The columns naming a photo's files in the storage.
+PHOTO_FILES = (Photo.upload_key, Photo.display_key, Photo.thumbnail_key, Photo.original_key)
+
+
+def bring_in_line(photo: Photo) -> list[str]:
+    """A ready photo processed before blurring existed: its current display image becomes
+    its unblurred original, detection runs on it, and its public files are written again
+    with what it found blurred. Returns the keys it no longer uses (to withdraw once this
+    commits). Flushes nothing."""
+    store = storage()
+    data = store.get(photo.display_key)
+    image, _ = processing.reopened(data)
+    found = detection.detect(_rgb(image))
+    photo.boxes = boxes.found(found)
+    photo.detected_at = func.now()
+    photo.original_key = store_original(store, data)
+    # Nothing found: its files stay as they are (the same URLs).
+    return republish(photo) if found else []
+
+
+def withdraw_files(session: Session, keys: list[str]) -> None:
+    """Queue these files for deletion, in the caller's transaction (flushes): done by
+    :func:`delete_withdrawn_files` after the commit, or by its next run."""
+    if keys:
+        session.execute(
+            insert(PhotoFileDeletion)
+            .values([{"key": key} for key in dict.fromkeys(keys)])
+            .on_conflict_do_nothing()
+        )
+
+
+def delete_withdrawn_files(session: Session, *, limit: int = 1000) -> int:
+    """Delete the queued files no photo row names any more (a content-addressed file two
+    photos share stays with the other), then their queue rows; commits. Returns how many
+    files were deleted. Safe to run twice, or at once (rows others hold are skipped)."""
+    queued = list(
+        session.scalars(
+            select(PhotoFileDeletion.key)
+            .order_by(PhotoFileDeletion.queued_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not queued:
+        session.rollback()
+        return 0
+    used = set()
+    for column in PHOTO_FILES:
+        used |= set(session.scalars(select(column).where(column.in_(queued))))
+    store = storage()
+    deleted = 0
+    for key in queued:
+        if key not in used:
+            store.delete(key)  # a missing file is no error: the row goes all the same
+            deleted += 1
+    session.execute(delete(PhotoFileDeletion).where(PhotoFileDeletion.key.in_(queued)))
+    session.commit()
+    return deleted
 
 
 def _put_by_hash(store: Storage, prefix: str, data: bytes) -> str:
@@ -89,11 +187,14 @@ def due_for_processing(session: Session, older_than: timedelta) -> list[int]:
     return ids
 
 
-def present(photo: Photo, *, owner: bool) -> dict | None:
-    """The photo as shown in a report: ready ones to everyone, all of them to the reporter."""
-    if photo.status != READY and not owner:
+def present(photo: Photo, *, owner: bool, staff: bool = False) -> dict | None:
+    """The photo as shown in a report: public ones (:attr:`Photo.is_public`) to everyone;
+    all of them to their uploader (with ``public``: whether others see it) and to the
+    report's own staff (``staff``: with its moderation). Every URL is of the blurred
+    files: the unblurred original has its own, audited, endpoint."""
+    if not photo.is_public and not (owner or staff):
         return None
-    return {
+    view = {
         "id": photo.id,
         "kind": photo.kind,
         "status": photo.status,
@@ -102,6 +203,25 @@ def present(photo: Photo, *, owner: bool) -> dict | None:
         "thumbnail_url": f"/v1/media/{photo.thumbnail_key}" if photo.thumbnail_key else None,
         "width": photo.width,
         "height": photo.height,
+    }
+    if owner or staff:
+        view["public"] = photo.is_public
+    if staff:
+        view["moderation"] = moderation(photo)
+    return view
+
+
+def moderation(photo: Photo) -> dict:
+    """What the report's staff see of a photo's moderation: its boxes (removed ones too),
+    whether it is hidden, its version (ETag), whether an unblurred original is kept."""
+    return {
+        "version": photo.version,
+        "hidden": photo.hidden,
+        "boxes": boxes.shown(photo.boxes),
+        "has_original": photo.original_key is not None,
+        "detected": photo.detected_at is not None,
+        "moderated_by": photo.moderated_by,
+        "moderated_at": photo.moderated_at,
     }
 
 

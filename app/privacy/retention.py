@@ -28,6 +28,8 @@ from app.audit.service import PERSONAL_DATA_READS
 from app.idempotency.models import IdempotencyKey
 from app.idempotency.service import LIFETIME as IDEMPOTENCY_LIFETIME
 from app.notifications.models import Device, Notification
+from app.photos import service as photos
+from app.photos.models import Photo
 from app.privacy.models import RetentionRun
 from app.reports.models import CLOSED_STATUSES, Report, ReportContact
 from app.triage.models import ReportEvent
@@ -50,6 +52,10 @@ class Rule:
     reason: dict[str, str]
     due: Callable[[datetime], ColumnElement[bool]]
     clear: tuple[str, ...] = ()
+    # A column naming a file in the photo storage (cleared with the row): the file is queued
+    # for deletion in the batch's transaction and deleted once it commits (a delete lost to
+    # a crash is done by the next run: app.photos.service.delete_withdrawn_files).
+    withdraws: str | None = None
     # The shortest delay a deployment may set (another mechanism needs the rows until then).
     minimum: timedelta = timedelta(0)
 
@@ -88,6 +94,11 @@ def _closed_before(cutoff: datetime) -> ColumnElement[bool]:
     )
 
 
+def _originals_due(cutoff: datetime) -> ColumnElement[bool]:
+    closed = select(Report.id).where(Report.id == Photo.report_id, _closed_before(cutoff))
+    return Photo.original_key.is_not(None) & closed.exists()
+
+
 def _contacts_due(cutoff: datetime) -> ColumnElement[bool]:
     held = or_(
         ReportContact.name.is_not(None),
@@ -121,6 +132,31 @@ SCHEDULE: tuple[Rule, ...] = (
             "its closure for a complaint; beyond, no longer needed for the task.",
         },
         due=_contacts_due,
+    ),
+    Rule(
+        name="unblurred_photos",
+        model=Photo,
+        key="id",
+        clear=("original_key",),
+        withdraws="original_key",
+        days=30,
+        what={
+            "fr": "Originaux non floutés des photos (visages et plaques lisibles), vus par le "
+            "guichet et l'équipe du signalement ; la version floutée publique est conservée",
+            "en": "Photos' unblurred originals (faces and plates readable), seen by the "
+            "report's desk and crew; the public blurred version is kept",
+        },
+        counted_from={
+            "fr": "la clôture du signalement (résolu, clos, rejeté ou doublon)",
+            "en": "the report's closure (resolved, closed, rejected or duplicate)",
+        },
+        reason={
+            "fr": "Le guichet et l'équipe en ont besoin pour traiter le signalement et corriger "
+            "le floutage ; un mois après la clôture, plus rien ne le justifie.",
+            "en": "The desk and crew need them to deal with the report and correct the "
+            "blurring; a month after its closure, nothing justifies them any more.",
+        },
+        due=_originals_due,
     ),
     Rule(
         name="device_tokens",
@@ -218,6 +254,11 @@ def apply_rule(session: Session, rule: Rule, cutoff: datetime, *, batch: int) ->
         if after is not None:
             chosen = chosen.where(key > after)
         chosen = chosen.order_by(key).limit(batch).with_for_update(of=rule.model, skip_locked=True)
+        if rule.withdraws is not None:
+            # The files' keys, read (and the rows locked) before the update clears them.
+            rows = session.execute(chosen.add_columns(getattr(rule.model, rule.withdraws))).all()
+            chosen = [row[0] for row in rows]
+            photos.withdraw_files(session, [row[1] for row in rows if row[1]])
         if rule.clear:
             statement = update(rule.model).values(dict.fromkeys(rule.clear))
         else:
@@ -228,6 +269,8 @@ def apply_rule(session: Session, rule: Rule, cutoff: datetime, *, batch: int) ->
             .execution_options(synchronize_session=False)
         ).all()
         session.commit()
+        if rule.withdraws is not None:
+            photos.delete_withdrawn_files(session)
         total += len(done)
         if len(done) < batch:
             return total

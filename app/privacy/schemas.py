@@ -29,7 +29,8 @@ class MyDataSchema(ma.Schema):
     notification_preferences = _section("Kinds muted and quiet hours")
     actions = _section("The caller's own actions in the reports' history")
     personal_data_reads = _section(
-        "Staff reads of the contact details given with the caller's reports: who, when"
+        "Staff reads of the contact details and the unblurred photos of the caller's "
+        "reports: who, when"
     )
 
 

@@ -31,7 +31,8 @@ from app.notifications.models import (
     Notification,
     NotificationPreference,
 )
-from app.photos.models import READY, Photo
+from app.photos.models import Photo
+from app.photos.service import PHOTO_FILES
 from app.privacy.texts import text
 from app.reports.models import Report, ReportContact, ReportFollower, ReportSupporter
 from app.triage.models import ReportEvent
@@ -46,6 +47,7 @@ NOT_EXPORTED = {
     ("users", "firebase_uid"): "staff accounts only (exported as account.staff when the "
     "caller has one)",
     ("message_templates", "updated_by"): "staff only: who edited a message template",
+    ("photos", "moderated_by"): "staff only: who last moderated a photo (its boxes, hidden)",
     ("notification_titles", "updated_by"): "staff only: who edited a notification title",
     ("open311_api_keys", "created_by"): "staff only: the admin who created a partner key",
 }
@@ -90,6 +92,10 @@ def _photo(photo: Photo) -> dict:
         "thumbnail_url": f"/v1/media/{photo.thumbnail_key}" if photo.thumbnail_key else None,
         "width": photo.width,
         "height": photo.height,
+        "public": photo.is_public,
+        "hidden": photo.hidden,
+        # The unblurred original is the desk's (audited) until deleted: she is told it exists.
+        "unblurred_original_kept": photo.original_key is not None,
         "created_at": _when(photo.created_at),
     }
 
@@ -301,6 +307,7 @@ KINDS = (
     ("area_subscriptions", DELETED, "erasure_deleted_area_subscriptions"),
     ("follows", DELETED, "erasure_deleted_follows"),
     ("unpublished_photos", DELETED, "erasure_deleted_unpublished_photos"),
+    ("unblurred_originals", DELETED, "erasure_deleted_unblurred_originals"),
     ("idempotency_keys", DELETED, "erasure_deleted_idempotency_keys"),
     ("reports", DETACHED, "erasure_detached_reports"),
     ("published_photos", DETACHED, "erasure_detached_published_photos"),
@@ -360,23 +367,37 @@ def erase(session: Session, *, identity: Identity, request_id: str | None) -> tu
         event.actor_uid = tombstones.get(event.report_id) or _tombstone()
     counts["actions"] = len(events)
 
-    # Photos never published (still processing, or rejected) go, files included; published
-    # ones stay with their report (their metadata was stripped before publication).
+    # Photos not published (still processing, rejected, or hidden by the desk) go, files
+    # included; published ones stay with their report (metadata stripped, faces and plates
+    # blurred), but not their unblurred original: what she sent, only the blurred version.
     photos = list(session.scalars(select(Photo).where(Photo.uploaded_by == uid)))
     files = []
     for photo in photos:
-        if photo.status == READY:
+        if photo.is_public:
             photo.uploaded_by = tombstones.get(photo.report_id) or _tombstone()
             counts["published_photos"] += 1
+            if photo.original_key is not None:
+                files.append(photo.original_key)
+                photo.original_key = None
+                counts["unblurred_originals"] += 1
         else:
-            files.extend(k for k in (photo.upload_key, photo.display_key, photo.thumbnail_key) if k)
+            files.extend(
+                k
+                for k in (
+                    photo.upload_key,
+                    photo.display_key,
+                    photo.thumbnail_key,
+                    photo.original_key,
+                )
+                if k
+            )
             session.delete(photo)
             counts["unpublished_photos"] += 1
     session.flush()
     # Content-addressed files another photo still uses stay.
     if files:
         used = set()
-        for column in (Photo.upload_key, Photo.display_key, Photo.thumbnail_key):
+        for column in PHOTO_FILES:
             used |= set(session.scalars(select(column).where(column.in_(files))))
         files = [key for key in files if key not in used]
 

@@ -38,8 +38,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Reports followed: deleted.",
     },
     "erasure_deleted_unpublished_photos": {
-        "fr": "Photos jamais publiées (en traitement ou refusées) : supprimées, fichiers compris.",
-        "en": "Photos never published (processing or rejected): deleted, files included.",
+        "fr": "Photos non publiées (en traitement, refusées ou masquées par le guichet) : "
+        "supprimées, fichiers compris.",
+        "en": "Photos not published (processing, rejected or hidden by the desk): deleted, "
+        "files included.",
+    },
+    "erasure_deleted_unblurred_originals": {
+        "fr": "Originaux non floutés de vos photos publiées : supprimés ; seule la version "
+        "floutée reste avec le signalement.",
+        "en": "Unblurred originals of your published photos: deleted; only the blurred "
+        "version stays with the report.",
     },
     "erasure_deleted_idempotency_keys": {
         "fr": "Réponses gardées pour rejouer vos requêtes (24 h) : supprimées.",

@@ -12,8 +12,9 @@ writes ``50``). tests/reports/test_public_documents.py compares them with that p
 
 What they show is the report's public projection (app.reports.public) and nothing else:
 no reporter field, no exact position, of the description only what moderation published,
-the ready photos only; and nothing depends on who asks (the same names in both languages),
-so that a page can be shared by every caller (app/reports/cache.py).
+the public photos only (ready and not hidden: Photo.is_public); and nothing depends on who
+asks (the same names in both languages), so that a page can be shared by every caller
+(app/reports/cache.py).
 """
 
 import json
@@ -38,7 +39,7 @@ from sqlalchemy.orm import aliased
 from app.categories.models import Category
 from app.geo.models import Commune
 from app.organisation.models import Desk
-from app.photos.models import READY, Photo
+from app.photos.models import Photo
 from app.reports.models import Report
 
 _ORIGINAL = aliased(Report)
@@ -85,8 +86,8 @@ def _datetime(value) -> ColumnElement:
 
 
 def _photos() -> ColumnElement:
-    """The report's ready photos, in upload order (app.photos.service.present for anyone
-    but their reporter)."""
+    """The report's public photos (:attr:`Photo.is_public`), in upload order
+    (app.photos.service.present for anyone but their uploader and the report's staff)."""
     photo = _object(
         {
             "id": Photo.id,
@@ -101,7 +102,7 @@ def _photos() -> ColumnElement:
     )
     return func.coalesce(
         select(func.json_agg(aggregate_order_by(photo, Photo.id)))
-        .where(Photo.report_id == Report.id, Photo.status == READY)
+        .where(Photo.report_id == Report.id, Photo.is_public)
         .correlate(Report)
         .scalar_subquery(),
         literal_column("'[]'::json"),

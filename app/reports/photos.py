@@ -12,14 +12,17 @@ from collections.abc import Callable
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app import clock, i18n
+from app.audit import service as audit
 from app.auth.identity import Identity, works_desk
-from app.errors import Conflict, Forbidden, Problem
+from app.errors import Conflict, Forbidden, NotFound, Problem
 from app.idempotency import service as idempotency
 from app.organisation.models import Crew
+from app.photos import boxes
 from app.photos import service as photos
 from app.photos.models import PROCESSING, READY, REJECTED, Photo
 from app.reports.models import Report, ReportSupporter
-from app.reports.service import get_report, place_from_photo
+from app.reports.service import get_report, handles, place_from_photo
 from app.users.models import Role
 
 log = logging.getLogger(__name__)
@@ -127,3 +130,194 @@ def _touch(session: Session, report_id: int) -> None:
     Open311's media_url): the report changed for public documents, whose caches are keyed
     by the latest update."""
     session.execute(update(Report).where(Report.id == report_id).values(updated_at=func.now()))
+
+
+# --- moderation: the desk's boxes, hiding and publishing; the unblurred original ----------
+
+
+def set_boxes(
+    session: Session,
+    *,
+    actor: Identity,
+    report_id: int,
+    photo_id: int,
+    versions: list[int] | None,
+    keep: set[int],
+    add: list[dict],
+) -> Photo:
+    """Set a photo's blur boxes: ``keep`` the boxes with these ids (the others are removed,
+    and stay removed), ``add`` new desk boxes; then write its public files again from the
+    unblurred original, before this commits (the old files are withdrawn after). A request
+    that changes nothing (a retry) answers the photo as it is."""
+    photo = _moderated(session, actor, report_id, photo_id)
+    if photo.original_key is None:
+        raise Conflict("photo_no_original", id=photo.id)
+    unknown = keep - {r["id"] for r in photo.boxes}
+    if unknown:
+        raise Problem("unknown_box", 422, ids=", ".join(str(i) for i in sorted(unknown)))
+    for index, box in enumerate(add):
+        if not boxes.inside(box):
+            raise Problem("box_outside_image", 422, errors=_box_error(index, "box_outside_image"))
+        if not boxes.sized(box):
+            raise Problem("box_empty", 422, errors=_box_error(index, "box_empty"))
+    updated = boxes.changed(
+        photo.boxes, keep=keep, add=add, actor=actor.uid, now=clock.now(session)
+    )
+    if updated is None:
+        return _unchanged(session, photo)
+    if len(updated) > boxes.MAX_BOXES:
+        raise Problem("too_many_boxes", 422, limit=boxes.MAX_BOXES)
+    _check_version(photo, versions)
+    photo.boxes = updated
+    try:
+        withdrawn = photos.republish(photo)
+    except FileNotFoundError as exc:  # the storage lost it: nothing left to blur from
+        log.error("photo original missing", extra={"photo_id": photo.id})
+        raise Conflict("photo_no_original", id=photo.id) from exc
+    return _moderation_done(session, actor, photo, withdrawn)
+
+
+def _box_error(index: int, code: str) -> dict:
+    return {"json": {"add": {str(index): [i18n.message(code)]}}}
+
+
+def set_hidden(
+    session: Session,
+    *,
+    actor: Identity,
+    report_id: int,
+    photo_id: int,
+    versions: list[int] | None,
+    hidden: bool,
+) -> Photo:
+    """Hide a photo from the public, or publish it (it is public once ready and not
+    hidden: :attr:`Photo.is_public`); doing it twice is doing it once."""
+    photo = _moderated(session, actor, report_id, photo_id)
+    if photo.hidden == hidden:
+        return _unchanged(session, photo)
+    _check_version(photo, versions)
+    photo.hidden = hidden
+    return _moderation_done(session, actor, photo, [])
+
+
+def _moderated(session: Session, actor: Identity, report_id: int, photo_id: int) -> Photo:
+    """The photo, locked, if ``actor`` works the report's desk and it is ready."""
+    report = get_report(session, report_id)
+    desk = report.desk.code if report.desk else None
+    if not works_desk(actor, desk):
+        raise Forbidden("not_your_desk", desk=desk or "-", desks=", ".join(actor.desks) or "-")
+    photo = session.get(Photo, photo_id, with_for_update=True)
+    if photo is None or photo.report_id != report_id:
+        raise NotFound("photo_not_found", id=photo_id)
+    if photo.status != READY:
+        raise Conflict("photo_not_ready", id=photo.id, status=photo.status)
+    return photo
+
+
+def _check_version(photo: Photo, versions: list[int] | None) -> None:
+    if versions is None:
+        raise Problem("photo_if_match_required", 428)
+    if photo.version not in versions:
+        raise Problem(
+            "photo_changed",
+            412,
+            headers={"ETag": photo_etag(photo)},
+            extra={"current_version": photo.version},
+        )
+
+
+def photo_etag(photo: Photo) -> str:
+    """A photo's ETag: its moderation version, as a strong entity tag."""
+    return f'"{photo.version}"'
+
+
+def _unchanged(session: Session, photo: Photo) -> Photo:
+    session.commit()  # releases the lock; nothing changed
+    return photo
+
+
+def _moderation_done(session: Session, actor: Identity, photo: Photo, withdrawn) -> Photo:
+    photo.version += 1
+    photo.moderated_by, photo.moderated_at = actor.uid, func.now()
+    _touch(session, photo.report_id)
+    photos.withdraw_files(session, withdrawn)
+    session.commit()
+    photos.delete_withdrawn_files(session)
+    session.refresh(photo)
+    return photo
+
+
+def read_original(
+    session: Session, *, viewer: Identity, report_id: int, photo_id: int, request_id: str | None
+) -> bytes:
+    """The unblurred original of a photo, for the report's own staff (agents of its desk,
+    supervisors, admins, the crew holding it); every read recorded in the audit log as a
+    read of personal data, committed before the image is answered."""
+    report = get_report(session, report_id)
+    crew = session.get(Crew, report.crew_id) if report.crew_id is not None else None
+    if viewer.role == Role.RESIDENT or not handles(viewer, report, crew):
+        raise Forbidden("photo_original_not_allowed")
+    photo = session.get(Photo, photo_id)
+    if photo is None or photo.report_id != report_id:
+        raise NotFound("photo_not_found", id=photo_id)
+    if photo.original_key is None:
+        raise NotFound("photo_no_original", id=photo.id)
+    try:
+        data = photos.storage().get(photo.original_key)
+    except FileNotFoundError as exc:
+        raise NotFound("photo_no_original", id=photo.id) from exc
+    audit.record(
+        session,
+        actor=viewer,
+        action=audit.PHOTO_ORIGINAL_READ,
+        subject_type="report",
+        subject_id=report.id,
+        request_id=request_id,
+        reference=report.reference,
+        desk=report.desk.code if report.desk else None,
+        photo_id=photo.id,
+    )
+    session.commit()
+    return data
+
+
+def is_staff_of(session: Session, identity: Identity, report: Report) -> bool:
+    """Whether ``identity`` is of the report's own staff (its desk's agents, supervisors,
+    admins, the crew holding it): they see its hidden photos and their moderation."""
+    crew = session.get(Crew, report.crew_id) if report.crew_id is not None else None
+    return identity.role != Role.RESIDENT and handles(identity, report, crew)
+
+
+def bring_in_line(session: Session, *, limit: int = 50) -> int:
+    """Bring photos processed before blurring existed in line (ready, detection never run on
+    them): up to ``limit``, each in its own transaction, its report touched for the public
+    lists. Returns how many. Safe to run twice, or at once (locked photos are skipped)."""
+    ids = list(
+        session.scalars(
+            select(Photo.id)
+            .where(Photo.status == READY, Photo.detected_at.is_(None))
+            .order_by(Photo.id)
+            .limit(limit)
+        )
+    )
+    session.rollback()
+    done = 0
+    for photo_id in ids:
+        photo = session.get(Photo, photo_id, with_for_update={"skip_locked": True})
+        if photo is None or photo.detected_at is not None or photo.display_key is None:
+            session.rollback()
+            continue
+        try:
+            withdrawn = photos.bring_in_line(photo)
+        except FileNotFoundError:
+            # Its display file is gone: nothing left to blur; the desk sees it undetected.
+            log.warning("photo display file missing", extra={"photo_id": photo_id})
+            session.rollback()
+            continue
+        photo.version += 1
+        _touch(session, photo.report_id)
+        photos.withdraw_files(session, withdrawn)
+        session.commit()
+        done += 1
+    photos.delete_withdrawn_files(session)
+    return done

@@ -290,7 +290,7 @@ def present(
     Where it is: ``place`` (its public projection, app.reports.public) when given, else the
     exact position and the address as typed (for the reporter and the report's staff).
     ``staff``: how the city handles it, for staff callers. ``photos`` are the report's Photo
-    rows; others than the reporter see the ready ones only.
+    rows; others than the reporter and the report's own staff see the public ones only.
     """
     view = {
         "id": report.id,
@@ -323,7 +323,10 @@ def present(
         view.update(location=place.location, address=place.address)
     elif not exact:  # never the exact place by omission
         raise ValueError("a public view of a report needs its public projection")
-    shown = (present_photo(p, owner=view["is_mine"]) for p in photos)
+    shown = (
+        present_photo(p, owner=view["is_mine"], staff=staff is not None and staff.handles)
+        for p in photos
+    )
     view["photos"] = [p for p in shown if p is not None]
     if staff is not None:  # how the control centre handles it; never shown to residents
         view.update(

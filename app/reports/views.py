@@ -7,6 +7,7 @@ from flask.views import MethodView
 from app import cache as shared_cache
 from app import conditional, i18n
 from app.auth.identity import current_identity, roles_required
+from app.conditional import if_match_versions
 from app.errors import PROBLEM_DOC, NotFound
 from app.extensions import Blueprint, db
 from app.geo.arguments import parse_bbox, parse_point
@@ -15,7 +16,13 @@ from app.pagination import page_size
 from app.photos import processing
 from app.photos import service as photos
 from app.photos.models import Photo
-from app.photos.schemas import PhotoKindArgsSchema, PhotoPathSchema, PhotoSchema, PhotoUploadSchema
+from app.photos.schemas import (
+    BoxesInSchema,
+    PhotoKindArgsSchema,
+    PhotoPathSchema,
+    PhotoSchema,
+    PhotoUploadSchema,
+)
 from app.replica import public_read
 from app.reports import cache as page_cache
 from app.reports import contact, public, queries, service
@@ -288,6 +295,12 @@ def body_limit(limit: int):
     return decorator
 
 
+PHOTO_ETAG_HEADER = {
+    "ETag": {
+        "description": "The photo's moderation version: send it in If-Match",
+        "schema": {"type": "string"},
+    }
+}
 # A report's photos: its sub-resources, documented under the photos' tag (app.photos.views,
 # which serves the files they become).
 PHOTOS_TAG = ["photos"]
@@ -348,14 +361,168 @@ class Photos(MethodView):
 class PhotoById(MethodView):
     @roles_required(blp)
     @blp.arguments(PhotoPathSchema, location="path", as_kwargs=True)
-    @blp.response(200, PhotoSchema)
+    @blp.response(200, PhotoSchema, headers=PHOTO_ETAG_HEADER)
     @blp.alt_response(404, description="No such photo (or not visible to you)", **PROBLEM_DOC)
     def get(self, report_id, photo_id):
-        """One photo: its processing status; others see ready photos only"""
+        """One photo: its processing status to its uploader, with its moderation to the
+        report's staff; others see public photos only (ready and not hidden)"""
+        identity = current_identity()
         photo = db.session.get(Photo, photo_id)
         view = None
         if photo is not None and photo.report_id == report_id:
-            view = photos.present(photo, owner=photo.uploaded_by == current_identity().uid)
+            report = service.get_report(db.session, report_id)
+            view = photos.present(
+                photo,
+                owner=photo.uploaded_by == identity.uid,
+                staff=report_photos.is_staff_of(db.session, identity, report),
+            )
         if view is None:
             raise NotFound("photo_not_found", id=photo_id)
-        return view
+        return view, {"ETag": report_photos.photo_etag(photo)}
+
+
+PHOTO_IF_MATCH_PARAMETER = {
+    "in": "header",
+    "name": "If-Match",
+    "required": True,
+    "description": "The photo's ETag (GET the photo): a stale one gets 412, a missing one 428. "
+    "A request that changes nothing (a retry) answers 200 whatever it says.",
+    "schema": {"type": "string", "maxLength": 200},
+}
+MODERATION_ERRORS = (
+    (403, "Not an agent of the report's desk, a supervisor or an admin"),
+    (404, "No such report or photo"),
+    (409, "The photo is not ready (photo_not_ready) or has no unblurred original left"),
+    (412, "Stale If-Match: the photo was moderated since"),
+    (
+        422,
+        "A box outside [0, 1] (box_outside_image), empty (box_empty), too many "
+        "(too_many_boxes) or unknown ids (unknown_box)",
+    ),
+    (428, "If-Match missing"),
+)
+
+
+def moderation_doc(view):
+    view = blp.doc(parameters=[PHOTO_IF_MATCH_PARAMETER])(view)
+    for status, description in MODERATION_ERRORS:
+        view = blp.alt_response(status, description=description, **PROBLEM_DOC)(view)
+    return view
+
+
+def _moderated(photo):
+    return photos.present(photo, owner=False, staff=True), {"ETag": report_photos.photo_etag(photo)}
+
+
+@blp.route(
+    "/reports/<int:report_id>/photos/<int:photo_id>/boxes",
+    parameters=PHOTO_PARAMETERS,
+    tags=PHOTOS_TAG,
+)
+class PhotoBoxes(MethodView):
+    @roles_required(blp, Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+    @moderation_doc
+    @blp.arguments(PhotoPathSchema, location="path", as_kwargs=True)
+    @blp.arguments(BoxesInSchema)
+    @blp.response(200, PhotoSchema, headers=PHOTO_ETAG_HEADER)
+    def put(self, data, report_id, photo_id):
+        """Set the photo's blur boxes (the report's desk): `keep` some by id, `add` new
+        ones; a removed box stays removed. The public files are written again at once, blurred;
+        the old ones are withdrawn"""
+        photo = report_photos.set_boxes(
+            db.session,
+            actor=current_identity(),
+            report_id=report_id,
+            photo_id=photo_id,
+            versions=if_match_versions(),
+            keep=set(data["keep"]),
+            add=data["add"],
+        )
+        return _moderated(photo)
+
+
+def _visibility_view(hidden: bool, summary: str):
+    def post(self, report_id, photo_id):
+        photo = report_photos.set_hidden(
+            db.session,
+            actor=current_identity(),
+            report_id=report_id,
+            photo_id=photo_id,
+            versions=if_match_versions(),
+            hidden=hidden,
+        )
+        return _moderated(photo)
+
+    post.__doc__ = summary
+    decorators = (
+        roles_required(blp, Role.AGENT, Role.SUPERVISOR, Role.ADMIN),
+        moderation_doc,
+        blp.arguments(PhotoPathSchema, location="path", as_kwargs=True),
+        blp.response(200, PhotoSchema, headers=PHOTO_ETAG_HEADER),
+    )
+    for decorator in reversed(decorators):
+        post = decorator(post)
+    return post
+
+
+@blp.route(
+    "/reports/<int:report_id>/photos/<int:photo_id>/hide",
+    parameters=PHOTO_PARAMETERS,
+    tags=PHOTOS_TAG,
+)
+class PhotoHide(MethodView):
+    post = _visibility_view(
+        True,
+        "Hide the photo from the public (the report's desk); its uploader and the report's "
+        "staff still see it. Hiding a hidden photo changes nothing",
+    )
+
+
+@blp.route(
+    "/reports/<int:report_id>/photos/<int:photo_id>/publish",
+    parameters=PHOTO_PARAMETERS,
+    tags=PHOTOS_TAG,
+)
+class PhotoPublish(MethodView):
+    post = _visibility_view(
+        False,
+        "Publish a hidden photo again (the report's desk): public once ready and not "
+        "hidden. Publishing a public photo changes nothing",
+    )
+
+
+@blp.route(
+    "/reports/<int:report_id>/photos/<int:photo_id>/original",
+    parameters=PHOTO_PARAMETERS,
+    tags=PHOTOS_TAG,
+)
+class PhotoOriginal(MethodView):
+    @roles_required(blp, Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.CREW)
+    @blp.arguments(PhotoPathSchema, location="path", as_kwargs=True)
+    @blp.response(
+        200, content_type="image/jpeg", description="The unblurred image (metadata stripped)"
+    )
+    @blp.alt_response(
+        403,
+        description="Not the report's desk staff nor the crew holding it",
+        **PROBLEM_DOC,
+    )
+    @blp.alt_response(
+        404,
+        description="No such photo, or no unblurred original kept (photo_no_original)",
+        **PROBLEM_DOC,
+    )
+    def get(self, report_id, photo_id):
+        """The photo unblurred, for the report's own staff (agents of its desk,
+        supervisors, admins, the crew holding it). Every view is recorded in the audit log
+        as a read of personal data; never cached"""
+        data = report_photos.read_original(
+            db.session,
+            viewer=current_identity(),
+            report_id=report_id,
+            photo_id=photo_id,
+            request_id=g.request_id,
+        )
+        response = Response(data, mimetype="image/jpeg")
+        response.headers["Cache-Control"] = "private, no-store"
+        return response

@@ -5,9 +5,9 @@ import json
 
 from flask import Response, request
 from flask.views import MethodView
-from werkzeug.http import parse_etags
 
 from app.auth.identity import current_identity, roles_required
+from app.conditional import if_match_versions
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
 from app.idempotency import service as idempotency
@@ -58,18 +58,6 @@ IF_MATCH_PARAMETER = {
 }
 ETAG_HEADER = {"ETag": {"description": "The report's new version", "schema": {"type": "string"}}}
 REPORT_VIEW = ReportViewSchema()
-
-
-def if_match_versions() -> list[int] | None:
-    """The versions the client says it saw (strong ETags of If-Match); None when absent."""
-    header = request.headers.get("If-Match", "").strip()
-    if not header:
-        return None
-    tags = parse_etags(header)
-    if tags.star_tag:
-        return None
-    # Other tags (weak ones, foreign ones) can never match: the answer is then 412.
-    return [int(tag) for tag in tags.as_set() if tag.isascii() and tag.isdigit() and len(tag) < 12]
 
 
 def render(report) -> dict:

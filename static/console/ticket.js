@@ -7,6 +7,7 @@
 import { ApiProblem, etagOf } from "../common/api.js";
 import { clear, h, idempotencyKey, problemBox } from "../common/dom.js";
 import { addTexts, formatDateTime, lang, named, t } from "../common/i18n.js";
+import { PhotoModeration } from "./photo-moderation.js";
 
 addTexts({
   fr: {
@@ -288,6 +289,7 @@ export class Ticket {
     this.report = null;
     this.actions = [];
     this.formArea = null;
+    this.photoViews = [];
     this.onEvent = (event) => this.live(event.detail);
     ctx.events.addEventListener("report", this.onEvent);
   }
@@ -295,6 +297,12 @@ export class Ticket {
   dispose() {
     this.ctx.events.removeEventListener("report", this.onEvent);
     this.map?.cancelPick();
+    this.disposePhotos();
+  }
+
+  disposePhotos() {
+    for (const view of this.photoViews) view.dispose();
+    this.photoViews = [];
   }
 
   async open(id) {
@@ -369,6 +377,7 @@ export class Ticket {
 
   render() {
     const r = this.report;
+    this.disposePhotos();
     clear(this.pane);
     const overdue = r.due_at && ["new", "acknowledged", "assigned", "in_progress", "reopened"].includes(r.status) && new Date(r.due_at) < new Date();
     this.formArea = h("div", { class: "ticket-form-area", id: "ticket-form-area" });
@@ -447,7 +456,9 @@ export class Ticket {
             "ul",
             { class: "ticket-photos" },
             photos.map((photo) =>
-              h(
+              photo.moderation && photo.status === "ready"
+                ? h("li", { class: "ticket-photos__moderated" }, this.moderation(photo))
+                : h(
                 "li",
                 {},
                 photo.thumbnail_url
@@ -463,6 +474,13 @@ export class Ticket {
           )
         : h("p", {}, t("ticket.no_photos")),
     );
+  }
+
+  // A ready photo as the desk moderates it (app: its boxes, hidden or public, the original).
+  moderation(photo) {
+    const view = new PhotoModeration(this.ctx, this.report.id, photo, { label: t(`ticket.photo_kind.${photo.kind}`) });
+    this.photoViews.push(view);
+    return view.element;
   }
 
   contactSection() {

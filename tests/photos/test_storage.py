@@ -135,4 +135,5 @@ def test_photos_go_through_s3_end_to_end(app, database_url, s3_endpoint, bucket,
             aws_secret_access_key="testing",
         ).list_objects_v2(Bucket=bucket)["Contents"]
     }
-    assert {k.split("/")[0] for k in keys} == {"display", "thumbnails"}  # upload deleted
+    # The upload deleted; the unblurred original kept apart from the public files.
+    assert {k.split("/")[0] for k in keys} == {"display", "thumbnails", "originals"}

@@ -13,6 +13,8 @@ from app.audit.models import AuditEvent
 from app.audit.service import REPORT_CONTACT_READ
 from app.idempotency.models import IdempotencyKey
 from app.notifications.models import Delivery, Device, Notification
+from app.photos.models import Photo
+from app.photos.service import storage
 from app.privacy import retention
 from app.privacy.models import RetentionRun
 from app.reports.models import Report, ReportContact
@@ -23,7 +25,17 @@ CONTACT = {"name": "Ana Martin", "email": "ana@example.org", "phone": "060102030
 MINUTE = timedelta(minutes=1)
 YEAR = timedelta(days=365)
 # The rows of each table a rule works on, as they are: a dry run must leave them so.
-TABLES = (ReportContact, Device, Notification, Delivery, AuditEvent, IdempotencyKey, Report)
+TABLES = (
+    ReportContact,
+    Device,
+    Notification,
+    Delivery,
+    AuditEvent,
+    IdempotencyKey,
+    Report,
+    Photo,
+)
+MONTH = timedelta(days=30)
 
 
 def closed_report(session, *, closed_at, status="closed", contact=CONTACT, **columns) -> int:
@@ -53,6 +65,22 @@ def event(session, report_id, at, from_status, to_status, action="step") -> None
         )
     )
     session.commit()
+
+
+def photo_with_original(session, report_id, name) -> int:
+    """A ready photo of the report with its unblurred original in the storage."""
+    key = f"originals/{name}.jpg"
+    storage().put(key, b"unblurred " + name.encode())
+    row = Photo(
+        report_id=report_id,
+        status="ready",
+        display_key=f"display/ab/{name}.jpg",
+        original_key=key,
+        uploaded_by="ana",
+    )
+    session.add(row)
+    session.commit()
+    return row.id
 
 
 def device(session, token, last_seen_at) -> int:
@@ -133,6 +161,13 @@ def seeded(session, now) -> dict:
         "contact_duplicate": make_report(
             session, status="duplicate", contact=dict(CONTACT), created_at=now - YEAR - MINUTE
         ),
+        # Unblurred originals of photos: 30 days after the report's closure (files too).
+        "original_past": photo_with_original(
+            session, closed_report(session, closed_at=now - MONTH - MINUTE), "past"
+        ),
+        "original_kept": photo_with_original(
+            session, closed_report(session, closed_at=now - MONTH + MINUTE), "kept"
+        ),
         # Device tokens: 270 days unseen.
         "device_past": device(session, "old", now - timedelta(days=270) - MINUTE),
         "device_kept": device(session, "recent", now - timedelta(days=270) + MINUTE),
@@ -165,6 +200,7 @@ def _reopened(session, now) -> int:
 
 EXPECTED = {
     "contact_details": 3,
+    "unblurred_photos": 1,
     "device_tokens": 1,
     "notifications": 1,
     "personal_data_reads": 1,
@@ -205,7 +241,15 @@ def test_each_rule_removes_the_rows_just_past_its_delay_and_keeps_those_just_ins
         assert contact_of(session, seeded[past]) == cleared, past
     for kept in ("contact_kept", "contact_reopened", "contact_open"):
         assert contact_of(session, seeded[kept]) == {**CONTACT, "by_push": True}, kept
-    assert session.scalar(select(func.count()).select_from(Report)) == 6
+    assert session.scalar(select(func.count()).select_from(Report)) == 8
+
+    # The original's key cleared and its file deleted (once the batch committed); the
+    # photo and its public file kept.
+    past = session.get(Photo, seeded["original_past"], populate_existing=True)
+    assert past.original_key is None and past.display_key is not None
+    assert not storage().exists("originals/past.jpg")
+    kept = session.get(Photo, seeded["original_kept"], populate_existing=True)
+    assert kept.original_key == "originals/kept.jpg" and storage().exists(kept.original_key)
 
     devices = set(session.scalars(select(Device.token)))
     assert devices == {"keeper", "recent"}
@@ -242,6 +286,7 @@ def test_each_run_is_recorded_with_its_counts_and_a_second_run_removes_nothing_m
         assert recorded.error is None
         assert recorded.delays == {
             "contact_details": 365,
+            "unblurred_photos": 30,
             "device_tokens": 270,
             "notifications": 365,
             "personal_data_reads": 365,
@@ -303,15 +348,18 @@ def test_the_cli_dry_run_prints_what_it_would_remove_and_changes_nothing(app, se
     result = app.test_cli_runner().invoke(args=["privacy", "retention", "--dry-run"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[:5] == [
+    assert lines[:6] == [
         "contact_details: 3 would be cleared (365 days after the report's closure (resolved, "
+        "closed, rejected or duplicate))",
+        "unblurred_photos: 1 would be cleared (30 days after the report's closure (resolved, "
         "closed, rejected or duplicate))",
         "device_tokens: 1 would be deleted (270 days after the last time the device registered)",
         "notifications: 1 would be deleted (365 days after their creation)",
         "personal_data_reads: 1 would be deleted (365 days after the read)",
         "idempotency_keys: 1 would be deleted (1 day after the request)",
     ]
-    assert "dry run: nothing changed" in lines[5]
+    assert "dry run: nothing changed" in lines[6]
+    assert storage().exists("originals/past.jpg")
     assert snapshot(session) == before
 
     result = app.test_cli_runner().invoke(args=["privacy", "retention"])

@@ -95,7 +95,7 @@ def resident(app, client, auth, redis_conn):
     assert filed.status_code == 201, filed.get_data(as_text=True)
     report_id = filed.get_json()["id"]
     photos = []
-    for n in range(2):
+    for n in range(3):
         upload = client.post(
             f"/v1/reports/{report_id}/photos",
             headers=headers(**{"Idempotency-Key": f"photo-{n}"}),
@@ -105,8 +105,14 @@ def resident(app, client, auth, redis_conn):
         photos.append(upload.get_json()["id"])
     with app.app_context():
         assert process_photo(db.session, photos[0]) == "ready"
+        # The third processed, then hidden by the desk: not published.
+        assert process_photo(db.session, photos[2]) == "ready"
+        db.session.execute(
+            text("UPDATE photos SET hidden = true WHERE id = :id"), {"id": photos[2]}
+        )
+        db.session.commit()
         rows = db.session.execute(
-            text("SELECT id, upload_key, display_key FROM photos ORDER BY id")
+            text("SELECT id, upload_key, display_key, original_key FROM photos ORDER BY id")
         ).all()
         db.session.remove()
     keys = {row.id: row for row in rows}
@@ -162,6 +168,9 @@ def resident(app, client, auth, redis_conn):
         "report_id": report_id,
         "published": keys[photos[0]].display_key,
         "unpublished": keys[photos[1]].upload_key,
+        # The published photo's unblurred original; the hidden one's files.
+        "original": keys[photos[0]].original_key,
+        "hidden": [keys[photos[2]].display_key, keys[photos[2]].original_key],
     }
     # The jobs this queued (her photos' processing, pushes) are not run: leave the queue
     # as it was found (tests/notifications/test_worker.py counts what it queues).
@@ -243,6 +252,8 @@ def test_erasure_leaves_nothing_linking_to_her_in_any_table_file_or_public_outpu
 ):
     with app.app_context():
         assert storage().exists(resident["unpublished"])
+        assert storage().exists(resident["original"])
+        assert all(storage().exists(key) for key in resident["hidden"])
     values = list(SECRETS.values())
     assert scan(session, values)  # the scan finds what is there
     before = client.get("/v1/me/data", headers=headers()).get_json()
@@ -257,11 +268,12 @@ def test_erasure_leaves_nothing_linking_to_her_in_any_table_file_or_public_outpu
         "notification_preferences": 1,
         "area_subscriptions": 1,
         "follows": len(before["follows"]),
-        "unpublished_photos": 1,
+        "unpublished_photos": 2,
+        "unblurred_originals": 1,
         "idempotency_keys": answer["deleted"]["idempotency_keys"],
     }
     assert before["follows"]
-    assert answer["deleted"]["idempotency_keys"] >= 3  # her report, her two photos
+    assert answer["deleted"]["idempotency_keys"] >= 4  # her report, her three photos
     assert answer["detached"] == {
         "reports": 1,
         "published_photos": 1,
@@ -276,6 +288,9 @@ def test_erasure_leaves_nothing_linking_to_her_in_any_table_file_or_public_outpu
     with app.app_context():
         assert not storage().exists(resident["unpublished"])
         assert storage().exists(resident["published"])
+        # Only the blurred version of her published photo stays; the hidden one is gone.
+        assert not storage().exists(resident["original"])
+        assert not [key for key in resident["hidden"] if storage().exists(key)]
     # The report stays for the city, detached, with what is not free text.
     report = session.execute(
         text("SELECT reporter_uid, description, address, answers FROM reports WHERE id = :id"),

@@ -113,6 +113,29 @@ MATRIX = {
         None,
     ),
     ("GET", "/v1/media/{key}"): (PUBLIC, "{media}", None),
+    # Moderating a photo: the report's desk (agents of voirie here), supervisors, admins.
+    ("PUT", "/v1/reports/{report_id}/photos/{photo_id}/boxes"): (
+        {AG, S, AD},
+        "/v1/reports/{report}/photos/{photo}/boxes",
+        {"keep": [], "add": [{"left": 0.1, "top": 0.1, "right": 0.3, "bottom": 0.3}]},
+    ),
+    ("POST", "/v1/reports/{report_id}/photos/{photo_id}/hide"): (
+        {AG, S, AD},
+        "/v1/reports/{report}/photos/{photo}/hide",
+        None,
+    ),
+    ("POST", "/v1/reports/{report_id}/photos/{photo_id}/publish"): (
+        {AG, S, AD},
+        "/v1/reports/{report}/photos/{photo}/publish",
+        None,
+    ),
+    # The unblurred original: the report's desk staff, and the crew holding it (this report
+    # is held by none: a crew gets 403 photo_original_not_allowed; tests/photos covers it).
+    ("GET", "/v1/reports/{report_id}/photos/{photo_id}/original"): (
+        {AG, S, AD},
+        "/v1/reports/{report}/photos/{photo}/original",
+        None,
+    ),
     # Equipment: staff at the desks read it (crews one asset: their ticket's), admins manage it.
     ("GET", "/v1/assets"): ({AG, S, AD}, "/v1/assets", None),
     ("GET", "/v1/assets/{reference}"): ({C, AG, S, AD}, "/v1/assets/SL-000001", None),
@@ -686,6 +709,8 @@ def test_access(app, client, token_for, operation, caller):
         body = fill(body, report=report_id, target=target)
         if "/actions/" in url:
             headers["If-Match"] = '"1"'
+    if "/photos/" in url and method != "GET":
+        headers["If-Match"] = '"1"'  # the photo's first version
     if body == PHOTO:
         response = client.post(
             url, headers=headers, data={"file": (io.BytesIO(jpeg()), "photo.jpg")}
@@ -719,6 +744,7 @@ def test_access(app, client, token_for, operation, caller):
             "not_reporter_or_supporter",
             "photo_not_allowed",
             "staff_account_not_erasable",
+            "photo_original_not_allowed",
         }, response.json
 
 

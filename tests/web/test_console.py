@@ -79,12 +79,14 @@ def test_an_agent_signs_in_sees_only_their_desks_opens_acknowledges_and_assigns_
     assert ticket_status(browser) == "Nouveau"
     kinds = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".ticket-photos .photo-kind")]
     assert kinds == ["Photo du signalement", "Photo de réouverture"]
-    # Both thumbnails were fetched from Signale and decoded by the browser.
+    # Both images (shown at display size, for the desk to moderate) were fetched from
+    # Signale and decoded by the browser.
     wait(
         browser,
         lambda d: d.execute_script(
-            "return [...document.querySelectorAll('.ticket-photos img')]"
-            ".every((img) => img.complete && img.naturalWidth === 160)"
+            "const images = [...document.querySelectorAll('.ticket-photos img')];"
+            "return images.length === 2"
+            " && images.every((img) => img.complete && img.naturalWidth === 640)"
         ),
     )
     browser.save_screenshot(str(screenshots / "console-ticket.png"))
