@@ -169,12 +169,20 @@ def set_boxes(
         raise Problem("too_many_boxes", 422, limit=boxes.MAX_BOXES)
     _check_version(photo, versions)
     photo.boxes = updated
+    # A hidden photo has no public files: they are written when it is published.
+    withdrawn = [] if photo.hidden else _republished(photo)
+    return _moderation_done(session, actor, photo, withdrawn)
+
+
+def _republished(photo: Photo) -> list[str]:
+    """:func:`app.photos.service.republish`, a lost original a clear 409."""
+    if photo.original_key is None:
+        raise Conflict("photo_no_original", id=photo.id)
     try:
-        withdrawn = photos.republish(photo)
+        return photos.republish(photo)
     except FileNotFoundError as exc:  # the storage lost it: nothing left to blur from
         log.error("photo original missing", extra={"photo_id": photo.id})
         raise Conflict("photo_no_original", id=photo.id) from exc
-    return _moderation_done(session, actor, photo, withdrawn)
 
 
 def _box_error(index: int, code: str) -> dict:
@@ -191,13 +199,35 @@ def set_hidden(
     hidden: bool,
 ) -> Photo:
     """Hide a photo from the public, or publish it (it is public once ready and not
-    hidden: :attr:`Photo.is_public`); doing it twice is doing it once."""
+    hidden: :attr:`Photo.is_public`); doing it twice is doing it once.
+
+    Hiding withdraws its public files, so an address of them someone already has stops
+    answering; only the unblurred original stays, for the report's staff (a photo processed
+    before blurring existed is brought in line first, so that it has one). Publishing
+    writes the public files again from the original with its boxes blurred: a photo whose
+    original the retention schedule deleted cannot be published again (409)."""
     photo = _moderated(session, actor, report_id, photo_id)
     if photo.hidden == hidden:
         return _unchanged(session, photo)
     _check_version(photo, versions)
+    if hidden:
+        withdrawn = _brought_in_line(photo)
+        withdrawn += [key for key in (photo.display_key, photo.thumbnail_key) if key]
+        photo.display_key = photo.thumbnail_key = None
+    else:
+        withdrawn = _republished(photo)
     photo.hidden = hidden
-    return _moderation_done(session, actor, photo, [])
+    return _moderation_done(session, actor, photo, withdrawn)
+
+
+def _brought_in_line(photo: Photo) -> list[str]:
+    if photo.detected_at is not None or photo.display_key is None:
+        return []
+    try:
+        return photos.bring_in_line(photo)
+    except FileNotFoundError:  # nothing left to keep: hidden all the same
+        log.warning("photo display file missing", extra={"photo_id": photo.id})
+        return []
 
 
 def _moderated(session: Session, actor: Identity, report_id: int, photo_id: int) -> Photo:

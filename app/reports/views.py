@@ -473,8 +473,9 @@ def _visibility_view(hidden: bool, summary: str):
 class PhotoHide(MethodView):
     post = _visibility_view(
         True,
-        "Hide the photo from the public (the report's desk); its uploader and the report's "
-        "staff still see it. Hiding a hidden photo changes nothing",
+        "Hide the photo from the public (the report's desk): its public files are withdrawn "
+        "(their addresses stop answering) and only the unblurred original stays, for the "
+        "report's staff. Hiding a hidden photo changes nothing",
     )
 
 
@@ -486,8 +487,9 @@ class PhotoHide(MethodView):
 class PhotoPublish(MethodView):
     post = _visibility_view(
         False,
-        "Publish a hidden photo again (the report's desk): public once ready and not "
-        "hidden. Publishing a public photo changes nothing",
+        "Publish a hidden photo again (the report's desk): its public files are written "
+        "again from the original, its boxes blurred (409 photo_no_original once the "
+        "retention schedule deleted the original). Publishing a public photo changes nothing",
     )
 
 

@@ -12,6 +12,7 @@ addTexts({
   fr: {
     "photo.public": "Publique",
     "photo.hidden": "Masquée au public",
+    "photo.withdrawn": "Masquée : ses fichiers publics sont retirés. Affichez l’original pour la voir.",
     "photo.showing_public": "Version publique (floutée)",
     "photo.showing_original": "Original non flouté",
     "photo.show_original": "Voir l'original non flouté",
@@ -43,6 +44,7 @@ addTexts({
   en: {
     "photo.public": "Public",
     "photo.hidden": "Hidden from the public",
+    "photo.withdrawn": "Hidden: its public files are withdrawn. Show the original to see it.",
     "photo.showing_public": "Public version (blurred)",
     "photo.showing_original": "Unblurred original",
     "photo.show_original": "Show the unblurred original",
@@ -112,13 +114,17 @@ export class PhotoModeration {
     const m = photo.moderation;
     clear(this.element);
     const variant = this.showingOriginal ? t("photo.showing_original") : t("photo.showing_public");
-    const image = h("img", {
-      class: "photo-moderation__image",
-      src: this.showingOriginal ? this.originalUrl : photo.url,
-      alt: t("photo.image_alt", { id: photo.id, variant }),
-      width: photo.width,
-      height: photo.height,
-    });
+    const src = this.showingOriginal ? this.originalUrl : photo.url;
+    // A hidden photo has no public files: only its original, shown on request (audited).
+    const image = src
+      ? h("img", {
+          class: "photo-moderation__image",
+          src,
+          alt: t("photo.image_alt", { id: photo.id, variant }),
+          width: photo.width,
+          height: photo.height,
+        })
+      : h("p", { class: "photo-moderation__withdrawn", "data-photo-withdrawn": "" }, t("photo.withdrawn"));
     this.overlay = svg("svg", { class: "photo-moderation__boxes", viewBox: "0 0 1 1", preserveAspectRatio: "none", "aria-hidden": "true" });
     for (const box of m.boxes) {
       this.overlay.append(
@@ -133,8 +139,9 @@ export class PhotoModeration {
         }),
       );
     }
-    const frame = h("div", { class: `photo-moderation__frame${m.has_original ? " photo-moderation__frame--drawable" : ""}` }, image, this.overlay);
-    if (m.has_original) this.enableDrawing(frame);
+    const drawable = m.has_original && src;
+    const frame = h("div", { class: `photo-moderation__frame${drawable ? " photo-moderation__frame--drawable" : ""}` }, image, src ? this.overlay : null);
+    if (drawable) this.enableDrawing(frame);
 
     append(this.element, [
       h(

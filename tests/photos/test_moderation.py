@@ -182,6 +182,29 @@ def test_a_desk_box_blurs_the_public_files_and_withdraws_the_old_ones(
     assert listed_urls(client, other, report_id) == [moderated["url"]]
 
 
+def test_a_hidden_photo_takes_boxes_without_public_files_and_is_published_blurred(
+    app, client, headers, photo_of
+):
+    report_id = make_report(app, reporter=ANA)
+    photo_id = photo_of(report_id)
+    agent = headers(Role.AGENT)
+    original = decoded(stored(app, row(app, photo_id).original_key))
+    hidden = client.post(url(report_id, photo_id, "/hide"), headers={**agent, "If-Match": '"1"'})
+    assert hidden.status_code == 200
+    boxed = put_boxes(client, agent, report_id, photo_id, [FACE], hidden.headers["ETag"])
+    assert boxed.status_code == 200, boxed.get_data(as_text=True)
+    # Still hidden: the box is kept, no public file is written.
+    assert boxed.get_json()["url"] is None and row(app, photo_id).display_key is None
+    assert [b["active"] for b in boxed.get_json()["moderation"]["boxes"]] == [True]
+    published = client.post(
+        url(report_id, photo_id, "/publish"), headers={**agent, "If-Match": boxed.headers["ETag"]}
+    )
+    assert published.status_code == 200
+    public = decoded(client.get(published.get_json()["url"]).data)
+    assert difference(public, original, (0.3, 0.3, 0.45, 0.45)) > 20  # blurred as set
+    assert difference(public, original, (0.7, 0.7, 0.95, 0.95)) < 5
+
+
 def test_a_removed_box_stays_removed_when_the_photo_is_rendered_again(
     app, client, headers, photo_of
 ):
@@ -358,18 +381,25 @@ def test_a_hidden_photo_leaves_every_public_channel_and_comes_back_when_publishe
     photo_id = photo_of(report_id)
     assert set(public_channels(app, client, auth, report_id).values()) == {True}
     agent = headers(Role.AGENT)
+    before = row(app, photo_id)
+    public_files = (before.display_key, before.thumbnail_key)
+    assert client.get(f"/v1/media/{public_files[0]}").status_code == 200
     hidden = client.post(url(report_id, photo_id, "/hide"), headers={**agent, "If-Match": '"1"'})
     assert hidden.status_code == 200
     assert hidden.get_json()["public"] is False and hidden.get_json()["moderation"]["hidden"]
+    # Its public files are withdrawn: an address someone already had stops answering.
+    assert hidden.get_json()["url"] is None and hidden.get_json()["thumbnail_url"] is None
+    assert not any(exists(app, key) for key in public_files)
+    assert client.get(f"/v1/media/{public_files[0]}").status_code == 404
+    assert row(app, photo_id).original_key is not None
     assert public_channels(app, client, auth, report_id) == dict.fromkeys(
         ("report view", "public list", "open311 media_url", "open data photo_url"), False
     )
     other = auth(Role.RESIDENT, uid="someone-else")
     assert client.get(url(report_id, photo_id), headers=other).status_code == 404
-    # Its author still sees it, blurred, and that it is not public; the desk sees it too.
+    # Its author still sees that it is there and not public; the desk sees it too.
     mine, _ = read(client, headers(Role.RESIDENT, ANA), report_id, photo_id)
-    assert mine["public"] is False and "moderation" not in mine
-    assert mine["url"] == hidden.get_json()["url"]
+    assert mine["public"] is False and "moderation" not in mine and mine["url"] is None
     desk = client.get(f"/v1/reports/{report_id}", headers=agent).get_json()["photos"]
     assert [p["moderation"]["hidden"] for p in desk] == [True]
     # Published again: everywhere again.
@@ -377,6 +407,11 @@ def test_a_hidden_photo_leaves_every_public_channel_and_comes_back_when_publishe
         url(report_id, photo_id, "/publish"), headers={**agent, "If-Match": '"2"'}
     )
     assert published.status_code == 200 and published.get_json()["public"] is True
+    # Its public files are written again from the original.
+    again = row(app, photo_id)
+    assert again.display_key and again.thumbnail_key
+    assert published.get_json()["url"] == f"/v1/media/{again.display_key}"
+    assert client.get(published.get_json()["url"]).status_code == 200
     assert set(public_channels(app, client, auth, report_id).values()) == {True}
 
 

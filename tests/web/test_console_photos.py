@@ -222,6 +222,9 @@ def test_an_agent_sees_the_face_blurred_blurs_more_by_hand_checks_the_original_h
     browser.find_element(By.CSS_SELECTOR, '[data-photo-action="hide"]').click()
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-photo-state="hidden"]'))
     assert client.get(f"/v1/reports/{report_id}", headers=other).get_json()["photos"] == []
+    # Its public files are withdrawn: the desk is told so, the original is one click away.
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-photo-withdrawn]"))
+    assert not (media / back.display_key).exists()
     assert not serious(axe_violations(browser))
     browser.find_element(By.CSS_SELECTOR, '[data-photo-action="publish"]').click()
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '[data-photo-state="public"]'))
