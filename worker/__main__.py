@@ -9,6 +9,7 @@ from rq import Worker
 from app import create_app
 from app.extensions import db, redis_client
 from app.jobs import worker_queues
+from app.photos import detection
 
 log = logging.getLogger("signale.worker")
 
@@ -57,6 +58,9 @@ def main(argv=None) -> None:
         # No connection is held while waiting for jobs.
         db.engine.dispose()
         queues = worker_queues()
+        # Each job runs in a process forked from this one: the face model read here once
+        # (seconds) is every job's, instead of being read again for every photo.
+        detection.load()
         worker = SignaleWorker(queues, connection=redis_client())
         log.info("worker starting", extra={"queues": queues})
         if not app.config.get("FCM_CREDENTIALS"):
