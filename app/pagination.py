@@ -7,6 +7,7 @@ stay stable while rows are inserted, and deep pages cost the same as the first.
 import base64
 import binascii
 import json
+from datetime import UTC
 
 import marshmallow as ma
 from flask import current_app
@@ -27,6 +28,21 @@ class PageArgsSchema(ma.Schema):
         load_default=None,
         validate=ma.validate.Range(min=1, max=200),
         metadata={"description": "Items per page (1-200, default 50)"},
+    )
+
+
+class PeriodArgsSchema(PageArgsSchema):
+    """A page of a log, between two instants."""
+
+    since = ma.fields.AwareDateTime(
+        load_default=None,
+        default_timezone=UTC,
+        metadata={"description": "From this time on (inclusive; ISO 8601, UTC if no offset)"},
+    )
+    until = ma.fields.AwareDateTime(
+        load_default=None,
+        default_timezone=UTC,
+        metadata={"description": "Before this time (exclusive)"},
     )
 
 

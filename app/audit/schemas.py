@@ -1,11 +1,9 @@
-from datetime import UTC
-
 import marshmallow as ma
 
-from app.pagination import PageArgsSchema, page_schema
+from app.pagination import PeriodArgsSchema, page_schema
 
 
-class PersonalDataReadArgsSchema(PageArgsSchema):
+class PersonalDataReadArgsSchema(PeriodArgsSchema):
     actor = ma.fields.String(
         load_default=None,
         validate=ma.validate.Length(min=1, max=128),
@@ -15,16 +13,6 @@ class PersonalDataReadArgsSchema(PageArgsSchema):
         load_default=None,
         validate=ma.validate.Range(min=1, max=2**62),
         metadata={"description": "Only the reads of this report's reporter (report id)"},
-    )
-    since = ma.fields.AwareDateTime(
-        load_default=None,
-        default_timezone=UTC,
-        metadata={"description": "From this time on (inclusive; ISO 8601, UTC if no offset)"},
-    )
-    until = ma.fields.AwareDateTime(
-        load_default=None,
-        default_timezone=UTC,
-        metadata={"description": "Before this time (exclusive)"},
     )
 
 

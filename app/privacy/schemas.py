@@ -1,8 +1,6 @@
-from datetime import UTC
-
 import marshmallow as ma
 
-from app.pagination import PageArgsSchema, page_schema
+from app.pagination import page_schema
 from app.privacy.service import DELETED, DETACHED, KINDS
 
 
@@ -60,19 +58,6 @@ class ErasureSchema(ma.Schema):
 
 
 # The privacy officer's view: the register, the retention runs, the erasures.
-
-
-class PeriodArgsSchema(PageArgsSchema):
-    since = ma.fields.AwareDateTime(
-        load_default=None,
-        default_timezone=UTC,
-        metadata={"description": "From this time on (inclusive; ISO 8601, UTC if no offset)"},
-    )
-    until = ma.fields.AwareDateTime(
-        load_default=None,
-        default_timezone=UTC,
-        metadata={"description": "Before this time (exclusive)"},
-    )
 
 
 class RetentionRunSchema(ma.Schema):

@@ -5,14 +5,13 @@ from app.auth.identity import current_identity, roles_required
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
 from app.i18n import request_language
-from app.pagination import page_size
+from app.pagination import PeriodArgsSchema, page_size
 from app.photos.service import storage
 from app.privacy import queries, register, service
 from app.privacy.schemas import (
     ErasureRecordPageSchema,
     ErasureSchema,
     MyDataSchema,
-    PeriodArgsSchema,
     RegisterSchema,
     RetentionRunPageSchema,
 )
