@@ -348,18 +348,20 @@ def statements(app):
     """``with statements() as seen``: the SQL the app sends meanwhile."""
     with app.app_context():
         engine = db.engine
+    return lambda: sent_to(engine)
 
-    @contextmanager
-    def record():
-        seen: list[str] = []
 
-        def listener(conn, cursor, statement, *args):
-            seen.append(statement)
+@contextmanager
+def sent_to(engine):
+    """``with sent_to(engine) as seen``: the statements ``engine``'s connections send
+    meanwhile."""
+    seen: list[str] = []
 
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            yield seen
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
+    def listener(conn, cursor, statement, *args):
+        seen.append(statement)
 
-    return record
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)

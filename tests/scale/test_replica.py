@@ -19,14 +19,13 @@ import psycopg
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import event
 
 from app import replica
 from app.auth.tokens import mint_emulator_token
 from app.extensions import db
 from app.opendata.tables import TABLES
 from tests import servers
-from tests.conftest import PROJECT_ID, make_app
+from tests.conftest import PROJECT_ID, make_app, sent_to
 from tests.factories import make_report
 from tools import pg_cluster
 
@@ -132,21 +131,6 @@ def resident() -> dict:
 def engines(application: Flask):
     with application.app_context():
         return db.engine, replica.for_app(application).engine
-
-
-@contextlib.contextmanager
-def sent_to(engine):
-    """The statements ``engine``'s connections send meanwhile."""
-    seen: list[str] = []
-
-    def listener(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 def pages(seen: list[str]) -> list[str]:
