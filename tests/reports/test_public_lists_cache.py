@@ -38,14 +38,16 @@ PATHS = [
 def cache_settings(app):
     """``cache_settings(**config)``: the cache rebuilt with these settings, for one test. By
     default entries of a fresh version live an hour, so that a test passing because an
-    entry expired would not go unnoticed."""
+    entry expired would not go unnoticed, and the minute's byte budget (which counts every
+    entry stored in this minute, earlier tests' too) is out of reach: an entry it refused
+    would look like a miss."""
 
     def apply(**config):
         app.config.update(config)
         app.extensions.pop("signale.public-lists_cache", None)
 
     saved = {k: v for k, v in app.config.items() if k.startswith("PUBLIC_LISTS_CACHE_")}
-    apply(PUBLIC_LISTS_CACHE_SETTLE_SECONDS=3600)
+    apply(PUBLIC_LISTS_CACHE_SETTLE_SECONDS=3600, PUBLIC_LISTS_CACHE_BYTES_PER_MINUTE=2**40)
     yield apply
     apply(**saved)
 
