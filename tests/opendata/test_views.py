@@ -7,13 +7,16 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from rq import Queue
 from rq.job import Job
 
 from app.opendata import service
+from app.opendata.queries import TIMEZONE
 from app.storage import FilesystemStorage
 from tests.conftest import MEDIA_ROOT, redis_test_url
 from tests.opendata.conftest import database
@@ -22,12 +25,21 @@ ROOT = Path(__file__).resolve().parents[2]
 FILES = "/v1/opendata/files"
 
 
+def last_noon_in_dijon(now: datetime) -> datetime:
+    """The latest noon in Dijon at or before ``now``: reports dated from it stay on their
+    day (the daily files' days are Dijon's) whatever the hour the test runs."""
+    local = now.astimezone(ZoneInfo(TIMEZONE))
+    noon = local.replace(hour=12, minute=0, second=0, microsecond=0)
+    return noon if noon <= local else noon - timedelta(days=1)
+
+
 @pytest.fixture
-def exported(app, add_report):
+def exported(app, add_report, now):
     """Three reports on two days, exported as the nightly job does."""
-    add_report(reference="DIJ-2026-000001", created_hours_ago=24 * 5)
-    add_report(reference="DIJ-2026-000002", created_hours_ago=24 * 5 - 0.1)
-    add_report(reference="DIJ-2026-000003", created_hours_ago=1)
+    noon = last_noon_in_dijon(now)
+    add_report(reference="DIJ-2026-000001", created_hours_ago=24 * 5, now=noon)
+    add_report(reference="DIJ-2026-000002", created_hours_ago=24 * 5 - 0.1, now=noon)
+    add_report(reference="DIJ-2026-000003", created_hours_ago=1, now=noon)
     with database(app) as session:
         service.export_reports(
             session, FilesystemStorage(MEDIA_ROOT), **service.settings(app.config)
