@@ -26,8 +26,10 @@ A replica may be unusable; the request is then answered from the primary, never 
   may not have been replayed yet): that request alone is run again on the primary.
 
 The lag is measured by WAL positions on the application's own clock, at most every
-``DATABASE_REPLICA_CHECK_SECONDS`` per process: each check reads the primary's WAL insert
-position (:data:`PRIMARY_POSITION`, everything committed there so far lies before it) and
+``DATABASE_REPLICA_CHECK_SECONDS`` per process: each check reads the primary's WAL flush
+position (:data:`PRIMARY_POSITION`: with ``synchronous_commit`` on, as Signale runs, a
+commit is visible only once its record is flushed, so everything committed there so far
+lies before it) and
 keeps it with the time it was read; then the position the replica has replayed
 (:data:`REPLICA_POSITION`). The lag is the age of the latest sample the replica has replayed
 past: the replica holds everything the primary had committed that long ago. No clock of
@@ -37,6 +39,12 @@ nothing the primary committed more than ``MAX_LAG + CHECK`` seconds before** (10
 default); a younger write may be missing. Until the replica is seen past a sample (a
 process's first check may find WAL in flight) its lag is unknown: the primary serves, and
 beyond MAX_LAG it is behind.
+
+What each process judged is exported at ``/metrics``: ``signale_replica_state{state}`` (1 for
+the current state), ``signale_replica_lag_seconds`` (NaN while unknown), and
+``signale_public_reads_total{served_by}``: "replica", "primary" (no usable replica) or
+"fallback" (begun on the replica, answered by the primary). An operator alerts on the
+state, and sees from the counter how much of the public traffic the replica takes.
 
 The caches keyed by a data version (app/cache.py) read the version from the database the
 session reads from: a page built from a lagging replica is stored under the replica's (older)
@@ -51,6 +59,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from flask import current_app
+from prometheus_client import Counter, Gauge
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
@@ -63,13 +72,40 @@ EXTENSION = "signale.replica"
 # In a session's ``info``: it has used the replica in this request.
 USED = "signale.replica_used"
 
-# Positions in the WAL as byte counts (numeric, comparable): how far the primary has written
-# (inserted: a commit is visible there only once its record is), and how far the replica has
-# replayed, with whether it is a standby at all.
-PRIMARY_POSITION = text("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn")
+# Positions in the WAL as byte counts (numeric, comparable): how far the primary has flushed
+# (a commit is visible only once its record is, synchronous_commit being on), and how far the
+# replica has replayed, with whether it is a standby at all. Not the insert position: on an
+# idle primary just after a WAL segment switch it stays a page header (40 bytes) past
+# anything ever sent, and the replica would look ever later.
+PRIMARY_POSITION = text("SELECT pg_current_wal_flush_lsn() - '0/0'::pg_lsn")
 REPLICA_POSITION = text(
     "SELECT pg_is_in_recovery() AS standby, pg_last_wal_replay_lsn() - '0/0'::pg_lsn AS replayed"
 )
+
+
+STATES = ("unchecked", "serving", "unreachable", "behind", "not_standby")
+# What a process's last check found (1 for its state, 0 for the others) and the lag it
+# measured; under gunicorn, each live worker's own (a process judges its replica alone).
+STATE = Gauge(
+    "signale_replica_state",
+    "The read replica's state as this process last judged it (1: the current one)",
+    ["state"],
+    multiprocess_mode="liveall",
+)
+LAG = Gauge(
+    "signale_replica_lag_seconds",
+    "The read replica's lag at this process's last check (NaN: not known)",
+    multiprocess_mode="liveall",
+)
+# Public reads by the server that answered them: "replica", "primary" (no usable replica),
+# or "fallback" (begun on the replica, run again on the primary).
+PUBLIC_READS = Counter(
+    "signale_public_reads_total",
+    "Public reads (views under @public_read), by the database that answered",
+    ["served_by"],
+)
+for _server in ("replica", "primary", "fallback"):
+    PUBLIC_READS.labels(_server)  # shown at 0 until the first one
 
 
 @dataclass(frozen=True)
@@ -109,7 +145,8 @@ class Replica:
         # Seconds, for the checks' schedule and the lag (a test may turn it by hand).
         self.clock = time.monotonic
         self.verdict = Verdict("unchecked")
-        self._next_check = 0.0
+        self._judge(self.verdict, 0.0)
+        self._next_check = 0.0  # checked at the first request, whatever the clock
         self._lock = threading.Lock()
         # (when, the primary's position then), oldest first: as far back as the bound needs.
         self._samples: deque[tuple[float, int]] = deque()
@@ -180,6 +217,9 @@ class Replica:
     def _judge(self, verdict: Verdict, valid_s: float) -> None:
         before, self.verdict = self.verdict, verdict
         self._next_check = self.clock() + valid_s
+        for state in STATES:
+            STATE.labels(state).set(1 if state == verdict.state else 0)
+        LAG.set(float("nan") if verdict.lag_s is None else verdict.lag_s)
         if verdict.state == before.state:
             return
         if verdict.usable:
@@ -266,12 +306,16 @@ def public_read(view):
     def wrapper(*args, **kwargs):
         replica = for_app(current_app)
         if replica is None or not replica.usable():
+            if replica is not None:
+                PUBLIC_READS.labels("primary").inc()
             return view(*args, **kwargs)
         session = db.session()
         session.info[READ_BIND] = replica.engine
         session.info[USED] = True
         try:
-            return view(*args, **kwargs)
+            answer = view(*args, **kwargs)
+            PUBLIC_READS.labels("replica").inc()
+            return answer
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as error:
             if _connection_failed(error):
                 replica.failed(error)
@@ -285,6 +329,7 @@ def public_read(view):
         # Nothing was written (the replica takes no writes): end its transaction, and ask
         # the primary.
         _end(session)
+        PUBLIC_READS.labels("fallback").inc()
         return view(*args, **kwargs)
 
     wrapper.public_read = True

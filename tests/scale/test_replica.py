@@ -9,6 +9,7 @@ load too), behind the lag bound, a statement cancelled there, a row not there ye
 import contextlib
 import json
 import logging
+import math
 import threading
 import time
 import urllib.error
@@ -307,12 +308,26 @@ def test_a_replica_down_leaves_public_reads_to_the_primary_until_it_is_back(
     until_serving(client, headers, watched, tick=lambda: clock.__setitem__(0, clock[0] + 2))
     caplog.set_level(logging.INFO, logger="app.replica")
     caplog.clear()
+    assert metric(client, 'signale_replica_state{state="serving"}') == 1
+    assert metric(client, 'signale_replica_state{state="unreachable"}') == 0
+    assert 0 <= metric(client, "signale_replica_lag_seconds") < 3600
+    served_by = reads_served_by(client)
+    listed(client, headers)
+    assert reads_served_by(client) == {**served_by, "replica": served_by["replica"] + 1}
 
     standby.stop("fast")
     # The verdict is still "serving" (not checked again yet): the request meets the
     # failure, and is answered by the primary.
     written = make_report(application, crew=None)
+    served_by = reads_served_by(client)
     assert written in listed(client, headers)
+    assert reads_served_by(client) == {**served_by, "fallback": served_by["fallback"] + 1}
+    assert metric(client, 'signale_replica_state{state="unreachable"}') == 1
+    assert metric(client, 'signale_replica_state{state="serving"}') == 0
+    assert math.isnan(metric(client, "signale_replica_lag_seconds"))
+    served_by = reads_served_by(client)
+    listed(client, headers)
+    assert reads_served_by(client) == {**served_by, "primary": served_by["primary"] + 1}
     for path in PUBLIC_READS:
         response = client.get(path, headers=headers)
         assert response.status_code == 200, (path, response.get_data(as_text=True))
@@ -356,6 +371,8 @@ def test_a_replica_behind_the_bound_is_not_used_until_it_catches_up(clusters, se
         time.sleep(0.1)
     # ...then the primary answers, with what the replica has not replayed.
     assert written in found
+    assert metric(client, 'signale_replica_state{state="behind"}') == 1
+    assert metric(client, "signale_replica_lag_seconds") > 1
     assert any("behind" in r.getMessage() for r in caplog.records)
 
     standby.execute("SELECT pg_wal_replay_resume()")
@@ -371,6 +388,42 @@ def test_a_replica_behind_the_bound_is_not_used_until_it_catches_up(clusters, se
         assert time.monotonic() < deadline, f"the replica is not used again: {watched.verdict}"
         time.sleep(0.1)
     assert written in found and parkings.status_code == 200 and pages(on_replica)
+
+
+def test_an_idle_primary_after_a_wal_switch_keeps_its_replica_serving(clusters, served):
+    primary, standby = clusters
+    application = served(DATABASE_REPLICA_MAX_LAG_SECONDS=1, DATABASE_REPLICA_CHECK_SECONDS=0)
+    watched = replica.for_app(application)
+    clock = [0.0]
+    watched.clock = lambda: clock[0]
+    client = application.test_client()
+    headers = resident()
+    until_serving(client, headers, watched, tick=lambda: clock.__setitem__(0, clock[0] + 0.1))
+    make_report(application, crew=None)
+    # A new segment, and nothing written since: the insert position is then a page header
+    # past everything the replica can ever receive (until the server next writes WAL of
+    # its own, seconds later: the checks below take a fraction of a second).
+    primary.execute("SELECT pg_switch_wal()")
+    caught_up(primary, standby)
+    for _ in range(4):  # 2 s of an idle primary on the app's clock, twice the bound
+        clock[0] += 0.5
+        listed(client, headers)
+        assert watched.verdict.usable, watched.verdict
+
+
+def metric(client, sample: str) -> float:
+    """A sample of the app's /metrics (its name with its labels, as the text shows them)."""
+    text = client.get("/metrics").get_data(as_text=True)
+    found = [line.rsplit(" ", 1)[1] for line in text.splitlines() if line.startswith(sample + " ")]
+    assert len(found) == 1, f"{sample} not in /metrics"
+    return float(found[0])
+
+
+def reads_served_by(client) -> dict[str, float]:
+    return {
+        server: metric(client, f'signale_public_reads_total{{served_by="{server}"}}')
+        for server in ("replica", "primary", "fallback")
+    }
 
 
 def fetch(port: int, path: str, headers: dict) -> tuple[int, bytes]:
