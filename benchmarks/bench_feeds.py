@@ -19,6 +19,7 @@ between runs). Baseline: a `SELECT 1` round trip on the same connection.
 Target (issue 7): at least 20,000 entities/s; both queries' p95 under 20 ms.
 
     python benchmarks/bench_feeds.py [--repeat N] [--observations N] [--queries N]
+                                     [--database NAME]
 """
 
 import argparse
@@ -214,10 +215,12 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--observations", type=int, default=20_000_000)
     parser.add_argument("--queries", type=int, default=500)
+    # Another name when several checkouts measure on one server at the same time.
+    parser.add_argument("--database", default=DATABASE)
     args = parser.parse_args()
 
     base_url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/signale")
-    url = with_database(libpq_url(base_url), DATABASE)
+    url = with_database(libpq_url(base_url), args.database)
     ensure_database(url)
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
     subprocess.run(
