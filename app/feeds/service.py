@@ -1,12 +1,12 @@
 """Use cases of the feed registry and of polling: register, poll, store, schedule, purge."""
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
+import orjson
 import shapely
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 
 # The first skipped entities of a poll kept on the feed's health, with their reasons.
 SKIPPED_EXAMPLES = 10
-UPSERT_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -233,22 +232,36 @@ def backoff(interval: int, failures: int, ceiling: int) -> timedelta:
     return timedelta(seconds=min(interval * 2 ** min(failures, 16), max(ceiling, interval)))
 
 
-# One statement per batch: the latest state is upserted only where the observation is
-# newer than the stored one, and exactly those rows become observations (unless the feed
-# keeps no history). A poll repeating what the source already said writes nothing.
+# The states of one store: COPY'd into a temporary table (one per connection, emptied at
+# commit), then written by one statement. Points come as lon/lat, other shapes as hex WKB.
+INCOMING_TABLE = """
+CREATE TEMP TABLE IF NOT EXISTS feed_incoming (
+    entity_id text, entity_type text, name text, lon double precision,
+    lat double precision, shape geometry, projectable boolean, observed_at timestamptz,
+    status text, available integer, capacity integer, occupancy double precision,
+    measures jsonb
+) ON COMMIT DELETE ROWS;
+DELETE FROM feed_incoming
+"""
+INCOMING_COLUMNS = (
+    "entity_id, entity_type, name, lon, lat, shape, projectable, observed_at, status,"
+    " available, capacity, occupancy, measures"
+)
+# The latest state is upserted only where the observation is newer than the stored one, and
+# exactly those rows become observations (unless the feed keeps no history). A poll
+# repeating what the source already said writes nothing.
 UPSERT_LATEST = """
 WITH incoming AS (
-    SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS t(
-        entity_id text, entity_type text, name text, wkt text, projectable boolean,
-        observed_at timestamptz, status text, available integer, capacity integer,
-        occupancy double precision, measures jsonb)
+    SELECT *, COALESCE(ST_SetSRID(ST_MakePoint(lon, lat), 4326),
+                       ST_SetSRID(shape, 4326)) AS geom
+    FROM feed_incoming
 ), upserted AS (
     INSERT INTO feed_entities AS e (
         feed_id, entity_id, entity_type, name, geom, geom_l93, observed_at, status,
         available, capacity, occupancy, measures, updated_at
     )
-    SELECT :feed_id, entity_id, entity_type, name, ST_GeomFromText(wkt, 4326),
-           CASE WHEN projectable THEN ST_Transform(ST_GeomFromText(wkt, 4326), 2154) END,
+    SELECT %(feed_id)s, entity_id, entity_type, name, geom,
+           CASE WHEN projectable THEN ST_Transform(geom, 2154) END,
            observed_at, status, available, capacity, occupancy, measures, now()
     FROM incoming
     ON CONFLICT (feed_id, entity_id) DO UPDATE SET
@@ -261,7 +274,7 @@ WITH incoming AS (
     RETURNING e.id, e.observed_at, e.status, e.available, e.capacity, e.occupancy, e.measures
 )
 """
-UPSERT = text(
+UPSERT = (
     UPSERT_LATEST
     + """, observed AS (
     INSERT INTO feed_observations (
@@ -273,48 +286,65 @@ UPSERT = text(
 SELECT count(*) FROM upserted
 """
 )
-UPSERT_WITHOUT_HISTORY = text(UPSERT_LATEST + "SELECT count(*) FROM upserted")
+UPSERT_WITHOUT_HISTORY = UPSERT_LATEST + "SELECT count(*) FROM upserted"
 
 
 def store_states(
     session: Session, feed_id: int, states: list[EntityState], *, history: bool = True
 ) -> int:
-    """Upsert the latest states in batches and add the new observations (``history``);
-    flushes only. Returns how many entities changed."""
-    statement = UPSERT if history else UPSERT_WITHOUT_HISTORY
+    """Upsert the latest states and add the new observations (``history``); flushes only.
+    Returns how many entities changed.
+
+    Three round trips whatever the number of states: the temporary table made ready, the
+    states COPY'd into it, one statement writing what is newer.
+    """
     latest: dict[str, EntityState] = {}
     for state in states:  # an entity listed twice: its latest observation wins
         kept = latest.get(state.entity_id)
         if kept is None or state.observed_at >= kept.observed_at:
             latest[state.entity_id] = state
+    if not latest:
+        return 0
     unique = list(latest.values())
-    changed = 0
-    for start in range(0, len(unique), UPSERT_BATCH):
-        batch = unique[start : start + UPSERT_BATCH]
-        wkts = shapely.to_wkt([s.geom for s in batch], rounding_precision=-1).tolist()
-        # One JSON parameter for the batch: json.dumps is C, where psycopg would adapt
-        # eleven Python lists element by element (a third of a large poll's time).
-        rows = json.dumps(
-            [
-                {
-                    "entity_id": s.entity_id,
-                    "entity_type": s.entity_type,
-                    "name": s.name,
-                    "wkt": wkt,
-                    "projectable": s.projectable,
-                    "observed_at": s.observed_at.isoformat(),
-                    "status": s.status,
-                    "available": s.available,
-                    "capacity": s.capacity,
-                    "occupancy": s.occupancy,
-                    "measures": s.measures,
-                }
-                for s, wkt in zip(batch, wkts, strict=True)
-            ],
-            separators=(",", ":"),
+    # Shapes other than a lon/lat point, to WKB in one call.
+    shaped = [s for s in unique if s.point is None]
+    wkb = dict(
+        zip(
+            map(id, shaped),
+            shapely.to_wkb([s.geom for s in shaped], hex=True, output_dimension=2).tolist(),
+            strict=True,
         )
-        changed += session.execute(statement, {"feed_id": feed_id, "rows": rows}).scalar_one()
-    return changed
+    )
+    session.flush()
+    with session.connection().connection.driver_connection.cursor() as cursor:
+        return _copy_and_upsert(cursor, feed_id, unique, wkb, history)
+
+
+def _copy_and_upsert(cursor, feed_id: int, unique: list[EntityState], wkb: dict, history: bool):
+    cursor.execute(INCOMING_TABLE)
+    with cursor.copy(f"COPY feed_incoming ({INCOMING_COLUMNS}) FROM STDIN") as copy:
+        write = copy.write_row
+        for s in unique:
+            lon, lat = s.point or (None, None)
+            write(
+                (
+                    s.entity_id,
+                    s.entity_type,
+                    s.name,
+                    lon,
+                    lat,
+                    None if lon is not None else wkb[id(s)],
+                    s.projectable,
+                    s.observed_at,
+                    s.status,
+                    s.available,
+                    s.capacity,
+                    s.occupancy,
+                    orjson.dumps(s.measures).decode() if s.measures else "{}",
+                )
+            )
+    cursor.execute(UPSERT if history else UPSERT_WITHOUT_HISTORY, {"feed_id": feed_id})
+    return cursor.fetchone()[0]
 
 
 def remove_missing(session: Session, feed_id: int, entity_ids: list[str]) -> int:
