@@ -4,6 +4,8 @@ Adapters never write: the poll stores what they return only when the whole read 
 so a failure part-way (page 3 of 5 times out) keeps the last good state.
 """
 
+import contextlib
+import gc
 import re
 from datetime import datetime
 from typing import Protocol
@@ -37,6 +39,24 @@ class Adapter(Protocol):
     def read(self, *, url: str, kind: str, fetcher: Fetcher, now: datetime) -> PollResult: ...
 
 
+@contextlib.contextmanager
+def cyclic_gc_paused():
+    """Pause the cycle collector while a large read builds its documents and states.
+
+    A page of decoded JSON is a million small objects that hold no cycles; every few hundred
+    allocations the collector would walk everything still alive, the pages read so far
+    included: two thirds of decoding time in a 50,000-entity read. Reference counting still
+    frees what is dropped; the collector resumes (if it ran before) when the read ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def parse_entities(entities: list, kind: str, now: datetime, result: PollResult) -> None:
     for entity in entities:
         try:
@@ -65,7 +85,8 @@ class NgsiLdDocument:
 
     def read(self, *, url: str, kind: str, fetcher: Fetcher, now: datetime) -> PollResult:
         result = PollResult()
-        parse_entities(load(fetcher.get(url, accept=NGSI_LD_ACCEPT).body), kind, now, result)
+        with cyclic_gc_paused():
+            parse_entities(load(fetcher.get(url, accept=NGSI_LD_ACCEPT).body), kind, now, result)
         return result
 
 
@@ -84,6 +105,10 @@ class NgsiLdBroker:
         return cls(page_size=page_size)
 
     def read(self, *, url: str, kind: str, fetcher: Fetcher, now: datetime) -> PollResult:
+        with cyclic_gc_paused():
+            return self._read(url, kind, fetcher, now)
+
+    def _read(self, url: str, kind: str, fetcher: Fetcher, now: datetime) -> PollResult:
         result = PollResult()
         offset = 0
         next_url = with_page(url, self.page_size, offset)

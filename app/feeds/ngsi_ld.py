@@ -9,6 +9,7 @@ import json
 import math
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import shapely
 from shapely.geometry import shape
 
@@ -23,8 +24,13 @@ KIND_TYPES = {
     "traffic": ("TrafficFlowObserved",),
     "streetlights": ("Streetlight",),
 }
-ATTRIBUTE_TYPES = {"Property", "GeoProperty", "Relationship", "LanguageProperty"}
-GEOMETRY_TYPES = {"Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"}
+# Tuples, not sets: a source may send a list or an object where a type name belongs, which
+# a set lookup would answer with a TypeError (the whole poll failing) instead of False.
+SHORT_TYPES = frozenset(t for types in KIND_TYPES.values() for t in types)
+ATTRIBUTE_TYPES = ("Property", "GeoProperty", "Relationship", "LanguageProperty")
+GEOMETRY_TYPES = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon")
+# The keys of an entity that are not attributes.
+NOT_ATTRIBUTES = frozenset(("id", "type", "@context"))
 # Where an entity says when it was observed, most specific first.
 OBSERVED_AT_ATTRIBUTES = (
     "dateObservedTo",
@@ -50,9 +56,14 @@ class NotNgsiLd(ValueError):
 def load_document(body: bytes) -> list:
     """The entities of a JSON document: an array, one entity, or an ``@graph``."""
     try:
-        document = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise NotNgsiLd(f"not JSON ({exc.__class__.__name__})") from exc
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        # What orjson refuses and the json module reads (UTF-16, a byte order mark, NaN,
+        # integers past 64 bits: the entity holding one is refused on its own), or not JSON.
+        try:
+            document = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            raise NotNgsiLd(f"not JSON ({exc.__class__.__name__})") from exc
     if isinstance(document, dict) and isinstance(document.get("@graph"), list):
         return document["@graph"]
     if isinstance(document, dict) and "id" in document and "type" in document:
@@ -66,6 +77,8 @@ def short_type(value) -> str:
     """``OffStreetParking`` also when the broker sends the expanded URI."""
     if not isinstance(value, str):
         raise Malformed("type is not a string")
+    if value in SHORT_TYPES:
+        return value
     return value.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
 
 
@@ -76,14 +89,19 @@ def flatten(entity: dict) -> tuple[dict, list]:
     ``value`` (or ``object``); key-value attributes are the values themselves. JSON-LD typed
     values (``{"@type": "DateTime", "@value": ...}``) are unwrapped in both.
     """
+    # Run for every entity of every poll: _is_attribute written out inline.
     attributes, observed = {}, []
     for key, raw in entity.items():
-        if key in ("id", "type", "@context"):
+        if key in NOT_ATTRIBUTES:
             continue
         if isinstance(raw, list) and raw and all(_is_attribute(item) for item in raw):
             raw = raw[0]  # multi-attribute (datasetId): the first instance
-        if _is_attribute(raw):
-            value = raw.get("value", raw.get("object"))
+        if (
+            isinstance(raw, dict)
+            and raw.get("type") in ATTRIBUTE_TYPES
+            and ("value" in raw or "object" in raw)
+        ):
+            value = raw["value"] if "value" in raw else raw["object"]
             if "observedAt" in raw:
                 observed.append(raw["observedAt"])
         else:
@@ -138,7 +156,7 @@ def geometry(value):
     if value["type"] == "Point":
         point = _point(value.get("coordinates"))
         if point is not None:
-            return point
+            return shapely.Point(point)
     if not _numbers_only(value.get("coordinates")):
         raise Malformed("location has invalid coordinates")
     try:
@@ -159,20 +177,29 @@ def geometry(value):
     return geom
 
 
-def _point(coordinates):
-    """A point's 2D geometry without going through GeoJSON parsing (most entities are
-    points: this is a third of the parsing time of a large poll), or None to take the
-    general path (which says what is wrong)."""
-    if not isinstance(coordinates, list) or len(coordinates) not in (2, 3):
+def _point(coordinates) -> tuple[float, float] | None:
+    """A point's 2D ``(lon, lat)`` without going through GeoJSON parsing or shapely (most
+    entities are points: this was a third of the parsing time of a large poll), or None to
+    take the general path (which says what is wrong)."""
+    if type(coordinates) is not list or len(coordinates) not in (2, 3):
         return None
-    if not all(isinstance(c, int | float) and not isinstance(c, bool) for c in coordinates):
+    # JSON numbers are int or float (a bool is an int to isinstance: refused).
+    if not all(type(c) is float or type(c) is int for c in coordinates):
         return None
     lon, lat = coordinates[0], coordinates[1]
-    if not (math.isfinite(lon) and math.isfinite(lat)):
-        return None
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):  # also NaN and infinities
+        if any(type(c) is float and not math.isfinite(c) for c in (lon, lat)):
+            return None
         raise Malformed("location is outside longitude -180..180, latitude -90..90")
-    return shapely.Point(lon, lat)
+    return float(lon), float(lat)
+
+
+def point_of(value) -> tuple[float, float] | None:
+    """A GeoJSON Point's well-formed ``(lon, lat)``, else None (``geometry`` then reads the
+    location, or says what is wrong with it)."""
+    if type(value) is dict and value.get("type") == "Point":
+        return _point(value.get("coordinates"))
+    return None
 
 
 def _numbers_only(coordinates, depth: int = 0) -> bool:
@@ -184,13 +211,19 @@ def _numbers_only(coordinates, depth: int = 0) -> bool:
     return all(_numbers_only(c, depth + 1) for c in coordinates)
 
 
+MAX_COUNT = 2**31 - 1
+
+
 def count(attributes: dict, name: str) -> int | None:
     value = attributes.get(name)
     if value is None:
         return None
+    if type(value) is int and 0 <= value <= MAX_COUNT:  # the common case, first
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise Malformed(f"{name} is not a number")
-    if not math.isfinite(value) or value != int(value) or value < 0 or value > 2**31 - 1:
+    # The range first: math.isfinite cannot take an integer past a float's range.
+    if value < 0 or value > MAX_COUNT or not math.isfinite(value) or value != int(value):
         raise Malformed(f"{name} is not a whole number of 0 or more")
     return int(value)
 
@@ -199,11 +232,17 @@ def measure(attributes: dict, name: str) -> float | None:
     value = attributes.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Malformed(f"{name} is not a number")
+    try:
+        value = float(value)  # an integer past a float's range cannot be
+    except OverflowError as exc:
+        raise Malformed(f"{name} is not a number") from exc
+    if not math.isfinite(value):
         raise Malformed(f"{name} is not a number")
     if value < 0:
         raise Malformed(f"{name} is negative")
-    return float(value)
+    return value
 
 
 def fraction(attributes: dict, name: str) -> float | None:
@@ -231,8 +270,15 @@ def source_status(attributes: dict, entity_type: str) -> str | None:
     if isinstance(value, list):
         if not all(isinstance(v, str) for v in value):
             raise Malformed("status is not a string")
-        value = vocabulary.most_telling(entity_type, value)
-    return text({"status": value}, "status")
+        # One word (the usual list) needs no ranking.
+        value = (
+            (value[0] or None) if len(value) == 1 else vocabulary.most_telling(entity_type, value)
+        )
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise Malformed("status is not a string")
+    return value[:40] or None
 
 
 def identifier(attributes: dict, name: str) -> str | None:
@@ -332,26 +378,31 @@ def parse_entity(entity, kind: str, now: datetime) -> EntityState:
     if entity_type not in KIND_TYPES.get(kind, ()):
         raise Malformed(f"type {entity_type[:64]} is not carried by a {kind} feed")
     attributes, observed = flatten(entity)
-    geom = geometry(attributes.get("location"))
+    location = attributes.get("location")
+    point = point_of(location)
+    geom = None if point is not None else geometry(location)
     values = READERS[entity_type](attributes)
     # The source's own status word, whatever the type (a counter reporting a detector fault:
     # fault mappings may test it); the API maps it to ours (vocabulary).
     values.setdefault("status", source_status(attributes, entity_type))
-    measures = {k: v for k, v in values.pop("measures", {}).items() if v is not None}
-    equipment = {
-        name: found
-        for name in EQUIPMENT_IDENTIFIERS.get(entity_type, ())
-        if (found := identifier(attributes, name)) is not None
-    }
-    if equipment:
-        measures["equipment"] = equipment
+    given = values.pop("measures", None)
+    measures = {k: v for k, v in given.items() if v is not None} if given else {}
+    if entity_type in EQUIPMENT_IDENTIFIERS:
+        equipment = {
+            name: found
+            for name in EQUIPMENT_IDENTIFIERS[entity_type]
+            if (found := identifier(attributes, name)) is not None
+        }
+        if equipment:
+            measures["equipment"] = equipment
     name = attributes.get("name") or attributes.get("stationName")
     return EntityState(
         entity_id=entity_id,
         entity_type=entity_type,
         name=name[:200] if isinstance(name, str) else None,
         geom=geom,
-        projectable=in_lambert93_domain(*geom.bounds),
+        point=point,
+        projectable=in_lambert93_domain(*(point or geom.bounds)),
         observed_at=observed_at(attributes, observed, now),
         measures=measures,
         **values,

@@ -1,12 +1,14 @@
 """Use cases of the feed registry and of polling: register, poll, store, schedule, purge."""
 
-import json
 import logging
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
+import numpy as np
+import orjson
 import shapely
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
@@ -19,12 +21,12 @@ from app.feeds.formats import adapter_for, carried
 from app.feeds.models import Feed
 from app.feeds.ngsi_ld import KIND_TYPES
 from app.feeds.states import EntityState, PollResult
+from app.geo.models import WGS84
 
 log = logging.getLogger(__name__)
 
 # The first skipped entities of a poll kept on the feed's health, with their reasons.
 SKIPPED_EXAMPLES = 10
-UPSERT_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -233,24 +235,54 @@ def backoff(interval: int, failures: int, ceiling: int) -> timedelta:
     return timedelta(seconds=min(interval * 2 ** min(failures, 16), max(ceiling, interval)))
 
 
-# One statement per batch: the latest state is upserted only where the observation is
-# newer than the stored one, and exactly those rows become observations (unless the feed
-# keeps no history). A poll repeating what the source already said writes nothing.
+# The states of one store: COPY'd into a temporary table (one per connection, emptied at
+# commit), then written by one statement. Geometries come as hex EWKB. No JIT for what
+# follows in the transaction: PostGIS's function costs make the upsert look expensive
+# enough to compile, which took longer than running it.
+INCOMING_TABLE = """
+SET LOCAL jit = off;
+CREATE TEMP TABLE IF NOT EXISTS feed_incoming (
+    entity_id text, entity_type text, name text, geom geometry, projectable boolean,
+    observed_at timestamptz, status text, available integer, capacity integer,
+    occupancy double precision, measures jsonb
+) ON COMMIT DELETE ROWS;
+DELETE FROM feed_incoming
+"""
+INCOMING_COLUMNS = (
+    "entity_id, entity_type, name, geom, projectable, observed_at, status, available,"
+    " capacity, occupancy, measures"
+)
+# The latest state is written only where the observation is newer than the stored one,
+# and exactly those rows become observations (unless the feed keeps no history). A poll
+# repeating what the source already said writes nothing. Known entities (nearly all of a
+# poll) by a joined UPDATE, cheaper than ON CONFLICT's insert attempt per row; entities new
+# to this statement's snapshot by INSERT, whose ON CONFLICT settles a race with another
+# writer of the same feed (a notification).
 UPSERT_LATEST = """
-WITH incoming AS (
-    SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS t(
-        entity_id text, entity_type text, name text, wkt text, projectable boolean,
-        observed_at timestamptz, status text, available integer, capacity integer,
-        occupancy double precision, measures jsonb)
-), upserted AS (
+WITH updated AS (
+    UPDATE feed_entities AS e SET
+        entity_type = i.entity_type, name = i.name, geom = i.geom,
+        geom_l93 = CASE WHEN i.projectable THEN ST_Transform(i.geom, 2154) END,
+        observed_at = i.observed_at, status = i.status, available = i.available,
+        capacity = i.capacity, occupancy = i.occupancy, measures = i.measures,
+        updated_at = now()
+    FROM feed_incoming AS i
+    WHERE e.feed_id = %(feed_id)s AND e.entity_id = i.entity_id
+      AND i.observed_at > e.observed_at
+    RETURNING e.id, e.observed_at, e.status, e.available, e.capacity, e.occupancy, e.measures
+), inserted AS (
     INSERT INTO feed_entities AS e (
         feed_id, entity_id, entity_type, name, geom, geom_l93, observed_at, status,
         available, capacity, occupancy, measures, updated_at
     )
-    SELECT :feed_id, entity_id, entity_type, name, ST_GeomFromText(wkt, 4326),
-           CASE WHEN projectable THEN ST_Transform(ST_GeomFromText(wkt, 4326), 2154) END,
-           observed_at, status, available, capacity, occupancy, measures, now()
-    FROM incoming
+    SELECT %(feed_id)s, i.entity_id, i.entity_type, i.name, i.geom,
+           CASE WHEN i.projectable THEN ST_Transform(i.geom, 2154) END,
+           i.observed_at, i.status, i.available, i.capacity, i.occupancy, i.measures, now()
+    FROM feed_incoming AS i
+    WHERE NOT EXISTS (
+        SELECT FROM feed_entities AS known
+        WHERE known.feed_id = %(feed_id)s AND known.entity_id = i.entity_id
+    )
     ON CONFLICT (feed_id, entity_id) DO UPDATE SET
         entity_type = excluded.entity_type, name = excluded.name, geom = excluded.geom,
         geom_l93 = excluded.geom_l93, observed_at = excluded.observed_at,
@@ -259,62 +291,87 @@ WITH incoming AS (
         measures = excluded.measures, updated_at = now()
     WHERE excluded.observed_at > e.observed_at
     RETURNING e.id, e.observed_at, e.status, e.available, e.capacity, e.occupancy, e.measures
+), changed AS (
+    SELECT * FROM updated UNION ALL SELECT * FROM inserted
 )
 """
-UPSERT = text(
+# No ON CONFLICT: an observation is added only at its entity's new latest time, later than
+# any the entity has (its observed_at never goes back), so it cannot exist yet; the check
+# per row would cost a fifth of the insert.
+UPSERT = (
     UPSERT_LATEST
     + """, observed AS (
     INSERT INTO feed_observations (
         entity_pk, observed_at, status, available, capacity, occupancy, measures
     )
-    SELECT id, observed_at, status, available, capacity, occupancy, measures FROM upserted
-    ON CONFLICT DO NOTHING
+    SELECT id, observed_at, status, available, capacity, occupancy, measures FROM changed
 )
-SELECT count(*) FROM upserted
+SELECT count(*) FROM changed
 """
 )
-UPSERT_WITHOUT_HISTORY = text(UPSERT_LATEST + "SELECT count(*) FROM upserted")
+UPSERT_WITHOUT_HISTORY = UPSERT_LATEST + "SELECT count(*) FROM changed"
+# A point as hex EWKB (little-endian, type Point with an SRID, 4326), without shapely.
+EWKB_POINT = struct.Struct("<BIIdd")
+EWKB_POINT_WITH_SRID = 0x20000001
 
 
 def store_states(
     session: Session, feed_id: int, states: list[EntityState], *, history: bool = True
 ) -> int:
-    """Upsert the latest states in batches and add the new observations (``history``);
-    flushes only. Returns how many entities changed."""
-    statement = UPSERT if history else UPSERT_WITHOUT_HISTORY
+    """Upsert the latest states and add the new observations (``history``); flushes only.
+    Returns how many entities changed.
+
+    Three round trips whatever the number of states: the temporary table made ready, the
+    states COPY'd into it, one statement writing what is newer.
+    """
     latest: dict[str, EntityState] = {}
     for state in states:  # an entity listed twice: its latest observation wins
         kept = latest.get(state.entity_id)
         if kept is None or state.observed_at >= kept.observed_at:
             latest[state.entity_id] = state
+    if not latest:
+        return 0
     unique = list(latest.values())
-    changed = 0
-    for start in range(0, len(unique), UPSERT_BATCH):
-        batch = unique[start : start + UPSERT_BATCH]
-        wkts = shapely.to_wkt([s.geom for s in batch], rounding_precision=-1).tolist()
-        # One JSON parameter for the batch: json.dumps is C, where psycopg would adapt
-        # eleven Python lists element by element (a third of a large poll's time).
-        rows = json.dumps(
-            [
-                {
-                    "entity_id": s.entity_id,
-                    "entity_type": s.entity_type,
-                    "name": s.name,
-                    "wkt": wkt,
-                    "projectable": s.projectable,
-                    "observed_at": s.observed_at.isoformat(),
-                    "status": s.status,
-                    "available": s.available,
-                    "capacity": s.capacity,
-                    "occupancy": s.occupancy,
-                    "measures": s.measures,
-                }
-                for s, wkt in zip(batch, wkts, strict=True)
-            ],
-            separators=(",", ":"),
+    # Shapes other than a lon/lat point, to EWKB in one call.
+    shaped = [s for s in unique if s.point is None]
+    geoms = shapely.set_srid(np.array([s.geom for s in shaped], dtype=object), WGS84)
+    wkb = dict(
+        zip(
+            map(id, shaped),
+            shapely.to_wkb(geoms, hex=True, output_dimension=2, include_srid=True).tolist(),
+            strict=True,
         )
-        changed += session.execute(statement, {"feed_id": feed_id, "rows": rows}).scalar_one()
-    return changed
+    )
+    session.flush()
+    with session.connection().connection.driver_connection.cursor() as cursor:
+        return _copy_and_upsert(cursor, feed_id, unique, wkb, history)
+
+
+def _copy_and_upsert(cursor, feed_id: int, unique: list[EntityState], wkb: dict, history: bool):
+    cursor.execute(INCOMING_TABLE)
+    with cursor.copy(f"COPY feed_incoming ({INCOMING_COLUMNS}) FROM STDIN") as copy:
+        write = copy.write_row
+        point = EWKB_POINT.pack
+        for s in unique:
+            write(
+                (
+                    s.entity_id,
+                    s.entity_type,
+                    s.name,
+                    point(1, EWKB_POINT_WITH_SRID, WGS84, *s.point).hex()
+                    if s.point is not None
+                    else wkb[id(s)],
+                    s.projectable,
+                    s.observed_at,
+                    s.status,
+                    s.available,
+                    s.capacity,
+                    s.occupancy,
+                    orjson.dumps(s.measures).decode() if s.measures else "{}",
+                )
+            )
+    cursor.execute(UPSERT if history else UPSERT_WITHOUT_HISTORY, {"feed_id": feed_id})
+    return cursor.fetchone()[0]
 
 
 def remove_missing(session: Session, feed_id: int, entity_ids: list[str]) -> int:

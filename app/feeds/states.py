@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import shapely
+
 
 class Malformed(ValueError):
     """One entity cannot be used (the reason is kept in the feed's health); it is skipped."""
@@ -10,11 +12,17 @@ class Malformed(ValueError):
 
 @dataclass
 class EntityState:
-    """The state of one entity as observed: where it is, when, and its values."""
+    """The state of one entity as observed: where it is, when, and its values.
+
+    Where: ``geom``, a shapely geometry in WGS 84 lon/lat; or ``point``, a point's
+    ``(lon, lat)`` given instead, from which ``geom`` is made only when read. Most entities
+    are points, and a shapely object each was a tenth of a large poll's time; storing needs
+    only the two numbers.
+    """
 
     entity_id: str
     entity_type: str
-    geom: object  # shapely geometry, WGS 84 lon/lat
+    geom: object  # shapely geometry, WGS 84 lon/lat (None with ``point``)
     observed_at: datetime
     projectable: bool = True  # inside Lambert-93's domain
     name: str | None = None
@@ -23,6 +31,23 @@ class EntityState:
     capacity: int | None = None
     occupancy: float | None = None
     measures: dict = field(default_factory=dict)
+    point: tuple[float, float] | None = None
+
+
+def _geom(state: EntityState):
+    if state._shape is None and state.point is not None:
+        state._shape = shapely.Point(state.point)
+    return state._shape
+
+
+def _set_geom(state: EntityState, value) -> None:
+    state._shape = value
+
+
+# After the dataclass is made, so that its __init__, repr, equality and asdict all go
+# through the property (a property in the class body would be taken for a default value).
+EntityState._shape = None
+EntityState.geom = property(_geom, _set_geom)
 
 
 @dataclass

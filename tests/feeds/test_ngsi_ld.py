@@ -1,5 +1,6 @@
 """The NGSI-LD adapter's parsing, on the Smart Data Models examples and generated entities."""
 
+import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 
@@ -175,3 +176,58 @@ def test_a_self_crossing_zone_outline_is_repaired_not_refused():
     state = parse(entity)
     assert state.geom.is_valid
     assert state.geom.area > 0
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("\ufeff[]".encode(), []),  # a byte order mark
+        ("[]".encode("utf-16"), []),
+        (b'[{"id": "x", "type": "y", "occupancy": NaN}]', [{"id": "x", "type": "y"}]),
+    ],
+    ids=["bom", "utf-16", "nan"],
+)
+def test_documents_the_fast_decoder_refuses_are_read_as_before(body, expected):
+    entities = ngsi_ld.load_document(body)
+    assert [{k: v for k, v in e.items() if k in ("id", "type")} for e in entities] == expected
+
+
+def test_a_count_past_64_bits_in_a_document_refuses_its_entity():
+    body = json.dumps([car_park(1, now=NOW, total=1)]).replace(
+        '"totalSpotNumber": 1,', '"totalSpotNumber": 1' + "0" * 30 + ","
+    )
+    (entity,) = ngsi_ld.load_document(body.encode())
+    with pytest.raises(Malformed, match="totalSpotNumber is not a whole number"):
+        parse(entity)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"totalSpotNumber": 10**30}, "totalSpotNumber is not a whole number"),
+        ({"occupancy": 10**400}, "occupancy is not a number"),
+        ({"location": {"type": "Point", "coordinates": [10**400, 47]}}, "outside longitude"),
+        ({"location": {"type": ["Point"], "coordinates": [5, 47]}}, "not a GeoJSON geometry"),
+        ({"location": {"type": "Point", "coordinates": [5.04, 47.3, "high"]}}, "invalid"),
+        ({"location": {"type": "Point", "coordinates": [True, 47.3]}}, "invalid"),
+    ],
+)
+def test_values_that_once_stopped_the_whole_poll_refuse_only_their_entity(change, reason):
+    with pytest.raises(Malformed, match=reason):
+        parse({**car_park(1, now=NOW), **change})
+
+
+def test_an_attribute_typed_by_a_list_is_a_plain_value_not_an_error():
+    entity = car_park(1, normalized=True, now=NOW)
+    entity["name"] = {"type": ["Property"], "value": "P1"}
+    # Not an NGSI-LD attribute: the object itself is the name's value, which is no string.
+    assert parse(entity).name is None
+
+
+def test_a_point_keeps_its_numbers_and_a_third_coordinate_is_dropped():
+    entity = car_park(1, now=NOW)
+    entity["location"] = {"type": "Point", "coordinates": [5, 47.3, 240.5]}
+    state = parse(entity)
+    assert state.point == (5.0, 47.3)
+    assert state.geom.wkt == "POINT (5 47.3)"
+    assert state.projectable is True

@@ -85,6 +85,104 @@ def test_a_repeated_observation_is_stored_once_and_a_new_one_is_added(session, f
     assert states(session) == {"urn:ngsi-ld:OffStreetParking:dijon:P1": 4}
 
 
+def test_one_poll_adds_new_entities_updates_newer_ones_and_keeps_those_it_has_later(
+    session, feed_source, now
+):
+    url = feed_source.serve(
+        "/p.json",
+        [
+            car_park(1, available=10, observed=ago(now, minutes=5), now=now),
+            car_park(2, available=20, observed=ago(now, minutes=5), now=now),
+        ],
+    )
+    feed_id = a_feed(session, url)
+    poll(session, feed_id)
+    feed_source.serve(
+        "/p.json",
+        [
+            car_park(1, available=11, observed=ago(now, minutes=1), now=now),  # newer
+            car_park(2, available=99, observed=ago(now, minutes=9), now=now),  # older
+            car_park(3, available=30, now=now),  # new
+        ],
+    )
+    assert poll(session, feed_id)["changed"] == 2
+    assert states(session) == {
+        "urn:ngsi-ld:OffStreetParking:dijon:P1": 11,
+        "urn:ngsi-ld:OffStreetParking:dijon:P2": 20,
+        "urn:ngsi-ld:OffStreetParking:dijon:P3": 30,
+    }
+    history = session.execute(
+        select(FeedEntity.entity_id, FeedObservation.available)
+        .join(FeedEntity, FeedEntity.id == FeedObservation.entity_pk)
+        .order_by(FeedEntity.entity_id, FeedObservation.observed_at)
+    ).all()
+    assert [tuple(row) for row in history] == [
+        ("urn:ngsi-ld:OffStreetParking:dijon:P1", 10),
+        ("urn:ngsi-ld:OffStreetParking:dijon:P1", 11),
+        ("urn:ngsi-ld:OffStreetParking:dijon:P2", 20),
+        ("urn:ngsi-ld:OffStreetParking:dijon:P3", 30),
+    ]
+
+
+def test_states_stored_twice_in_one_transaction_and_other_shapes_are_written(session, now):
+    """The temporary table the states go through is emptied between two stores."""
+    from shapely.geometry import Point, Polygon
+
+    from app.feeds.states import EntityState
+
+    feed_id = a_feed(session, "http://127.0.0.1:9/p.json")
+    zone = Polygon([(5.04, 47.32), (5.05, 47.32), (5.05, 47.33), (5.04, 47.32)])
+    first = [
+        EntityState("urn:a", "OnStreetParking", zone, now - timedelta(minutes=2), available=1),
+        EntityState("urn:b", "OffStreetParking", Point(5.04, 47.32), now, available=2),
+    ]
+    second = [EntityState("urn:c", "OffStreetParking", None, now, available=3, point=(5.03, 47.31))]
+    assert service.store_states(session, feed_id, first) == 2
+    shapes = session.execute(
+        select(FeedEntity.entity_id, func.ST_AsText(FeedEntity.geom)).order_by(FeedEntity.entity_id)
+    ).all()
+    assert [tuple(row) for row in shapes] == [
+        ("urn:a", "POLYGON((5.04 47.32,5.05 47.32,5.05 47.33,5.04 47.32))"),
+        ("urn:b", "POINT(5.04 47.32)"),
+    ]
+    # Gone from the table, the first two must not come back with the next store's rows.
+    service.remove_missing(session, feed_id, [])
+    assert service.store_states(session, feed_id, second) == 1
+    assert service.store_states(session, feed_id, []) == 0
+    rows = session.execute(
+        select(
+            FeedEntity.entity_id,
+            FeedEntity.available,
+            func.ST_AsText(FeedEntity.geom),
+            func.ST_SRID(FeedEntity.geom),
+            func.ST_SRID(FeedEntity.geom_l93),
+        ).order_by(FeedEntity.entity_id)
+    ).all()
+    assert [tuple(row) for row in rows] == [("urn:c", 3, "POINT(5.03 47.31)", 4326, 2154)]
+    assert observations(session) == 1
+
+
+def test_entities_removed_from_a_live_feed_take_their_history(session, now):
+    """No foreign key: a statement trigger deletes the observations of deleted entities."""
+    from shapely.geometry import Point
+
+    from app.feeds.states import EntityState
+
+    feed_id = a_feed(session, "http://127.0.0.1:9/p.json")
+    kept, gone = (
+        EntityState(f"urn:{n}", "OffStreetParking", Point(5.04, 47.32), now) for n in "ab"
+    )
+    service.store_states(session, feed_id, [kept, gone])
+    assert service.remove_missing(session, feed_id, ["urn:a"]) == 1
+    left = session.execute(
+        select(FeedEntity.entity_id).join(
+            FeedObservation, FeedObservation.entity_pk == FeedEntity.id
+        )
+    ).scalars()
+    assert list(left) == ["urn:a"]
+    assert observations(session) == 1
+
+
 def test_an_entity_listed_twice_in_one_poll_keeps_its_latest_observation(session, feed_source, now):
     url = feed_source.serve(
         "/p.json",
