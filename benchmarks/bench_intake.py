@@ -1,15 +1,26 @@
 """Report intake: POST /v1/reports (JSON, no photo) through gunicorn, with 1,000,000
-reports already in the database, against the minimal Flask JSON endpoint (the ceiling)
-measured in the same run.
+reports already in the database, for several gunicorn worker models, against two baselines
+measured in the same run:
 
-Uses the benchmarks' database (`signale_bench`, see benchmarks/dataset.py: 1M reports, 100k
-assets, 60 crews, 200 routing rules), filled once and kept between runs. Rate limits are off
-(one token sends everything). Two loads: as fast as the machine allows, and about 300 reports/s.
+- the ceiling: the minimal Flask JSON endpoint through gunicorn (2 gthread workers);
+- the floor: intake's own SQL (the statements of real submissions, captured with their
+  parameters) replayed by pgbench, without HTTP, Flask or our Python (intake_floor.py).
 
-    make bench            # or: python benchmarks/bench_intake.py [--rows N]
+For each worker model: intake as fast as the machine allows (16 connections), intake paced
+at about 300 reports/s (32 connections, each pausing 100 ms after a response: the achieved
+rate is printed, it falls when latency grows), and the desk queue page (the one
+bench_queue.py measures, on this database) to choose the model for both.
+
+Uses its own database (`signale_bench_intake`, BENCH_DATABASE names another; built by
+benchmarks/dataset.py: 1M reports, 100k assets, 60 crews, 200 routing rules), filled once
+and kept between runs. Rate limits are off (one token sends everything). Every round runs
+every target once, in turn, so that the noise of the shared machine spreads over all.
+
+    make bench            # or: python benchmarks/bench_intake.py [--rows N] [--models ...]
 """
 
 import argparse
+import os
 import random
 import statistics
 import subprocess
@@ -19,9 +30,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.auth.tokens import mint_emulator_token  # noqa: E402
 from benchmarks import dataset, intake_floor  # noqa: E402
 from benchmarks.bench_http_ceiling import ensure_wrk, free_port, serve  # noqa: E402
 from tools.pg import libpq_url  # noqa: E402
+
+# gunicorn worker models: name -> (processes, command-line options over gunicorn_conf.py).
+MODELS = {
+    "gthread-2": (2, ("--worker-class", "gthread", "--threads", "116")),
+    "gthread-4": (4, ("--worker-class", "gthread", "--threads", "116")),
+    "sync-2": (2, ("--worker-class", "sync")),
+    "sync-4": (4, ("--worker-class", "sync")),
+}
+DEFAULT_MODELS = "gthread-2,gthread-4,sync-2,sync-4"
+QUEUE_AGENT = "bench-agent"
+QUEUE_PAGE = "/v1/desks/voirie/queue?status=new&status=acknowledged&commune=21231&limit=50"
+FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
 
 
 def wrk_run(wrk, url, *, connections, seconds, env, script=None, delay_ms=0, timeout_s=2):
@@ -48,101 +72,151 @@ def wrk_run(wrk, url, *, connections, seconds, env, script=None, delay_ms=0, tim
     return rps, None, None, None
 
 
+def submission(rnd: random.Random):
+    """A report as intake.lua sends them: a pothole somewhere in central Dijon."""
+    return lambda i: {
+        "category": "pothole",
+        "location": {"lon": 5.00 + rnd.random() * 0.07, "lat": 47.30 + rnd.random() * 0.04},
+        "answers": {"size": "small"},
+        "description": "Nid-de-poule (benchmark)",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--workers",
-        type=int,
-        default=2,
-        help="gunicorn gthread workers for the intake (requests wait on SQL)",
+        "--models", default=DEFAULT_MODELS, help=f"among {', '.join(MODELS)} (comma-separated)"
     )
     args = parser.parse_args()
+    models = [name for name in args.models.split(",") if name]
     wrk = ensure_wrk()
     env = dataset.bench_env()
     sizes = dataset.prepare(env, args.rows)
     rows = sizes["reports"]
-    # The floor: the SQL of 300 real submissions (as intake.lua sends them), replayed.
-    rnd = random.Random(1)
-    transactions = intake_floor.capture(
-        env,
-        300,
-        lambda i: {
-            "category": "pothole",
-            "location": {"lon": 5.00 + rnd.random() * 0.07, "lat": 47.30 + rnd.random() * 0.04},
-            "answers": {"size": "small"},
-            "description": "Nid-de-poule (benchmark)",
-        },
+    subprocess.run(
+        [*FLASK, "users", "set", QUEUE_AGENT, "--role", "agent", "--desk", "voirie"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
+    queue_env = {
+        **env,
+        "SIGNALE_TOKEN": mint_emulator_token(dataset.PROJECT, QUEUE_AGENT, lifetime_seconds=3600),
+    }
+    # The floor: the SQL of 50 real submissions (as intake.lua sends them), replayed.
+    transactions = intake_floor.capture(env, 50, submission(random.Random(1)))
+    statements = statistics.median(len(t) for t in transactions)
 
     servers = {}
     try:
-        for name, app_path, workers in (
-            ("ceiling", "benchmarks.http_apps:flask_app", 2),
-            ("intake", "wsgi:app", args.workers),
-        ):
+        port = free_port()
+        servers["ceiling"] = (serve("benchmarks.http_apps:flask_app", port, env, 2), port)
+        for model in models:
+            processes, options = MODELS[model]
             port = free_port()
-            servers[name] = (serve(app_path, port, env, workers), port)
-        ceiling_url = f"http://127.0.0.1:{servers['ceiling'][1]}/healthz"
-        intake_url = f"http://127.0.0.1:{servers['intake'][1]}/v1/reports"
-        script = ROOT / "benchmarks" / "intake.lua"
-        ceiling, full, paced, floor = [], [], [], []
+            servers[model] = (serve("wsgi:app", port, env, processes, options), port)
+        base = {name: f"http://127.0.0.1:{port}" for name, (_, port) in servers.items()}
+        intake_script = ROOT / "benchmarks" / "intake.lua"
+        queue_script = ROOT / "benchmarks" / "queue.lua"
+        results: dict[str, list] = {"ceiling": [], "floor": []}
+        for model in models:
+            results.update({(model, "full"): [], (model, "paced"): [], (model, "queue"): []})
         for _ in range(args.rounds):
-            ceiling.append(wrk_run(wrk, ceiling_url, connections=16, seconds=args.seconds, env=env))
-            floor.append(
-                intake_floor.replay(
+            results["ceiling"].append(
+                wrk_run(
+                    wrk, base["ceiling"] + "/healthz", connections=16, seconds=args.seconds, env=env
+                )
+            )
+            results["floor"].append(
+                intake_floor.pgbench(
                     libpq_url(env["DATABASE_URL"]),
                     transactions,
                     connections=16,
                     seconds=args.seconds,
                 )
             )
-            full.append(
-                wrk_run(
-                    wrk, intake_url, connections=16, seconds=args.seconds, env=env, script=script
+            for model in models:
+                url = base[model] + "/v1/reports"
+                results[(model, "full")].append(
+                    wrk_run(
+                        wrk,
+                        url,
+                        connections=16,
+                        seconds=args.seconds,
+                        env=env,
+                        script=intake_script,
+                    )
                 )
-            )
-            # 16 connections pausing 48 ms after each response: about 300 requests/s while a
-            # report takes ~5 ms (the achieved rate is printed: it falls when latency grows).
-            paced.append(
-                wrk_run(
-                    wrk,
-                    intake_url,
-                    connections=16,
-                    seconds=args.seconds,
-                    env=env,
-                    script=script,
-                    delay_ms=48,
+                # 32 connections pausing 100 ms after each response: ~300 requests/s while a
+                # report takes a few ms.
+                results[(model, "paced")].append(
+                    wrk_run(
+                        wrk,
+                        url,
+                        connections=32,
+                        seconds=args.seconds,
+                        env=env,
+                        script=intake_script,
+                        delay_ms=100,
+                    )
                 )
-            )
+                results[(model, "queue")].append(
+                    wrk_run(
+                        wrk,
+                        base[model] + QUEUE_PAGE,
+                        connections=16,
+                        seconds=args.seconds,
+                        env=queue_env,
+                        script=queue_script,
+                    )
+                )
     finally:
         for process, _ in servers.values():
             process.terminate()
             process.wait(10)
 
-    def med(runs, i):
-        return statistics.median(r[i] for r in runs)
+    def med(key, i):
+        return statistics.median(r[i] for r in results[key])
 
-    top = med(ceiling, 0)
+    top, floor = med("ceiling", 0), med("floor", 0)
     print(
-        f"\nReport intake: POST /v1/reports with {rows:,} reports in the database; gunicorn "
-        f"{args.workers} gthread workers (ceiling: 2), wrk -t2, {args.rounds} rounds x "
-        f"{args.seconds}s, medians"
+        f"\nReport intake: POST /v1/reports with {rows:,} reports in the database; wrk -t2, "
+        f"{args.rounds} rounds x {args.seconds}s, every target once per round in turn, medians "
+        f"({os.cpu_count()} cores shared with other work: compare within this run)"
     )
-    print(f"{'load':<42}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'vs ceiling':>12}")
-    print(f"{'minimal Flask JSON (ceiling), c=16':<42}{top:>9,.0f}{'':>27}{1.0:>11.2f}x")
-    for label, runs in (
-        ("intake's SQL replayed by psycopg, c=16", floor),
-        ("intake, as fast as possible, c=16", full),
-        ("intake, paced ~300/s, c=16", paced),
-    ):
-        print(
-            f"{label:<42}{med(runs, 0):>9,.0f}{med(runs, 1):>9.1f}{med(runs, 2):>9.1f}"
-            f"{med(runs, 3):>9.1f}{med(runs, 0) / top:>11.2f}x"
-        )
-    print(f"intake as fast as possible / its SQL alone: {med(full, 0) / med(floor, 0):.0%}")
+    print(f"{'load':<46}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'vs floor':>10}")
+    print(f"{'minimal Flask JSON (ceiling), 2 gthread, c=16':<46}{top:>9,.0f}")
+    print(
+        f"{'floor: intake SQL by pgbench, c=16':<46}{floor:>9,.0f}{med('floor', 1):>9.1f}"
+        f"{med('floor', 2):>9.1f}{med('floor', 3):>9.1f}{1:>9.0%}"
+    )
+    print(f"  ({statements:.0f} statements per report, BEGIN and COMMIT included)")
+    for model in models:
+        processes, _ = MODELS[model]
+        for kind, label in (
+            ("full", "intake, as fast as possible, c=16"),
+            ("paced", "intake, paced ~300/s, c=32"),
+            ("queue", "queue page, c=16"),
+        ):
+            key = (model, kind)
+            ratio = f"{med(key, 0) / floor:>9.0%}" if kind == "full" else ""
+            print(
+                f"{model + ': ' + label:<46}{med(key, 0):>9,.0f}{med(key, 1):>9.1f}"
+                f"{med(key, 2):>9.1f}{med(key, 3):>9.1f}{ratio:>10}"
+            )
+    best = max(models, key=lambda m: med((m, "full"), 0))
+    rps, p99 = med((best, "full"), 0), med((best, "paced"), 3)
+    print(
+        f"\nTargets (issue 19), best model for intake {best}: at least 500 reports/s -> "
+        f"{rps:,.0f} ({'met' if rps >= 500 else 'NOT met'}); p99 under 100 ms at ~300/s -> "
+        f"{p99:.1f} ms at {med((best, 'paced'), 0):,.0f}/s "
+        f"({'met' if p99 < 100 else 'NOT met'}); at least 80% of the SQL floor -> "
+        f"{rps / floor:.0%} ({'met' if rps >= 0.8 * floor else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":
