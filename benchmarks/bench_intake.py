@@ -36,12 +36,15 @@ from benchmarks.bench_http_ceiling import ensure_wrk, free_port, serve  # noqa: 
 from tools.pg import libpq_url  # noqa: E402
 
 # gunicorn worker models: name -> (processes, command-line options over gunicorn_conf.py).
+# A sync worker needs --threads 1: with more, gunicorn runs gthread instead. No control
+# socket: every gunicorn on the machine would share its default path.
 MODELS = {
     "gthread-2": (2, ("--worker-class", "gthread", "--threads", "116")),
     "gthread-4": (4, ("--worker-class", "gthread", "--threads", "116")),
-    "sync-2": (2, ("--worker-class", "sync")),
-    "sync-4": (4, ("--worker-class", "sync")),
+    "sync-2": (2, ("--worker-class", "sync", "--threads", "1")),
+    "sync-4": (4, ("--worker-class", "sync", "--threads", "1")),
 }
+QUIET = ("--no-control-socket",)
 DEFAULT_MODELS = "gthread-2,gthread-4,sync-2,sync-4"
 QUEUE_AGENT = "bench-agent"
 QUEUE_PAGE = "/v1/desks/voirie/queue?status=new&status=acknowledged&commune=21231&limit=50"
@@ -114,11 +117,11 @@ def main() -> None:
     servers = {}
     try:
         port = free_port()
-        servers["ceiling"] = (serve("benchmarks.http_apps:flask_app", port, env, 2), port)
+        servers["ceiling"] = (serve("benchmarks.http_apps:flask_app", port, env, 2, QUIET), port)
         for model in models:
             processes, options = MODELS[model]
             port = free_port()
-            servers[model] = (serve("wsgi:app", port, env, processes, options), port)
+            servers[model] = (serve("wsgi:app", port, env, processes, (*options, *QUIET)), port)
         base = {name: f"http://127.0.0.1:{port}" for name, (_, port) in servers.items()}
         intake_script = ROOT / "benchmarks" / "intake.lua"
         queue_script = ROOT / "benchmarks" / "queue.lua"
