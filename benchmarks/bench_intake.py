@@ -25,7 +25,10 @@ import random
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -75,6 +78,63 @@ def wrk_run(wrk, url, *, connections, seconds, env, script=None, delay_ms=0, tim
     return rps, None, None, None
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) process ``pid`` used so far, 0 if gone (Linux's /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def workers_of(master: int) -> list[int]:
+    """gunicorn's worker processes (the master's children)."""
+    children = Path(f"/proc/{master}/task/{master}/children")
+    return [int(pid) for pid in children.read_text().split()]
+
+
+def backends(url: str) -> tuple[list[int], int]:
+    """The server processes of the benchmark's database, and how many connections it has
+    accepted so far (a new one costs a process, and has no prepared statements yet)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        pids = [
+            pid
+            for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid()"
+            )
+        ]
+        sessions = conn.execute(
+            "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()[0]
+    return pids, sessions
+
+
+def measured(load, master: int, url: str) -> tuple:
+    """``load()``'s figures, then the CPU ms per request of gunicorn's workers and of the
+    database's server processes (those ending during the load are missed), and the
+    connections opened per 1,000 requests."""
+    workers = workers_of(master)
+    pids, sessions = backends(url)
+    python = sum(cpu_seconds(pid) for pid in workers)
+    database = {pid: cpu_seconds(pid) for pid in pids}
+    begun = time.monotonic()
+    figures = load()
+    requests = max(1.0, figures[0] * (time.monotonic() - begun))
+    python = sum(cpu_seconds(pid) for pid in workers) - python
+    pids, opened = backends(url)
+    database = sum(cpu_seconds(pid) - database.get(pid, 0.0) for pid in pids)
+    return (
+        *figures,
+        python / requests * 1000,
+        database / requests * 1000,
+        (opened - sessions) / requests * 1000,
+    )
+
+
 def submission(rnd: random.Random):
     """A report as intake.lua sends them: a pothole somewhere in central Dijon."""
     return lambda i: {
@@ -113,6 +173,7 @@ def main() -> None:
     # The floor: the SQL of 50 real submissions (as intake.lua sends them), replayed.
     transactions = intake_floor.capture(env, 50, submission(random.Random(1)))
     statements = statistics.median(len(t) for t in transactions)
+    database = libpq_url(env["DATABASE_URL"])
 
     servers = {}
     try:
@@ -136,7 +197,7 @@ def main() -> None:
             )
             results["floor"].append(
                 intake_floor.pgbench(
-                    libpq_url(env["DATABASE_URL"]),
+                    database,
                     transactions,
                     connections=16,
                     seconds=args.seconds,
@@ -145,13 +206,17 @@ def main() -> None:
             for model in models:
                 url = base[model] + "/v1/reports"
                 results[(model, "full")].append(
-                    wrk_run(
-                        wrk,
-                        url,
-                        connections=16,
-                        seconds=args.seconds,
-                        env=env,
-                        script=intake_script,
+                    measured(
+                        lambda url=url: wrk_run(
+                            wrk,
+                            url,
+                            connections=16,
+                            seconds=args.seconds,
+                            env=env,
+                            script=intake_script,
+                        ),
+                        servers[model][0].pid,
+                        database,
                     )
                 )
                 # 32 connections pausing 100 ms after each response: ~300 requests/s while a
@@ -180,7 +245,12 @@ def main() -> None:
     finally:
         for process, _ in servers.values():
             process.terminate()
-            process.wait(10)
+        for process, _ in servers.values():
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
     def med(key, i):
         return statistics.median(r[i] for r in results[key])
@@ -197,7 +267,7 @@ def main() -> None:
         f"{'floor: intake SQL by pgbench, c=16':<46}{floor:>9,.0f}{med('floor', 1):>9.1f}"
         f"{med('floor', 2):>9.1f}{med('floor', 3):>9.1f}{1:>9.0%}"
     )
-    print(f"  ({statements:.0f} statements per report, BEGIN and COMMIT included)")
+    print(f"  ({statements + 2:.0f} round trips per report, BEGIN and COMMIT included)")
     for model in models:
         processes, _ = MODELS[model]
         for kind, label in (
@@ -211,6 +281,16 @@ def main() -> None:
                 f"{model + ': ' + label:<46}{med(key, 0):>9,.0f}{med(key, 1):>9.1f}"
                 f"{med(key, 2):>9.1f}{med(key, 3):>9.1f}{ratio:>10}"
             )
+    print(
+        "\nCPU per report as fast as possible (ms; gunicorn's workers, the database's server"
+        " processes), and new database connections per 1,000 reports:"
+    )
+    for model in models:
+        key = (model, "full")
+        print(
+            f"  {model:<10} Python {med(key, 4):5.2f}  PostgreSQL {med(key, 5):5.2f}  "
+            f"connections {med(key, 6):6.1f}"
+        )
     best = max(models, key=lambda m: med((m, "full"), 0))
     rps, p99 = med((best, "full"), 0), med((best, "paced"), 3)
     print(
