@@ -208,9 +208,14 @@ PSYCOPG_CACHED_STATEMENT_LENGTH = 16384
 
 
 def init_database(app) -> None:
-    """Bind ``db`` to ``app``, its primary's connections checked after idling."""
+    """Bind ``db`` to ``app``: its pool's size, its connections checked after idling."""
     if getattr(psycopg_queries, "MAX_CACHED_STATEMENT_LENGTH", 0) < PSYCOPG_CACHED_STATEMENT_LENGTH:
         psycopg_queries.MAX_CACHED_STATEMENT_LENGTH = PSYCOPG_CACHED_STATEMENT_LENGTH
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        "pool_size": int(app.config["DATABASE_POOL_SIZE"]),
+        "max_overflow": int(app.config["DATABASE_POOL_OVERFLOW"]),
+        **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+    }
     db.init_app(app)
     with app.app_context():
         engine = db.engine
