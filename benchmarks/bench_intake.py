@@ -54,7 +54,7 @@ QUEUE_PAGE = "/v1/desks/voirie/queue?status=new&status=acknowledged&commune=2123
 FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
 
 
-def wrk_run(wrk, url, *, connections, seconds, env, script=None, delay_ms=0, timeout_s=2):
+def wrk_run(wrk, url, *, connections, seconds, env, script=None, delay_ms=0, timeout_s=10):
     command = [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout_s}s"]
     command.append("--latency")
     if script:
