@@ -22,9 +22,12 @@ every target once, in turn, so that the noise of the shared machine spreads over
 import argparse
 import os
 import random
+import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -54,7 +57,20 @@ QUEUE_PAGE = "/v1/desks/voirie/queue?status=new&status=acknowledged&commune=2123
 FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
 
 
-def wrk_run(wrk, url, *, connections, seconds, env, script=None, delay_ms=0, timeout_s=10):
+def wrk_run(
+    wrk,
+    url,
+    *,
+    connections,
+    seconds,
+    env,
+    script=None,
+    delay_ms=0,
+    timeout_s=10,
+    allow_errors=False,
+):
+    """req/s, p50, p95, p99 (ms) of a wrk run; with ``allow_errors``, also the count of
+    non-2xx answers and socket errors (else they stop the benchmark)."""
     command = [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout_s}s"]
     command.append("--latency")
     if script:
@@ -69,11 +85,12 @@ def wrk_run(wrk, url, *, connections, seconds, env, script=None, delay_ms=0, tim
     if script:
         line = next(row for row in out.splitlines() if row.startswith("RESULT"))
         requests, bad_status, socket_errors, micros, p50, p95, p99 = map(float, line.split()[1:])
-        if bad_status or socket_errors:
+        if (bad_status or socket_errors) and not allow_errors:
             raise SystemExit(
                 f"errors under load ({bad_status:.0f} non-2xx, {socket_errors:.0f} socket):\n{out}"
             )
-        return requests / (micros / 1e6), p50 / 1000, p95 / 1000, p99 / 1000
+        figures = requests / (micros / 1e6), p50 / 1000, p95 / 1000, p99 / 1000
+        return (*figures, bad_status + socket_errors) if allow_errors else figures
     rps = float(next(row for row in out.splitlines() if "Requests/sec" in row).split()[1])
     return rps, None, None, None
 
@@ -176,13 +193,19 @@ def main() -> None:
     database = libpq_url(env["DATABASE_URL"])
 
     servers = {}
+    logs_dir = tempfile.mkdtemp(prefix="signale-bench-intake-")
+    logs: dict[str, Path] = {}
     try:
         port = free_port()
         servers["ceiling"] = (serve("benchmarks.http_apps:flask_app", port, env, 2, QUIET), port)
         for model in models:
             processes, options = MODELS[model]
             port = free_port()
-            servers[model] = (serve("wsgi:app", port, env, processes, (*options, *QUIET)), port)
+            logs[model] = Path(logs_dir) / f"{model}.log"
+            servers[model] = (
+                serve("wsgi:app", port, env, processes, (*options, *QUIET), logs[model]),
+                port,
+            )
         base = {name: f"http://127.0.0.1:{port}" for name, (_, port) in servers.items()}
         intake_script = ROOT / "benchmarks" / "intake.lua"
         queue_script = ROOT / "benchmarks" / "queue.lua"
@@ -214,6 +237,7 @@ def main() -> None:
                             seconds=args.seconds,
                             env=env,
                             script=intake_script,
+                            allow_errors=True,
                         ),
                         servers[model][0].pid,
                         database,
@@ -230,6 +254,7 @@ def main() -> None:
                         env=env,
                         script=intake_script,
                         delay_ms=100,
+                        allow_errors=True,
                     )
                 )
                 results[(model, "queue")].append(
@@ -240,6 +265,7 @@ def main() -> None:
                         seconds=args.seconds,
                         env=queue_env,
                         script=queue_script,
+                        allow_errors=True,
                     )
                 )
     finally:
@@ -261,7 +287,10 @@ def main() -> None:
         f"{args.rounds} rounds x {args.seconds}s, every target once per round in turn, medians "
         f"({os.cpu_count()} cores shared with other work: compare within this run)"
     )
-    print(f"{'load':<46}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'vs floor':>10}")
+    print(
+        f"{'load':<46}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'vs floor':>10}"
+        f"{'failed':>8}"
+    )
     print(f"{'minimal Flask JSON (ceiling), 2 gthread, c=16':<46}{top:>9,.0f}")
     print(
         f"{'floor: intake SQL by pgbench, c=16':<46}{floor:>9,.0f}{med('floor', 1):>9.1f}"
@@ -277,9 +306,10 @@ def main() -> None:
         ):
             key = (model, kind)
             ratio = f"{med(key, 0) / floor:>9.0%}" if kind == "full" else ""
+            failed = sum(r[4] for r in results[key])
             print(
                 f"{model + ': ' + label:<46}{med(key, 0):>9,.0f}{med(key, 1):>9.1f}"
-                f"{med(key, 2):>9.1f}{med(key, 3):>9.1f}{ratio:>10}"
+                f"{med(key, 2):>9.1f}{med(key, 3):>9.1f}{ratio:>10}{failed:>8.0f}"
             )
     print(
         "\nCPU per report as fast as possible (ms; gunicorn's workers, the database's server"
@@ -288,9 +318,23 @@ def main() -> None:
     for model in models:
         key = (model, "full")
         print(
-            f"  {model:<10} Python {med(key, 4):5.2f}  PostgreSQL {med(key, 5):5.2f}  "
-            f"connections {med(key, 6):6.1f}"
+            f"  {model:<10} Python {med(key, 5):5.2f}  PostgreSQL {med(key, 6):5.2f}  "
+            f"connections {med(key, 7):6.1f}"
         )
+    for model in models:
+        errors = sum(r[4] for kind in ("full", "paced", "queue") for r in results[(model, kind)])
+        if errors:
+            # The non-2xx answers, from the server's JSON access lines (a socket error or a
+            # timeout has none).
+            seen = [
+                line
+                for line in logs[model].read_text(errors="replace").splitlines()
+                if '"status": ' in line and not re.search(r'"status": 2\d\d', line)
+            ]
+            print(f"  {model}: {errors:.0f} failed requests; the server's non-2xx lines:")
+            for line in seen[:5]:
+                print(f"    {line[:300]}")
+    shutil.rmtree(logs_dir, ignore_errors=True)
     best = max(models, key=lambda m: med((m, "full"), 0))
     rps, p99 = med((best, "full"), 0), med((best, "paced"), 3)
     print(

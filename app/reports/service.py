@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 from flask import current_app
 from geoalchemy2 import WKTElement
@@ -144,7 +145,7 @@ def submit_report(
     )
     values.setdefault("status", "new")
     values.setdefault("duplicate_of_id", None)
-    body = render(_detached(values, routed, contact, id=None, reference=None))
+    body = render(_unsaved(values, routed, contact))
     created = session.execute(
         _SUBMIT,
         {
@@ -234,6 +235,26 @@ def _detached(values: dict, routed: intake.Routed, contact: dict | None, **creat
         desk=routed.desk,
         contact=ReportContact(**contact) if contact else None,
         duplicate_of=None if original is None else Report(id=original[0], reference=original[1]),
+    )
+
+
+def _unsaved(values: dict, routed: intake.Routed, contact: dict | None) -> SimpleNamespace:
+    """What ``render`` reads of the new report before the INSERT (id and reference not
+    known yet): the attributes of :func:`_detached`'s Report, without the ORM object
+    (building it cost about as much as the rest of the rendering)."""
+    original = routed.original
+    return SimpleNamespace(
+        **values,
+        id=None,
+        reference=None,
+        public_description=None,
+        category=routed.category,
+        commune=routed.commune,
+        desk=routed.desk,
+        contact=SimpleNamespace(**contact) if contact else None,
+        duplicate_of=None
+        if original is None
+        else SimpleNamespace(id=original[0], reference=original[1]),
     )
 
 

@@ -397,6 +397,7 @@ def test_a_report_is_three_statements_between_begin_and_commit(client, resident,
     assert "INSERT INTO idempotency_keys" in insert
 
 
+@pytest.mark.processes  # the twin's key is committed by a connection of its own
 def test_a_twin_that_committed_the_key_first_gets_409_and_nothing_is_kept(
     app, database_url, client, resident
 ):
