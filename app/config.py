@@ -68,9 +68,10 @@ class Config:
     # Connections each process keeps open to the primary (and opens beyond, for bursts):
     # at least the requests a process serves at once, or every request past the kept ones
     # opens a connection (a server process started, its statements prepared again): with
-    # SQLAlchemy's 5, one intake request in eight did under 16 concurrent clients.
-    DATABASE_POOL_SIZE = 16
-    DATABASE_POOL_OVERFLOW = 16
+    # SQLAlchemy's 5, one intake request in eight did under 16 concurrent clients on two
+    # processes. Processes x (size + overflow) must stay under the server's max_connections.
+    DATABASE_POOL_SIZE = 8
+    DATABASE_POOL_OVERFLOW = 8
     REDIS_URL = DEFAULT_REDIS_URL
     LOG_LEVEL = "INFO"
 

@@ -202,8 +202,16 @@ def main() -> None:
             processes, options = MODELS[model]
             port = free_port()
             logs[model] = Path(logs_dir) / f"{model}.log"
+            # Each model's pools sized to wrk's 16 connections in all: the shared server
+            # has 100 connections for everyone (app.config: DATABASE_POOL_SIZE).
+            pool = str(max(1, 16 // processes))
+            pooled = {
+                **env,
+                "SIGNALE_DATABASE_POOL_SIZE": pool,
+                "SIGNALE_DATABASE_POOL_OVERFLOW": pool,
+            }
             servers[model] = (
-                serve("wsgi:app", port, env, processes, (*options, *QUIET), logs[model]),
+                serve("wsgi:app", port, pooled, processes, (*options, *QUIET), logs[model]),
                 port,
             )
         base = {name: f"http://127.0.0.1:{port}" for name, (_, port) in servers.items()}
