@@ -66,7 +66,7 @@ def wrk_run(
     env,
     script=None,
     delay_ms=0,
-    timeout_s=10,
+    timeout_s=2,
     allow_errors=False,
 ):
     """req/s, p50, p95, p99 (ms) of a wrk run; with ``allow_errors``, also the count of
@@ -246,6 +246,7 @@ def main() -> None:
                             env=env,
                             script=intake_script,
                             allow_errors=True,
+                            timeout_s=10,
                         ),
                         servers[model][0].pid,
                         database,
@@ -263,6 +264,7 @@ def main() -> None:
                         script=intake_script,
                         delay_ms=100,
                         allow_errors=True,
+                        timeout_s=10,
                     )
                 )
                 results[(model, "queue")].append(
@@ -274,6 +276,7 @@ def main() -> None:
                         env=queue_env,
                         script=queue_script,
                         allow_errors=True,
+                        timeout_s=10,
                     )
                 )
     finally:
