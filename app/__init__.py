@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as config_module
 from app import errors, jobs
-from app.extensions import Api, db, init_redis, migrate
+from app.extensions import Api, db, init_database, init_redis, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 STATIC_DIR = str(Path(__file__).resolve().parent.parent / "static")
@@ -40,7 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     observability.init_app(app)
     headers.init_app(app)
-    db.init_app(app)
+    init_database(app)
     from app import replica
 
     replica.init_app(app)

@@ -245,7 +245,8 @@ def init_app(app) -> None:
     if "connect_timeout" not in url.query:
         timeout = str(int(config["DATABASE_REPLICA_CONNECT_TIMEOUT_SECONDS"]))
         url = url.update_query_dict({"connect_timeout": timeout})
-    options = {**config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
+    # Every checkout pinged: a replica that went down is found before a statement fails.
+    options = {**config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "pool_pre_ping": True}
     options["connect_args"] = {
         **options.get("connect_args", {}),
         "application_name": "signale replica",

@@ -49,10 +49,16 @@ def ensure_wrk() -> str:
 
 
 def serve(
-    app_path: str, port: int, env: dict, workers: int = 2, options: tuple[str, ...] = ()
+    app_path: str,
+    port: int,
+    env: dict,
+    workers: int = 2,
+    options: tuple[str, ...] = (),
+    log: Path | None = None,
 ) -> subprocess.Popen:
     """gunicorn with make run's configuration on ``port``, ready when returned; ``options``:
-    more of its command line (they win over the configuration file)."""
+    more of its command line (they win over the configuration file); ``log``: where its
+    stderr goes (its JSON access lines), else nowhere."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -70,7 +76,7 @@ def serve(
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL if log is None else log.open("ab"),
     )
     # Workers import the whole app: on a loaded shared machine, that takes a while.
     deadline = time.monotonic() + 120

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import BigInteger, bindparam, delete, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import CTE, BigInteger, Integer, String, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
 from app.errors import Conflict, Problem, Unprocessable
@@ -98,21 +98,37 @@ def begin(
     """Claim the key for this transaction: the stored outcome of an earlier identical request,
     or None when the work is to be done now. 409 while another request holds the key; 422 if
     the key was used for a different payload."""
-    record = session.execute(
-        _BEGIN,
+    return begin_with(
+        session, _BEGIN, owner=owner, scope=scope, key=key, request_fingerprint=request_fingerprint
+    )[0]
+
+
+def begin_statement(*columns):
+    """The statement :func:`begin` runs with more ``columns`` after the claim's (the use
+    case's own first reads, needing no lock): one round trip for both. Build it once."""
+    return _begin_statement().add_columns(*columns)
+
+
+def begin_with(
+    session: Session, statement, *, owner: str, scope: str, key: str, request_fingerprint: str
+):
+    """:func:`begin` by ``statement`` (from :func:`begin_statement`); returns its outcome and
+    the statement's row, whose added columns the caller reads."""
+    row = session.execute(
+        statement,
         {"lock": lock_id(owner, scope, key), "owner": owner, "scope": scope, "key": key},
     ).one()
-    if not record.acquired:
+    if not row.acquired:
         raise Conflict("idempotency_in_progress", headers={"Retry-After": "1"})
-    record = _Stored.from_row(record.record)
+    record = _Stored.from_row(row.record)
     if record is not None and record.expired:
         session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == record.id))
         record = None
     if record is None:
-        return None
+        return None, row
     if record.fingerprint != request_fingerprint:
         raise Unprocessable("idempotency_key_reused")
-    return Outcome(record.status_code, record.body, record.location, replayed=True)
+    return Outcome(record.status_code, record.body, record.location, replayed=True), row
 
 
 def complete(
@@ -139,6 +155,38 @@ def complete(
     if session.execute(_COMPLETE, values).first() is None:
         raise Conflict("idempotency_in_progress", headers={"Retry-After": "1"})
     return Outcome(status_code, body, location, replayed=False)
+
+
+def recorded_by(work, *, fields: dict, location) -> CTE:
+    """The key's record written by the statement that does the work, instead of by
+    :func:`complete` after it: an INSERT ... SELECT from ``work`` (the CTE of the work's
+    INSERT ... RETURNING), the stored body (parameter ``body``, as the caller rendered it
+    before the work) completed with ``fields`` (name -> column of ``work``), and
+    ``location`` (an expression on ``work``). Parameters ``owner``, ``scope``, ``key``,
+    ``fingerprint``, ``status_code``, ``body``. Its ``id`` column is empty when a twin
+    committed the key first (the caller then answers 409, as :func:`complete` does)."""
+    completed = bindparam("body", type_=JSONB).op("||")(
+        func.jsonb_build_object(*(part for item in fields.items() for part in item))
+    )
+    values = select(
+        bindparam("owner", type_=String),
+        bindparam("scope", type_=String),
+        bindparam("key", type_=String),
+        bindparam("fingerprint", type_=String),
+        bindparam("status_code", type_=Integer),
+        completed,
+        location,
+        func.now() + LIFETIME,
+    ).select_from(work)
+    found = _KEYS.c
+    columns = ("owner", "scope", "key", "fingerprint", "status_code", "body", "location")
+    return (
+        insert(IdempotencyKey)
+        .from_select([*columns, "expires_at"], values)
+        .on_conflict_do_nothing()
+        .returning(found.id)
+        .cte("idempotency_key")
+    )
 
 
 def _begin_statement():

@@ -2,11 +2,13 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 from flask import current_app
 from geoalchemy2 import WKTElement
 from geoalchemy2.shape import to_shape
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import String, bindparam, cast, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -52,6 +54,54 @@ _INSERT_REPORT = (
     .returning(*(getattr(Report, c) for c in _RETURNED))
 )
 _INSERT_CONTACT = insert(ReportContact)
+# Intake's: every column the request decides, bound (created_at and the due date too: the
+# response is rendered before the INSERT), and the Idempotency-Key's record in the same
+# statement (app.idempotency.recorded_by), the body completed with the id and reference.
+_SUBMITTED = (
+    "category_id",
+    "commune_insee",
+    "desk_id",
+    "crew_id",
+    "asset_id",
+    "priority",
+    "routing",
+    "geom",
+    "accuracy_m",
+    "address",
+    "description",
+    "answers",
+    "reporter_uid",
+    "reporter_anonymous",
+    "language",
+    "source",
+    "status",
+    "duplicate_of_id",
+    "created_at",
+    "updated_at",
+    "due_at",
+)
+
+
+def _submit_statement():
+    columns = Report.__table__.c
+    report = (
+        insert(Report)
+        .values({name: bindparam(name, type_=columns[name].type) for name in _SUBMITTED})
+        .returning(Report.id, Report.reference)
+        .cte("report")
+    )
+    key = idempotency.recorded_by(
+        report,
+        fields={"id": report.c.id, "reference": report.c.reference},
+        location=literal("/v1/reports/") + cast(report.c.id, String),
+    )
+    return select(
+        report.c.id, report.c.reference, select(key.c.id).scalar_subquery().label("key_id")
+    )
+
+
+_SUBMIT = _submit_statement()
+_SUBMIT_BEGIN = idempotency.begin_statement(*intake.TRANSACTION_SETUP)
 
 
 def submit_report(
@@ -64,28 +114,74 @@ def submit_report(
     request_fingerprint: str,
     render: Callable[[Report], dict],
 ) -> idempotency.Outcome:
-    """Create a report once per Idempotency-Key; ``render`` gives the response body."""
+    """Create a report once per Idempotency-Key; ``render`` gives the response body.
+
+    Five round trips: BEGIN; the key's claim with the routing's setup; the routing lookup;
+    the report and the key's record in one INSERT (the body is rendered before it, the
+    database completes its id and reference); COMMIT."""
     claim = {
         "owner": reporter.uid,
         "scope": SUBMIT_SCOPE,
         "key": idempotency_key,
         "request_fingerprint": request_fingerprint,
     }
-    replay = idempotency.begin(session, **claim)
+    replay, setup = idempotency.begin_with(session, _SUBMIT_BEGIN, **claim)
     if replay is not None:
         session.rollback()
         return replay
-    report = _create(session, reporter=reporter, data=data, language=language)
-    outcome = idempotency.complete(
-        session, **claim, status_code=201, body=render(report), location=f"/v1/reports/{report.id}"
+    values, routed, contact = _decide(
+        session, reporter=reporter, data=data, language=language, source="app", now=setup.now
     )
+    # What the database would fill in but id and reference: its now() is the transaction's
+    # start, read above (the due date as _INSERT_REPORT computes it, in absolute time).
+    values.update(
+        created_at=setup.now,
+        updated_at=setup.now,
+        due_at=(
+            setup.now.astimezone(UTC) + timedelta(hours=routed.category.service_level_hours)
+        ).astimezone(setup.now.tzinfo),
+        support_count=0,
+        anonymous_support_count=0,
+    )
+    values.setdefault("status", "new")
+    values.setdefault("duplicate_of_id", None)
+    body = render(_unsaved(values, routed, contact))
+    created = session.execute(
+        _SUBMIT,
+        {
+            **{name: values[name] for name in _SUBMITTED},
+            "owner": reporter.uid,
+            "scope": SUBMIT_SCOPE,
+            "key": idempotency_key,
+            "fingerprint": request_fingerprint,
+            "status_code": 201,
+            "body": body,
+        },
+    ).one()
+    if created.key_id is None:  # a twin committed the key first: nothing is kept
+        raise Conflict("idempotency_in_progress", headers={"Retry-After": "1"})
+    if contact:
+        session.execute(_INSERT_CONTACT, {"report_id": created.id, **contact})
     session.commit()
-    return outcome
+    return idempotency.Outcome(
+        201,
+        {**body, "id": created.id, "reference": created.reference},
+        f"/v1/reports/{created.id}",
+        replayed=False,
+    )
 
 
-def _create(
-    session: Session, *, reporter: Identity, data: dict, language: str, source: str = "app"
-) -> Report:
+def _decide(
+    session: Session,
+    *,
+    reporter: Identity,
+    data: dict,
+    language: str,
+    source: str,
+    now: datetime | None = None,
+) -> tuple[dict, intake.Routed, dict | None]:
+    """The new report's columns (routing, validation, duplicate's support), its routing and
+    contact; ``now``: see :func:`app.routing.intake.route`."""
     location = data.get("location")
     lon, lat = (location["lon"], location["lat"]) if location else (None, None)
     routed = intake.route(
@@ -95,6 +191,7 @@ def _create(
         lat,
         asset_reference=data.get("asset_reference"),
         enabled=current_app.config["ROUTING_ENABLED"],
+        now=now,
     )
     if location and routed.commune is None:
         raise outside_service_area(session, lon, lat, "location")
@@ -119,11 +216,54 @@ def _create(
     }
     original = routed.original
     if original is not None:
-        original_id, original_reference, original_reporter = original
+        original_id, _, original_reporter = original
         values.update(status="duplicate", duplicate_of_id=original_id)
         # The reporter's voice goes to the original: they support and follow it.
         if original_reporter != reporter.uid:
             add_support(session, original_id, reporter.uid, anonymous=reporter.anonymous)
+    return values, routed, contact
+
+
+def _detached(values: dict, routed: intake.Routed, contact: dict | None, **created) -> Report:
+    """The new report, detached from the session: it only carries the response, nothing is
+    flushed from it. ``created``: what the database filled in."""
+    original = routed.original
+    return Report(
+        **{**values, **created},
+        category=routed.category,
+        commune=routed.commune,
+        desk=routed.desk,
+        contact=ReportContact(**contact) if contact else None,
+        duplicate_of=None if original is None else Report(id=original[0], reference=original[1]),
+    )
+
+
+def _unsaved(values: dict, routed: intake.Routed, contact: dict | None) -> SimpleNamespace:
+    """What ``render`` reads of the new report before the INSERT (id and reference not
+    known yet): the attributes of :func:`_detached`'s Report, without the ORM object
+    (building it cost about as much as the rest of the rendering)."""
+    original = routed.original
+    return SimpleNamespace(
+        **values,
+        id=None,
+        reference=None,
+        public_description=None,
+        category=routed.category,
+        commune=routed.commune,
+        desk=routed.desk,
+        contact=SimpleNamespace(**contact) if contact else None,
+        duplicate_of=None
+        if original is None
+        else SimpleNamespace(id=original[0], reference=original[1]),
+    )
+
+
+def _create(
+    session: Session, *, reporter: Identity, data: dict, language: str, source: str = "app"
+) -> Report:
+    values, routed, contact = _decide(
+        session, reporter=reporter, data=data, language=language, source=source
+    )
     # A Core INSERT: the ORM's unit of work costs more than the statement on this hot path.
     # id, reference, status, timestamps and the due date come back with RETURNING.
     created = session.execute(
@@ -131,17 +271,7 @@ def _create(
     ).one()
     if contact:
         session.execute(_INSERT_CONTACT, {"report_id": created.id, **contact})
-    # Detached from the session: it only carries the response, nothing is flushed from it.
-    return Report(
-        **{**values, **created._asdict()},
-        category=routed.category,
-        commune=routed.commune,
-        desk=routed.desk,
-        contact=ReportContact(**contact) if contact else None,
-        duplicate_of=None
-        if original is None
-        else Report(id=original_id, reference=original_reference),
-    )
+    return _detached(values, routed, contact, **created._asdict())
 
 
 def create_report(

@@ -59,6 +59,7 @@ IDEMPOTENCY_KEY_PARAMETER = {
 # Built once: a schema instance costs more to build than to use (given a class, webargs
 # builds one for every request: a tenth of a cached page's time).
 OWN_REPORT = OwnReportSchema()
+REPORT_IN = ReportInSchema()
 LIST_ARGS = ReportListArgsSchema()
 SUGGESTION_ARGS = SuggestionArgsSchema()
 
@@ -67,7 +68,7 @@ SUGGESTION_ARGS = SuggestionArgsSchema()
 class Reports(MethodView):
     @roles_required(blp, Role.RESIDENT, Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
     @blp.doc(parameters=[IDEMPOTENCY_KEY_PARAMETER])
-    @blp.arguments(ReportInSchema)
+    @blp.arguments(REPORT_IN)
     @blp.response(
         201,
         OwnReportSchema,

@@ -10,7 +10,7 @@ best-fitting crew. Python then decides and writes the explanation agents read.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Float, Numeric, bindparam, func, literal, null, select, text, true
+from sqlalchemy import Float, Numeric, bindparam, func, literal, null, select, true
 from sqlalchemy.orm import Session
 
 from app.assets.models import Asset
@@ -71,10 +71,13 @@ def route(
     at: datetime | None = None,
     active_only: bool = True,
     enabled: bool = True,
+    now: datetime | None = None,
 ) -> Routed:
     """Route a report of ``category_code`` at (lon, lat) (or not placed yet: commune, desk
     and crew wait for a position). ``asset_reference`` is equipment the app named; with
-    ``enabled`` False only the category and the commune are looked up (for measuring)."""
+    ``enabled`` False only the category and the commune are looked up (for measuring).
+    ``now``: the database's time read by the transaction's earlier statement, which also
+    ran ``TRANSACTION_SETUP`` (a round trip less)."""
     params = {"code": category_code}
     if lon is None:
         statement = _LOOKUP_UNPLACED
@@ -83,7 +86,8 @@ def route(
         # Outside Lambert-93's area no report can be routed, and PROJ may refuse the point.
         statement = _LOOKUP if enabled and in_lambert93_domain(lon, lat) else _LOOKUP_PLACE_ONLY
         if statement is _LOOKUP:
-            now = session.execute(_GENERIC_PLANS).one().now
+            if now is None:
+                now = session.execute(_GENERIC_PLANS).one().now
             params.update(rules.desk_params(category_code, at or now))
     row = session.execute(statement, params).first()
     if row is None or (active_only and not row.Category.active):
@@ -328,9 +332,11 @@ _LOOKUP = _lookup(placed=True, routed=True)
 # on a connection) keeps its generic plan: planning the lookup for each report's point cost
 # about as much as running it (~1 ms), and PostgreSQL's own choice was to replan every time.
 # With the database's time (app.clock) for time-of-day rules: one round trip for both.
-_GENERIC_PLANS = text(
-    "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), now() AS now"
+TRANSACTION_SETUP = (
+    func.set_config("plan_cache_mode", "force_generic_plan", True).label("generic_plans"),
+    func.now().label("now"),
 )
+_GENERIC_PLANS = select(*TRANSACTION_SETUP)
 _LOOKUP_PLACE_ONLY = _lookup(placed=True, routed=False)
 _LOOKUP_UNPLACED = _lookup(placed=False, routed=False)
 

@@ -1,9 +1,10 @@
 import re
 import threading
+from datetime import datetime, timedelta
 
 import psycopg
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.extensions import db
 from app.reports.models import Report, ReportFollower
@@ -347,3 +348,87 @@ def test_references_keep_growing_past_a_million(client, resident, session):
     first = submit(client, resident, key="a").get_json()["reference"]
     second = submit(client, resident, key="b").get_json()["reference"]
     assert first.endswith("-999999") and second.endswith("-1000000")
+
+
+def test_the_answer_is_what_the_database_kept(app, client, resident):
+    """The 201 is rendered before the INSERT (the database completes id and reference):
+    it says what the row holds, and so does the stored answer a retry gets."""
+    created = submit(client, resident)
+    body = created.get_json()
+    with app.app_context():
+        report = db.session.get(Report, body["id"])
+        kept = {
+            "reference": report.reference,
+            "status": report.status,
+            "created_at": report.created_at,
+            "updated_at": report.updated_at,
+            "due_at": report.due_at,
+        }
+        service_hours = report.category.service_level_hours
+        db.session.remove()
+    assert body["reference"] == kept["reference"] and body["status"] == kept["status"] == "new"
+    for name in ("created_at", "updated_at"):
+        assert datetime.fromisoformat(body[name]) == kept[name]
+    # The due date: the creation instant plus the service level, in absolute time.
+    assert kept["due_at"] - kept["created_at"] == timedelta(hours=service_hours)
+    staff = client.get(f"/v1/reports/{body['id']}", headers=resident).get_json()
+    assert {key: staff[key] for key in ("id", "reference", "created_at", "updated_at")} == {
+        key: body[key] for key in ("id", "reference", "created_at", "updated_at")
+    }
+    again = submit(client, resident)
+    assert again.get_json() == body and again.headers["Location"] == created.headers["Location"]
+
+
+def test_a_report_is_three_statements_between_begin_and_commit(client, resident, statements):
+    """The key's claim with the routing's setup, the routing lookup, then the report and
+    the key's record in one INSERT (the caller's identity is cached after the first; the
+    abuse limits' look for a completed key comes before, and the test's savepoints aside)."""
+    body = {key: value for key, value in POTHOLE.items() if key != "contact"}
+    submit(client, resident, body, key="warm")
+    with statements() as seen:
+        assert submit(client, resident, body, key="measured").status_code == 201
+    harness = ("SAVEPOINT", "RELEASE SAVEPOINT", "RESET ALL")
+    sent = [s for s in seen if not s.startswith(harness)]
+    claim = next(i for i, s in enumerate(sent) if "pg_try_advisory_xact_lock" in s)
+    claimed, lookup, insert = sent[claim:]
+    assert "set_config(" in claimed and "now()" in claimed
+    assert "FROM categories" in lookup
+    assert insert.lstrip().startswith("WITH report AS")
+    assert "INSERT INTO idempotency_keys" in insert
+
+
+@pytest.mark.processes  # the twin's key is committed by a connection of its own
+def test_a_twin_that_committed_the_key_first_gets_409_and_nothing_is_kept(
+    app, database_url, client, resident
+):
+    """Between this request's claim and its INSERT, another writer commits the same key
+    (the race the unique constraint settles): 409, and the report is not kept."""
+    engine = _engine(app)
+    twin = {"done": False}
+
+    def commit_the_key_first(conn, cursor, statement, *args):
+        if twin["done"] or "INSERT INTO idempotency_keys" not in statement:
+            return
+        twin["done"] = True
+        with psycopg.connect(database_url, autocommit=True) as other:
+            other.execute(
+                "INSERT INTO idempotency_keys (owner, scope, key, fingerprint, status_code,"
+                " body, expires_at) VALUES ('camille', %s, 'key-1', 'x', 201, '{}',"
+                " now() + interval '1 day')",
+                (SUBMIT_SCOPE,),
+            )
+
+    event.listen(engine, "before_cursor_execute", commit_the_key_first)
+    try:
+        response = submit(client, resident)
+    finally:
+        event.remove(engine, "before_cursor_execute", commit_the_key_first)
+    assert twin["done"]
+    assert (response.status_code, response.get_json()["code"]) == (409, "idempotency_in_progress")
+    assert response.headers["Retry-After"] == "1"
+    assert count_reports(app) == 0
+
+
+def _engine(app):
+    with app.app_context():
+        return db.engine
