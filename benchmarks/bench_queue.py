@@ -6,8 +6,9 @@ which ~50,000 open, against two baselines measured in the same run:
 - the floor: the page's own SQL statement run by psycopg (one connection for latency, two
   for throughput, as two workers would), without HTTP, Flask, auth or serialisation.
 
-Also measured, for the record: GET /v1/desks (the cheapest authenticated call: what
-verifying the token and loading the caller's identity cost every request), the same page
+Also measured, for the record: GET /v1/me (verifying the token, the caller's identity from
+the cache: what every authenticated request pays before its own work), GET /v1/desks (the
+same and one small read, as the queue's views read: app/readonly.py), the same page
 for a small commune, and the desk header's counts: filtered (counted over the reports), and
 the console's default header, all open states, from the desks' counters (app.workload)
 against the same states listed in another order, which the service counts over the
@@ -196,6 +197,7 @@ def main() -> None:
         api = f"http://127.0.0.1:{servers['queue'][1]}/v1/desks/{DESK}/queue"
         targets = {
             "ceiling": f"http://127.0.0.1:{servers['ceiling'][1]}/healthz",
+            "me": f"http://127.0.0.1:{servers['queue'][1]}/v1/me",
             "desks": f"http://127.0.0.1:{servers['queue'][1]}/v1/desks",
             "page": f"{api}?{PAGE.format(commune=DIJON)}",
             "page, small commune": f"{api}?{PAGE.format(commune=CHENOVE)}",
@@ -237,7 +239,8 @@ def main() -> None:
     print(f"{'target':<40}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'vs ceiling':>12}")
     print(f"{'minimal Flask JSON (ceiling)':<40}{top:>9,.0f}{'':>27}{1.0:>11.2f}x")
     for name, label in (
-        ("desks", "GET /v1/desks (token + identity only)"),
+        ("me", "GET /v1/me (identity cached, no SQL)"),
+        ("desks", "GET /v1/desks (token, identity, 1 read)"),
         ("page", "queue page, Dijon (the target)"),
         ("page, c=2", "queue page, Dijon, c=2 (no queueing)"),
         ("page, small commune", "queue page, Chenôve"),
