@@ -120,7 +120,10 @@ def _page(
     session: Session, query, sort: str, cursor: str | None, limit: int, here, item=None
 ) -> dict:
     after = queries.parse_cursor(cursor, sort)
-    rows = session.execute(queries.ordered(query, sort, after, here).limit(limit + 1)).all()
+    # Columns, no ORM entities: run by the connection (Core), not through the ORM's
+    # statement compilation.
+    connection = session.connection()
+    rows = connection.execute(queries.ordered(query, sort, after, here).limit(limit + 1)).all()
     if sort == "distance":
         rows = _ties_by_id(session, query, after, here, rows, limit)
     page = paginate(rows, limit, lambda row: queries.sort_key(sort, row))
