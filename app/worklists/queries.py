@@ -256,10 +256,19 @@ def desk_id_of(code: str):
 
 
 def desk_queue_query(
-    desk_id, filters: Filters, sort: str, after: list | None, limit: int, here=None
+    desk_id,
+    filters: Filters,
+    sort: str,
+    after: list | None,
+    limit: int,
+    here=None,
+    *,
+    documents: bool = False,
 ):
-    """The statement of one page of a desk's queue (``limit + 1`` rows, to know if more)."""
-    return ordered(desk_items(desk_id, filters, here), sort, after, here).limit(limit + 1)
+    """The statement of one page of a desk's queue (``limit + 1`` rows, to know if more;
+    items as JSON text with ``documents``, as the list sends them)."""
+    items = desk_items(desk_id, filters, here, documents=documents)
+    return ordered(items, sort, after, here).limit(limit + 1)
 
 
 def desk_items(desk_id, filters: Filters, here=None, *, documents: bool = False):
