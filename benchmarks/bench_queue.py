@@ -3,11 +3,13 @@ due date, filtered on states and a commune) through gunicorn, with 1,000,000 rep
 which ~50,000 open, against two baselines measured in the same run:
 
 - the ceiling: the minimal Flask JSON endpoint through the same gunicorn (2 gthread workers);
-- the floor: the page's own SQL statement run by psycopg (one connection for latency, two
-  for throughput, as two workers would), without HTTP, Flask, auth or serialisation.
+- the floor: the page's own SQL statement (its items as JSON built by PostgreSQL) run by
+  psycopg (one connection for latency, two for throughput, as two workers would), without
+  HTTP, Flask or auth.
 
-Also measured, for the record: GET /v1/desks (the cheapest authenticated call: what
-verifying the token and loading the caller's identity cost every request), the same page
+Also measured, for the record: GET /v1/me (verifying the token, the caller's identity from
+the cache: what every authenticated request pays before its own work), GET /v1/desks (the
+same and one small read, as the queue's views read: app/readonly.py), the same page
 for a small commune, and the desk header's counts: filtered (counted over the reports), and
 the console's default header, all open states, from the desks' counters (app.workload)
 against the same states listed in another order, which the service counts over the
@@ -59,7 +61,7 @@ def page_statement(env: dict, commune: str) -> tuple[str, dict]:
     with app.app_context():
         filters = queries.Filters(statuses=("new", "acknowledged"), communes=(commune,))
         statement = queries.desk_queue_query(
-            queries.desk_id_of(DESK), filters, "priority", None, 50
+            queries.desk_id_of(DESK), filters, "priority", None, 50, documents=True
         )
         compiled = statement.compile(
             dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True}
@@ -98,6 +100,8 @@ def sql_floor(
     ``setup`` run first in the timing connection's transaction, then rolled back; and no
     throughput, as the setup may lock the table)."""
     timings = []
+    # As the application's read-only pool plans them (app/readonly.py): for their values.
+    url = with_options(url)
     with psycopg.connect(url) as conn:
         if setup:
             conn.execute(setup)
@@ -126,6 +130,12 @@ def sql_floor(
     for thread in threads:
         thread.join()
     return statistics.median(timings), timings[int(len(timings) * 0.95)], sum(counts) / seconds
+
+
+def with_options(url: str) -> str:
+    """``url`` whose sessions plan every statement for its values, as app/readonly.py's."""
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-c%20plan_cache_mode%3Dforce_custom_plan"
 
 
 def open_work(url: str) -> tuple[int, int]:
@@ -196,6 +206,7 @@ def main() -> None:
         api = f"http://127.0.0.1:{servers['queue'][1]}/v1/desks/{DESK}/queue"
         targets = {
             "ceiling": f"http://127.0.0.1:{servers['ceiling'][1]}/healthz",
+            "me": f"http://127.0.0.1:{servers['queue'][1]}/v1/me",
             "desks": f"http://127.0.0.1:{servers['queue'][1]}/v1/desks",
             "page": f"{api}?{PAGE.format(commune=DIJON)}",
             "page, small commune": f"{api}?{PAGE.format(commune=CHENOVE)}",
@@ -237,7 +248,8 @@ def main() -> None:
     print(f"{'target':<40}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'vs ceiling':>12}")
     print(f"{'minimal Flask JSON (ceiling)':<40}{top:>9,.0f}{'':>27}{1.0:>11.2f}x")
     for name, label in (
-        ("desks", "GET /v1/desks (token + identity only)"),
+        ("me", "GET /v1/me (identity cached, no SQL)"),
+        ("desks", "GET /v1/desks (token, identity, 1 read)"),
         ("page", "queue page, Dijon (the target)"),
         ("page, c=2", "queue page, Dijon, c=2 (no queueing)"),
         ("page, small commune", "queue page, Chenôve"),

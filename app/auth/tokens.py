@@ -11,7 +11,10 @@ import base64
 import json
 import os
 import re
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -59,11 +62,29 @@ def emulator_mode() -> bool:
 
 
 class FirebaseTokenVerifier:
-    """Verifies Firebase ID tokens with firebase-admin."""
+    """Verifies Firebase ID tokens with firebase-admin.
 
-    def __init__(self, project_id: str, clock_skew_seconds: int = 10):
+    A token verified is kept (up to ``max_remembered``, the least recently used dropped)
+    with its claims: a client sends the same token with every request for up to an hour,
+    and verifying it again (decoding, checks, the signature against Google's keys) cost
+    about a tenth of a small staff read. What verification decides does not change for a
+    token, but for its expiry, checked again at every use, and the emulator mode it was
+    verified under: a token is taken from memory only in the same mode."""
+
+    def __init__(
+        self,
+        project_id: str,
+        clock_skew_seconds: int = 10,
+        *,
+        max_remembered: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ):
         self.project_id = project_id
         self.clock_skew = clock_skew_seconds
+        self.clock = clock
+        self.max_remembered = max_remembered
+        self._verified: OrderedDict[str, tuple[bool, Claims]] = OrderedDict()
+        self._lock = threading.Lock()
         name = f"signale-{project_id}"
         try:
             self._app = firebase_admin.get_app(name)
@@ -72,6 +93,24 @@ class FirebaseTokenVerifier:
             self._app = firebase_admin.initialize_app(options={"projectId": project_id}, name=name)
 
     def verify(self, token: str) -> Claims:
+        emulated = emulator_mode()
+        with self._lock:
+            known = self._verified.get(token)
+            if known is not None:
+                self._verified.move_to_end(token)
+        if known is not None and known[0] == emulated:
+            claims = known[1]
+            if claims.expires_at is None or claims.expires_at < self.clock() - self.clock_skew:
+                raise TokenRejected("expired", expired=True)
+            return claims
+        claims = self._verify(token, emulated)
+        with self._lock:
+            self._verified[token] = (emulated, claims)
+            while len(self._verified) > self.max_remembered:
+                self._verified.popitem(last=False)
+        return claims
+
+    def _verify(self, token: str, emulated: bool) -> Claims:
         try:
             claims = fb_auth.verify_id_token(
                 token, app=self._app, clock_skew_seconds=self.clock_skew
@@ -84,12 +123,12 @@ class FirebaseTokenVerifier:
             raise TokenRejected(_short_reason(exc)) from exc
         except fb_exceptions.FirebaseError as exc:
             raise VerifierUnavailable(str(exc)) from exc
-        if emulator_mode():
+        if emulated:
             self._check_times(claims)
         return claims_of(claims)
 
     def _check_times(self, claims: dict) -> None:
-        now = time.time()
+        now = self.clock()
         exp, iat = claims.get("exp"), claims.get("iat")
         if not isinstance(exp, int | float) or not isinstance(iat, int | float):
             raise TokenRejected("missing exp or iat claim")

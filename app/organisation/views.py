@@ -14,6 +14,7 @@ from app.organisation.schemas import (
     RoutingRuleSchema,
     RuleIdPathSchema,
 )
+from app.readonly import read_only
 from app.users.models import STAFF_ROLES, Role
 
 blp = Blueprint(
@@ -30,6 +31,7 @@ INVALID_INPUT = "Invalid field, unknown desk or category, or invalid geometry (i
 class Desks(MethodView):
     @roles_required(blp, *STAFF_ROLES)
     @blp.response(200, DeskSchema(many=True))
+    @read_only
     def get(self):
         """The control centre's desks"""
         return service.list_desks(db.session)

@@ -5,27 +5,35 @@ joined, no ORM objects. Open work is served by the partial indexes over open rep
 (migration c3e5f7a9b1d4); each sort order has its own keyset, carried by the cursor.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
+    ColumnElement,
     DateTime,
     Float,
+    Text,
     and_,
+    case,
+    cast,
     false,
     func,
     literal,
     literal_column,
     not_,
+    null,
     or_,
     select,
     tuple_,
 )
+from sqlalchemy.dialects import postgresql
 
 from app.categories.models import Category
 from app.geo.models import Commune
 from app.organisation.models import Crew, Desk
 from app.pagination import decode_cursor
+from app.reports.documents import _datetime, _text, number
 from app.reports.models import OPEN_STATUSES, OPEN_WORK, Report
 from app.workload import queries as counters
 
@@ -151,21 +159,123 @@ def items_query(here=None):
     )
 
 
+def _object(fields: dict) -> ColumnElement:
+    """A JSON object of ``fields``, in their order."""
+    return func.json_build_object(
+        *(part for name, value in fields.items() for part in (_text(name), value))
+    )
+
+
+def _nullable(column, document) -> ColumnElement:
+    return case((column.is_(None), null()), else_=document)
+
+
+def item_document(here=None) -> ColumnElement:
+    """A work-list item as JSON text built by PostgreSQL: service.present's fields in its
+    order, with the same values (date-times as Python's ``isoformat``, floats as Python's
+    JSON writes them); tests/worklists/test_desk_queue.py compares the two."""
+    lon, lat = func.ST_X(Report.geom), func.ST_Y(Report.geom)
+    fields = {
+        "id": Report.id,
+        "reference": Report.reference,
+        "status": Report.status,
+        "priority": Report.priority,
+        "due_at": _nullable(Report.due_at, _datetime(Report.due_at)),
+        "overdue": func.coalesce(OVERDUE, false()),
+        "category": _object(
+            {
+                "code": Category.code,
+                "group": Category.group,
+                "name_fr": Category.name_fr,
+                "name_en": Category.name_en,
+                "icon": Category.icon,
+            }
+        ),
+        "commune": _nullable(
+            Commune.insee_code, _object({"insee_code": Commune.insee_code, "name": Commune.name})
+        ),
+        "crew": _nullable(Crew.code, _object({"code": Crew.code, "name": Crew.name})),
+        "address": Report.address,
+        "description": Report.description,
+        "answers": Report.answers,
+        "crew_over_capacity": crew_over_capacity(),
+        "location": _nullable(
+            Report.geom,
+            _object(
+                {
+                    "type": _text("Point"),
+                    "coordinates": func.json_build_array(number(lon), number(lat)),
+                }
+            ),
+        ),
+        "support_count": Report.support_count,
+        "anonymous_support_count": Report.anonymous_support_count,
+        "version": Report.version,
+        "created_at": _datetime(Report.created_at),
+        "updated_at": _datetime(Report.updated_at),
+    }
+    if here is not None:
+        fields["distance_m"] = number(distance_to(here))
+    return cast(_object(fields), Text)
+
+
+@functools.cache
+def _fixed_document() -> ColumnElement:
+    """:func:`item_document` without a distance, as SQL text once and for all: built and
+    traversed for its cache key on every request, its hundred-odd expressions cost more
+    than the rest of the page in Python (benchmarks/bench_queue.py)."""
+    sql = item_document().compile(
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+    )
+    return literal_column(str(sql), Text)
+
+
+def documents_query(here=None):
+    """Work-list items as JSON text (``document``), with the columns of their cursor keys
+    (app.worklists.queries.sort_key) and ``distance_m`` with ``here``."""
+    columns = [
+        (_fixed_document() if here is None else item_document(here)).label("document"),
+        Report.id,
+        Report.priority,
+        Report.due_at,
+        Report.created_at,
+    ]
+    if here is not None:
+        columns.append(distance_to(here).label("distance_m"))
+    return (
+        select(*columns)
+        .join(Category, Category.id == Report.category_id)
+        .outerjoin(Commune, Commune.insee_code == Report.commune_insee)
+        .outerjoin(Crew, Crew.id == Report.crew_id)
+    )
+
+
 def desk_id_of(code: str):
     """The id of the desk ``code``, as a subquery of the page's own statement."""
     return select(Desk.id).where(Desk.code == code).scalar_subquery()
 
 
 def desk_queue_query(
-    desk_id, filters: Filters, sort: str, after: list | None, limit: int, here=None
+    desk_id,
+    filters: Filters,
+    sort: str,
+    after: list | None,
+    limit: int,
+    here=None,
+    *,
+    documents: bool = False,
 ):
-    """The statement of one page of a desk's queue (``limit + 1`` rows, to know if more)."""
-    return ordered(desk_items(desk_id, filters, here), sort, after, here).limit(limit + 1)
+    """The statement of one page of a desk's queue (``limit + 1`` rows, to know if more;
+    items as JSON text with ``documents``, as the list sends them)."""
+    items = desk_items(desk_id, filters, here, documents=documents)
+    return ordered(items, sort, after, here).limit(limit + 1)
 
 
-def desk_items(desk_id, filters: Filters, here=None):
-    """The desk's reports under ``filters``, unordered."""
-    return items_query(here).where(Report.desk_id == desk_id, *filters.conditions())
+def desk_items(desk_id, filters: Filters, here=None, *, documents: bool = False):
+    """The desk's reports under ``filters``, unordered (as JSON documents: see
+    :func:`documents_query`)."""
+    query = documents_query(here) if documents else items_query(here)
+    return query.where(Report.desk_id == desk_id, *filters.conditions())
 
 
 def distance_to(here):

@@ -43,17 +43,19 @@ def desk_queue(
     near: tuple[float, float] | None,
     cursor: str | None,
     limit: int,
+    documents: bool = False,
 ) -> dict:
     """A page of the desk's reports under ``filters`` in ``sort`` order (with their distance
-    from ``near`` when given)."""
+    from ``near`` when given). With ``documents``, each item is already JSON text, built by
+    PostgreSQL (queries.item_document): what the list sends as it is."""
     check_desk(viewer, desk)
     if sort == "distance" and near is None:
         raise Unprocessable(
             "near_required", errors={"query": {"near": ["required to sort by distance"]}}
         )
     here = _here(near, field="near")
-    items = queries.desk_items(queries.desk_id_of(desk), filters, here)
-    page = _page(session, items, sort, cursor, limit, here)
+    items = queries.desk_items(queries.desk_id_of(desk), filters, here, documents=documents)
+    page = _page(session, items, sort, cursor, limit, here, _document if documents else present)
     found(session, desk, empty=not page["items"])
     return page
 
@@ -114,14 +116,23 @@ def _here(point: tuple[float, float] | None, *, field: str):
     return lambert93(*point)
 
 
-def _page(session: Session, query, sort: str, cursor: str | None, limit: int, here) -> dict:
+def _page(
+    session: Session, query, sort: str, cursor: str | None, limit: int, here, item=None
+) -> dict:
     after = queries.parse_cursor(cursor, sort)
-    rows = session.execute(queries.ordered(query, sort, after, here).limit(limit + 1)).all()
+    # Columns, no ORM entities: run by the connection (Core), not through the ORM's
+    # statement compilation.
+    connection = session.connection()
+    rows = connection.execute(queries.ordered(query, sort, after, here).limit(limit + 1)).all()
     if sort == "distance":
         rows = _ties_by_id(session, query, after, here, rows, limit)
     page = paginate(rows, limit, lambda row: queries.sort_key(sort, row))
-    page["items"] = [present(row) for row in page["items"]]
+    page["items"] = [(item or present)(row) for row in page["items"]]
     return page
+
+
+def _document(row) -> str:
+    return row.document
 
 
 def _ties_by_id(session: Session, query, after, here, rows: list, limit: int) -> list:

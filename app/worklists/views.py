@@ -10,6 +10,7 @@ from app.geo.arguments import parse_bbox, parse_point
 from app.geojson import page_as_features
 from app.organisation.schemas import CODE_PATTERN
 from app.pagination import page_size
+from app.readonly import read_only
 from app.reports.models import OPEN_STATUSES
 from app.users.models import Role
 from app.worklists import service
@@ -57,6 +58,14 @@ def as_json(body: dict) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
 
 
+def page_json(page: dict) -> Response:
+    """A work-list page whose items are JSON text already (PostgreSQL's: queries.
+    item_document), wrapped as :func:`as_json` would write it."""
+    items, after = ", ".join(page["items"]), json.dumps(page["next_cursor"])
+    body = f'{{"items": [{items}], "next_cursor": {after}}}'
+    return Response(body, mimetype="application/json")
+
+
 def filters(args: dict) -> Filters:
     return Filters(
         statuses=tuple(dict.fromkeys(args["status"])) or OPEN_STATUSES,
@@ -70,7 +79,7 @@ def filters(args: dict) -> Filters:
     )
 
 
-def _queue_page(desk: str, args: dict) -> dict:
+def _queue_page(desk: str, args: dict, *, documents: bool = False) -> dict:
     return service.desk_queue(
         db.session,
         viewer=current_identity(),
@@ -80,6 +89,7 @@ def _queue_page(desk: str, args: dict) -> dict:
         near=parse_point(args["near"]) if args["near"] else None,
         cursor=args["cursor"],
         limit=page_size(args["limit"]),
+        documents=documents,
     )
 
 
@@ -92,10 +102,11 @@ class DeskQueue(MethodView):
     @blp.alt_response(400, description="Cursor not issued by this list", **PROBLEM_DOC)
     @blp.alt_response(404, description="No such desk", **PROBLEM_DOC)
     @blp.alt_response(422, description=BAD_AREA, **PROBLEM_DOC)
+    @read_only
     def get(self, args, desk):
         """A desk's queue: its open reports by default, filtered and sorted (cursor
         paginated). Agents see their own desks; supervisors and admins every desk."""
-        return as_json(_queue_page(desk, args))
+        return page_json(_queue_page(desk, args, documents=True))
 
 
 @blp.route("/desks/<string:desk>/queue/geojson", parameters=DESK_PARAMETER)
@@ -107,6 +118,7 @@ class DeskQueueGeoJSON(MethodView):
     @blp.alt_response(400, description="Cursor not issued by this list", **PROBLEM_DOC)
     @blp.alt_response(404, description="No such desk", **PROBLEM_DOC)
     @blp.alt_response(422, description=BAD_AREA, **PROBLEM_DOC)
+    @read_only
     def get(self, args, desk):
         """The same queue as a GeoJSON FeatureCollection for the map (`next_cursor`
         included)"""
@@ -121,6 +133,7 @@ class DeskQueueCounts(MethodView):
     @blp.response(200, QueueCountsSchema)
     @blp.alt_response(404, description="No such desk", **PROBLEM_DOC)
     @blp.alt_response(422, description="Invalid bbox (invalid_area)", **PROBLEM_DOC)
+    @read_only
     def get(self, args, desk):
         """The desk header: how many reports per state (and overdue) under the same filters
         as the queue, the states asked for split out (default: the open ones)"""

@@ -79,3 +79,38 @@ def test_production_starts_without_emulator_mode(database_url, monkeypatch):
     )
     assert response.status_code == 401
     assert response.get_json()["code"] == "token_invalid"
+
+
+def test_a_token_verified_once_is_still_refused_once_expired():
+    """Verified tokens are remembered with their claims; the expiry is checked at every use
+    all the same (the clock injected)."""
+    now = [time.time()]
+    verifier = FirebaseTokenVerifier(PROJECT_ID, clock_skew_seconds=10, clock=lambda: now[0])
+    token = mint_emulator_token(PROJECT_ID, "u1", issued_at=now[0], lifetime_seconds=3600)
+    assert verifier.verify(token).uid == "u1"
+    now[0] += 3600 + 5  # within the skew
+    assert verifier.verify(token).uid == "u1"
+    now[0] += 10
+    with pytest.raises(TokenRejected) as caught:
+        verifier.verify(token)
+    assert caught.value.expired
+
+
+def test_a_token_remembered_under_the_emulator_is_verified_again_outside_it(verifier, monkeypatch):
+    token = mint_emulator_token(PROJECT_ID, "u1")
+    assert verifier.verify(token).uid == "u1"
+    monkeypatch.delenv("FIREBASE_AUTH_EMULATOR_HOST")
+    with pytest.raises(TokenRejected) as caught:
+        verifier.verify(token)
+    assert "kid" in caught.value.reason
+
+
+def test_a_refused_token_is_refused_every_time_and_memory_is_bounded():
+    verifier = FirebaseTokenVerifier(PROJECT_ID, max_remembered=2)
+    other_project = mint_emulator_token("someone-elses-project", "u1")
+    for _ in range(2):
+        with pytest.raises(TokenRejected):
+            verifier.verify(other_project)
+    tokens = [mint_emulator_token(PROJECT_ID, f"u{n}") for n in range(3)]
+    assert [verifier.verify(token).uid for token in tokens] == ["u0", "u1", "u2"]
+    assert list(verifier._verified) == tokens[1:]

@@ -1,6 +1,8 @@
 """GET /v1/desks/{desk}/queue, its GeoJSON variant and its counts, on real PostGIS."""
 
+import json
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text, update
@@ -380,3 +382,62 @@ def explain(session, statement) -> str:
     )
     rows = session.connection().exec_driver_sql(f"EXPLAIN {compiled}", compiled.params)
     return "\n".join(r[0] for r in rows)
+
+
+def _same_order(body: str) -> str:
+    """``body`` as JSON written again: equal for two documents with the same fields in the
+    same order and the same values, whatever the spacing."""
+    return json.dumps(json.loads(body), ensure_ascii=False)
+
+
+def test_the_page_built_by_postgresql_is_the_page_present_writes_field_for_field(
+    app, client, agent, add_report, crews
+):
+    """The list's items are JSON built by PostgreSQL (queries.item_document); the GeoJSON
+    variant and the crews' lists write them in Python (service.present). Both give the same
+    fields in the same order with the same values: times with and without microseconds,
+    no due date, no commune, no crew, no address or description, integral coordinates,
+    answers with accents, routing's full crew, and the distance from a point."""
+    full = add_report(status="assigned", crew_id=crews["voirie-nord"], due_in_hours=-3.25)
+    set_columns(
+        app,
+        full,
+        answers={"taille": "très grande", "profondeur_cm": 12.5, "photos": [1, "é"]},
+        routing={"crew": crew_chosen("voirie-nord", 231, 13, None)},
+    )
+    bare = add_report(due_in_hours=None, commune=None, description=None)
+    set_columns(
+        app,
+        bare,
+        address=None,
+        geom=text("ST_SetSRID(ST_MakePoint(5, 47), 4326)"),
+        created_at=datetime(2026, 3, 1, 8, 30, tzinfo=UTC),
+    )
+    add_report(priority=1, description="Plaque d’égout « bruyante »", at=EAST)
+    add_report(priority=2, status="reopened", at=None)
+    for params in (
+        {},
+        {"limit": 2},
+        {"sort": "age", "limit": 3},
+        {"sort": "distance", "near": f"{FAR_EAST[0]},{FAR_EAST[1]}", "limit": 2},
+    ):
+        response = get_queue(client, agent, **params)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        with app.test_request_context(headers=agent):
+            from app.auth.identity import current_identity
+            from app.extensions import db
+            from app.worklists import service
+
+            page = service.desk_queue(
+                db.session,
+                viewer=current_identity(),
+                desk="voirie",
+                filters=Filters(),
+                sort=params.get("sort", "priority"),
+                near=FAR_EAST if "near" in params else None,
+                cursor=None,
+                limit=params.get("limit", 50),
+            )
+        assert len(page["items"]) == params.get("limit", 4)
+        expected = json.dumps(page, ensure_ascii=False)
+        assert _same_order(response.get_data(as_text=True)) == _same_order(expected), params
