@@ -462,12 +462,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "None of the {count} notified entities is valid for this feed (first reason: "
         "{reason}): nothing was stored.",
     },
-    "notification_invalid_text": {
-        "fr": "La notification contient un caractère NUL ou une moitié de paire de substitution "
-        "UTF-16 : rien n'a été enregistré.",
-        "en": "The notification holds a NUL character or an unpaired UTF-16 surrogate: nothing "
-        "was stored.",
-    },
     "invalid_feed_url": {
         "fr": "L'adresse du flux est invalide ({reason}) : donnez une URL http ou https complète.",
         "en": "The feed's address is invalid ({reason}): give a full http or https URL.",
