@@ -237,6 +237,24 @@ def test_a_feed_moved_to_another_broker_is_subscribed_there(session, broker):
         other.server_close()
 
 
+def test_the_policy_notifies_the_public_base_url_unless_told_another(app):
+    config = {**app.config, "PUBLIC_BASE_URL": "https://signale.example/"}
+    policy = subscriptions.SubscriptionPolicy.from_config(config)
+    assert policy.endpoint("lights") == "https://signale.example/v1/feeds/lights/notifications"
+    config["FEEDS_NOTIFICATION_BASE_URL"] = "http://signale.internal:8000"
+    assert subscriptions.SubscriptionPolicy.from_config(config).endpoint("x") == (
+        "http://signale.internal:8000/v1/feeds/x/notifications"
+    )
+
+
+def test_the_cron_tends_the_subscriptions_every_15_seconds(app):
+    from worker.cron import scheduler
+
+    with app.app_context():
+        jobs = {job.func_name: job.interval for job in scheduler(app.config).get_jobs()}
+    assert jobs["worker.jobs.maintain_feed_subscriptions"] == 15
+
+
 def test_the_target_is_the_brokers_root_and_the_types_the_kind_carries():
     target = target_of(
         "https://b.example/ctx/ngsi-ld/v1/entities?type=Streetlight,Foo", "streetlights"
@@ -322,6 +340,21 @@ def test_a_notification_updates_the_feeds_state_without_a_poll(
     assert health["last_notification_at"] is not None
     assert health["subscription"]["state"] == "active"
     assert health["subscription"]["notifications"] == 1
+
+
+def test_a_notified_fault_opens_one_ticket_as_a_polled_one_does(session, client, subscribed, now):
+    from tests.feeds.test_faults import an_asset, reports
+
+    an_asset(session, "SL-800001")
+    secret, subscription_id = subscribed
+    fault = light("SL-800001", now, "defectiveLamp", streetPoleNum="SL-800001")
+    answer = notify(client, secret, [fault], now, subscription_id)
+    assert answer.get_json()["tickets"]["opened"] == 1
+    # The same fault notified again (a newer observation): no second ticket.
+    again = light("SL-800001", now, "defectiveLamp", minutes=0, streetPoleNum="SL-800001")
+    assert notify(client, secret, [again], now, subscription_id).get_json()["changed"] == 1
+    (ticket,) = reports(session)
+    assert ticket.source == "sensor"
 
 
 @pytest.mark.parametrize(
