@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -139,7 +139,7 @@ class HttpBroker:
             raise BrokerError("http_status", f"creation answered HTTP {response.status_code}")
         # NGSI-LD: 201 with the new subscription's URI in Location; some brokers echo it.
         location = response.headers.get("Location", "")
-        subscription_id = location.rstrip("/").rsplit("/", 1)[-1] if location else None
+        subscription_id = unquote(location.rstrip("/").rsplit("/", 1)[-1]) if location else None
         if not subscription_id:
             subscription_id = _json(response).get("id")
         if not isinstance(subscription_id, str) or not 0 < len(subscription_id) <= 256:

@@ -178,9 +178,7 @@ class BrokerNotificationSchema(ma.Schema):
         metadata={"description": "The notification's id: a notification seen already is ignored"},
     )
     type = ma.fields.String(required=True, validate=ma.validate.OneOf(["Notification"]))
-    subscriptionId = ma.fields.String(
-        required=True, validate=ma.validate.Length(min=1, max=256)
-    )
+    subscriptionId = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=256))
     notifiedAt = ma.fields.AwareDateTime(required=True, default_timezone=UTC)
     data = ma.fields.List(
         ma.fields.Dict(),

@@ -315,10 +315,9 @@ def receive(session: Session, subscription_pk: int, notification: dict, now=None
     wanted = (
         feed is not None and feed.enabled and feed.subscribe and feed.format in SUBSCRIBABLE_FORMATS
     )
-    if (
-        not wanted
-        or (subscription.broker_id is not None
-        and notification["subscriptionId"] != subscription.broker_id)
+    if not wanted or (
+        subscription.broker_id is not None
+        and notification["subscriptionId"] != subscription.broker_id
     ):
         session.rollback()
         raise Problem("subscription_revoked", 410)
