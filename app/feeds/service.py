@@ -232,10 +232,13 @@ def poll_feed(
 INGEST_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('app.feeds.ingest ' || :feed_id))")
 
 
-def ingest(session: Session, feed: Feed, result: PollResult) -> tuple[int, FaultOutcome]:
-    """Store the valid states a poll read or a broker notified, then act on them (faults):
-    the one path both take, so nothing a notification brings is trusted beyond a poll.
-    Flushes only. Returns how many entities changed and the fault tickets' outcome."""
+def ingest(
+    session: Session, feed: Feed, result: PollResult, *, notified: bool = False
+) -> tuple[int, FaultOutcome]:
+    """Store the valid states a poll read or a broker ``notified``, then act on them
+    (faults: of the notified entities only, a poll's of all): the one path both take, so
+    nothing a notification brings is trusted beyond a poll. Flushes only. Returns how many
+    entities changed and the fault tickets' outcome."""
     # A poll and a notification of the same feed, or two notifications, one after the
     # other: two fault passes at once could open a ticket twice.
     session.execute(INGEST_LOCK, {"feed_id": feed.id})
@@ -243,7 +246,8 @@ def ingest(session: Session, feed: Feed, result: PollResult) -> tuple[int, Fault
     if result.live:
         changed += remove_missing(session, feed.id, [s.entity_id for s in result.states])
     mappings = active_mappings(session, KIND_TYPES.get(feed.kind, ()))
-    tickets = process_faults(session, feed.id, feed.name, mappings)
+    among = [state.entity_id for state in result.states] if notified else None
+    tickets = process_faults(session, feed.id, feed.name, mappings, among)
     return changed, tickets
 
 
