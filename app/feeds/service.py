@@ -245,6 +245,7 @@ def ingest(
     changed = store_states(session, feed.id, result.states, history=not result.live)
     if result.live:
         changed += remove_missing(session, feed.id, [s.entity_id for s in result.states])
+    # Whatever acts on stored states belongs below: polls and notifications both get it.
     mappings = active_mappings(session, KIND_TYPES.get(feed.kind, ()))
     among = [state.entity_id for state in result.states] if notified else None
     tickets = process_faults(session, feed.id, feed.name, mappings, among)
