@@ -120,11 +120,13 @@ def maintain(
         )
         .on_conflict_do_nothing()
     )
-    # Feeds deleted, disabled or opted out: their subscription is deleted now.
+    # Feeds deleted, disabled or opted out: their subscription is deleted now (after its
+    # back-off, if the broker failed).
     session.execute(
         update(FeedSubscription)
         .where(
             FeedSubscription.due_at > now,
+            FeedSubscription.consecutive_failures == 0,
             or_(
                 FeedSubscription.feed_id.is_(None),
                 FeedSubscription.feed_id.not_in(select(Feed.id).where(WANTED)),

@@ -217,6 +217,7 @@ def test_a_subscription_whose_deletion_fails_is_kept_and_deleted_later(session, 
     broker.subscriptions.refuse = 500
     assert maintain(session, T0 + timedelta(seconds=10)) == {"failed": 1}
     assert row(session).feed_id is None
+    assert maintain(session, T0 + timedelta(seconds=25)) == {}  # its back-off
     broker.subscriptions.refuse = None
     assert maintain(session, T0 + timedelta(seconds=40)) == {"deleted": 1}
     assert on_broker(broker) == []
