@@ -211,6 +211,8 @@ class FeedSubscription(db.Model):
     # elsewhere when the feed's source changes.
     broker_url: Mapped[str] = mapped_column(String(2000))
     entity_types: Mapped[str] = mapped_column(String(500))
+    # Where the broker notifies (made again when the setting changes).
+    endpoint: Mapped[str] = mapped_column(String(2000), default="", server_default="")
     # The broker's id of the subscription; NULL until the broker has answered its creation.
     broker_id: Mapped[str | None] = mapped_column(String(256))
     secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))

@@ -187,7 +187,11 @@ def tend(
         return "deleted"
     target = target_of(feed.source_url, feed.kind)
     name, expires_at = feed.name, subscription.expires_at
-    moved = (broker_url, subscription.entity_types) != (target.broker_url, target.types_text)
+    moved = (broker_url, subscription.entity_types, subscription.endpoint) != (
+        target.broker_url,
+        target.types_text,
+        policy.endpoint(feed.name),
+    )
     session.rollback()
     if broker_id is None:
         return _make(session, subscription_pk, name, target, policy, client, now)
@@ -233,6 +237,7 @@ def _make(session, subscription_pk, name, target, policy, client, now, *, again=
     subscription.broker_id = None
     subscription.broker_url = target.broker_url
     subscription.entity_types = target.types_text
+    subscription.endpoint = policy.endpoint(name)
     session.commit()
     body = subscription_body(
         target,

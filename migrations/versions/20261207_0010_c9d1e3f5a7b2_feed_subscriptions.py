@@ -27,6 +27,7 @@ def upgrade():
         sa.Column("feed_id", sa.BigInteger(), nullable=True),
         sa.Column("broker_url", sa.String(length=2000), nullable=False),
         sa.Column("entity_types", sa.String(length=500), nullable=False),
+        sa.Column("endpoint", sa.String(length=2000), server_default="", nullable=False),
         sa.Column("broker_id", sa.String(length=256), nullable=True),
         sa.Column("secret_hash", sa.LargeBinary(length=32), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),

@@ -256,6 +256,17 @@ def test_the_cron_tends_the_subscriptions_every_15_seconds(app):
     assert jobs["worker.jobs.maintain_feed_subscriptions"] == 15
 
 
+def test_a_new_notification_address_has_the_subscription_made_again(session, broker):
+    lights_feed(session, broker.url)
+    maintain(session, T0)
+    moved = subscriptions.SubscriptionPolicy(notification_base_url="http://signale.internal")
+    assert maintain(session, T0 + timedelta(seconds=300), policy=moved) == {"created": 1}
+    (made,) = on_broker(broker)
+    assert made["notification"]["endpoint"]["uri"] == (
+        "http://signale.internal/v1/feeds/lights/notifications"
+    )
+
+
 def test_the_target_is_the_brokers_root_and_the_types_the_kind_carries():
     target = target_of(
         "https://b.example/ctx/ngsi-ld/v1/entities?type=Streetlight,Foo", "streetlights"
