@@ -127,6 +127,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.audit.views import blp as audit
     from app.categories.views import blp as categories
     from app.feeds.fault_views import blp as feed_faults
+    from app.feeds.notification_views import blp as feed_notifications
     from app.feeds.views import blp as feeds
     from app.geo.views import blp as geo
     from app.live.views import blp as live
@@ -160,6 +161,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         triage,
         feeds,
         feed_faults,
+        feed_notifications,
         mobility,
         notifications,
         opendata,

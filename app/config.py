@@ -178,6 +178,20 @@ class Config:
     FEEDS_BROKER_PAGE_SIZE = 1000
     FEEDS_MAX_BACKOFF_SECONDS = 3600
     FEEDS_OBSERVATION_RETENTION_DAYS = 90
+    # Pushed notifications (app/feeds/subscriptions.py): the base URL the broker notifies
+    # (default PUBLIC_BASE_URL; a broker inside the network may reach Signale elsewhere),
+    # how long a subscription lasts, renewed that long before it ends, checked on the
+    # broker that often (re-made if forgotten), a failure retried after (doubling), the
+    # broker's throttling (0: none), each broker request's time limit, and how often the
+    # cron job tends them.
+    FEEDS_NOTIFICATION_BASE_URL = ""
+    FEEDS_SUBSCRIPTION_LIFETIME_SECONDS = 3600
+    FEEDS_SUBSCRIPTION_RENEW_BEFORE_SECONDS = 900
+    FEEDS_SUBSCRIPTION_CHECK_SECONDS = 300
+    FEEDS_SUBSCRIPTION_RETRY_SECONDS = 30
+    FEEDS_SUBSCRIPTION_THROTTLING_SECONDS = 0
+    FEEDS_SUBSCRIPTION_TIMEOUT_SECONDS = 10
+    FEEDS_SUBSCRIPTIONS_INTERVAL_SECONDS = 15
     # Mobility reads: how long clients and caches may reuse an answer.
     MOBILITY_MAX_AGE_SECONDS = 30
     # Traffic: the speed a segment's average is compared with when it gives no occupancy.

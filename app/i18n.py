@@ -433,6 +433,35 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Période invalide : « from » doit précéder « to », de {max_days} jours au plus.",
         "en": "Invalid period: “from” must come before “to”, {max_days} days apart at most.",
     },
+    "feed_not_subscribable": {
+        "fr": "Un flux au format {format} n'a pas de courtier à qui s'abonner : seul un flux "
+        "ngsi-ld peut recevoir des notifications (subscribe à false sinon).",
+        "en": "A {format} feed has no broker to subscribe to: only an ngsi-ld feed can receive "
+        "notifications (set subscribe to false otherwise).",
+    },
+    "notification_unauthorized": {
+        "fr": "Notification refusée : le secret de l'abonnement (en-tête "
+        "X-Signale-Notification-Secret) manque ou ne correspond à aucun abonnement de ce flux.",
+        "en": "Notification refused: the subscription's secret (header "
+        "X-Signale-Notification-Secret) is missing or matches no subscription of this feed.",
+    },
+    "subscription_revoked": {
+        "fr": "Cet abonnement n'est plus celui de Signale pour ce flux : supprimez-le sur le "
+        "courtier.",
+        "en": "This subscription is no longer Signale's for this feed: delete it on the broker.",
+    },
+    "notification_in_the_future": {
+        "fr": "La date notifiedAt de la notification est postérieure à l'heure du serveur : "
+        "vérifiez l'horloge du courtier.",
+        "en": "The notification's notifiedAt is later than the server's time: check the "
+        "broker's clock.",
+    },
+    "notification_no_valid_entities": {
+        "fr": "Aucune des {count} entités notifiées n'est valide pour ce flux (première raison : "
+        "{reason}) : rien n'a été enregistré.",
+        "en": "None of the {count} notified entities is valid for this feed (first reason: "
+        "{reason}): nothing was stored.",
+    },
     "invalid_feed_url": {
         "fr": "L'adresse du flux est invalide ({reason}) : donnez une URL http ou https complète.",
         "en": "The feed's address is invalid ({reason}): give a full http or https URL.",

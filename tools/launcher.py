@@ -410,6 +410,13 @@ def development_env(services: Services) -> dict:
         # Absolute links (open data files, catalogue, Open311) must reach this local
         # service, not the production site (whose files a developer cannot see).
         extra["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+    if extra["SIGNALE_ENV"] != "production" and not (
+        os.environ.get("SIGNALE_FEEDS_NOTIFICATION_BASE_URL")
+    ):
+        # The demo broker (the simulator) notifies this local service of its changes.
+        extra["SIGNALE_FEEDS_NOTIFICATION_BASE_URL"] = (
+            f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+        )
     return service_env(services, **extra)
 
 
@@ -710,7 +717,10 @@ def register_demo_feeds(url: str, env: dict) -> None:
 def simulator_banner(url: str | None) -> str:
     if url is None:
         return "off (SIGNALE_SIMULATOR=off)"
-    return f"{url}/ (NGSI-LD, GBFS and GTFS-Realtime; feeds demo-*, polled every 20-60 s)"
+    return (
+        f"{url}/ (NGSI-LD, GBFS and GTFS-Realtime; feeds demo-*, polled every 20-60 s; "
+        "street lights also notified within seconds by an NGSI-LD subscription)"
+    )
 
 
 def wait_ready(url: str, children: list[subprocess.Popen], timeout: float = 60) -> bool:

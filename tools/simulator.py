@@ -15,6 +15,10 @@ The bike stations are also a GBFS v3.0 system (``/gbfs/gbfs.json``, ``station_in
 buses and trams a GTFS-Realtime VehiclePositions feed (``/gtfs-rt/vehicle-positions.pb``):
 vehicles running back and forth along approximate lines at a steady commercial speed.
 
+NGSI-LD subscriptions (``/ngsi-ld/v1/subscriptions``, tools/ngsi_subscriptions.py): each
+second (``--notify-every``) the entities of the subscribed types that changed are notified
+to their subscribers; ``--forget-subscriptions-every`` makes it a broker that forgets them.
+
 Every value is a pure function of the time (Europe/Paris for the daily curves) and of the
 entity: the same instant gives the same answer, in any process, so tests can predict it.
 Occupancy follows smooth daily curves plus seeded noise; traffic has its rush hours; a
@@ -39,6 +43,8 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from google.transit import gtfs_realtime_pb2
+
+from tools.ngsi_subscriptions import SUBSCRIPTIONS_PATH, SubscriptionStore
 
 PARIS = ZoneInfo("Europe/Paris")
 ENTITIES_PATH = "/ngsi-ld/v1/entities"
@@ -612,6 +618,8 @@ class DemoFeed:
     path: str
     interval: int
     freshness: int
+    # Also notified by the simulator's broker (NGSI-LD subscription): known in seconds.
+    subscribe: bool = False
 
     def definition(self, base_url: str) -> dict:
         return {
@@ -621,12 +629,15 @@ class DemoFeed:
             "poll_interval_seconds": self.interval,
             "freshness_limit_seconds": self.freshness,
             "enabled": True,
+            "subscribe": self.subscribe,
         }
 
 
-def ngsi_ld(name: str, kind: str, entity_type: str, key_values: bool, *timing: int) -> DemoFeed:
+def ngsi_ld(
+    name: str, kind: str, entity_type: str, key_values: bool, *timing: int, subscribe=False
+) -> DemoFeed:
     path = f"{ENTITIES_PATH}?type={entity_type}" + ("&options=keyValues" if key_values else "")
-    return DemoFeed(name, kind, entity_type, "ngsi-ld", path, *timing)
+    return DemoFeed(name, kind, entity_type, "ngsi-ld", path, *timing, subscribe=subscribe)
 
 
 # Both NGSI-LD forms are exercised: normalized for parking and traffic, key-values for
@@ -646,7 +657,7 @@ DEMO_FEEDS = (
         300,
     ),
     ngsi_ld("demo-traffic", "traffic", "TrafficFlowObserved", False, 60, 900),
-    ngsi_ld("demo-street-lights", "streetlights", "Streetlight", True, 60, 3600),
+    ngsi_ld("demo-street-lights", "streetlights", "Streetlight", True, 60, 3600, subscribe=True),
     DemoFeed("demo-vehicles", "vehicles", "TransitVehicle", "gtfs-rt", VEHICLES_PATH, 20, 120),
 )
 # Demo feeds of earlier versions that `python -m tools.demo feeds demo` removes: the NGSI-LD bike
@@ -688,6 +699,10 @@ class Broker(ThreadingHTTPServer):
         super().__init__(address, BrokerHandler)
         self.city = city
         self.clock = clock
+        # NGSI-LD subscriptions and their notifier (tools/ngsi_subscriptions.py).
+        self.subscriptions = SubscriptionStore(
+            lambda entity_type: city.entities(entity_type, clock()), normalized, clock
+        )
 
     @property
     def url(self) -> str:
@@ -704,7 +719,9 @@ class BrokerHandler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         parts = urlsplit(self.path)
-        if parts.path == "/":
+        if parts.path.startswith(SUBSCRIPTIONS_PATH):
+            self._subscriptions("GET")
+        elif parts.path == "/":
             self._send(200, self._index())
         elif parts.path == ENTITIES_PATH:
             self._entities(parse_qs(parts.query))
@@ -716,6 +733,28 @@ class BrokerHandler(BaseHTTPRequestHandler):
         else:
             self._error(404, "ResourceNotFound", f"no resource at {parts.path}")
 
+    def do_POST(self):
+        self._subscriptions("POST")
+
+    def do_PATCH(self):
+        self._subscriptions("PATCH")
+
+    def do_DELETE(self):
+        self._subscriptions("DELETE")
+
+    def _subscriptions(self, method: str) -> None:
+        path = urlsplit(self.path).path
+        if not path.startswith(SUBSCRIPTIONS_PATH):
+            self._error(404, "ResourceNotFound", f"no resource at {path}")
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(min(length, 1024 * 1024)) if length > 0 else b""
+        status, document, headers = self.server.subscriptions.handle(method, path, body)
+        if document is None:
+            self._send_bytes(status, b"", "application/json", headers)
+        else:
+            self._send(status, document, "application/json", headers)
+
     def _index(self) -> dict:
         return {
             "service": "Signale feed simulator (NGSI-LD, GBFS, GTFS-Realtime; demo data for Dijon)",
@@ -726,6 +765,7 @@ class BrokerHandler(BaseHTTPRequestHandler):
             "counts": self.server.city.counts(),
             "gbfs": f"{self.server.url}{GBFS_PATH}gbfs.json",
             "gtfs_rt_vehicle_positions": f"{self.server.url}{VEHICLES_PATH}",
+            "subscriptions": f"{self.server.url}{SUBSCRIPTIONS_PATH}",
         }
 
     def _entities(self, query: dict) -> None:
@@ -811,6 +851,18 @@ def main(argv: list[str] | None = None) -> int:
         type=datetime.fromisoformat,
         help="freeze the clock at this instant (ISO 8601 with offset): replay a rush hour",
     )
+    parser.add_argument(
+        "--notify-every",
+        type=float,
+        default=1.0,
+        help="seconds between two looks for changes to notify to subscribers (0: never)",
+    )
+    parser.add_argument(
+        "--forget-subscriptions-every",
+        type=float,
+        default=0,
+        help="test option: drop every subscription this often (a broker that forgets)",
+    )
     args = parser.parse_args(argv)
     lights: list[Streetlight] = []
     if args.database_url:
@@ -831,11 +883,16 @@ def main(argv: list[str] | None = None) -> int:
     # The launcher stops its children with SIGTERM: leave the serving loop cleanly.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"feed simulator on {broker.url} ({len(lights)} street lights)", flush=True)
+    if args.notify_every > 0:
+        broker.subscriptions.run(args.notify_every)
+    if args.forget_subscriptions_every > 0:
+        broker.subscriptions.forget_every(args.forget_subscriptions_every)
     try:
         broker.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        broker.subscriptions.stop()
         broker.server_close()
     return 0
 

@@ -25,6 +25,8 @@ SCHEDULE = (
     # Each feed has its own interval: the dispatcher queues those due.
     (jobs.dispatch_feed_polls, 10),
     (jobs.purge_feed_observations, 3600),
+    # Broker subscriptions: each is due when it needs renewing, checking or retrying.
+    (jobs.maintain_feed_subscriptions, "FEEDS_SUBSCRIPTIONS_INTERVAL_SECONDS"),
     (jobs.sweep_notifications, "NOTIFICATIONS_SWEEP_INTERVAL_SECONDS"),
     (jobs.fold_workload_slots, 600),
     # Each subscription is told at most once an hour: the job finds those due.

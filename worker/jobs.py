@@ -126,6 +126,16 @@ def poll_feed(feed_id: int) -> dict:
     return run(db.session, feed_id, limits=PollLimits.from_config(current_app.config))
 
 
+def maintain_feed_subscriptions() -> dict:
+    """Make, renew, check, re-make or delete the feeds' broker subscriptions that are due
+    (safe to run twice, or at once; a broker out of reach is tried again later)."""
+    from flask import current_app
+
+    from app.feeds.subscriptions import SubscriptionPolicy, maintain
+
+    return maintain(db.session, SubscriptionPolicy.from_config(current_app.config))
+
+
 def purge_feed_observations() -> int:
     """Delete feed observations older than FEEDS_OBSERVATION_RETENTION_DAYS (90)."""
     from datetime import timedelta

@@ -21,7 +21,8 @@ feeds_cli = AppGroup("feeds", help="City sensor feeds: registry, health, polling
 @click.option("--interval", type=click.IntRange(10, 86400), default=60, show_default=True)
 @click.option("--freshness", type=click.IntRange(10, 7 * 86400), default=600, show_default=True)
 @click.option("--disabled", is_flag=True, help="Register it without polling it")
-def add(name, kind, format_, url, interval, freshness, disabled):
+@click.option("--subscribe", is_flag=True, help="Also receive its broker's notifications (ngsi-ld)")
+def add(name, kind, format_, url, interval, freshness, disabled, subscribe):
     """Create or replace the feed NAME (idempotent)."""
     from app.feeds.schemas import FeedNamePathSchema
 
@@ -36,6 +37,7 @@ def add(name, kind, format_, url, interval, freshness, disabled):
         "poll_interval_seconds": interval,
         "freshness_limit_seconds": freshness,
         "enabled": not disabled,
+        "subscribe": subscribe,
     }
     try:
         _feed, created = service.put_feed(db.session, name, data)

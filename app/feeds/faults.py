@@ -49,8 +49,7 @@ CLOSED = "(" + ", ".join(f"'{s}'" for s in CLOSED_STATUSES) + ")"
 # entity matching several mappings counts once, a fault before "working again" (so a lamp
 # "ok" by its status but "off" by a mapped power state is not declared repaired). The
 # (feed_id, entity_id) unique index bounds the scan to the feed.
-PENDING = text(
-    f"""
+PENDING_SQL = """
 WITH matched AS (
     SELECT DISTINCT ON (e.id)
            e.id, e.entity_id, e.entity_type, e.name, e.status, e.observed_at, e.measures,
@@ -62,7 +61,7 @@ WITH matched AS (
       ON m.entity_type = e.entity_type
      AND m.value = CASE m.attribute WHEN 'status' THEN e.status
                                     WHEN 'powerState' THEN e.measures ->> 'power_state' END
-    WHERE e.feed_id = :feed_id
+    WHERE e.feed_id = :feed_id {only}
     ORDER BY e.id, m.category_code IS NULL, m.category_code
 )
 SELECT m.id, m.entity_id, m.entity_type, m.name, m.attribute, m.value, m.observed_at,
@@ -71,10 +70,15 @@ SELECT m.id, m.entity_id, m.entity_type, m.name, m.attribute, m.value, m.observe
 FROM matched m
 LEFT JOIN reports r ON r.id = m.fault_report_id
 WHERE CASE WHEN m.category_code IS NOT NULL
-           THEN r.id IS NULL OR r.status IN {CLOSED}
-           ELSE r.id IS NOT NULL AND r.status NOT IN {CLOSED} END
+           THEN r.id IS NULL OR r.status IN {closed}
+           ELSE r.id IS NOT NULL AND r.status NOT IN {closed} END
 ORDER BY m.id
 """
+PENDING = text(PENDING_SQL.format(only="", closed=CLOSED))
+# The same among some entities only (those a notification brought: the others have not
+# changed, and the next poll still looks at every one).
+PENDING_AMONG = text(
+    PENDING_SQL.format(only="AND e.entity_id = ANY(CAST(:entity_ids AS text[]))", closed=CLOSED)
 )
 
 # The nearest working asset of a kind within the snap distance of the entity (GiST).
@@ -201,17 +205,22 @@ def sensor_uid(feed_name: str) -> str:
 
 
 def process_faults(
-    session: Session, feed_id: int, feed_name: str, mappings: list[Mapping]
+    session: Session,
+    feed_id: int,
+    feed_name: str,
+    mappings: list[Mapping],
+    entity_ids: list[str] | None = None,
 ) -> FaultOutcome:
-    """Open, join or update tickets for the feed's stored states; flushes only (the poll
-    commits). A fault that cannot become a ticket (outside the area, inactive category) is
-    logged and counted, never fails the poll."""
+    """Open, join or update tickets for the feed's stored states (of ``entity_ids`` only,
+    when given); flushes only (the poll commits). A fault that cannot become a ticket
+    (outside the area, inactive category) is logged and counted, never fails the poll."""
     outcome = FaultOutcome()
     if not mappings:
         return outcome
     pending = session.execute(
-        PENDING,
+        PENDING if entity_ids is None else PENDING_AMONG,
         {
+            "entity_ids": entity_ids,
             "feed_id": feed_id,
             "types": [m.entity_type for m in mappings],
             "attributes": [m.attribute for m in mappings],

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
     func,
@@ -90,6 +91,8 @@ class Feed(db.Model):
     entities_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The first few skipped entities of the last poll and why: [{"entity": id, "reason": ...}]
     skipped_examples: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    # Opted in to pushed notifications from its broker (NGSI-LD feeds): app/feeds/subscriptions.py.
+    subscribe: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -192,3 +195,61 @@ class FeedFaultMapping(db.Model):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+# --- pushed notifications (app/feeds/subscriptions.py) ------------------------------------
+
+
+class FeedSubscription(db.Model):
+    """A feed's NGSI-LD subscription on its broker: what the cron job keeps alive.
+
+    One per subscribing feed; when the feed is deleted the row stays (``feed_id`` NULL)
+    until the broker's subscription is deleted too. ``secret_hash``: SHA-256 of the secret
+    the broker sends back as a header with each notification (a new one at each creation).
+    """
+
+    __tablename__ = "feed_subscriptions"
+    __table_args__ = (Index("ix_feed_subscriptions_due", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    feed_id: Mapped[int | None] = mapped_column(
+        ForeignKey("feeds.id", ondelete="SET NULL"), unique=True
+    )
+    # Where it was made and for what ("http://broker:1026 Streetlight,..."): re-created
+    # elsewhere when the feed's source changes.
+    broker_url: Mapped[str] = mapped_column(String(2000))
+    entity_types: Mapped[str] = mapped_column(String(500))
+    # Where the broker notifies (made again when the setting changes).
+    endpoint: Mapped[str] = mapped_column(String(2000), default="", server_default="")
+    # The broker's id of the subscription; NULL until the broker has answered its creation.
+    broker_id: Mapped[str | None] = mapped_column(String(256))
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the cron job next looks at it (renew, check the broker remembers it, retry).
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Health.
+    made_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    renewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recreated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    last_notification_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    notifications: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class FeedNotification(db.Model):
+    """A notification already received (its id, per subscription): a replay changes
+    nothing. Kept a day (the purge of feed observations deletes older ones)."""
+
+    __tablename__ = "feed_notifications"
+    __table_args__ = (
+        Index("ix_feed_notifications_received_at_brin", "received_at", postgresql_using="brin"),
+    )
+
+    subscription_pk: Mapped[int] = mapped_column(
+        ForeignKey("feed_subscriptions.id", ondelete="CASCADE"), primary_key=True
+    )
+    notification_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

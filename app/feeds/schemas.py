@@ -1,3 +1,5 @@
+from datetime import UTC
+
 import marshmallow as ma
 
 from app.feeds import formats
@@ -44,6 +46,13 @@ class FeedInSchema(ma.Schema):
         metadata={"description": "Data observed longer ago than this is flagged stale"},
     )
     enabled = StrictBoolean(load_default=True)
+    subscribe = StrictBoolean(
+        load_default=False,
+        metadata={
+            "description": "Also receive the broker's notifications (ngsi-ld feeds): changes "
+            "are known in seconds; polling goes on as the safety net"
+        },
+    )
 
 
 class SkippedEntitySchema(ma.Schema):
@@ -80,6 +89,15 @@ class FeedHealthSchema(ma.Schema):
             "not fetched again meanwhile, and added to the freshness limit"
         },
     )
+    last_notification_at = ma.fields.DateTime(
+        required=True, allow_none=True, metadata={"description": "Pushed by the broker"}
+    )
+    subscription = ma.fields.Nested(
+        lambda: FeedSubscriptionSchema(),
+        required=True,
+        allow_none=True,
+        metadata={"description": "The broker subscription, for a feed that subscribes"},
+    )
 
 
 class FeedSchema(ma.Schema):
@@ -93,6 +111,7 @@ class FeedSchema(ma.Schema):
     poll_interval_seconds = ma.fields.Integer(required=True)
     freshness_limit_seconds = ma.fields.Integer(required=True)
     enabled = StrictBoolean(required=True)
+    subscribe = StrictBoolean(required=True)
     next_poll_at = ma.fields.DateTime(required=True)
     health = ma.fields.Nested(FeedHealthSchema, required=True)
     created_at = ma.fields.DateTime(required=True)
@@ -139,3 +158,75 @@ class FaultMappingSchema(ma.Schema):
     category = ma.fields.String(required=True, allow_none=True, attribute="category_code")
     active = StrictBoolean(required=True)
     updated_at = ma.fields.DateTime(required=True)
+
+
+# --- pushed notifications (app/feeds/subscriptions.py) ------------------------------------
+
+# Entities in one notification: brokers batch a few; more is a misconfigured broker.
+MAX_NOTIFIED_ENTITIES = 1000
+
+
+class BrokerNotificationSchema(ma.Schema):
+    """An NGSI-LD Notification, as a broker sends it to a subscription's endpoint."""
+
+    class Meta:
+        unknown = ma.EXCLUDE  # @context, triggerReason... of newer NGSI-LD versions
+
+    id = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=256),
+        metadata={"description": "The notification's id: a notification seen already is ignored"},
+    )
+    type = ma.fields.String(required=True, validate=ma.validate.OneOf(["Notification"]))
+    subscriptionId = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=256))
+    notifiedAt = ma.fields.AwareDateTime(required=True, default_timezone=UTC)
+    data = ma.fields.List(
+        ma.fields.Dict(),
+        required=True,
+        validate=ma.validate.Length(min=1, max=MAX_NOTIFIED_ENTITIES),
+        metadata={
+            "description": "The entities, key-value or normalized, read as the feed's poll "
+            "reads them (its kind's types, a valid location); malformed ones are skipped"
+        },
+    )
+
+
+class BrokerNotificationReceivedSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    notification = ma.fields.String(required=True)
+    status = ma.fields.String(
+        required=True,
+        metadata={"description": "stored, or duplicate (a notification received already)"},
+    )
+    seen = ma.fields.Integer()
+    skipped = ma.fields.Integer()
+    changed = ma.fields.Integer(required=True, metadata={"description": "Entities updated"})
+    tickets = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.Integer(), metadata={"description": "Faults"}
+    )
+    skipped_examples = ma.fields.List(ma.fields.Nested(SkippedEntitySchema))
+
+
+class FeedSubscriptionSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    state = ma.fields.String(
+        required=True,
+        metadata={"description": "pending (not made on the broker yet), active or failing"},
+    )
+    broker_id = ma.fields.String(required=True, allow_none=True)
+    entity_types = ma.fields.String(required=True)
+    expires_at = ma.fields.DateTime(required=True, allow_none=True)
+    made_at = ma.fields.DateTime(required=True, allow_none=True)
+    renewed_at = ma.fields.DateTime(required=True, allow_none=True)
+    recreated = ma.fields.Integer(
+        required=True, metadata={"description": "Times made again after the broker forgot it"}
+    )
+    consecutive_failures = ma.fields.Integer(required=True)
+    last_error_at = ma.fields.DateTime(required=True, allow_none=True)
+    last_error = ma.fields.String(required=True, allow_none=True)
+    last_notification_at = ma.fields.DateTime(required=True, allow_none=True)
+    notifications = ma.fields.Integer(required=True, metadata={"description": "Received"})

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.errors import NotFound, Unprocessable
+from app.feeds import broker
 from app.feeds.faults import FaultOutcome, active_mappings, process_faults
 from app.feeds.fetching import Budget, Fetcher, FetchError, HttpFetcher
 from app.feeds.formats import adapter_for, carried
@@ -109,6 +110,8 @@ def put_feed(session: Session, name: str, data: dict) -> tuple[Feed, bool]:
         "enabled",
     ):
         setattr(feed, key, data[key])
+    # Pushed notifications besides polling (app/feeds/subscriptions.py keeps them alive).
+    feed.subscribe = broker.check_subscribable(data["format"], data.get("subscribe", False))
     feed.next_poll_at = clock.now(session)
     session.commit()
     return feed, created
@@ -192,15 +195,11 @@ def poll_feed(
     changed = 0
     tickets = FaultOutcome()
     if error is None:
-        changed = store_states(session, feed.id, result.states, history=not result.live)
-        if result.live:
-            changed += remove_missing(session, feed.id, [s.entity_id for s in result.states])
+        changed, tickets = ingest(session, feed, result)
         if result.source_state is not None:
             feed.source_state = result.source_state
         if result.ttl_seconds is not None:
             feed.source_ttl_seconds = result.ttl_seconds
-        mappings = active_mappings(session, KIND_TYPES.get(kind, ()))
-        tickets = process_faults(session, feed.id, name, mappings)
         feed.last_success_at = now
         feed.consecutive_failures = 0
         feed.next_poll_at = now + timedelta(seconds=feed.poll_interval_seconds)
@@ -227,6 +226,32 @@ def poll_feed(
     }
     session.commit()
     return outcome
+
+
+# --- ingestion: what a poll read or a notification brought -----------------------------
+
+
+INGEST_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('app.feeds.ingest ' || :feed_id))")
+
+
+def ingest(
+    session: Session, feed: Feed, result: PollResult, *, notified: bool = False
+) -> tuple[int, FaultOutcome]:
+    """Store the valid states a poll read or a broker ``notified``, then act on them
+    (faults: of the notified entities only, a poll's of all): the one path both take, so
+    nothing a notification brings is trusted beyond a poll. Flushes only. Returns how many
+    entities changed and the fault tickets' outcome."""
+    # A poll and a notification of the same feed, or two notifications, one after the
+    # other: two fault passes at once could open a ticket twice.
+    session.execute(INGEST_LOCK, {"feed_id": feed.id})
+    changed = store_states(session, feed.id, result.states, history=not result.live)
+    if result.live:
+        changed += remove_missing(session, feed.id, [s.entity_id for s in result.states])
+    # Whatever acts on stored states belongs below: polls and notifications both get it.
+    mappings = active_mappings(session, KIND_TYPES.get(feed.kind, ()))
+    among = [state.entity_id for state in result.states] if notified else None
+    tickets = process_faults(session, feed.id, feed.name, mappings, among)
+    return changed, tickets
 
 
 def backoff(interval: int, failures: int, ceiling: int) -> timedelta:

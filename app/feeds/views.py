@@ -3,7 +3,7 @@ from flask.views import MethodView
 from app.auth.identity import roles_required
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
-from app.feeds import formats, service
+from app.feeds import formats, service, subscriptions
 from app.feeds.models import NAME_PATTERN, Feed
 from app.feeds.schemas import FeedInSchema, FeedNamePathSchema, FeedSchema, PollRequestedSchema
 from app.users.models import Role
@@ -49,6 +49,9 @@ def present(feed: Feed) -> dict:
             "source_ttl_seconds",
         )
     }
+    subscription = subscriptions.subscription_of(db.session, feed.id)
+    health["last_notification_at"] = subscription and subscription["last_notification_at"]
+    health["subscription"] = subscription
     return {
         "name": feed.name,
         "kind": feed.kind,
@@ -57,6 +60,7 @@ def present(feed: Feed) -> dict:
         "poll_interval_seconds": feed.poll_interval_seconds,
         "freshness_limit_seconds": feed.freshness_limit_seconds,
         "enabled": feed.enabled,
+        "subscribe": feed.subscribe,
         "next_poll_at": feed.next_poll_at,
         "health": {"state": state, **health},
         "created_at": feed.created_at,
@@ -90,7 +94,8 @@ class AdminFeed(MethodView):
     @blp.alt_response(
         422,
         description="Invalid field, or a format unable to carry this kind "
-        f"(feed_kind_format_mismatch: {formats.narrow()})",
+        f"(feed_kind_format_mismatch: {formats.narrow()}), or a subscription asked of a "
+        "feed that has no broker (feed_not_subscribable)",
         **PROBLEM_DOC,
     )
     def put(self, data, name):

@@ -1,4 +1,5 @@
 import pytest
+from sqlalchemy import select
 
 from tests.feeds.factories import car_park
 
@@ -70,3 +71,39 @@ def test_feeds_add_refuses_what_the_api_refuses(cli):
         "http://127.0.0.1:9/",
     )
     assert bad_name.exit_code != 0
+
+
+def test_feeds_add_subscribes_a_broker_feed_and_refuses_a_document_feed(cli, session):
+    from app.feeds.models import Feed
+
+    url = "http://127.0.0.1:9/ngsi-ld/v1/entities?type=Streetlight"
+    added = cli("feeds", "add", "l", "--kind", "streetlights", "--format", "ngsi-ld", "--url", url)
+    assert added.exit_code == 0, added.output
+    again = cli(
+        "feeds",
+        "add",
+        "l",
+        "--kind",
+        "streetlights",
+        "--format",
+        "ngsi-ld",
+        "--url",
+        url,
+        "--subscribe",
+    )
+    assert again.exit_code == 0, again.output
+    assert session.scalar(select(Feed.subscribe).where(Feed.name == "l")) is True
+    refused = cli(
+        "feeds",
+        "add",
+        "d",
+        "--kind",
+        "streetlights",
+        "--format",
+        "ngsi-ld-document",
+        "--url",
+        "http://127.0.0.1:9/l.json",
+        "--subscribe",
+    )
+    assert refused.exit_code != 0
+    assert "only an ngsi-ld feed can receive notifications" in refused.output

@@ -508,3 +508,15 @@ def test_make_run_links_to_the_local_service_in_development(monkeypatch, tmp_pat
         monkeypatch.setenv(name, value)
     services = launcher.Services("postgresql://db/signale", "redis://r/0", tmp_path)
     assert launcher.development_env(services).get("PUBLIC_BASE_URL") == base
+
+
+def test_make_run_has_the_simulator_notify_the_local_service(monkeypatch, tmp_path):
+    for name in ("PORT", "SIGNALE_FEEDS_NOTIFICATION_BASE_URL", "SIGNALE_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PORT", "8123")
+    services = launcher.Services("postgresql://db/signale", "redis://r/0", tmp_path)
+    env = launcher.development_env(services)
+    # Prefixed: the application reads it (from_prefixed_env), unlike a plain name.
+    assert env["SIGNALE_FEEDS_NOTIFICATION_BASE_URL"] == "http://127.0.0.1:8123"
+    monkeypatch.setenv("SIGNALE_ENV", "production")
+    assert "SIGNALE_FEEDS_NOTIFICATION_BASE_URL" not in launcher.development_env(services)
