@@ -404,12 +404,14 @@ def development_env(services: Services) -> dict:
     if extra["SIGNALE_ENV"] != "production" and "FIREBASE_AUTH_EMULATOR_HOST" not in os.environ:
         # Development accepts Auth-emulator tokens (minted with `flask users dev-token`).
         extra["FIREBASE_AUTH_EMULATOR_HOST"] = "127.0.0.1:9099"
-    if extra["SIGNALE_ENV"] != "production" and not (
-        os.environ.get("PUBLIC_BASE_URL") or os.environ.get("SIGNALE_PUBLIC_BASE_URL")
-    ):
+    # The application reads the prefixed name only (app/config.py): a plain PUBLIC_BASE_URL
+    # given to the launcher is passed on under it.
+    if os.environ.get("PUBLIC_BASE_URL") and not os.environ.get("SIGNALE_PUBLIC_BASE_URL"):
+        extra["SIGNALE_PUBLIC_BASE_URL"] = os.environ["PUBLIC_BASE_URL"]
+    elif extra["SIGNALE_ENV"] != "production" and not os.environ.get("SIGNALE_PUBLIC_BASE_URL"):
         # Absolute links (open data files, catalogue, Open311) must reach this local
         # service, not the production site (whose files a developer cannot see).
-        extra["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+        extra["SIGNALE_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
     if extra["SIGNALE_ENV"] != "production" and not (
         os.environ.get("SIGNALE_FEEDS_NOTIFICATION_BASE_URL")
     ):

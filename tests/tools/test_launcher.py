@@ -23,7 +23,14 @@ from rq import Queue, Worker
 from app import config
 from app.auth.tokens import mint_emulator_token
 from app.notifications import fcm
-from tests.conftest import PROJECT_ID, VAR_DIR, create_database, drop_database, redis_test_url
+from tests.conftest import (
+    PROJECT_ID,
+    VAR_DIR,
+    create_database,
+    drop_database,
+    make_app,
+    redis_test_url,
+)
 from tests.servers import free_port
 from tools import launcher, pg
 from tools.simulator import DEMO_FEEDS
@@ -496,9 +503,9 @@ def test_ctrl_c_while_the_service_is_starting_is_a_clean_stop():
         ({}, "http://127.0.0.1:8000"),
         ({"PORT": "8123"}, "http://127.0.0.1:8123"),
         ({"PUBLIC_BASE_URL": "https://signale.test"}, "https://signale.test"),
-        ({"SIGNALE_PUBLIC_BASE_URL": "https://signale.test"}, None),
+        ({"SIGNALE_PUBLIC_BASE_URL": "https://signale.test"}, "https://signale.test"),
         # Production's links are the configured public site, never a local address.
-        ({"SIGNALE_ENV": "production"}, None),
+        ({"SIGNALE_ENV": "production"}, "https://signale.metropole-dijon.fr"),
     ],
 )
 def test_make_run_links_to_the_local_service_in_development(monkeypatch, tmp_path, env, base):
@@ -507,7 +514,11 @@ def test_make_run_links_to_the_local_service_in_development(monkeypatch, tmp_pat
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     services = launcher.Services("postgresql://db/signale", "redis://r/0", tmp_path)
-    assert launcher.development_env(services).get("PUBLIC_BASE_URL") == base
+    # What the application makes of the environment the launcher gives it.
+    with monkeypatch.context() as inside:
+        for name, value in launcher.development_env(services).items():
+            inside.setenv(name, value)
+        assert make_app("postgresql://db/signale").config["PUBLIC_BASE_URL"] == base
 
 
 def test_make_run_has_the_simulator_notify_the_local_service(monkeypatch, tmp_path):

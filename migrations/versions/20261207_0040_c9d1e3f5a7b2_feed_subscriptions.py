@@ -3,7 +3,7 @@ broker subscriptions kept alive (feed_subscriptions) and the notifications alrea
 received (feed_notifications: a replay changes nothing).
 
 Revision ID: c9d1e3f5a7b2
-Revises: b3d5f7a9c1e2
+Revises: 456c72871d41
 Create Date: 2026-12-07 00:10:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c9d1e3f5a7b2"
-down_revision = "b3d5f7a9c1e2"
+down_revision = "456c72871d41"
 branch_labels = None
 depends_on = None
 
