@@ -126,6 +126,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.assets.views import blp as assets
     from app.audit.views import blp as audit
     from app.categories.views import blp as categories
+    from app.equipment.views import blp as equipment
     from app.feeds.fault_views import blp as feed_faults
     from app.feeds.views import blp as feeds
     from app.geo.views import blp as geo
@@ -154,6 +155,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         reports,
         photos,
         assets,
+        equipment,
         queue,
         supervision,
         audit,

@@ -26,6 +26,7 @@ SCHEDULE = (
     (jobs.dispatch_feed_polls, 10),
     (jobs.purge_feed_observations, 3600),
     (jobs.sweep_notifications, "NOTIFICATIONS_SWEEP_INTERVAL_SECONDS"),
+    (jobs.sweep_equipment_commands, "EQUIPMENT_SWEEP_INTERVAL_SECONDS"),
     (jobs.fold_workload_slots, 600),
     # Each subscription is told at most once an hour: the job finds those due.
     (jobs.send_area_alerts, 60),

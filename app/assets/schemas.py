@@ -3,6 +3,8 @@ from flask_smorest.fields import Upload
 
 from app.assets.importing import FORMATS
 from app.assets.models import KINDS, REFERENCE_PATTERN, STATUSES
+from app.equipment.schemas import LiveStateSchema
+from app.geojson import GeometrySchema
 from app.pagination import PageArgsSchema, page_schema
 
 
@@ -47,9 +49,37 @@ class AssetSchema(ma.Schema):
     commune_insee = ma.fields.String(required=True, allow_none=True)
     created_at = ma.fields.DateTime(required=True)
     updated_at = ma.fields.DateTime(required=True)
+    live = ma.fields.Nested(
+        LiveStateSchema,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "What the equipment's feed last reported (street lights, traffic "
+            "signals, cameras); null when no feed reports it"
+        },
+    )
 
 
 AssetPageSchema = page_schema(AssetSchema, "AssetPageSchema")
+
+
+class AssetPropertiesSchema(AssetSchema):
+    class Meta:
+        ordered = True
+        exclude = ("location",)
+
+
+class AssetFeatureSchema(ma.Schema):
+    type = ma.fields.Constant("Feature", required=True)
+    id = ma.fields.String(required=True, metadata={"description": "The asset's reference"})
+    geometry = ma.fields.Nested(GeometrySchema, required=True)
+    properties = ma.fields.Nested(AssetPropertiesSchema, required=True)
+
+
+class AssetCollectionSchema(ma.Schema):
+    type = ma.fields.Constant("FeatureCollection", required=True)
+    features = ma.fields.List(ma.fields.Nested(AssetFeatureSchema), required=True)
+    next_cursor = ma.fields.String(allow_none=True, required=True)
 
 
 class AssetListArgsSchema(PageArgsSchema):

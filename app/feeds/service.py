@@ -12,6 +12,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.equipment import live_state
 from app.errors import NotFound, Unprocessable
 from app.feeds.faults import FaultOutcome, active_mappings, process_faults
 from app.feeds.fetching import Budget, Fetcher, FetchError, HttpFetcher
@@ -191,6 +192,8 @@ def poll_feed(
     tickets = FaultOutcome()
     if error is None:
         changed = store_states(session, feed.id, result.states, history=not result.live)
+        # The equipment's live state from what was just stored (and the commands it settles).
+        live_state.refresh(session, feed.id, None, now)
         if result.live:
             changed += remove_missing(session, feed.id, [s.entity_id for s in result.states])
         if result.source_state is not None:
