@@ -17,8 +17,8 @@ from app.assets.schemas import (
     AssetUploadSchema,
     ImportReportSchema,
 )
+from app.assets.service import live_states
 from app.auth.identity import roles_required
-from app.equipment.service import live_states
 from app.errors import PROBLEM_DOC, Problem, Unprocessable
 from app.extensions import Blueprint, db
 from app.geo.arguments import parse_bbox, parse_point

@@ -62,7 +62,7 @@ class Command:
     asset_kind: str
     fr: str
     en: str
-    # The live state that confirms it (app.equipment.live_state's names).
+    # The live state that confirms it (app.feeds.live_state's names).
     expected: dict
     takes_level: bool = False
     # A second person, a supervisor other than the requester, confirms before it is sent.

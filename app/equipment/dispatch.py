@@ -6,7 +6,7 @@ they are in flight), at most one per asset, never for an asset whose older comma
 flight; the live state at that moment is recorded as ``before``. Each claimed command is
 sent on a pool of threads, and its outcome recorded on the run's session: the broker
 accepted it (sent, expiring after EQUIPMENT_COMMAND_TIMEOUT_SECONDS unless the reported
-state confirms it first: app/equipment/live_state.py), refused it (4xx: failed), or could
+state confirms it first: app/feeds/live_state.py), refused it (4xx: failed), or could
 not be reached (5xx, timeout, refused connection: queued again after a backoff, without
 limit: a broker outage delays a command, never loses it).
 
@@ -34,8 +34,8 @@ from sqlalchemy.orm import Session
 
 from app.equipment import events
 from app.equipment.broker import Broker, HttpBroker, Outcome, Unreachable, base_of
-from app.equipment.live_state import LIVE_JSON
 from app.equipment.models import EquipmentCommand
+from app.feeds.live_state import LIVE_JSON
 from app.jobs import Job
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 :func:`record` writes one audit event per command (subject: the asset, by reference) and
 notifies ``equipment_changes`` (delivered by PostgreSQL on commit only, heard by every API
 process's live hub: app/live/hub.py), in the caller's transaction. The live-state refresh
-does the same in its own statement (app/equipment/live_state.py).
+does the same in its own statement (app/feeds/live_state.py).
 """
 
 from sqlalchemy import bindparam, text
@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import BigInteger
 
-from app.equipment.live_state import COMMAND_CHANNEL
+from app.feeds.live_state import COMMAND_CHANNEL
 
 # Who the audit trail names for what no person did (the dispatcher, the sweep).
 SYSTEM_UID = "signale:equipment"

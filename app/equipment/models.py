@@ -49,7 +49,7 @@ def _one_of(column: str, values) -> str:
 class AssetLiveState(db.Model):
     """What an asset's feed entity last reported, kept per asset (newest observation wins).
 
-    Written only by app.equipment.live_state.refresh, from the stored feed entities.
+    Written only by app.feeds.live_state.refresh, from the stored feed entities.
     """
 
     __tablename__ = "asset_live_states"

@@ -11,46 +11,6 @@ REASON = ma.fields.String(
 )
 
 
-class LiveStateSchema(ma.Schema):
-    class Meta:
-        ordered = True
-
-    observed_at = ma.fields.DateTime(required=True)
-    stale = ma.fields.Boolean(
-        required=True,
-        metadata={"description": "Observed longer ago than its feed's freshness limit"},
-    )
-    feed = ma.fields.String(required=True)
-    entity_id = ma.fields.String(required=True, metadata={"description": "The NGSI-LD entity"})
-    status = ma.fields.String(
-        required=True, allow_none=True, metadata={"description": "The source's status word"}
-    )
-    fault = ma.fields.String(
-        required=True, allow_none=True, metadata={"description": "The fault reported now"}
-    )
-    last_fault = ma.fields.String(required=True, allow_none=True)
-    last_fault_at = ma.fields.DateTime(required=True, allow_none=True)
-    power_state = ma.fields.String(
-        required=True, allow_none=True, metadata={"description": "Street lights: on, off..."}
-    )
-    dimming_level = ma.fields.Integer(
-        required=True, allow_none=True, metadata={"description": "Street lights: 0-100 %"}
-    )
-    control_mode = ma.fields.String(
-        required=True,
-        allow_none=True,
-        metadata={"description": "Street lights: schedule, or manual (after a command)"},
-    )
-    mode = ma.fields.String(
-        required=True,
-        allow_none=True,
-        metadata={"description": "Traffic signals: normal, flashing_amber or off"},
-    )
-    online = ma.fields.Boolean(
-        required=True, allow_none=True, metadata={"description": "Cameras: online or not"}
-    )
-
-
 class PolygonSchema(ma.Schema):
     type = ma.fields.String(required=True, validate=ma.validate.OneOf(("Polygon", "MultiPolygon")))
     coordinates = ma.fields.List(ma.fields.Raw(), required=True)

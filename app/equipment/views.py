@@ -7,8 +7,8 @@ import json
 from flask import Response, current_app, request
 from flask.views import MethodView
 
+from app.assets.models import REFERENCE_PATTERN
 from app.assets.schemas import AssetReferencePathSchema
-from app.assets.views import REFERENCE_PARAMETER
 from app.auth.identity import current_identity, roles_required
 from app.equipment import service
 from app.equipment.commands import COMMANDS, described
@@ -48,6 +48,14 @@ COMMAND_ID_PARAMETER = [
     {"in": "path", "name": "command_id", "required": True, "schema": {"type": "integer"}}
 ]
 COMMAND = CommandSchema()
+REFERENCE_PARAMETER = [
+    {
+        "in": "path",
+        "name": "reference",
+        "required": True,
+        "schema": {"type": "string", "pattern": REFERENCE_PATTERN, "maxLength": 64},
+    }
+]
 
 
 def present(command: EquipmentCommand, reference: str) -> dict:

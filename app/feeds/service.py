@@ -12,8 +12,8 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.equipment import live_state
 from app.errors import NotFound, Unprocessable
+from app.feeds import live_state
 from app.feeds.faults import FaultOutcome, active_mappings, process_faults
 from app.feeds.fetching import Budget, Fetcher, FetchError, HttpFetcher
 from app.feeds.formats import adapter_for, carried

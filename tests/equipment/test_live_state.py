@@ -4,9 +4,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.equipment import live_state
+from app.assets.service import live_states
 from app.equipment.models import AssetLiveState
-from app.equipment.service import live_states
+from app.feeds import live_state
 from app.feeds.service import store_states
 from app.feeds.states import EntityState
 from app.users.models import Role

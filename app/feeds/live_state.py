@@ -1,4 +1,4 @@
-"""Each asset's live state, from the feed entities that name it.
+"""Each asset's live state (app/equipment), from the feed entities that name it.
 
 :func:`refresh` is the one call of the ingestion path (app/feeds/service.py, after the
 states are stored; a notification from the broker goes through the same path): one
