@@ -603,6 +603,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "No Open311 key has the id {id}: GET /v1/admin/open311-keys lists them.",
     },
     # Equipment commands (app/equipment).
+    "command_level_invalid": {
+        "fr": "La commande {command} : « level » (0 à 100) est requis pour dim et refusé pour "
+        "les autres commandes.",
+        "en": "Command {command}: “level” (0 to 100) is required for dim and refused for other "
+        "commands.",
+    },
+    "selection_one_way": {
+        "fr": "Donnez la sélection d'une seule façon : « references », « polygon » ou « street ».",
+        "en": "Give the selection one way only: “references”, “polygon” or “street”.",
+    },
     "command_not_for_kind": {
         "fr": "La commande {command} ne s'applique pas à un équipement de type {kind} : "
         "commandes possibles : {commands}.",

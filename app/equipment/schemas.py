@@ -41,12 +41,6 @@ class SelectionSchema(ma.Schema):
     polygon = ma.fields.Nested(PolygonSchema, load_default=None)
     street = ma.fields.Nested(StreetSchema, load_default=None)
 
-    @ma.validates_schema
-    def one_way(self, data, **kwargs):
-        given = [k for k in ("references", "polygon", "street") if data.get(k) is not None]
-        if len(given) != 1:
-            raise ma.ValidationError("give exactly one of references, polygon or street", "_schema")
-
 
 class CommandInSchema(ma.Schema):
     command = ma.fields.String(
@@ -60,16 +54,6 @@ class CommandInSchema(ma.Schema):
         metadata={"description": "dim only: the level, 0-100 %"},
     )
     reason = REASON
-
-    @ma.validates_schema
-    def level_for_dim(self, data, **kwargs):
-        command = COMMANDS.get(data.get("command"))
-        if command is None:
-            return
-        if command.takes_level and data.get("level") is None:
-            raise ma.ValidationError(f"{command.name} needs a level (0-100)", "level")
-        if not command.takes_level and data.get("level") is not None:
-            raise ma.ValidationError(f"{command.name} takes no level", "level")
 
 
 class SelectionInSchema(CommandInSchema):

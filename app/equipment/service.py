@@ -94,6 +94,25 @@ def command_of(name: str) -> Command:
     return COMMANDS[name]
 
 
+def check_arguments(data: dict) -> None:
+    """A level for dim and for dim only; a selection made one way (422 with its code)."""
+    command = COMMANDS[data["command"]]
+    if command.takes_level != (data.get("level") is not None):
+        raise Unprocessable(
+            "command_level_invalid",
+            command=command.name,
+            errors={"json": {"level": ["needed (0-100)" if command.takes_level else "not taken"]}},
+        )
+    selection = data.get("selection")
+    if selection is not None:
+        given = [k for k in ("references", "polygon", "street") if selection.get(k) is not None]
+        if len(given) != 1:
+            raise Unprocessable(
+                "selection_one_way",
+                errors={"json": {"selection": ["exactly one of references, polygon, street"]}},
+            )
+
+
 def _check_kind(command: Command, kind: str) -> None:
     if command.asset_kind != kind:
         raise Unprocessable(
@@ -191,6 +210,7 @@ def request_command(
 
     def work():
         moment = now or clock.now(session)
+        check_arguments(data)
         asset = get_asset(session, reference)
         command = command_of(data["command"])
         _check_kind(command, asset.kind)
@@ -323,6 +343,7 @@ def request_selection(
 
     def work():
         moment = now or clock.now(session)
+        check_arguments(data)
         command = command_of(data["command"])
         ids, skipped = selected_assets(
             session, command.asset_kind, {**data["selection"], "command": command.name}

@@ -227,12 +227,12 @@ def test_an_idempotent_retry_creates_nothing_and_a_reused_key_is_refused(
 
 
 BAD = [
-    (LIGHT, {"command": "dim", "reason": "Fête"}, 422, "validation_failed", "level"),
+    (LIGHT, {"command": "dim", "reason": "Fête"}, 422, "command_level_invalid", "level"),
     (
         LIGHT,
         {"command": "switch_on", "level": 20, "reason": "Fête"},
         422,
-        "validation_failed",
+        "command_level_invalid",
         "level",
     ),
     (LIGHT, {"command": "dim", "level": 140, "reason": "Fête"}, 422, "validation_failed", "level"),
@@ -279,9 +279,9 @@ def test_bad_input_is_a_problem_in_french_first(
 BAD_SELECTIONS = [
     (
         {"references": [LIGHT], "polygon": {"type": "Polygon", "coordinates": []}},
-        "validation_failed",
+        "selection_one_way",
     ),
-    ({}, "validation_failed"),
+    ({}, "selection_one_way"),
     (
         {
             "polygon": {
