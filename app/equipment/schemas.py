@@ -11,12 +11,12 @@ REASON = ma.fields.String(
 )
 
 
-class PolygonSchema(ma.Schema):
+class CommandPolygonSchema(ma.Schema):
     type = ma.fields.String(required=True, validate=ma.validate.OneOf(("Polygon", "MultiPolygon")))
     coordinates = ma.fields.List(ma.fields.Raw(), required=True)
 
 
-class StreetSchema(ma.Schema):
+class CommandStreetSchema(ma.Schema):
     name = ma.fields.String(
         required=True,
         validate=ma.validate.Length(min=2, max=200),
@@ -32,14 +32,14 @@ class StreetSchema(ma.Schema):
     )
 
 
-class SelectionSchema(ma.Schema):
+class CommandSelectionSchema(ma.Schema):
     references = ma.fields.List(
         ma.fields.String(validate=ma.validate.Regexp(REFERENCE_PATTERN)),
         validate=ma.validate.Length(min=1, max=5000),
         load_default=None,
     )
-    polygon = ma.fields.Nested(PolygonSchema, load_default=None)
-    street = ma.fields.Nested(StreetSchema, load_default=None)
+    polygon = ma.fields.Nested(CommandPolygonSchema, load_default=None)
+    street = ma.fields.Nested(CommandStreetSchema, load_default=None)
 
 
 class CommandInSchema(ma.Schema):
@@ -58,7 +58,7 @@ class CommandInSchema(ma.Schema):
 
 class SelectionInSchema(CommandInSchema):
     selection = ma.fields.Nested(
-        SelectionSchema,
+        CommandSelectionSchema,
         required=True,
         metadata={
             "description": "Exactly one of: `references` (a list), `polygon` (GeoJSON drawn "
