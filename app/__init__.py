@@ -126,6 +126,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from app.assets.views import blp as assets
     from app.audit.views import blp as audit
     from app.categories.views import blp as categories
+    from app.equipment.views import blp as equipment
     from app.feeds.fault_views import blp as feed_faults
     from app.feeds.notification_views import blp as feed_notifications
     from app.feeds.views import blp as feeds
@@ -155,6 +156,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
         reports,
         photos,
         assets,
+        equipment,
         queue,
         supervision,
         audit,

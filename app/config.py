@@ -249,6 +249,21 @@ class Config:
     # How often the worker's cron process queues the dispatcher again when due pushes wait
     # with none in flight (a lost job, a SIGKILLed worker's lease over, retries come due).
     NOTIFICATIONS_SWEEP_INTERVAL_SECONDS = 30
+    # Equipment commands (app/equipment): how long a sent command waits for the reported
+    # state to match before it expires, how long a traffic-signal command waits for a
+    # second person, the dispatcher's batch, lease, retries of an unreachable broker
+    # (exponential backoff from the base, capped; never given up), sending threads and
+    # per-request timeout, the largest selection, and how often the sweep runs.
+    EQUIPMENT_COMMAND_TIMEOUT_SECONDS = 180
+    EQUIPMENT_CONFIRMATION_TIMEOUT_SECONDS = 900
+    EQUIPMENT_COMMAND_BATCH = 500
+    EQUIPMENT_COMMAND_LEASE_SECONDS = 60
+    EQUIPMENT_COMMAND_RETRY_BASE_SECONDS = 5
+    EQUIPMENT_COMMAND_RETRY_MAX_SECONDS = 300
+    EQUIPMENT_COMMAND_THREADS = 16
+    EQUIPMENT_BROKER_TIMEOUT_SECONDS = 10
+    EQUIPMENT_SELECTION_MAX = 5000
+    EQUIPMENT_SWEEP_INTERVAL_SECONDS = 10
     # Area alerts: subscriptions per resident, at most one alert per subscription this
     # often, and how long after its creation a report waits to be told of (its intake may
     # still be committing: a report stamped earlier than the watermark would be missed).

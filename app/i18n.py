@@ -631,6 +631,92 @@ MESSAGES: dict[str, dict[str, str]] = {
         "GET /v1/admin/open311-keys.",
         "en": "No Open311 key has the id {id}: GET /v1/admin/open311-keys lists them.",
     },
+    # Equipment commands (app/equipment).
+    "command_level_invalid": {
+        "fr": "La commande {command} : « level » (0 à 100) est requis pour dim et refusé pour "
+        "les autres commandes.",
+        "en": "Command {command}: “level” (0 to 100) is required for dim and refused for other "
+        "commands.",
+    },
+    "selection_one_way": {
+        "fr": "Donnez la sélection d'une seule façon : « references », « polygon » ou « street ».",
+        "en": "Give the selection one way only: “references”, “polygon” or “street”.",
+    },
+    "command_not_for_kind": {
+        "fr": "La commande {command} ne s'applique pas à un équipement de type {kind} : "
+        "commandes possibles : {commands}.",
+        "en": "The command {command} does not apply to equipment of kind {kind}: possible "
+        "commands: {commands}.",
+    },
+    "asset_not_connected": {
+        "fr": "Aucun flux ne rapporte l'état de l'équipement {reference} : une commande ne "
+        "peut pas l'atteindre. Vérifiez que son flux NGSI-LD est déclaré et interrogé.",
+        "en": "No feed reports the state of the equipment {reference}: a command cannot reach "
+        "it. Check that its NGSI-LD feed is registered and polled.",
+    },
+    "equipment_not_your_desk": {
+        "fr": "Votre guichet ne gère pas {count} des équipements visés (par exemple "
+        "{references}) : demandez à un agent du guichet concerné ou à un superviseur.",
+        "en": "Your desk does not run {count} of the targeted equipment (e.g. {references}): "
+        "ask an agent of the desk concerned or a supervisor.",
+    },
+    "command_second_person_required": {
+        "fr": "Une commande de feux doit être confirmée par une autre personne que celle qui "
+        "l'a demandée : un autre superviseur doit la confirmer.",
+        "en": "A traffic-signal command must be confirmed by someone other than its requester: "
+        "another supervisor must confirm it.",
+    },
+    "command_not_pending": {
+        "fr": "Cette commande n'attend pas de confirmation (état : {state}) : rechargez-la.",
+        "en": "This command is not awaiting confirmation (state: {state}): reload it.",
+    },
+    "command_not_cancellable": {
+        "fr": "Cette commande ne peut plus être annulée (état : {state}) : envoyez une "
+        "nouvelle commande pour changer l'état de l'équipement.",
+        "en": "This command can no longer be cancelled (state: {state}): send a new command "
+        "to change the equipment's state.",
+    },
+    "command_in_flight": {
+        "fr": "Cette commande est en cours d'envoi au courtier : elle ne peut plus être "
+        "annulée ; envoyez une nouvelle commande pour la remplacer.",
+        "en": "This command is being sent to the broker: it can no longer be cancelled; send "
+        "a new command to replace it.",
+    },
+    "command_not_yours": {
+        "fr": "Seuls la personne qui a demandé cette commande et les superviseurs peuvent "
+        "l'annuler.",
+        "en": "Only the person who requested this command and supervisors may cancel it.",
+    },
+    "command_not_found": {
+        "fr": "Aucune commande d'équipement n'a l'identifiant {id} : GET "
+        "/v1/assets/{{reference}}/commands liste celles d'un équipement.",
+        "en": "No equipment command has the id {id}: GET /v1/assets/{{reference}}/commands "
+        "lists an asset's commands.",
+    },
+    "selection_empty": {
+        "fr": "La sélection ne contient aucun équipement de type {kind} : élargissez-la ou "
+        "vérifiez les références, la rue ou le polygone.",
+        "en": "The selection holds no equipment of kind {kind}: widen it or check the "
+        "references, street or polygon.",
+    },
+    "selection_too_large": {
+        "fr": "La sélection compte {count} équipements, au-delà du maximum de {limit} : "
+        "divisez-la.",
+        "en": "The selection holds {count} pieces of equipment, over the maximum of {limit}: "
+        "split it.",
+    },
+    "street_not_found": {
+        "fr": "Aucune voie « {name} » n'est connue dans la Base Adresse Nationale pour cette "
+        "commune : vérifiez son nom exact (GET /v1/addresses?q=...).",
+        "en": "No street “{name}” is known in the Base Adresse Nationale for this commune: "
+        "check its exact name (GET /v1/addresses?q=...).",
+    },
+    "invalid_polygon": {
+        "fr": "Le polygone est invalide ({reason}) : envoyez un Polygon ou MultiPolygon "
+        "GeoJSON valide, en longitude/latitude WGS 84.",
+        "en": "The polygon is invalid ({reason}): send a valid GeoJSON Polygon or "
+        "MultiPolygon, in WGS 84 longitude/latitude.",
+    },
 }
 
 

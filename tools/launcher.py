@@ -720,8 +720,9 @@ def simulator_banner(url: str | None) -> str:
     if url is None:
         return "off (SIGNALE_SIMULATOR=off)"
     return (
-        f"{url}/ (NGSI-LD, GBFS and GTFS-Realtime; feeds demo-*, polled every 20-60 s; "
-        "street lights also notified within seconds by an NGSI-LD subscription)"
+        f"{url}/ (NGSI-LD, GBFS and GTFS-Realtime; feeds demo-*, polled every 20-60 s; its "
+        "equipment also notified within seconds by NGSI-LD subscriptions; its street lights "
+        "and traffic signals obey commands: POST /v1/assets/{reference}/commands)"
     )
 
 

@@ -4,7 +4,9 @@
 
 ``GET /ngsi-ld/v1/entities?type=T`` with ``limit`` (1-1000, default 20), ``offset``,
 ``options=keyValues`` (else the normalized form) and ``count=true``, for OffStreetParking,
-OnStreetParking, BikeHireDockingStation, TrafficFlowObserved and Streetlight. Car parks,
+OnStreetParking, BikeHireDockingStation, TrafficFlowObserved, Streetlight, TrafficSignal and
+Device (cameras); ``GET /ngsi-ld/v1/entities/{id}`` and ``PATCH .../{id}/attrs`` for the
+equipment, which obeys the centre's commands (tools/sim_equipment.py). Car parks,
 street zones, bike stations, road segments and bus and tram lines are placed in Dijon by
 hand (``tools/data/simulator-dijon.json``); the street lights are a sample of the demo
 equipment register (``python -m tools.demo assets generate``), read from the database, so
@@ -39,11 +41,12 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from google.transit import gtfs_realtime_pb2
 
+from tools import sim_equipment
 from tools.ngsi_subscriptions import SUBSCRIPTIONS_PATH, SubscriptionStore
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -242,9 +245,15 @@ class Streetlight:
 class City:
     """The simulated city: what each entity type looks like at a given instant."""
 
-    def __init__(self, streetlights: list[Streetlight]):
+    def __init__(
+        self, streetlights: list[Streetlight], equipment: sim_equipment.Equipment | None = None
+    ):
         self.streetlights = streetlights
         self._faults: dict[int, dict[str, str]] = {}
+        # The equipment that obeys commands (tools/sim_equipment.py): signals, cameras, and
+        # the commands received by every piece of equipment.
+        self.equipment = equipment or sim_equipment.Equipment()
+        self._lights = {f"urn:ngsi-ld:Streetlight:dijon:{s.reference}": s for s in streetlights}
 
     def entities(self, entity_type: str, moment: datetime) -> list[dict]:
         """The entities of ``entity_type`` at ``moment``, key-value form (unknown: none)."""
@@ -254,8 +263,20 @@ class City:
             "BikeHireDockingStation": self.bike_stations,
             "TrafficFlowObserved": self.traffic,
             "Streetlight": self.lights,
+            "TrafficSignal": self.equipment.traffic_signals,
+            "Device": self.equipment.devices,
         }.get(entity_type)
         return builder(moment) if builder else []
+
+    def entity(self, entity_id: str, moment: datetime) -> dict | None:
+        """One street light, traffic signal or camera by its id (None: unknown)."""
+        if entity_id in self._lights:
+            return self.lights(moment, [self._lights[entity_id]])[0]
+        for entity_type in ("TrafficSignal", "Device"):
+            if sim_equipment.entity_type_of(entity_id) == entity_type:
+                found = [e for e in self.entities(entity_type, moment) if e["id"] == entity_id]
+                return found[0] if found else None
+        return None
 
     def counts(self) -> dict[str, int]:
         return {
@@ -264,6 +285,8 @@ class City:
             "BikeHireDockingStation": len(BIKE_STATIONS),
             "TrafficFlowObserved": len(ROADS),
             "Streetlight": len(self.streetlights),
+            "TrafficSignal": len(self.equipment.signals),
+            "Device": len(self.equipment.cameras),
         }
 
     # Parking.
@@ -347,13 +370,13 @@ class City:
             }
         return self._faults[window]
 
-    def lights(self, moment: datetime) -> list[dict]:
+    def lights(self, moment: datetime, lights: list[Streetlight] | None = None) -> list[dict]:
         window = fault_window(moment)
         since = datetime.fromtimestamp(window * FAULT_WINDOW_SECONDS, UTC)
         faulty = self.faults(window)
         hour = local_hour(moment)
         lit = "on" if hour < 7.5 or hour >= 17.5 else "off"
-        return [
+        entities = [
             {
                 "id": f"urn:ngsi-ld:Streetlight:dijon:{light.reference}",
                 "type": "Streetlight",
@@ -363,8 +386,9 @@ class City:
                 "location": {"type": "Point", "coordinates": [light.lon, light.lat]},
                 "observationDateTime": iso(since),
             }
-            for light in self.streetlights
+            for light in (self.streetlights if lights is None else lights)
         ]
+        return self.equipment.lights(entities, moment)
 
 
 def local_hour(moment: datetime) -> float:
@@ -657,7 +681,12 @@ DEMO_FEEDS = (
         300,
     ),
     ngsi_ld("demo-traffic", "traffic", "TrafficFlowObserved", False, 60, 900),
-    ngsi_ld("demo-street-lights", "streetlights", "Streetlight", True, 60, 3600, subscribe=True),
+    # The equipment is also notified within seconds by NGSI-LD subscriptions.
+    ngsi_ld("demo-street-lights", "streetlights", "Streetlight", True, 30, 3600, subscribe=True),
+    ngsi_ld(
+        "demo-traffic-signals", "traffic_signals", "TrafficSignal", False, 20, 3600, subscribe=True
+    ),
+    ngsi_ld("demo-cameras", "cameras", "Device", True, 60, 3600, subscribe=True),
     DemoFeed("demo-vehicles", "vehicles", "TransitVehicle", "gtfs-rt", VEHICLES_PATH, 20, 120),
 )
 # Demo feeds of earlier versions that `python -m tools.demo feeds demo` removes: the NGSI-LD bike
@@ -694,6 +723,8 @@ def page_arguments(query: dict) -> tuple[str, int, int, bool, bool]:
 
 class Broker(ThreadingHTTPServer):
     daemon_threads = True
+    # The centre sends commands on many connections at once (a selection of a street).
+    request_queue_size = 128
 
     def __init__(self, address, city: City, clock: Callable[[], datetime]):
         super().__init__(address, BrokerHandler)
@@ -725,6 +756,8 @@ class BrokerHandler(BaseHTTPRequestHandler):
             self._send(200, self._index())
         elif parts.path == ENTITIES_PATH:
             self._entities(parse_qs(parts.query))
+        elif parts.path.startswith(f"{ENTITIES_PATH}/"):
+            self._entity(unquote(parts.path[len(ENTITIES_PATH) + 1 :]), parse_qs(parts.query))
         elif parts.path.startswith(GBFS_PATH) and parts.path[len(GBFS_PATH) :] in GBFS_FILES:
             self._gbfs(parts.path[len(GBFS_PATH) :])
         elif parts.path == VEHICLES_PATH:
@@ -737,7 +770,11 @@ class BrokerHandler(BaseHTTPRequestHandler):
         self._subscriptions("POST")
 
     def do_PATCH(self):
-        self._subscriptions("PATCH")
+        path = urlsplit(self.path).path
+        if path.startswith(f"{ENTITIES_PATH}/") and path.endswith("/attrs"):
+            sim_equipment.handle_patch(self, unquote(path[len(ENTITIES_PATH) + 1 : -6]))
+        else:
+            self._subscriptions("PATCH")
 
     def do_DELETE(self):
         self._subscriptions("DELETE")
@@ -754,6 +791,15 @@ class BrokerHandler(BaseHTTPRequestHandler):
             self._send_bytes(status, b"", "application/json", headers)
         else:
             self._send(status, document, "application/json", headers)
+
+    def _entity(self, entity_id: str, query: dict) -> None:
+        entity = self.server.city.entity(entity_id, self.server.clock())
+        if entity is None:
+            self._error(404, "ResourceNotFound", f"no entity {entity_id[:100]}")
+            return
+        if "keyValues" not in ",".join(query.get("options", [])):
+            entity = normalized(entity)
+        self._send(200, {**entity, "@context": CONTEXT}, "application/ld+json")
 
     def _index(self) -> dict:
         return {
@@ -847,6 +893,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--streetlights", type=int, default=STREETLIGHTS)
     parser.add_argument(
+        "--command-delay", type=float, default=3.0, help="seconds before equipment obeys"
+    )
+    parser.add_argument(
+        "--command-failure-rate", type=float, default=0.03, help="share of commands that fail"
+    )
+    parser.add_argument(
+        "--command-mode",
+        choices=sim_equipment.MODES,
+        default="normal",
+        help="stand-in for a misbehaving broker: error (500), lose, ignore, refuse (422)",
+    )
+    parser.add_argument(
         "--at",
         type=datetime.fromisoformat,
         help="freeze the clock at this instant (ISO 8601 with offset): replay a rush hour",
@@ -865,14 +923,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     lights: list[Streetlight] = []
+    behaviour = sim_equipment.Behaviour(
+        delay_seconds=args.command_delay,
+        failure_rate=args.command_failure_rate,
+        mode=args.command_mode,
+    )
+    equipment = sim_equipment.Equipment(behaviour=behaviour)
     if args.database_url:
         try:
             lights = load_streetlights(args.database_url, args.streetlights)
+            equipment.signals = sim_equipment.load_devices(args.database_url, "traffic_signal", 400)
+            equipment.cameras = sim_equipment.load_devices(args.database_url, "camera", 150)
         except Exception as exc:  # a demo without street lights is still a demo
             print(f"feed simulator: no street lights ({exc.__class__.__name__})", file=sys.stderr)
     frozen = args.at.astimezone(UTC) if args.at else None
     try:
-        broker = Broker((args.host, args.port), City(lights), lambda: frozen or datetime.now(UTC))
+        broker = Broker(
+            (args.host, args.port), City(lights, equipment), lambda: frozen or datetime.now(UTC)
+        )
     except OSError as exc:
         print(
             f"feed simulator: cannot listen on {args.host}:{args.port} ({exc.strerror}): set "

@@ -28,6 +28,7 @@ SCHEDULE = (
     # Broker subscriptions: each is due when it needs renewing, checking or retrying.
     (jobs.maintain_feed_subscriptions, "FEEDS_SUBSCRIPTIONS_INTERVAL_SECONDS"),
     (jobs.sweep_notifications, "NOTIFICATIONS_SWEEP_INTERVAL_SECONDS"),
+    (jobs.sweep_equipment_commands, "EQUIPMENT_SWEEP_INTERVAL_SECONDS"),
     (jobs.fold_workload_slots, 600),
     # Each subscription is told at most once an hour: the job finds those due.
     (jobs.send_area_alerts, 60),

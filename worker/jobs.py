@@ -193,3 +193,22 @@ def export_open_data() -> dict:
     from app.photos.service import storage
 
     return export_reports(db.session, storage(), **settings(current_app.config))
+
+
+def dispatch_equipment_commands() -> dict:
+    """Send the due equipment commands to the brokers (safe to run twice, or at once)."""
+    from flask import current_app
+
+    from app.equipment.dispatch import run
+
+    return dict(run(db.session, current_app.config))
+
+
+def sweep_equipment_commands() -> bool:
+    """Expire the commands that waited too long, and queue the dispatcher when due commands
+    wait with no run on them (a lost job, a killed worker's lease over, retries come due)."""
+    from flask import current_app
+
+    from app.equipment.dispatch import sweep
+
+    return sweep(db.session, current_app.config)

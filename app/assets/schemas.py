@@ -3,6 +3,7 @@ from flask_smorest.fields import Upload
 
 from app.assets.importing import FORMATS
 from app.assets.models import KINDS, REFERENCE_PATTERN, STATUSES
+from app.geojson import GeometrySchema
 from app.pagination import PageArgsSchema, page_schema
 
 
@@ -34,6 +35,46 @@ class AssetBodySchema(ma.Schema):
     )
 
 
+class LiveStateSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    observed_at = ma.fields.DateTime(required=True)
+    stale = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "Observed longer ago than its feed's freshness limit"},
+    )
+    feed = ma.fields.String(required=True)
+    entity_id = ma.fields.String(required=True, metadata={"description": "The NGSI-LD entity"})
+    status = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "The source's status word"}
+    )
+    fault = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "The fault reported now"}
+    )
+    last_fault = ma.fields.String(required=True, allow_none=True)
+    last_fault_at = ma.fields.DateTime(required=True, allow_none=True)
+    power_state = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "Street lights: on, off..."}
+    )
+    dimming_level = ma.fields.Integer(
+        required=True, allow_none=True, metadata={"description": "Street lights: 0-100 %"}
+    )
+    control_mode = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Street lights: schedule, or manual (after a command)"},
+    )
+    mode = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Traffic signals: normal, flashing_amber or off"},
+    )
+    online = ma.fields.Boolean(
+        required=True, allow_none=True, metadata={"description": "Cameras: online or not"}
+    )
+
+
 class AssetSchema(ma.Schema):
     class Meta:
         ordered = True
@@ -47,9 +88,37 @@ class AssetSchema(ma.Schema):
     commune_insee = ma.fields.String(required=True, allow_none=True)
     created_at = ma.fields.DateTime(required=True)
     updated_at = ma.fields.DateTime(required=True)
+    live = ma.fields.Nested(
+        LiveStateSchema,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "What the equipment's feed last reported (street lights, traffic "
+            "signals, cameras); null when no feed reports it"
+        },
+    )
 
 
 AssetPageSchema = page_schema(AssetSchema, "AssetPageSchema")
+
+
+class AssetPropertiesSchema(AssetSchema):
+    class Meta:
+        ordered = True
+        exclude = ("location",)
+
+
+class AssetFeatureSchema(ma.Schema):
+    type = ma.fields.Constant("Feature", required=True)
+    id = ma.fields.String(required=True, metadata={"description": "The asset's reference"})
+    geometry = ma.fields.Nested(GeometrySchema, required=True)
+    properties = ma.fields.Nested(AssetPropertiesSchema, required=True)
+
+
+class AssetCollectionSchema(ma.Schema):
+    type = ma.fields.Constant("FeatureCollection", required=True)
+    features = ma.fields.List(ma.fields.Nested(AssetFeatureSchema), required=True)
+    next_cursor = ma.fields.String(allow_none=True, required=True)
 
 
 class AssetListArgsSchema(PageArgsSchema):

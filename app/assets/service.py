@@ -1,9 +1,13 @@
 """Use cases of the equipment register, and the nearest-asset lookup routing relies on."""
 
+from datetime import datetime
+
 from geoalchemy2 import WKTElement
 from geoalchemy2.shape import to_shape
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.types import BigInteger
 
 from app.assets.models import Asset
 from app.errors import NotFound, Unprocessable
@@ -144,3 +148,45 @@ def export_collection(session: Session) -> dict:
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+# The live state as the API gives it, for one asset or many (GeoJSON): stale past the
+# feed's freshness limit (plus the source's ttl), as the mobility reads say it.
+LIVE = text(
+    """
+SELECT l.asset_id, l.observed_at, l.status, l.power_state, l.dimming_level, l.control_mode,
+       l.mode, l.online, l.fault, l.last_fault, l.last_fault_at, l.entity_id, f.name AS feed,
+       l.observed_at < coalesce(CAST(:now AS timestamptz), now())
+           - make_interval(secs => f.freshness_limit_seconds + f.source_ttl_seconds) AS stale
+FROM asset_live_states l JOIN feeds f ON f.id = l.feed_id
+WHERE l.asset_id = ANY(:ids)
+"""
+).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
+
+
+def live_states(session: Session, asset_ids, now: datetime | None = None) -> dict[int, dict]:
+    """``{asset id: live state}`` of the assets a feed reports (others: absent)."""
+    ids = list(asset_ids)
+    if not ids:
+        return {}
+    rows = session.execute(LIVE, {"ids": ids, "now": now}).mappings()
+    return {row["asset_id"]: present_live(row) for row in rows}
+
+
+def present_live(row) -> dict:
+    out = {
+        "observed_at": row["observed_at"],
+        "stale": bool(row["stale"]),
+        "feed": row["feed"],
+        "entity_id": row["entity_id"],
+        "status": row["status"],
+        "fault": row["fault"],
+        "last_fault": row["last_fault"],
+        "last_fault_at": row["last_fault_at"],
+        "power_state": row["power_state"],
+        "dimming_level": row["dimming_level"],
+        "control_mode": row["control_mode"],
+        "mode": row["mode"],
+        "online": row["online"],
+    }
+    return out

@@ -8,6 +8,7 @@ from app.assets import importing, service
 from app.assets.models import REFERENCE_PATTERN, Asset
 from app.assets.schemas import (
     AssetBodySchema,
+    AssetCollectionSchema,
     AssetImportArgsSchema,
     AssetListArgsSchema,
     AssetPageSchema,
@@ -16,6 +17,7 @@ from app.assets.schemas import (
     AssetUploadSchema,
     ImportReportSchema,
 )
+from app.assets.service import live_states
 from app.auth.identity import roles_required
 from app.errors import PROBLEM_DOC, Problem, Unprocessable
 from app.extensions import Blueprint, db
@@ -43,7 +45,8 @@ REFERENCE_PARAMETER = [
 ]
 
 
-def present(asset: Asset) -> dict:
+def present(asset: Asset, live: dict | None = None) -> dict:
+    """An asset as the API gives it, with its ``live`` state (None: no feed reports it)."""
     lon, lat = to_shape(asset.geom).coords[0]
     return {
         "reference": asset.reference,
@@ -55,7 +58,26 @@ def present(asset: Asset) -> dict:
         "commune_insee": asset.commune_insee,
         "created_at": asset.created_at,
         "updated_at": asset.updated_at,
+        "live": live,
     }
+
+
+def present_page(page: dict) -> dict:
+    live = live_states(db.session, [a.id for a in page["items"]])
+    return {**page, "items": [present(a, live.get(a.id)) for a in page["items"]]}
+
+
+def _page(args) -> dict:
+    return service.list_assets(
+        db.session,
+        kind=args["kind"],
+        status=args["status"],
+        near=parse_point(args["near"]) if args["near"] else None,
+        radius=args["radius"],
+        bbox=parse_bbox(args["bbox"]) if args["bbox"] else None,
+        after=service.parse_cursor(args["cursor"]),
+        limit=page_size(args["limit"]),
+    )
 
 
 def import_body_limit(view):
@@ -80,18 +102,38 @@ class Assets(MethodView):
     @blp.alt_response(400, description="Invalid cursor", **PROBLEM_DOC)
     @blp.alt_response(422, description="Invalid filters", **PROBLEM_DOC)
     def get(self, args):
-        """Assets by kind, status and place (`near` + `radius`, or `bbox`), in id order"""
-        page = service.list_assets(
-            db.session,
-            kind=args["kind"],
-            status=args["status"],
-            near=parse_point(args["near"]) if args["near"] else None,
-            radius=args["radius"],
-            bbox=parse_bbox(args["bbox"]) if args["bbox"] else None,
-            after=service.parse_cursor(args["cursor"]),
-            limit=page_size(args["limit"]),
-        )
-        return {**page, "items": [present(a) for a in page["items"]]}
+        """Assets by kind, status and place (`near` + `radius`, or `bbox`), in id order,
+        each with its live state"""
+        return present_page(_page(args))
+
+
+@blp.route("/assets/geojson")
+class AssetsGeoJSON(MethodView):
+    @roles_required(blp, *READERS)
+    @blp.arguments(AssetListArgsSchema, location="query")
+    @blp.response(200, AssetCollectionSchema)
+    @blp.alt_response(400, description="Invalid cursor", **PROBLEM_DOC)
+    @blp.alt_response(422, description="Invalid filters", **PROBLEM_DOC)
+    def get(self, args):
+        """The same list as a GeoJSON FeatureCollection for maps (the equipment layer: each
+        asset's live state in its properties; `next_cursor` included)"""
+        page = present_page(_page(args))
+        return {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "id": item["reference"],
+                    "geometry": {
+                        "type": "Point",
+                        "coordinates": [item["location"]["lon"], item["location"]["lat"]],
+                    },
+                    "properties": item,
+                }
+                for item in page["items"]
+            ],
+            "next_cursor": page["next_cursor"],
+        }
 
 
 @blp.route("/assets/<string:reference>", parameters=REFERENCE_PARAMETER)
@@ -102,7 +144,8 @@ class AssetByReference(MethodView):
     @blp.alt_response(404, description="No asset with this reference", **PROBLEM_DOC)
     def get(self, reference):
         """One asset (crews too: the equipment their ticket names)"""
-        return present(service.get_asset(db.session, reference))
+        asset = service.get_asset(db.session, reference)
+        return present(asset, live_states(db.session, [asset.id]).get(asset.id))
 
 
 @blp.route("/admin/assets/<string:reference>", parameters=REFERENCE_PARAMETER)
@@ -115,7 +158,7 @@ class AdminAsset(MethodView):
     def put(self, data, reference):
         """Create or replace an asset"""
         asset, _ = service.put_asset(db.session, reference, data)
-        return present(asset)
+        return present(asset, live_states(db.session, [asset.id]).get(asset.id))
 
     @roles_required(blp, Role.ADMIN)
     @blp.arguments(AssetReferencePathSchema, location="path", as_kwargs=True)

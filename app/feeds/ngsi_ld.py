@@ -23,6 +23,11 @@ KIND_TYPES = {
     "bikes": ("BikeHireDockingStation",),
     "traffic": ("TrafficFlowObserved",),
     "streetlights": ("Streetlight",),
+    # Equipment the control centre runs (app/equipment): no Smart Data Model describes a
+    # traffic signal's controller, so ``TrafficSignal`` is ours (docs in app/equipment);
+    # cameras are the Smart Data Models' ``Device`` (its ``deviceState``).
+    "traffic_signals": ("TrafficSignal",),
+    "cameras": ("Device",),
 }
 # Tuples, not sets: a source may send a list or an object where a type name belongs, which
 # a set lookup would answer with a TypeError (the whole poll failing) instead of False.
@@ -46,7 +51,12 @@ MAX_ID_LENGTH = 256
 # to asset references (then the last segment of its id, then the nearest asset) when a fault
 # opens a ticket. Streetlight: refStreetlight (how platforms point at a lamp, as our
 # simulator does) and the Smart Data Models' streetPoleNum (the pole's number).
-EQUIPMENT_IDENTIFIERS = {"Streetlight": ("refStreetlight", "streetPoleNum")}
+EQUIPMENT_IDENTIFIERS = {
+    "Streetlight": ("refStreetlight", "streetPoleNum"),
+    "TrafficSignal": ("refTrafficSignal", "controllerNum"),
+    # The Smart Data Models' Device: the asset it controls, else its serial number.
+    "Device": ("controlledAsset", "serialNumber"),
+}
 
 
 class NotNgsiLd(ValueError):
@@ -351,10 +361,50 @@ def _traffic(attributes: dict) -> dict:
     }
 
 
+def level(attributes: dict, name: str) -> int | None:
+    """A relative level (0 to 1, as the Streetlight model's illuminanceLevel) in percent."""
+    value = fraction(attributes, name)
+    return None if value is None else round(value * 100)
+
+
+def command_report(attributes: dict) -> dict | None:
+    """What the equipment says of the last command it received (``commandStatus``: id,
+    status OK/PENDING/ERROR, info), as the IoT Agents' ``<command>_status`` does."""
+    value = attributes.get("commandStatus")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise Malformed("commandStatus is not an object")
+    report = {
+        "id": identifier(value, "id"),
+        "status": text(value, "status", 20),
+        "info": text(value, "info", 200),
+    }
+    return {k: v for k, v in report.items() if v is not None} or None
+
+
 def _streetlight(attributes: dict) -> dict:
     return {
-        "measures": {"power_state": text(attributes, "powerState")},
+        "measures": {
+            "power_state": text(attributes, "powerState"),
+            "dimming_level": level(attributes, "illuminanceLevel"),
+            "control_mode": text(attributes, "controlMode"),
+            "command": command_report(attributes),
+        },
     }
+
+
+def _traffic_signal(attributes: dict) -> dict:
+    return {
+        "measures": {
+            "mode": text(attributes, "mode"),
+            "command": command_report(attributes),
+        },
+    }
+
+
+def _device(attributes: dict) -> dict:
+    return {"measures": {"device_state": text(attributes, "deviceState")}}
 
 
 READERS = {
@@ -364,6 +414,8 @@ READERS = {
     "BikeHireDockingStation": _bike_station,
     "TrafficFlowObserved": _traffic,
     "Streetlight": _streetlight,
+    "TrafficSignal": _traffic_signal,
+    "Device": _device,
 }
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.errors import NotFound, Unprocessable
-from app.feeds import broker
+from app.feeds import broker, live_state
 from app.feeds.faults import FaultOutcome, active_mappings, process_faults
 from app.feeds.fetching import Budget, Fetcher, FetchError, HttpFetcher
 from app.feeds.formats import adapter_for, carried
@@ -195,7 +195,7 @@ def poll_feed(
     changed = 0
     tickets = FaultOutcome()
     if error is None:
-        changed, tickets = ingest(session, feed, result)
+        changed, tickets = ingest(session, feed, result, now=now)
         if result.source_state is not None:
             feed.source_state = result.source_state
         if result.ttl_seconds is not None:
@@ -235,7 +235,12 @@ INGEST_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('app.feeds.ingest ' ||
 
 
 def ingest(
-    session: Session, feed: Feed, result: PollResult, *, notified: bool = False
+    session: Session,
+    feed: Feed,
+    result: PollResult,
+    *,
+    notified: bool = False,
+    now: datetime | None = None,
 ) -> tuple[int, FaultOutcome]:
     """Store the valid states a poll read or a broker ``notified``, then act on them
     (faults: of the notified entities only, a poll's of all): the one path both take, so
@@ -248,6 +253,8 @@ def ingest(
     if result.live:
         changed += remove_missing(session, feed.id, [s.entity_id for s in result.states])
     # Whatever acts on stored states belongs below: polls and notifications both get it.
+    # The equipment's live state from what was just stored (and the commands it settles).
+    live_state.refresh(session, feed.id, None, now)
     mappings = active_mappings(session, KIND_TYPES.get(feed.kind, ()))
     among = [state.entity_id for state in result.states] if notified else None
     tickets = process_faults(session, feed.id, feed.name, mappings, among)

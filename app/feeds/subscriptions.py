@@ -361,7 +361,7 @@ def receive(session: Session, subscription_pk: int, notification: dict, now=None
                 "json": {"data": [f"{entity}: {reason}" for entity, reason in result.skipped[:10]]}
             },
         )
-    changed, tickets = service.ingest(session, feed, result, notified=True)
+    changed, tickets = service.ingest(session, feed, result, notified=True, now=now)
     session.execute(
         update(FeedSubscription)
         .where(FeedSubscription.id == subscription_pk)

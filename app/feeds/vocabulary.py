@@ -84,6 +84,14 @@ WORDS: dict[tuple[str, str], dict[str, Word]] = {
         "low": Word("allumé en puissance réduite", "dimmed"),
         "bootingUp": Word("en cours d'allumage", "booting up"),
     },
+    # Our own TrafficSignal type (app/equipment/__init__.py documents it).
+    ("TrafficSignal", "status"): {
+        "ok": Word("en état de marche", "working"),
+        "lampFailure": Word("lampe de feu grillée", "signal lamp failure"),
+        "controllerFault": Word("contrôleur de carrefour en panne", "controller fault"),
+        "detectorFault": Word("boucle de détection en panne", "detector fault"),
+        "communicationLost": Word("liaison perdue avec le contrôleur", "communication lost"),
+    },
 }
 # Parkings whose source gives no status: free spaces or none, from the counts.
 WHEN_SILENT = {"OffStreetParking", "OnStreetParking", "ParkingSpot"}

@@ -29,6 +29,8 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 CHANNEL = "report_changes"
+# Equipment commands' changes of state (app/equipment/events.py), for the staff who run it.
+COMMAND_CHANNEL = "equipment_changes"
 # What a stream receives besides a change: the server may have missed some.
 RESYNC = "resync"
 # What a stream receives when its process stops: it ends, and its client reconnects.
@@ -65,11 +67,35 @@ class ReportChange:
         }
 
 
+@dataclass(frozen=True)
+class CommandChange:
+    """A committed change of state of an equipment command."""
+
+    id: int
+    asset: str
+    kind: str
+    name: str
+    state: str
+    selection: str | None
+
+    def as_data(self) -> dict:
+        return {
+            "id": self.id,
+            "asset": self.asset,
+            "kind": self.kind,
+            "command": self.name,
+            "state": self.state,
+            "selection": self.selection,
+        }
+
+
 class Stream:
     """One open event stream: the changes its caller may see, in a bounded queue."""
 
-    def __init__(self, accepts: Callable[[ReportChange], bool], size: int):
+    def __init__(self, accepts: Callable[[ReportChange], bool], size: int, commands: bool = False):
         self.accepts = accepts
+        # Whether its caller is told of equipment commands.
+        self.commands = commands
         self._queue: queue.Queue = queue.Queue(maxsize=size)
         self._overflowed = threading.Event()
 
@@ -130,10 +156,10 @@ class Hub:
 
     # Streams --------------------------------------------------------------------------
 
-    def open(self, accepts: Callable[[ReportChange], bool]) -> Stream:
+    def open(self, accepts: Callable[[ReportChange], bool], commands: bool = False) -> Stream:
         """A new stream (and the listener, if it is not running yet); StreamsFull beyond
-        ``max_streams``."""
-        stream = Stream(accepts, self.queue_size)
+        ``max_streams``. ``commands``: its caller is told of equipment commands too."""
+        stream = Stream(accepts, self.queue_size, commands)
         with self._lock:
             if len(self._streams) >= self.max_streams:
                 raise StreamsFull()
@@ -159,11 +185,15 @@ class Hub:
         return self._listening.wait(timeout)
 
     def publish(self, item) -> None:
-        """Give ``item`` (a ReportChange, or RESYNC to all) to every stream that accepts it."""
+        """Give ``item`` (a ReportChange or CommandChange, or RESYNC to all) to every stream
+        that accepts it."""
         with self._lock:
             streams = list(self._streams)
         for stream in streams:
-            if item in (RESYNC, END) or stream.accepts(item):
+            if isinstance(item, CommandChange):
+                if stream.commands:
+                    stream.offer(item)
+            elif item in (RESYNC, END) or stream.accepts(item):
                 stream.offer(item)
 
     def end_all(self) -> None:
@@ -190,6 +220,7 @@ class Hub:
                     keepalives_count=3,
                 ) as connection:
                     connection.execute(f"LISTEN {CHANNEL}")
+                    connection.execute(f"LISTEN {COMMAND_CHANNEL}")
                     self._load_codes(connection)
                     self.connections += 1
                     if listened or failures:
@@ -236,6 +267,11 @@ class Hub:
                 connection.execute("SELECT 1")
                 continue
             for notify in batch:
+                if notify.channel == COMMAND_CHANNEL:
+                    command = _command_change(notify.payload)
+                    if command is not None:
+                        self.publish(command)
+                    continue
                 change = self._change(connection, notify.payload)
                 if change is not None:
                     self.publish(change)
@@ -272,6 +308,22 @@ class Hub:
             "SELECT 'desk', id, code FROM desks UNION ALL SELECT 'crew', id, code FROM crews"
         ).fetchall()
         self._codes = {(kind, id_): code for kind, id_, code in rows}
+
+
+def _command_change(payload: str) -> CommandChange | None:
+    try:
+        data = json.loads(payload)
+        return CommandChange(
+            id=int(data["id"]),
+            asset=str(data["asset"]),
+            kind=str(data["kind"]),
+            name=str(data["name"]),
+            state=str(data["state"]),
+            selection=data.get("selection"),
+        )
+    except (ValueError, KeyError, TypeError):
+        log.warning("unreadable equipment_changes payload", extra={"payload": payload[:200]})
+        return None
 
 
 def libpq_dsn(database_url: str) -> str:

@@ -14,7 +14,14 @@ from flask.views import MethodView
 from app.auth.identity import ALL_DESKS_ROLES, Identity, current_identity, roles_required
 from app.errors import PROBLEM_DOC, Problem
 from app.extensions import Blueprint
-from app.live.hub import END, RESYNC, ReportChange, StreamsFull, server_sent_event
+from app.live.hub import (
+    END,
+    RESYNC,
+    CommandChange,
+    ReportChange,
+    StreamsFull,
+    server_sent_event,
+)
 from app.users.models import Role
 
 blp = Blueprint(
@@ -27,6 +34,8 @@ blp = Blueprint(
 # How long a new stream waits for its process's listener before its first byte.
 LISTENING_WAIT_SECONDS = 5
 STAFF = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.CREW)
+# Who is told of equipment commands' progress (the console's equipment layer).
+COMMAND_READERS = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
 
 EXAMPLE = (
     "retry: 2000\n\n"
@@ -73,7 +82,10 @@ class Events(MethodView):
                     "`resync` (data {}) when changes may have been missed (the server lost "
                     "its database connection, the client read too slowly, or the client "
                     "reconnects with Last-Event-ID): reload what is shown; a comment line "
-                    "as heartbeat when idle. The stream ends when the token expires: "
+                    "as heartbeat when idle; for agents, supervisors and admins, an event "
+                    "`command` per change of state of an equipment command (data {id, asset, "
+                    "kind, command, state, selection}: GET /v1/equipment-commands/{id} for "
+                    "the rest). The stream ends when the token expires: "
                     "reconnect with a fresh one."
                 ),
                 "content": {
@@ -94,7 +106,7 @@ class Events(MethodView):
         identity = current_identity()
         config = current_app.config
         try:
-            stream = hub().open(accepts_for(identity))
+            stream = hub().open(accepts_for(identity), commands=identity.role in COMMAND_READERS)
         except StreamsFull as exc:
             retry_after = int(config["EVENTS_RETRY_AFTER_SECONDS"])
             raise Problem(
@@ -147,6 +159,10 @@ def _events(hub, stream, *, deadline: float, heartbeat: float, retry_ms: int, re
                 yield server_sent_event(RESYNC, {})
             elif isinstance(item, ReportChange):
                 yield server_sent_event("report", item.as_data(), f"{item.id}:{item.version}")
+            elif isinstance(item, CommandChange):
+                yield server_sent_event(
+                    "command", item.as_data(), f"command:{item.id}:{item.state}"
+                )
     finally:
         # The client went away (the next write failed) or the token expired.
         hub.close(stream)

@@ -20,6 +20,7 @@ from app.feeds.models import Feed, FeedEntity
 from app.mobility.congestion import congestion_level
 from app.reports.models import Report
 from tests.servers import free_port
+from tools import sim_equipment
 from tools import simulator as sim
 from tools.demo import cli as demo_cli
 
@@ -27,9 +28,17 @@ ROOT = Path(__file__).resolve().parents[2]
 # A Tuesday in Dijon.
 TUESDAY = datetime(2026, 11, 24, tzinfo=sim.PARIS)
 LIGHTS = [sim.Streetlight(f"SL-9{n:05d}", 5.03 + n * 5e-4, 47.32) for n in range(40)]
+SIGNALS = [sim_equipment.Device(f"TS-9{n:04d}", 5.03 + n * 5e-4, 47.325) for n in range(12)]
+CAMERAS = [sim_equipment.Device(f"CAM-9{n:04d}", 5.03 + n * 5e-4, 47.33) for n in range(5)]
 VEHICLES = sum(line.vehicles for line in sim.TRANSIT_LINES)
+
+
+def city() -> sim.City:
+    return sim.City(LIGHTS, sim_equipment.Equipment(signals=SIGNALS, cameras=CAMERAS))
+
+
 # Every feed's entities, by type: the NGSI-LD ones and the vehicles.
-COUNTS = {**sim.City(LIGHTS).counts(), gtfs_rt.ENTITY_TYPE: VEHICLES}
+COUNTS = {**city().counts(), gtfs_rt.ENTITY_TYPE: VEHICLES}
 OUTSIDE_THE_METROPOLIS = text(
     "SELECT count(*) FROM feed_entities e "
     "WHERE NOT ST_Covers((SELECT ST_Union(geom) FROM communes), e.geom)"
@@ -57,7 +66,7 @@ def demo(app):
 def broker():
     """The simulator's broker in a thread of the test, its clock set by the test."""
     clock = {"now": at(11, 30)}
-    server = sim.Broker(("127.0.0.1", 0), sim.City(LIGHTS), lambda: clock["now"])
+    server = sim.Broker(("127.0.0.1", 0), city(), lambda: clock["now"])
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     server.clock_setting = clock
@@ -441,11 +450,18 @@ def test_feeds_demo_is_idempotent_and_follows_the_simulator_s_address(session, d
     assert lights.source_url == (
         "http://127.0.0.1:8011/ngsi-ld/v1/entities?type=Streetlight&options=keyValues"
     )
+    # Every 30 s: a command's outcome is seen within half a minute of the equipment's.
     assert (lights.kind, lights.format, lights.poll_interval_seconds) == (
         "streetlights",
         "ngsi-ld",
-        60,
+        30,
     )
+    signals = feeds["demo-traffic-signals"]
+    assert (signals.kind, signals.source_url) == (
+        "traffic_signals",
+        "http://127.0.0.1:8011/ngsi-ld/v1/entities?type=TrafficSignal",
+    )
+    assert feeds["demo-cameras"].kind == "cameras"
     assert all(15 <= f.poll_interval_seconds <= 60 and f.enabled for f in feeds.values())
     refused = demo("feeds", "demo", "--base-url", "ftp://127.0.0.1")
     assert refused.exit_code != 0
