@@ -55,9 +55,9 @@ GROUP BY a.id, a.reference
 _SUPERSEDE = text(
     """
 UPDATE equipment_commands c
-SET state = 'superseded', settled_at = :now, expires_at = NULL
+SET state = 'superseded', settled_at = CAST(:now AS timestamptz), expires_at = NULL
 WHERE c.asset_id = ANY(:ids) AND c.state IN ('pending_confirmation', 'queued')
-  AND (c.lease_until IS NULL OR c.lease_until < :now)
+  AND (c.lease_until IS NULL OR c.lease_until < CAST(:now AS timestamptz))
 RETURNING c.id, c.asset_id
 """
 ).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
@@ -67,10 +67,13 @@ INSERT INTO equipment_commands (
     asset_id, selection_id, name, level, reason, state, requested_by, requested_role,
     feed_id, entity_id, entity_type, patch, expected, next_attempt_at, created_at,
     queued_at, expires_at)
-SELECT l.asset_id, CAST(:selection AS uuid), :name, :level, :reason, :state, :uid, :role,
-       l.feed_id, l.entity_id, l.entity_type, '{}', CAST(:expected AS jsonb), :now, :now,
-       CASE WHEN :state = 'queued' THEN CAST(:now AS timestamptz) END,
-       CASE WHEN :state = 'pending_confirmation' THEN CAST(:confirm_by AS timestamptz) END
+SELECT l.asset_id, CAST(:selection AS uuid), CAST(:name AS text), CAST(:level AS smallint),
+       CAST(:reason AS text), CAST(:state AS text), CAST(:uid AS text), CAST(:role AS text),
+       l.feed_id, l.entity_id, l.entity_type, '{}', CAST(:expected AS jsonb),
+       CAST(:now AS timestamptz), CAST(:now AS timestamptz),
+       CASE WHEN CAST(:state AS text) = 'queued' THEN CAST(:now AS timestamptz) END,
+       CASE WHEN CAST(:state AS text) = 'pending_confirmation'
+            THEN CAST(:confirm_by AS timestamptz) END
 FROM asset_live_states l
 WHERE l.asset_id = ANY(:ids)
 ORDER BY l.asset_id

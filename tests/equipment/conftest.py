@@ -5,12 +5,14 @@ import threading
 from datetime import timedelta
 
 import pytest
+from flask import g
 
 from app.assets.service import put_asset
 from app.equipment.dispatch import Policy
 from app.extensions import db
 from app.feeds import service as feeds
 from app.organisation.service import create_rule
+from app.users.models import Role
 from app.users.service import put_user
 from tools import sim_equipment
 from tools import simulator as sim
@@ -119,6 +121,15 @@ def city(app, now):
     server.server_close()
 
 
+def call(client, method: str, url: str, headers: dict, body=None, key: str | None = None):
+    """A request as its own caller: the test's application context (which the ``session``
+    fixture holds open) would otherwise keep the previous request's identity in ``g``."""
+    g.pop("identity", None)
+    if key is not None:
+        headers = {**headers, "Idempotency-Key": key}
+    return client.open(url, method=method, json=body, headers=headers)
+
+
 @pytest.fixture
 def staff(app):
     """``staff(uid, role, desks)``: that staff account, and its Authorization header."""
@@ -126,6 +137,8 @@ def staff(app):
     from tests.conftest import PROJECT_ID
 
     def make(uid, role, desks=()):
+        if role == Role.SUPERVISOR and not desks:
+            desks = ["voirie"]  # a supervisor of roads runs the equipment all the same
         with app.app_context():
             put_user(db.session, actor=None, uid=uid, role=role, desks=list(desks))
             db.session.remove()

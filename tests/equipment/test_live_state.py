@@ -77,9 +77,7 @@ def test_an_older_observation_changes_nothing_and_faults_are_remembered(city, se
     # Out of order: an observation older than the stored one is ignored.
     store_states(session, feed_id, [light_state(t - timedelta(minutes=5), "off", "brokenLantern")])
     assert live_state.refresh(session, feed_id, None, t)["changed"] == 0
-    state = session.scalar(
-        select(AssetLiveState).where(AssetLiveState.entity_id.like("%other%"))
-    )
+    state = session.scalar(select(AssetLiveState).where(AssetLiveState.entity_id.like("%other%")))
     session.refresh(state)
     assert (state.power_state, state.fault) == ("on", None)
     assert (state.last_fault, state.last_fault_at) == ("defectiveLamp", t)
