@@ -85,7 +85,9 @@ def preview(session: Session, actor: Identity, data: dict, config) -> dict:
     connected = set(
         session.scalars(select(AssetLiveState.asset_id).where(AssetLiveState.asset_id.in_(ids)))
     )
-    references = dict(session.execute(select(Asset.id, Asset.reference).where(Asset.id.in_(ids))))
+    references = dict(
+        session.execute(select(Asset.id, Asset.reference).where(Asset.id.in_(ids))).all()
+    )
     skipped = [{"reference": r, "reason": why} for r, why in skipped] + [
         {"reference": references[i], "reason": "asset_not_connected"}
         for i in ids
