@@ -41,10 +41,9 @@ addTexts({
     "asset.sent": "Commande « {command} » acceptée : {state}.",
     "asset.history": "Historique des commandes",
     "asset.history_none": "Aucune commande pour cet équipement.",
-    "asset.when": "Demandée le",
-    "asset.by": "Par",
-    "asset.progress": "État",
-    "asset.actions": "Actions",
+    "asset.by": "par",
+    "asset.decided_by": "décidée par",
+    "asset.reason_short": "Motif",
     "asset.confirm": "Confirmer",
     "asset.reject": "Refuser",
     "asset.cancel": "Annuler",
@@ -119,10 +118,9 @@ addTexts({
     "asset.sent": "Command “{command}” accepted: {state}.",
     "asset.history": "Command history",
     "asset.history_none": "No command for this equipment.",
-    "asset.when": "Requested",
-    "asset.by": "By",
-    "asset.progress": "State",
-    "asset.actions": "Actions",
+    "asset.by": "by",
+    "asset.decided_by": "decided by",
+    "asset.reason_short": "Reason",
     "asset.confirm": "Confirm",
     "asset.reject": "Reject",
     "asset.cancel": "Cancel",
@@ -214,7 +212,7 @@ export async function render(root, ctx) {
     tileUrl: ctx.config.tile_url,
     legend: ["equipment"],
     center: CENTRE,
-    zoom: 16,
+    zoom: 17,
     onAsset: (reference) => {
       if (!state.drawing?.active) ctx.navigate(`#/equipment/${encodeURIComponent(reference)}`);
     },
@@ -337,7 +335,7 @@ async function openAsset(reference, { focus = false } = {}) {
   const active = document.activeElement && panel.contains(document.activeElement) ? document.activeElement.id : null;
   clear(panel);
   panel.dataset.reference = reference;
-  panel.append(
+  append(panel, [
     h("div", { class: "asset-head" }, h("h2", { id: "asset-title", tabindex: "-1" }, `${kindText(asset.kind)} ${asset.reference}`), closeButton()),
     asset.name ? h("p", { class: "muted" }, asset.name) : null,
     liveBlock(asset),
@@ -345,7 +343,7 @@ async function openAsset(reference, { focus = false } = {}) {
     h("div", { id: "asset-result", role: "status" }),
     historyBlock(history.items, options),
     ticketsBlock(tickets.items),
-  );
+  ]);
   if (keep && panel.querySelector("#command-reason")) panel.querySelector("#command-reason").value = keep;
   // What the person just did stays said while live events redraw the panel.
   if (state.notice?.reference === reference) panel.querySelector("#asset-result").append(h("p", { class: "admin-done" }, state.notice.text));
@@ -456,29 +454,21 @@ function historyBlock(items, options) {
     }
     if (UNSENT.includes(command.state) && (command.requested_by === me.uid || me.role === "supervisor")) actions.push(decisionButton(command, "cancel", name));
     return h(
-      "tr",
-      { "data-command-id": command.id, "data-state": command.state },
-      h("td", {}, formatDateTime(command.created_at)),
-      h("td", {}, name),
-      h("td", { class: `command-state command-state--${command.state}`, "data-field": "state" }, t(`cstate.${command.state}`), command.last_error ? ` (${command.last_error})` : ""),
-      h("td", {}, command.requested_by),
-      h("td", {}, command.reason),
-      h("td", { class: "command-actions" }, actions),
+      "li",
+      { class: "command-entry", "data-command-id": command.id, "data-state": command.state },
+      h(
+        "p",
+        { class: "command-entry__head" },
+        h("strong", {}, name),
+        " — ",
+        h("span", { class: `command-state command-state--${command.state}`, "data-field": "state" }, t(`cstate.${command.state}`), command.last_error ? ` (${command.last_error})` : ""),
+      ),
+      h("p", { class: "command-entry__meta" }, `${formatDateTime(command.created_at)} · ${t("asset.by")} ${command.requested_by}`, command.decided_by ? ` · ${t("asset.decided_by")} ${command.decided_by}` : ""),
+      h("p", { class: "command-entry__reason" }, `${t("asset.reason_short")} : ${command.reason}`),
+      actions.length ? h("div", { class: "button-row command-actions" }, actions) : null,
     );
   });
-  section.append(
-    h(
-      "div",
-      { class: "table-scroll" },
-      h(
-        "table",
-        { class: "data-table", id: "asset-history" },
-        h("caption", { class: "visually-hidden" }, t("asset.history")),
-        h("thead", {}, h("tr", {}, [t("asset.when"), t("asset.command"), t("asset.progress"), t("asset.by"), t("asset.reason"), t("asset.actions")].map((label) => h("th", { scope: "col" }, label)))),
-        h("tbody", {}, rows),
-      ),
-    ),
-  );
+  section.append(h("ol", { class: "command-history", id: "asset-history", "aria-labelledby": "asset-history-title" }, rows));
   return section;
 }
 

@@ -270,7 +270,7 @@ def open_by_reference(browser, reference):
 def history_states(browser) -> list[str]:
     return [
         row.get_attribute("data-state")
-        for row in browser.find_elements(By.CSS_SELECTOR, "#asset-history tbody tr")
+        for row in browser.find_elements(By.CSS_SELECTOR, "#asset-history li.command-entry")
     ]
 
 
