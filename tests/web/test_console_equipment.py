@@ -14,6 +14,7 @@ import threading
 from datetime import UTC, timedelta
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
@@ -344,6 +345,23 @@ def test_a_street_of_lights_switched_off_from_the_console_changes_on_the_map(
     assert states(app, name="switch_off") == ["confirmed"] * 5
     browser.save_screenshot(str(screenshots / "console-equipment-street-off.png"))
     no_serious_violations(browser)
+
+    # Or a zone drawn on the map around the light of the next street: counted, not sent.
+    browser.find_element(By.ID, "selection-by-polygon").click()
+    browser.find_element(By.ID, "selection-draw").click()
+    other = marker(browser, town.other)
+    for dx, dy in ((-30, -30), (30, -30), (30, 30), (-30, 30)):
+        ActionChains(browser).move_to_element_with_offset(other, dx, dy).click().perform()
+    assert "4 placé(s)" in text_of(browser, "#selection-draw-status")
+    browser.find_element(By.ID, "selection-finish").click()
+    assert "Zone de 4 sommets dessinée." in text_of(browser, "#selection-draw-status")
+    browser.find_element(By.ID, "selection-reason").send_keys("Fête de quartier")
+    browser.find_element(By.ID, "selection-count").click()
+    wait(browser, lambda d: "sur 1 équipement(s)" in text_of(d, "#selection-question"))
+    browser.save_screenshot(str(screenshots / "console-equipment-zone.png"))
+    browser.find_element(By.ID, "selection-cancel").click()
+    assert not browser.find_elements(By.ID, "selection-question")
+    assert states(app, name="switch_off") == ["confirmed"] * 5
 
     # One of them opened by its reference: its state, when observed, its history.
     open_by_reference(browser, town.street[2])
