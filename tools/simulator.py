@@ -710,6 +710,8 @@ def page_arguments(query: dict) -> tuple[str, int, int, bool, bool]:
 
 class Broker(ThreadingHTTPServer):
     daemon_threads = True
+    # The centre sends commands on many connections at once (a selection of a street).
+    request_queue_size = 128
 
     def __init__(self, address, city: City, clock: Callable[[], datetime]):
         super().__init__(address, BrokerHandler)

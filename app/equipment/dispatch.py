@@ -84,13 +84,14 @@ RETURNING c.id
 ).bindparams(bindparam("now", type_=DateTime(timezone=True)))
 _CLAIM = text(
     f"""
-WITH due AS (
+WITH busy AS (  -- assets with a command in flight: their next one waits (order kept)
+    SELECT asset_id FROM equipment_commands
+    WHERE state = 'queued' AND lease_until >= {_NOW}
+), due AS (
     SELECT c.id FROM equipment_commands c
     WHERE c.state = 'queued' AND c.next_attempt_at <= {_NOW}
       AND (c.lease_until IS NULL OR c.lease_until < {_NOW})
-      AND NOT EXISTS (SELECT 1 FROM equipment_commands o
-                      WHERE o.asset_id = c.asset_id AND o.id <> c.id AND o.state = 'queued'
-                        AND o.lease_until >= {_NOW})
+      AND c.asset_id NOT IN (SELECT asset_id FROM busy)
     ORDER BY c.next_attempt_at, c.id
     LIMIT :batch
     FOR UPDATE SKIP LOCKED

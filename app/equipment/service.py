@@ -50,47 +50,44 @@ GROUP BY a.id, a.reference
 """
 ).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
 
-# One statement for any number of assets: the older unsent commands of each (not in flight)
-# superseded, then one command per asset, queued or pending a second person's confirmation.
-_SUPERSEDE = text(
-    """
-UPDATE equipment_commands c
-SET state = 'superseded', settled_at = CAST(:now AS timestamptz), expires_at = NULL
-WHERE c.asset_id = ANY(:ids) AND c.state IN ('pending_confirmation', 'queued')
-  AND (c.lease_until IS NULL OR c.lease_until < CAST(:now AS timestamptz))
-RETURNING c.id, c.asset_id
-"""
-).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
+# One statement for any number of assets: one command per asset, queued or pending a second
+# person's confirmation, its PATCH body naming it by its new uid.
 _INSERT = text(
     """
 INSERT INTO equipment_commands (
-    asset_id, selection_id, name, level, reason, state, requested_by, requested_role,
+    uid, asset_id, selection_id, name, level, reason, state, requested_by, requested_role,
     feed_id, entity_id, entity_type, patch, expected, next_attempt_at, created_at,
     queued_at, expires_at)
-SELECT l.asset_id, CAST(:selection AS uuid), CAST(:name AS text), CAST(:level AS smallint),
-       CAST(:reason AS text), CAST(:state AS text), CAST(:uid AS text), CAST(:role AS text),
-       l.feed_id, l.entity_id, l.entity_type, '{}', CAST(:expected AS jsonb),
-       CAST(:now AS timestamptz), CAST(:now AS timestamptz),
+SELECT l.uid, l.asset_id, CAST(:selection AS uuid), CAST(:name AS text),
+       CAST(:level AS smallint), CAST(:reason AS text), CAST(:state AS text),
+       CAST(:uid AS text), CAST(:role AS text), l.feed_id, l.entity_id, l.entity_type,
+       jsonb_build_object('command', jsonb_build_object('type', 'Property', 'value',
+           jsonb_strip_nulls(jsonb_build_object(
+               'id', CAST(l.uid AS text), 'name', CAST(:name AS text),
+               'level', CAST(:level AS smallint))))),
+       CAST(:expected AS jsonb), CAST(:now AS timestamptz), CAST(:now AS timestamptz),
        CASE WHEN CAST(:state AS text) = 'queued' THEN CAST(:now AS timestamptz) END,
        CASE WHEN CAST(:state AS text) = 'pending_confirmation'
             THEN CAST(:confirm_by AS timestamptz) END
-FROM asset_live_states l
-WHERE l.asset_id = ANY(:ids)
+FROM (SELECT gen_random_uuid() AS uid, * FROM asset_live_states
+      WHERE asset_id = ANY(:ids)) l
 ORDER BY l.asset_id
 RETURNING id, asset_id
 """
 ).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
-# The PATCH body names the command by its uid, known once the row exists.
-_PATCH = text(
+# The older unsent commands of the same assets (not in flight) are superseded by the new.
+_SUPERSEDE = text(
     """
-UPDATE equipment_commands
-SET patch = jsonb_build_object('command', jsonb_build_object(
-        'type', 'Property', 'value',
-        jsonb_strip_nulls(jsonb_build_object('id', CAST(uid AS text), 'name', name,
-                                             'level', CASE WHEN :takes_level THEN level END))))
-WHERE id = ANY(:ids)
+UPDATE equipment_commands c
+SET state = 'superseded', superseded_by_id = n.id, settled_at = CAST(:now AS timestamptz),
+    expires_at = NULL
+FROM unnest(CAST(:ids AS bigint[]), CAST(:asset_ids AS bigint[])) AS n(id, asset_id)
+WHERE c.asset_id = n.asset_id AND c.id < n.id
+  AND c.state IN ('pending_confirmation', 'queued')
+  AND (c.lease_until IS NULL OR c.lease_until < CAST(:now AS timestamptz))
+RETURNING c.id
 """
-).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
+)
 
 
 def command_of(name: str) -> Command:
@@ -138,7 +135,6 @@ def _accept(
 ) -> list[int]:
     """Write one command per connected asset (flushes); returns their ids, in asset order."""
     state = "pending_confirmation" if command.two_person else "queued"
-    superseded = session.execute(_SUPERSEDE, {"ids": asset_ids, "now": now}).all()
     rows = session.execute(
         _INSERT,
         {
@@ -157,21 +153,11 @@ def _accept(
         },
     ).all()
     ids = [row.id for row in rows]
-    session.execute(_PATCH, {"ids": ids, "takes_level": command.takes_level})
-    newest = {row.asset_id: row.id for row in rows}
-    if superseded:
-        session.execute(
-            text(
-                "UPDATE equipment_commands SET superseded_by_id = o.newer FROM "
-                "unnest(CAST(:ids AS bigint[]), CAST(:newer AS bigint[])) AS o(id, newer) "
-                "WHERE equipment_commands.id = o.id"
-            ),
-            {
-                "ids": [row.id for row in superseded],
-                "newer": [newest.get(row.asset_id) for row in superseded],
-            },
-        )
-        events.record(session, [row.id for row in superseded])
+    superseded = session.execute(
+        _SUPERSEDE,
+        {"ids": ids, "asset_ids": [row.asset_id for row in rows], "now": now},
+    ).all()
+    events.record(session, [row.id for row in superseded])
     events.record(session, ids, actor_uid=actor.uid, actor_role=actor.role.value, with_reason=True)
     if state == "queued" and ids:
         after_commit(session, DISPATCH)
@@ -250,7 +236,11 @@ def selected_assets(session: Session, kind: str, selection: dict) -> tuple[list[
         references = list(dict.fromkeys(selection["references"]))
         found = {
             a.reference: a
-            for a in session.scalars(select(Asset).where(Asset.reference.in_(references)))
+            for a in session.execute(
+                select(Asset.id, Asset.reference, Asset.kind).where(
+                    Asset.reference.in_(references)
+                )
+            )
         }
         skipped = [(r, "asset_not_found") for r in references if r not in found]
         for reference, asset in found.items():

@@ -369,3 +369,70 @@ def test_a_stream_that_cannot_keep_up_gets_a_resync_instead_of_what_it_lost():
     assert stream.next(timeout=0) is None  # what it held was older than what it lost
     stream.offer(change)
     assert stream.next(timeout=0) == change
+
+
+def an_equipment_command_told(app, state: str) -> int:
+    """A command to the street light SL-000042 whose change of state to ``state`` is
+    told (app.equipment.events) and committed in another transaction; its id."""
+    from sqlalchemy import text
+
+    from app.assets.service import put_asset
+    from app.equipment import events
+    from app.equipment.models import EquipmentCommand
+    from app.extensions import db
+
+    with app.app_context():
+        session = db.session
+        asset, _ = put_asset(
+            session,
+            "SL-000042",
+            {
+                "kind": "street_light",
+                "status": "in_service",
+                "location": {"lon": 5.04, "lat": 47.32},
+            },
+        )
+        command = EquipmentCommand(
+            asset_id=asset.id,
+            name="switch_on",
+            reason="Orage",
+            state=state,
+            requested_by="someone",
+            requested_role="supervisor",
+            entity_id="urn:ngsi-ld:Streetlight:dijon:SL-000042",
+            entity_type="Streetlight",
+            patch={},
+            expected={"power_state": "on"},
+            created_at=session.scalar(text("SELECT now()")),
+        )
+        session.add(command)
+        session.flush()
+        events.record(session, [command.id])
+        session.commit()
+        command_id = command.id
+        db.session.remove()
+    return command_id
+
+
+@pytest.mark.processes
+def test_an_equipment_commands_progress_reaches_the_console_of_those_who_run_it(
+    server, app, token_for
+):
+    with (
+        opened(server, token_for(Role.SUPERVISOR)) as supervisor,
+        opened(server, token_for(Role.CREW)) as crew,
+    ):
+        command_id = an_equipment_command_told(app, "confirmed")
+        name, event_id, data = supervisor.event()
+        assert (name, event_id) == ("command", f"command:{command_id}:confirmed")
+        assert data == {
+            "id": command_id,
+            "asset": "SL-000042",
+            "kind": "street_light",
+            "command": "switch_on",
+            "state": "confirmed",
+            "selection": None,
+        }
+        # Crews are not told: the next thing a crew's stream carries is a report's change.
+        report_id = make_report(app, desk="voirie", crew="voirie-nord")
+        assert crew.report()["id"] == report_id

@@ -146,6 +146,49 @@ MATRIX = {
     ),
     ("DELETE", "/v1/admin/assets/{reference}"): ({AD}, "/v1/admin/assets/SL-000001", None),
     ("POST", "/v1/admin/asset-imports"): ({AD}, "/v1/admin/asset-imports", ASSET_FILE),
+    ("GET", "/v1/assets/geojson"): ({AG, S, AD}, "/v1/assets/geojson", None),
+    # Commands: agents of the desk that runs the equipment (the matrix's agent works roads,
+    # not lighting: refused) and supervisors; a signal's command is confirmed or rejected
+    # by a second supervisor; a command is cancelled by its requester or a supervisor.
+    ("GET", "/v1/assets/{reference}/commands"): (
+        {AG, S, AD},
+        "/v1/assets/SL-000001/commands",
+        None,
+    ),
+    ("POST", "/v1/assets/{reference}/commands"): (
+        {S},
+        "/v1/assets/SL-000001/commands",
+        {"command": "switch_off", "reason": "Essai de la matrice"},
+    ),
+    ("POST", "/v1/equipment-commands/selections"): (
+        {S},
+        "/v1/equipment-commands/selections",
+        {
+            "command": "switch_on",
+            "reason": "Essai de la matrice",
+            "selection": {"references": ["SL-000001"]},
+        },
+    ),
+    ("GET", "/v1/equipment-commands/{command_id}"): (
+        {AG, S, AD},
+        "/v1/equipment-commands/{command}",
+        None,
+    ),
+    ("POST", "/v1/equipment-commands/{command_id}/confirm"): (
+        {S},
+        "/v1/equipment-commands/{command}/confirm",
+        {"note": "Vu"},
+    ),
+    ("POST", "/v1/equipment-commands/{command_id}/reject"): (
+        {S},
+        "/v1/equipment-commands/{command}/reject",
+        {},
+    ),
+    ("POST", "/v1/equipment-commands/{command_id}/cancel"): (
+        {S},
+        "/v1/equipment-commands/{command}/cancel",
+        {},
+    ),
     # Triage: the desk (agents on their desks' reports, supervisors on any) and the assigned
     # crew work tickets; admins configure. Each action is tried on a report at the agent's
     # desk, assigned to the crew, in a state the action is allowed from (TICKET_STATES).
@@ -471,6 +514,73 @@ def an_open311_key(app) -> None:
         db.session.remove()
 
 
+def connected_equipment(app) -> int:
+    """SL-000001 and TS-000001 reported by a feed, the street lights run by the lighting
+    desk, and a command to TS-000001 awaiting a second person (another supervisor asked
+    for it): its id."""
+    from sqlalchemy import text
+
+    from app.assets.service import put_asset
+    from app.equipment.models import EquipmentCommand
+    from app.extensions import db
+    from app.feeds.service import put_feed
+    from app.organisation.service import create_rule
+
+    with app.app_context():
+        session = db.session
+        feed, _ = put_feed(
+            session,
+            "equipment",
+            {
+                "kind": "streetlights",
+                "format": "ngsi-ld",
+                "source_url": "http://127.0.0.1:9/ngsi-ld/v1/entities?type=Streetlight",
+                "poll_interval_seconds": 60,
+                "freshness_limit_seconds": 600,
+                "enabled": True,
+            },
+        )
+        assets = {}
+        for reference, kind in (("SL-000001", "street_light"), ("TS-000001", "traffic_signal")):
+            asset, _ = put_asset(
+                session,
+                reference,
+                {"kind": kind, "status": "in_service", "location": {"lon": 5.0415, "lat": 47.322}},
+            )
+            assets[reference] = asset.id
+            session.execute(
+                text(
+                    "INSERT INTO asset_live_states (asset_id, feed_id, entity_id, entity_type,"
+                    " observed_at) VALUES (:asset, :feed, :entity, 'Streetlight', now())"
+                    " ON CONFLICT DO NOTHING"
+                ),
+                {"asset": asset.id, "feed": feed.id, "entity": f"urn:ngsi-ld:X:{reference}"},
+            )
+        create_rule(
+            session,
+            {"name": "Lumière", "priority": 3, "desk": "eclairage", "category": "streetlight_out"},
+        )
+        command = EquipmentCommand(
+            asset_id=assets["TS-000001"],
+            name="flashing_amber",
+            reason="Manifestation",
+            state="pending_confirmation",
+            requested_by="other-supervisor",
+            requested_role="supervisor",
+            feed_id=feed.id,
+            entity_id="urn:ngsi-ld:X:TS-000001",
+            entity_type="TrafficSignal",
+            patch={},
+            expected={"mode": "flashing_amber"},
+            created_at=session.scalar(text("SELECT now()")),
+        )
+        session.add(command)
+        session.commit()
+        command_id = command.id
+        db.session.remove()
+    return command_id
+
+
 def a_feed(app) -> None:
     """The feed "parkings", to read, poll or delete."""
     from app.extensions import db
@@ -681,6 +791,8 @@ def test_access(app, client, token_for, operation, caller):
         an_open311_key(app)
     if "/feeds/" in url:
         a_feed(app)
+    if "command" in url:
+        url = url.replace("{command}", str(connected_equipment(app)))
     if "/opendata/files/" in url:
         an_export(app)
     if "{parking}" in url:
@@ -745,6 +857,8 @@ def test_access(app, client, token_for, operation, caller):
             "photo_not_allowed",
             "staff_account_not_erasable",
             "photo_original_not_allowed",
+            "equipment_not_your_desk",
+            "command_not_yours",
         }, response.json
 
 
