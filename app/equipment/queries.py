@@ -45,16 +45,16 @@ def _offer(names) -> list[dict]:
 def options(session: Session, actor: Identity, reference: str | None = None) -> dict:
     """The commands ``actor`` may send: to the asset ``reference`` (its desks, its feed), or
     without one, to some equipment of each kind (what a selection may ask)."""
+    asset = get_asset(session, reference) if reference is not None else None
     if actor.role not in service.REQUESTERS:
         kinds: list[str] = []
-    elif reference is None:
+    elif asset is None:
         if actor.role == Role.AGENT:
             run = set(session.scalars(_KINDS_OF_DESKS, {"desks": list(actor.desks)}))
             kinds = [kind for kind in BY_KIND if kind in run]
         else:
             kinds = list(BY_KIND)
     else:
-        asset = get_asset(session, reference)
         kinds = [asset.kind] if asset.kind in BY_KIND else []
         if kinds and actor.role == Role.AGENT:
             (row,) = session.execute(service._OWNERS, {"ids": [asset.id]}).all()
@@ -64,7 +64,7 @@ def options(session: Session, actor: Identity, reference: str | None = None) -> 
         "commands": _offer(name for kind in kinds for name in BY_KIND[kind]),
         "confirms": actor.role in service.CONFIRMERS,
     }
-    if reference is not None:
+    if asset is not None:
         out["connected"] = session.get(AssetLiveState, asset.id) is not None
     return out
 

@@ -21,8 +21,9 @@ addTexts({
     "live.signal-off": "éteint",
     "live.camera-online": "en ligne",
     "live.camera-offline": "hors ligne",
-    "live.fault": "en défaut ({fault})",
+    "live.fault": "en panne ({fault})",
     "live.unknown": "état inconnu (aucun flux)",
+    "live.faulty": "en panne (registre)",
     "live.stale": "donnée périmée",
     "live.observed": "observé le {when}",
     "live.marker": "{kind} {reference} : {state}",
@@ -35,7 +36,7 @@ addTexts({
     "legend.signal-off": "Feu éteint",
     "legend.camera-online": "Caméra en ligne",
     "legend.camera-offline": "Caméra hors ligne",
-    "legend.fault": "En défaut",
+    "legend.fault": "Équipement en panne",
     "legend.unknown": "Sans flux",
     "legend.stale": "Donnée périmée (pointillés, pâle)",
   },
@@ -56,6 +57,7 @@ addTexts({
     "live.camera-offline": "offline",
     "live.fault": "faulty ({fault})",
     "live.unknown": "state unknown (no feed)",
+    "live.faulty": "faulty (register)",
     "live.stale": "stale data",
     "live.observed": "observed {when}",
     "live.marker": "{kind} {reference}: {state}",
@@ -68,7 +70,7 @@ addTexts({
     "legend.signal-off": "Signal off",
     "legend.camera-online": "Camera online",
     "legend.camera-offline": "Camera offline",
-    "legend.fault": "Faulty",
+    "legend.fault": "Faulty equipment",
     "legend.unknown": "No feed",
     "legend.stale": "Stale data (dashed, pale)",
   },
@@ -90,7 +92,8 @@ export const LEGEND = [
 // The state word of an asset as the API gives it (its `live` object, null without a feed).
 export function stateOf(asset) {
   const live = asset.live;
-  if (!live) return "unknown";
+  // No feed: the register's word (an agent may have marked it faulty).
+  if (!live) return asset.status === "faulty" ? "fault" : "unknown";
   if (asset.kind === "street_light") {
     if (live.fault) return "fault";
     if (live.power_state === "off" || live.dimming_level === 0) return "light-off";
@@ -116,6 +119,7 @@ export function stateOf(asset) {
 
 export function stateText(asset) {
   const state = stateOf(asset);
+  if (state === "fault" && !asset.live) return t("live.faulty");
   return t(`live.${state}`, { level: asset.live?.dimming_level ?? "", fault: asset.live?.fault || "" });
 }
 
@@ -132,7 +136,7 @@ export function markerTitle(asset) {
 }
 
 export function markerClass(asset, selected = false) {
-  const classes = ["asset-marker", `asset-marker--${asset.kind}`, `asset-state--${stateOf(asset)}`];
+  const classes = ["asset-marker", `asset-marker--${asset.kind}`, `asset-marker--${asset.status}`, `asset-state--${stateOf(asset)}`];
   if (asset.live?.stale) classes.push("asset-marker--stale");
   if (selected) classes.push("asset-marker--selected");
   return classes.join(" ");

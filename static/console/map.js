@@ -6,7 +6,7 @@
 
 import { api } from "../common/api.js";
 import { addTexts, formatNumber, t } from "../common/i18n.js";
-import { legendItems, markerClass, markerTitle } from "./equipment-state.js";
+import { legendItems, markerClass, markerTitle, stateOf } from "./equipment-state.js";
 
 addTexts({
   fr: {
@@ -226,7 +226,7 @@ export function createMap(
     const path = circle.getElement();
     if (path) {
       path.dataset.reference = asset.reference;
-      path.dataset.state = markerClass(asset).match(/asset-state--([\w-]+)/)[1];
+      path.dataset.state = stateOf(asset);
       path.dataset.stale = String(Boolean(asset.live?.stale));
     }
     assetMarkers.set(asset.reference, circle);

@@ -86,6 +86,9 @@ def test_the_options_follow_the_desks_that_run_the_equipment(city, session, clie
     }
     assert commands_of(As(client, signals).get(url, query_string={"asset": LIGHT})) == []
     assert commands_of(As(client, roads).get(url, query_string={"asset": LIGHT})) == []
+    # An admin reads the equipment, commands none of it.
+    seen_by_admin = As(client, admin).get(url, query_string={"asset": LIGHT}).get_json()
+    assert (seen_by_admin["commands"], seen_by_admin["connected"]) == ([], True)
     signal = As(client, signals).get(url, query_string={"asset": SIGNALS[0].reference})
     assert all(o["needs_second_person"] for o in signal.get_json()["commands"])
     # A camera takes no command; an unknown asset is 404; a bad reference 422.
