@@ -237,9 +237,7 @@ def selected_assets(session: Session, kind: str, selection: dict) -> tuple[list[
         found = {
             a.reference: a
             for a in session.execute(
-                select(Asset.id, Asset.reference, Asset.kind).where(
-                    Asset.reference.in_(references)
-                )
+                select(Asset.id, Asset.reference, Asset.kind).where(Asset.reference.in_(references))
             )
         }
         skipped = [(r, "asset_not_found") for r in references if r not in found]

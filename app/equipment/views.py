@@ -16,10 +16,10 @@ from app.equipment.models import EquipmentCommand
 from app.equipment.schemas import (
     CommandIdPathSchema,
     CommandInSchema,
+    CommandOptionsSchema,
     CommandPageSchema,
     CommandSchema,
     DecisionSchema,
-    CommandOptionsSchema,
     HistoryArgsSchema,
     OpenTicketListSchema,
     OptionsArgsSchema,

@@ -1,8 +1,6 @@
 """Commands through the outbox to the simulator's broker and back through the feeds:
 confirmed, failed, expired, superseded; outages delay; a lost record sends nothing twice."""
 
-from datetime import timedelta
-
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent

@@ -120,7 +120,9 @@ def test_a_preview_counts_the_selection_and_writes_nothing(city, session, client
     south, north = LIGHTS[0].lat - 1e-4, LIGHTS[0].lat + 1e-4
     zone = {
         "type": "Polygon",
-        "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]],
+        "coordinates": [
+            [[west, south], [east, south], [east, north], [west, north], [west, south]]
+        ],
     }
     drawn = As(client, lights).post(url, json={**body, "selection": {"polygon": zone}})
     assert drawn.get_json()["count"] == 2

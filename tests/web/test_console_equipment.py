@@ -80,7 +80,8 @@ class Town:
         self.street = street[:5]
         self.other = street[5]
         self.lights = [
-            sim.Streetlight(reference, LON + n * 3e-4, LAT) for n, reference in enumerate(street[:5])
+            sim.Streetlight(reference, LON + n * 3e-4, LAT)
+            for n, reference in enumerate(street[:5])
         ] + [sim.Streetlight(self.other, LON + 6e-4, LAT + 1.2e-3)]
         # A light whose feed has not been heard from for too long: stale.
         self.stale = working([f"SL-6{n:05d}" for n in range(40)], light_ok, 1)[0]
@@ -175,11 +176,21 @@ class Town:
             # Who runs what: street lights the lighting desk's, signals the traffic desk's.
             create_rule(
                 session,
-                {"name": "Éclairage", "priority": 1, "desk": "eclairage", "category": "streetlight_out"},
+                {
+                    "name": "Éclairage",
+                    "priority": 1,
+                    "desk": "eclairage",
+                    "category": "streetlight_out",
+                },
             )
             create_rule(
                 session,
-                {"name": "Feux", "priority": 2, "desk": "circulation", "category": "traffic_light_fault"},
+                {
+                    "name": "Feux",
+                    "priority": 2,
+                    "desk": "circulation",
+                    "category": "traffic_light_fault",
+                },
             )
             for uid, role, desks in (
                 (LIGHTER, Role.AGENT, ["eclairage"]),
@@ -265,7 +276,12 @@ def open_by_reference(browser, reference):
     field = browser.find_element(By.ID, "equipment-find")
     field.clear()
     field.send_keys(reference, Keys.ENTER)
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'#asset-pane[data-reference="{reference}"] #asset-title'))
+    wait(
+        browser,
+        lambda d: d.find_elements(
+            By.CSS_SELECTOR, f'#asset-pane[data-reference="{reference}"] #asset-title'
+        ),
+    )
 
 
 def history_states(browser) -> list[str]:
@@ -292,7 +308,7 @@ def test_a_street_of_lights_switched_off_from_the_console_changes_on_the_map(
             "command": "dim",
             "level": 40,
             "reason": "Économies d'énergie",
-            "selection": {"references": town.street + [town.other]},
+            "selection": {"references": [*town.street, town.other]},
         },
         headers={**supervisor, "Idempotency-Key": "console-dim"},
     )
@@ -390,7 +406,9 @@ def test_a_signal_command_waits_for_a_supervisor_who_confirms_it_from_the_consol
     # From the list of the equipment in view, by keyboard.
     link = wait(
         browser,
-        lambda d: d.find_elements(By.CSS_SELECTOR, f'#equipment-list [data-reference="{town.signal}"]'),
+        lambda d: d.find_elements(
+            By.CSS_SELECTOR, f'#equipment-list [data-reference="{town.signal}"]'
+        ),
     )[0]
     link.send_keys(Keys.ENTER)
     wait(browser, lambda d: d.find_elements(By.ID, "command-form"))
@@ -422,7 +440,8 @@ def test_a_signal_command_waits_for_a_supervisor_who_confirms_it_from_the_consol
     go_to_equipment(browser)
     open_by_reference(browser, town.signal)
     confirm = wait(
-        browser, lambda d: d.find_elements(By.CSS_SELECTOR, '#asset-history [data-decision="confirm"]')
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, '#asset-history [data-decision="confirm"]'),
     )[0]
     assert SIGNALLER in confirm.get_attribute("aria-label")
     confirm.click()
@@ -475,7 +494,11 @@ def test_an_agent_of_another_desk_gets_no_command_and_the_api_refuses_it(
     assert (refused.status_code, refused.get_json()["code"]) == (403, "equipment_not_your_desk")
     refused = client.post(
         "/v1/equipment-commands/selections/preview",
-        json={"command": "switch_off", "reason": "Essai", "selection": {"street": {"name": STREET}}},
+        json={
+            "command": "switch_off",
+            "reason": "Essai",
+            "selection": {"street": {"name": STREET}},
+        },
         headers=roads,
     )
     assert (refused.status_code, refused.get_json()["code"]) == (403, "equipment_not_your_desk")
