@@ -755,13 +755,16 @@ function commandChanged(detail) {
     state.tracked.states.set(detail.id, detail.state);
     showProgress();
   }
-  // A burst (a street of lights confirming) reloads the map and the open asset once.
+  // A burst (a street of lights confirming) reloads the map, and the open asset if it is
+  // concerned, once.
+  if (detail.asset === state.reference) state.panelDirty = true;
   if (state.reload) return;
   state.reload = setTimeout(() => {
     if (!state) return;
     state.reload = null;
     state.map.reloadAssets();
-    if (state.reference) openAsset(state.reference);
+    if (state.reference && state.panelDirty) openAsset(state.reference);
+    state.panelDirty = false;
   }, 300);
 }
 

@@ -291,6 +291,11 @@ def history_states(browser) -> list[str]:
     ]
 
 
+def shows(browser, css, words):
+    """Waits until the element at ``css`` says ``words`` (live events redraw the panel)."""
+    return wait(browser, lambda d: words in text_of(d, css))
+
+
 def no_serious_violations(browser):
     violations = serious(axe_violations(browser))
     assert not violations, violations
@@ -381,9 +386,9 @@ def test_a_street_of_lights_switched_off_from_the_console_changes_on_the_map(
 
     # One of them opened by its reference: its state, when observed, its history.
     open_by_reference(browser, town.street[2])
-    assert text_of(browser, "#asset-state") == "éteint"
+    shows(browser, "#asset-state", "éteint")
     assert text_of(browser, "#asset-observed")
-    assert history_states(browser) == ["confirmed", "confirmed"]
+    wait(browser, lambda d: history_states(d) == ["confirmed", "confirmed"])
     history = text_of(browser, "#asset-history")
     assert "Éteindre" in history and "Coupure pour travaux de voirie" in history
     assert "Régler l’intensité (40 %)" in history
@@ -412,7 +417,7 @@ def test_a_signal_command_waits_for_a_supervisor_who_confirms_it_from_the_consol
     )[0]
     link.send_keys(Keys.ENTER)
     wait(browser, lambda d: d.find_elements(By.ID, "command-form"))
-    assert text_of(browser, "#asset-state") == "fonctionnement normal"
+    shows(browser, "#asset-state", "fonctionnement normal")
     choice = text_of(browser, "#command-form fieldset")
     assert "Passer en orange clignotant (confirmation d’un superviseur requise)" in choice
     browser.find_element(By.ID, "command-flashing_amber").send_keys(Keys.SPACE)
@@ -424,14 +429,19 @@ def test_a_signal_command_waits_for_a_supervisor_who_confirms_it_from_the_consol
     reason.send_keys("Accident au carrefour")
     browser.find_element(By.ID, "command-send").click()
     wait(browser, lambda d: history_states(d) == ["pending_confirmation"])
-    assert "en attente de confirmation" in text_of(browser, "#asset-history")
-    assert "en attente de confirmation" in text_of(browser, "#asset-result")
+    shows(browser, "#asset-history", "en attente de confirmation")
+    shows(browser, "#asset-result", "en attente de confirmation")
     # Its requester is no supervisor: nothing to confirm, only to cancel.
-    decisions = [
-        b.get_attribute("data-decision")
-        for b in browser.find_elements(By.CSS_SELECTOR, "#asset-history [data-decision]")
-    ]
-    assert decisions == ["cancel"]
+    wait(
+        browser,
+        lambda d: (
+            [
+                b.get_attribute("data-decision")
+                for b in d.find_elements(By.CSS_SELECTOR, "#asset-history [data-decision]")
+            ]
+            == ["cancel"]
+        ),
+    )
     browser.save_screenshot(str(screenshots / "console-equipment-signal-pending.png"))
     no_serious_violations(browser)
     assert town.work()["sent"] == 0  # not sent before a second person confirms
@@ -451,15 +461,15 @@ def test_a_signal_command_waits_for_a_supervisor_who_confirms_it_from_the_consol
     town.obey("console-signals")
     wait(browser, lambda d: history_states(d) == ["confirmed"])
     wait(browser, lambda d: marker_state(d, town.signal) == "signal-flashing")
-    assert text_of(browser, "#asset-state") == "orange clignotant"
+    shows(browser, "#asset-state", "orange clignotant")
     browser.save_screenshot(str(screenshots / "console-equipment-signal-confirmed.png"))
     no_serious_violations(browser)
 
     # In English, one click away.
     browser.find_element(By.ID, "language-button").click()
     wait(browser, lambda d: "Command history" in text_of(d, "#asset-pane"))
-    assert text_of(browser, "#asset-state") == "flashing amber"
-    assert "confirmed by the equipment" in text_of(browser, "#asset-history")
+    shows(browser, "#asset-state", "flashing amber")
+    shows(browser, "#asset-history", "confirmed by the equipment")
     assert "Signal flashing amber" in text_of(browser, ".map-legend")
     assert "Selection command" in text_of(browser, "#selection")
     browser.save_screenshot(str(screenshots / "console-equipment-signal-en.png"))
