@@ -50,7 +50,9 @@ addTexts({
     "asset.confirm_label": "Confirmer la commande {command} de {by}",
     "asset.reject_label": "Refuser la commande {command} de {by}",
     "asset.cancel_label": "Annuler la commande {command}",
-    "asset.decided": "Commande {state}.",
+    "asset.done_confirm": "Vous avez confirmé la commande : {state}.",
+    "asset.done_reject": "Vous avez refusé la commande.",
+    "asset.done_cancel": "Vous avez annulé la commande.",
     "asset.tickets": "Tickets ouverts",
     "asset.tickets_none": "Aucun ticket ouvert sur cet équipement.",
     "asset.not_found": "Aucun équipement n’a la référence {reference}.",
@@ -127,7 +129,9 @@ addTexts({
     "asset.confirm_label": "Confirm the command {command} by {by}",
     "asset.reject_label": "Reject the command {command} by {by}",
     "asset.cancel_label": "Cancel the command {command}",
-    "asset.decided": "Command {state}.",
+    "asset.done_confirm": "You confirmed the command: {state}.",
+    "asset.done_reject": "You rejected the command.",
+    "asset.done_cancel": "You cancelled the command.",
     "asset.tickets": "Open tickets",
     "asset.tickets_none": "No open ticket on this equipment.",
     "asset.not_found": "No equipment has the reference {reference}.",
@@ -487,7 +491,7 @@ function decisionButton(command, decision, name) {
         clear(result);
         try {
           const answer = await state.ctx.api(`/v1/equipment-commands/${command.id}/${decision}`, { method: "POST", body: {} });
-          const text = t("asset.decided", { state: t(`cstate.${answer.body.state}`) });
+          const text = t(`asset.done_${decision}`, { state: t(`cstate.${answer.body.state}`) });
           state.ctx.announce(text);
           state.notice = { reference: command.asset, text };
           await openAsset(command.asset);

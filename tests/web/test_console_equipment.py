@@ -456,6 +456,7 @@ def test_a_signal_command_waits_for_a_supervisor_who_confirms_it_from_the_consol
     assert SIGNALLER in confirm.get_attribute("aria-label")
     confirm.click()
     wait(browser, lambda d: history_states(d) == ["queued"])
+    shows(browser, "#asset-result", "Vous avez confirmé la commande : en file d’envoi.")
     assert town.work()["sent"] == 1
     wait(browser, lambda d: history_states(d) == ["sent"])
     town.obey("console-signals")
