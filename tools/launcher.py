@@ -710,7 +710,10 @@ def register_demo_feeds(url: str, env: dict) -> None:
 def simulator_banner(url: str | None) -> str:
     if url is None:
         return "off (SIGNALE_SIMULATOR=off)"
-    return f"{url}/ (NGSI-LD, GBFS and GTFS-Realtime; feeds demo-*, polled every 20-60 s)"
+    return (
+        f"{url}/ (NGSI-LD, GBFS and GTFS-Realtime; feeds demo-*, polled every 20-60 s; its "
+        "street lights and traffic signals obey commands: POST /v1/assets/{reference}/commands)"
+    )
 
 
 def wait_ready(url: str, children: list[subprocess.Popen], timeout: float = 60) -> bool:

@@ -195,3 +195,27 @@ def test_a_traffic_signal_goes_flashing_once_a_second_supervisor_confirms(
         assert done.after is None
     else:
         assert done.after["mode"] == "flashing_amber"
+
+
+def test_a_signal_command_nobody_confirms_in_time_expires_unsent(city, session, client, staff):
+    city.poll(session)
+    agent = staff("traffic-agent", Role.AGENT, ["circulation"])
+    body = ask(
+        client, agent, SIGNALS[0].reference, {"command": "normal", "reason": "Fin"}
+    ).get_json()
+    assert dispatch.expire(session, now=city.at(minutes=14)) == 0
+    assert dispatch.expire(session, now=city.at(minutes=2)) == 1  # 15 minutes to decide
+    expired = command(session, body["id"])
+    assert (expired.state, expired.last_error) == ("expired", "not_confirmed_in_time")
+    assert send(session, city, seconds=0)["sent"] == 0 and city.equipment.patches == []
+
+
+def test_the_worker_job_sends_what_is_queued(app, city, session, client, staff):
+    from worker import jobs
+
+    city.poll(session)
+    supervisor = staff("sup", Role.SUPERVISOR)
+    body = ask(client, supervisor, LIGHT, {"command": "switch_on", "reason": "Nuit"}).get_json()
+    assert jobs.dispatch_equipment_commands()["sent"] == 1
+    assert command(session, body["id"]).state == "sent"
+    assert jobs.sweep_equipment_commands() is False  # nothing due any more

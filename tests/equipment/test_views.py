@@ -311,3 +311,40 @@ def test_a_bad_selection_is_refused_and_commands_nothing(
     response = call(client, "POST", "/v1/equipment-commands/selections", supervisor, body, "k")
     assert (response.status_code, response.get_json()["code"]) == (422, code), response.get_json()
     assert session.scalar(select(func.count()).select_from(EquipmentCommand)) == 0
+
+
+def test_a_selection_by_street_takes_the_lights_along_its_addresses(city, session, client, staff):
+    from tests.addresses.conftest import add_addresses
+
+    city.poll(session)
+    along = LIGHTS[1:3]
+    add_addresses(
+        session,
+        [
+            (
+                f"21231_0777_{n:05d}",
+                n,
+                "",
+                "Rue de la Nuit",
+                "21000",
+                "21231",
+                "Dijon",
+                light.lon,
+                47.3201,
+            )
+            for n, light in enumerate(along, start=1)
+        ],
+    )
+    supervisor = staff("sup", Role.SUPERVISOR)
+    body = {
+        "command": "dim",
+        "level": 30,
+        "reason": "Économies",
+        "selection": {"street": {"name": "rue de la nuit", "commune_insee": "21231"}},
+    }
+    made = call(client, "POST", "/v1/equipment-commands/selections", supervisor, body, "s")
+    assert made.status_code == 201, made.get_json()
+    assert sorted(c["asset"] for c in made.get_json()["commands"]) == [
+        light.reference for light in along
+    ]
+    assert {c["level"] for c in made.get_json()["commands"]} == {30}

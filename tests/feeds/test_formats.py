@@ -7,7 +7,15 @@ from app.errors import Unprocessable
 from app.feeds import adapters, formats, service
 from app.feeds.models import Feed
 
-EVERY_KIND = ("parking", "bikes", "traffic", "streetlights", "vehicles")
+EVERY_KIND = (
+    "parking",
+    "bikes",
+    "traffic",
+    "streetlights",
+    "traffic_signals",
+    "cameras",
+    "vehicles",
+)
 
 
 def test_the_kinds_are_those_the_formats_carry_in_the_order_of_the_database_check():
@@ -16,6 +24,8 @@ def test_the_kinds_are_those_the_formats_carry_in_the_order_of_the_database_chec
     assert formats.KINDS == EVERY_KIND
     assert formats.KIND_ENTITY_TYPES["bikes"] == ("BikeHireDockingStation",)
     assert formats.KIND_ENTITY_TYPES["vehicles"] == ("TransitVehicle",)
+    assert formats.KIND_ENTITY_TYPES["traffic_signals"] == ("TrafficSignal",)
+    assert formats.KIND_ENTITY_TYPES["cameras"] == ("Device",)
 
 
 def test_the_database_checks_list_every_registered_format_and_kind():
