@@ -140,3 +140,71 @@ class CommandIdPathSchema(ma.Schema):
 
 class HistoryArgsSchema(PageArgsSchema):
     pass
+
+
+# --- what the console asks before offering a command (app/equipment/queries.py) -------------
+
+
+class OptionsArgsSchema(ma.Schema):
+    asset = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Regexp(REFERENCE_PATTERN),
+        metadata={"description": "An asset's reference: the commands for it (else per kind)"},
+    )
+
+
+class CommandOptionSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    command = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, metadata={"description": "The kind of asset"})
+    takes_level = ma.fields.Boolean(required=True)
+    needs_second_person = ma.fields.Boolean(required=True)
+
+
+class CommandOptionsSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    commands = ma.fields.List(ma.fields.Nested(CommandOptionSchema), required=True)
+    confirms = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "The caller may confirm or reject others' two-person commands"},
+    )
+    connected = ma.fields.Boolean(
+        metadata={"description": "With `asset`: a feed reports it, so a command can reach it"}
+    )
+
+
+class SelectionPreviewSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    command = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    count = ma.fields.Integer(
+        required=True, metadata={"description": "How many commands sending it would make"}
+    )
+    references = ma.fields.List(ma.fields.String(), required=True)
+    skipped = ma.fields.List(ma.fields.Nested(SkippedSchema), required=True)
+    needs_second_person = ma.fields.Boolean(required=True)
+
+
+class OpenTicketSchema(ma.Schema):
+    class Meta:
+        ordered = True
+
+    id = ma.fields.Integer(required=True)
+    reference = ma.fields.String(required=True, allow_none=True)
+    status = ma.fields.String(required=True)
+    category = ma.fields.String(required=True)
+    category_name_fr = ma.fields.String(required=True)
+    category_name_en = ma.fields.String(required=True)
+    desk = ma.fields.String(required=True, allow_none=True)
+    created_at = ma.fields.DateTime(required=True)
+    due_at = ma.fields.DateTime(required=True, allow_none=True)
+
+
+class OpenTicketListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(OpenTicketSchema), required=True)

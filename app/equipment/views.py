@@ -10,18 +10,22 @@ from flask.views import MethodView
 from app.assets.models import REFERENCE_PATTERN
 from app.assets.schemas import AssetReferencePathSchema
 from app.auth.identity import current_identity, roles_required
-from app.equipment import service
+from app.equipment import queries, service
 from app.equipment.commands import COMMANDS, described
 from app.equipment.models import EquipmentCommand
 from app.equipment.schemas import (
     CommandIdPathSchema,
     CommandInSchema,
+    CommandOptionsSchema,
     CommandPageSchema,
     CommandSchema,
     DecisionSchema,
     HistoryArgsSchema,
+    OpenTicketListSchema,
+    OptionsArgsSchema,
     SelectionInSchema,
     SelectionOutSchema,
+    SelectionPreviewSchema,
 )
 from app.errors import PROBLEM_DOC
 from app.extensions import Blueprint, db
@@ -261,3 +265,67 @@ _decision_view(
     service.REQUESTERS,
     service.cancel,
 )
+
+
+# --- what the console asks before offering a command (app/equipment/queries.py) -------------
+
+
+@blp.route("/equipment-commands/options")
+class CommandOptions(MethodView):
+    @roles_required(blp, *service.READERS)
+    @blp.arguments(OptionsArgsSchema, location="query")
+    @blp.response(200, CommandOptionsSchema)
+    @blp.alt_response(404, description="No asset with this reference", **PROBLEM_DOC)
+    @blp.alt_response(422, description="Invalid reference", **PROBLEM_DOC)
+    def get(self, args):
+        """The commands the caller may send: to one asset (`asset`), or per kind of
+        equipment (what a selection may ask); and whether the caller confirms others'
+        two-person commands. The console offers these and no others."""
+        return queries.options(db.session, current_identity(), args["asset"])
+
+
+@blp.route("/equipment-commands/selections/preview")
+class SelectionPreview(MethodView):
+    @roles_required(blp, *service.REQUESTERS)
+    @blp.arguments(SelectionInSchema)
+    @blp.response(200, SelectionPreviewSchema)
+    @blp.alt_response(
+        403, description="An agent whose desk does not run all of them", **PROBLEM_DOC
+    )
+    @blp.alt_response(
+        422,
+        description="Invalid; empty or too large a selection; unknown street; bad polygon",
+        **PROBLEM_DOC,
+    )
+    def post(self, data):
+        """What POST /v1/equipment-commands/selections would do with this body, without
+        doing it: the count and the assets it would reach, and those skipped (the console
+        asks for confirmation with the count). Nothing is written."""
+        return queries.preview(db.session, current_identity(), data, current_app.config)
+
+
+@blp.route("/assets/<string:reference>/tickets", parameters=REFERENCE_PARAMETER)
+class AssetTickets(MethodView):
+    @roles_required(blp, *service.READERS)
+    @blp.arguments(AssetReferencePathSchema, location="path", as_kwargs=True)
+    @blp.response(200, OpenTicketListSchema)
+    @blp.alt_response(404, description="No asset with this reference", **PROBLEM_DOC)
+    def get(self, reference):
+        """The open tickets on the asset (not resolved, closed, rejected or duplicate),
+        newest first, at most 50"""
+        return {
+            "items": [
+                {
+                    "id": report.id,
+                    "reference": report.reference,
+                    "status": report.status,
+                    "category": report.category.code,
+                    "category_name_fr": report.category.name_fr,
+                    "category_name_en": report.category.name_en,
+                    "desk": report.desk.code if report.desk else None,
+                    "created_at": report.created_at,
+                    "due_at": report.due_at,
+                }
+                for report in queries.open_tickets(db.session, reference)
+            ]
+        }

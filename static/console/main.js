@@ -1,6 +1,6 @@
 // The control-room console: sign-in, the header (navigation by role, language, live state),
-// the router (#/queue/<desk>[/<report id>], #/supervision, #/admin/users, #/admin/rules,
-// #/privacy/<section>) and the keyboard shortcuts' help. The privacy officer (the CNIL
+// the router (#/queue/<desk>[/<report id>], #/supervision, #/equipment[/<reference>],
+// #/admin/users, #/admin/rules, #/privacy/<section>) and the keyboard shortcuts' help. The privacy officer (the CNIL
 // correspondent) works no report: no desks, no live stream, the personal-data screens only. Each screen is a module exporting render(root, ctx).
 
 import { api } from "../common/api.js";
@@ -19,6 +19,7 @@ addTexts({
     "nav.label": "Navigation principale",
     "nav.queue": "File {desk}",
     "nav.supervision": "Supervision",
+    "nav.equipment": "Équipements",
     "nav.users": "Comptes",
     "nav.rules": "Règles d’aiguillage",
     "nav.privacy": "Données personnelles",
@@ -61,6 +62,7 @@ addTexts({
     "nav.label": "Main navigation",
     "nav.queue": "{desk} queue",
     "nav.supervision": "Supervision",
+    "nav.equipment": "Equipment",
     "nav.users": "Staff accounts",
     "nav.rules": "Routing rules",
     "nav.privacy": "Personal data",
@@ -117,6 +119,7 @@ const WORKS_REPORTS = ["agent", "supervisor", "admin"];
 const ROUTES = {
   queue: () => import("./queue.js"),
   supervision: () => import("./supervision.js"),
+  equipment: () => import("./equipment.js"),
   "admin/users": () => import("./admin-users.js"),
   "admin/rules": () => import("./admin-rules.js"),
   privacy: () => import("./privacy.js"),
@@ -191,6 +194,7 @@ function renderHeader() {
     h("a", { href: hash, class: "console-nav__link", "aria-current": current.startsWith(hash) ? "page" : null }, text);
   const items = visibleDesks().map((code) => h("li", {}, link(`#/queue/${code}`, t("nav.queue", { desk: deskName(code) }))));
   if (me.role === "supervisor" || me.role === "admin") items.push(h("li", {}, link("#/supervision", t("nav.supervision"))));
+  if (WORKS_REPORTS.includes(me.role)) items.push(h("li", {}, link("#/equipment", t("nav.equipment"))));
   if (me.role === "admin") {
     items.push(h("li", {}, link("#/admin/users", t("nav.users"))));
     items.push(h("li", {}, link("#/admin/rules", t("nav.rules"))));
@@ -375,6 +379,7 @@ async function enter() {
 function parse(hash) {
   const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "queue") return { name: "queue", params: { desk: parts[1], reportId: parts[2] ? Number(parts[2]) : null } };
+  if (parts[0] === "equipment") return { name: "equipment", params: { reference: parts[1] || null } };
   if (parts[0] === "admin") return { name: `admin/${parts[1]}`, params: {} };
   if (parts[0] === "privacy") return { name: "privacy", params: { section: parts[1] || "register" } };
   return { name: parts[0] || "", params: {} };

@@ -1,9 +1,12 @@
 // The console's map (Leaflet, served by Signale): without a tile server the communes, the
 // desk's reports, the equipment and the mobility layers are drawn as vector layers, so the
-// map works with no internet; MAP_TILE_URL adds the city's base map under them.
+// map works with no internet; MAP_TILE_URL adds the city's base map under them. The
+// equipment layer shows each asset's live state (equipment-state.js), reloaded on demand
+// (a command's event) and every minute.
 
 import { api } from "../common/api.js";
 import { addTexts, formatNumber, t } from "../common/i18n.js";
+import { legendItems, markerClass, markerTitle, stateOf } from "./equipment-state.js";
 
 addTexts({
   fr: {
@@ -23,8 +26,6 @@ addTexts({
     "map.legend.new": "Nouveau ou rouvert",
     "map.legend.acknowledged": "Pris en compte",
     "map.legend.work": "Affecté ou en cours",
-    "map.legend.faulty": "Équipement en panne",
-    "map.legend.asset": "Équipement",
     "asset.in_service": "en service",
     "asset.faulty": "en panne",
     "asset.out_of_service": "hors service",
@@ -47,8 +48,6 @@ addTexts({
     "map.legend.new": "New or reopened",
     "map.legend.acknowledged": "Acknowledged",
     "map.legend.work": "Assigned or in progress",
-    "map.legend.faulty": "Faulty equipment",
-    "map.legend.asset": "Equipment",
     "asset.in_service": "in service",
     "asset.faulty": "faulty",
     "asset.out_of_service": "out of service",
@@ -63,10 +62,15 @@ function statusClass(status) {
   return `report-marker report-marker--${status}`;
 }
 
-export function createMap(element, { tileUrl = null, onSelect = () => {} } = {}) {
+const ASSET_RELOAD_MS = 60000;
+
+export function createMap(
+  element,
+  { tileUrl = null, onSelect = () => {}, onAsset = null, onAssets = () => {}, legend: legendSections = ["reports", "equipment"], center = DIJON, zoom = 13, assetZoom = 14 } = {},
+) {
   element.setAttribute("role", "region");
   element.setAttribute("aria-label", t("map.label"));
-  const map = L.map(element, { zoomControl: false, attributionControl: Boolean(tileUrl), preferCanvas: false }).setView(DIJON, 13);
+  const map = L.map(element, { zoomControl: false, attributionControl: Boolean(tileUrl), preferCanvas: false }).setView(center, zoom);
   L.control.zoom({ zoomInTitle: t("map.zoom_in"), zoomOutTitle: t("map.zoom_out") }).addTo(map);
   if (tileUrl) L.tileLayer(tileUrl, { maxZoom: 20 }).addTo(map);
 
@@ -92,28 +96,41 @@ export function createMap(element, { tileUrl = null, onSelect = () => {} } = {})
     const title = document.createElement("p");
     title.className = "map-legend__title";
     title.textContent = t("map.legend");
-    const list = document.createElement("ul");
-    for (const [className, key] of [
-      ["new", "map.legend.new"],
-      ["acknowledged", "map.legend.acknowledged"],
-      ["work", "map.legend.work"],
-      ["nearby", "map.nearby"],
-      ["faulty", "map.legend.faulty"],
-      ["asset", "map.legend.asset"],
-    ]) {
-      const item = document.createElement("li");
-      const swatch = document.createElement("span");
-      swatch.className = `map-legend__swatch map-legend__swatch--${className}`;
-      swatch.setAttribute("aria-hidden", "true");
-      item.append(swatch, document.createTextNode(t(key)));
-      list.append(item);
+    box.append(title);
+    if (legendSections.includes("reports")) {
+      const list = document.createElement("ul");
+      for (const [className, key] of [
+        ["new", "map.legend.new"],
+        ["acknowledged", "map.legend.acknowledged"],
+        ["work", "map.legend.work"],
+        ["nearby", "map.nearby"],
+      ]) {
+        const item = document.createElement("li");
+        const swatch = document.createElement("span");
+        swatch.className = `map-legend__swatch map-legend__swatch--${className}`;
+        swatch.setAttribute("aria-hidden", "true");
+        item.append(swatch, document.createTextNode(t(key)));
+        list.append(item);
+      }
+      box.append(list);
     }
-    box.append(title, list);
+    if (legendSections.includes("equipment")) {
+      const heading = document.createElement("p");
+      heading.className = "map-legend__title";
+      heading.textContent = t("legend.equipment");
+      const list = document.createElement("ul");
+      list.className = "map-legend__equipment";
+      list.append(...legendItems(document));
+      box.append(heading, list);
+    }
     return box;
   };
   legend.addTo(map);
 
   const markers = new Map();
+  const assetMarkers = new Map(); // reference -> circle marker
+  let assetItems = [];
+  let selectedAsset = null;
   let picking = null;
 
   function marker(id, latlng, className, title) {
@@ -138,27 +155,7 @@ export function createMap(element, { tileUrl = null, onSelect = () => {} } = {})
   async function loadAround() {
     const bounds = map.getBounds();
     const bbox = [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()].map((v) => v.toFixed(5)).join(",");
-    if (map.hasLayer(assets)) {
-      assets.clearLayers();
-      if (map.getZoom() >= 14) {
-        try {
-          const page = (await api("/v1/assets", { query: { bbox, limit: 200 } })).body;
-          for (const asset of page.items) {
-            if (!asset.location) continue;
-            const title = t("map.asset", { name: asset.name || asset.kind, reference: asset.reference, status: t(`asset.${asset.status}`) });
-            L.circleMarker([asset.location.lat, asset.location.lon], {
-              radius: asset.status === "faulty" ? 6 : 3,
-              className: `asset-marker asset-marker--${asset.kind} asset-marker--${asset.status}`,
-              weight: 1,
-            })
-              .bindTooltip(title)
-              .addTo(assets);
-          }
-        } catch (_) {
-          /* the layer stays empty: the queue does not depend on it */
-        }
-      }
-    }
+    if (map.hasLayer(assets)) await loadAssets(bbox);
     if (map.hasLayer(traffic)) {
       traffic.clearLayers();
       try {
@@ -184,9 +181,63 @@ export function createMap(element, { tileUrl = null, onSelect = () => {} } = {})
       }
     }
   }
-  map.on("moveend overlayadd", loadAround);
+  function bboxOf() {
+    const bounds = map.getBounds();
+    return [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()].map((v) => v.toFixed(5)).join(",");
+  }
+
+  // The equipment in view with its live state (GeoJSON), drawn by state; the last answer
+  // wins when moves overlap.
+  let assetLoad = 0;
+  async function loadAssets(bbox = bboxOf()) {
+    const mine = ++assetLoad;
+    if (map.getZoom() < assetZoom) {
+      assets.clearLayers();
+      assetMarkers.clear();
+      assetItems = [];
+      onAssets(assetItems);
+      return;
+    }
+    let collection;
+    try {
+      collection = (await api("/v1/assets/geojson", { query: { bbox, limit: 200 } })).body;
+    } catch (_) {
+      return; /* the layer stays as it was: the queue does not depend on it */
+    }
+    if (mine !== assetLoad) return;
+    assets.clearLayers();
+    assetMarkers.clear();
+    assetItems = collection.features.map((feature) => ({ ...feature.properties, point: feature.geometry.coordinates }));
+    for (const asset of assetItems) drawAsset(asset);
+    element.dataset.assetsLoaded = String(assetLoad);
+    onAssets(assetItems);
+  }
+
+  function drawAsset(asset) {
+    const [lon, lat] = asset.point;
+    const circle = L.circleMarker([lat, lon], {
+      radius: asset.reference === selectedAsset ? 9 : 6,
+      className: markerClass(asset, asset.reference === selectedAsset),
+      weight: 2,
+    })
+      .bindTooltip(markerTitle(asset))
+      .addTo(assets);
+    if (onAsset) circle.on("click", () => onAsset(asset.reference));
+    const path = circle.getElement();
+    if (path) {
+      path.dataset.reference = asset.reference;
+      path.dataset.state = stateOf(asset);
+      path.dataset.stale = String(Boolean(asset.live?.stale));
+    }
+    assetMarkers.set(asset.reference, circle);
+  }
+
+  map.on("moveend overlayadd", () => loadAround());
   loadCommunes().catch(() => {});
   loadAround();
+  const assetTimer = window.setInterval(() => {
+    if (map.hasLayer(assets)) loadAssets();
+  }, ASSET_RELOAD_MS);
 
   return {
     map,
@@ -233,7 +284,25 @@ export function createMap(element, { tileUrl = null, onSelect = () => {} } = {})
     invalidate() {
       map.invalidateSize();
     },
+    // The equipment layer: reloaded now (a command settled), its items, one selected.
+    reloadAssets() {
+      return map.hasLayer(assets) ? loadAssets() : Promise.resolve();
+    },
+    get assets() {
+      return assetItems;
+    },
+    selectAsset(reference) {
+      selectedAsset = reference;
+      for (const asset of assetItems) {
+        const circle = assetMarkers.get(asset.reference);
+        if (!circle) continue;
+        circle.remove();
+        assetMarkers.delete(asset.reference);
+        drawAsset(asset);
+      }
+    },
     destroy() {
+      window.clearInterval(assetTimer);
       map.remove();
     },
   };

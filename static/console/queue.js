@@ -119,7 +119,9 @@ export async function render(root, ctx) {
   );
   root.append(layout);
   Object.assign(state, { list, counts, more, problem, ticketPane, layout, search, bulk });
-  state.map = createMap(mapElement, { tileUrl: ctx.config.tile_url, onSelect: (id) => ctx.navigate(`#/queue/${desk}/${id}`) });
+  state.map = createMap(mapElement, { tileUrl: ctx.config.tile_url, onSelect: (id) => ctx.navigate(`#/queue/${desk}/${id}`),
+    onAsset: (reference) => ctx.navigate(`#/equipment/${encodeURIComponent(reference)}`),
+  });
   state.ticket = new Ticket(ticketPane, ctx, {
     map: state.map,
     onChanged: () => loadPage(false),

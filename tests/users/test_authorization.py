@@ -189,6 +189,27 @@ MATRIX = {
         "/v1/equipment-commands/{command}/cancel",
         {},
     ),
+    # What the console asks before offering a command: the options and an asset's open
+    # tickets are the command readers'; a selection's count is refused as its sending is.
+    ("GET", "/v1/equipment-commands/options"): (
+        {AG, S, AD},
+        "/v1/equipment-commands/options?asset=SL-000001",
+        None,
+    ),
+    ("POST", "/v1/equipment-commands/selections/preview"): (
+        {S},
+        "/v1/equipment-commands/selections/preview",
+        {
+            "command": "switch_on",
+            "reason": "Essai de la matrice",
+            "selection": {"references": ["SL-000001"]},
+        },
+    ),
+    ("GET", "/v1/assets/{reference}/tickets"): (
+        {AG, S, AD},
+        "/v1/assets/SL-000001/tickets",
+        None,
+    ),
     # Triage: the desk (agents on their desks' reports, supervisors on any) and the assigned
     # crew work tickets; admins configure. Each action is tried on a report at the agent's
     # desk, assigned to the crew, in a state the action is allowed from (TICKET_STATES).
