@@ -72,6 +72,7 @@ def options(session: Session, actor: Identity, reference: str | None = None) -> 
 def preview(session: Session, actor: Identity, data: dict, config) -> dict:
     """What POST /v1/equipment-commands/selections would do with ``data``, without doing
     it: how many commands, to which assets, which are skipped (same refusals: 403, 422)."""
+    service.check_arguments(data)
     command = service.command_of(data["command"])
     ids, skipped = service.selected_assets(
         session, command.asset_kind, {**data["selection"], "command": command.name}

@@ -13,7 +13,9 @@ REASON = ma.fields.String(
 
 class CommandPolygonSchema(ma.Schema):
     type = ma.fields.String(required=True, validate=ma.validate.OneOf(("Polygon", "MultiPolygon")))
-    coordinates = ma.fields.List(ma.fields.Raw(), required=True)
+    # Any JSON inside (null included): what is not a polygon's rings is the service's
+    # invalid_polygon, with the reason.
+    coordinates = ma.fields.List(ma.fields.Raw(allow_none=True), required=True)
 
 
 class CommandStreetSchema(ma.Schema):
@@ -38,8 +40,10 @@ class CommandSelectionSchema(ma.Schema):
         validate=ma.validate.Length(min=1, max=5000),
         load_default=None,
     )
-    polygon = ma.fields.Nested(CommandPolygonSchema, load_default=None)
-    street = ma.fields.Nested(CommandStreetSchema, load_default=None)
+    # Absent when not the way chosen, never null: a nullable nested object is documented as
+    # "any object or null", which would let a schema-valid {} through to a refusal.
+    polygon = ma.fields.Nested(CommandPolygonSchema)
+    street = ma.fields.Nested(CommandStreetSchema)
 
 
 class CommandInSchema(ma.Schema):

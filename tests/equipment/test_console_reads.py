@@ -143,6 +143,16 @@ def test_a_preview_counts_the_selection_and_writes_nothing(city, session, client
     assert no_reason.status_code == 422
     admin = As(client, staff("admin", Role.ADMIN)).post(url, json=body)
     assert (admin.status_code, admin.get_json()["code"]) == (403, "forbidden_role")
+    # A selection made no way, or two ways; a level for what takes none; rings of nulls.
+    for selection, code in (
+        ({}, "selection_one_way"),
+        ({"street": {"name": STREET}, "polygon": zone}, "selection_one_way"),
+        ({"polygon": {"type": "Polygon", "coordinates": [None]}}, "invalid_polygon"),
+    ):
+        answer = As(client, lights).post(url, json={**body, "selection": selection})
+        assert (answer.status_code, answer.get_json()["code"]) == (422, code), selection
+    dimless = As(client, lights).post(url, json={**body, "level": 0})
+    assert (dimless.status_code, dimless.get_json()["code"]) == (422, "command_level_invalid")
 
 
 def test_an_asset_s_open_tickets_leave_the_closed_ones_out(app, city, session, client, staff):

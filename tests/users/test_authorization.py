@@ -23,6 +23,9 @@ EVERYONE = {R, C, AG, S, AD, PO}
 # The staff who work reports: not the privacy officer, who reads no report's details.
 STAFF = {C, AG, S, AD}
 PUBLIC = None  # no token needed
+# No token opens it, whatever its role: only the secret the broker was given with its
+# subscription (tests/feeds/test_subscriptions.py).
+BROKER_SECRET = "broker secret"
 PHOTO = "multipart photo"
 ASSET_FILE = "multipart asset file"
 ASSETS_CSV = b"reference,kind,lon,lat\nSL-000003,street_light,5.0415,47.322\n"
@@ -310,6 +313,17 @@ MATRIX = {
     ("DELETE", "/v1/admin/open311-keys/{key_id}"): ({AD}, "/v1/admin/open311-keys/1", None),
     # City sensor feeds: admins manage them; residents and staff read mobility data.
     ("GET", "/v1/admin/feeds"): ({AD}, "/v1/admin/feeds", None),
+    ("POST", "/v1/feeds/{name}/notifications"): (
+        BROKER_SECRET,
+        "/v1/feeds/parkings/notifications",
+        {
+            "id": "urn:ngsi-ld:Notification:matrix",
+            "type": "Notification",
+            "subscriptionId": "urn:ngsi-ld:Subscription:matrix",
+            "notifiedAt": "2026-01-01T00:00:00Z",
+            "data": [],
+        },
+    ),
     ("GET", "/v1/admin/feeds/{name}"): ({AD}, "/v1/admin/feeds/parkings", None),
     ("PUT", "/v1/admin/feeds/{name}"): (
         {AD},
@@ -855,7 +869,10 @@ def test_access(app, client, token_for, operation, caller):
     else:
         response = client.open(url, method=method, json=body, headers=headers)
     role = Role.RESIDENT.value if caller == "anonymous resident" else caller
-    if allowed is PUBLIC:
+    if allowed is BROKER_SECRET:
+        assert response.status_code == 401, response.get_data(as_text=True)
+        assert response.get_json()["code"] == "notification_unauthorized"
+    elif allowed is PUBLIC:
         assert response.status_code < 400, response.get_data(as_text=True)
     elif role not in {r.value for r in Role}:
         assert response.status_code == 401
