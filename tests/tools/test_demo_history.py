@@ -6,6 +6,7 @@ accounts with the right roles; on the real database, at an injected ``now``, sma
 import io
 from datetime import timedelta
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import g
@@ -52,6 +53,18 @@ def organised(session):
     session.commit()
     staff.seed_staff(session)
     return session
+
+
+@pytest.fixture
+def now(now):
+    """The latest noon in Dijon before the database's clock: what a history draws (crews at
+    work or not, the states reached by a given age) follows the hour it is generated at, so
+    the seeded history is the same whatever the hour the test runs."""
+    local = now.astimezone(ZoneInfo("Europe/Paris"))
+    noon = local.replace(hour=12, minute=0, second=0, microsecond=0)
+    # Back in UTC: arithmetic on a Paris time is wall-clock arithmetic (an hour off across
+    # a change of summer time).
+    return (noon if noon <= local else noon - timedelta(days=1)).astimezone(now.tzinfo)
 
 
 @pytest.fixture
