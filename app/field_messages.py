@@ -21,6 +21,20 @@ from app import i18n
 
 # English template -> French template. The library's first, then ours by domain.
 FRENCH: dict[str, str] = {
+    # Equipment commands and broker feeds (app/equipment, app/feeds).
+    "not a command for a {kind}": "ce n’est pas une commande pour un équipement {kind}",
+    "unknown street": "voie inconnue",
+    "exactly one of references, polygon, street": (
+        "une seule façon de choisir : references, polygon ou street"
+    ),
+    "{reference}: a {kind}": "{reference} : un équipement {kind}",
+    "needed (0-100)": "obligatoire (0 à 100)",
+    "not taken": "non accepté pour cette commande",
+    "only an ngsi-ld (broker) feed can subscribe": (
+        "seul un flux ngsi-ld (courtier de contexte) peut s’abonner"
+    ),
+    "later than the server's time": "postérieur à l’heure du serveur",
+    "{entity}: {reason}": "{entity} : {reason}",
     # --- marshmallow: fields and schemas -----------------------------------------------------
     "Missing data for required field.": "Champ obligatoire manquant.",
     "Field may not be null.": "Ce champ ne peut pas être null.",

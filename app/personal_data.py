@@ -299,6 +299,12 @@ KEPT: dict[str, Texts] = {
 # What each table holding personal data is, for the register's reader (a table gets one
 # here when it gets its first marked column: tests/privacy/test_register.py).
 TABLES: dict[str, Texts] = {
+    "equipment_commands": {
+        "fr": "Commandes envoyées aux équipements de la ville (éclairage, feux), avec l’agent "
+        "qui les a demandées et le superviseur qui les a confirmées",
+        "en": "Commands sent to the city's equipment (lighting, signals), with the agent who "
+        "asked and the supervisor who confirmed",
+    },
     "area_subscriptions": {
         "fr": "Secteurs que des habitants suivent pour être prévenus des nouveaux signalements",
         "en": "Areas residents watch to hear of new reports",

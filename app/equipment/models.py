@@ -107,12 +107,17 @@ class EquipmentCommand(db.Model):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     # What the broker and the equipment know the command by (commandStatus echoes it).
     uid: Mapped[str] = mapped_column(
-        Uuid(as_uuid=False), server_default=text("gen_random_uuid()"), unique=True
+        Uuid(as_uuid=False),
+        server_default=text("gen_random_uuid()"),
+        unique=True,
+        info=not_personal("a command's own random identifier, never a person's"),
     )
     asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
     # Commands accepted together (a selection) share it.
     selection_id: Mapped[str | None] = mapped_column(Uuid(as_uuid=False), index=True)
-    name: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(
+        String(20), info=not_personal("the command's name (switch_off, dim...), not a person's")
+    )
     level: Mapped[int | None] = mapped_column(SmallInteger)
     reason: Mapped[str] = mapped_column(Text, info=STAFF_REASON)
     state: Mapped[str] = mapped_column(String(24))

@@ -40,6 +40,10 @@ from app.users.models import Role
 
 # (table, column) holding uids that the export does not carry, and why.
 NOT_EXPORTED = {
+    ("equipment_commands", "requested_by"): "staff work: a command to the city's equipment "
+    "names the member of staff who asked for it (the audit trail's duty)",
+    ("equipment_commands", "decided_by"): "staff work: the supervisor who confirmed or refused "
+    "a command to the city's equipment (the audit trail's duty)",
     ("idempotency_keys", "owner"): "technical: the replay of a request's answer, kept 24 hours "
     "(deleted by the erasure)",
     ("audit_events", "actor_uid"): "staff accesses name a member of staff (the reads of the "

@@ -68,7 +68,9 @@ def test_an_agent_signs_in_sees_only_their_desks_opens_acknowledges_and_assigns_
     sign_in(browser, console_url, agent)
     wait(browser, lambda d: ours in queue_ids(d))
     nav = [link.text for link in browser.find_elements(By.CSS_SELECTOR, ".console-nav__link")]
-    assert nav == ["File Voirie"]
+    # Their desk's queue, and the equipment screen every agent has (commands only for the
+    # desks that own a kind of equipment: tests/web/test_console_equipment.py).
+    assert nav == ["File Voirie", "Équipements"]
     assert theirs not in queue_ids(browser)
     assert "1 signalement(s)" in text_of(browser, "#queue-counts")
 
