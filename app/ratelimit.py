@@ -121,10 +121,16 @@ def init_app(app) -> None:
     # The limiter's check before every request counts the default and application-wide
     # limits: with none (every limit is an endpoint's own, counted by its decorator when the
     # view is called), it finds nothing, at about a twentieth of a staff read's time in
-    # Python (benchmarks/bench_queue.py): dropped then.
+    # Python (benchmarks/bench_queue.py): dropped then. A disabled limiter registers no
+    # check at all.
     manager = limiter.limit_manager
-    if not manager.default_limits and not manager.application_limits:
-        app.before_request_funcs[None].remove(limiter._check_request_limit)
+    checks = app.before_request_funcs.get(None, [])
+    if (
+        not manager.default_limits
+        and not manager.application_limits
+        and limiter._check_request_limit in checks
+    ):
+        checks.remove(limiter._check_request_limit)
     app.extensions["signale.limiter"] = limiter
     # The limiter answers its own 429: whatever handles other HTTP errors need not know it.
     app.register_error_handler(429, rate_limited)

@@ -162,3 +162,18 @@ def test_without_trusted_proxies_x_forwarded_for_is_ignored(limited, auth):
         for n in range(5)
     ]
     assert codes == [201, 201, 201, 201, 429]
+
+
+def test_limits_switched_off_start_and_limit_nothing(database_url, auth):
+    # RATELIMIT_ENABLED=false (the benchmarks' setting): the app starts, and nothing is
+    # limited however low the limits.
+    unlimited = make_app(
+        database_url,
+        RATELIMIT_ENABLED=False,
+        RATELIMIT_KEY_PREFIX=f"off-{uuid.uuid4().hex[:8]}",
+        RATELIMIT_REPORTS_PER_USER="1/minute",
+        RATELIMIT_REPORTS_PER_IP="1/minute",
+    )
+    client = unlimited.test_client()
+    codes = [post(client, auth(uid="off-1"), n).status_code for n in range(3)]
+    assert codes == [201, 201, 201]
