@@ -106,7 +106,8 @@ SELECT n + 1, format_report_reference(ts, n + 1),
        CASE WHEN v < 0.93 AND cardinality(bc.crews) > 0
             THEN bc.crews[1 + (n %% cardinality(bc.crews))::int] END,
        bc.priority, ts + bc.hours * interval '1 hour', (n %% 7 = 0)::int * (n %% 4)::int,
-       3, ts, ts + (1 + w * 20) * interval '1 day'
+       -- closed 1 to 21 days later, and never after a day ago
+       3, ts, least(ts + (1 + w * 20) * interval '1 day', %(stop)s::timestamptz + interval '1 day')
 FROM drawn
 JOIN bench_points bp ON bp.i = drawn.p
 -- November to March, one report in seven more is a pothole (category 0)
