@@ -171,9 +171,18 @@ def cacheable(body: str, media_type: str) -> Response:
     )
 
 
+class _LastNight(Exception):
+    """A whole table could not be computed in time: last night's file answers instead."""
+
+    def __init__(self, response: Response):
+        self.response = response
+
+
 def _statistics_entry(table: StatisticsTable, args: dict, min_count: int) -> shared_cache.Entry:
-    """The table's answer, computed within OPENDATA_STATISTICS_TIMEOUT_MS: beyond, 503
-    statistics_busy (a worker is never held up to gunicorn's timeout)."""
+    """The table's answer, computed within OPENDATA_STATISTICS_TIMEOUT_MS. Beyond, a whole
+    table is answered from the nightly export's file of it (:func:`_last_night`), and
+    anything else (or a whole table before any export) is a 503 statistics_busy: a worker
+    is never held up to gunicorn's timeout."""
     config = current_app.config
     try:
         items = table.rows(
@@ -186,6 +195,10 @@ def _statistics_entry(table: StatisticsTable, args: dict, min_count: int) -> sha
         if not isinstance(error.orig, QueryCanceled):
             raise
         db.session.rollback()
+        if not any(value is not None for value in args.values()):
+            last_night = _last_night(table, min_count)
+            if last_night is not None:
+                raise _LastNight(last_night) from error
         retry_after = config["OPENDATA_STATISTICS_RETRY_AFTER_SECONDS"]
         raise Problem(
             "statistics_busy",
@@ -199,17 +212,47 @@ def _statistics_entry(table: StatisticsTable, args: dict, min_count: int) -> sha
     return shared_cache.Entry(body, "application/json", hashlib.sha256(body).hexdigest(), None)
 
 
+def _last_night(table: StatisticsTable, min_count: int) -> Response | None:
+    """The whole table as the latest export published it (its JSON file), when it applied
+    the same threshold: what a table over tens of millions of reports answers while it takes
+    longer than the time bound to compute (minutes at 30M reports, and a new report changes
+    the data version every few minutes). ``Last-Modified`` says how old it is, and
+    ``Content-Location`` names the file. Not cached as the current version's answer."""
+    entry = service.get_file(db.session, service.statistics_file_name(table.name, "json"))
+    if entry is None:
+        return None
+    try:
+        with service.open_file(entry) as stream:
+            published = json.loads(stream.read())
+    except (FileNotFoundError, ValueError):
+        return None
+    if published.get("min_count") != min_count:
+        return None
+    document = table.document().dump(published)
+    response = cacheable(
+        json.dumps(document, ensure_ascii=False, separators=(",", ":")), "application/json"
+    )
+    response.last_modified = entry.modified_at
+    response.headers["Content-Location"] = public_url_for(
+        "opendata.OpenDataFileByName", name=entry.name
+    )
+    return response
+
+
 def _statistics(table: StatisticsTable, args: dict) -> Response:
     """A statistics answer, from the server-side cache when it holds it at the current data
     version (app/opendata/cache.py): a hit sends one cheap statement instead of the table's."""
     min_count = int(current_app.config["OPENDATA_STATISTICS_MIN_COUNT"])
     document = {"path": request.path, "arguments": args, "min_count": min_count}
-    entry = shared_cache.fetch(
-        statistics_cache.for_app(current_app),
-        db.session,
-        document,
-        lambda: _statistics_entry(table, args, min_count),
-    )
+    try:
+        entry = shared_cache.fetch(
+            statistics_cache.for_app(current_app),
+            db.session,
+            document,
+            lambda: _statistics_entry(table, args, min_count),
+        )
+    except _LastNight as last_night:
+        return last_night.response
     return cacheable(entry.body.decode(), entry.mimetype)
 
 
@@ -222,7 +265,11 @@ def _statistics_view(table: StatisticsTable):
         @blp.alt_response(304, description="Not modified (If-None-Match)")
         @blp.alt_response(422, description="Invalid filter", **PROBLEM_DOC)
         @blp.alt_response(
-            503, description="Too long to compute now (statistics_busy)", **PROBLEM_DOC
+            503,
+            description="Too long to compute now (statistics_busy). A whole table (no filter) "
+            "is then answered from the nightly file of it, with its Last-Modified and a "
+            "Content-Location naming the file; 503 only before the first export",
+            **PROBLEM_DOC,
         )
         @public_read
         def get(self, args):

@@ -1,7 +1,8 @@
 """The statistics answers' server-side cache (app/opendata/cache.py) and their time bound:
 a hit is the miss byte for byte and sends no statistics SQL; a new report or a new event of
 a history changes the next answer (never a stale one); Redis down still answers; a table
-computing beyond OPENDATA_STATISTICS_TIMEOUT_MS is a 503 problem, never a 500."""
+computing beyond OPENDATA_STATISTICS_TIMEOUT_MS is the nightly file of it when whole, else a
+503 problem, never a 500."""
 
 from contextlib import contextmanager
 from datetime import timedelta
@@ -172,6 +173,35 @@ def test_a_table_beyond_the_time_bound_is_a_503_problem_saying_what_to_do(
         assert "/v1/opendata/files" in problem["detail"]
     assert "fichiers de la nuit" in french.get_json()["detail"]
     assert "narrow the period" in english.get_json()["detail"]
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_a_whole_table_beyond_the_time_bound_is_the_nightly_file_of_it(
+    app, client, february, cache_settings, table
+):
+    """Over tens of millions of reports a whole table takes minutes (benchmarks/
+    bench_history.py): the nightly export computes it without a bound, and the API answers
+    with that file, saying how old it is, rather than a 503. A narrowed one still is a 503,
+    and so is a whole one whose file applied another threshold."""
+    exported = app.test_cli_runner().invoke(
+        args=["opendata", "export", "--format", "csv", "--no-daily"]
+    )
+    assert exported.exit_code == 0, exported.output
+    computed = get(client, f"/{table}")
+    cache_settings(OPENDATA_STATISTICS_TIMEOUT_MS=1, OPENDATA_STATISTICS_CACHE_ENABLED=False)
+    with reports_locked(app):
+        whole = client.get(f"{STATISTICS}/{table}")
+        narrowed = client.get(f"{STATISTICS}/{table}?from=2026-01")
+    assert whole.status_code == 200, whole.get_data(as_text=True)
+    assert whole.get_json() == computed.get_json()
+    assert whole.headers["Content-Location"].endswith(f"/v1/opendata/files/statistics-{table}.json")
+    assert whole.last_modified is not None and "ETag" in whole.headers
+    assert narrowed.status_code == 503
+    assert narrowed.get_json()["code"] == "statistics_busy"
+    cache_settings(OPENDATA_STATISTICS_MIN_COUNT=1)
+    with reports_locked(app):
+        other_threshold = client.get(f"{STATISTICS}/{table}")
+    assert other_threshold.status_code == 503
 
 
 def test_a_timed_out_answer_is_not_cached(app, client, february, statements, cache_settings):
