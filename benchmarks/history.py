@@ -232,22 +232,42 @@ def fill_categories(conn) -> None:
         )
 
 
-def run_parallel(url: str, statements: list[tuple[str, dict]], workers: int = 2) -> None:
-    """Each statement in its own autocommit connection, ``workers`` at a time, with triggers
-    and foreign-key checks off (what it writes was drawn from the referenced rows)."""
+def connect(url: str, **kwargs) -> psycopg.Connection:
+    """A connection, waiting (up to a minute) while the server has no slot free: the machine
+    is shared, and a build of 30M reports must not die of someone else's test suite."""
+    for attempt in range(30):
+        try:
+            return psycopg.connect(url, **kwargs)
+        except psycopg.OperationalError as error:
+            if "too many clients" not in str(error) or attempt == 29:
+                raise
+            time.sleep(2)
+    raise AssertionError("unreachable")
+
+
+def run_parallel(url: str, step: str, statements: list[tuple[int, str, dict]]) -> None:
+    """Each statement ``(number, sql, params)`` in a transaction of its own, two at a time
+    (one per core), with triggers and foreign-key checks off (what it writes was drawn from
+    the referenced rows). A statement done is marked in ``bench_done`` in its transaction,
+    so that a build started again skips it."""
 
     def one(item):
-        sql, params = item
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("SET session_replication_role = replica")
-            conn.execute("SET maintenance_work_mem = '1GB'")
-            conn.execute("SET synchronous_commit = off")
+        number, sql, params = item
+        with connect(url) as conn:
+            if conn.execute(
+                "SELECT 1 FROM bench_done WHERE step = %s AND number = %s", (step, number)
+            ).fetchone():
+                return
+            conn.execute("SET LOCAL session_replication_role = replica")
+            conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
+            conn.execute("SET LOCAL synchronous_commit = off")
             conn.execute(sql, params)
+            conn.execute("INSERT INTO bench_done VALUES (%s, %s)", (step, number))
 
-    with ThreadPoolExecutor(workers) as pool:
+    with ThreadPoolExecutor(2) as pool:
         for done, _ in enumerate(pool.map(one, statements), 1):
             if done % 5 == 0 or done == len(statements):
-                log(f"  {done}/{len(statements)}")
+                log(f"  {step} {done}/{len(statements)}")
 
 
 def add_open_work(url: str, redis_url: str, count: int) -> None:
@@ -277,50 +297,68 @@ def build(
         mark = time.monotonic()
 
     closed = reports - open_work
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(POINT_TABLE)
-        conn.execute(POINT_POOL, {"pool": min(POOL, reports)})
-        pool = conn.execute("SELECT count(*) FROM bench_points").fetchone()[0]
-        fill_categories(conn)
-        indexes = full_indexes(conn)
-        for name, _definition in indexes:
-            conn.execute(f"DROP INDEX {name}")
-        start, stop = conn.execute(
-            f"SELECT now() - interval '{YEARS} years', now() - interval '2 days'"
+    with connect(url, autocommit=True) as conn:
+        # A build started again (after a failure) goes on with the same dates, pool and
+        # indexes, and skips what it had done.
+        if conn.execute("SELECT to_regclass('bench_meta') IS NULL").fetchone()[0]:
+            indexes = full_indexes(conn)
+            conn.execute(
+                f"""CREATE UNLOGGED TABLE bench_meta AS
+                    SELECT now() - interval '{YEARS} years' AS start,
+                           now() - interval '2 days' AS stop, %s::jsonb AS indexes""",
+                (json.dumps(indexes),),
+            )
+            conn.execute(
+                "CREATE UNLOGGED TABLE bench_done (step text, number int, "
+                "PRIMARY KEY (step, number))"
+            )
+            conn.execute(POINT_TABLE)
+            conn.execute(POINT_POOL, {"pool": min(POOL, reports)})
+            fill_categories(conn)
+            for name, _definition in indexes:
+                conn.execute(f"DROP INDEX {name}")
+        start, stop, indexes = conn.execute(
+            "SELECT start, stop, indexes FROM bench_meta"
         ).fetchone()
+        pool = conn.execute("SELECT count(*) FROM bench_points").fetchone()[0]
     step("point pool")
     log(f"{closed:,} closed reports, {start:%Y-%m-%d} to {stop:%Y-%m-%d}")
     params = {"total": closed, "pool": pool, "start": start, "stop": stop}
     run_parallel(
         url,
+        "reports",
         [
-            (CLOSED_CHUNK, {**params, "lo": lo, "hi": min(lo + chunk, closed)})
+            (lo, CLOSED_CHUNK, {**params, "lo": lo, "hi": min(lo + chunk, closed)})
             for lo in range(0, closed, chunk)
         ],
     )
-    with psycopg.connect(url, autocommit=True) as conn:
+    with connect(url, autocommit=True) as conn:
         # Ids and references were given: the sequences go on after them.
         conn.execute("SELECT setval('reports_id_seq', %s)", (closed,))
         conn.execute("SELECT setval('report_reference_seq', %s)", (closed,))
     step("closed reports")
     log("their events")
-    with psycopg.connect(url, autocommit=True) as conn:
-        lo, hi = conn.execute("SELECT min(id), max(id) + 1 FROM reports").fetchone()
     run_parallel(
         url,
-        [(EVENTS_CHUNK, {"lo": a, "hi": min(a + chunk, hi)}) for a in range(lo, hi, chunk)],
+        "events",
+        [(a, EVENTS_CHUNK, {"lo": a, "hi": a + chunk}) for a in range(1, closed + 1, chunk)],
     )
     step("events")
     log(f"{len(indexes)} indexes")
     # GiST builds are not parallel: started first, beside the btrees.
     definitions = sorted((d for _, d in indexes), key=lambda d: "USING gist" not in d)
-    run_parallel(url, [(d, {}) for d in definitions])
+    run_parallel(url, "indexes", [(i, d, {}) for i, d in enumerate(definitions)])
     step("indexes")
-    log(f"{open_work:,} open reports, every trigger live")
-    add_open_work(url, redis_url, open_work)
+    with connect(url) as conn:
+        have = conn.execute(
+            "SELECT count(*) FROM reports WHERE status NOT IN " + CLOSED_STATUSES
+        ).fetchone()[0]
+    log(f"{open_work - have:,} open reports, every trigger live")
+    if have < open_work:
+        add_open_work(url, redis_url, open_work - have)
     step("open work")
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP TABLE bench_points, bench_categories")
+        conn.execute("DROP TABLE bench_points, bench_categories, bench_meta, bench_done")
         conn.execute("VACUUM (ANALYZE) reports")
         conn.execute("VACUUM (ANALYZE) report_events")
     step("vacuum")
@@ -356,16 +394,21 @@ def ensure(reports: int, name: str, *, rebuild: bool = False) -> str:
     with psycopg.connect(with_database(server, "postgres"), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
     url = with_database(server, name)
+    unfinished = False
     if exists and not rebuild:
         with psycopg.connect(url) as conn:
+            unfinished = conn.execute("SELECT to_regclass('bench_meta') IS NOT NULL").fetchone()[0]
             done = conn.execute(
                 "SELECT count(*) FROM reports WHERE status NOT IN " + CLOSED_STATUSES
             ).fetchone()[0]
-        if done >= OPEN:
+        if done >= OPEN and not unfinished:
             return url
-    log(f"building {name}: {reports:,} reports")
-    ensure_template({**env, "DATABASE_URL": server})
-    url = clone(server, name)
+    if unfinished:
+        log(f"going on with {name}: {reports:,} reports")
+    else:
+        log(f"building {name}: {reports:,} reports")
+        ensure_template({**env, "DATABASE_URL": server})
+        url = clone(server, name)
     steps = build(url, reports, env.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     log(f"built {name}: {steps} {sizes(url)}")
     return url
