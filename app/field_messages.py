@@ -21,20 +21,6 @@ from app import i18n
 
 # English template -> French template. The library's first, then ours by domain.
 FRENCH: dict[str, str] = {
-    # Equipment commands and broker feeds (app/equipment, app/feeds).
-    "not a command for a {kind}": "ce n’est pas une commande pour un équipement {kind}",
-    "unknown street": "voie inconnue",
-    "exactly one of references, polygon, street": (
-        "une seule façon de choisir : references, polygon ou street"
-    ),
-    "{reference}: a {kind}": "{reference} : un équipement {kind}",
-    "needed (0-100)": "obligatoire (0 à 100)",
-    "not taken": "non accepté pour cette commande",
-    "only an ngsi-ld (broker) feed can subscribe": (
-        "seul un flux ngsi-ld (courtier de contexte) peut s’abonner"
-    ),
-    "later than the server's time": "postérieur à l’heure du serveur",
-    "{entity}: {reason}": "{entity} : {reason}",
     # --- marshmallow: fields and schemas -----------------------------------------------------
     "Missing data for required field.": "Champ obligatoire manquant.",
     "Field may not be null.": "Ce champ ne peut pas être null.",
@@ -293,6 +279,43 @@ FRENCH: dict[str, str] = {
     "a {format} feed carries {kinds}": "un flux {format} porte des données {kinds}",
     "expected http(s)://host/...": "attendu : http(s)://hôte/...",
     "not http(s) with a host": "pas une URL http(s) avec un hôte",
+    "only an ngsi-ld (broker) feed can subscribe": (
+        "seul un flux ngsi-ld (courtier de contexte) peut s'abonner"
+    ),
+    # A broker's notification (app/feeds/subscriptions.py): each entity refused, with the
+    # reason app/feeds/ngsi_ld.py gives (in the problem's errors, the first in its detail).
+    "later than the server's time": "postérieur à l'heure du serveur",
+    "entity {entity}: {reason}": "entité {entity} : {reason}",
+    "not a JSON object": "pas un objet JSON",
+    "id is not a string of 1 to {length} characters": (
+        "id n'est pas un texte de 1 à {length} caractères"
+    ),
+    "type {type} is not carried by a {kind} feed": (
+        "le type {type} n'est pas porté par un flux {kind}"
+    ),
+    "{what} is not a date-time string": "{what} n'est pas une date et heure en texte",
+    "{what} is not an ISO 8601 date-time": "{what} n'est pas une date et heure ISO 8601",
+    "observation time is in the future": "l'heure d'observation est dans le futur",
+    "no location": "aucune localisation (location)",
+    "location is not a GeoJSON geometry": "location n'est pas une géométrie GeoJSON",
+    "location has invalid coordinates": "location a des coordonnées invalides",
+    "location is empty": "location est vide",
+    "location is outside longitude -180..180, latitude -90..90": (
+        "location est hors des longitudes -180..180 et latitudes -90..90"
+    ),
+    "{name} is not a number": "{name} n'est pas un nombre",
+    "{name} is not a whole number of 0 or more": "{name} n'est pas un nombre entier positif ou nul",
+    "{name} is negative": "{name} est négatif",
+    "{name} is not a fraction between 0 and 1": "{name} n'est pas une fraction entre 0 et 1",
+    "{name} is not a string": "{name} n'est pas un texte",
+    "{name} is not an identifier of 1 to {length} characters": (
+        "{name} n'est pas un identifiant de 1 à {length} caractères"
+    ),
+    "{name} is not true or false": "{name} n'est ni true ni false",
+    "availableSpotNumber is larger than totalSpotNumber": (
+        "availableSpotNumber est supérieur à totalSpotNumber"
+    ),
+    "commandStatus is not an object": "commandStatus n'est pas un objet",
     "unknown or inactive": "inconnue ou désactivée",
     "required questions: {questions}": "questions obligatoires : {questions}",
     "must be before `to`, 31 days apart at most": "doit précéder « to », de 31 jours au plus",
@@ -311,11 +334,21 @@ FRENCH: dict[str, str] = {
     "a commune takes no radius: leave radius_m out": (
         "une commune ne prend pas de rayon : retirez radius_m"
     ),
+    # --- equipment commands (app/equipment), in the order the service checks them ----------
+    "needed (0-100)": "obligatoire (0 à 100)",
+    "not taken": "non accepté pour cette commande",
+    "exactly one of references, polygon, street": (
+        "une seule façon de choisir : references, polygon ou street"
+    ),
+    "not a command for a {kind}": "ce n'est pas une commande pour un équipement {kind}",
+    "{reference}: a {kind}": "{reference} : un équipement {kind}",
+    "unknown street": "voie inconnue",
 }
 
 
-def _pattern(template: str) -> tuple[re.Pattern, tuple[str, ...]] | None:
-    """A regular expression matching what ``template`` renders to, or None without fields."""
+def pattern(template: str) -> tuple[re.Pattern, tuple[str, ...]] | None:
+    """A regular expression matching what ``template`` renders to (its values as groups
+    f0, f1...) and the fields' names, or None without fields."""
     parts, names = [], []
     for literal, field, _spec, _conversion in string.Formatter().parse(template):
         parts.append(re.escape(literal))
@@ -333,7 +366,7 @@ def _catalogue() -> tuple[dict[str, str], list[tuple[re.Pattern, tuple[str, ...]
     specific (longest fixed text) first."""
     exact, patterns = {}, []
     for english, french in FRENCH.items():
-        compiled = _pattern(english)
+        compiled = pattern(english)
         if compiled is None:
             exact[english.format()] = french.format()
         else:

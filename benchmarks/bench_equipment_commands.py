@@ -23,7 +23,6 @@ sent to the simulator by a plain httpx client, nothing recorded.
 import argparse
 import logging
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,25 +37,17 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.pg import ensure_database, libpq_url, with_database  # noqa: E402
+from benchmarks.bench_http_ceiling import free_port  # noqa: E402
+from benchmarks.harness import own_database, start_listening  # noqa: E402
+from tools.pg import libpq_url  # noqa: E402
 
 DATABASE = "signale_bench_equipment"
 LIGHTS = 3_000
-FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
 FEED = "bench-lights"
 THREADS = 16
 
 
-def environment() -> dict:
-    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/signale")
-    url = with_database(libpq_url(base), DATABASE)
-    ensure_database(url)
-    return {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
-
-
 def prepare(env: dict) -> None:
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    subprocess.run([*FLASK, "db", "upgrade"], env=env, cwd=ROOT, check=True, **quiet)
     with psycopg.connect(libpq_url(env["DATABASE_URL"])) as conn:
         # What an earlier run left (live states and commands go with the assets).
         conn.execute("DELETE FROM assets WHERE reference LIKE 'BL-%%'")
@@ -71,41 +62,22 @@ def prepare(env: dict) -> None:
         )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_simulator(env: dict, delay: float) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tools.simulator",
-            "--port",
-            str(port),
-            "--streetlights",
-            str(LIGHTS),
-            "--command-delay",
-            str(delay),
-            "--command-failure-rate",
-            "0",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process, f"http://127.0.0.1:{port}"
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the simulator did not start") from None
-            time.sleep(0.1)
+    command = [
+        sys.executable,
+        "-m",
+        "tools.simulator",
+        "--port",
+        str(port),
+        "--streetlights",
+        str(LIGHTS),
+        "--command-delay",
+        str(delay),
+        "--command-failure-rate",
+        "0",
+    ]
+    return start_listening(command, env, port, "the simulator"), f"http://127.0.0.1:{port}"
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -136,7 +108,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--delay", type=float, default=2.0, help="seconds the lights take")
     args, _ = parser.parse_known_args()
-    env = environment()
+    env = own_database(DATABASE)
     prepare(env)
     os.environ["DATABASE_URL"] = env["DATABASE_URL"]
     simulator, url = start_simulator(env, args.delay)

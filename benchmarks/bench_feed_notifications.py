@@ -20,20 +20,13 @@ each run observed a second after the last, so every entity is written:
 import argparse
 import hashlib
 import json
-import multiprocessing
-import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import psycopg
@@ -41,7 +34,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.pg import ensure_database, libpq_url, with_database  # noqa: E402
+from benchmarks.bench_http_ceiling import free_port, serve  # noqa: E402
+from benchmarks.harness import encode_pages, own_database, start_page_broker  # noqa: E402
 
 DATABASE = "signale_bench_notifications"
 ENTITIES = 5_000
@@ -77,77 +71,6 @@ def lights(observed: datetime) -> list[dict]:
     ]
 
 
-def serve(port_out, observed: dict[int, datetime]) -> None:
-    """The stand-in broker: /ngsi-ld/v1/entities?run=&limit=&offset= (pre-encoded pages)."""
-    pages = {}
-    for run, moment in observed.items():
-        entities = lights(moment)
-        pages[run] = [
-            json.dumps(entities[i : i + PAGE], separators=(",", ":")).encode()
-            for i in range(0, ENTITIES, PAGE)
-        ] + [b"[]"]
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def do_GET(self):
-            query = parse_qs(urlsplit(self.path).query)
-            run = int(query.get("run", ["0"])[0])
-            offset = int(query.get("offset", ["0"])[0])
-            body = pages[run][min(offset // PAGE, len(pages[run]) - 1)]
-            self.send_response(200)
-            self.send_header("Content-Type", "application/ld+json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    port_out.send(server.server_address[1])
-    server.serve_forever()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn(env: dict) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--config",
-            str(ROOT / "app" / "ops" / "gunicorn_conf.py"),
-            "wsgi:app",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
-                if response.status == 200:
-                    return process, base
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise SystemExit("gunicorn did not start")
-
-
 def notification(entities: list[dict], notified: datetime) -> bytes:
     return json.dumps(
         {
@@ -178,19 +101,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    base_url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/signale")
-    url = with_database(libpq_url(base_url), DATABASE)
-    ensure_database(url)
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
+    env = own_database(DATABASE)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    url = env["DATABASE_URL"]
     with psycopg.connect(url) as conn:
         latest = conn.execute("SELECT max(observed_at) FROM feed_entities").fetchone()[0]
     start = max(latest or datetime.min.replace(tzinfo=UTC), datetime.now(UTC) - timedelta(hours=2))
@@ -200,12 +113,10 @@ def main() -> int:
     steps = 2 + len(BATCHES)
     observed = {run: start + timedelta(seconds=run * steps) for run in range(runs)}
 
-    receive, send = multiprocessing.Pipe(duplex=False)
-    broker = multiprocessing.get_context("fork").Process(
-        target=serve, args=(send, observed), daemon=True
+    broker, port = start_page_broker(
+        lambda: {run: encode_pages(lights(moment), PAGE) for run, moment in observed.items()},
+        PAGE,
     )
-    broker.start()
-    port = receive.recv()
     source = f"http://127.0.0.1:{port}/ngsi-ld/v1/entities?type=Streetlight&options=keyValues"
 
     from sqlalchemy import delete, select
@@ -249,7 +160,9 @@ def main() -> int:
         db.session.commit()
         db.session.remove()
 
-    gunicorn, signale = start_gunicorn(env)
+    gunicorn_port = free_port()
+    gunicorn = serve("wsgi:app", gunicorn_port, env, workers=1)
+    signale = f"http://127.0.0.1:{gunicorn_port}"
     endpoint = f"{signale}/v1/feeds/{FEED}/notifications"
     timings: dict[str, list[float]] = {"poll": [], **{f"notify x{n}": [] for n in BATCHES}}
     singles: list[float] = []

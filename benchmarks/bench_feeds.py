@@ -30,17 +30,13 @@ Target (issue 7, issue 19): at least 20,000 entities/s; both queries' p95 under 
 
 import argparse
 import json
-import multiprocessing
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 from sqlalchemy import text
@@ -48,7 +44,7 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.pg import ensure_database, libpq_url, with_database  # noqa: E402
+from benchmarks.harness import encode_pages, own_database, start_page_broker  # noqa: E402
 
 DATABASE = "signale_bench_feeds"
 ENTITIES = 50_000
@@ -91,37 +87,7 @@ def pages_for(run: int, base: datetime) -> list[bytes]:
     """The broker's pages for run ``run``: every run observed a minute after the last."""
     observed = (base + timedelta(minutes=run)).isoformat(timespec="seconds")
     rng = random.Random(7)  # the same places and sizes every run
-    entities = [entity(n, observed, rng) for n in range(ENTITIES)]
-    return [
-        json.dumps(entities[i : i + PAGE], separators=(",", ":")).encode()
-        for i in range(0, ENTITIES, PAGE)
-    ] + [b"[]"]
-
-
-def serve(port_out, runs: int, base: datetime) -> None:
-    """The stand-in broker (a process of its own): /ngsi-ld/v1/entities?run=&limit=&offset="""
-    pages = {run: pages_for(run, base) for run in range(runs)}
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def do_GET(self):
-            query = parse_qs(urlsplit(self.path).query)
-            run = int(query.get("run", ["0"])[0])
-            offset = int(query.get("offset", ["0"])[0])
-            body = pages[run][min(offset // PAGE, len(pages[run]) - 1)]
-            self.send_response(200)
-            self.send_header("Content-Type", "application/ld+json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    port_out.send(server.server_address[1])
-    server.serve_forever()
+    return encode_pages([entity(n, observed, rng) for n in range(ENTITIES)], PAGE)
 
 
 def median(values: list[float]) -> float:
@@ -243,18 +209,7 @@ def main() -> int:
     parser.add_argument("--database", default=DATABASE)
     args = parser.parse_args()
 
-    base_url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/signale")
-    url = with_database(libpq_url(base_url), args.database)
-    ensure_database(url)
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    url = own_database(args.database)["DATABASE_URL"]
 
     # Observation times after anything earlier runs stored, so every run writes them all.
     with psycopg.connect(url) as conn:
@@ -262,13 +217,9 @@ def main() -> int:
     base = max(latest or datetime.min.replace(tzinfo=UTC), datetime.now(UTC) - timedelta(hours=1))
     base = base.replace(microsecond=0) + timedelta(seconds=1)
     runs = args.repeat + 1  # a warm-up run first
-    # Forked before the app holds any connection.
-    receive, send = multiprocessing.Pipe(duplex=False)
-    broker = multiprocessing.get_context("fork").Process(
-        target=serve, args=(send, runs, base), daemon=True
+    broker, port = start_page_broker(
+        lambda: {run: pages_for(run, base) for run in range(runs)}, PAGE
     )
-    broker.start()
-    port = receive.recv()
     broker_url = f"http://127.0.0.1:{port}/ngsi-ld/v1/entities?type=OffStreetParking"
 
     from app import create_app

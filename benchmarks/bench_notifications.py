@@ -18,7 +18,6 @@ data loaded once); what an earlier run left is removed first.
 import argparse
 import concurrent.futures
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,32 +32,17 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_http_ceiling import free_port  # noqa: E402
 from benchmarks.dataset import PROJECT  # noqa: E402
-from tools.pg import ensure_database, libpq_url, with_database  # noqa: E402
+from benchmarks.harness import FLASK, own_database, start_listening  # noqa: E402
+from tools.pg import libpq_url  # noqa: E402
 
 DATABASE = "signale_bench_notify"
 QUEUE = "bench-notify"  # its own rq queue: nothing else's jobs in the way
 PENDING = 10_000
 REPORTER = "bench-notify-reporter"
 RESIDENT = "bench-notify-{}"
-FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
-
-
-def environment() -> dict:
-    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/signale")
-    url = with_database(libpq_url(base), DATABASE)
-    ensure_database(url)
-    return {
-        **os.environ,
-        "DATABASE_URL": url,
-        "PYTHONPATH": str(ROOT),
-        "SIGNALE_QUEUES": QUEUE,
-        "LOG_LEVEL": "WARNING",
-    }
 
 
 def prepare(env: dict) -> None:
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    subprocess.run([*FLASK, "db", "upgrade"], env=env, cwd=ROOT, check=True, **quiet)
     with psycopg.connect(libpq_url(env["DATABASE_URL"])) as conn:
         have = conn.execute("SELECT count(*) FROM categories").fetchone()[0]
         # What an earlier run left (its events, notifications and deliveries go with them).
@@ -72,26 +56,15 @@ def prepare(env: dict) -> None:
             (PENDING - 1,),
         )
     if not have:
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         subprocess.run([*FLASK, "reference", "load"], env=env, cwd=ROOT, check=True, **quiet)
 
 
 def start_standin(env: dict) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tools.fcm_standin", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process, f"http://127.0.0.1:{port}"
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the FCM stand-in did not start") from None
-            time.sleep(0.05)
+    command = [sys.executable, "-m", "tools.fcm_standin", "--port", str(port)]
+    process = start_listening(command, env, port, "the FCM stand-in", timeout=30)
+    return process, f"http://127.0.0.1:{port}"
 
 
 def app_for(env: dict, endpoint: str, *, push: bool):
@@ -323,7 +296,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--samples", type=int, default=200)
     args = parser.parse_args()
-    env = environment()
+    env = own_database(DATABASE, SIGNALE_QUEUES=QUEUE)
     os.environ["SIGNALE_QUEUES"] = QUEUE
     prepare(env)
     standin, endpoint = start_standin(env)

@@ -15,7 +15,7 @@ from app.assets.service import put_asset
 from app.categories.models import Category
 from app.extensions import db
 from app.organisation.models import Crew, Desk
-from app.organisation.service import put_crew
+from app.organisation.service import create_rule, put_crew
 from app.photos.models import READY, Photo
 from app.reports.models import Report, ReportContact
 from app.triage.models import ReportEvent
@@ -31,6 +31,33 @@ def database(app):
     with app.app_context():
         yield db.session
         db.session.remove()
+
+
+def add_equipment_assets(session, kind: str, devices) -> None:
+    """The simulator's ``devices`` (a reference, lon and lat each) in the asset register, in
+    service, of ``kind``."""
+    for device in devices:
+        put_asset(
+            session,
+            device.reference,
+            {
+                "kind": kind,
+                "status": "in_service",
+                "location": {"lon": device.lon, "lat": device.lat},
+            },
+        )
+
+
+def add_equipment_rules(session) -> None:
+    """Who runs what equipment: street lights the lighting desk's, signals the traffic desk's
+    (the desks whose agents may command them)."""
+    for name, priority, desk, category in (
+        ("Éclairage", 1, "eclairage", "streetlight_out"),
+        ("Feux", 2, "circulation", "traffic_light_fault"),
+    ):
+        create_rule(
+            session, {"name": name, "priority": priority, "desk": desk, "category": category}
+        )
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ libraries' messages and ours, nested fields and list items included."""
 
 import ast
 import inspect
+import re
 from pathlib import Path
 
 import marshmallow as ma
@@ -10,7 +11,7 @@ import pytest
 import webargs.fields
 
 import app as app_package
-from app.field_messages import FRENCH, localise_errors, translate
+from app.field_messages import FRENCH, localise_errors, pattern, translate
 from app.users.models import Role
 
 APP_DIR = Path(app_package.__file__).resolve().parent
@@ -279,21 +280,30 @@ def _library_templates() -> set[str]:
     return found
 
 
-def test_every_message_our_schemas_declare_has_a_french_text(app):
+def _schema_messages() -> list[tuple[str, str]]:
+    """(schema, message) for every message our schemas declare beyond the libraries' own
+    (their validators' errors rendered with a word per value)."""
     defaults = _library_templates()
-    untranslated = set()
+    found = []
     for schema in _app_schemas():
         for declared in schema._declared_fields.values():
             for field in _fields_of(declared):
                 for validator in field.validators:
                     error = getattr(validator, "error", None)
-                    if isinstance(error, str) and translate(_renders(error), "fr") == _renders(
-                        error
-                    ):
-                        untranslated.add(f"{schema.__name__}: {error}")
+                    if isinstance(error, str):
+                        found.append((schema.__name__, _renders(error)))
                 for message in field.error_messages.values():
-                    if message not in defaults and translate(message, "fr") == message:
-                        untranslated.add(f"{schema.__name__}: {message}")
+                    if message not in defaults:
+                        found.append((schema.__name__, message))
+    return found
+
+
+def test_every_message_our_schemas_declare_has_a_french_text(app):
+    untranslated = {
+        f"{where}: {message}"
+        for where, message in _schema_messages()
+        if translate(message, "fr") == message
+    }
     assert sorted(untranslated) == []
 
 
@@ -318,31 +328,109 @@ def _literal_messages(node) -> list[str]:
     return found
 
 
-def test_every_field_message_our_code_writes_has_a_french_text():
-    untranslated = []
+# Where an entity a broker notifies is refused, the reason its parser gives is a field message.
+ENTITY_PARSERS = [APP_DIR / "feeds" / "ngsi_ld.py"]
+# How app/feeds/subscriptions.py names each refused entity of a notification in its errors.
+REFUSED_ENTITY = "entity {entity}: {reason}"
+
+
+def _code_messages() -> list[tuple[str, str]]:
+    """(file, message) for every field message our code writes: ``errors=`` literals,
+    ``ValidationError``, Open311's bad parameters, ``*_MESSAGE`` constants, and the reasons
+    an entity of a notification is refused for (alone and as the errors name them)."""
+    found = []
     for path in sorted(APP_DIR.rglob("*.py")):
+        where = str(path.relative_to(APP_DIR))
         tree = ast.parse(path.read_text(encoding="utf-8"))
+        calls = {"ValidationError": 0, "bad_parameter": 1}
+        if path in ENTITY_PARSERS:
+            calls["Malformed"] = 0
         for node in ast.walk(tree):
             if isinstance(node, ast.keyword) and node.arg == "errors":
-                for message in _literal_messages(node.value):
-                    if translate(message, "fr") == message:
-                        untranslated.append(f"{path.relative_to(APP_DIR)}: {message}")
+                found += [(where, m) for m in _literal_messages(node.value)]
             # ValidationError("...") raised by our own validators; Open311's bad parameters.
             called = getattr(node, "func", None)
             name = getattr(called, "attr", getattr(called, "id", None))
-            position = {"ValidationError": 0, "bad_parameter": 1}.get(name)
+            position = calls.get(name)
             if isinstance(node, ast.Call) and position is not None and len(node.args) > position:
                 for message in _literal_messages(ast.List(elts=[node.args[position]])):
-                    if translate(message, "fr") == message:
-                        untranslated.append(f"{path.relative_to(APP_DIR)}: {message}")
+                    found.append((where, message))
+                    if name == "Malformed":
+                        found.append((where, REFUSED_ENTITY.format(entity="v0", reason=message)))
             # Messages kept in module constants (NUL_MESSAGE = "...") and returned as errors.
             if isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Name) and t.id.endswith("_MESSAGE") for t in node.targets
             ):
-                for message in _literal_messages(ast.List(elts=[node.value])):
-                    if translate(message, "fr") == message:
-                        untranslated.append(f"{path.relative_to(APP_DIR)}: {message}")
+                found += [(where, m) for m in _literal_messages(ast.List(elts=[node.value]))]
+    return found
+
+
+def test_every_field_message_our_code_writes_has_a_french_text():
+    untranslated = [
+        f"{where}: {message}"
+        for where, message in _code_messages()
+        if translate(message, "fr") == message
+    ]
     assert untranslated == []
+
+
+def test_a_notifications_refused_entities_are_named_as_the_guard_expects():
+    source = (APP_DIR / "feeds" / "subscriptions.py").read_text(encoding="utf-8")
+    assert 'f"entity {entity}: {reason}"' in source
+
+
+def _templates_matching(message: str) -> list[tuple[str, dict[str, str]]]:
+    """The catalogue's English templates that ``message`` renders, with the values each
+    would take from it."""
+    found = []
+    for english in FRENCH:
+        compiled = pattern(english)
+        if compiled is None:
+            if english.format() == message:
+                found.append((english, {}))
+            continue
+        regex, names = compiled
+        match = regex.match(message)
+        if match:
+            found.append((english, {name: match[f"f{i}"] for i, name in enumerate(names)}))
+    return found
+
+
+def test_no_template_is_a_bare_colon_that_would_take_any_message():
+    """A template of values and punctuation only ("{entity}: {reason}") takes any "x: y" that
+    has no entry of its own: French spacing around English words, and the guards above, which
+    look for messages that translation leaves unchanged, no longer see them."""
+    bare = [e for e in FRENCH if not re.search(r"[A-Za-z]", re.sub(r"\{[^{}]*\}", "", e))]
+    assert bare == []
+    assert translate("a message nobody wrote: down", "fr") == "a message nobody wrote: down"
+
+
+def test_every_message_x_colon_y_the_app_writes_has_its_own_fully_french_text(app):
+    """Each "x: y" the app can write (the libraries', our schemas', our code's) is taken by a
+    template of its own (with words, not only the colon), and what it carries that is itself
+    one of our messages (a refused entity's reason) is in French too."""
+    ours = {m for _, m in _code_messages()} | {m for _, m in _schema_messages()}
+    library = {_renders(m) for m in _library_messages()}
+    colons = sorted(m for m in ours | library if re.fullmatch(r".+?: .+", m, re.DOTALL))
+    assert REFUSED_ENTITY.format(entity="v0", reason="no location") in colons  # the scan sees
+    half_french = []
+    for message in colons:
+        templates = _templates_matching(message)
+        own = [
+            (english, values)
+            for english, values in templates
+            if re.search(r"[A-Za-z]", re.sub(r"\{[^{}]*\}", "", english))
+        ]
+        carried = [
+            value for _, values in own for value in values.values() if value in ours | library
+        ]
+        if (
+            not own
+            or translate(message, "fr") == message
+            or any(translate(value, "fr") == value for value in carried)
+        ):
+            half_french.append(f"{message} -> {translate(message, 'fr')}")
+    assert half_french == []
 
 
 @pytest.mark.parametrize("english", sorted(FRENCH))

@@ -358,7 +358,9 @@ def receive(session: Session, subscription_pk: int, notification: dict, now=None
             count=len(result.skipped),
             reason=reason,
             errors={
-                "json": {"data": [f"{entity}: {reason}" for entity, reason in result.skipped[:10]]}
+                "json": {
+                    "data": [f"entity {entity}: {reason}" for entity, reason in result.skipped[:10]]
+                }
             },
         )
     changed, tickets = service.ingest(session, feed, result, notified=True, now=now)

@@ -15,6 +15,10 @@ no reporter field, no exact position, of the description only what moderation pu
 the public photos only (ready and not hidden: Photo.is_public); and nothing depends on who
 asks (the same names in both languages), so that a page can be shared by every caller
 (app/reports/cache.py).
+
+The value writers (:func:`text_constant`, :func:`number`, :func:`isoformat`) are this
+module's public API: the work lists' documents (app/worklists/queries.py) write their values
+the same way.
 """
 
 import json
@@ -50,11 +54,11 @@ MEDIA_PATH = "/v1/media/"
 def _object(fields: dict) -> ColumnElement:
     """A JSON object of ``fields``, its keys in the order Flask's JSON wrote them (sorted)."""
     return func.json_build_object(
-        *(part for name in sorted(fields) for part in (_text(name), fields[name]))
+        *(part for name in sorted(fields) for part in (text_constant(name), fields[name]))
     )
 
 
-def _text(value: str) -> ColumnElement:
+def text_constant(value: str) -> ColumnElement:
     """A constant of ours (a key, a type name), written into the statement."""
     if "'" in value:
         raise ValueError(value)
@@ -73,11 +77,11 @@ def number(value) -> ColumnElement:
     )
 
 
-def _datetime(value) -> ColumnElement:
+def isoformat(value) -> ColumnElement:
     """A timestamptz as Python's ``isoformat`` writes the datetime psycopg gives (in the
     session's time zone): microseconds only when there are some."""
     fraction = case(
-        (func.date_trunc("second", value) == value, _text("")),
+        (func.date_trunc("second", value) == value, text_constant("")),
         else_=func.to_char(value, ".US"),
     )
     return func.concat(
@@ -94,8 +98,8 @@ def _photos() -> ColumnElement:
             "kind": Photo.kind,
             "status": Photo.status,
             "reject_reason": Photo.reject_reason,
-            "url": _text(MEDIA_PATH).concat(Photo.display_key),
-            "thumbnail_url": _text(MEDIA_PATH).concat(Photo.thumbnail_key),
+            "url": text_constant(MEDIA_PATH).concat(Photo.display_key),
+            "thumbnail_url": text_constant(MEDIA_PATH).concat(Photo.thumbnail_key),
             "width": Photo.width,
             "height": Photo.height,
         }
@@ -112,7 +116,7 @@ def _photos() -> ColumnElement:
 def _location(place) -> ColumnElement:
     point = _object(
         {
-            "type": _text("Point"),
+            "type": text_constant("Point"),
             "coordinates": func.json_build_array(number(place.c.lon), number(place.c.lat)),
         }
     )
@@ -150,8 +154,8 @@ def _properties(place, **more) -> dict:
             else_=_object({"id": _ORIGINAL.id, "reference": _ORIGINAL.reference}),
         ),
         "photos": _photos(),
-        "created_at": _datetime(Report.created_at),
-        "updated_at": _datetime(Report.updated_at),
+        "created_at": isoformat(Report.created_at),
+        "updated_at": isoformat(Report.updated_at),
         **more,
     }
 
@@ -167,7 +171,7 @@ def feature(place) -> ColumnElement:
     whose properties are the rest of its list item, as JSON text."""
     document = _object(
         {
-            "type": _text("Feature"),
+            "type": text_constant("Feature"),
             "id": Report.id,
             "geometry": _location(place),
             "properties": _object(_properties(place)),

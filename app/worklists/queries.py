@@ -33,7 +33,7 @@ from app.categories.models import Category
 from app.geo.models import Commune
 from app.organisation.models import Crew, Desk
 from app.pagination import decode_cursor
-from app.reports.documents import _datetime, _text, number
+from app.reports.documents import isoformat, number, text_constant
 from app.reports.models import OPEN_STATUSES, OPEN_WORK, Report
 from app.workload import queries as counters
 
@@ -162,7 +162,7 @@ def items_query(here=None):
 def _object(fields: dict) -> ColumnElement:
     """A JSON object of ``fields``, in their order."""
     return func.json_build_object(
-        *(part for name, value in fields.items() for part in (_text(name), value))
+        *(part for name, value in fields.items() for part in (text_constant(name), value))
     )
 
 
@@ -180,7 +180,7 @@ def item_document(here=None) -> ColumnElement:
         "reference": Report.reference,
         "status": Report.status,
         "priority": Report.priority,
-        "due_at": _nullable(Report.due_at, _datetime(Report.due_at)),
+        "due_at": _nullable(Report.due_at, isoformat(Report.due_at)),
         "overdue": func.coalesce(OVERDUE, false()),
         "category": _object(
             {
@@ -203,7 +203,7 @@ def item_document(here=None) -> ColumnElement:
             Report.geom,
             _object(
                 {
-                    "type": _text("Point"),
+                    "type": text_constant("Point"),
                     "coordinates": func.json_build_array(number(lon), number(lat)),
                 }
             ),
@@ -211,8 +211,8 @@ def item_document(here=None) -> ColumnElement:
         "support_count": Report.support_count,
         "anonymous_support_count": Report.anonymous_support_count,
         "version": Report.version,
-        "created_at": _datetime(Report.created_at),
-        "updated_at": _datetime(Report.updated_at),
+        "created_at": isoformat(Report.created_at),
+        "updated_at": isoformat(Report.updated_at),
     }
     if here is not None:
         fields["distance_m"] = number(distance_to(here))

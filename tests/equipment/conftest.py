@@ -7,13 +7,12 @@ from datetime import timedelta
 import pytest
 from flask import g
 
-from app.assets.service import put_asset
 from app.equipment.dispatch import Policy
 from app.extensions import db
 from app.feeds import service as feeds
-from app.organisation.service import create_rule
 from app.users.models import Role
 from app.users.service import put_user
+from tests.factories import add_equipment_assets, add_equipment_rules
 from tools import sim_equipment
 from tools import simulator as sim
 
@@ -68,16 +67,7 @@ def city(app, now):
             ("traffic_signal", SIGNALS),
             ("camera", CAMERAS),
         ):
-            for device in devices:
-                put_asset(
-                    session,
-                    device.reference,
-                    {
-                        "kind": kind,
-                        "status": "in_service",
-                        "location": {"lon": device.lon, "lat": device.lat},
-                    },
-                )
+            add_equipment_assets(session, kind, devices)
         for name, kind, entity_type in (
             ("test-lights", "streetlights", "Streetlight&options=keyValues"),
             ("test-signals", "traffic_signals", "TrafficSignal"),
@@ -96,25 +86,7 @@ def city(app, now):
                 },
             )
             town.feeds[name] = feed.id
-        # Who runs what: street lights the lighting desk's, signals the traffic desk's.
-        create_rule(
-            session,
-            {
-                "name": "Éclairage",
-                "priority": 1,
-                "desk": "eclairage",
-                "category": "streetlight_out",
-            },
-        )
-        create_rule(
-            session,
-            {
-                "name": "Feux",
-                "priority": 2,
-                "desk": "circulation",
-                "category": "traffic_light_fault",
-            },
-        )
+        add_equipment_rules(session)
         db.session.remove()
     yield town
     server.shutdown()

@@ -290,7 +290,9 @@ def light(reference: str, now: datetime, status: str = "ok", minutes: int = 1, *
     return streetlight(reference, status, now=now, observed=ago(now, minutes=minutes), **extra)
 
 
-def notify(client, secret, entities, notified_at, subscription_id, *, name="lights", **changes):
+def notify(
+    client, secret, entities, notified_at, subscription_id, *, name="lights", lang=None, **changes
+):
     body = {
         "id": changes.pop("id", f"urn:ngsi-ld:Notification:{uuid.uuid4()}"),
         "type": "Notification",
@@ -300,6 +302,8 @@ def notify(client, secret, entities, notified_at, subscription_id, *, name="ligh
         **changes,
     }
     headers = {} if secret is None else {SECRET_HEADER: secret}
+    if lang is not None:
+        headers["Accept-Language"] = lang
     return client.post(f"/v1/feeds/{name}/notifications", json=body, headers=headers)
 
 
@@ -511,6 +515,22 @@ def test_entities_a_poll_would_refuse_are_refused_and_nothing_is_stored(
     assert entities(session) == {}
     # Refused, it is not remembered: the broker's corrected retry is not taken for a replay.
     assert session.scalar(select(func.count()).select_from(FeedNotification)) == 0
+
+
+def test_a_refused_entity_is_named_with_its_reason_all_in_the_request_language(
+    session, client, subscribed, now
+):
+    secret, subscription_id = subscribed
+    located_nowhere = {**light("SL-800001", now), "location": None}
+    entity = located_nowhere["id"]
+    french = notify(client, secret, [located_nowhere], now, subscription_id, lang="fr")
+    assert french.status_code == 422
+    assert french.get_json()["errors"] == {
+        "json": {"data": [f"entité {entity} : aucune localisation (location)"]}
+    }
+    assert "(première raison : aucune localisation (location))" in french.get_json()["detail"]
+    english = notify(client, secret, [located_nowhere], now, subscription_id, lang="en")
+    assert english.get_json()["errors"] == {"json": {"data": [f"entity {entity}: no location"]}}
 
 
 def test_of_valid_and_malformed_entities_the_valid_are_stored_as_a_poll_would(

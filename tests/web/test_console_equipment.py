@@ -20,16 +20,15 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 from sqlalchemy import func, select, text
 
-from app.assets.service import put_asset
 from app.auth.tokens import mint_emulator_token
 from app.equipment import dispatch
 from app.equipment.models import EquipmentCommand
 from app.extensions import db
 from app.feeds import service as feeds
-from app.organisation.service import create_rule
 from app.users.models import Role
 from app.users.service import put_user
 from tests.conftest import PROJECT_ID
+from tests.factories import add_equipment_assets, add_equipment_rules
 from tests.web.console import serious, sign_in, text_of, wait
 from tests.web.test_browser import axe_violations, policy_refusals
 from tools import sim_equipment
@@ -103,16 +102,7 @@ class Town:
                 ("street_light", self.lights + self.stale_lights),
                 ("traffic_signal", signals),
             ):
-                for device in devices:
-                    put_asset(
-                        session,
-                        device.reference,
-                        {
-                            "kind": kind,
-                            "status": "in_service",
-                            "location": {"lon": device.lon, "lat": device.lat},
-                        },
-                    )
+                add_equipment_assets(session, kind, devices)
             url = f"{self.broker.url}/ngsi-ld/v1/entities?type="
             for name, kind, entity_type, fresh in (
                 ("console-lights", "streetlights", "Streetlight&options=keyValues", 3600),
@@ -173,25 +163,7 @@ class Town:
                         "lat": light.lat - 4.5e-5,
                     },
                 )
-            # Who runs what: street lights the lighting desk's, signals the traffic desk's.
-            create_rule(
-                session,
-                {
-                    "name": "Éclairage",
-                    "priority": 1,
-                    "desk": "eclairage",
-                    "category": "streetlight_out",
-                },
-            )
-            create_rule(
-                session,
-                {
-                    "name": "Feux",
-                    "priority": 2,
-                    "desk": "circulation",
-                    "category": "traffic_light_fault",
-                },
-            )
+            add_equipment_rules(session)
             for uid, role, desks in (
                 (LIGHTER, Role.AGENT, ["eclairage"]),
                 (SIGNALLER, Role.AGENT, ["circulation"]),
