@@ -130,6 +130,14 @@ class _Recent:
         self._bytes -= len(entry.body)
 
 
+class _Flight:
+    """A build under way: the threads that missed the same key wait for its entry."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.entry: Entry | None = None
+
+
 class DocumentCache:
     """Get and put entries; every Redis error means "not cached", never an error.
 
@@ -141,6 +149,9 @@ class DocumentCache:
     log: logging.Logger
     # Versions moved in the writers' own transactions: entries live ttl_s from the start.
     exact: bool = False
+    # Concurrent misses of one key in a process wait for the first one's build instead of
+    # building it each (pages all clients ask again at once after every change).
+    single_flight: bool = False
 
     def __init__(self, client: redis.Redis, settings: Settings, version_pool_size: int = 0):
         self.client = client
@@ -152,6 +163,28 @@ class DocumentCache:
         self.settings = settings
         self._down_until = 0.0
         self._recent = _Recent(settings.local_bytes) if settings.local_bytes else None
+        self._flights: dict[str, _Flight] = {}
+        self._flights_lock = threading.Lock()
+
+    def build_once(self, key: str, build, ttl: int) -> Entry:
+        """``build()``'s entry, stored under ``key``; when another thread of the process is
+        already building it, that one's entry, once done (or our own build, if it failed)."""
+        with self._flights_lock:
+            flight = self._flights.get(key)
+            leader = flight is None
+            if leader:
+                flight = self._flights[key] = _Flight()
+        if not leader:
+            flight.done.wait()
+            return flight.entry if flight.entry is not None else build()
+        try:
+            flight.entry = build()
+            self.put(key, flight.entry, ttl)
+            return flight.entry
+        finally:
+            with self._flights_lock:
+                del self._flights[key]
+            flight.done.set()
 
     def key(
         self, session: Session, document: dict, version_params: dict | None = None
@@ -301,6 +334,8 @@ def fetch(
         return build()
     entry = cache.get(key)
     if entry is None:
+        if cache.single_flight:
+            return cache.build_once(key, build, ttl)
         entry = build()
         cache.put(key, entry, ttl)
     return entry
