@@ -182,7 +182,7 @@ class Config:
     DESK_QUEUE_CACHE_MAX_BYTES = 2 * 1024 * 1024
     DESK_QUEUE_CACHE_BYTES_PER_MINUTE = 32 * 1024 * 1024
     DESK_QUEUE_CACHE_LOCAL_BYTES = 32 * 1024 * 1024
-    DESK_QUEUE_CACHE_VERSION_POOL_SIZE = 4
+    DESK_QUEUE_CACHE_VERSION_POOL_SIZE = 2
     # City sensor feeds: bounds of one poll (all its pages), broker page size, back-off
     # ceiling, how long observations are kept. (The dispatcher runs every 10 s: worker/cron.py.)
     FEEDS_POLL_TIMEOUT_SECONDS = 20

@@ -35,10 +35,13 @@ reports to `signale_bench` on every run, which would drift the open work this on
 """
 
 import argparse
+import collections
 import os
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -267,15 +270,18 @@ def main() -> None:
     cache = redis.Redis.from_url(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
     writer = Writer(bench_db, args.changes)
     load = os.getloadavg()
+    logs = tempfile.TemporaryDirectory(prefix="bench-queue-")
     try:
-        for name, app_path, extra in (
-            ("ceiling", "benchmarks.http_apps:flask_app", {}),
-            ("queue", "wsgi:app", {}),
-            ("uncached", "wsgi:app", {"SIGNALE_DESK_QUEUE_CACHE_ENABLED": "false"}),
-            ("redis only", "wsgi:app", {"SIGNALE_DESK_QUEUE_CACHE_LOCAL_BYTES": "0"}),
-        ):
+
+        def start(name, app_path="wsgi:app", **extra):
             port = free_port()
-            servers[name] = (serve(app_path, port, {**env, **extra}), port)
+            log = Path(logs.name) / f"{name.replace(' ', '-')}.log"
+            servers[name] = (serve(app_path, port, {**env, **extra}, log=log), port)
+
+        def stop(name):
+            process, _ = servers.pop(name)
+            process.terminate()
+            process.wait(60)
 
         def api(server):
             return f"http://127.0.0.1:{servers[server][1]}/v1/desks/{DESK}/queue"
@@ -287,6 +293,44 @@ def main() -> None:
             "header": "/counts",
             "header, counted": "/counts?" + "&".join(f"status={s}" for s in OPEN[::-1]),
         }
+        results, hits, errors = {}, {}, collections.Counter()
+
+        def measure(targets: dict) -> None:
+            """Each target's figures, rounds interleaved (the shared machine's noise
+            spreads over all), and the hit ratio of those the cache serves."""
+            sizes = {
+                name: body_size(url, env["SIGNALE_TOKEN"])
+                for name, url in targets.items()
+                if "/queue" in url
+            }
+            for name in targets:
+                results[name], hits[name] = [], []
+            for _ in range(args.rounds):
+                for name, url in targets.items():
+                    connections = 2 if name.endswith("c=2") else 16
+                    before = stored_bytes(cache)
+                    *figures, failed = wrk_run(
+                        wrk,
+                        url,
+                        connections=connections,
+                        seconds=args.seconds,
+                        env=env,
+                        script=script,
+                        allow_errors=True,
+                    )
+                    results[name].append(figures)
+                    errors[name] += failed
+                    if name in sizes and "uncached" not in name:
+                        done = renders(cache, before, sizes[name])
+                        requests = figures[0] * args.seconds
+                        hits[name].append(1 - done / requests if requests else float("nan"))
+
+        # Two servers of the application at a time: three would hold more connections than
+        # a shared PostgreSQL allows (max_connections 100: 503 service_unavailable).
+        start("ceiling", "benchmarks.http_apps:flask_app")
+        start("queue")
+        start("uncached", SIGNALE_DESK_QUEUE_CACHE_ENABLED="false")
+        writer.start()
         targets = {
             "ceiling": f"http://127.0.0.1:{servers['ceiling'][1]}/healthz",
             "me": f"http://127.0.0.1:{servers['queue'][1]}/v1/me",
@@ -295,31 +339,20 @@ def main() -> None:
         for name, view in views.items():
             targets[name] = api("queue") + view
             targets[f"{name}, uncached"] = api("uncached") + view
-        targets["page, redis only"] = api("redis only") + views["page"]
-        targets["header, redis only"] = api("redis only") + views["header"]
         # Two connections, one per worker: the latency of a page itself, without queueing.
         targets["page, c=2"] = targets["page"]
         targets["page, uncached, c=2"] = targets["page, uncached"]
-        sizes = {
-            name: body_size(url, env["SIGNALE_TOKEN"])
-            for name, url in targets.items()
-            if "/queue" in url
-        }
-        results = {name: [] for name in targets}
-        hits = {name: [] for name in targets}
-        writer.start()
-        for _ in range(args.rounds):  # interleaved: noise of the shared machine spreads
-            for name, url in targets.items():
-                connections = 2 if name.endswith("c=2") else 16
-                before = stored_bytes(cache)
-                figures = wrk_run(
-                    wrk, url, connections=connections, seconds=args.seconds, env=env, script=script
-                )
-                results[name].append(figures)
-                if name in sizes and "uncached" not in name:
-                    done = renders(cache, before, sizes[name])
-                    requests = figures[0] * args.seconds
-                    hits[name].append(1 - done / requests if requests else float("nan"))
+        measure(targets)
+        stop("uncached")
+        start("redis only", SIGNALE_DESK_QUEUE_CACHE_LOCAL_BYTES="0")
+        measure(
+            {
+                "page, LRU": api("queue") + views["page"],
+                "page, redis only": api("redis only") + views["page"],
+                "header, LRU": api("queue") + views["header"],
+                "header, redis only": api("redis only") + views["header"],
+            }
+        )
     finally:
         writer.stop.set()
         for process, _ in servers.values():
@@ -331,6 +364,12 @@ def main() -> None:
                 process.kill()
                 process.wait()
     load_after = os.getloadavg()
+    answered = collections.Counter(
+        match.group(1)
+        for log in Path(logs.name).glob("*.log")
+        for match in re.finditer(r'"status": (\d+)', log.read_text(errors="replace"))
+    )
+    logs.cleanup()
 
     def med(name, i):
         return statistics.median(r[i] for r in results[name])
@@ -344,6 +383,9 @@ def main() -> None:
     )
     print(f"  load average (1, 5, 15 min): before {load}, after {load_after}")
     print(f"  page: ?{PAGE.format(commune=DIJON)} (default sort: priority, then due date)")
+    print(f"  statuses answered (access logs): {dict(answered)}")
+    if any(errors.values()):
+        print(f"  non-2xx or socket errors: {dict(+errors)}")
     print(f"{'target':<40}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'vs ceiling':>12}")
     print(f"{'minimal Flask JSON (ceiling)':<40}{top:>9,.0f}{'':>27}{1.0:>11.2f}x")
     for name, label in (
@@ -377,13 +419,17 @@ def main() -> None:
             f"{ratio:>8.1%}{med(plain, 0):>10,.0f}{med(plain, 1):>7.1f}{med(plain, 2):>7.1f}"
             f"{med(name, 0) / med(plain, 0):>7.1f}x"
         )
-    print("\nPer-process LRU against Redis alone (every hit a Redis GET of the entry), same run")
+    print(
+        "\nPer-process LRU (then Redis) against Redis alone (every hit a Redis GET of the"
+        " entry), interleaved after the above"
+    )
     for name in ("page", "header"):
-        other = f"{name}, redis only"
+        mine, other = f"{name}, LRU", f"{name}, redis only"
         print(
-            f"{name:<34}{med(name, 0):>9,.0f} req/s (LRU + Redis)  {med(other, 0):>9,.0f} req/s "
-            f"(Redis only, p50 {med(other, 1):.1f} ms, hits {statistics.median(hits[other]):.1%})"
-            f"  {med(name, 0) / med(other, 0):.2f}x"
+            f"{name:<8}LRU {med(mine, 0):>6,.0f} req/s, p50 {med(mine, 1):.1f} ms, hits "
+            f"{statistics.median(hits[mine]):.1%};  Redis only {med(other, 0):>6,.0f} req/s, "
+            f"p50 {med(other, 1):.1f} ms, hits {statistics.median(hits[other]):.1%};  "
+            f"{med(mine, 0) / med(other, 0):.2f}x"
         )
     print("\nFloor: statements alone through psycopg (no HTTP, Flask, auth, JSON)")
     print(
