@@ -12,6 +12,12 @@ a version already read. An entry whose version is younger than ``settle_s`` seco
 therefore kept only that long: a document misses such a transaction for at most that long,
 unless the transaction itself lasted longer than that.
 
+A user whose version is kept in the writers' own transactions (a counter moved by
+triggers: app/worklists/cache.py) is ``exact``: no transaction can commit under a version
+already read, so its entries need no settling; its statement may take parameters (the
+document's ``version_params``) and find no row (nothing to key by, as an unknown desk: the
+document is then built, uncached).
+
 A user's version may also say ``own_writes``: the reading transaction has itself written
 (uncommitted) data, which it alone sees; its documents are then neither read from the cache
 nor stored there.
@@ -124,6 +130,14 @@ class _Recent:
         self._bytes -= len(entry.body)
 
 
+class _Flight:
+    """A build under way: the threads that missed the same key wait for its entry."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.entry: Entry | None = None
+
+
 class DocumentCache:
     """Get and put entries; every Redis error means "not cached", never an error.
 
@@ -133,6 +147,11 @@ class DocumentCache:
     name: str
     version: TextClause
     log: logging.Logger
+    # Versions moved in the writers' own transactions: entries live ttl_s from the start.
+    exact: bool = False
+    # Concurrent misses of one key in a process wait for the first one's build instead of
+    # building it each (pages all clients ask again at once after every change).
+    single_flight: bool = False
 
     def __init__(self, client: redis.Redis, settings: Settings, version_pool_size: int = 0):
         self.client = client
@@ -144,22 +163,47 @@ class DocumentCache:
         self.settings = settings
         self._down_until = 0.0
         self._recent = _Recent(settings.local_bytes) if settings.local_bytes else None
+        self._flights: dict[str, _Flight] = {}
+        self._flights_lock = threading.Lock()
 
-    def key(self, session: Session, document: dict) -> tuple[str | None, int]:
+    def build_once(self, key: str, build, ttl: int) -> Entry:
+        """``build()``'s entry, stored under ``key``; when another thread of the process is
+        already building it, that one's entry, once done (or our own build, if it failed)."""
+        with self._flights_lock:
+            flight = self._flights.get(key)
+            leader = flight is None
+            if leader:
+                flight = self._flights[key] = _Flight()
+        if not leader:
+            flight.done.wait()
+            return flight.entry if flight.entry is not None else build()
+        try:
+            flight.entry = build()
+            self.put(key, flight.entry, ttl)
+            return flight.entry
+        finally:
+            with self._flights_lock:
+                del self._flights[key]
+            flight.done.set()
+
+    def key(
+        self, session: Session, document: dict, version_params: dict | None = None
+    ) -> tuple[str | None, int]:
         """The entry's key for ``document`` (path, arguments...) at the current data
-        version, and how long an entry stored under it may live; no key (None) when the
-        transaction has written what documents show (the version's ``own_writes``)."""
-        version = self._read_version(session)
-        if version.pop("own_writes", False):
+        version (its statement run with ``version_params``), and how long an entry stored
+        under it may live; no key (None) when the transaction has written what documents
+        show (the version's ``own_writes``), or when the version statement found no row."""
+        version = self._read_version(session, version_params or {})
+        if version is None or version.pop("own_writes", False):
             return None, 0
-        age_s = version.pop("age_s")
+        age_s = version.pop("age_s", None)
         ttl = self.settings.ttl_s
-        if age_s is None or age_s < self.settings.settle_s:
+        if not self.exact and (age_s is None or age_s < self.settings.settle_s):
             ttl = self.settings.settle_s
         material = json.dumps({**document, "version": version}, sort_keys=True, default=_plain)
         return self.prefix() + hashlib.sha256(material.encode()).hexdigest(), ttl
 
-    def _read_version(self, session: Session) -> dict:
+    def _read_version(self, session: Session, params: dict) -> dict | None:
         """The data version in one round trip: when the session has not begun a transaction
         (the request has read and written nothing yet), outside it, in autocommit, without
         the BEGIN and ROLLBACK the session's transaction would cost (a hit then sends nothing
@@ -173,17 +217,17 @@ class DocumentCache:
             session = session()
         bind = session.get_bind()
         if not isinstance(bind, Engine) or session.in_transaction():
-            return session.execute(self.version).one()._asdict()
+            return _as_dict(session.execute(self.version, params).one_or_none())
         if not self.version_pool_size:
             with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                return connection.execute(self.version).one()._asdict()
+                return _as_dict(connection.execute(self.version, params).one_or_none())
         engine = self._version_engine(bind)
         try:
-            return self._version_from_own_pool(engine)
+            return self._version_from_own_pool(engine, params)
         except DBAPIError as error:  # a connection of the pool lost (its pool has no ping)
             if not error.connection_invalidated:
                 raise
-            return self._version_from_own_pool(engine)
+            return self._version_from_own_pool(engine, params)
 
     def _version_engine(self, bind: Engine) -> Engine:
         """The version's own pool for ``bind``'s database: in autocommit, without the ping
@@ -204,9 +248,11 @@ class DocumentCache:
                     )
         return engine
 
-    def _version_from_own_pool(self, engine: Engine) -> dict:
+    def _version_from_own_pool(self, engine: Engine, params: dict) -> dict | None:
         with engine.connect() as connection:
-            return connection.exec_driver_sql(self.version.text).one()._asdict()
+            if params:
+                return _as_dict(connection.execute(self.version, params).one_or_none())
+            return _as_dict(connection.exec_driver_sql(self.version.text).one_or_none())
 
     @classmethod
     def prefix(cls) -> str:
@@ -267,16 +313,29 @@ class DocumentCache:
         return result
 
 
-def fetch(cache: DocumentCache | None, session: Session, document: dict, build) -> Entry:
+def _as_dict(row) -> dict | None:
+    return None if row is None else row._asdict()
+
+
+def fetch(
+    cache: DocumentCache | None,
+    session: Session,
+    document: dict,
+    build,
+    version_params: dict | None = None,
+) -> Entry:
     """The entry of ``document`` (path, arguments...): from ``cache`` when it holds it at the
-    current data version (one cheap statement), else ``build()``'s, stored there."""
+    current data version (one cheap statement, run with ``version_params``), else
+    ``build()``'s, stored there."""
     if cache is None:
         return build()
-    key, ttl = cache.key(session, document)
+    key, ttl = cache.key(session, document, version_params)
     if key is None:
         return build()
     entry = cache.get(key)
     if entry is None:
+        if cache.single_flight:
+            return cache.build_once(key, build, ttl)
         entry = build()
         cache.put(key, entry, ttl)
     return entry

@@ -171,6 +171,18 @@ class Config:
     PUBLIC_LISTS_CACHE_BYTES_PER_MINUTE = 16 * 1024 * 1024
     PUBLIC_LISTS_CACHE_LOCAL_BYTES = 16 * 1024 * 1024
     PUBLIC_LISTS_CACHE_VERSION_POOL_SIZE = 8
+    # A desk's queue pages and header counts: the same server-side cache (app/worklists/
+    # cache.py; settings as PUBLIC_LISTS_CACHE_*'s), exact (the desk's version is moved by
+    # triggers in the writers' transactions: nothing to settle); the version is read on a
+    # pool of VERSION_POOL_SIZE connections of its own (its statement keeps its generic
+    # plan there). Off, every GET renders its page (benchmarks/bench_queue.py compares).
+    DESK_QUEUE_CACHE_ENABLED = True
+    DESK_QUEUE_CACHE_TTL_SECONDS = 300
+    DESK_QUEUE_CACHE_SETTLE_SECONDS = 0
+    DESK_QUEUE_CACHE_MAX_BYTES = 2 * 1024 * 1024
+    DESK_QUEUE_CACHE_BYTES_PER_MINUTE = 32 * 1024 * 1024
+    DESK_QUEUE_CACHE_LOCAL_BYTES = 32 * 1024 * 1024
+    DESK_QUEUE_CACHE_VERSION_POOL_SIZE = 2
     # City sensor feeds: bounds of one poll (all its pages), broker page size, back-off
     # ceiling, how long observations are kept. (The dispatcher runs every 10 s: worker/cron.py.)
     FEEDS_POLL_TIMEOUT_SECONDS = 20

@@ -1,8 +1,11 @@
 import json
+from dataclasses import asdict
 
-from flask import Response
+from flask import Response, current_app, request
 from flask.views import MethodView
 
+from app import cache as shared_cache
+from app import conditional
 from app.auth.identity import current_identity, roles_required
 from app.errors import PROBLEM_DOC, Unprocessable
 from app.extensions import Blueprint, db
@@ -13,6 +16,7 @@ from app.pagination import page_size
 from app.readonly import read_only
 from app.reports.models import OPEN_STATUSES
 from app.users.models import Role
+from app.worklists import cache as queue_cache
 from app.worklists import service
 from app.worklists.queries import Filters
 from app.worklists.schemas import (
@@ -58,12 +62,29 @@ def as_json(body: dict) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
 
 
-def page_json(page: dict) -> Response:
+def page_text(page: dict) -> str:
     """A work-list page whose items are JSON text already (PostgreSQL's: queries.
-    item_document), wrapped as :func:`as_json` would write it."""
+    item_document), written as :func:`as_json` would write it."""
     items, after = ", ".join(page["items"]), json.dumps(page["next_cursor"])
-    body = f'{{"items": [{items}], "next_cursor": {after}}}'
-    return Response(body, mimetype="application/json")
+    return f'{{"items": [{items}], "next_cursor": {after}}}'
+
+
+def desk_cached(desk: str, arguments: dict, build) -> Response:
+    """The desk's document ``build()`` writes (JSON text), from the server-side cache when
+    it holds it at the desk's current version (app/worklists/cache.py), tagged for
+    conditional GETs. The caller's right to the desk is checked first: an entry is shared
+    by every caller allowed to see the desk, and only by them."""
+    service.check_desk(current_identity(), desk)
+    document = {"path": request.path, "arguments": arguments}
+
+    def build_entry() -> shared_cache.Entry:
+        body = build().encode()
+        return shared_cache.Entry(body, "application/json", conditional.etag_of(body, 32), None)
+
+    entry = shared_cache.fetch(
+        queue_cache.for_app(current_app), db.session, document, build_entry, {"desk": desk}
+    )
+    return conditional.private(entry.response(), etag=entry.etag)
 
 
 def filters(args: dict) -> Filters:
@@ -77,6 +98,18 @@ def filters(args: dict) -> Filters:
         bbox=parse_bbox(args["bbox"]) if args["bbox"] else None,
         text=args["q"],
     )
+
+
+def normalised(args: dict) -> dict:
+    """The queue's arguments as its page depends on them (equivalent URLs share an entry;
+    bad ones are refused here, before the cache)."""
+    return {
+        **asdict(filters(args)),
+        "sort": args["sort"],
+        "near": parse_point(args["near"]) if args["near"] else None,
+        "cursor": args["cursor"],
+        "limit": page_size(args["limit"]),
+    }
 
 
 def _queue_page(desk: str, args: dict, *, documents: bool = False) -> dict:
@@ -106,7 +139,9 @@ class DeskQueue(MethodView):
     def get(self, args, desk):
         """A desk's queue: its open reports by default, filtered and sorted (cursor
         paginated). Agents see their own desks; supervisors and admins every desk."""
-        return page_json(_queue_page(desk, args, documents=True))
+        return desk_cached(
+            desk, normalised(args), lambda: page_text(_queue_page(desk, args, documents=True))
+        )
 
 
 @blp.route("/desks/<string:desk>/queue/geojson", parameters=DESK_PARAMETER)
@@ -137,8 +172,16 @@ class DeskQueueCounts(MethodView):
     def get(self, args, desk):
         """The desk header: how many reports per state (and overdue) under the same filters
         as the queue, the states asked for split out (default: the open ones)"""
-        return service.queue_counts(
-            db.session, viewer=current_identity(), desk=desk, filters=filters(args)
+        wanted = filters(args)
+        return desk_cached(
+            desk,
+            asdict(wanted),
+            lambda: json.dumps(
+                service.queue_counts(
+                    db.session, viewer=current_identity(), desk=desk, filters=wanted
+                ),
+                ensure_ascii=False,
+            ),
         )
 
 

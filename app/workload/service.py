@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from app.organisation.models import Crew, Desk
 from app.reports.models import OPEN_WORK, Report
 from app.routing.choice import counted_workload, fresh_workload
+from app.worklists.models import DeskQueueVersion
 from app.workload.models import BASE_SLOT, CrewWorkload, DeskOpenCount
 
 # Taken by the fold and the repair, the only writers of slot 0, for their transaction.
@@ -24,15 +25,20 @@ WITH gone AS (
     WHERE slot <> 0 AND slot NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL)
     FOR UPDATE SKIP LOCKED
 ), folded AS (
-    DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM gone) RETURNING {keys}, reports
+    DELETE FROM {table} WHERE ctid IN (SELECT ctid FROM gone) RETURNING {keys}, {value}
 )
-INSERT INTO {table} AS c ({keys}, slot, reports)
-SELECT {keys}, 0, sum(reports) FROM folded GROUP BY {keys} ORDER BY {keys}
-ON CONFLICT ({keys}, slot) DO UPDATE SET reports = c.reports + excluded.reports
+INSERT INTO {table} AS c ({keys}, slot, {value})
+SELECT {keys}, 0, sum({value}) FROM folded GROUP BY {keys} ORDER BY {keys}
+ON CONFLICT ({keys}, slot) DO UPDATE SET {value} = c.{value} + excluded.{value}
 """
+# The desks' queue versions (app.worklists.cache) are kept in slots the same way.
 _FOLDS = tuple(
-    text(_FOLD.format(table=table, keys=keys))
-    for table, keys in (("crew_workload", "crew_id"), ("desk_open_counts", "desk_id, status"))
+    text(_FOLD.format(table=table, keys=keys, value=value))
+    for table, keys, value in (
+        ("crew_workload", "crew_id", "reports"),
+        ("desk_open_counts", "desk_id, status", "reports"),
+        ("desk_queue_versions", "desk_id", "changes"),
+    )
 )
 
 
@@ -49,8 +55,9 @@ def fold(session: Session) -> int:
 
 
 def _rows(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(CrewWorkload)) + session.scalar(
-        select(func.count()).select_from(DeskOpenCount)
+    return sum(
+        session.scalar(select(func.count()).select_from(table))
+        for table in (CrewWorkload, DeskOpenCount, DeskQueueVersion)
     )
 
 
