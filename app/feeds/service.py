@@ -2,7 +2,7 @@
 
 import logging
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 # The first skipped entities of a poll kept on the feed's health, with their reasons.
 SKIPPED_EXAMPLES = 10
+NO_VALID_ENTITIES = "no_valid_entities"
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class PollLimits:
     max_bytes: int = 20 * 1024 * 1024
     page_size: int = 1000
     max_backoff_seconds: int = 3600
+    # States per chunk the store writes while the next is read (store_states).
+    store_chunk: int = 5000
 
     @classmethod
     def from_config(cls, config) -> "PollLimits":
@@ -143,13 +146,16 @@ def poll_feed(
     fetcher_factory: Callable[[Budget], Fetcher] = HttpFetcher,
     now: datetime | None = None,
 ) -> dict:
-    """Poll one feed: read it whole, then store its states and record its health.
+    """Poll one feed: read it, store its states and record its health.
 
-    A failed read (timeout, HTTP error, oversize, not NGSI-LD/GBFS/GTFS-Realtime, nothing
-    valid) stores nothing, so the last good state stays; the failure is recorded and the
-    next poll backs off. Never raises for anything the source sends. A live read (vehicle
-    positions) replaces the feed's entities and keeps no history; a read the source's ttl
-    made unnecessary stores nothing. Equipment faults among the stored
+    An NGSI-LD source's first document is read before any transaction; the rest (parsing,
+    a broker's later pages) is read while what came before is stored, in the poll's
+    transaction. A failed read (timeout, HTTP error, oversize, not
+    NGSI-LD/GBFS/GTFS-Realtime, nothing valid), on the first page or a later one, stores
+    nothing (the transaction is rolled back), so the last good state stays; the failure is
+    recorded and the next poll backs off. Never raises for anything the source sends. A
+    live read (vehicle positions) replaces the feed's entities and keeps no history; a read
+    the source's ttl made unnecessary stores nothing. Equipment faults among the stored
     states open or update tickets (the fault mappings, read once for the poll), in the
     same transaction.
     """
@@ -168,21 +174,34 @@ def poll_feed(
         adapter = adapter_for(format_, page_size=limits.page_size, state=source_state)
         fetcher = fetcher_factory(Budget(limits.timeout_seconds, limits.max_bytes))
         result = adapter.read(url=url, kind=kind, fetcher=fetcher, now=now)
-        if result.skipped and not result.states:
-            raise FetchError(
-                "no_valid_entities",
-                f"all {len(result.skipped)} entities are malformed; first: {result.skipped[0][1]}",
-            )
+        if result.pending is None:
+            check_valid(result)
     except FetchError as exc:
         error = exc
     except Exception as exc:  # an adapter bug must not stop the other feeds' polls
-        log.exception("feed poll failed unexpectedly", extra={"feed": name})
-        error = FetchError("internal_error", f"{exc.__class__.__name__} while reading the feed")
+        error = unexpected(exc, name)
 
     feed = session.get(Feed, feed_id)
     if feed is None:  # deleted while it was being fetched
         session.rollback()
         return {"feed": name, "status": "gone"}
+    changed = 0
+    tickets = FaultOutcome()
+    if error is None:
+        if result.pending is not None:
+            result.pending = _read_through(result.pending, result, name)
+        try:
+            changed, tickets = ingest(session, feed, result, now=now, chunk_size=limits.store_chunk)
+        except FetchError as exc:  # a later page failed, or nothing was valid
+            # Nothing of this poll is kept: what was stored before the failure goes too.
+            session.rollback()
+            error, changed = exc, 0
+            if exc.code != NO_VALID_ENTITIES:  # a read cut short says nothing of entities
+                result = PollResult()
+            feed = session.get(Feed, feed_id)
+            if feed is None:
+                session.rollback()
+                return {"feed": name, "status": "gone"}
     feed.last_polled_at = now
     # A read that failed early, or had nothing to read, says nothing of entities.
     if not result.unchanged and (error is None or result.seen):
@@ -192,10 +211,7 @@ def poll_feed(
             {"entity": entity, "reason": reason}
             for entity, reason in result.skipped[:SKIPPED_EXAMPLES]
         ]
-    changed = 0
-    tickets = FaultOutcome()
     if error is None:
-        changed, tickets = ingest(session, feed, result, now=now)
         if result.source_state is not None:
             feed.source_state = result.source_state
         if result.ttl_seconds is not None:
@@ -228,6 +244,34 @@ def poll_feed(
     return outcome
 
 
+def check_valid(result: PollResult) -> None:
+    """A read whose entities were all malformed fails (nothing valid to keep)."""
+    if result.skipped and not result.valid:
+        raise FetchError(
+            NO_VALID_ENTITIES,
+            f"all {len(result.skipped)} entities are malformed; first: {result.skipped[0][1]}",
+        )
+
+
+def unexpected(exc: Exception, name: str) -> FetchError:
+    log.exception("feed poll failed unexpectedly", extra={"feed": name})
+    return FetchError("internal_error", f"{exc.__class__.__name__} while reading the feed")
+
+
+def _read_through(
+    pending: Iterator[EntityState], result: PollResult, name: str
+) -> Iterator[EntityState]:
+    """A poll's ``pending`` states as the store takes them: any failure reading them is the
+    read's (a FetchError, as when it fails before), then nothing valid fails it too."""
+    try:
+        yield from pending
+    except FetchError:
+        raise
+    except Exception as exc:  # an adapter bug: this feed's poll fails, not the worker
+        raise unexpected(exc, name) from exc
+    check_valid(result)
+
+
 # --- ingestion: what a poll read or a notification brought -----------------------------
 
 
@@ -241,15 +285,20 @@ def ingest(
     *,
     notified: bool = False,
     now: datetime | None = None,
+    chunk_size: int = PollLimits.store_chunk,
 ) -> tuple[int, FaultOutcome]:
     """Store the valid states a poll read or a broker ``notified``, then act on them
     (faults: of the notified entities only, a poll's of all): the one path both take, so
     nothing a notification brings is trusted beyond a poll. Flushes only. Returns how many
-    entities changed and the fault tickets' outcome."""
+    entities changed and the fault tickets' outcome.
+
+    A poll's ``pending`` states are read as they are stored; a FetchError reading them
+    propagates, and the caller rolls the transaction back."""
     # A poll and a notification of the same feed, or two notifications, one after the
     # other: two fault passes at once could open a ticket twice.
     session.execute(INGEST_LOCK, {"feed_id": feed.id})
-    changed = store_states(session, feed.id, result.states, history=not result.live)
+    states = result.states if result.pending is None else result.pending
+    changed = store_states(session, feed.id, states, history=not result.live, chunk_size=chunk_size)
     if result.live:
         changed += remove_missing(session, feed.id, [s.entity_id for s in result.states])
     # Whatever acts on stored states belongs below: polls and notifications both get it.
@@ -267,10 +316,12 @@ def backoff(interval: int, failures: int, ceiling: int) -> timedelta:
     return timedelta(seconds=min(interval * 2 ** min(failures, 16), max(ceiling, interval)))
 
 
-# The states of one store: COPY'd into a temporary table (one per connection, emptied at
-# commit), then written by one statement. Geometries come as hex EWKB. No JIT for what
-# follows in the transaction: PostGIS's function costs make the upsert look expensive
-# enough to compile, which took longer than running it.
+# The states of one store, chunk by chunk: each COPY'd into a temporary table (one per
+# connection, emptied at commit), then written by one statement. Geometries come as hex
+# EWKB. No JIT for what follows in the transaction: PostGIS's function costs make the upsert
+# look expensive enough to compile, which took longer than running it. ``feed_changed``
+# keeps the latest state this store wrote of each entity: the observations are added from
+# it at the end, once each, whichever chunks an entity came in.
 INCOMING_TABLE = """
 SET LOCAL jit = off;
 CREATE TEMP TABLE IF NOT EXISTS feed_incoming (
@@ -278,19 +329,25 @@ CREATE TEMP TABLE IF NOT EXISTS feed_incoming (
     observed_at timestamptz, status text, available integer, capacity integer,
     occupancy double precision, measures jsonb
 ) ON COMMIT DELETE ROWS;
-DELETE FROM feed_incoming
+CREATE TEMP TABLE IF NOT EXISTS feed_changed (
+    id bigint PRIMARY KEY, observed_at timestamptz, status text, available integer,
+    capacity integer, occupancy double precision, measures jsonb
+) ON COMMIT DELETE ROWS;
+DELETE FROM feed_incoming;
+DELETE FROM feed_changed
 """
 INCOMING_COLUMNS = (
     "entity_id, entity_type, name, geom, projectable, observed_at, status, available,"
     " capacity, occupancy, measures"
 )
-# The latest state is written only where the observation is newer than the stored one,
-# and exactly those rows become observations (unless the feed keeps no history). A poll
-# repeating what the source already said writes nothing. Known entities (nearly all of a
-# poll) by a joined UPDATE, cheaper than ON CONFLICT's insert attempt per row; entities new
-# to this statement's snapshot by INSERT, whose ON CONFLICT settles a race with another
+# The latest state is written only where the observation is newer than the stored one
+# (or as new as the one an earlier chunk of this store wrote: as in one list, the later of
+# two equal observations wins), and exactly those rows are kept for the observations. A
+# poll repeating what the source already said writes nothing. Known entities (nearly all of
+# a poll) by a joined UPDATE, cheaper than ON CONFLICT's insert attempt per row; entities
+# new to this statement's snapshot by INSERT, whose ON CONFLICT settles a race with another
 # writer of the same feed (a notification).
-UPSERT_LATEST = """
+UPSERT_CHUNK = """
 WITH updated AS (
     UPDATE feed_entities AS e SET
         entity_type = i.entity_type, name = i.name, geom = i.geom,
@@ -300,7 +357,9 @@ WITH updated AS (
         updated_at = now()
     FROM feed_incoming AS i
     WHERE e.feed_id = %(feed_id)s AND e.entity_id = i.entity_id
-      AND i.observed_at > e.observed_at
+      AND (i.observed_at > e.observed_at
+           OR (i.observed_at = e.observed_at
+               AND EXISTS (SELECT FROM feed_changed AS c WHERE c.id = e.id)))
     RETURNING e.id, e.observed_at, e.status, e.available, e.capacity, e.occupancy, e.measures
 ), inserted AS (
     INSERT INTO feed_entities AS e (
@@ -323,49 +382,90 @@ WITH updated AS (
         measures = excluded.measures, updated_at = now()
     WHERE excluded.observed_at > e.observed_at
     RETURNING e.id, e.observed_at, e.status, e.available, e.capacity, e.occupancy, e.measures
-), changed AS (
-    SELECT * FROM updated UNION ALL SELECT * FROM inserted
 )
+INSERT INTO feed_changed AS c (
+    id, observed_at, status, available, capacity, occupancy, measures
+)
+SELECT * FROM updated UNION ALL SELECT * FROM inserted
+ON CONFLICT (id) DO UPDATE SET
+    observed_at = excluded.observed_at, status = excluded.status,
+    available = excluded.available, capacity = excluded.capacity,
+    occupancy = excluded.occupancy, measures = excluded.measures
 """
+NEXT_CHUNK = "DELETE FROM feed_incoming"
 # No ON CONFLICT: an observation is added only at its entity's new latest time, later than
 # any the entity has (its observed_at never goes back), so it cannot exist yet; the check
 # per row would cost a fifth of the insert.
-UPSERT = (
-    UPSERT_LATEST
-    + """, observed AS (
+OBSERVE = """
+WITH observed AS (
     INSERT INTO feed_observations (
         entity_pk, observed_at, status, available, capacity, occupancy, measures
     )
-    SELECT id, observed_at, status, available, capacity, occupancy, measures FROM changed
+    SELECT id, observed_at, status, available, capacity, occupancy, measures FROM feed_changed
 )
-SELECT count(*) FROM changed
+SELECT count(*) FROM feed_changed
 """
-)
-UPSERT_WITHOUT_HISTORY = UPSERT_LATEST + "SELECT count(*) FROM changed"
+CHANGED = "SELECT count(*) FROM feed_changed"
 # A point as hex EWKB (little-endian, type Point with an SRID, 4326), without shapely.
 EWKB_POINT = struct.Struct("<BIIdd")
 EWKB_POINT_WITH_SRID = 0x20000001
 
 
 def store_states(
-    session: Session, feed_id: int, states: list[EntityState], *, history: bool = True
+    session: Session,
+    feed_id: int,
+    states: Iterable[EntityState],
+    *,
+    history: bool = True,
+    chunk_size: int = PollLimits.store_chunk,
 ) -> int:
     """Upsert the latest states and add the new observations (``history``); flushes only.
-    Returns how many entities changed.
+    Returns how many entities changed. An entity listed twice keeps its latest observation
+    (the later in the list of two equal ones), in one chunk or two.
 
-    Three round trips whatever the number of states: the temporary table made ready, the
-    states COPY'd into it, one statement writing what is newer.
+    ``states`` is read ``chunk_size`` at a time: each chunk is COPY'd, then written by one
+    statement while the next chunk is read (``states`` may be a generator parsing a broker's
+    pages: PostgreSQL and Python work at the same time). Whatever fails on the way raises,
+    and the caller's transaction rolls back with everything written before.
     """
+    chunks = _chunks(states, chunk_size)
+    chunk = next(chunks, None)
+    if chunk is None:
+        return 0
+    session.flush()
+    connection = session.connection().connection.driver_connection
+    with connection.cursor() as cursor:
+        cursor.execute(INCOMING_TABLE)
+        while chunk is not None:
+            _copy(cursor, chunk)
+            # Sent without waiting for its result: the next chunk is read meanwhile.
+            with connection.pipeline():
+                cursor.execute(UPSERT_CHUNK, {"feed_id": feed_id})
+                cursor.execute(NEXT_CHUNK)
+                chunk = next(chunks, None)
+        cursor.execute(OBSERVE if history else CHANGED)
+        return cursor.fetchone()[0]
+
+
+def _chunks(states: Iterable[EntityState], size: int) -> Iterator[list[EntityState]]:
+    """``states`` in chunks of at most ``size``, each entity once per chunk (its latest)."""
     latest: dict[str, EntityState] = {}
-    for state in states:  # an entity listed twice: its latest observation wins
+    taken = 0
+    for state in states:
         kept = latest.get(state.entity_id)
         if kept is None or state.observed_at >= kept.observed_at:
             latest[state.entity_id] = state
-    if not latest:
-        return 0
-    unique = list(latest.values())
+        taken += 1
+        if taken == size:
+            yield list(latest.values())
+            latest, taken = {}, 0
+    if latest:
+        yield list(latest.values())
+
+
+def _copy(cursor, chunk: list[EntityState]) -> None:
     # Shapes other than a lon/lat point, to EWKB in one call.
-    shaped = [s for s in unique if s.point is None]
+    shaped = [s for s in chunk if s.point is None]
     geoms = shapely.set_srid(np.array([s.geom for s in shaped], dtype=object), WGS84)
     wkb = dict(
         zip(
@@ -374,17 +474,10 @@ def store_states(
             strict=True,
         )
     )
-    session.flush()
-    with session.connection().connection.driver_connection.cursor() as cursor:
-        return _copy_and_upsert(cursor, feed_id, unique, wkb, history)
-
-
-def _copy_and_upsert(cursor, feed_id: int, unique: list[EntityState], wkb: dict, history: bool):
-    cursor.execute(INCOMING_TABLE)
     with cursor.copy(f"COPY feed_incoming ({INCOMING_COLUMNS}) FROM STDIN") as copy:
         write = copy.write_row
         point = EWKB_POINT.pack
-        for s in unique:
+        for s in chunk:
             write(
                 (
                     s.entity_id,
@@ -402,8 +495,6 @@ def _copy_and_upsert(cursor, feed_id: int, unique: list[EntityState], wkb: dict,
                     orjson.dumps(s.measures).decode() if s.measures else "{}",
                 )
             )
-    cursor.execute(UPSERT if history else UPSERT_WITHOUT_HISTORY, {"feed_id": feed_id})
-    return cursor.fetchone()[0]
 
 
 def remove_missing(session: Session, feed_id: int, entity_ids: list[str]) -> int:
