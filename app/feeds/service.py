@@ -323,9 +323,7 @@ def backoff(interval: int, failures: int, ceiling: int) -> timedelta:
 # join while the chunks are written: a chunk's entities are found by the unique index, a
 # cost that follows the chunk, where a hash join reads all the feed's entities for each
 # chunk (measured at 50,000 entities in chunks of 5,000: 3.4x the backend's CPU, the
-# feed's rows not yet vacuumed). ``feed_changed``
-# keeps the latest state this store wrote of each entity: the observations are added from
-# it at the end, once each, whichever chunks an entity came in.
+# feed's rows not yet vacuumed).
 INCOMING_TABLE = """
 SET LOCAL jit = off;
 SET LOCAL enable_hashjoin = off;
@@ -335,38 +333,34 @@ CREATE TEMP TABLE IF NOT EXISTS feed_incoming (
     observed_at timestamptz, status text, available integer, capacity integer,
     occupancy double precision, measures jsonb
 ) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS feed_changed (
-    id bigint PRIMARY KEY, observed_at timestamptz, status text, available integer,
-    capacity integer, occupancy double precision, measures jsonb
-) ON COMMIT DELETE ROWS;
-DELETE FROM feed_incoming;
-DELETE FROM feed_changed
+DELETE FROM feed_incoming
 """
 INCOMING_COLUMNS = (
     "entity_id, entity_type, name, geom, projectable, observed_at, status, available,"
     " capacity, occupancy, measures"
 )
-# The latest state is written only where the observation is newer than the stored one
-# (or as new as the one an earlier chunk of this store wrote: as in one list, the later of
-# two equal observations wins), and exactly those rows are kept for the observations. A
-# poll repeating what the source already said writes nothing. Known entities (nearly all of
-# a poll) by a joined UPDATE, cheaper than ON CONFLICT's insert attempt per row; entities
-# new to this statement's snapshot by INSERT, whose ON CONFLICT settles a race with another
-# writer of the same feed (a notification).
-UPSERT_CHUNK = """
-WITH updated AS (
-    UPDATE feed_entities AS e SET
+ENTITY_VALUES = """
         entity_type = i.entity_type, name = i.name, geom = i.geom,
         geom_l93 = CASE WHEN i.projectable THEN ST_Transform(i.geom, 2154) END,
         observed_at = i.observed_at, status = i.status, available = i.available,
         capacity = i.capacity, occupancy = i.occupancy, measures = i.measures,
-        updated_at = now()
+        updated_at = now()"""
+CHANGED_COLUMNS = (
+    "e.id, e.entity_id, e.observed_at, e.status, e.available, e.capacity, e.occupancy, e.measures"
+)
+# The latest state is written only where the observation is newer than the stored one,
+# and exactly those rows become observations (unless the feed keeps no history). A poll
+# repeating what the source already said writes nothing. Known entities (nearly all of a
+# poll) by a joined UPDATE, cheaper than ON CONFLICT's insert attempt per row; entities new
+# to this statement's snapshot by INSERT, whose ON CONFLICT settles a race with another
+# writer of the same feed (a notification). The entities written are returned.
+UPSERT_LATEST = f"""
+WITH updated AS (
+    UPDATE feed_entities AS e SET {ENTITY_VALUES}
     FROM feed_incoming AS i
     WHERE e.feed_id = %(feed_id)s AND e.entity_id = i.entity_id
-      AND (i.observed_at > e.observed_at
-           OR (i.observed_at = e.observed_at
-               AND EXISTS (SELECT FROM feed_changed AS c WHERE c.id = e.id)))
-    RETURNING e.id, e.observed_at, e.status, e.available, e.capacity, e.occupancy, e.measures
+      AND i.observed_at > e.observed_at
+    RETURNING {CHANGED_COLUMNS}
 ), inserted AS (
     INSERT INTO feed_entities AS e (
         feed_id, entity_id, entity_type, name, geom, geom_l93, observed_at, status,
@@ -387,32 +381,45 @@ WITH updated AS (
         capacity = excluded.capacity, occupancy = excluded.occupancy,
         measures = excluded.measures, updated_at = now()
     WHERE excluded.observed_at > e.observed_at
-    RETURNING e.id, e.observed_at, e.status, e.available, e.capacity, e.occupancy, e.measures
+    RETURNING {CHANGED_COLUMNS}
+), changed AS (
+    SELECT * FROM updated UNION ALL SELECT * FROM inserted
 )
-INSERT INTO feed_changed AS c (
-    id, observed_at, status, available, capacity, occupancy, measures
-)
-SELECT * FROM updated UNION ALL SELECT * FROM inserted
-ON CONFLICT (id) DO UPDATE SET
-    observed_at = excluded.observed_at, status = excluded.status,
-    available = excluded.available, capacity = excluded.capacity,
-    occupancy = excluded.occupancy, measures = excluded.measures
 """
-NEXT_CHUNK = "DELETE FROM feed_incoming"
-JOINS_BACK = "SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT"
 # No ON CONFLICT: an observation is added only at its entity's new latest time, later than
 # any the entity has (its observed_at never goes back), so it cannot exist yet; the check
 # per row would cost a fifth of the insert.
-OBSERVE = """
-WITH observed AS (
+OBSERVED = """, observed AS (
     INSERT INTO feed_observations (
         entity_pk, observed_at, status, available, capacity, occupancy, measures
     )
-    SELECT id, observed_at, status, available, capacity, occupancy, measures FROM feed_changed
+    SELECT id, observed_at, status, available, capacity, occupancy, measures FROM changed
 )
-SELECT count(*) FROM feed_changed
 """
-CHANGED = "SELECT count(*) FROM feed_changed"
+UPSERT = UPSERT_LATEST + OBSERVED + "SELECT entity_id FROM changed"
+UPSERT_WITHOUT_HISTORY = UPSERT_LATEST + "SELECT entity_id FROM changed"
+NEXT_CHUNK = "DELETE FROM feed_incoming"
+JOINS_BACK = "SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT"
+# An entity a chunk wrote, listed again in a later chunk at a time as late or later: as in
+# one list, the later state is the one kept. Its observation from the earlier chunk goes
+# (first, in a statement of its own: at the same time, the new one has the same key),
+# then the entity takes the later state and its observation.
+UNOBSERVE = """
+DELETE FROM feed_observations AS o USING feed_entities AS e, feed_incoming AS i
+WHERE e.feed_id = %(feed_id)s AND e.entity_id = i.entity_id
+  AND o.entity_pk = e.id AND o.observed_at = e.observed_at
+"""
+REWRITE_LATEST = f"""
+WITH changed AS (
+    UPDATE feed_entities AS e SET {ENTITY_VALUES}
+    FROM feed_incoming AS i
+    WHERE e.feed_id = %(feed_id)s AND e.entity_id = i.entity_id
+      AND i.observed_at >= e.observed_at
+    RETURNING {CHANGED_COLUMNS}
+)
+"""
+REWRITE = REWRITE_LATEST + OBSERVED + "SELECT entity_id FROM changed"
+REWRITE_WITHOUT_HISTORY = REWRITE_LATEST + "SELECT entity_id FROM changed"
 # A point as hex EWKB (little-endian, type Point with an SRID, 4326), without shapely.
 EWKB_POINT = struct.Struct("<BIIdd")
 EWKB_POINT_WITH_SRID = 0x20000001
@@ -441,18 +448,71 @@ def store_states(
         return 0
     session.flush()
     connection = session.connection().connection.driver_connection
-    with connection.cursor() as cursor:
+    # Each entity's time as first sent, those of them written, and the later states of
+    # entities already sent (rare: settled at the end, as one list would have them).
+    sent: dict[str, datetime] = {}
+    written: set[str] = set()
+    later: dict[str, EntityState] = {}
+    upsert = UPSERT if history else UPSERT_WITHOUT_HISTORY
+    with connection.cursor() as cursor, connection.cursor() as writing:
         cursor.execute(INCOMING_TABLE)
         while chunk is not None:
-            _copy(cursor, chunk)
+            fresh = _first_sent(chunk, sent, later)
+            if fresh:
+                _copy(cursor, fresh)
             # Sent without waiting for its result: the next chunk is read meanwhile.
             with connection.pipeline():
-                cursor.execute(UPSERT_CHUNK, {"feed_id": feed_id})
-                cursor.execute(NEXT_CHUNK)
+                if fresh:
+                    writing.execute(upsert, {"feed_id": feed_id})
+                    cursor.execute(NEXT_CHUNK)
                 chunk = next(chunks, None)
+            if fresh:
+                written.update(row[0] for row in writing.fetchall())
+        changed = len(written)
+        if later:
+            changed += _settle_later(cursor, feed_id, later, written, history)
         cursor.execute(JOINS_BACK)
-        cursor.execute(OBSERVE if history else CHANGED)
-        return cursor.fetchone()[0]
+    return changed
+
+
+def _first_sent(
+    chunk: list[EntityState], sent: dict[str, datetime], later: dict[str, EntityState]
+) -> list[EntityState]:
+    """The chunk's states of entities no earlier chunk sent (noted in ``sent``); the others
+    join ``later`` where one list would keep them over the state first sent."""
+    fresh = []
+    for state in chunk:
+        first = sent.get(state.entity_id)
+        if first is None:
+            sent[state.entity_id] = state.observed_at
+            fresh.append(state)
+        elif state.observed_at >= first:
+            kept = later.get(state.entity_id)
+            if kept is None or state.observed_at >= kept.observed_at:
+                later[state.entity_id] = state
+    return fresh
+
+
+def _settle_later(
+    cursor, feed_id: int, later: dict[str, EntityState], written: set[str], history: bool
+) -> int:
+    """Write the later states of entities an earlier chunk sent; returns how many entities
+    changed that had not already."""
+    params = {"feed_id": feed_id}
+    again = [state for entity_id, state in later.items() if entity_id in written]
+    if again:  # the earlier state was written: the later one replaces it
+        cursor.execute(NEXT_CHUNK)
+        _copy(cursor, again)
+        if history:
+            cursor.execute(UNOBSERVE, params)
+        cursor.execute(REWRITE if history else REWRITE_WITHOUT_HISTORY, params)
+    first_time = [state for entity_id, state in later.items() if entity_id not in written]
+    if not first_time:  # the earlier state was older than the stored one
+        return 0
+    cursor.execute(NEXT_CHUNK)
+    _copy(cursor, first_time)
+    cursor.execute(UPSERT if history else UPSERT_WITHOUT_HISTORY, params)
+    return len(cursor.fetchall())
 
 
 def _chunks(states: Iterable[EntityState], size: int) -> Iterator[list[EntityState]]:

@@ -3,6 +3,7 @@ stored in one chunk: the same stored state, the same refusals, and nothing kept 
 that fails part-way, whether the source or the database fails."""
 
 import contextlib
+import functools
 from dataclasses import replace
 
 import psycopg
@@ -161,9 +162,11 @@ def test_a_poll_stored_in_chunks_leaves_what_one_chunk_leaves(session, feed_sour
     assert skipped == [{"entity": f"{P}3", "reason": "totalSpotNumber is not a number"}]
 
 
+@pytest.mark.parametrize("history", (True, False), ids=("history", "live"))
 @pytest.mark.parametrize("chunk", CHUNKS)
-def test_states_stored_in_chunks_are_what_one_chunk_stores(session, now, chunk):
-    """The store itself, duplicates on either side of a chunk's end included."""
+def test_states_stored_in_chunks_are_what_one_chunk_stores(session, now, chunk, history):
+    """The store itself, duplicates on either side of a chunk's end included, for feeds
+    with a history and live ones."""
     from app.feeds import ngsi_ld
 
     states = [
@@ -175,10 +178,11 @@ def test_states_stored_in_chunks_are_what_one_chunk_stores(session, now, chunk):
     ]
     chunked = a_feed(session, "http://127.0.0.1:9/p", "chunked")
     one_shot = a_feed(session, "http://127.0.0.1:9/p", "one-shot")
-    assert service.store_states(session, chunked, states, chunk_size=chunk) == 7
-    assert service.store_states(session, one_shot, states, chunk_size=len(states)) == 7
-    assert service.store_states(session, chunked, iter(states), chunk_size=chunk) == 0
-    assert service.store_states(session, chunked, iter(()), chunk_size=chunk) == 0
+    store = functools.partial(service.store_states, session, history=history)
+    assert store(chunked, states, chunk_size=chunk) == 7
+    assert store(one_shot, states, chunk_size=len(states)) == 7
+    assert store(chunked, iter(states), chunk_size=chunk) == 0
+    assert store(chunked, iter(()), chunk_size=chunk) == 0
     session.commit()
     assert stored(session, chunked)["entities"] == stored(session, one_shot)["entities"]
     assert stored(session, chunked)["history"] == stored(session, one_shot)["history"]
