@@ -166,7 +166,7 @@ def poll_feed(
     source_state = dict(feed.source_state)
     # The database's clock, as for the SQL that finds feeds due and states stale.
     now = now or clock.now(session)
-    # No transaction stays open while the source is fetched.
+    # No transaction stays open while the source (its first page) is fetched.
     session.rollback()
     result = PollResult()
     error = None
