@@ -1,19 +1,22 @@
 """One adapter per feed format (a strategy each): fetch the source, return entity states.
 
-Adapters never write: the poll stores what they return only when the whole read succeeded,
-so a failure part-way (page 3 of 5 times out) keeps the last good state.
+Adapters never write. The NGSI-LD adapters read their first document before returning and
+leave the rest (parsing it, a broker's later pages) to be read while the poll stores what
+came before (``PollResult.pending``), inside the poll's transaction: a failure part-way
+(page 3 of 5 times out) rolls it back, so the last good state stays.
 """
 
 import contextlib
 import gc
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Protocol
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from app.feeds import gbfs, gtfs_rt, ngsi_ld
 from app.feeds.fetching import Fetcher, FetchError
-from app.feeds.states import Malformed, PollResult
+from app.feeds.states import EntityState, Malformed, PollResult
 
 NGSI_LD_ACCEPT = "application/ld+json, application/json;q=0.9"
 JSON_ACCEPT = "application/json"
@@ -58,13 +61,29 @@ def cyclic_gc_paused():
 
 
 def parse_entities(entities: list, kind: str, now: datetime, result: PollResult) -> None:
+    result.states.extend(states_of(entities, kind, now, result.skipped))
+
+
+def states_of(
+    entities: list, kind: str, now: datetime, skipped: list[tuple[str, str]]
+) -> Iterator[EntityState]:
+    """The valid states of ``entities``, in order; each malformed one joins ``skipped``."""
+    parse = ngsi_ld.parse_entity
     for entity in entities:
         try:
-            result.states.append(ngsi_ld.parse_entity(entity, kind, now))
+            state = parse(entity, kind, now)
         except Malformed as exc:
             entity_id = entity.get("id") if isinstance(entity, dict) else None
             label = entity_id[:256] if isinstance(entity_id, str) else "?"
-            result.skipped.append((label, str(exc)))
+            skipped.append((label, str(exc)))
+        else:
+            yield state
+
+
+def _counted(states: Iterator[EntityState], result: PollResult) -> Iterator[EntityState]:
+    for state in states:
+        result.streamed += 1
+        yield state
 
 
 def load(body: bytes) -> list:
@@ -84,10 +103,16 @@ class NgsiLdDocument:
         return cls()
 
     def read(self, *, url: str, kind: str, fetcher: Fetcher, now: datetime) -> PollResult:
-        result = PollResult()
         with cyclic_gc_paused():
-            parse_entities(load(fetcher.get(url, accept=NGSI_LD_ACCEPT).body), kind, now, result)
+            entities = load(fetcher.get(url, accept=NGSI_LD_ACCEPT).body)
+        result = PollResult()
+        result.pending = _counted(self._states(entities, kind, now, result), result)
         return result
+
+    @staticmethod
+    def _states(entities: list, kind: str, now: datetime, result: PollResult):
+        with cyclic_gc_paused():
+            yield from states_of(entities, kind, now, result.skipped)
 
 
 class NgsiLdBroker:
@@ -105,26 +130,36 @@ class NgsiLdBroker:
         return cls(page_size=page_size)
 
     def read(self, *, url: str, kind: str, fetcher: Fetcher, now: datetime) -> PollResult:
+        # The first page before any transaction: a source down or not NGSI-LD fails here.
+        page_url = with_page(url, self.page_size, 0)
         with cyclic_gc_paused():
-            return self._read(url, kind, fetcher, now)
-
-    def _read(self, url: str, kind: str, fetcher: Fetcher, now: datetime) -> PollResult:
-        result = PollResult()
-        offset = 0
-        next_url = with_page(url, self.page_size, offset)
-        for _ in range(self.max_pages):
-            fetched = fetcher.get(next_url, accept=NGSI_LD_ACCEPT)
+            fetched = fetcher.get(page_url, accept=NGSI_LD_ACCEPT)
             page = load(fetched.body)
-            parse_entities(page, kind, now, result)
-            link = _next_link(fetched.headers)
-            if link:
-                next_url = urljoin(next_url, link)
-            elif len(page) >= self.page_size:
-                offset += len(page)
-                next_url = with_page(url, self.page_size, offset)
-            else:
-                return result
-        raise FetchError("too_large", f"more than {self.max_pages} pages")
+        result = PollResult()
+        states = self._states(url, kind, fetcher, now, result, page_url, fetched, page)
+        result.pending = _counted(states, result)
+        return result
+
+    def _states(self, url, kind, fetcher, now, result, page_url, fetched, page):
+        """The states of every page from the first, fetching each next page once the one
+        before is parsed (the store writes a chunk meanwhile)."""
+        with cyclic_gc_paused():
+            offset = 0
+            for number in range(1, self.max_pages + 1):
+                yield from states_of(page, kind, now, result.skipped)
+                link = _next_link(fetched.headers)
+                if link:
+                    page_url = urljoin(page_url, link)
+                elif len(page) >= self.page_size:
+                    offset += len(page)
+                    page_url = with_page(url, self.page_size, offset)
+                else:
+                    return
+                if number == self.max_pages:
+                    break
+                fetched = fetcher.get(page_url, accept=NGSI_LD_ACCEPT)
+                page = load(fetched.body)
+            raise FetchError("too_large", f"more than {self.max_pages} pages")
 
 
 def with_page(url: str, limit: int, offset: int) -> str:

@@ -1,5 +1,6 @@
 """What every feed adapter produces, whatever the source format."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -58,6 +59,12 @@ class PollResult:
     missing from it are removed, and no history is kept. ``unchanged``: the source's data
     is still current (its ttl has not expired), so nothing was fetched or is to be stored.
     ``source_state`` and ``ttl_seconds``, when given, are saved on the feed with the poll.
+
+    ``pending``: states still to be read (a broker's later pages, parsed as they come), taken
+    once by the store so that PostgreSQL writes a chunk while the next is read; entities
+    skipped meanwhile join ``skipped``, and ``streamed`` counts the valid ones. A failure
+    while reading them (:class:`~app.feeds.fetching.FetchError`) fails the poll, whose
+    transaction is then rolled back: nothing of it is kept.
     """
 
     states: list[EntityState] = field(default_factory=list)
@@ -66,7 +73,14 @@ class PollResult:
     unchanged: bool = False
     source_state: dict | None = None
     ttl_seconds: int | None = None
+    pending: Iterator[EntityState] | None = None
+    streamed: int = 0
 
     @property
     def seen(self) -> int:
-        return len(self.states) + len(self.skipped)
+        return len(self.states) + self.streamed + len(self.skipped)
+
+    @property
+    def valid(self) -> int:
+        """How many valid states were read (so far, while ``pending`` is being read)."""
+        return len(self.states) + self.streamed

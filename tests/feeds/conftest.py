@@ -2,6 +2,7 @@
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -17,6 +18,7 @@ class Route:
     hang: bool = False  # never answer (until the test ends)
     endless: bool = False  # stream bytes until the client hangs up
     pages: list | None = None  # a broker: serve these entities by limit/offset
+    before: Callable[[int], None] | None = None  # called with a page's offset, before it
 
 
 class FeedSource:
@@ -55,6 +57,8 @@ class FeedSource:
                     query = parse_qs(urlsplit(self.path).query)
                     limit = int(query.get("limit", ["1000"])[0])
                     offset = int(query.get("offset", ["0"])[0])
+                    if route.before is not None:
+                        route.before(offset)
                     body = json.dumps(route.pages[offset : offset + limit]).encode()
                 self.send_response(route.status)
                 self.send_header("Content-Type", "application/json")
