@@ -297,6 +297,7 @@ FRENCH: dict[str, str] = {
     "{what} is not an ISO 8601 date-time": "{what} n'est pas une date et heure ISO 8601",
     "observation time is in the future": "l'heure d'observation est dans le futur",
     "no location": "aucune localisation (location)",
+    "a text holds the NUL character (\\u0000)": "un texte contient le caractère NUL (\\u0000)",
     "location is not a GeoJSON geometry": "location n'est pas une géométrie GeoJSON",
     "location has invalid coordinates": "location a des coordonnées invalides",
     "location is empty": "location est vide",

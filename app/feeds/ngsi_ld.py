@@ -448,10 +448,15 @@ def parse_entity(entity, kind: str, now: datetime) -> EntityState:
         if equipment:
             measures["equipment"] = equipment
     name = attributes.get("name") or attributes.get("stationName")
+    name = name[:200] if isinstance(name, str) else None
+    if _holds_nul(entity_id) or _holds_nul(name) or _holds_nul(values) or _holds_nul(measures):
+        # PostgreSQL stores no NUL in a text or a jsonb: refused here, alone, rather than
+        # failing the whole poll (or a notification) when it is written.
+        raise Malformed("a text holds the NUL character (\\u0000)")
     return EntityState(
         entity_id=entity_id,
         entity_type=entity_type,
-        name=name[:200] if isinstance(name, str) else None,
+        name=name,
         geom=geom,
         point=point,
         projectable=in_lambert93_domain(*(point or geom.bounds)),
@@ -459,3 +464,14 @@ def parse_entity(entity, kind: str, now: datetime) -> EntityState:
         measures=measures,
         **values,
     )
+
+
+def _holds_nul(value) -> bool:
+    """Whether a string in ``value`` (a string, or dicts and lists of them) holds NUL."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False

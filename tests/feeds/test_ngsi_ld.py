@@ -128,6 +128,10 @@ def test_expanded_type_uris_and_occupied_counts_are_understood():
         ({"id": "x" * 300}, "id is not a string"),
         ({"type": "BikeHireDockingStation"}, "not carried by a parking feed"),
         ({"type": ["OffStreetParking"]}, "type is not a string"),
+        # PostgreSQL stores no NUL: refused alone, not failing the poll when written.
+        ({"name": "Parking\u0000Darcy"}, "NUL character"),
+        ({"id": "urn:ngsi-ld:OffStreetParking:\u0000"}, "NUL character"),
+        ({"status": "open\u0000"}, "NUL character"),
     ],
 )
 def test_malformed_entities_are_refused_with_a_reason(change, reason):
