@@ -106,6 +106,17 @@ class Target:
             }
         )
         self.client = self.app.test_client()
+        # The public lists and Open311 are answered from exact caches after the first
+        # request: measured without them too, the SQL then doing the work every time.
+        self.uncached = create_app(
+            {
+                **config,
+                "PUBLIC_LISTS_CACHE_ENABLED": False,
+                "OPEN311_CACHE_ENABLED": False,
+                "DESK_QUEUE_CACHE_ENABLED": False,
+                "OPENDATA_STATISTICS_CACHE_ENABLED": False,
+            }
+        ).test_client()
         self.cached_client = self.cached.test_client()
 
         def bearer(uid):
@@ -175,6 +186,18 @@ class Target:
                 f"/v1/reports/geojson?{BBOX}", self.resident
             ),
             "public list /v1/reports": lambda: self.get("/v1/reports?limit=50", self.resident),
+            "uncached: Open311 requests.json": lambda: self.get(
+                "/open311/v2/requests.json", client=self.uncached
+            ),
+            "uncached: public bbox GeoJSON (100)": lambda: self.get(
+                f"/v1/reports/geojson?{BBOX}", self.resident, client=self.uncached
+            ),
+            "uncached: public list /v1/reports": lambda: self.get(
+                "/v1/reports?limit=50", self.resident, client=self.uncached
+            ),
+            "uncached: desk queue page (50)": lambda: self.get(
+                f"/v1/desks/{DESK}/queue?limit=50", self.agent, client=self.uncached
+            ),
             **{
                 f"statistics {name} cached": call
                 for name, call in self.measures_cached_statistics().items()
@@ -219,6 +242,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--export", action="store_true", help="also time the nightly export")
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--only", help="measure only those whose name holds this text")
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold statistics")
     args = parser.parse_args()
     env = dataset.bench_env(LOG_LEVEL="WARNING")
     os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = env["FIREBASE_AUTH_EMULATOR_HOST"]
@@ -231,7 +256,12 @@ def main() -> None:
         staff(env, url)
         forget_resident(url)
     targets = [Target(label, url, env) for label, url in urls.items()]
-    measures = {t.label: t.measures() for t in targets}
+    measures = {
+        t.label: {
+            name: call for name, call in t.measures().items() if not args.only or args.only in name
+        }
+        for t in targets
+    }
     samples: dict[str, dict[str, list[float]]] = {
         t.label: {name: [] for name in measures[t.label]} for t in targets
     }
@@ -248,7 +278,7 @@ def main() -> None:
     store = redis.Redis.from_url(env["REDIS_URL"])
     for key in store.scan_iter(match=f"{StatisticsCache.prefix()}*"):
         store.delete(key)
-    for t in targets:
+    for t in targets if not args.no_cold else []:
         for name in STATISTICS:
             label = f"statistics {name} cold (first request)"
             call = t.measures_cached_statistics()[name]
