@@ -226,11 +226,19 @@ def init_database(app) -> None:
     """Bind ``db`` to ``app``: its pool's size, its connections checked after idling."""
     if getattr(psycopg_queries, "MAX_CACHED_STATEMENT_LENGTH", 0) < PSYCOPG_CACHED_STATEMENT_LENGTH:
         psycopg_queries.MAX_CACHED_STATEMENT_LENGTH = PSYCOPG_CACHED_STATEMENT_LENGTH
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+    options = {
         "pool_size": int(app.config["DATABASE_POOL_SIZE"]),
         "max_overflow": int(app.config["DATABASE_POOL_OVERFLOW"]),
         **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
     }
+    # No JIT compilation: the service's statements are short, and a plan over a long
+    # history can look expensive enough to trigger it. The public map's page at 30,000,000
+    # reports spent 0.9 s of its 1.7 s compiling (benchmarks/bench_history.py). The
+    # read-only and replica pools inherit these options.
+    connect_args = {**options.get("connect_args", {})}
+    connect_args["options"] = " ".join(filter(None, (connect_args.get("options"), "-c jit=off")))
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     with app.app_context():
         engine = db.engine

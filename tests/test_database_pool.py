@@ -50,3 +50,18 @@ def test_a_connection_that_died_while_idle_is_replaced_before_the_request_uses_i
     response = client.post("/v1/reports", json=POTHOLE, headers=headers)
     assert response.status_code == 201, response.get_data(as_text=True)
     assert _pooled_backend(app) != dead
+
+
+def test_the_service_s_connections_never_compile_statements_with_jit(database_url):
+    # A plan over a long history looks expensive enough to be compiled, which took more time
+    # than running it (benchmarks/bench_history.py): off on every pool of the primary.
+    from app import readonly
+
+    app = make_app(database_url)
+    with app.app_context():
+        engines = (db.engine, readonly.engine_for(app))
+        settings = []
+        for engine in engines:
+            with engine.connect() as connection:
+                settings.append(connection.exec_driver_sql("SHOW jit").scalar())
+    assert settings == ["off", "off"]

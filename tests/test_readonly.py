@@ -27,6 +27,13 @@ def backends(app) -> list[tuple[int, str]]:
         ).fetchall()
 
 
+@pytest.fixture(autouse=True)
+def _pages_computed(app, monkeypatch):
+    """The pages computed at each request: these tests count the page's own statements (the
+    queue's cache, which reads the desk's version first: tests/worklists/test_queue_cache.py)."""
+    monkeypatch.setitem(app.config, "DESK_QUEUE_CACHE_ENABLED", False)
+
+
 def test_a_queue_page_reads_in_autocommit_on_its_own_pool_and_survives_a_lost_connection(
     app, client, auth
 ):
