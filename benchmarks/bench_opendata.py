@@ -58,9 +58,9 @@ def run_child(what: str, workdir: Path) -> dict:
         settings = service.settings(app.config)
         started = time.perf_counter()
         if what == "copy":
-            statement = export_rows(**settings).compile(
-                dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}
-            )
+            statement = export_rows(
+                grid_m=settings["grid_m"], media_base=settings["media_base"]
+            ).compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True})
             rows, path = 0, workdir / "copy.csv"
             with psycopg.connect(libpq_url(os.environ["DATABASE_URL"])) as conn:
                 conn.execute("SET TIME ZONE 'UTC'")
