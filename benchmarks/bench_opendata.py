@@ -76,8 +76,17 @@ def run_child(what: str, workdir: Path) -> dict:
         else:
             formats = service.FORMATS if what == NIGHTLY else (what,)
             written = service.write_files(
-                db.session, workdir, formats=formats, daily=what == NIGHTLY, **settings
+                db.session,
+                workdir,
+                formats=formats,
+                daily=what == NIGHTLY,
+                grid_m=settings["grid_m"],
+                media_base=settings["media_base"],
             )
+            if what == NIGHTLY:  # the export writes the statistics tables too
+                written += service.write_statistics(
+                    db.session, workdir, min_count=settings["min_count"]
+                )
             db.session.rollback()
             rows = max(w.rows for w in written if w.day is None)
             files = [w.path for w in written]
