@@ -32,6 +32,9 @@ def _pages_computed(app, monkeypatch):
     """The pages computed at each request: these tests count the page's own statements (the
     queue's cache, which reads the desk's version first: tests/worklists/test_queue_cache.py)."""
     monkeypatch.setitem(app.config, "DESK_QUEUE_CACHE_ENABLED", False)
+    # And the read-only pool empty: earlier tests of the session may have left several
+    # connections in it, which these tests count and kill one by one.
+    engine_for(app).dispose()
 
 
 def test_a_queue_page_reads_in_autocommit_on_its_own_pool_and_survives_a_lost_connection(

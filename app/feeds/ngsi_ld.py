@@ -451,7 +451,7 @@ def parse_entity(entity, kind: str, now: datetime) -> EntityState:
     name = name[:200] if isinstance(name, str) else None
     if _holds_nul(entity_id) or _holds_nul(name) or _holds_nul(values) or _holds_nul(measures):
         # PostgreSQL stores no NUL in a text or a jsonb: refused here, alone, rather than
-        # failing the whole poll (or a notification) when it is written.
+        # failing the whole poll when it is written.
         raise Malformed("a text holds the NUL character (\\u0000)")
     return EntityState(
         entity_id=entity_id,

@@ -1,5 +1,6 @@
 import hashlib
 import json
+import logging
 
 from flask import Response, current_app, request, send_file
 from flask.views import MethodView
@@ -22,6 +23,8 @@ from app.opendata.tables import TABLES, StatisticsTable
 from app.pagination import decode_cursor, page_size, paginate
 from app.replica import public_read
 from app.urls import public_url_for
+
+log = logging.getLogger(__name__)
 
 blp = Blueprint(
     "opendata",
@@ -225,6 +228,9 @@ def _last_night(table: StatisticsTable, min_count: int) -> Response | None:
         with service.open_file(entry) as stream:
             published = json.loads(stream.read())
     except (FileNotFoundError, ValueError):
+        return None
+    except Exception:  # the storage out of reach (S3 down): the 503, not a 500
+        log.warning("the nightly file %s could not be read", entry.name, exc_info=True)
         return None
     if published.get("min_count") != min_count:
         return None
