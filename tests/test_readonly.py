@@ -17,13 +17,18 @@ READ_ONLY = "signale read-only"
 
 
 def backends(app) -> list[tuple[int, str]]:
-    """(pid, state) of the read-only pool's connections to the test database."""
-    url = server_url()
-    database = app.config["SQLALCHEMY_DATABASE_URI"].rsplit("/", 1)[1]
-    with psycopg.connect(url, autocommit=True) as conn:
+    """(pid, state) of this app's read-only pool's connections (other apps of the session,
+    made by other tests, have read-only pools of their own on the same database)."""
+    pool = engine_for(app).pool  # its idle connections: QueuePool keeps them in _pool
+    pids = [
+        record.dbapi_connection.info.backend_pid
+        for record in list(pool._pool.queue)
+        if record.dbapi_connection is not None
+    ]
+    with psycopg.connect(server_url(), autocommit=True) as conn:
         return conn.execute(
-            "SELECT pid, state FROM pg_stat_activity WHERE application_name = %s AND datname = %s",
-            (READ_ONLY, database),
+            "SELECT pid, state FROM pg_stat_activity WHERE application_name = %s AND pid = ANY(%s)",
+            (READ_ONLY, pids),
         ).fetchall()
 
 
